@@ -1,0 +1,103 @@
+// swift-tools-version:6.0
+// EmoKit: multimodal (speech + transcript) emotion recognition with dlopen plugins.
+// Layout: Sources/ (host libraries + CLI), Plugins/ (one folder per plugin library), Tests/, docs/.
+import PackageDescription
+
+/// Linker flags for a plugin library: export only `emo_plugin_entry` (Plugins/exports.map).
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/exports.map"]),
+]
+
+/// A plugin folder `Plugins/<folder>`: its code as a static target `<name>` (`Sources/`, what tests import) and
+/// the exported library `EmoPlugin<name minus Emo>` (`Export/`, one file that hands the components to the SDK).
+func plugin(_ name: String, folder: String, dependencies: [Target.Dependency]) -> [Target] {
+    let exportName = "EmoPlugin" + name.dropFirst(3)
+    return [
+        .target(name: name, dependencies: dependencies, path: "Plugins/\(folder)/Sources"),
+        .target(name: exportName, dependencies: [.target(name: name), "EmoPluginSDK"], path: "Plugins/\(folder)/Export",
+                linkerSettings: pluginLinkerSettings),
+    ]
+}
+
+let package = Package(
+    name: "EmoKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "emo", targets: ["emo"]),
+        .executable(name: "emo-probe", targets: ["emo-probe"]),
+        // What a third-party plugin author depends on.
+        .library(name: "EmoPluginSDK", targets: ["EmoPluginSDK"]),
+        .library(name: "EmoTensor", targets: ["EmoTensor"]),
+        .library(name: "EmoModels", targets: ["EmoModels"]),
+        // Host libraries, for embedding EmoKit in another program.
+        .library(name: "EmoRuntime", targets: ["EmoRuntime"]),
+        .library(name: "EmoPipeline", targets: ["EmoPipeline"]),
+        // In-tree plugins: each is a dynamic library found through registry.json.
+        .library(name: "EmoPluginTemplate", type: .dynamic, targets: ["EmoPluginTemplate"]),
+        .library(name: "EmoPluginHandcrafted", type: .dynamic, targets: ["EmoPluginHandcrafted"]),
+        .library(name: "EmoPluginFusion", type: .dynamic, targets: ["EmoPluginFusion"]),
+        .library(name: "EmoPluginClassifiers", type: .dynamic, targets: ["EmoPluginClassifiers"]),
+        .library(name: "EmoPluginSpeechEncoders", type: .dynamic, targets: ["EmoPluginSpeechEncoders"]),
+        .library(name: "EmoPluginExplainers", type: .dynamic, targets: ["EmoPluginExplainers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries (module.modulemap + shim.h each).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile"),
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+
+        // The binary contract: one C header.
+        .target(name: "EmoPluginABI", path: "Sources/EmoPluginABI"),
+        // Protocols, value types, errors. No I/O.
+        .target(name: "EmoCore", path: "Sources/EmoCore"),
+        // Tensors, BLAS kernels + naive references, autodiff, optimisers.
+        .target(name: "EmoTensor", dependencies: ["CBLAS"], path: "Sources/EmoTensor"),
+        // Transformer blocks, checkpoint loading, tokenizers (linked into plugins).
+        .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore"], path: "Sources/EmoModels"),
+        // Swift implementation → C descriptor.
+        .target(name: "EmoPluginSDK", dependencies: ["EmoPluginABI", "EmoCore"], path: "Sources/EmoPluginSDK"),
+        // Registry, loader, child-process probe, C descriptor → Swift protocol.
+        .target(name: "EmoRuntime", dependencies: ["EmoPluginABI", "EmoCore", "EmoPluginSDK",
+                                                   .product(name: "Logging", package: "swift-log")],
+                path: "Sources/EmoRuntime"),
+        // Decoding (libsndfile, libavformat), resampling.
+        .target(name: "EmoMedia", dependencies: ["EmoCore", "CSndFile", "CFFmpeg"], path: "Sources/EmoMedia"),
+        // SQLite feature cache, runs, metrics.
+        .target(name: "EmoStore", dependencies: ["EmoCore", "CSQLite"], path: "Sources/EmoStore"),
+        // Corpora, splits, scaling, training, evaluation, reports.
+        .target(name: "EmoPipeline", dependencies: ["EmoCore", "EmoTensor", "EmoRuntime", "EmoMedia", "EmoStore"],
+                path: "Sources/EmoPipeline"),
+        .executableTarget(name: "emo", dependencies: [
+            "EmoCore", "EmoRuntime", "EmoTensor", "EmoMedia", "EmoStore", "EmoPipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/emo"),
+        // Loads one library in a child process and prints its manifest (plugins that crash here cannot hurt the host).
+        .executableTarget(name: "emo-probe", dependencies: ["EmoRuntime"], path: "Sources/emo-probe"),
+    ]
+    // In-tree plugins.
+    + plugin("EmoTemplate", folder: "_Template", dependencies: ["EmoPluginSDK"])
+    + plugin("EmoHandcrafted", folder: "Handcrafted", dependencies: ["EmoPluginSDK", "EmoTensor"])
+    + plugin("EmoFusion", folder: "Fusion", dependencies: ["EmoPluginSDK", "EmoTensor"])
+    + plugin("EmoClassifiers", folder: "Classifiers", dependencies: ["EmoPluginSDK", "EmoTensor"])
+    + plugin("EmoSpeechEncoders", folder: "SpeechEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
+    + plugin("EmoExplainers", folder: "Explainers", dependencies: ["EmoPluginSDK"])
+    + [
+        .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], path: "Tests/EmoCoreTests"),
+        .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor"], path: "Tests/EmoTensorTests"),
+        .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor"], path: "Tests/EmoModelsTests",
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore"],
+                    path: "Tests/EmoRuntimeTests", exclude: ["Fixtures"]),
+        .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia"], path: "Tests/EmoMediaTests"),
+        .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
+        .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline"], path: "Tests/EmoPipelineTests"),
+        .testTarget(name: "HandcraftedTests", dependencies: ["EmoHandcrafted", "EmoMedia", "CSndFile"],
+                    path: "Tests/HandcraftedTests", resources: [.copy("Fixtures")]),
+    ]
+)

@@ -1,0 +1,1 @@
+// EmoClassifiers: arrives with its issue.

@@ -1,0 +1,1 @@
+// EmoExplainers: arrives with its issue.

@@ -1,0 +1,1 @@
+// EmoFusion: arrives with its issue.

@@ -1,0 +1,1 @@
+// EmoHandcrafted: arrives with its issue.

@@ -1,0 +1,1 @@
+// EmoSpeechEncoders: arrives with its issue.

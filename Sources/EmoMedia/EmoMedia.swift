@@ -1,0 +1,1 @@
+// EmoMedia: see docs/architecture.md. (module contents arrive with their issue)

@@ -1,0 +1,1 @@
+// EmoModels: see docs/architecture.md. (module contents arrive with their issue)

@@ -1,0 +1,1 @@
+// EmoPipeline: see docs/architecture.md. (module contents arrive with their issue)

@@ -1,0 +1,1 @@
+// EmoStore: see docs/architecture.md. (module contents arrive with their issue)

@@ -1,0 +1,1 @@
+// EmoTensor: see docs/architecture.md. (module contents arrive with their issue)
