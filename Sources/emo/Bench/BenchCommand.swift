@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `emo bench ...`: EmoKit beside its reference peer (PyTorch, librosa, Captum) in the same run, with ratios.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure EmoKit beside its reference implementation in the same run and print the ratio.",
+        discussion: """
+        The peer column runs a committed script under Tests/Reference with the Python named by
+        EMO_REFERENCE_PYTHON (default python3). Without torch/librosa there, EmoKit is still measured and the
+        report says why the peer column is missing. The BLAS kernel OpenBLAS picked is printed with every report.
+        """,
+        subcommands: [
+            BenchPlugins.self,
+        ]
+    )
+}
