@@ -31,6 +31,10 @@ public struct Prober: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [library]
+        // A crash in the child is expected and reported by us; skip the Swift runtime's slow backtrace.
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = env
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
