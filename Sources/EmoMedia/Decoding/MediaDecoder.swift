@@ -1,0 +1,113 @@
+import EmoCore
+import Foundation
+
+/// Turns any common audio or video file into a `Clip`: 16 kHz mono Float32 with provenance and content hashes.
+///
+/// ```swift
+/// let decoder = try MediaDecoder(options: DecodeOptions(duration: 8, alignment: .centre, normalise: true))
+/// let clip = try decoder.decode(path: "/data/meld/train/dia0_utt0.mp4")
+/// print(clip.samples.count, clip.pcmHash, clip.provenance.format)
+/// ```
+/// The container is sniffed from the first bytes, never the file name: WAV/AIFF/FLAC/Ogg/CAF go to libsndfile,
+/// everything else (mp3, m4a, mp4, mkv, webm, ...) to libavformat. Each decode is independent; one decoder may be
+/// shared by several threads.
+public struct MediaDecoder: Sendable {
+    /// What happens after decoding.
+    public let options: DecodeOptions
+
+    /// Creates a decoder; throws when an option is out of range.
+    public init(options: DecodeOptions = DecodeOptions()) throws(MediaError) {
+        try options.validate()
+        self.options = options
+    }
+
+    /// Decodes, downmixes, resamples and shapes `path` according to `options`.
+    public func decode(path: String) throws(MediaError) -> Clip {
+        let bytes = try MediaDecoder.readFile(path)
+        let raw = try MediaDecoder.decodeNative(path: path, bytes: bytes)
+        var samples = raw.samples
+        if raw.sampleRate != options.sampleRate {
+            samples = try Resampler(inputRate: raw.sampleRate, outputRate: options.sampleRate).process(samples)
+        }
+        if let topDB = options.trimSilenceTopDB {
+            samples = ClipProcessing.trimSilence(samples, topDB: topDB)
+            if samples.isEmpty { throw .emptyAudio(path: path) }
+        }
+        var target: Int? = nil
+        if let d = options.duration {
+            let n = Int((d * Double(options.sampleRate)).rounded())
+            samples = ClipProcessing.crop(samples, to: n, alignment: options.alignment)
+            target = n
+        }
+        if options.normalise { samples = ClipProcessing.meanVarianceNormalise(samples) }
+        if let n = target { samples = ClipProcessing.pad(samples, to: n, alignment: options.alignment) }
+        let fileHash = SHA256.hash(bytes).hex
+        let provenance = Provenance(path: path, format: raw.format, originalSampleRate: raw.sampleRate,
+                                    originalChannels: raw.channels, fileHash: fileHash)
+        return Clip(samples: samples, sampleRate: options.sampleRate, pcmHash: SHA256.hex(ofSamples: samples),
+                    provenance: provenance)
+    }
+
+    /// Decodes `path` to mono at its stored rate (no resampling), sniffing the container from its bytes.
+    public static func decodeNative(path: String) throws(MediaError) -> DecodedAudio {
+        try decodeNative(path: path, bytes: readFile(path))
+    }
+
+    /// The container `path`'s first bytes announce.
+    public static func sniff(path: String) throws(MediaError) -> ContainerKind {
+        ContainerSniffer.kind(of: Array(try readFile(path).prefix(64)))
+    }
+
+    /// SHA-256 (hex) of a file's bytes.
+    public static func fileHash(path: String) throws(MediaError) -> String {
+        SHA256.hash(try readFile(path)).hex
+    }
+
+    static func decodeNative(path: String, bytes: Data) throws(MediaError) -> DecodedAudio {
+        let head = Array(bytes.prefix(64 * 1024))
+        let kind = ContainerSniffer.kind(of: head)
+        if let problem = ContainerSniffer.truncation(of: head, kind: kind, fileSize: bytes.count) {
+            throw .truncated(path: path, detail: problem)
+        }
+        let audio: DecodedAudio
+        if kind.isSndfileContainer {
+            do {
+                audio = try SndfileDecoder.decode(path: path)
+            } catch {
+                // libsndfile lacks some codecs inside these containers (e.g. MP3-in-WAV); libav may have them.
+                guard case .decodeFailed = error, let other = try? FFmpegDecoder.decode(path: path) else { throw error }
+                audio = other
+            }
+        } else {
+            do {
+                audio = try FFmpegDecoder.decode(path: path)
+            } catch {
+                if kind == .unknown, case .decodeFailed(_, _, let message) = error {
+                    throw .unrecognisedFormat(path: path, firstBytes: ContainerSniffer.hexPrefix(head),
+                                              reason: "libavformat: \(message)")
+                }
+                throw error
+            }
+        }
+        if audio.samples.isEmpty { throw .emptyAudio(path: path) }
+        return audio
+    }
+
+    /// The whole file, with the error cases told apart (missing, unreadable, empty).
+    static func readFile(_ path: String) throws(MediaError) -> Data {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .fileNotFound(path: path)
+        }
+        if isDirectory.boolValue { throw .unreadable(path: path, reason: "it is a directory") }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+        } catch {
+            if !FileManager.default.fileExists(atPath: path) { throw .fileNotFound(path: path) }
+            throw .unreadable(path: path, reason: error.localizedDescription)
+        }
+        if data.isEmpty { throw .emptyFile(path: path) }
+        return data
+    }
+}

@@ -1,1 +1,0 @@
-// EmoMedia: see docs/architecture.md. (module contents arrive with their issue)
