@@ -76,14 +76,15 @@ public final class SGD: Optimizer {
             } else {
                 buffer = nil
             }
+            // torch's vectorised `a.add(b, alpha=α)` is one fused multiply-add: fma(α, b, a).
             for i in 0..<p.count {
                 var d = g[i]
-                if weightDecay != 0 { d = d + wd * v[i] }
+                if weightDecay != 0 { d = fusedMultiplyAdd(wd, v[i], d) }
                 if let buffer {
-                    buffer[i] = firstStep ? d : buffer[i] * mom + oneMinusDamp * d
-                    d = nesterov ? d + mom * buffer[i] : buffer[i]
+                    buffer[i] = firstStep ? d : fusedMultiplyAdd(oneMinusDamp, d, buffer[i] * mom)
+                    d = nesterov ? fusedMultiplyAdd(mom, buffer[i], d) : buffer[i]
                 }
-                v[i] = v[i] + negLR * d
+                v[i] = fusedMultiplyAdd(negLR, d, v[i])
             }
         }
     }
@@ -156,11 +157,12 @@ public final class Adam: Optimizer {
             for i in 0..<p.count {
                 var grad = g[i]
                 if weightDecay != 0 {
-                    if decoupledWeightDecay { v[i] = v[i] * decay } else { grad = grad + wd * v[i] }
+                    if decoupledWeightDecay { v[i] = v[i] * decay } else { grad = fusedMultiplyAdd(wd, v[i], grad) }
                 }
-                // exp_avg.lerp_(grad, 1 − β1): torch's lerp uses self + w·(end − self) for |w| < 0.5.
-                m[i] = lerpWeight < 0.5 ? m[i] + lerpWeight * (grad - m[i])
-                    : grad - (grad - m[i]) * (1 - lerpWeight)
+                // exp_avg.lerp_(grad, 1 − β1), as torch's vectorised lerp: fma(w, end − start, start) for
+                // |w| < 0.5, else fma(w − 1, end − start, end).
+                m[i] = lerpWeight < 0.5 ? fusedMultiplyAdd(lerpWeight, grad - m[i], m[i])
+                    : fusedMultiplyAdd((lerpWeight - 1), grad - m[i], grad)
                 s[i] = s[i] * b2 + oneMinusB2 * grad * grad
                 let denom = s[i].squareRoot() / bc2Sqrt + epsF
                 v[i] = v[i] + negStepSize * m[i] / denom
@@ -171,6 +173,10 @@ public final class Adam: Optimizer {
     /// Zeroes the gradients.
     public func zeroGrad() { Self.zero(parameters) }
 }
+
+/// `a · b + c` with one rounding (what torch's vectorised CPU kernels compute for `c.add(b, alpha=a)`).
+@inline(__always)
+func fusedMultiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float { c.addingProduct(a, b) }
 
 #if canImport(Glibc)
 import Glibc
