@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "EmoPluginClassifiers", type: .dynamic, targets: ["EmoPluginClassifiers"]),
         .library(name: "EmoPluginSpeechEncoders", type: .dynamic, targets: ["EmoPluginSpeechEncoders"]),
         .library(name: "EmoPluginExplainers", type: .dynamic, targets: ["EmoPluginExplainers"]),
+        .library(name: "EmoPluginTextEncoders", type: .dynamic, targets: ["EmoPluginTextEncoders"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -87,6 +88,7 @@ let package = Package(
     + plugin("EmoClassifiers", folder: "Classifiers", dependencies: ["EmoPluginSDK", "EmoTensor"])
     + plugin("EmoSpeechEncoders", folder: "SpeechEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
     + plugin("EmoExplainers", folder: "Explainers", dependencies: ["EmoPluginSDK"])
+    + plugin("EmoTextEncoders", folder: "TextEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
     + [
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], path: "Tests/EmoCoreTests"),
         .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor"], path: "Tests/EmoTensorTests"),
@@ -99,6 +101,8 @@ let package = Package(
         .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
         .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline"], path: "Tests/EmoPipelineTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor"],
+                    path: "Tests/TextEncodersTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplainersTests", dependencies: ["EmoExplainers", "EmoCore"], path: "Tests/ExplainersTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "HandcraftedTests", dependencies: ["EmoHandcrafted", "EmoMedia", "CSndFile"],

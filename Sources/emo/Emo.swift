@@ -14,6 +14,7 @@ struct Emo: AsyncParsableCommand {
         version: EmoVersion.string,
         subcommands: [
             PluginsCommand.self,
+            FeaturesCommand.self,
             BenchCommand.self,
         ]
     )

@@ -1,9 +1,10 @@
+// explainers: Integrated Gradients, Occlusion and modality masking as one plugin library.
 import EmoPluginSDK
 import EmoExplainers
 
 /// The library's one exported symbol: hands this plugin's components to the host.
 @_cdecl("emo_plugin_entry")
 public func emo_plugin_entry(_ hostMajor: UInt32, _ hostMinor: UInt32) -> UnsafeRawPointer? {
-    PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor,
-                       plugin: "explainers", version: "0.1.0", components: [])
+    PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor, plugin: "explainers", version: "0.1.0",
+                       components: [IntegratedGradients.self, Occlusion.self, ModalityMasking.self])
 }

@@ -1,1 +1,9 @@
-// EmoExplainers: arrives with its issue.
+// EmoExplainers: attribution methods that work on any chain the host can run, through `ExplainableModel` only.
+//
+//   integrated-gradients  IntegratedGradients/  gradients along a straight path from a baseline (Captum's IG)
+//   occlusion             Occlusion/            sliding-window perturbation, model-agnostic (Captum's Occlusion)
+//   modality-masking      Groups/               drop one feature group, re-predict (Captum's FeatureAblation
+//                                               with a group mask); plus per-group totals of any attribution
+//
+// Dimension legend: B rows (batch), K classes, N steps, P perturbations, F elements of one row.
+// Definitions and their sources: Plugins/Explainers/README.md.

@@ -1,0 +1,102 @@
+import EmoCore
+
+/// Occlusion (Zeiler & Fergus 2014) as Captum 0.9 computes it: slide a window over each row, replace what it
+/// covers by the baseline, and give every covered element the drop `F_t(x) − F_t(x_occluded)`; an element covered
+/// by several windows gets the mean of their drops.
+///
+/// Model-agnostic: it only calls `scores`, so it works on black-box chains. Occluded copies of the B rows are sent
+/// to the model in batches of at most `max_batch_elements` elements (at least one row per batch).
+public final class Occlusion: Explainer {
+    /// Identity and manifest.
+    public static let componentInfo = ComponentInfo(
+        kind: .explainer, id: "occlusion", version: "1.0.0", displayName: "Occlusion",
+        manifest: [
+            "inputs": [["name": "input", "modality": "any", "dims": "[B, ...]"]],
+            "outputs": [["name": "attributions", "dims": "[B, ...]"]],
+            "config": [
+                "window": ["type": "array", "default": [1],
+                           "description": "window extent over the trailing dimensions (samples, frames or features); leading dimensions it leaves out are covered whole"],
+                "stride": ["type": "array", "default": [1], "description": "step of the window, one per window dimension"],
+                "baseline": ["type": "number", "default": 0, "description": "value the window is filled with (a baseline passed to explain replaces it)"],
+                "max_batch_elements": ["type": "integer", "default": 4_194_304,
+                                       "description": "most input elements per model call (memory bound)"],
+            ],
+            "trainable": false, "differentiable": false,
+            "description": "sliding-window occlusion over any chain, exactly as Captum computes it",
+        ])
+
+    /// Window extent over the trailing dimensions.
+    public let window: [Int]
+    /// Window step, one per window dimension.
+    public let stride: [Int]
+    /// Fill value of an occluded element.
+    public let baselineValue: Float
+    /// Most input elements per model call.
+    public let maxBatchElements: Int
+
+    /// Creates the explainer from its merged config.
+    public init(config: JSONValue) throws {
+        let read = ConfigReader(component: Self.componentInfo.id, config: config)
+        self.window = try read.ints("window", minimum: 1)
+        self.stride = try read.ints("stride", minimum: 1)
+        self.baselineValue = try read.float("baseline")
+        self.maxBatchElements = try read.int("max_batch_elements", minimum: 1)
+    }
+
+    /// The resolved config.
+    public var resolvedDescription: JSONValue {
+        ["config": ["window": .array(window.map { .number(Double($0)) }),
+                    "stride": .array(stride.map { .number(Double($0)) }),
+                    "baseline": .number(Double(baselineValue)), "max_batch_elements": .number(Double(maxBatchElements))],
+         "outputs": [["name": "attributions", "dims": "[B, ...]"]]]
+    }
+
+    /// Attributions `[B, ...]` of `model`'s score `targets[b]` for `input` `[B, ...]` (no delta).
+    public func explain(model: ExplainableModel, input: NDArray, baseline: NDArray?, targets: [Int]) throws -> Attribution {
+        let id = Self.componentInfo.id
+        let shape = try ExplainInputs(component: id, model: model, input: input, targets: targets)
+        let windows = try OcclusionWindows(dims: Array(input.shape.dropFirst()), window: window, stride: stride,
+                                           component: id)
+        let fill = try baseline.map { try shape.expandBaseline($0, input: input, component: id) }   // [B, ...] or nil
+        let rows = shape.rows, perRow = shape.perRow, k = model.numClasses
+        let original = try ExplainInputs.scores(model, input, component: id)
+        let f0 = (0..<rows).map { original.data[$0 * k + shape.targets[$0]] }
+
+        var total = [Double](repeating: 0, count: input.count)                        // Σ drops, [B·F]
+        var cover = [Int](repeating: 0, count: perRow)                                // windows per element, [F]
+        let items = windows.count * rows                                               // window-major, as Captum
+        let chunk = ExplainInputs.rowsPerBatch(perRow: perRow, maxElements: maxBatchElements)
+        var batch = [Float](repeating: 0, count: min(chunk, items) * perRow)
+        var batchShape = input.shape
+        var start = 0
+        while start < items {
+            let m = min(chunk, items - start)
+            for j in 0..<m {                                                            // copy, then occlude
+                let item = start + j, w = item / rows, b = item % rows
+                let dst = j * perRow, src = b * perRow
+                for e in 0..<perRow { batch[dst + e] = input.data[src + e] }
+                windows.forEachRun(w) { offset, length in
+                    for e in offset..<(offset + length) { batch[dst + e] = fill?[src + e] ?? baselineValue }
+                }
+            }
+            batchShape[0] = m
+            let s = try ExplainInputs.scores(model, try NDArray(shape: batchShape, data: Array(batch[0..<(m * perRow)])),
+                                             component: id)
+            for j in 0..<m {
+                let item = start + j, w = item / rows, b = item % rows
+                let drop = Double(f0[b] - s.data[j * k + shape.targets[b]])
+                let dst = b * perRow
+                windows.forEachRun(w) { offset, length in
+                    for e in offset..<(offset + length) { total[dst + e] += drop }
+                    if b == 0 { for e in offset..<(offset + length) { cover[e] += 1 } }
+                }
+            }
+            start += m
+        }
+        var values = input
+        for b in 0..<rows {
+            for e in 0..<perRow { values.data[b * perRow + e] = Float(total[b * perRow + e] / Double(cover[e])) }
+        }
+        return Attribution(values: values, delta: nil)
+    }
+}

@@ -1,0 +1,1 @@
+// EmoTextEncoders: arrives with its work.

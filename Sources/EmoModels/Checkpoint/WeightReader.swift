@@ -1,0 +1,54 @@
+/// Takes tensors out of a checkpoint by their Hugging Face names, checking shapes, and remembers which were
+/// used so that unexpected leftovers can be reported by name.
+///
+/// ```swift
+/// let r = WeightReader(file: try SafeTensorsFile(path: p), prefix: "wav2vec2.")
+/// let w = try r.take("encoder.layer_norm.weight", shape: [768])
+/// try r.finish(ignoring: ["quantizer.", "project_"])
+/// ```
+public final class WeightReader {
+    /// The checkpoint file.
+    public let file: SafeTensorsFile
+    /// Prepended to every name passed to `take` (e.g. `"wav2vec2."` for a `Wav2Vec2ForPreTraining` checkpoint).
+    public let prefix: String
+    private var used: Set<String> = []
+
+    /// Reads from `file`, with names under `prefix`.
+    public init(file: SafeTensorsFile, prefix: String = "") {
+        self.file = file
+        self.prefix = prefix
+    }
+
+    /// True when the checkpoint holds `name` (under the prefix).
+    public func has(_ name: String) -> Bool { file.tensors[prefix + name] != nil }
+
+    /// The stored shape of `name`, if present.
+    public func shape(_ name: String) -> [Int]? { file.tensors[prefix + name]?.shape }
+
+    /// The tensor `name` as Float32, after checking that its shape is `shape`.
+    public func take(_ name: String, shape: [Int]) throws -> [Float] {
+        let full = prefix + name
+        let info = try file.info(full)
+        guard info.shape == shape else {
+            throw CheckpointError.wrongShape(path: file.path, name: full, expected: shape, found: info.shape)
+        }
+        used.insert(full)
+        return try file.floats(full)
+    }
+
+    /// Like `take`, but nil when the tensor is absent.
+    public func takeIfPresent(_ name: String, shape: [Int]) throws -> [Float]? {
+        has(name) ? try take(name, shape: shape) : nil
+    }
+
+    /// Throws `unexpectedTensors` naming every tensor under the prefix that was not taken, except names starting
+    /// with one of `ignoring` (after the prefix). Tensors outside the prefix (heads of a task model) are ignored.
+    public func finish(ignoring: [String] = []) throws {
+        let left = file.names.filter { name in
+            guard name.hasPrefix(prefix), !used.contains(name) else { return false }
+            let rest = name.dropFirst(prefix.count)
+            return !ignoring.contains { rest.hasPrefix($0) }
+        }
+        if !left.isEmpty { throw CheckpointError.unexpectedTensors(path: file.path, names: left) }
+    }
+}

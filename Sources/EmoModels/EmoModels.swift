@@ -1,1 +1,0 @@
-// EmoModels: see docs/architecture.md. (module contents arrive with their issue)

@@ -1,0 +1,356 @@
+import Foundation
+
+/// What one forward pass returns: every hidden state, layer-indexed (s3prl's convention).
+public struct SpeechEncoderOutput: Sendable {
+    /// B.
+    public var batch: Int
+    /// T (frames of the longest clip).
+    public var frames: Int
+    /// C.
+    public var channels: Int
+    /// L + 1: index 0 is the transformer's input (after the positional conv), index i the output of layer i
+    /// (before the final layer norm of pre-LN layouts), as Hugging Face's `hidden_states`.
+    public var layers: Int
+    /// Real frames of each clip (T for unpadded input).
+    public var frameLengths: [Int]
+    /// `[L+1, B, T, C]`.
+    public var hiddenStates: [Float]
+    /// `[B, T, C]`: Hugging Face's `last_hidden_state` (layer L, after `encoder.layer_norm` for pre-LN layouts).
+    public var lastHiddenState: [Float]
+    /// `[B, T, C']`: the conv feature encoder's output (before the feature projection), when requested.
+    public var convFeatures: [Float]?
+
+    /// Mean over each clip's real frames of hidden state `layer` (`-1`, or `layers`, means `lastHiddenState`): `[B, C]`.
+    public func meanPooled(layer: Int = -1) -> [Float] {
+        var out = [Float](repeating: 0, count: batch * channels)
+        hiddenStates.withUnsafeBufferPointer { hs in
+            lastHiddenState.withUnsafeBufferPointer { last in
+                let useLast = layer < 0 || layer >= layers
+                guard let base = useLast ? last.baseAddress : hs.baseAddress.map({ $0 + layer * batch * frames * channels }) else { return }
+                for b in 0..<batch {
+                    let n = max(frameLengths[b], 1)
+                    for t in 0..<min(frameLengths[b], frames) {
+                        let row = base + (b * frames + t) * channels
+                        for c in 0..<channels { out[b * channels + c] += row[c] }
+                    }
+                    for c in 0..<channels { out[b * channels + c] /= Float(n) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Mean over real frames of `sum_l w_l * h_l`, with `weights` (L + 1 values, index 0 the transformer input)
+    /// normalised by a softmax as s3prl's weighted-sum featurizer does: `[B, C]`.
+    public func weightedSumPooled(weights: [Float]) -> [Float] {
+        precondition(weights.count == layers, "weightedSumPooled: \(weights.count) weights for \(layers) hidden states")
+        let mx = weights.max() ?? 0
+        let e = weights.map { expf($0 - mx) }
+        let s = e.reduce(0, +)
+        var out = [Float](repeating: 0, count: batch * channels)
+        for l in 0..<layers {
+            let pooled = meanPooled(layer: l)
+            for i in 0..<out.count { out[i] += e[l] / s * pooled[i] }
+        }
+        return out
+    }
+}
+
+/// Scratch memory for one forward pass, sized once per (B, T) and reused by every layer.
+final class SpeechWorkspace {
+    private(set) var capacity: [String: Int] = [:]
+    private var buffers: [String: UnsafeMutablePointer<Float>] = [:]
+
+    /// A buffer of at least `count` floats (contents undefined), grown only when too small.
+    func buffer(_ name: String, _ count: Int) -> UnsafeMutablePointer<Float> {
+        if let b = buffers[name], let cap = capacity[name], cap >= count { return b }
+        buffers[name]?.deallocate()
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        buffers[name] = b
+        capacity[name] = max(count, 1)
+        return b
+    }
+
+    deinit { for b in buffers.values { b.deallocate() } }
+}
+
+extension SpeechEncoder {
+    /// Runs the encoder on `input` `[B, N]` (already normalised; see `prepare`).
+    ///
+    /// With `lengths` (real samples per clip), padded frames are zeroed before the positional conv and masked as
+    /// attention keys, exactly as Hugging Face does when given an `attention_mask`. Without, every sample is real.
+    /// Not safe to call concurrently on one instance (the workspace is shared); allocates only its outputs.
+    public func forward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]? = nil,
+                        keepConvFeatures: Bool = false) throws -> SpeechEncoderOutput {
+        guard batch > 0, samples > 0, input.count == batch * samples else {
+            throw CheckpointError.invalidConfig(path: "forward", message: "input has \(input.count) samples, expected B × N = \(batch) × \(samples)")
+        }
+        if let lengths, lengths.count != batch || lengths.contains(where: { $0 < 0 || $0 > samples }) {
+            throw CheckpointError.invalidConfig(path: "forward", message: "lengths \(lengths) must hold \(batch) values in 0...\(samples)")
+        }
+        let t = config.frameCount(samples: samples)
+        guard t > 0 else {
+            throw CheckpointError.invalidConfig(path: "forward", message: "\(samples) samples are too few for one frame of this encoder (pad short clips)")
+        }
+        let frameLengths = lengths.map { $0.map { config.frameCount(samples: $0) } } ?? Array(repeating: t, count: batch)
+        let (c, l) = (config.hiddenSize, config.numLayers)
+        let ws = workspace
+        var hidden = [Float](repeating: 0, count: (l + 1) * batch * t * c)
+        var last = [Float](repeating: 0, count: batch * t * c)
+        var conv = [Float](repeating: 0, count: keepConvFeatures ? batch * t * config.convOutputDim : 0)
+        input.withUnsafeBufferPointer { x in
+            hidden.withUnsafeMutableBufferPointer { hs in
+                guard let x = x.baseAddress, let hs = hs.baseAddress else { return }
+                // [B, T, C'] conv features, then [B, T, C] projected.
+                let feat = ws.buffer("feat", batch * t * config.convOutputDim)
+                for b in 0..<batch { featureEncoder(x + b * samples, samples: samples, frames: t, out: feat + b * t * config.convOutputDim, ws: ws) }
+                if keepConvFeatures { conv.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: feat, count: $0.count) } }
+                featureProjection(feat, rows: batch * t, out: hs, ws: ws)
+                if lengths != nil {
+                    for b in 0..<batch where frameLengths[b] < t {
+                        (hs + (b * t + frameLengths[b]) * c).update(repeating: 0, count: (t - frameLengths[b]) * c)
+                    }
+                }
+                for b in 0..<batch { positionalConv(hs + b * t * c, frames: t, ws: ws) }
+                if !config.stableLayerNorm {
+                    Dense.layerNorm(rows: batch * t, n: c, x: hs, gamma: encoderNorm.weight, beta: encoderNorm.bias,
+                                    eps: config.layerNormEps, y: hs)
+                }
+                let bias = relativePositionBias(frames: t, ws: ws)
+                let keys = lengths == nil ? Array(repeating: t, count: batch) : frameLengths
+                for i in 0..<l {
+                    let h = hs + (i + 1) * batch * t * c
+                    h.update(from: hs + i * batch * t * c, count: batch * t * c)
+                    transformerLayer(layers[i], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws)
+                }
+                last.withUnsafeMutableBufferPointer { out in
+                    guard let out = out.baseAddress else { return }
+                    let top = hs + l * batch * t * c
+                    if config.stableLayerNorm {
+                        Dense.layerNorm(rows: batch * t, n: c, x: top, gamma: encoderNorm.weight, beta: encoderNorm.bias,
+                                        eps: config.layerNormEps, y: out)
+                    } else {
+                        out.update(from: top, count: batch * t * c)
+                    }
+                }
+            }
+        }
+        return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: l + 1, frameLengths: frameLengths,
+                                   hiddenStates: hidden, lastHiddenState: last,
+                                   convFeatures: keepConvFeatures ? conv : nil)
+    }
+
+    /// Pads clips to one length `[B, N]`, normalises them per `preprocessor`, and returns the lengths.
+    public func prepare(_ clips: [[Float]]) -> (input: [Float], samples: Int, lengths: [Int]) {
+        let n = clips.map(\.count).max() ?? 0
+        var x = [Float](repeating: 0, count: clips.count * n)
+        for (b, clip) in clips.enumerated() { for i in 0..<clip.count { x[b * n + i] = clip[i] } }
+        let lengths = clips.map(\.count)
+        preprocessor.apply(&x, batch: clips.count, samples: n, lengths: lengths)
+        return (x, n, lengths)
+    }
+
+    // MARK: - Stages
+
+    /// Conv feature encoder for one clip: `x[N]` → `out[T, C']`, frames-major.
+    func featureEncoder(_ x: UnsafePointer<Float>, samples: Int, frames: Int, out: UnsafeMutablePointer<Float>,
+                        ws: SpeechWorkspace) {
+        var len = samples
+        var src = UnsafeMutablePointer(mutating: x)
+        let maxSize = convs.indices.map { i -> Int in
+            config.frameCount(samples: samples, layers: i + 1) * convs[i].cout
+        }.max() ?? 0
+        let ping = ws.buffer("convA", maxSize), pong = ws.buffer("convB", maxSize)
+        for (i, cl) in convs.enumerated() {
+            let tOut = (len - cl.kernel) / cl.stride + 1
+            let dst = i == convs.count - 1 ? out : (i % 2 == 0 ? ping : pong)
+            if let bias = cl.bias { for r in 0..<tOut { (dst + r * cl.cout).update(from: bias, count: cl.cout) } }
+            let beta0: Float = cl.bias == nil ? 0 : 1
+            cl.weight.withUnsafeBufferPointer { w in
+                guard let w = w.baseAddress else { return }
+                if cl.cin * cl.kernel <= 64 {
+                    // Small receptive field (the first layer): explicit im2col [T_out, K * C_in], one GEMM.
+                    let kk = cl.cin * cl.kernel
+                    let col = ws.buffer("im2col", tOut * kk)
+                    for r in 0..<tOut { (col + r * kk).update(from: src + r * cl.stride * cl.cin, count: kk) }
+                    Dense.gemm(m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, transB: true,
+                               beta: beta0, c: dst, ldc: cl.cout)
+                } else {
+                    // Zero-copy im2col: frame r's taps [j*s, j*s + s) are rows r*s + j*s ... of x, contiguous, so
+                    // each chunk of `stride` taps is one GEMM over a strided view (lda = s * C_in).
+                    var j = 0
+                    while j * cl.stride < cl.kernel {
+                        let taps = min(cl.stride, cl.kernel - j * cl.stride)
+                        Dense.gemm(m: tOut, n: cl.cout, k: taps * cl.cin, a: src + j * cl.stride * cl.cin,
+                                   lda: cl.stride * cl.cin, b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin,
+                                   transB: true, beta: j == 0 ? beta0 : 1, c: dst, ldc: cl.cout)
+                        j += 1
+                    }
+                }
+            }
+            if let norm = cl.norm {
+                if cl.groupNorm {
+                    Dense.columnNorm(rows: tOut, cols: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
+                                     scratch: ws.buffer("normScratch", 2 * cl.cout))
+                } else {
+                    Dense.layerNorm(rows: tOut, n: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5, y: dst)
+                }
+            }
+            Dense.gelu(dst, count: tOut * cl.cout)
+            src = dst
+            len = tOut
+        }
+        _ = frames
+    }
+
+    /// `feature_projection`: layer norm (optional) then linear, `[R, C']` → `[R, C]`.
+    func featureProjection(_ feat: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, ws: SpeechWorkspace) {
+        let cc = config.convOutputDim
+        var src = feat
+        if let norm = projectionNorm {
+            let normed = ws.buffer("featNorm", rows * cc)
+            Dense.layerNorm(rows: rows, n: cc, x: feat, gamma: norm.weight, beta: norm.bias, eps: config.layerNormEps, y: normed)
+            src = UnsafePointer(normed)
+        }
+        Dense.linear(m: rows, k: cc, n: config.hiddenSize, x: src, weight: projectionWeight, bias: projectionBias, y: out)
+    }
+
+    /// `encoder.pos_conv_embed` for one clip, added in place: `h[T, C] += gelu(conv(h))` (grouped conv,
+    /// "same" padding, the extra frame of an even kernel dropped).
+    func positionalConv(_ h: UnsafeMutablePointer<Float>, frames t: Int, ws: SpeechWorkspace) {
+        let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
+        let cg = c / g, pad = k / 2
+        let padded = ws.buffer("posPadded", (t + k) * c)  // [T + K, C], zero rows around the clip
+        padded.update(repeating: 0, count: pad * c)
+        (padded + pad * c).update(from: h, count: t * c)
+        (padded + (pad + t) * c).update(repeating: 0, count: (k - pad) * c)
+        let col = ws.buffer("posCol", t * k * cg)   // [T, K * C/G] for one group
+        let out = ws.buffer("posOut", t * c)        // [T, C]
+        for r in 0..<t { (out + r * c).update(from: posConvBias, count: c) }
+        posConvWeight.withUnsafeBufferPointer { w in
+            guard let w = w.baseAddress else { return }
+            for gi in 0..<g {
+                for r in 0..<t {
+                    let dst = col + r * k * cg
+                    for tap in 0..<k { (dst + tap * cg).update(from: padded + (r + tap) * c + gi * cg, count: cg) }
+                }
+                Dense.gemm(m: t, n: cg, k: k * cg, a: col, lda: k * cg, b: w + gi * cg * k * cg, ldb: k * cg,
+                           transB: true, beta: 1, c: out + gi * cg, ldc: c)
+            }
+        }
+        Dense.gelu(out, count: t * c)
+        Dense.add(out, into: h, count: t * c)
+    }
+
+    /// WavLM's relative position bias `[H, T, T]` from `rel_attn_embed` (nil for other families).
+    func relativePositionBias(frames t: Int, ws: SpeechWorkspace) -> UnsafeMutablePointer<Float>? {
+        guard let table = relativeEmbedding else { return nil }
+        let h = config.numHeads
+        let out = ws.buffer("posBias", h * t * t)
+        let half = config.numBuckets / 2
+        let maxExact = half / 2
+        let logRange = Float(log(Double(config.maxBucketDistance) / Double(maxExact)))
+        for q in 0..<t {
+            for k in 0..<t {
+                let rel = k - q
+                var bucket = rel > 0 ? half : 0
+                let a = abs(rel)
+                if a < maxExact {
+                    bucket += a
+                } else {
+                    var v = logf(Float(a) / Float(maxExact))
+                    v = v / logRange
+                    v = v * Float(half - maxExact)
+                    bucket += min(Int(Float(maxExact) + v), half - 1)
+                }
+                for hh in 0..<h { out[(hh * t + q) * t + k] = table[bucket * h + hh] }
+            }
+        }
+        return out
+    }
+
+    /// One transformer layer in place on `h[B, T, C]` (post-LN for base layouts, pre-LN for stable ones).
+    func transformerLayer(_ p: Layer, h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, keys: [Int],
+                          positionBias: UnsafeMutablePointer<Float>?, ws: SpeechWorkspace) {
+        let (c, f, nh, d) = (config.hiddenSize, config.intermediateSize, config.numHeads, config.headDim)
+        let rows = batch * t
+        let eps = config.layerNormEps
+        let x = ws.buffer("x", rows * c)          // [B, T, C] attention input
+        let qkv = ws.buffer("qkv", rows * 3 * c)  // [B, T, 3C]
+        let ctx = ws.buffer("ctx", rows * c)      // [B, T, C]
+        let tmp = ws.buffer("tmp", rows * c)      // [B, T, C]
+        let ff = ws.buffer("ff", rows * f)        // [B, T, F]
+        let scores = ws.buffer("scores", t * t)   // [T, T] one head
+        let gate = ws.buffer("gate", rows * nh)   // [B, T, H]
+        if config.stableLayerNorm {
+            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm1.weight, beta: p.norm1.bias, eps: eps, y: x)
+        } else {
+            x.update(from: h, count: rows * c)
+        }
+        Dense.linear(m: rows, k: c, n: 3 * c, x: x, weight: p.qkvWeight, bias: p.qkvBias, y: qkv)
+        if let g = p.gate {
+            // WavLM gate per (frame, head) from the attention input: sigmoid of two sums of 4 projections.
+            for r in 0..<rows {
+                for hh in 0..<nh {
+                    let xr = x + r * c + hh * d
+                    var s0: Float = 0, s1: Float = 0
+                    for o in 0..<8 {
+                        var acc = g.bias[o]
+                        for i in 0..<d { acc += xr[i] * g.weight[o * d + i] }
+                        if o < 4 { s0 += acc } else { s1 += acc }
+                    }
+                    let ga = 1 / (1 + expf(-s0)), gb = 1 / (1 + expf(-s1))
+                    gate[r * nh + hh] = ga * (gb * g.const[hh] - 1) + 2
+                }
+            }
+        }
+        let scale = 1 / Float(d).squareRoot()
+        for b in 0..<batch {
+            let nk = keys[b]
+            let base = qkv + b * t * 3 * c
+            for hh in 0..<nh {
+                Dense.gemm(m: t, n: nk, k: d, alpha: scale, a: base + hh * d, lda: 3 * c, b: base + c + hh * d, ldb: 3 * c,
+                           transB: true, beta: 0, c: scores, ldc: t)
+                for q in 0..<t {
+                    let row = scores + q * t
+                    if let pb = positionBias, p.gate != nil {
+                        let gq = gate[(b * t + q) * nh + hh]
+                        let brow = pb + (hh * t + q) * t
+                        for k in 0..<nk { row[k] += gq * brow[k] }
+                    }
+                    Dense.softmax(row, count: nk)
+                }
+                Dense.gemm(m: t, n: d, k: nk, a: scores, lda: t, b: base + 2 * c + hh * d, ldb: 3 * c, transB: false,
+                           beta: 0, c: ctx + b * t * c + hh * d, ldc: c)
+            }
+        }
+        Dense.linear(m: rows, k: c, n: c, x: ctx, weight: p.outWeight, bias: p.outBias, y: tmp)
+        Dense.add(tmp, into: h, count: rows * c)
+        if config.stableLayerNorm {
+            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm2.weight, beta: p.norm2.bias, eps: eps, y: x)
+            Dense.linear(m: rows, k: c, n: f, x: x, weight: p.ffInWeight, bias: p.ffInBias, y: ff)
+            Dense.gelu(ff, count: rows * f)
+            Dense.linear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, y: tmp)
+            Dense.add(tmp, into: h, count: rows * c)
+        } else {
+            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm1.weight, beta: p.norm1.bias, eps: eps, y: h)
+            Dense.linear(m: rows, k: c, n: f, x: h, weight: p.ffInWeight, bias: p.ffInBias, y: ff)
+            Dense.gelu(ff, count: rows * f)
+            Dense.linear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, y: tmp)
+            Dense.add(tmp, into: h, count: rows * c)
+            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm2.weight, beta: p.norm2.bias, eps: eps, y: h)
+        }
+    }
+}
+
+extension SpeechEncoderConfig {
+    /// Frames after the first `layers` conv layers.
+    func frameCount(samples: Int, layers: Int) -> Int {
+        var n = samples
+        for (k, s) in zip(convKernel.prefix(layers), convStride.prefix(layers)) {
+            guard n >= k else { return 0 }
+            n = (n - k) / s + 1
+        }
+        return n
+    }
+}

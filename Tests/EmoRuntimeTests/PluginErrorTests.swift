@@ -1,0 +1,179 @@
+import EmoCore
+import EmoRuntime
+import Foundation
+import XCTest
+
+/// Every way a plugin or registry can be wrong gets a specific error naming the file and the fix,
+/// and the host carries on with the plugins that are fine.
+final class PluginErrorTests: XCTestCase {
+    override func setUpWithError() throws { try RuntimeFixtures.requireProbe() }
+
+    func testCPluginLoadsAndRunsThroughTheABI() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])], cacheIn: dir)
+        XCTAssertEqual(host.problems, [])
+        let c = try host.instantiate(id: "c-scale")
+        let y = try c.forward([.array(try NDArray(shape: [3], data: [1, -2, 3.5]))])
+        XCTAssertEqual(y, [.array(try NDArray(shape: [3], data: [2, -4, 7]))])
+        XCTAssertEqual(try c.backward([NDArray(vector: [1, 1, 1])]), [NDArray(vector: [2, 2, 2])])
+        XCTAssertThrowsError(try c.saveState()) { XCTAssertTrue("\($0)".contains("does not support save_state")) }
+    }
+
+    func testMissingLibraryNamesPathAndRegistry() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let reg = try RuntimeFixtures.writeRegistry(dir, [("libnothere.so", nil)])
+        let host = RuntimeFixtures.host(registries: [reg], cacheIn: dir)
+        guard case .missingLibrary(let path, let registry)? = host.libraries.first?.error else {
+            return XCTFail("expected missingLibrary, got \(host.problems)")
+        }
+        XCTAssertEqual(path, dir + "/libnothere.so")
+        XCTAssertEqual(registry, reg)
+        XCTAssertTrue(host.problems[0].description.contains("Build it"))
+    }
+
+    func testMissingEntrySymbol() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("NOENTRY", into: dir)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])], cacheIn: dir)
+        XCTAssertEqual(host.libraries.first?.error, .missingEntrySymbol(path: lib))
+        XCTAssertTrue(host.problems[0].description.contains("emo_plugin_entry"))
+    }
+
+    func testEntryReturningNullIsABadDescriptor() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("NULLDESC", into: dir)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])], cacheIn: dir)
+        guard case .badDescriptor(let path, _)? = host.libraries.first?.error else { return XCTFail("\(host.problems)") }
+        XCTAssertEqual(path, lib)
+    }
+
+    func testABIMajorMismatchIsRefused() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("MAJOR", into: dir)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])], cacheIn: dir)
+        let h = PluginLoader.hostABI
+        XCTAssertEqual(host.libraries.first?.error,
+                       .abiMajorMismatch(path: lib, plugin: "\(h.major + 1).\(h.minor)", host: "\(h.major).\(h.minor)"))
+        XCTAssertTrue(host.problems[0].description.contains("Rebuild the plugin"))
+        XCTAssertTrue(host.components.isEmpty)
+    }
+
+    func testNewerMinorThanHostIsRefused() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("MINOR", into: dir)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])], cacheIn: dir)
+        let h = PluginLoader.hostABI
+        XCTAssertEqual(host.libraries.first?.error,
+                       .abiMinorTooNew(path: lib, plugin: "\(h.major).\(h.minor + 1)", host: "\(h.major).\(h.minor)"))
+        XCTAssertTrue(host.problems[0].description.contains("Upgrade EmoKit"))
+    }
+
+    func testPinnedSHA256MismatchIsRefusedAndMatchingPinLoads() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)
+        let wrong = String(repeating: "0", count: 64)
+        let bad = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, wrong)])], cacheIn: dir)
+        guard case .checksumMismatch(let path, let expected, let actual)? = bad.libraries.first?.error else {
+            return XCTFail("\(bad.problems)")
+        }
+        XCTAssertEqual(path, lib)
+        XCTAssertEqual(expected, wrong)
+        XCTAssertEqual(actual, sha256OfFile(lib))
+        XCTAssertNil(bad.components["c-scale"])
+
+        let good = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, sha256OfFile(lib))])],
+                                        cacheIn: dir)
+        XCTAssertEqual(good.problems, [])
+        XCTAssertNoThrow(try good.instantiate(id: "c-scale"))
+    }
+
+    func testMalformedRegistriesAreReportedAndOthersStillLoad() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)
+        let good = try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])
+        let cases: [(String, String)] = [
+            ("{\"format\": 1, \"plugins\": [", "malformed JSON"),
+            ("[]", "top level must be an object"),
+            ("{\"plugins\": []}", "missing integer \"format\""),
+            ("{\"format\": 9, \"plugins\": []}", "format 9 is not supported"),
+            ("{\"format\": 1}", "missing array \"plugins\""),
+            ("{\"format\": 1, \"plugins\": [{\"path\": \"x.so\"}]}", "plugins[0] has no string \"library\""),
+            ("{\"format\": 1, \"plugins\": [{\"library\": \"x.so\", \"sha256\": \"abc\"}]}", "plugins[0].sha256 must be 64"),
+        ]
+        for (i, (text, reason)) in cases.enumerated() {
+            let path = "\(dir)/bad\(i).json"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let host = RuntimeFixtures.host(registries: [path, good], cacheIn: dir)
+            XCTAssertEqual(host.registryErrors.count, 1, text)
+            guard case .malformedRegistry(let p, let r)? = host.registryErrors.first else { return XCTFail(text) }
+            XCTAssertEqual(p, path)
+            XCTAssertTrue(r.contains(reason), "\(r) should mention \(reason)")
+            XCTAssertNotNil(host.components["c-scale"], "the good registry must still load")
+        }
+    }
+
+    func testPluginThatCrashesAtProbeIsSkippedAndHostSurvives() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let crash = try RuntimeFixtures.buildCPlugin("CRASH", into: dir)
+        let good = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(crash, nil), (good, nil)])],
+                                        cacheIn: dir)
+        guard case .probeCrashed(let path, let detail)? = host.libraries.first?.error else { return XCTFail("\(host.problems)") }
+        XCTAssertEqual(path, crash)
+        XCTAssertTrue(detail.contains("SIGSEGV"), detail)
+        XCTAssertNotNil(host.components["c-scale"])
+        // The failure is cached: the crashing library is not re-run until it changes.
+        let again = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(crash, nil), (good, nil)])],
+                                         cacheIn: dir)
+        XCTAssertEqual(again.probedCount, 0)
+        XCTAssertEqual(again.libraries.first?.error, host.libraries.first?.error)
+    }
+
+    func testPluginThatHangsAtProbeTimesOut() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let hang = try RuntimeFixtures.buildCPlugin("HANG", into: dir)
+        let start = Date()
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(hang, nil)])], cacheIn: dir,
+                                        timeout: 1)
+        XCTAssertEqual(host.libraries.first?.error, .probeTimedOut(path: hang, seconds: 1))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the hung probe must be killed, not waited for")
+    }
+
+    func testDuplicateComponentIDKeepsTheFirstAndReportsTheSecond() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let a = try RuntimeFixtures.buildCPlugin("GOOD", into: dir, name: "first")
+        let b = try RuntimeFixtures.buildCPlugin("GOOD", into: dir, name: "second")
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(a, nil), (b, nil)])], cacheIn: dir)
+        XCTAssertEqual(host.components["c-scale"]?.library, a)
+        XCTAssertEqual(host.libraries[1].error, .duplicateComponent(id: "c-scale", first: a, second: b))
+        XCTAssertTrue(host.problems[0].description.contains("ids must be unique"))
+    }
+
+    func testUnchangedLibraryIsNotReprobedAndChangedOneIs() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir, name: "changing")
+        let reg = try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])
+        XCTAssertEqual(RuntimeFixtures.host(registries: [reg], cacheIn: dir).probedCount, 1)
+        let warm = RuntimeFixtures.host(registries: [reg], cacheIn: dir)
+        XCTAssertEqual(warm.probedCount, 0)
+        XCTAssertEqual(warm.libraries.first?.fromCache, true)
+        XCTAssertNotNil(warm.components["c-scale"])
+        // Rebuild with another component id: a changed file must be probed again and its new manifest used.
+        Thread.sleep(forTimeInterval: 0.01)
+        _ = try RuntimeFixtures.buildCPlugin("GOOD", into: dir, name: "changing", componentID: "c-scale-two")
+        let changed = RuntimeFixtures.host(registries: [reg], cacheIn: dir)
+        XCTAssertEqual(changed.probedCount, 1)
+        XCTAssertNotNil(changed.components["c-scale-two"])
+        XCTAssertNil(changed.components["c-scale"])
+    }
+
+    func testUnknownComponentListsWhatExists() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])], cacheIn: dir)
+        XCTAssertThrowsError(try host.instantiate(id: "nope")) { error in
+            XCTAssertEqual(error as? RuntimeError, .unknownComponent(id: "nope", known: ["c-scale"]))
+        }
+    }
+}

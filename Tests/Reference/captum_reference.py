@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Captum reference fixtures for Tests/ExplainersTests (run by a developer, never at product run time).
+
+Builds two tiny fixed-seed PyTorch models, runs Captum's IntegratedGradients, Occlusion and FeatureAblation on them,
+and writes weights, inputs, baselines, Captum's alphas/step sizes and every attribution/delta to
+Tests/ExplainersTests/Fixtures/captum_reference.json. The Swift tests re-implement both models by hand
+(forward + backward) as `ExplainableModel`s and compare.
+
+Models (dimension legend: B batch, F features, T samples, C channels, K classes):
+  mlp:  x [B, 60] -> Linear(60, 32) -> ReLU -> Linear(32, 7) -> scores [B, 7]
+  conv: x [B, 400] -> view [B, 1, 400] -> Conv1d(1, 8, kernel 10, stride 5) -> tanh -> mean over frames
+        -> Linear(8, 5) -> scores [B, 5]
+
+Usage: /work/refenv/bin/python Tests/Reference/captum_reference.py
+"""
+import json
+import os
+import sys
+
+import captum
+import numpy as np
+import torch
+from captum.attr import FeatureAblation, IntegratedGradients, Occlusion
+from captum.attr._utils.approximation_methods import approximation_parameters
+
+METHODS = ["riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre"]
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ExplainersTests", "Fixtures",
+                   "captum_reference.json")
+
+
+class MLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(60, 32)
+        self.fc2 = torch.nn.Linear(32, 7)
+
+    def forward(self, x):  # x [B, 60] or [B, 6, 10]
+        return self.fc2(torch.relu(self.fc1(x.reshape(x.shape[0], -1))))
+
+
+class ConvToy(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(1, 8, kernel_size=10, stride=5)
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x):  # x [B, T]
+        h = torch.tanh(self.conv(x.unsqueeze(1)))  # [B, 8, T']
+        return self.fc(h.mean(dim=2))  # [B, 5]
+
+
+def flat(t):
+    """Float32 values as the shortest decimal that reads back to the same float32 (9 significant digits)."""
+    return [float(f"{v:.9g}") for v in t.detach().reshape(-1).tolist()]
+
+
+def tensor_json(t):
+    return {"shape": list(t.shape), "data": flat(t)}
+
+
+def baselines_for(x, generator):
+    """zero, mean (each row's mean over all its elements, broadcast) and a user-given random baseline."""
+    rows = x.reshape(x.shape[0], -1)
+    mean = rows.mean(dim=1, keepdim=True).expand_as(rows).reshape(x.shape).contiguous()
+    given = (0.3 * torch.randn(x.shape, generator=generator)).float()
+    return {"zero": torch.zeros_like(x), "mean": mean, "given": given}
+
+
+def ig_cases(model, x, targets, n_steps, generator):
+    ig = IntegratedGradients(model)
+    cases = []
+    baselines = baselines_for(x, generator)
+    for bname, base in baselines.items():
+        for method in METHODS:
+            attr, delta = ig.attribute(x, baselines=base, target=targets, n_steps=n_steps, method=method,
+                                       return_convergence_delta=True)
+            cases.append({"baseline": bname, "method": method,
+                          "n_steps": n_steps, "attributions": tensor_json(attr), "delta": flat(delta)})
+    return {"baselines": {k: tensor_json(v) for k, v in baselines.items()}, "cases": cases}
+
+
+def occlusion_case(model, x, targets, window, stride, baseline, per_eval):
+    occ = Occlusion(model)
+    attr = occ.attribute(x, sliding_window_shapes=tuple(window), strides=tuple(stride), baselines=baseline,
+                         target=targets, perturbations_per_eval=per_eval)
+    return {"input_shape": list(x.shape), "window": window, "stride": stride, "baseline": baseline,
+            "attributions": tensor_json(attr)}
+
+
+def main():
+    torch.manual_seed(1234)
+    gen = torch.Generator().manual_seed(99)
+    print(f"python {sys.version.split()[0]} torch {torch.__version__} captum {captum.__version__} "
+          f"numpy {np.__version__}")
+
+    rules = {}
+    for method in METHODS:
+        sizes_fn, alphas_fn = approximation_parameters(method)
+        rules[method] = {str(n): {"step_sizes": sizes_fn(n), "alphas": alphas_fn(n)} for n in (2, 7, 32, 50)}
+
+    # --- MLP over 60 "features" ---
+    mlp = MLP().eval()
+    for p in mlp.parameters():  # larger weights than the default init, so attributions are not tiny
+        p.data.mul_(2.0)
+    x_mlp = torch.randn(4, 60, generator=gen)
+    t_mlp = [0, 3, 6, 2]
+    x_req = x_mlp.clone().requires_grad_()
+    s = mlp(x_req)
+    s.gather(1, torch.tensor(t_mlp).unsqueeze(1)).sum().backward()
+    mlp_fix = {
+        "weights": {"fc1.weight": tensor_json(mlp.fc1.weight), "fc1.bias": tensor_json(mlp.fc1.bias),
+                    "fc2.weight": tensor_json(mlp.fc2.weight), "fc2.bias": tensor_json(mlp.fc2.bias)},
+        "input": tensor_json(x_mlp), "targets": t_mlp, "scores": tensor_json(s), "gradient": tensor_json(x_req.grad),
+        "integrated_gradients": ig_cases(mlp, x_mlp, t_mlp, 50, gen),
+        "occlusion": [
+            occlusion_case(mlp, x_mlp, t_mlp, [3], [2], 0.0, 7),
+            occlusion_case(mlp, x_mlp, t_mlp, [5], [5], 0.5, 1),
+            occlusion_case(mlp, x_mlp.reshape(4, 6, 10), t_mlp, [2, 3], [1, 2], 0.0, 4),
+        ],
+    }
+    groups = [[0, 20], [20, 45], [45, 60]]
+    mask = torch.zeros(1, 60, dtype=torch.long)
+    for g, (a, b) in enumerate(groups):
+        mask[0, a:b] = g
+    ablation = FeatureAblation(mlp).attribute(x_mlp, baselines=0.0, target=t_mlp, feature_mask=mask)
+    mlp_fix["feature_ablation"] = {"groups": groups, "baseline": 0.0, "attributions": tensor_json(ablation)}
+
+    # --- 1-D conv "waveform" toy ---
+    conv = ConvToy().eval()
+    t = torch.arange(400, dtype=torch.float32) / 16000.0
+    x_conv = torch.stack([0.6 * torch.sin(2 * np.pi * 220 * t) + 0.1 * torch.randn(400, generator=gen),
+                          0.4 * torch.sin(2 * np.pi * 440 * t + 0.3) + 0.2 * torch.randn(400, generator=gen)])
+    t_conv = [1, 4]
+    xc_req = x_conv.clone().requires_grad_()
+    sc = conv(xc_req)
+    sc.gather(1, torch.tensor(t_conv).unsqueeze(1)).sum().backward()
+    conv_fix = {
+        "weights": {"conv.weight": tensor_json(conv.conv.weight), "conv.bias": tensor_json(conv.conv.bias),
+                    "fc.weight": tensor_json(conv.fc.weight), "fc.bias": tensor_json(conv.fc.bias)},
+        "input": tensor_json(x_conv), "targets": t_conv, "scores": tensor_json(sc),
+        "gradient": tensor_json(xc_req.grad),
+        "integrated_gradients": ig_cases(conv, x_conv, t_conv, 32, gen),
+        "occlusion": [
+            occlusion_case(conv, x_conv, t_conv, [50], [25], 0.0, 16),
+            occlusion_case(conv, x_conv, t_conv, [60], [45], 0.1, 3),
+        ],
+    }
+
+    out = {"versions": {"torch": torch.__version__, "captum": captum.__version__, "numpy": np.__version__},
+           "rules": rules, "mlp": mlp_fix, "conv": conv_fix}
+    with open(OUT, "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+    print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes)")
+    print(json.dumps({"fixture": os.path.basename(OUT), "captum": captum.__version__}))
+
+
+if __name__ == "__main__":
+    main()
