@@ -1,1 +1,0 @@
-// EmoStore: see docs/architecture.md. (module contents arrive with their issue)
