@@ -1,1 +1,0 @@
-// EmoTensor: see docs/architecture.md. (module contents arrive with their issue)

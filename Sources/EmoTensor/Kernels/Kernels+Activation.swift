@@ -1,0 +1,84 @@
+// Pointwise activations and the row softmax.
+import Foundation
+
+/// Which GELU formula to use (PyTorch `nn.GELU(approximate:)`).
+public enum GELUApproximation: String, Sendable, Codable {
+    /// Exact: `0.5 · x · (1 + erf(x / √2))` (PyTorch default, Hugging Face `"gelu"`).
+    case none
+    /// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))` (Hugging Face `"gelu_new"` / `"gelu_pytorch_tanh"`).
+    case tanh
+}
+
+extension Kernels {
+    /// GELU over `count` values: `y[i] = gelu(x[i])`; `y` may be `x` (in place).
+    public static func gelu(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
+                            approximation: GELUApproximation = .none) {
+        switch approximation {
+        case .none:
+            let invSqrt2: Float = 0.70710678118654752440
+            for i in 0..<count { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
+        case .tanh:
+            let k0: Float = 0.79788456080286535588  // √(2/π)
+            for i in 0..<count {
+                let v = x[i]
+                y[i] = 0.5 * v * (1 + tanhf(k0 * (v + 0.044715 * v * v * v)))
+            }
+        }
+    }
+
+    /// ReLU over `count` values: `y[i] = max(x[i], 0)`; `y` may be `x`.
+    @inlinable
+    public static func relu(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
+    }
+
+    /// Softmax over the last dimension: x `[N, D]` → y `[N, D]`; `y` may be `x`.
+    ///
+    /// Max-subtracted; a row of all −∞ becomes all zeros (not NaN).
+    public static func softmax(x: UnsafePointer<Float>, rows n: Int, columns d: Int, y: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { softmaxRow(x + i * d, y + i * d, count: d) }
+    }
+
+    /// Softmax of one row of `count` values (`dst` may be `src`).
+    @inlinable
+    static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count d: Int) {
+        let m = maximum(src, count: d)
+        if m == -.infinity {
+            dst.update(repeating: 0, count: d)
+            return
+        }
+        var total: Float = 0
+        for j in 0..<d { let e = expf(src[j] - m); dst[j] = e; total += e }
+        let inv = 1 / total
+        for j in 0..<d { dst[j] *= inv }
+    }
+}
+
+extension NaiveKernels {
+    /// Naive twin of `Kernels.gelu` (Double math).
+    public static func gelu(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
+                            approximation: GELUApproximation = .none) {
+        for i in 0..<count {
+            let v = Double(x[i])
+            switch approximation {
+            case .none: y[i] = Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
+            case .tanh: y[i] = Float(0.5 * v * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v))))
+            }
+        }
+    }
+
+    /// Naive twin of `Kernels.softmax` (Double math).
+    public static func softmax(x: UnsafePointer<Float>, rows n: Int, columns d: Int, y: UnsafeMutablePointer<Float>) {
+        for i in 0..<n {
+            var m = -Double.infinity
+            for j in 0..<d { m = max(m, Double(x[i * d + j])) }
+            if m == -.infinity {
+                for j in 0..<d { y[i * d + j] = 0 }
+                continue
+            }
+            var total = 0.0
+            for j in 0..<d { total += exp(Double(x[i * d + j]) - m) }
+            for j in 0..<d { y[i * d + j] = Float(exp(Double(x[i * d + j]) - m) / total) }
+        }
+    }
+}
