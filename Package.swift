@@ -89,7 +89,8 @@ let package = Package(
     + plugin("EmoExplainers", folder: "Explainers", dependencies: ["EmoPluginSDK"])
     + [
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], path: "Tests/EmoCoreTests"),
-        .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor"], path: "Tests/EmoTensorTests"),
+        .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor"], path: "Tests/EmoTensorTests",
+                    exclude: ["Fixtures"]),
         .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor"], path: "Tests/EmoModelsTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore"],
