@@ -84,7 +84,7 @@ let package = Package(
     // In-tree plugins.
     + plugin("EmoTemplate", folder: "_Template", dependencies: ["EmoPluginSDK"])
     + plugin("EmoHandcrafted", folder: "Handcrafted", dependencies: ["EmoPluginSDK", "EmoTensor"])
-    + plugin("EmoFusion", folder: "Fusion", dependencies: ["EmoPluginSDK", "EmoTensor"])
+    + plugin("EmoFusion", folder: "Fusion", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoClassifiers"])
     + plugin("EmoClassifiers", folder: "Classifiers", dependencies: ["EmoPluginSDK", "EmoTensor"])
     + plugin("EmoSpeechEncoders", folder: "SpeechEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
     + plugin("EmoExplainers", folder: "Explainers", dependencies: ["EmoPluginSDK"])
@@ -106,6 +106,9 @@ let package = Package(
                     path: "Tests/TextEncodersTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplainersTests", dependencies: ["EmoExplainers", "EmoCore"], path: "Tests/ExplainersTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["EmoFusion", "EmoClassifiers", "EmoPipeline", "EmoTensor",
+                                                          "EmoCore", "EmoPluginSDK", "EmoRuntime"],
+                    path: "Tests/TrainingTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "HandcraftedTests", dependencies: ["EmoHandcrafted", "EmoMedia", "CSndFile"],
                     path: "Tests/HandcraftedTests", resources: [.copy("Fixtures")]),
     ]
