@@ -7,18 +7,23 @@ Tests/ExplainersTests/Fixtures/captum_reference.json. The Swift tests re-impleme
 (forward + backward) as `ExplainableModel`s and compare.
 
 Models (dimension legend: B batch, F features, T samples, C channels, K classes):
-  mlp:  x [B, 60] -> Linear(60, 32) -> ReLU -> Linear(32, 7) -> scores [B, 7]
+  mlp:  x [B, 60] -> Linear(60, 32) -> ReLU -> Linear(32, 7) -> scores [B, 7], trained (fixed seed) on 60
+        standardised librosa features of real TESS clips (../shared/data/tess, 7 emotions); the explained
+        inputs are 4 held-out clips' features
   conv: x [B, 400] -> view [B, 1, 400] -> Conv1d(1, 8, kernel 10, stride 5) -> tanh -> mean over frames
         -> Linear(8, 5) -> scores [B, 5]
 
 Usage: /work/refenv/bin/python Tests/Reference/captum_reference.py
 """
+import glob
 import json
 import os
 import sys
 
 import captum
 import numpy as np
+import librosa
+import soundfile
 import torch
 from captum.attr import FeatureAblation, IntegratedGradients, Occlusion
 from captum.attr._utils.approximation_methods import approximation_parameters
@@ -26,6 +31,71 @@ from captum.attr._utils.approximation_methods import approximation_parameters
 METHODS = ["riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre"]
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ExplainersTests", "Fixtures",
                    "captum_reference.json")
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "tess")
+EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "pleasant_surprise", "sad"]
+CLIPS_PER_CLASS = 60  # per speaker folder: 2 speakers x 7 emotions x 60 = 840 clips
+
+
+def feature_names():
+    return ([f"MFCC {i} mean" for i in range(40)] + [f"chroma {i} mean" for i in range(12)]
+            + ["RMS mean", "RMS std", "ZCR mean", "ZCR std", "spectral centroid mean", "spectral centroid std",
+               "spectral rolloff mean", "spectral bandwidth mean"])
+
+
+def handcrafted(path):
+    """60 features of one 16 kHz clip (librosa defaults: n_fft 2048, hop 512)."""
+    y, sr = soundfile.read(path, dtype="float32")
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=40).mean(axis=1)
+    chroma = librosa.feature.chroma_stft(y=y, sr=sr).mean(axis=1)
+    rms = librosa.feature.rms(y=y)[0]
+    zcr = librosa.feature.zero_crossing_rate(y)[0]
+    centroid = librosa.feature.spectral_centroid(y=y, sr=sr)[0]
+    rolloff = librosa.feature.spectral_rolloff(y=y, sr=sr)[0]
+    bandwidth = librosa.feature.spectral_bandwidth(y=y, sr=sr)[0]
+    return np.concatenate([mfcc, chroma, [rms.mean(), rms.std(), zcr.mean(), zcr.std(), centroid.mean(),
+                                          centroid.std(), rolloff.mean(), bandwidth.mean()]]).astype(np.float32)
+
+
+def train_mlp_on_tess():
+    """Features of real TESS clips, a stratified 80/20 split (seeded), standardisation fit on train only, and an
+    MLP trained with Adam; returns the model, 4 held-out standardised rows, their labels and the protocol."""
+    rng = np.random.default_rng(7)
+    rows, labels, files = [], [], []
+    for label, emotion in enumerate(EMOTIONS):
+        for speaker in ("OAF", "YAF"):
+            paths = sorted(glob.glob(os.path.join(DATA, f"{speaker}_{emotion}", "*.flac")))
+            if not paths:
+                sys.exit(f"no TESS clips under {DATA}/{speaker}_{emotion}: this script needs ../shared/data")
+            for p in sorted(rng.choice(paths, CLIPS_PER_CLASS, replace=False)):
+                rows.append(handcrafted(p))
+                labels.append(label)
+                files.append(os.path.relpath(p, DATA))
+    x = np.stack(rows)
+    y = np.array(labels)
+    test = np.zeros(len(y), dtype=bool)
+    for label in range(len(EMOTIONS)):  # stratified 20 % test
+        idx = np.flatnonzero(y == label)
+        test[rng.choice(idx, len(idx) // 5, replace=False)] = True
+    mean, std = x[~test].mean(axis=0), x[~test].std(axis=0) + 1e-6
+    xs = torch.tensor((x - mean) / std, dtype=torch.float32)
+    yt = torch.tensor(y)
+    mlp = MLP()
+    opt = torch.optim.Adam(mlp.parameters(), lr=3e-3, weight_decay=1e-4)
+    train_idx = torch.tensor(np.flatnonzero(~test))
+    for _ in range(400):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(mlp(xs[train_idx]), yt[train_idx])
+        loss.backward()
+        opt.step()
+    mlp.eval()
+    with torch.no_grad():
+        test_idx = np.flatnonzero(test)
+        accuracy = float((mlp(xs[test_idx]).argmax(1) == yt[test_idx]).float().mean())
+    picks = [int(test_idx[i]) for i in (0, 40, 80, 120)]
+    protocol = {"corpus": "TESS (OAF + YAF)", "clips": int(len(y)), "split": "random stratified 80/20, seed 7",
+                "test_accuracy": accuracy, "explained_clips": [files[i] for i in picks]}
+    print(f"trained MLP: {protocol}")
+    return mlp, xs[picks].clone(), [int(y[i]) for i in picks], protocol
 
 
 class MLP(torch.nn.Module):
@@ -99,17 +169,15 @@ def main():
         rules[method] = {str(n): {"step_sizes": sizes_fn(n), "alphas": alphas_fn(n)} for n in (2, 7, 32, 50)}
 
     # --- MLP over 60 "features" ---
-    mlp = MLP().eval()
-    for p in mlp.parameters():  # larger weights than the default init, so attributions are not tiny
-        p.data.mul_(2.0)
-    x_mlp = torch.randn(4, 60, generator=gen)
-    t_mlp = [0, 3, 6, 2]
+    mlp, x_mlp, labels, protocol = train_mlp_on_tess()
+    t_mlp = [labels[0], labels[1], 6, 2]  # two true labels, two other classes
     x_req = x_mlp.clone().requires_grad_()
     s = mlp(x_req)
     s.gather(1, torch.tensor(t_mlp).unsqueeze(1)).sum().backward()
     mlp_fix = {
         "weights": {"fc1.weight": tensor_json(mlp.fc1.weight), "fc1.bias": tensor_json(mlp.fc1.bias),
                     "fc2.weight": tensor_json(mlp.fc2.weight), "fc2.bias": tensor_json(mlp.fc2.bias)},
+        "feature_names": feature_names(), "training": protocol,
         "input": tensor_json(x_mlp), "targets": t_mlp, "scores": tensor_json(s), "gradient": tensor_json(x_req.grad),
         "integrated_gradients": ig_cases(mlp, x_mlp, t_mlp, 50, gen),
         "occlusion": [
