@@ -13,7 +13,13 @@ Models (dimension legend: B batch, F features, T samples, C channels, K classes)
   conv: x [B, 400] -> view [B, 1, 400] -> Conv1d(1, 8, kernel 10, stride 5) -> tanh -> mean over frames
         -> Linear(8, 5) -> scores [B, 5]
 
-Usage: /work/refenv/bin/python Tests/Reference/captum_reference.py
+Usage: /work/refenv/bin/python Tests/Reference/captum_reference.py            (writes the fixture)
+       /work/refenv/bin/python Tests/Reference/captum_reference.py bench [--seconds 3] [--steps 50]
+           [--window 1600] [--stride 800] [--batch 8] [--threads 0]
+The bench mode is the peer side of the explainer benchmark (read by Sources/emo/Bench/ReferencePeer.swift): a
+random-weight wav2vec2-base (transformers' default Wav2Vec2Config) + mean pool + MLP head (768 -> 256 -> 7) on a
+3 s waveform, Captum IG (zero baseline, gausslegendre, 50 steps, internal_batch_size --batch) and Occlusion
+(window/stride in samples, --batch perturbations per eval); prints one JSON line with seconds and peak RSS.
 """
 import glob
 import json
@@ -222,5 +228,62 @@ def main():
     print(json.dumps({"fixture": os.path.basename(OUT), "captum": captum.__version__}))
 
 
+def bench(argv):
+    import argparse
+    import resource
+    import time
+
+    import transformers
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    ap = argparse.ArgumentParser(prog="captum_reference.py bench")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--window", type=int, default=1600)
+    ap.add_argument("--stride", type=int, default=800)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    args = ap.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    class Chain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Wav2Vec2Model(Wav2Vec2Config())  # wav2vec2-base shape, random weights
+            self.head = torch.nn.Sequential(torch.nn.Linear(768, 256), torch.nn.ReLU(), torch.nn.Linear(256, 7))
+
+        def forward(self, wave):  # wave [B, T]
+            return self.head(self.encoder(wave).last_hidden_state.mean(dim=1))  # [B, 7]
+
+    chain = Chain().eval()
+    n = int(args.seconds * 16000)
+    t = torch.arange(n, dtype=torch.float32) / 16000
+    wave = (0.3 * torch.sin(2 * np.pi * 220 * t) + 0.05 * torch.randn(n)).unsqueeze(0)  # [1, T]
+    with torch.no_grad():
+        target = int(chain(wave).argmax(1))
+    t0 = time.perf_counter()
+    _, delta = IntegratedGradients(chain).attribute(wave, target=target, n_steps=args.steps, method="gausslegendre",
+                                                    internal_batch_size=args.batch, return_convergence_delta=True)
+    ig_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Occlusion(chain).attribute(wave, sliding_window_shapes=(args.window,), strides=(args.stride,), baselines=0.0,
+                               target=target, perturbations_per_eval=args.batch)
+    occ_s = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peer": f"captum {captum.__version__} + transformers {transformers.__version__} "
+                              f"(torch {torch.__version__}, {torch.get_num_threads()} threads)",
+                      "seconds_audio": args.seconds, "ig_steps": args.steps, "ig_seconds": ig_s,
+                      "ig_delta": float(delta.abs().max()), "occlusion_window": args.window,
+                      "occlusion_stride": args.stride, "occlusion_seconds": occ_s, "peak_rss_mb": peak_mb}))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "bench":
+        try:
+            bench(sys.argv[2:])
+        except ImportError as e:  # no transformers: no peer column
+            print(json.dumps({"missing": f"reference bench needs transformers: {e}"}))
+    else:
+        main()
