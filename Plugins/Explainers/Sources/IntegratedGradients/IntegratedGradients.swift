@@ -125,7 +125,7 @@ public final class IntegratedGradients: Explainer {
     /// Interpolated rows are ordered step-major (all rows of step 0, then step 1, ...) as in Captum.
     func integratedGradients(model: ExplainableModel, input: NDArray, baseline: [Float],
                              shape: ExplainInputs) throws -> [Double] {
-        let (stepSizes, alphas) = method.rule(steps: steps)
+        let (stepSizes, alphas) = try method.rule(steps: steps)
         let rows = shape.rows, perRow = shape.perRow
         let items = steps * rows                                                      // N·B interpolated rows
         let chunk = ExplainInputs.rowsPerBatch(perRow: perRow, maxElements: maxBatchElements)
