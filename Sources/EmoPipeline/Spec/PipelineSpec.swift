@@ -159,7 +159,7 @@ public struct SplitSpec: Sendable, Equatable, Codable {
 
 /// The fusion component and which feature groups it fuses.
 public struct FusionSpec: Sendable, Equatable, Codable {
-    /// Fusion id ("early-concat", "late-branches", "attention", "projection").
+    /// Fusion id ("early", "late", "attention", "projection").
     public var component: String
     /// Its config; default `{}`.
     public var config: JSONValue

@@ -4,7 +4,7 @@
 public struct TrainingSpec: Sendable, Equatable, Codable {
     /// Optimiser.
     public enum Optimizer: String, Sendable, SpecEnum {
-        /// Adam (L2 through `l2`, coupled to the gradient, as Keras' kernel regulariser).
+        /// Adam (L2, if any, coupled to the gradient, as Keras' kernel regulariser).
         case adam
         /// AdamW (decoupled `weightDecay`).
         case adamw
@@ -143,7 +143,9 @@ public struct TrainingSpec: Sendable, Equatable, Codable {
     public var epsilon: Double
     /// SGD momentum; default 0.
     public var momentum: Double
-    /// L2 penalty λ·Σw² added to the loss for weight matrices (not biases); default 0.
+    /// Default L2 coefficient for trainable components whose config sets no `l2` of its own (the component's
+    /// manifest defines how it applies: for the in-tree fusion and classifier plugins the host adds l2·w to each
+    /// weight's gradient); default 0. Prefer setting `l2` in the component configs, as the shipped specs do.
     public var l2: Double
     /// Decoupled weight decay (AdamW); default 0 (0.01 is the usual AdamW value: state it).
     public var weightDecay: Double

@@ -3,8 +3,11 @@ extension SplitProtocol {
     ///
     /// - stratified: per class, a seeded shuffle puts `round`-allocated items into test (largest remainder, so the
     ///   test part has exactly `round(n · testFraction)` items and each class within one item of its share).
-    /// - grouped-by-text: texts are shuffled and added to test while that brings the test size closer to
-    ///   `n · testFraction`; every item of a text lands on one side.
+    /// - grouped-by-text: texts are shuffled; in that order a text goes to test while the test part stays within
+    ///   `round(n · testFraction)` items, then at most one more text is added if that lands closer to the target.
+    ///   Every item of a text lands on one side; classes are not stratified (texts in these corpora carry every
+    ///   emotion). With very large texts (RAVDESS has two sentences of 720 items each) whether such a text is in
+    ///   test depends on the seed: the overlap report and the label counts say which.
     /// - speaker-kfold: speakers are shuffled, then, largest first (stable), each goes to the fold with fewest items
     ///   so far (like scikit-learn's GroupKFold, with a seeded order among equal-sized speakers).
     /// - leave-one-speaker-out: one fold per speaker, in sorted speaker order (the seed is not used).
@@ -110,16 +113,22 @@ extension SplitProtocol {
         var texts = byText.keys.sorted()
         var rng = SplitMix64(seed: seed)
         rng.shuffle(&texts)
-        let target = Double(items.count) * fraction
+        let target = Int((Double(items.count) * fraction).rounded())
+        // First fit in shuffled order: take a text while the test part stays within the target size.
         var test: [Int] = []
+        var left: [String] = []
         for t in texts {
             let group = byText[t] ?? []
-            let after = Double(test.count + group.count)
-            if abs(after - target) < abs(Double(test.count) - target) { test += group }
+            if test.count + group.count <= target { test += group } else { left.append(t) }
         }
-        // Both sides must be non-empty: with one huge text the loop may take all or nothing.
+        // Then at most one more text, if it brings the size closer to the target.
+        if let best = left.min(by: { abs(test.count + (byText[$0]?.count ?? 0) - target) < abs(test.count + (byText[$1]?.count ?? 0) - target) }),
+           abs(test.count + (byText[best]?.count ?? 0) - target) < abs(test.count - target) {
+            test += byText[best] ?? []
+        }
+        // Both sides must be non-empty: with only huge texts the first fit may take nothing.
         if test.isEmpty, let first = texts.first { test = byText[first] ?? [] }
-        if test.count == items.count, let last = texts.last { test.removeAll { Set(byText[last] ?? []).contains($0) } }
+        if test.count == items.count { throw .tooFewGroups(what: "distinct texts small enough to leave a training part", have: byText.count, need: 2) }
         let testSet = Set(test)
         return Split(name: "\(displayName) seed \(seed)", train: items.indices.filter { !testSet.contains($0) },
                      test: test, items: items)
