@@ -1,6 +1,7 @@
 import EmoCore
 
-/// Multilayer perceptron classifier: `[B, D]` → hidden layers (`Linear → [BatchNorm1d] → ReLU → [Dropout]`) →
+/// Multilayer perceptron classifier: `[B, D]` → hidden layers (`Linear → [BatchNorm1d] → ReLU → [Dropout]`, or
+/// with `batch_norm_position: after-activation` `Linear → ReLU → BatchNorm1d → [Dropout]`) →
 /// `Linear` → logits `[B, K]`.
 ///
 /// Study A's heads are configs of this one component: the one-branch MLP (`hidden: [256, 128]` on 768 inputs)
@@ -18,7 +19,9 @@ public final class MLPClassifier: Classifier {
                 "inputs": ["type": "integer", "default": 64, "description": "D, input width"],
                 "classes": ["type": "integer", "default": 7, "description": "K, number of classes"],
                 "hidden": ["type": "array", "default": [256, 128], "description": "hidden layer widths, first to last"],
-                "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d after each hidden Linear"],
+                "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d in each hidden layer"],
+                "batch_norm_position": ["type": "string", "default": "before-activation",
+                                        "description": "before-activation (Linear → BN → ReLU, the PyTorch habit) or after-activation (Linear → ReLU → BN, the Keras habit)"],
                 "dropout": ["type": "number|array", "default": 0.0, "description": "dropout after each hidden activation: one probability or one per hidden layer"],
                 "l2": ["type": "number|array", "default": 0.0, "description": "L2 coefficient on each Linear weight (the host adds l2·w to the gradient): one number or one per Linear layer (hidden layers, then the output layer)"],
                 "seed": ["type": "integer", "default": 0, "description": "initialisation and dropout seed"],
@@ -26,7 +29,7 @@ public final class MLPClassifier: Classifier {
         ])
 
     private let runner: NetworkRunner
-    private let d: Int, k: Int, hidden: [Int], batchNorm: Bool, dropout: [Float], l2: [Float]
+    private let d: Int, k: Int, hidden: [Int], batchNorm: Bool, normPosition: String, dropout: [Float], l2: [Float]
 
     /// Builds the network from `config`.
     public init(config: JSONValue) throws {
@@ -35,9 +38,11 @@ public final class MLPClassifier: Classifier {
         k = try r.int("classes", minimum: 2)
         hidden = try r.ints("hidden")
         batchNorm = try r.bool("batch_norm")
+        normPosition = try r.choice("batch_norm_position", ["before-activation", "after-activation"])
         dropout = try r.floats("dropout", count: hidden.count, in: 0...0.99)
         l2 = try r.floats("l2", count: hidden.count + 1, in: 0...1e3)
-        let net = Sequential.mlp(inFeatures: d, hidden: hidden, batchNorm: batchNorm, dropout: dropout, l2: l2,
+        let net = Sequential.mlp(inFeatures: d, hidden: hidden, batchNorm: batchNorm,
+                                 normAfterActivation: normPosition == "after-activation", dropout: dropout, l2: l2,
                                  output: k, seed: try r.seed(), prefix: "net")
         runner = NetworkRunner(net, component: Self.componentInfo.id)
     }
@@ -46,6 +51,7 @@ public final class MLPClassifier: Classifier {
     public var resolvedDescription: JSONValue {
         ["config": ["inputs": .number(Double(d)), "classes": .number(Double(k)),
                     "hidden": .array(hidden.map { .number(Double($0)) }), "batch_norm": .bool(batchNorm),
+                    "batch_norm_position": .string(normPosition),
                     "dropout": .array(dropout.map { .number(Double($0)) }), "l2": .array(l2.map { .number(Double($0)) })],
          "outputs": [["name": "logits", "dims": ["B", .number(Double(k))]]]]
     }

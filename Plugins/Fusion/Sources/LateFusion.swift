@@ -18,7 +18,9 @@ public final class LateFusion: Fusion {
             "config": [
                 "inputs": ["type": "array", "default": [64, 64], "description": "C_g: width of each feature group, in input order"],
                 "branch": ["type": "array", "default": [512, 256, 128], "description": "hidden widths of every branch"],
-                "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d after each branch Linear"],
+                "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d in each branch layer"],
+                "batch_norm_position": ["type": "string", "default": "before-activation",
+                                        "description": "before-activation (Linear → BN → ReLU) or after-activation (Linear → ReLU → BN)"],
                 "dropout": ["type": "number", "default": 0.0, "description": "dropout after each branch activation"],
                 "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on every Linear weight"],
                 "fusion_hidden": ["type": "integer", "default": 0, "description": "width of the fusion layer after concatenation (0 = none)"],
@@ -28,7 +30,7 @@ public final class LateFusion: Fusion {
         ])
 
     private let widths: [Int]
-    private let branchHidden: [Int], batchNorm: Bool, dropout: Float, l2: Float, fusionHidden: Int, fusionDropout: Float
+    private let branchHidden: [Int], batchNorm: Bool, normPosition: String, dropout: Float, l2: Float, fusionHidden: Int, fusionDropout: Float
     private let branches: [Sequential]
     private let fusion: Sequential?
     private let concatWidth: Int
@@ -44,14 +46,15 @@ public final class LateFusion: Fusion {
         widths = try FusionSupport.widths(r)
         branchHidden = try r.ints("branch")
         batchNorm = try r.bool("batch_norm")
+        normPosition = try r.choice("batch_norm_position", ["before-activation", "after-activation"])
         dropout = try r.float("dropout", in: 0...0.99)
         l2 = try r.float("l2", in: 0...1e3)
         fusionHidden = try r.int("fusion_hidden", minimum: 0)
         fusionDropout = try r.float("fusion_dropout", in: 0...0.99)
         let seed = try r.seed()
-        let (hidden, bn, p, decay) = (branchHidden, batchNorm, dropout, l2)
+        let (hidden, bn, p, decay, after) = (branchHidden, batchNorm, dropout, l2, normPosition == "after-activation")
         branches = widths.enumerated().map { g, w in
-            Sequential.mlp(inFeatures: w, hidden: hidden, batchNorm: bn, dropout: Array(repeating: p, count: hidden.count),
+            Sequential.mlp(inFeatures: w, hidden: hidden, batchNorm: bn, normAfterActivation: after, dropout: Array(repeating: p, count: hidden.count),
                            l2: Array(repeating: decay, count: hidden.count), output: nil, seed: seed &+ UInt64(g),
                            prefix: "branches.\(g)")
         }
@@ -68,7 +71,7 @@ public final class LateFusion: Fusion {
     /// Resolved config and the fused width.
     public var resolvedDescription: JSONValue {
         ["config": ["inputs": .array(widths.map { .number(Double($0)) }), "branch": .array(branchHidden.map { .number(Double($0)) }),
-                    "batch_norm": .bool(batchNorm), "dropout": .number(Double(dropout)), "l2": .number(Double(l2)),
+                    "batch_norm": .bool(batchNorm), "batch_norm_position": .string(normPosition), "dropout": .number(Double(dropout)), "l2": .number(Double(l2)),
                     "fusion_hidden": .number(Double(fusionHidden)), "fusion_dropout": .number(Double(fusionDropout))],
          "outputs": [["name": "fused", "dims": ["B", .number(Double(outWidth))]]]]
     }

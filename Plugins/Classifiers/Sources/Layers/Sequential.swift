@@ -74,22 +74,25 @@ public final class Sequential {
         return out
     }
 
-    /// A multilayer perceptron: for each hidden width `Linear → [BatchNorm1d] → activation → [Dropout]`, then an
+    /// A multilayer perceptron: for each hidden width `Linear → [BatchNorm1d] → activation → [Dropout]` (or
+    /// `Linear → activation → BatchNorm1d → [Dropout]` with `normAfterActivation`, the Keras habit), then an
     /// optional output `Linear` (no activation: logits). Weights are drawn from one generator seeded with
     /// `seed`, layer by layer; each dropout layer gets its own mask stream derived from `seed`.
     ///
     /// - Parameters:
     ///   - dropout: one probability per hidden layer (0 = no dropout layer).
     ///   - l2: one L2 coefficient per Linear layer, hidden layers first then the output layer.
-    public static func mlp(inFeatures: Int, hidden: [Int], batchNorm: Bool, dropout: [Float], l2: [Float],
-                           activation: ActivationLayer.Kind = .relu, output: Int?, seed: UInt64, prefix: String) -> Sequential {
+    public static func mlp(inFeatures: Int, hidden: [Int], batchNorm: Bool, normAfterActivation: Bool = false,
+                           dropout: [Float], l2: [Float], activation: ActivationLayer.Kind = .relu, output: Int?,
+                           seed: UInt64, prefix: String) -> Sequential {
         var generator = SeededGenerator(seed: seed)
         var layers: [Layer] = []
         var width = inFeatures
         for (i, h) in hidden.enumerated() {
             layers.append(LinearLayer(width, h, l2: i < l2.count ? l2[i] : 0, generator: &generator))
-            if batchNorm { layers.append(BatchNormLayer(h)) }
+            if batchNorm && !normAfterActivation { layers.append(BatchNormLayer(h)) }
             layers.append(ActivationLayer(activation, features: h))
+            if batchNorm && normAfterActivation { layers.append(BatchNormLayer(h)) }
             let p = i < dropout.count ? dropout[i] : 0
             if p > 0 { layers.append(DropoutLayer(p, features: h, seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(i + 1))) }
             width = h
