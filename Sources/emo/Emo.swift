@@ -15,6 +15,8 @@ struct Emo: AsyncParsableCommand {
         subcommands: [
             PluginsCommand.self,
             FeaturesCommand.self,
+            CorpusCommand.self,
+            ExtractCommand.self,
             BenchCommand.self,
         ]
     )

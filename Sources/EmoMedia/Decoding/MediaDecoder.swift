@@ -23,7 +23,12 @@ public struct MediaDecoder: Sendable {
 
     /// Decodes, downmixes, resamples and shapes `path` according to `options`.
     public func decode(path: String) throws(MediaError) -> Clip {
-        let bytes = try MediaDecoder.readFile(path)
+        try decode(path: path, file: MediaDecoder.loadFile(path))
+    }
+
+    /// Decodes a file whose bytes were already read with `loadFile` (so they are read and hashed once).
+    public func decode(path: String, file: LoadedFile) throws(MediaError) -> Clip {
+        let bytes = file.bytes
         let raw = try MediaDecoder.decodeNative(path: path, bytes: bytes)
         var samples = raw.samples
         if raw.sampleRate != options.sampleRate {
@@ -41,9 +46,8 @@ public struct MediaDecoder: Sendable {
         }
         if options.normalise { samples = ClipProcessing.meanVarianceNormalise(samples) }
         if let n = target { samples = ClipProcessing.pad(samples, to: n, alignment: options.alignment) }
-        let fileHash = SHA256.hash(bytes).hex
         let provenance = Provenance(path: path, format: raw.format, originalSampleRate: raw.sampleRate,
-                                    originalChannels: raw.channels, fileHash: fileHash)
+                                    originalChannels: raw.channels, fileHash: file.sha256)
         return Clip(samples: samples, sampleRate: options.sampleRate, pcmHash: SHA256.hex(ofSamples: samples),
                     provenance: provenance)
     }
@@ -60,7 +64,21 @@ public struct MediaDecoder: Sendable {
 
     /// SHA-256 (hex) of a file's bytes.
     public static func fileHash(path: String) throws(MediaError) -> String {
-        SHA256.hash(try readFile(path)).hex
+        try loadFile(path).sha256
+    }
+
+    /// A file's bytes and their SHA-256, read once.
+    public struct LoadedFile: Sendable {
+        /// The whole file.
+        public let bytes: Data
+        /// SHA-256 (hex) of `bytes`.
+        public let sha256: String
+    }
+
+    /// Reads a file, telling apart missing, unreadable and empty files, and hashes it.
+    public static func loadFile(_ path: String) throws(MediaError) -> LoadedFile {
+        let bytes = try readFile(path)
+        return LoadedFile(bytes: bytes, sha256: SHA256.hash(data: bytes).hex)
     }
 
     static func decodeNative(path: String, bytes: Data) throws(MediaError) -> DecodedAudio {

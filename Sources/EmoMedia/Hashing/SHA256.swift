@@ -1,3 +1,5 @@
+import Foundation
+
 /// SHA-256 (FIPS 180-4), streaming: the content hashes of clips and files and the config hashes of the feature cache.
 ///
 /// ```swift
@@ -36,6 +38,9 @@ public struct SHA256: Sendable {
         h.update(bytes)
         return h.finalize()
     }
+
+    /// Hashes `data` without copying it.
+    public static func hash(data: Data) -> Digest { data.withUnsafeBytes { hash(raw: $0) } }
 
     /// Hashes the raw memory of `buffer` (e.g. Float32 samples as their little-endian bytes on this machine).
     public static func hash(raw buffer: UnsafeRawBufferPointer) -> Digest {
@@ -96,8 +101,7 @@ public struct SHA256: Sendable {
 
     /// One 64-byte block of the compression function (§6.2.2).
     private mutating func compress(_ block: UnsafeRawPointer) {
-        var w = [UInt32](repeating: 0, count: 64)
-        w.withUnsafeMutableBufferPointer { w in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for t in 0..<16 {
                 let b = block + t * 4
                 w[t] = UInt32(b.load(as: UInt8.self)) << 24 | UInt32((b + 1).load(as: UInt8.self)) << 16

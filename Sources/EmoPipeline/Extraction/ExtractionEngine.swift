@@ -112,9 +112,10 @@ public final class ExtractionEngine {
 
     private func process(_ item: CorpusItem, decodeKey: String, done: Set<String>) -> Outcome {
         // Cheap path: the same file bytes decoded the same way are already extracted.
+        let file: MediaDecoder.LoadedFile
         do {
-            let fileHash = try MediaDecoder.fileHash(path: item.path)
-            if let pcm = try store.cachedClip(fileHash: fileHash, decodeKey: decodeKey), done.contains(pcm) {
+            file = try MediaDecoder.loadFile(item.path)
+            if let pcm = try store.cachedClip(fileHash: file.sha256, decodeKey: decodeKey), done.contains(pcm) {
                 return .cached(pcmHash: pcm, newSource: nil)
             }
         } catch let e as MediaError {
@@ -123,7 +124,7 @@ public final class ExtractionEngine {
             return .failed("\(item.path): \(error)")
         }
         let clip: Clip
-        do { clip = try decoder.decode(path: item.path) } catch { return .failed(error.description) }
+        do { clip = try decoder.decode(path: item.path, file: file) } catch { return .failed(error.description) }
         let record = ClipRecord(clip: clip, decodeKey: decodeKey)
         if done.contains(clip.pcmHash) { return .cached(pcmHash: clip.pcmHash, newSource: record) }
         let input: Value

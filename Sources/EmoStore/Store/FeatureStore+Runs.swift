@@ -68,3 +68,13 @@ extension FeatureStore {
         return out
     }
 }
+
+extension FeatureStore {
+    /// Completed (clip, component) extractions over all keys.
+    public func extractionCountAll() throws(StoreError) -> Int { try db.scalarInt("SELECT count(*) FROM extractions") }
+
+    /// Rows in the features and transcripts tables over all keys.
+    public func featureRowCountAll() throws(StoreError) -> Int {
+        try db.scalarInt("SELECT (SELECT count(*) FROM features) + (SELECT count(*) FROM transcripts)")
+    }
+}

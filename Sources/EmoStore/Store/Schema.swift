@@ -79,17 +79,21 @@ enum Schema {
     /// The schema version this build writes.
     static var currentVersion: Int { migrations.count }
 
-    /// Applies the migrations `connection` has not seen yet, each in its own transaction.
+    /// Applies the migrations `connection` has not seen yet, each in its own transaction. The version is re-read
+    /// inside each transaction, so two processes opening a new file at once do not both migrate it.
     static func migrate(_ connection: SQLiteConnection) throws(StoreError) {
-        let found = try connection.scalarInt("PRAGMA user_version")
-        guard found <= currentVersion else {
-            throw .newerSchema(path: connection.path, found: found, known: currentVersion)
-        }
-        for version in found..<currentVersion {
-            try connection.transaction { () throws(StoreError) in
-                try connection.execute(migrations[version])
-                try connection.execute("PRAGMA user_version = \(version + 1)")
+        while true {
+            let applied = try connection.transaction { () throws(StoreError) -> Bool in
+                let found = try connection.scalarInt("PRAGMA user_version")
+                guard found <= currentVersion else {
+                    throw .newerSchema(path: connection.path, found: found, known: currentVersion)
+                }
+                guard found < currentVersion else { return false }
+                try connection.execute(migrations[found])
+                try connection.execute("PRAGMA user_version = \(found + 1)")
+                return true
             }
+            if !applied { return }
         }
     }
 }

@@ -1,0 +1,147 @@
+import ArgumentParser
+import EmoCore
+import EmoMedia
+import EmoPipeline
+import Foundation
+
+/// `emo bench media`: decode + resample throughput on every RAVDESS + TESS file, beside librosa/soxr.
+struct BenchMedia: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "media",
+        abstract: "Decode + resample all RAVDESS and TESS files to 16 kHz mono, beside librosa.load (soxr_hq) in the same run.",
+        discussion: """
+        EmoKit side, single-threaded: MediaDecoder.decode (sniff, libsndfile/libavformat, downmix, resample,
+        SHA-256 of file and PCM) on each file; then decode + resample alone (no hashing); then the resampler on
+        --resample-seconds of noise at 48 kHz and 44.1 kHz. Peer side: Tests/Reference/bench_media.py runs
+        librosa.load(path, sr=16000) on the same files and soxr (HQ and VHQ) on the same resampling job.
+        Note that the corpus FLACs are already 16 kHz, so their resampling step is a copy on both sides; the
+        resampler rows measure the filter itself (EmoKit: 100 dB Kaiser windowed sinc, direct polyphase
+        convolution; soxr: FFT-based).
+        """)
+
+    @Option(help: "The shared data folder holding ravdess/ and tess/.")
+    var data: String = "../shared/data"
+
+    @Option(help: "Only the first N files (0 = all 4240).")
+    var limit: Int = 0
+
+    @Option(help: "Seconds of noise for the resampler-only rows.")
+    var resampleSeconds: Double = 60
+
+    @Flag(help: "Skip the Python peer.")
+    var noPeer = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() async throws {
+        var paths: [String] = []
+        for (kind, folder) in [(CorpusKind.ravdess, "ravdess"), (.tess, "tess")] {
+            let root = (data as NSString).appendingPathComponent(folder)
+            paths += try CorpusLoader.load(kind: kind, path: root).items.map(\.path)
+        }
+        if limit > 0 { paths = Array(paths.prefix(limit)) }
+        guard !paths.isEmpty else { throw ValidationError("no RAVDESS/TESS files under \(data)") }
+        let decoder = try MediaDecoder()
+
+        // 1. Full clip path (what `emo extract` does per file).
+        _ = try decoder.decode(path: paths[0])
+        var samples = 0, failures = 0
+        let bar = ProgressBar(total: paths.count, label: "bench media", mode: json ? .quiet : .human)
+        var t = Date()
+        for (k, p) in paths.enumerated() {
+            do { samples += try decoder.decode(path: p).samples.count } catch { failures += 1 }
+            bar.update(done: k + 1)
+        }
+        bar.finish()
+        let clipSeconds = Date().timeIntervalSince(t)
+
+        // 2. Decode + resample only.
+        t = Date()
+        for p in paths {
+            guard let raw = try? MediaDecoder.decodeNative(path: p) else { continue }
+            _ = try Resampler(inputRate: raw.sampleRate, outputRate: 16_000).process(raw.samples)
+        }
+        let decodeSeconds = Date().timeIntervalSince(t)
+
+        // 3. The resampler alone.
+        var generator = SplitMix64(seed: 0)
+        var resample: [String: Double] = [:]
+        for rate in [48_000, 44_100] {
+            let x = (0..<Int(Double(rate) * resampleSeconds)).map { _ in Float(generator.nextGaussianish()) * 0.1 }
+            let r = try Resampler(inputRate: rate, outputRate: 16_000)
+            _ = r.process(Array(x.prefix(rate)))
+            let s = Date()
+            _ = r.process(x)
+            resample[String(rate)] = Double(x.count) / Date().timeIntervalSince(s) / 1e6
+        }
+
+        // 4. The peer.
+        var peer: ReferencePeer.Outcome = .missing("skipped (--no-peer)")
+        if !noPeer {
+            let list = FileManager.default.temporaryDirectory.appendingPathComponent("emo-bench-media-\(getpid()).txt")
+            try Data(paths.joined(separator: "\n").utf8).write(to: list)
+            defer { try? FileManager.default.removeItem(at: list) }
+            peer = ReferencePeer.run("bench_media.py", arguments: [list.path, "--resample-seconds", String(resampleSeconds)])
+        }
+
+        let audioSeconds = Double(samples) / 16_000
+        var out: [String: JSONValue] = [
+            "files": .number(Double(paths.count)), "failed": .number(Double(failures)),
+            "audio_seconds": .number(audioSeconds),
+            "emokit_clip_seconds": .number(clipSeconds), "emokit_clip_files_per_s": .number(Double(paths.count) / clipSeconds),
+            "emokit_clip_realtime_x": .number(audioSeconds / clipSeconds),
+            "emokit_decode_resample_seconds": .number(decodeSeconds),
+            "emokit_decode_resample_files_per_s": .number(Double(paths.count) / decodeSeconds),
+            "emokit_resample_msamples_per_s": .object(resample.mapValues { .number($0) }),
+            "threads": .number(1),
+        ]
+        var peerLoad: Double? = nil
+        switch peer {
+        case .measured(let obj):
+            if let data = try? JSONSerialization.data(withJSONObject: obj), let v = try? JSONValue.parse(data) { out["peer"] = v }
+            peerLoad = obj["load_seconds"] as? Double
+        case .missing(let why):
+            out["peer_missing"] = .string(why)
+        }
+        if json {
+            print(JSONValue.object(out).serialized(pretty: true))
+            return
+        }
+        print("files: \(paths.count) (RAVDESS + TESS, 16 kHz FLAC), \(String(format: "%.0f", audioSeconds)) s of audio, failed \(failures); 1 thread")
+        print(String(format: "EmoKit clip (decode+resample+hashes): %.2f s  %.0f files/s  %.0f× real time",
+                     clipSeconds, Double(paths.count) / clipSeconds, audioSeconds / clipSeconds))
+        print(String(format: "EmoKit decode+resample only:          %.2f s  %.0f files/s", decodeSeconds, Double(paths.count) / decodeSeconds))
+        if let peerLoad {
+            print(String(format: "librosa.load(sr=16000, soxr_hq):       %.2f s  %.0f files/s   (EmoKit clip / librosa time = %.2f)",
+                         peerLoad, Double(paths.count) / peerLoad, clipSeconds / peerLoad))
+        }
+        for rate in ["48000", "44100"] {
+            var line = String(format: "resampler %@ → 16000: EmoKit %.1f Msamples/s", rate, resample[rate] ?? 0)
+            if case .measured(let obj) = peer, let r = (obj["resample"] as? [String: Any])?[rate] as? [String: Any] {
+                line += String(format: "   soxr HQ %.1f, VHQ %.1f Msamples/s",
+                               r["soxr_hq_msamples_per_s"] as? Double ?? 0, r["soxr_vhq_msamples_per_s"] as? Double ?? 0)
+            }
+            print(line)
+        }
+        if case .missing(let why) = peer { print("peer: missing (\(why))") }
+    }
+}
+
+/// A small deterministic generator for benchmark noise (sum of uniforms ≈ Gaussian).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextGaussianish() -> Double {
+        var s = 0.0
+        for _ in 0..<4 { s += Double(next() >> 11) / Double(1 << 53) }
+        return (s - 2) * 1.732
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import EmoCore
+import EmoMedia
+import EmoPipeline
+import EmoRuntime
+import EmoStore
+import Foundation
+
+/// `emo extract CORPUS --kind K --component ID`: run one extractor/encoder plugin over a corpus into the store.
+struct ExtractCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Run an extractor or encoder plugin over a corpus, caching every result in the SQLite feature store.",
+        discussion: """
+        Results are keyed by (clip PCM hash, component id, component version, config hash): a rerun over cached
+        clips does no model work, and a run killed at any point (even kill -9) is finished by running the same
+        command again (work is committed every --batch-size clips). Files that fail are listed at the end; the
+        exit status is 2 when any failed (0 with --allow-failures).
+        Examples:
+          emo extract ../shared/data/ravdess --kind ravdess --component handcrafted --store feats.sqlite
+          emo extract ../shared/data/tess --kind tess --component template-stats --export stats.csv --json
+        """)
+
+    @OptionGroup var corpus: CorpusSelection
+
+    @Option(help: "Component id of an extractor or encoder (see `emo plugins list --kind extractor`).")
+    var component: String
+
+    @Option(help: "Component config as a JSON object, merged over the manifest defaults.")
+    var config: String = "{}"
+
+    @Option(help: "SQLite feature store file (created if missing).")
+    var store: String = "emo-features.sqlite"
+
+    @Option(help: "Clips per committed transaction.")
+    var batchSize: Int = 32
+
+    @Option(help: "Fix every clip to this many seconds (crop or zero-pad).")
+    var duration: Double?
+
+    @Option(help: "Where the fixed-length window sits: start, centre or energy.")
+    var align: String = "start"
+
+    @Flag(help: "Per-utterance mean-variance normalisation of the waveform.")
+    var normalise = false
+
+    @Option(help: "Trim leading/trailing silence quieter than this many dB below the peak.")
+    var trimSilence: Double?
+
+    @Option(help: "Only the first N items (corpus order).")
+    var limit: Int?
+
+    @Option(help: "Also write the features (output 0) to this .csv or .npy file, in corpus order.")
+    var export: String?
+
+    @Flag(help: "Exit 0 even when some files failed.")
+    var allowFailures = false
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    @Flag(help: "Progress as JSON lines on stderr; the report as one JSON object on stdout.")
+    var json = false
+
+    func run() async throws {
+        let mode = OutputMode(quiet: quiet, json: json)
+        guard let alignment = DecodeOptions.Alignment(rawValue: align) else {
+            throw ValidationError("--align must be start, centre or energy (got '\(align)')")
+        }
+        var cfg: JSONValue
+        do { cfg = try JSONValue.parse(config) } catch { throw ValidationError("--config: \(error)") }
+        guard cfg.objectValue != nil else { throw ValidationError("--config must be a JSON object") }
+
+        var items = try corpus.load().items
+        if let limit { items = Array(items.prefix(max(0, limit))) }
+        let host = PluginHost.standard()
+        let instance = try host.instantiate(id: component, config: cfg)
+        guard instance.info.kind == .extractor || instance.info.kind == .encoder else {
+            throw ValidationError("\(component) is a \(instance.info.kind), not an extractor or encoder")
+        }
+        let featureStore = try FeatureStore(path: store)
+        let decode = DecodeOptions(duration: duration, alignment: alignment, normalise: normalise, trimSilenceTopDB: trimSilence)
+        let engine = try ExtractionEngine(component: instance, store: featureStore,
+                                          options: ExtractionOptions(decode: decode, batchSize: batchSize))
+        let bar = ProgressBar(total: items.count, label: "extract \(component)", mode: mode)
+        let report = try engine.run(items: items) { p in
+            bar.update(done: p.done, detail: p.failed > 0 ? "failed \(p.failed)" : "")
+        }
+        bar.finish()
+
+        if let export {
+            let rows = items.compactMap { item in report.clipHashes[item.path].map { (item, $0) } }
+            let table = try featureStore.featureTable(
+                key: report.key, rows: rows.map { (pcmHash: $0.1, id: $0.0.path) },
+                columns: [("label", rows.map(\.0.label)), ("speaker", rows.map(\.0.speaker)),
+                          ("group", rows.map(\.0.group)), ("split", rows.map { $0.0.split ?? "" })])
+            try table.write(to: export)
+        }
+
+        if mode == .json {
+            var obj = report.json
+            if case .object(var o) = obj {
+                o["store"] = .string(store)
+                if let export { o["export"] = .string(export) }
+                obj = .object(o)
+            }
+            print(obj.serialized())
+        } else {
+            print("\(component) \(report.key.componentVersion) (config \(report.key.configHash.prefix(12))) → \(store)")
+            print("items \(report.total): extracted \(report.extracted), cached \(report.cached), failed \(report.failures.count)"
+                  + String(format: " in %.1f s", report.seconds))
+            if let export { print("features written to \(export)") }
+            if !report.failures.isEmpty {
+                print("\nfailed (\(report.failures.count)):")
+                for f in report.failures { print("  \(f.message)") }
+            }
+        }
+        if !report.failures.isEmpty && !allowFailures { throw ExitCode(2) }
+    }
+}

@@ -1,0 +1,71 @@
+"""Peer side of `emo bench media`: librosa / soxr doing the same decode + resample work as EmoKit.
+
+Usage: bench_media.py FILE_LIST [--resample-seconds S]
+  FILE_LIST: a text file with one audio path per line (the RAVDESS + TESS files EmoKit decoded).
+Prints progress on stderr and one JSON object on the last stdout line:
+  {"librosa": ver, "soxr": ver, "soundfile": ver, "numpy": ver, "files": N, "audio_seconds": S,
+   "load_seconds": T (librosa.load(path, sr=16000, mono=True), soxr_hq), "per_file_ms": ...,
+   "resample": {"48000": {"soxr_hq_msamples_per_s": ..., "soxr_vhq_msamples_per_s": ...}, "44100": {...}}}
+or {"missing": "why"} when librosa/soxr are not installed.
+Single-threaded, like EmoKit's side: OMP/OpenBLAS threads are not involved in soxr or libsndfile decoding.
+"""
+import json
+import sys
+import time
+
+
+def main():
+    try:
+        import numpy as np
+        import librosa
+        import soundfile
+        import soxr
+    except Exception as e:  # noqa: BLE001
+        print(json.dumps({"missing": f"librosa/soxr/soundfile not importable: {e}"}))
+        return
+    args = sys.argv[1:]
+    if not args:
+        print(json.dumps({"missing": "no file list given"}))
+        return
+    seconds = 60.0
+    if "--resample-seconds" in args:
+        i = args.index("--resample-seconds")
+        seconds = float(args[i + 1])
+        del args[i:i + 2]
+    paths = [p.strip() for p in open(args[0], encoding="utf-8") if p.strip()]
+    print(f"bench_media.py: librosa {librosa.__version__}, soxr {soxr.__version__}, soundfile {soundfile.__version__}, "
+          f"numpy {np.__version__}; {len(paths)} files", file=sys.stderr)
+
+    # Warm-up (imports, resampler init) on one file, not timed.
+    librosa.load(paths[0], sr=16000, mono=True)
+    total = 0
+    t0 = time.perf_counter()
+    for k, p in enumerate(paths):
+        y, _ = librosa.load(p, sr=16000, mono=True)
+        total += len(y)
+        if (k + 1) % 1000 == 0:
+            print(f"  {k + 1}/{len(paths)}", file=sys.stderr)
+    load_s = time.perf_counter() - t0
+
+    rng = np.random.default_rng(0)
+    resample = {}
+    for rate in (48000, 44100):
+        x = rng.standard_normal(int(rate * seconds)).astype(np.float32) * 0.1
+        out = {}
+        for quality in ("HQ", "VHQ"):
+            soxr.resample(x[:rate], rate, 16000, quality=quality)
+            t = time.perf_counter()
+            soxr.resample(x, rate, 16000, quality=quality)
+            out[f"soxr_{quality.lower()}_msamples_per_s"] = len(x) / (time.perf_counter() - t) / 1e6
+        resample[str(rate)] = out
+
+    print(json.dumps({
+        "librosa": librosa.__version__, "soxr": soxr.__version__, "soundfile": soundfile.__version__,
+        "numpy": np.__version__, "files": len(paths), "audio_seconds": total / 16000.0,
+        "load_seconds": load_s, "per_file_ms": 1000.0 * load_s / max(1, len(paths)),
+        "resample_seconds_of_input": seconds, "resample": resample,
+    }))
+
+
+if __name__ == "__main__":
+    main()
