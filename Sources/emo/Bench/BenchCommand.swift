@@ -13,6 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchPlugins.self,
             BenchMedia.self,
+            BenchFeatures.self,
         ]
     )
 }

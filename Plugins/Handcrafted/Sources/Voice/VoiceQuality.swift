@@ -106,6 +106,9 @@ public struct VoiceQuality {
         let n = y.count
         let win = Int((4.5 / 75.0 * sampleRate).rounded())
         let w = (0..<win).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(win)) }
+        func ac(_ v: [Double], _ k: Int) -> Double { var s = 0.0; for i in 0..<(win - k) { s += v[i] * v[i + k] }; return s }
+        let w0 = ac(w, 0)
+        let rw = (0...(win / 2 + 1)).map { ac(w, $0) / w0 }   // normalised window autocorrelation
         var out: [Double] = []
         var xw = [Double](repeating: 0, count: win)
         for t in track.voiced.indices where track.voiced[t] && track.f0[t].isFinite {
@@ -119,15 +122,12 @@ public struct VoiceQuality {
             let period = sampleRate / track.f0[t]
             let lo = max(2, Int((0.8 * period).rounded(.down))), hi = min(win / 2, Int((1.25 * period).rounded(.up)))
             guard hi > lo + 1 else { continue }
-            func ac(_ v: [Double], _ k: Int) -> Double { var s = 0.0; for i in 0..<(win - k) { s += v[i] * v[i + k] }; return s }
             let r0 = ac(xw, 0)
             guard r0 > 0 else { continue }
-            // window autocorrelation (normalised), closed form would do; direct is exact
-            var best = -Double.infinity, bestK = lo
+                        var best = -Double.infinity, bestK = lo
             var vals = [Double](repeating: 0, count: hi - lo + 3)
             for k in (lo - 1)...(hi + 1) {
-                let rw = ac(w, k) / ac(w, 0)
-                let v = (ac(xw, k) / r0) / rw
+                let v = (ac(xw, k) / r0) / rw[k]
                 vals[k - lo + 1] = v
                 if k >= lo && k <= hi && v > best { best = v; bestK = k }
             }
