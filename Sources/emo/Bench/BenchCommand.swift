@@ -14,6 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchPlugins.self,
             BenchMedia.self,
             BenchFeatures.self,
+            BenchTensor.self,
         ]
     )
 }
