@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "EmoPipeline", dependencies: ["EmoCore", "EmoTensor", "EmoRuntime", "EmoMedia", "EmoStore"],
                 path: "Sources/EmoPipeline"),
         .executableTarget(name: "emo", dependencies: [
-            "EmoCore", "EmoRuntime", "EmoTensor", "EmoMedia", "EmoStore", "EmoPipeline",
+            "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo"),

@@ -15,6 +15,7 @@ struct Emo: AsyncParsableCommand {
         subcommands: [
             PluginsCommand.self,
             BenchCommand.self,
+            ModelsCommand.self,
         ]
     )
 }
