@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(name: "emo", dependencies: [
             "EmoCore", "EmoRuntime", "EmoTensor", "EmoMedia", "EmoStore", "EmoPipeline",
             "EmoHandcrafted", "CSndFile", "CBLAS",  // `emo bench features` times the extractor in-process
+            "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo"),

@@ -15,6 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchMedia.self,
             BenchFeatures.self,
             BenchTensor.self,
+            BenchEncoders.self,
         ]
     )
 }
