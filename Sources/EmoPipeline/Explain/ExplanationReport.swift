@@ -47,6 +47,15 @@ public struct ExplanationReport: Sendable {
             self.tokens = tokens
             self.values = values
         }
+
+        /// Creates the part from attributions over token embeddings `[L, C]` (row-major), summed over C per token.
+        public init(tokens: [String], embeddingAttributions: [Float], dimension: Int) {
+            let c = max(1, dimension)
+            self.tokens = tokens
+            self.values = (0..<(embeddingAttributions.count / c)).map { l in
+                embeddingAttributions[(l * c)..<((l + 1) * c)].reduce(0, +)
+            }
+        }
     }
 
     /// Page title ("dia3_utt1.mp4").
