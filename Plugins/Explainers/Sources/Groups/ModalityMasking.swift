@@ -14,7 +14,7 @@ public final class ModalityMasking: Explainer {
                 "groups": ["type": "array", "default": [],
                            "description": "[{\"name\", \"start\", \"end\"}] ranges of the last dimension, disjoint"],
                 "baseline": ["type": "number", "default": 0, "description": "value a dropped group is set to"],
-                "max_batch_elements": ["type": "integer", "default": 4_194_304,
+                "max_batch_elements": ["type": "integer", "default": 480_000,
                                        "description": "most input elements per model call (memory bound)"],
             ],
             "trainable": false, "differentiable": false,
@@ -37,7 +37,7 @@ public final class ModalityMasking: Explainer {
     }
 
     /// Creates the explainer for known groups.
-    public init(groups: [FeatureGroupRange], baseline: Float = 0, maxBatchElements: Int = 4_194_304) {
+    public init(groups: [FeatureGroupRange], baseline: Float = 0, maxBatchElements: Int = 480_000) {
         self.groups = groups
         self.baselineValue = baseline
         self.maxBatchElements = max(1, maxBatchElements)

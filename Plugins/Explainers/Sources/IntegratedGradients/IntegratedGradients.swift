@@ -20,7 +20,7 @@ public final class IntegratedGradients: Explainer {
                 "n_steps": ["type": "integer", "default": 50, "description": "points on the path"],
                 "baseline": ["type": "string", "default": "zero", "enum": ["zero", "mean", "given"],
                              "description": "zero; mean = each row's mean over all its elements; given = the baseline passed to explain"],
-                "max_batch_elements": ["type": "integer", "default": 4_194_304,
+                "max_batch_elements": ["type": "integer", "default": 480_000,
                                        "description": "most input elements per model call (memory bound)"],
                 "return_delta": ["type": "boolean", "default": true, "description": "report the convergence delta"],
             ],

@@ -18,7 +18,7 @@ public final class Occlusion: Explainer {
                            "description": "window extent over the trailing dimensions (samples, frames or features); leading dimensions it leaves out are covered whole"],
                 "stride": ["type": "array", "default": [1], "description": "step of the window, one per window dimension"],
                 "baseline": ["type": "number", "default": 0, "description": "value the window is filled with (a baseline passed to explain replaces it)"],
-                "max_batch_elements": ["type": "integer", "default": 4_194_304,
+                "max_batch_elements": ["type": "integer", "default": 480_000,
                                        "description": "most input elements per model call (memory bound)"],
             ],
             "trainable": false, "differentiable": false,
