@@ -79,6 +79,20 @@ final class IntegratedGradientsTests: XCTestCase {
         }
     }
 
+    /// A baseline may be one row (`[F]` or `[1, F]`) shared by every input row.
+    func testOneRowBaselineIsBroadcast() throws {
+        let f = try CaptumFixture.shared()
+        let model = try ToyMLP(f.mlp), x = try f.mlp.input.array()
+        let row = (0..<60).map { Float($0 % 7) * 0.1 - 0.3 }
+        let full = try NDArray(shape: [4, 60], data: Array([[Float]](repeating: row, count: 4).joined()))
+        let ig = try explainer(["method": "riemann_right", "n_steps": 8])
+        let a = try ig.explain(model: model, input: x, baseline: full, targets: f.mlp.targets)
+        for shape in [[60], [1, 60]] {
+            let b = try ig.explain(model: model, input: x, baseline: try NDArray(shape: shape, data: row), targets: f.mlp.targets)
+            XCTAssertEqual(a, b, "\(shape)")
+        }
+    }
+
     func testNotDifferentiableIsAClearError() throws {
         let f = try CaptumFixture.shared()
         let ig = try explainer([:])

@@ -159,8 +159,12 @@ def occlusion_case(model, x, targets, window, stride, baseline, per_eval):
     occ = Occlusion(model)
     attr = occ.attribute(x, sliding_window_shapes=tuple(window), strides=tuple(stride), baselines=baseline,
                          target=targets, perturbations_per_eval=per_eval)
-    return {"input_shape": list(x.shape), "window": window, "stride": stride, "baseline": baseline,
-            "attributions": tensor_json(attr)}
+    case = {"input_shape": list(x.shape), "window": window, "stride": stride, "attributions": tensor_json(attr)}
+    if isinstance(baseline, torch.Tensor):
+        case.update({"baseline": 0.0, "baseline_values": tensor_json(baseline)})
+    else:
+        case["baseline"] = baseline
+    return case
 
 
 def main():
@@ -217,6 +221,7 @@ def main():
         "occlusion": [
             occlusion_case(conv, x_conv, t_conv, [50], [25], 0.0, 16),
             occlusion_case(conv, x_conv, t_conv, [60], [45], 0.1, 3),
+            occlusion_case(conv, x_conv, t_conv, [40], [40], 0.05 * torch.randn(x_conv.shape, generator=gen), 5),
         ],
     }
 

@@ -26,7 +26,7 @@ extension AttributionPlots {
             let norm = row.totals.reduce(0) { $0 + abs($1) }
             svg += "<text x=\"\(fmt(labelWidth - 6))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\" fill=\"\(ink)\">\(escape(row.label))</text>"
             var x = labelWidth
-            for (g, total) in row.totals.enumerated() where norm > 0 {
+            for (g, total) in row.totals.enumerated() where norm > 0 && total != 0 {
                 let share = abs(total) / norm, w = share * barWidth
                 svg += "<rect x=\"\(fmt(x))\" y=\"\(fmt(y + 3))\" width=\"\(fmt(w))\" height=\"\(fmt(rowHeight - 8))\" "
                     + "fill=\"\(palette[g % palette.count])\"><title>\(escape(g < groups.count ? groups[g] : "group \(g)")): "
