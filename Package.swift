@@ -74,9 +74,8 @@ let package = Package(
         .target(name: "EmoPipeline", dependencies: ["EmoCore", "EmoTensor", "EmoRuntime", "EmoMedia", "EmoStore"],
                 path: "Sources/EmoPipeline"),
         .executableTarget(name: "emo", dependencies: [
-            "EmoCore", "EmoRuntime", "EmoTensor", "EmoMedia", "EmoStore", "EmoPipeline",
-            "EmoHandcrafted", "CSndFile", "CBLAS",  // `emo bench features` times the extractor in-process
             "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
+            "EmoHandcrafted", "CSndFile", "CBLAS",  // `emo bench features` times the extractor in-process
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo"),
