@@ -15,6 +15,8 @@ struct Emo: AsyncParsableCommand {
         subcommands: [
             PluginsCommand.self,
             FeaturesCommand.self,
+            RunCommand.self,
+            RunsCommand.self,
             CorpusCommand.self,
             ExtractCommand.self,
             BenchCommand.self,

@@ -129,7 +129,7 @@ struct BenchMedia: AsyncParsableCommand {
 }
 
 /// A small deterministic generator for benchmark noise (sum of uniforms ≈ Gaussian).
-struct SplitMix64 {
+private struct SplitMix64 {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
