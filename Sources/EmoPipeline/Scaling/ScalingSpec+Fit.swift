@@ -12,8 +12,9 @@ extension ScalingSpec {
         try fit(rows, layout: layout, trainingRows: split.train, speakers: speakers)
     }
 
-    /// Fits on the rows listed in `trainingRows` only; `fit(_:layout:split:speakers:)` is the usual entry.
-    public func fit<Rows: FeatureRows>(_ rows: Rows, layout: FeatureLayout, trainingRows: [Int],
+    /// Fits on the rows listed in `trainingRows` only. Internal on purpose: outside this module a scaler is fitted
+    /// from a `Split`, so the rows it learns from are always that split's training part.
+    func fit<Rows: FeatureRows>(_ rows: Rows, layout: FeatureLayout, trainingRows: [Int],
                                        speakers: [String]? = nil) throws(ScalingError) -> FittedScaler {
         let c = layout.width
         guard rows.columnCount == c else {
