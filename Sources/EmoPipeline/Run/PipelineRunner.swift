@@ -169,7 +169,7 @@ public final class PipelineRunner {
         switch t.classWeights {
         case .none: c.classWeights = .none
         case .balanced: c.classWeights = .balanced
-        case .explicit(let m): c.classWeights = .explicit(spec.corpus.classes.map { Float(m[$0] ?? 1) })
+        case .explicit: c.classWeights = .explicit(t.classWeights.resolved(classes: spec.corpus.classes, trainingLabels: []).map { Float($0) })
         }
         return c
     }
@@ -210,10 +210,7 @@ public final class PipelineRunner {
         var imputed = 0
         var firstModel: TrainedModel?
         for seed in spec.seeds {
-            var splits = try spec.split.method.splits(of: items, seed: seed)
-            if let f = spec.split.validationFraction {
-                splits = try splits.map { try $0.withValidation(fraction: f, items: items, seed: seed) }
-            }
+            let splits = try spec.split.splits(of: items, seed: seed)
             for split in splits {
                 let started = Date()
                 let speakers = items.map { $0.speaker ?? "" }
