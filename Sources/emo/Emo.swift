@@ -17,6 +17,7 @@ struct Emo: AsyncParsableCommand {
             FeaturesCommand.self,
             RunCommand.self,
             RunsCommand.self,
+            ExplainCommand.self,
             CorpusCommand.self,
             ExtractCommand.self,
             BenchCommand.self,
