@@ -78,7 +78,7 @@ let package = Package(
             "EmoHandcrafted", "CSndFile", "CBLAS",  // `emo bench features` times the extractor in-process
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/emo"),
+        ], path: "Sources/emo", resources: [.copy("Demo")]),
         // Loads one library in a child process and prints its manifest (plugins that crash here cannot hurt the host).
         .executableTarget(name: "emo-probe", dependencies: ["EmoRuntime"], path: "Sources/emo-probe"),
     ]
