@@ -54,6 +54,14 @@ def main():
                 b = torch.randn(case["cout"]) if case.get("bias", False) else None
                 results[case["name"]] = measure(lambda: torch.nn.functional.conv1d(
                     x, w, b, stride=case["stride"], padding=case["padding"], groups=case["groups"]))
+            elif case["kind"] == "gelu":
+                x = torch.randn(case["count"])
+                results[case["name"]] = measure(lambda: torch.nn.functional.gelu(x))
+            elif case["kind"] == "attention":
+                b, h, d, t = case["batch"], case["heads"], case["head_dim"], case["t"]
+                # As Hugging Face feeds it: [B, T, H·D] projections viewed as [B, H, T, D].
+                q, k, v = (torch.randn(b, t, h * d).view(b, t, h, d).transpose(1, 2) for _ in range(3))
+                results[case["name"]] = measure(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v))
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "capability": torch.backends.cpu.get_cpu_capability(), "results": results}))
 

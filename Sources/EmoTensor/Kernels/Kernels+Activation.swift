@@ -13,15 +13,27 @@ extension Kernels {
     /// GELU over `count` values: `y[i] = gelu(x[i])`; `y` may be `x` (in place).
     public static func gelu(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
                             approximation: GELUApproximation = .none) {
+        var i = 0
         switch approximation {
         case .none:
             let invSqrt2: Float = 0.70710678118654752440
-            for i in 0..<count { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
+            while i + 8 <= count {
+                let v = load8(x + i)
+                store8(0.5 * v * (1 + erf8(v * invSqrt2)), y + i)
+                i += 8
+            }
+            while i < count { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * invSqrt2)); i += 1 }
         case .tanh:
             let k0: Float = 0.79788456080286535588  // √(2/π)
-            for i in 0..<count {
+            while i + 8 <= count {
+                let v = load8(x + i)
+                store8(0.5 * v * (1 + tanh8(k0 * (v + 0.044715 * v * v * v))), y + i)
+                i += 8
+            }
+            while i < count {
                 let v = x[i]
                 y[i] = 0.5 * v * (1 + tanhf(k0 * (v + 0.044715 * v * v * v)))
+                i += 1
             }
         }
     }
@@ -47,10 +59,19 @@ extension Kernels {
             dst.update(repeating: 0, count: d)
             return
         }
-        var total: Float = 0
-        for j in 0..<d { let e = expf(src[j] - m); dst[j] = e; total += e }
+        var acc = SIMD8<Float>(repeating: 0)
+        let mv = SIMD8<Float>(repeating: m)
+        var j = 0
+        while j + 8 <= d {
+            let e = exp8(load8(src + j) - mv)
+            store8(e, dst + j)
+            acc += e
+            j += 8
+        }
+        var total = acc.sum()
+        while j < d { let e = expf(src[j] - m); dst[j] = e; total += e; j += 1 }
         let inv = 1 / total
-        for j in 0..<d { dst[j] *= inv }
+        for k in 0..<d { dst[k] *= inv }
     }
 }
 

@@ -135,6 +135,8 @@ struct BenchTensorCase {
     enum Kind {
         case linear(rows: Int, inFeatures: Int, outFeatures: Int)
         case conv1d(Conv1dGeometry, inputLength: Int)
+        case gelu(count: Int)
+        case attention(AttentionGeometry)
     }
 
     let name: String
@@ -156,6 +158,10 @@ struct BenchTensorCase {
         cases.append(.init(name: "conv1d 768→768 K128 G16 p64 (T 399)",
                            kind: .conv1d(Conv1dGeometry(inChannels: 768, outChannels: 768, kernelSize: 128,
                                                         padding: 64, groups: 16), inputLength: 399)))
+        cases.append(.init(name: "gelu erf 399×3072", kind: .gelu(count: 399 * 3072)))
+        cases.append(.init(name: "attention T=399 H12 D64",
+                           kind: .attention(AttentionGeometry(batch: 1, heads: 12, headDim: 64, queryLength: 399,
+                                                              keyLength: 399))))
         return cases
     }()
 
@@ -165,6 +171,9 @@ struct BenchTensorCase {
         case let .linear(rows, i, o): return 2 * Double(rows * i * o)
         case let .conv1d(g, tIn):
             return 2 * Double(g.outChannels * g.groupInChannels * g.kernelSize * g.outputLength(inputLength: tIn))
+        case let .gelu(count): return Double(count)  // "GFLOP/s" here means Gelem/s
+        case let .attention(g):  // the two GEMMs
+            return 4 * Double(g.batch * g.heads * g.queryLength * g.keyLength * g.headDim)
         }
     }
 
@@ -177,6 +186,11 @@ struct BenchTensorCase {
             return ["name": name, "kind": "conv1d", "batch": 1, "cin": g.inChannels, "cout": g.outChannels,
                     "k": g.kernelSize, "stride": g.stride, "padding": g.padding, "groups": g.groups, "tin": tIn,
                     "bias": false]
+        case let .gelu(count):
+            return ["name": name, "kind": "gelu", "count": count]
+        case let .attention(g):
+            return ["name": name, "kind": "attention", "batch": g.batch, "heads": g.heads, "head_dim": g.headDim,
+                    "t": g.queryLength]
         }
     }
 
@@ -219,6 +233,34 @@ struct BenchTensorCase {
                 {
                     Kernels.conv1dChannelsLast(g, batch: 1, inputLength: tIn, x: x, packedWeight: w, bias: nil, y: y,
                                                workspace: work)
+                },
+            ])
+        case let .gelu(count):
+            let x = Self.buffer(count, seed: 1), y = Self.buffer(count, seed: 2)
+            defer { [x, y].forEach { $0.deallocate() } }
+            // "raw" here is a plain copy of the same bytes (memory-bound floor).
+            return BenchTiming.measure(minSeconds: minSeconds, [
+                { Kernels.gelu(x: x, y: y, count: count) },
+                { y.update(from: x, count: count) },
+            ])
+        case let .attention(g):
+            let c = g.heads * g.headDim, t = g.queryLength
+            let q = Self.buffer(t * c, seed: 1), k = Self.buffer(t * c, seed: 2), v = Self.buffer(t * c, seed: 3)
+            let o = Self.buffer(t * c, seed: 4), work = Self.buffer(g.workspaceCount, seed: 5)
+            defer { [q, k, v, o, work].forEach { $0.deallocate() } }
+            let strides = AttentionStrides(channels: c)
+            return BenchTiming.measure(minSeconds: minSeconds, [
+                {
+                    Kernels.attention(g, strides: strides, q: q, k: k, v: v, keyMask: nil, positionBias: nil,
+                                      biasBatchStride: 0, output: o, probabilities: nil, workspace: work)
+                },
+                {  // the same two GEMMs per head without the softmax
+                    for h in 0..<g.heads {
+                        Kernels.sgemm(transB: true, m: t, n: t, k: g.headDim, alpha: g.scale, a: q + h * g.headDim,
+                                      lda: c, b: k + h * g.headDim, ldb: c, c: work, ldc: t)
+                        Kernels.sgemm(m: t, n: g.headDim, k: t, a: work, lda: t, b: v + h * g.headDim, ldb: c,
+                                      c: o + h * g.headDim, ldc: c)
+                    }
                 },
             ])
         }
