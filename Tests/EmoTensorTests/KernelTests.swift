@@ -257,3 +257,18 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+final class ElementwiseKernelTests: XCTestCase {
+    func testTransposeMatchesNaiveAndAddIsElementwise() {
+        for (rows, cols) in [(1, 1), (5, 70), (33, 31), (64, 3)] {
+            var fast = [randomArray(rows * cols, seed: 130), [Float](repeating: .nan, count: rows * cols)]
+            var slow = fast
+            withBuffers(&fast) { p in Kernels.transpose(p[0], rows: rows, cols: cols, into: p[1]) }
+            withBuffers(&slow) { p in NaiveKernels.transpose(p[0], rows: rows, cols: cols, into: p[1]) }
+            XCTAssertEqual(fast[1], slow[1], "transpose \(rows)×\(cols)")
+        }
+        var buffers: [[Float]] = [[1, 2, 3], [10, 20, 30]]
+        withBuffers(&buffers) { p in Kernels.add(p[0], p[1], into: p[0], count: 3) }
+        XCTAssertEqual(buffers[0], [11, 22, 33])
+    }
+}
