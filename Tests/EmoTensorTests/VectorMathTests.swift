@@ -36,6 +36,11 @@ final class VectorMathTests: XCTestCase {
         XCTAssertEqual(edges[7], Float(M_E), accuracy: 1e-6)
     }
 
+    func testExpNonPositiveMatchesExp() {
+        let xs = stride(from: Float(-90), through: 0, by: 0.0071).map { $0 } + [-.infinity, -1e30]
+        XCTAssertEqual(apply(Kernels.expNonPositive8, xs), apply(Kernels.exp8, xs))
+    }
+
     func testErfAndTanhAbsoluteError() {
         let xs = stride(from: Float(-6), through: 6, by: 0.00131).map { $0 }
         let erfs = apply(Kernels.erf8, xs), tanhs = apply(Kernels.tanh8, xs)

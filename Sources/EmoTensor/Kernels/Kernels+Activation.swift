@@ -63,7 +63,7 @@ extension Kernels {
         let mv = SIMD8<Float>(repeating: m)
         var j = 0
         while j + 8 <= d {
-            let e = exp8(load8(src + j) - mv)
+            let e = expNonPositive8(load8(src + j) - mv)  // ≤ 0 after max subtraction
             store8(e, dst + j)
             acc += e
             j += 8
