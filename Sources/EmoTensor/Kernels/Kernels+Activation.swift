@@ -10,9 +10,20 @@ public enum GELUApproximation: String, Sendable, Codable {
 }
 
 extension Kernels {
-    /// GELU over `count` values: `y[i] = gelu(x[i])`; `y` may be `x` (in place).
+    /// GELU over `count` values: `y[i] = gelu(x[i])`; `y` may be `x` (in place). Split across BLAS's threads
+    /// for large counts.
     public static func gelu(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
                             approximation: GELUApproximation = .none) {
+        parallelSlices(count: count, minimumPerThread: 1 << 15, alignment: 8) { range in
+            geluSlice(x: x + range.lowerBound, y: y + range.lowerBound, count: range.count,
+                      approximation: approximation)
+        }
+    }
+
+    /// Single-threaded GELU of one slice.
+    @inlinable
+    static func geluSlice(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
+                          approximation: GELUApproximation) {
         var i = 0
         switch approximation {
         case .none:
@@ -48,7 +59,9 @@ extension Kernels {
     ///
     /// Max-subtracted; a row of all −∞ becomes all zeros (not NaN).
     public static func softmax(x: UnsafePointer<Float>, rows n: Int, columns d: Int, y: UnsafeMutablePointer<Float>) {
-        for i in 0..<n { softmaxRow(x + i * d, y + i * d, count: d) }
+        parallelSlices(count: n, minimumPerThread: max(1, (1 << 15) / max(d, 1))) { rows in
+            for i in rows { softmaxRow(x + i * d, y + i * d, count: d) }
+        }
     }
 
     /// Softmax of one row of `count` values (`dst` may be `src`).
