@@ -74,7 +74,8 @@ let package = Package(
         .target(name: "EmoPipeline", dependencies: ["EmoCore", "EmoTensor", "EmoRuntime", "EmoMedia", "EmoStore"],
                 path: "Sources/EmoPipeline"),
         .executableTarget(name: "emo", dependencies: [
-            "EmoCore", "EmoRuntime", "EmoTensor", "EmoMedia", "EmoStore", "EmoPipeline",
+            "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
+            "EmoHandcrafted", "CSndFile", "CBLAS",  // `emo bench features` times the extractor in-process
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo"),
@@ -84,14 +85,15 @@ let package = Package(
     // In-tree plugins.
     + plugin("EmoTemplate", folder: "_Template", dependencies: ["EmoPluginSDK"])
     + plugin("EmoHandcrafted", folder: "Handcrafted", dependencies: ["EmoPluginSDK", "EmoTensor"])
-    + plugin("EmoFusion", folder: "Fusion", dependencies: ["EmoPluginSDK", "EmoTensor"])
+    + plugin("EmoFusion", folder: "Fusion", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoClassifiers"])
     + plugin("EmoClassifiers", folder: "Classifiers", dependencies: ["EmoPluginSDK", "EmoTensor"])
     + plugin("EmoSpeechEncoders", folder: "SpeechEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
     + plugin("EmoExplainers", folder: "Explainers", dependencies: ["EmoPluginSDK"])
     + plugin("EmoTextEncoders", folder: "TextEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
     + [
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], path: "Tests/EmoCoreTests"),
-        .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor"], path: "Tests/EmoTensorTests"),
+        .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor"], path: "Tests/EmoTensorTests",
+                    exclude: ["Fixtures"]),
         .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor"], path: "Tests/EmoModelsTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore"],
@@ -105,6 +107,9 @@ let package = Package(
                     path: "Tests/TextEncodersTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplainersTests", dependencies: ["EmoExplainers", "EmoCore"], path: "Tests/ExplainersTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["EmoFusion", "EmoClassifiers", "EmoPipeline", "EmoTensor",
+                                                          "EmoCore", "EmoPluginSDK", "EmoRuntime"],
+                    path: "Tests/TrainingTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "HandcraftedTests", dependencies: ["EmoHandcrafted", "EmoMedia", "CSndFile"],
                     path: "Tests/HandcraftedTests", resources: [.copy("Fixtures")]),
     ]

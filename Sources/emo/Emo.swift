@@ -18,6 +18,7 @@ struct Emo: AsyncParsableCommand {
             CorpusCommand.self,
             ExtractCommand.self,
             BenchCommand.self,
+            ModelsCommand.self,
         ]
     )
 }

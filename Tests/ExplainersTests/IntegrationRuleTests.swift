@@ -8,7 +8,7 @@ final class IntegrationRuleTests: XCTestCase {
         for method in IntegrationMethod.allCases {
             for n in [2, 7, 32, 50] {
                 let ref = try XCTUnwrap(f.rules[method.rawValue]?[String(n)], "\(method) n=\(n) missing in fixture")
-                let (steps, alphas) = method.rule(steps: n)
+                let (steps, alphas) = try method.rule(steps: n)
                 XCTAssertEqual(steps.count, n)
                 for i in 0..<n {
                     // Captum multiplies by float32(step) and scales the input by float32(alpha); a few float32 ulps
@@ -18,6 +18,11 @@ final class IntegrationRuleTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testTooFewStepsIsAnError() {
+        XCTAssertThrowsError(try IntegrationMethod.riemannLeft.rule(steps: 1))
+        XCTAssertNoThrow(try IntegrationMethod.gaussLegendre.rule(steps: 1))
     }
 
     /// Gauss–Legendre with n nodes integrates polynomials up to degree 2n − 1 exactly (math, not Captum).

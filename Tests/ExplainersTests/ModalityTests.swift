@@ -20,6 +20,13 @@ final class ModalityTests: XCTestCase {
         let resolution = 4 * Double(Float.ulpOfOne) * maxAbs(scores.data)
         let check = closeness(result.values.data, ablation.attributions.data, relative: 1e-4, absolute: resolution)
         XCTAssertLessThanOrEqual(check.ratio, 1, check.message)
+        // One row per model call gives the same table.
+        let small = ModalityMasking(groups: groups, baseline: ablation.baseline, maxBatchElements: 60)
+        let recorder = CallRecorder(try ToyMLP(f.mlp))
+        let a = try small.drops(model: recorder, input: try f.mlp.input.array(), baseline: nil, targets: f.mlp.targets)
+        let b = try masking.drops(model: try ToyMLP(f.mlp), input: try f.mlp.input.array(), baseline: nil, targets: f.mlp.targets)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(recorder.batchElements, [Int](repeating: 60, count: 4 + 3 * 4))
     }
 
     func testTotalsSharesAndClassMeans() throws {

@@ -17,7 +17,7 @@ final class OcclusionTests: XCTestCase {
         for c in m.occlusion {
             let input = try NDArray(shape: c.input_shape, data: x.data)
             let result = try occlusion(c, maxBatchElements: maxBatchElements)
-                .explain(model: model, input: input, baseline: nil, targets: m.targets)
+                .explain(model: model, input: input, baseline: try c.baseline_values?.array(), targets: m.targets)
             XCTAssertEqual(result.values.shape, c.attributions.shape)
             XCTAssertNil(result.delta)
             // Occlusion attributions are differences of float32 scores, so their resolution is a few float32 ulps
@@ -36,9 +36,10 @@ final class OcclusionTests: XCTestCase {
         try checkParity(f.mlp, model: try ToyMLP(f.mlp), maxBatchElements: 130)      // 2 rows per call
     }
 
-    /// Black boxes are fine: occlusion needs only scores.
+    /// Black boxes are fine: occlusion needs only scores. Includes a tensor baseline.
     func testConvParityWithCaptumOnABlackBox() throws {
         let f = try CaptumFixture.shared()
+        XCTAssertEqual(f.conv.occlusion.filter { $0.baseline_values != nil }.count, 1)
         try checkParity(f.conv, model: BlackBox(inner: try ToyConv(f.conv)), maxBatchElements: 4_194_304)
     }
 

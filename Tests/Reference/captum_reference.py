@@ -7,18 +7,29 @@ Tests/ExplainersTests/Fixtures/captum_reference.json. The Swift tests re-impleme
 (forward + backward) as `ExplainableModel`s and compare.
 
 Models (dimension legend: B batch, F features, T samples, C channels, K classes):
-  mlp:  x [B, 60] -> Linear(60, 32) -> ReLU -> Linear(32, 7) -> scores [B, 7]
+  mlp:  x [B, 60] -> Linear(60, 32) -> ReLU -> Linear(32, 7) -> scores [B, 7], trained (fixed seed) on 60
+        standardised librosa features of real TESS clips (../shared/data/tess, 7 emotions); the explained
+        inputs are 4 held-out clips' features
   conv: x [B, 400] -> view [B, 1, 400] -> Conv1d(1, 8, kernel 10, stride 5) -> tanh -> mean over frames
         -> Linear(8, 5) -> scores [B, 5]
 
-Usage: /work/refenv/bin/python Tests/Reference/captum_reference.py
+Usage: /work/refenv/bin/python Tests/Reference/captum_reference.py            (writes the fixture)
+       /work/refenv/bin/python Tests/Reference/captum_reference.py bench [--seconds 3] [--steps 50]
+           [--window 1600] [--stride 800] [--batch 8] [--threads 0]
+The bench mode is the peer side of the explainer benchmark (read by Sources/emo/Bench/ReferencePeer.swift): a
+random-weight wav2vec2-base (transformers' default Wav2Vec2Config) + mean pool + MLP head (768 -> 256 -> 7) on a
+3 s waveform, Captum IG (zero baseline, gausslegendre, 50 steps, internal_batch_size --batch) and Occlusion
+(window/stride in samples, --batch perturbations per eval); prints one JSON line with seconds and peak RSS.
 """
+import glob
 import json
 import os
 import sys
 
 import captum
 import numpy as np
+import librosa
+import soundfile
 import torch
 from captum.attr import FeatureAblation, IntegratedGradients, Occlusion
 from captum.attr._utils.approximation_methods import approximation_parameters
@@ -26,6 +37,71 @@ from captum.attr._utils.approximation_methods import approximation_parameters
 METHODS = ["riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre"]
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ExplainersTests", "Fixtures",
                    "captum_reference.json")
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "tess")
+EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "pleasant_surprise", "sad"]
+CLIPS_PER_CLASS = 60  # per speaker folder: 2 speakers x 7 emotions x 60 = 840 clips
+
+
+def feature_names():
+    return ([f"MFCC {i} mean" for i in range(40)] + [f"chroma {i} mean" for i in range(12)]
+            + ["RMS mean", "RMS std", "ZCR mean", "ZCR std", "spectral centroid mean", "spectral centroid std",
+               "spectral rolloff mean", "spectral bandwidth mean"])
+
+
+def handcrafted(path):
+    """60 features of one 16 kHz clip (librosa defaults: n_fft 2048, hop 512)."""
+    y, sr = soundfile.read(path, dtype="float32")
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=40).mean(axis=1)
+    chroma = librosa.feature.chroma_stft(y=y, sr=sr).mean(axis=1)
+    rms = librosa.feature.rms(y=y)[0]
+    zcr = librosa.feature.zero_crossing_rate(y)[0]
+    centroid = librosa.feature.spectral_centroid(y=y, sr=sr)[0]
+    rolloff = librosa.feature.spectral_rolloff(y=y, sr=sr)[0]
+    bandwidth = librosa.feature.spectral_bandwidth(y=y, sr=sr)[0]
+    return np.concatenate([mfcc, chroma, [rms.mean(), rms.std(), zcr.mean(), zcr.std(), centroid.mean(),
+                                          centroid.std(), rolloff.mean(), bandwidth.mean()]]).astype(np.float32)
+
+
+def train_mlp_on_tess():
+    """Features of real TESS clips, a stratified 80/20 split (seeded), standardisation fit on train only, and an
+    MLP trained with Adam; returns the model, 4 held-out standardised rows, their labels and the protocol."""
+    rng = np.random.default_rng(7)
+    rows, labels, files = [], [], []
+    for label, emotion in enumerate(EMOTIONS):
+        for speaker in ("OAF", "YAF"):
+            paths = sorted(glob.glob(os.path.join(DATA, f"{speaker}_{emotion}", "*.flac")))
+            if not paths:
+                sys.exit(f"no TESS clips under {DATA}/{speaker}_{emotion}: this script needs ../shared/data")
+            for p in sorted(rng.choice(paths, CLIPS_PER_CLASS, replace=False)):
+                rows.append(handcrafted(p))
+                labels.append(label)
+                files.append(os.path.relpath(p, DATA))
+    x = np.stack(rows)
+    y = np.array(labels)
+    test = np.zeros(len(y), dtype=bool)
+    for label in range(len(EMOTIONS)):  # stratified 20 % test
+        idx = np.flatnonzero(y == label)
+        test[rng.choice(idx, len(idx) // 5, replace=False)] = True
+    mean, std = x[~test].mean(axis=0), x[~test].std(axis=0) + 1e-6
+    xs = torch.tensor((x - mean) / std, dtype=torch.float32)
+    yt = torch.tensor(y)
+    mlp = MLP()
+    opt = torch.optim.Adam(mlp.parameters(), lr=3e-3, weight_decay=1e-4)
+    train_idx = torch.tensor(np.flatnonzero(~test))
+    for _ in range(400):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(mlp(xs[train_idx]), yt[train_idx])
+        loss.backward()
+        opt.step()
+    mlp.eval()
+    with torch.no_grad():
+        test_idx = np.flatnonzero(test)
+        accuracy = float((mlp(xs[test_idx]).argmax(1) == yt[test_idx]).float().mean())
+    picks = [int(test_idx[i]) for i in (0, 40, 80, 120)]
+    protocol = {"corpus": "TESS (OAF + YAF)", "clips": int(len(y)), "split": "random stratified 80/20, seed 7",
+                "test_accuracy": accuracy, "explained_clips": [files[i] for i in picks]}
+    print(f"trained MLP: {protocol}")
+    return mlp, xs[picks].clone(), [int(y[i]) for i in picks], protocol
 
 
 class MLP(torch.nn.Module):
@@ -83,8 +159,12 @@ def occlusion_case(model, x, targets, window, stride, baseline, per_eval):
     occ = Occlusion(model)
     attr = occ.attribute(x, sliding_window_shapes=tuple(window), strides=tuple(stride), baselines=baseline,
                          target=targets, perturbations_per_eval=per_eval)
-    return {"input_shape": list(x.shape), "window": window, "stride": stride, "baseline": baseline,
-            "attributions": tensor_json(attr)}
+    case = {"input_shape": list(x.shape), "window": window, "stride": stride, "attributions": tensor_json(attr)}
+    if isinstance(baseline, torch.Tensor):
+        case.update({"baseline": 0.0, "baseline_values": tensor_json(baseline)})
+    else:
+        case["baseline"] = baseline
+    return case
 
 
 def main():
@@ -99,17 +179,15 @@ def main():
         rules[method] = {str(n): {"step_sizes": sizes_fn(n), "alphas": alphas_fn(n)} for n in (2, 7, 32, 50)}
 
     # --- MLP over 60 "features" ---
-    mlp = MLP().eval()
-    for p in mlp.parameters():  # larger weights than the default init, so attributions are not tiny
-        p.data.mul_(2.0)
-    x_mlp = torch.randn(4, 60, generator=gen)
-    t_mlp = [0, 3, 6, 2]
+    mlp, x_mlp, labels, protocol = train_mlp_on_tess()
+    t_mlp = [labels[0], labels[1], 6, 2]  # two true labels, two other classes
     x_req = x_mlp.clone().requires_grad_()
     s = mlp(x_req)
     s.gather(1, torch.tensor(t_mlp).unsqueeze(1)).sum().backward()
     mlp_fix = {
         "weights": {"fc1.weight": tensor_json(mlp.fc1.weight), "fc1.bias": tensor_json(mlp.fc1.bias),
                     "fc2.weight": tensor_json(mlp.fc2.weight), "fc2.bias": tensor_json(mlp.fc2.bias)},
+        "feature_names": feature_names(), "training": protocol,
         "input": tensor_json(x_mlp), "targets": t_mlp, "scores": tensor_json(s), "gradient": tensor_json(x_req.grad),
         "integrated_gradients": ig_cases(mlp, x_mlp, t_mlp, 50, gen),
         "occlusion": [
@@ -143,6 +221,7 @@ def main():
         "occlusion": [
             occlusion_case(conv, x_conv, t_conv, [50], [25], 0.0, 16),
             occlusion_case(conv, x_conv, t_conv, [60], [45], 0.1, 3),
+            occlusion_case(conv, x_conv, t_conv, [40], [40], 0.05 * torch.randn(x_conv.shape, generator=gen), 5),
         ],
     }
 
@@ -154,5 +233,62 @@ def main():
     print(json.dumps({"fixture": os.path.basename(OUT), "captum": captum.__version__}))
 
 
+def bench(argv):
+    import argparse
+    import resource
+    import time
+
+    import transformers
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    ap = argparse.ArgumentParser(prog="captum_reference.py bench")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--window", type=int, default=1600)
+    ap.add_argument("--stride", type=int, default=800)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    args = ap.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    class Chain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Wav2Vec2Model(Wav2Vec2Config())  # wav2vec2-base shape, random weights
+            self.head = torch.nn.Sequential(torch.nn.Linear(768, 256), torch.nn.ReLU(), torch.nn.Linear(256, 7))
+
+        def forward(self, wave):  # wave [B, T]
+            return self.head(self.encoder(wave).last_hidden_state.mean(dim=1))  # [B, 7]
+
+    chain = Chain().eval()
+    n = int(args.seconds * 16000)
+    t = torch.arange(n, dtype=torch.float32) / 16000
+    wave = (0.3 * torch.sin(2 * np.pi * 220 * t) + 0.05 * torch.randn(n)).unsqueeze(0)  # [1, T]
+    with torch.no_grad():
+        target = int(chain(wave).argmax(1))
+    t0 = time.perf_counter()
+    _, delta = IntegratedGradients(chain).attribute(wave, target=target, n_steps=args.steps, method="gausslegendre",
+                                                    internal_batch_size=args.batch, return_convergence_delta=True)
+    ig_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Occlusion(chain).attribute(wave, sliding_window_shapes=(args.window,), strides=(args.stride,), baselines=0.0,
+                               target=target, perturbations_per_eval=args.batch)
+    occ_s = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peer": f"captum {captum.__version__} + transformers {transformers.__version__} "
+                              f"(torch {torch.__version__}, {torch.get_num_threads()} threads)",
+                      "seconds_audio": args.seconds, "ig_steps": args.steps, "ig_seconds": ig_s,
+                      "ig_delta": float(delta.abs().max()), "occlusion_window": args.window,
+                      "occlusion_stride": args.stride, "occlusion_seconds": occ_s, "peak_rss_mb": peak_mb}))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "bench":
+        try:
+            bench(sys.argv[2:])
+        except ImportError as e:  # no transformers: no peer column
+            print(json.dumps({"missing": f"reference bench needs transformers: {e}"}))
+    else:
+        main()

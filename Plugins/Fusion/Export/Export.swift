@@ -1,9 +1,10 @@
-import EmoPluginSDK
 import EmoFusion
+import EmoPluginSDK
 
 /// The library's one exported symbol: hands this plugin's components to the host.
 @_cdecl("emo_plugin_entry")
 public func emo_plugin_entry(_ hostMajor: UInt32, _ hostMinor: UInt32) -> UnsafeRawPointer? {
     PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor,
-                       plugin: "fusion", version: "0.1.0", components: [])
+                       plugin: "fusion", version: "1.0.0",
+                       components: [EarlyFusion.self, LateFusion.self, AttentionFusion.self, ProjectionFusion.self])
 }

@@ -5,5 +5,5 @@ import EmoHandcrafted
 @_cdecl("emo_plugin_entry")
 public func emo_plugin_entry(_ hostMajor: UInt32, _ hostMinor: UInt32) -> UnsafeRawPointer? {
     PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor,
-                       plugin: "handcrafted", version: "0.1.0", components: [])
+                       plugin: "handcrafted", version: "1.0.0", components: [HandcraftedExtractor.self])
 }

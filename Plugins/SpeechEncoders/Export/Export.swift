@@ -4,6 +4,6 @@ import EmoSpeechEncoders
 /// The library's one exported symbol: hands this plugin's components to the host.
 @_cdecl("emo_plugin_entry")
 public func emo_plugin_entry(_ hostMajor: UInt32, _ hostMinor: UInt32) -> UnsafeRawPointer? {
-    PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor,
-                       plugin: "speechencoders", version: "0.1.0", components: [])
+    PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor, plugin: "speech-encoders", version: "1.0.0",
+                       components: [Wav2Vec2Encoder.self, HuBERTEncoder.self, WavLMEncoder.self])
 }

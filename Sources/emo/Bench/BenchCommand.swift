@@ -13,6 +13,9 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchPlugins.self,
             BenchMedia.self,
+            BenchFeatures.self,
+            BenchTensor.self,
+            BenchEncoders.self,
         ]
     )
 }

@@ -35,6 +35,8 @@ struct CaptumFixture: Decodable {
         let window: [Int]
         let stride: [Int]
         let baseline: Float
+        /// A baseline tensor (replaces `baseline` when present).
+        let baseline_values: Tensor?
         let attributions: Tensor
     }
     /// `FeatureAblation.attribute` with a group mask.

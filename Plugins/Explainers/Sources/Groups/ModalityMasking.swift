@@ -14,6 +14,8 @@ public final class ModalityMasking: Explainer {
                 "groups": ["type": "array", "default": [],
                            "description": "[{\"name\", \"start\", \"end\"}] ranges of the last dimension, disjoint"],
                 "baseline": ["type": "number", "default": 0, "description": "value a dropped group is set to"],
+                "max_batch_elements": ["type": "integer", "default": 480_000,
+                                       "description": "most input elements per model call (memory bound)"],
             ],
             "trainable": false, "differentiable": false,
             "description": "drop one feature group at a time and re-predict (Captum FeatureAblation with a group mask)",
@@ -23,25 +25,29 @@ public final class ModalityMasking: Explainer {
     public let groups: [FeatureGroupRange]
     /// Value a dropped group is set to.
     public let baselineValue: Float
+    /// Most input elements per model call.
+    public let maxBatchElements: Int
 
     /// Creates the explainer from its merged config.
     public init(config: JSONValue) throws {
         let read = ConfigReader(component: Self.componentInfo.id, config: config)
         self.groups = try FeatureGroupRange.parse(config["groups"], component: Self.componentInfo.id)
         self.baselineValue = try read.float("baseline")
+        self.maxBatchElements = try read.int("max_batch_elements", minimum: 1)
     }
 
     /// Creates the explainer for known groups.
-    public init(groups: [FeatureGroupRange], baseline: Float = 0) {
+    public init(groups: [FeatureGroupRange], baseline: Float = 0, maxBatchElements: Int = 480_000) {
         self.groups = groups
         self.baselineValue = baseline
+        self.maxBatchElements = max(1, maxBatchElements)
     }
 
     /// The resolved config.
     public var resolvedDescription: JSONValue {
         ["config": ["groups": .array(groups.map { ["name": .string($0.name), "start": .number(Double($0.range.lowerBound)),
                                                    "end": .number(Double($0.range.upperBound))] }),
-                    "baseline": .number(Double(baselineValue))],
+                    "baseline": .number(Double(baselineValue)), "max_batch_elements": .number(Double(maxBatchElements))],
          "outputs": [["name": "attributions", "dims": "[B, ..., C]"]]]
     }
 
@@ -63,34 +69,43 @@ public final class ModalityMasking: Explainer {
         return Attribution(values: values, delta: nil)
     }
 
-    /// `F_t(x) − F_t(x with group g set to the baseline)` per row and group: `[B][G]`. All B·G masked copies go to
-    /// the model in one call.
+    /// `F_t(x) − F_t(x with group g set to the baseline)` per row and group: `[B][G]`. The B·G masked copies go to
+    /// the model group-major in calls of at most `maxBatchElements` elements (at least one row).
     public func drops(model: ExplainableModel, input: NDArray, baseline: NDArray?, targets: [Int]) throws -> [[Double]] {
         let id = Self.componentInfo.id
         let shape = try ExplainInputs(component: id, model: model, input: input, targets: targets)
         let width = input.shape.last ?? 0
         try FeatureGroupRange.validate(groups, width: width, component: id)
-        let fill = try baseline.map { try shape.expandBaseline($0, input: input, component: id) }
-        let rows = shape.rows, perRow = shape.perRow, k = model.numClasses, count = groups.count
-        var masked = [Float](repeating: 0, count: rows * count * perRow)              // [B·G, ..., C], group-major
-        for (g, group) in groups.enumerated() {
-            for b in 0..<rows {
-                let dst = (g * rows + b) * perRow, src = b * perRow
+        let fill = try baseline.map { try shape.expandBaseline($0, input: input, component: id) }   // [B, ...] or nil
+        let rows = shape.rows, perRow = shape.perRow, k = model.numClasses
+        let f0 = try shape.targetScores(model: model, input.data, inputShape: input.shape,
+                                        maxElements: maxBatchElements, component: id)       // F_t(x), [B]
+        var table = [[Double]](repeating: [Double](repeating: 0, count: groups.count), count: rows)
+        let items = groups.count * rows
+        let chunk = ExplainInputs.rowsPerBatch(perRow: perRow, maxElements: maxBatchElements)
+        var batchShape = input.shape
+        var start = 0
+        while start < items {
+            let m = min(chunk, items - start)
+            var masked = [Float](repeating: 0, count: m * perRow)                     // [m, ..., C]
+            for j in 0..<m {
+                let g = (start + j) / rows, b = (start + j) % rows
+                let dst = j * perRow, src = b * perRow
                 for e in 0..<perRow { masked[dst + e] = input.data[src + e] }
                 var line = 0
-                while line < perRow {
-                    for c in group.range { masked[dst + line + c] = fill?[src + line + c] ?? baselineValue }
+                while line < perRow {                                                 // every leading position
+                    for c in groups[g].range { masked[dst + line + c] = fill?[src + line + c] ?? baselineValue }
                     line += width
                 }
             }
+            batchShape[0] = m
+            let s = try ExplainInputs.scores(model, try NDArray(shape: batchShape, data: masked), component: id)
+            for j in 0..<m {
+                let g = (start + j) / rows, b = (start + j) % rows, t = shape.targets[b]
+                table[b][g] = Double(f0[b] - s.data[j * k + t])
+            }
+            start += m
         }
-        var batchShape = input.shape
-        batchShape[0] = rows * count
-        let original = try ExplainInputs.scores(model, input, component: id)
-        let s = try ExplainInputs.scores(model, try NDArray(shape: batchShape, data: masked), component: id)
-        return (0..<rows).map { b in
-            let t = shape.targets[b]
-            return (0..<count).map { g in Double(original.data[b * k + t] - s.data[(g * rows + b) * k + t]) }
-        }
+        return table
     }
 }

@@ -20,7 +20,7 @@ public final class IntegratedGradients: Explainer {
                 "n_steps": ["type": "integer", "default": 50, "description": "points on the path"],
                 "baseline": ["type": "string", "default": "zero", "enum": ["zero", "mean", "given"],
                              "description": "zero; mean = each row's mean over all its elements; given = the baseline passed to explain"],
-                "max_batch_elements": ["type": "integer", "default": 4_194_304,
+                "max_batch_elements": ["type": "integer", "default": 480_000,
                                        "description": "most input elements per model call (memory bound)"],
                 "return_delta": ["type": "boolean", "default": true, "description": "report the convergence delta"],
             ],
@@ -125,7 +125,7 @@ public final class IntegratedGradients: Explainer {
     /// Interpolated rows are ordered step-major (all rows of step 0, then step 1, ...) as in Captum.
     func integratedGradients(model: ExplainableModel, input: NDArray, baseline: [Float],
                              shape: ExplainInputs) throws -> [Double] {
-        let (stepSizes, alphas) = method.rule(steps: steps)
+        let (stepSizes, alphas) = try method.rule(steps: steps)
         let rows = shape.rows, perRow = shape.perRow
         let items = steps * rows                                                      // N·B interpolated rows
         let chunk = ExplainInputs.rowsPerBatch(perRow: perRow, maxElements: maxBatchElements)
@@ -164,30 +164,15 @@ public final class IntegratedGradients: Explainer {
     /// Σ attr_b − (F_t(x_b) − F_t(x′_b)) per row, as Captum's `compute_convergence_delta`.
     func convergenceDelta(model: ExplainableModel, attributions: NDArray, input: NDArray, baseline: [Float],
                           shape: ExplainInputs) throws -> [Float] {
-        let atInput = try targetScores(model: model, input.data, rowShape: input.shape, shape: shape)
-        let atBaseline = try targetScores(model: model, baseline, rowShape: input.shape, shape: shape)
+        let id = Self.componentInfo.id
+        let atInput = try shape.targetScores(model: model, input.data, inputShape: input.shape,
+                                             maxElements: maxBatchElements, component: id)
+        let atBaseline = try shape.targetScores(model: model, baseline, inputShape: input.shape,
+                                                maxElements: maxBatchElements, component: id)
         return (0..<shape.rows).map { b in
             var sum = 0.0
             for j in 0..<shape.perRow { sum += Double(attributions.data[b * shape.perRow + j]) }
-            return Float(sum - (atInput[b] - atBaseline[b]))
+            return Float(sum - (Double(atInput[b]) - Double(atBaseline[b])))
         }
-    }
-
-    /// F_t(rows) for `[B, ...]` data, in batches of at most `maxBatchElements` elements.
-    func targetScores(model: ExplainableModel, _ data: [Float], rowShape: [Int], shape: ExplainInputs) throws -> [Double] {
-        let chunk = ExplainInputs.rowsPerBatch(perRow: shape.perRow, maxElements: maxBatchElements)
-        var out = [Double](repeating: 0, count: shape.rows)
-        var batchShape = rowShape
-        var start = 0
-        while start < shape.rows {
-            let m = min(chunk, shape.rows - start)
-            batchShape[0] = m
-            let slice = Array(data[(start * shape.perRow)..<((start + m) * shape.perRow)])
-            let s = try ExplainInputs.scores(model, try NDArray(shape: batchShape, data: slice),
-                                             component: Self.componentInfo.id)
-            for k in 0..<m { out[start + k] = Double(s.data[k * model.numClasses + shape.targets[start + k]]) }
-            start += m
-        }
-        return out
     }
 }

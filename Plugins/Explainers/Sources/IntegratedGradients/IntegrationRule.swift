@@ -21,9 +21,13 @@ public enum IntegrationMethod: String, CaseIterable, Sendable {
 
     /// Step sizes (as Float32, which is how Captum multiplies them: `torch.tensor(step_sizes).float()`) and
     /// alphas (Float32: Captum's Riemann alphas come from a float32 `torch.linspace`; the Gauss–Legendre ones are
-    /// doubles that torch rounds to float32 when it scales the float32 input).
-    public func rule(steps n: Int) -> (stepSizes: [Float], alphas: [Float]) {
-        precondition(n >= minimumSteps, "IntegrationMethod.rule: n_steps \(n) < \(minimumSteps) (callers validate)")
+    /// doubles that torch rounds to float32 when it scales the float32 input). Throws when `n` is below
+    /// `minimumSteps`.
+    public func rule(steps n: Int) throws(ComponentError) -> (stepSizes: [Float], alphas: [Float]) {
+        guard n >= minimumSteps else {
+            throw .invalidConfig(component: "integrated-gradients",
+                                 message: "n_steps is \(n); \(rawValue) needs at least \(minimumSteps)")
+        }
         let h = 1.0 / Double(n)
         switch self {
         case .riemannLeft:

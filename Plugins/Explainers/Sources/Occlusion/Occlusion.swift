@@ -18,7 +18,7 @@ public final class Occlusion: Explainer {
                            "description": "window extent over the trailing dimensions (samples, frames or features); leading dimensions it leaves out are covered whole"],
                 "stride": ["type": "array", "default": [1], "description": "step of the window, one per window dimension"],
                 "baseline": ["type": "number", "default": 0, "description": "value the window is filled with (a baseline passed to explain replaces it)"],
-                "max_batch_elements": ["type": "integer", "default": 4_194_304,
+                "max_batch_elements": ["type": "integer", "default": 480_000,
                                        "description": "most input elements per model call (memory bound)"],
             ],
             "trainable": false, "differentiable": false,
@@ -59,8 +59,8 @@ public final class Occlusion: Explainer {
                                            component: id)
         let fill = try baseline.map { try shape.expandBaseline($0, input: input, component: id) }   // [B, ...] or nil
         let rows = shape.rows, perRow = shape.perRow, k = model.numClasses
-        let original = try ExplainInputs.scores(model, input, component: id)
-        let f0 = (0..<rows).map { original.data[$0 * k + shape.targets[$0]] }
+        let f0 = try shape.targetScores(model: model, input.data, inputShape: input.shape,
+                                        maxElements: maxBatchElements, component: id)       // F_t(x), [B]
 
         var total = [Double](repeating: 0, count: input.count)                        // Σ drops, [B·F]
         var cover = [Int](repeating: 0, count: perRow)                                // windows per element, [F]

@@ -55,6 +55,25 @@ struct ExplainInputs {
         return s
     }
 
+    /// F_t(row b) for `[B, ...]` data of `inputShape` and this call's targets, sent to the model in calls of at
+    /// most `maxElements` elements (at least one row).
+    func targetScores(model: ExplainableModel, _ data: [Float], inputShape: [Int], maxElements: Int,
+                      component: String) throws -> [Float] {
+        let chunk = Self.rowsPerBatch(perRow: perRow, maxElements: maxElements)
+        var out = [Float](repeating: 0, count: rows)
+        var batchShape = inputShape
+        var start = 0
+        while start < rows {
+            let m = min(chunk, rows - start)
+            batchShape[0] = m
+            let slice = Array(data[(start * perRow)..<((start + m) * perRow)])
+            let s = try Self.scores(model, try NDArray(shape: batchShape, data: slice), component: component)
+            for j in 0..<m { out[start + j] = s.data[j * model.numClasses + targets[start + j]] }
+            start += m
+        }
+        return out
+    }
+
     /// Rows that fit in `maxElements` elements, at least one.
     static func rowsPerBatch(perRow: Int, maxElements: Int) -> Int { max(1, maxElements / max(1, perRow)) }
 }

@@ -1,1 +1,0 @@
-// EmoClassifiers: arrives with its issue.

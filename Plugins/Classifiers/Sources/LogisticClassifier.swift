@@ -1,0 +1,53 @@
+import EmoCore
+
+/// Multinomial logistic regression: logits `[B, K]` = x `[B, D]` · Wᵀ + b, trained with the host's softmax
+/// cross-entropy. Parameter names `net.0.weight`, `net.0.bias`.
+public final class LogisticClassifier: Classifier {
+    /// Identity and manifest.
+    public static let componentInfo = ComponentInfo(
+        kind: .classifier, id: "logistic", version: "1.0.0", displayName: "Multinomial logistic regression",
+        manifest: [
+            "description": "One Linear layer to the class logits (softmax regression). PyTorch nn.Linear default initialisation from a seed.",
+            "inputs": [["name": "features", "modality": "any", "dims": ["B", "D"]]],
+            "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "K"]]],
+            "config": [
+                "inputs": ["type": "integer", "default": 64, "description": "D, input width"],
+                "classes": ["type": "integer", "default": 7, "description": "K, number of classes"],
+                "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the weight (the host adds l2·w to the gradient)"],
+                "seed": ["type": "integer", "default": 0, "description": "initialisation seed"],
+            ],
+        ])
+
+    private let runner: NetworkRunner
+    private let d: Int, k: Int, l2: Float
+
+    /// Builds the layer from `config`.
+    public init(config: JSONValue) throws {
+        let r = ConfigReader(config, info: Self.componentInfo)
+        d = try r.int("inputs", minimum: 1)
+        k = try r.int("classes", minimum: 2)
+        l2 = try r.float("l2", in: 0...1e3)
+        let net = Sequential.mlp(inFeatures: d, hidden: [], batchNorm: false, dropout: [], l2: [l2], output: k,
+                                 seed: try r.seed(), prefix: "net")
+        runner = NetworkRunner(net, component: Self.componentInfo.id)
+    }
+
+    /// Resolved config and the logits width.
+    public var resolvedDescription: JSONValue {
+        ["config": ["inputs": .number(Double(d)), "classes": .number(Double(k)), "l2": .number(Double(l2))],
+         "outputs": [["name": "logits", "dims": ["B", .number(Double(k))]]]]
+    }
+
+    /// `[.array([B, D])]` → `[.array([B, K])]`.
+    public func forward(_ inputs: [Value]) throws -> [Value] { try runner.forward(inputs) }
+    /// d logits → d features; accumulates dW and db.
+    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try runner.backward(gradOutputs) }
+    /// `net.0.weight` `[K, D]` (with the configured L2) and `net.0.bias` `[K]`.
+    public var parameters: [ParameterBuffer] { runner.parameters }
+    /// Nothing changes between training and evaluation.
+    public func setTraining(_ training: Bool) { runner.training = training }
+    /// Weight and bias by name.
+    public func saveState() throws -> [UInt8] { runner.saveState() }
+    /// Restores `saveState`'s bytes.
+    public func loadState(_ bytes: [UInt8]) throws { try runner.loadState(bytes) }
+}

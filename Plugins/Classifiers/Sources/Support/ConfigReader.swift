@@ -1,0 +1,87 @@
+import EmoCore
+
+/// Reads a component's merged JSON config with errors that name the component and the key.
+public struct ConfigReader {
+    /// The config object (manifest defaults merged with the user's values).
+    public let config: JSONValue
+    /// Component id used in error messages.
+    public let component: String
+
+    /// Wraps `config` for `component`.
+    public init(_ config: JSONValue, component: String) {
+        self.config = config
+        self.component = component
+    }
+
+    /// Wraps `config` with the manifest defaults of `info` filled in (so direct Swift construction behaves like
+    /// creation through the plugin ABI, which merges them too).
+    public init(_ config: JSONValue, info: ComponentInfo) {
+        self.init(info.configDefaults.merging(config), component: info.id)
+    }
+
+    private func bad(_ key: String, _ why: String) -> ComponentError {
+        .invalidConfig(component: component, message: "'\(key)' \(why)")
+    }
+
+    /// An integer ≥ `minimum`.
+    public func int(_ key: String, minimum: Int = Int.min) throws -> Int {
+        guard let v = config[key]?.intValue else { throw bad(key, "must be an integer") }
+        guard v >= minimum else { throw bad(key, "must be ≥ \(minimum), got \(v)") }
+        return v
+    }
+
+    /// A non-negative integer seed.
+    public func seed(_ key: String = "seed") throws -> UInt64 { UInt64(try int(key, minimum: 0)) }
+
+    /// A list of integers, each ≥ `minimum`.
+    public func ints(_ key: String, minimum: Int = 1) throws -> [Int] {
+        guard let list = config[key]?.arrayValue else { throw bad(key, "must be a list of integers") }
+        return try list.map { v in
+            guard let i = v.intValue, i >= minimum else { throw bad(key, "must hold integers ≥ \(minimum), got \(v.serialized())") }
+            return i
+        }
+    }
+
+    /// A number in `range`.
+    public func float(_ key: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws -> Float {
+        guard let v = config[key]?.doubleValue else { throw bad(key, "must be a number") }
+        guard range.contains(v) else { throw bad(key, "must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
+        return Float(v)
+    }
+
+    /// A number (used for all `count` slots) or a list of exactly `count` numbers, each in `range`.
+    public func floats(_ key: String, count: Int, in range: ClosedRange<Double>) throws -> [Float] {
+        if let v = config[key]?.doubleValue {
+            guard range.contains(v) else { throw bad(key, "must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
+            return [Float](repeating: Float(v), count: count)
+        }
+        guard let list = config[key]?.arrayValue else { throw bad(key, "must be a number or a list of \(count) numbers") }
+        guard list.count == count else { throw bad(key, "must list \(count) numbers (one per layer), got \(list.count)") }
+        return try list.map { v in
+            guard let d = v.doubleValue, range.contains(d) else {
+                throw bad(key, "must hold numbers in \(range.lowerBound)...\(range.upperBound), got \(v.serialized())")
+            }
+            return Float(d)
+        }
+    }
+
+    /// A boolean.
+    public func bool(_ key: String) throws -> Bool {
+        guard let v = config[key]?.boolValue else { throw bad(key, "must be true or false") }
+        return v
+    }
+
+    /// One of `allowed`.
+    public func choice(_ key: String, _ allowed: [String]) throws -> String {
+        guard let v = config[key]?.stringValue, allowed.contains(v) else {
+            throw bad(key, "must be one of \(allowed.joined(separator: ", "))")
+        }
+        return v
+    }
+
+    /// True when the key is present and not null.
+    public func has(_ key: String) -> Bool {
+        if let v = config[key], v != .null { return true }
+        return false
+    }
+}

@@ -1,1 +1,0 @@
-// EmoFusion: arrives with its issue.

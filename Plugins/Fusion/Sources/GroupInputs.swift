@@ -1,0 +1,67 @@
+import EmoClassifiers
+import EmoCore
+
+/// The G feature groups of one fusion call, checked against the configured widths.
+struct GroupInputs {
+    /// One `[B, C_g]` array per group.
+    let arrays: [NDArray]
+    /// B.
+    let batch: Int
+
+    /// Checks `inputs` against `widths` (one float `[B, C_g]` array per group, the same B for all).
+    init(_ inputs: [Value], widths: [Int], component: String) throws {
+        guard inputs.count == widths.count else {
+            throw ComponentError.invalidInput(component: component,
+                                              message: "expected \(widths.count) feature groups (config 'inputs' = \(widths)), got \(inputs.count)")
+        }
+        var arrays: [NDArray] = []
+        for (g, v) in inputs.enumerated() {
+            guard let a = v.array, a.rank == 2, a.shape[1] == widths[g] else {
+                throw ComponentError.invalidInput(component: component,
+                                                  message: "group \(g) must be a [B, \(widths[g])] float array, got \(v.array.map { "\($0.shape)" } ?? "a non-float value")")
+            }
+            arrays.append(a)
+        }
+        let batch = arrays.first?.shape[0] ?? 0
+        guard arrays.allSatisfy({ $0.shape[0] == batch }) else {
+            throw ComponentError.invalidInput(component: component, message: "groups have different row counts \(arrays.map { $0.shape[0] })")
+        }
+        self.arrays = arrays
+        self.batch = batch
+    }
+}
+
+/// Helpers shared by the fusion components.
+enum FusionSupport {
+    /// The `inputs` config: one width per group, at least one group.
+    static func widths(_ r: ConfigReader) throws -> [Int] {
+        let w = try r.ints("inputs")
+        guard !w.isEmpty else { throw ComponentError.invalidConfig(component: r.component, message: "'inputs' must list at least one group width") }
+        return w
+    }
+
+    /// Copies the column block `[offset, offset + width)` of `[B, total]` rows out as `[B, width]`.
+    static func columns(_ x: UnsafePointer<Float>, batch: Int, total: Int, offset: Int, width: Int) -> NDArray {
+        var out = NDArray(zeros: [batch, width])
+        out.data.withUnsafeMutableBufferPointer { dst in
+            guard let d = dst.baseAddress else { return }
+            for b in 0..<batch { (d + b * width).update(from: x + b * total + offset, count: width) }
+        }
+        return out
+    }
+
+    /// Writes `[B, width]` rows of `src` into columns `[offset, offset + width)` of `dst` `[B, total]`.
+    static func place(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, batch: Int, total: Int,
+                      offset: Int, width: Int) {
+        for b in 0..<batch { (dst + b * total + offset).update(from: src + b * width, count: width) }
+    }
+
+    /// One gradient `[B, width]` for the first output, as every fusion's backward expects.
+    static func gradient(_ grads: [NDArray], rows: Int, width: Int, component: String, allowSecond: Bool = false) throws -> NDArray {
+        guard grads.count == 1 || (allowSecond && grads.count == 2), grads[0].shape == [rows, width] else {
+            throw ComponentError.invalidInput(component: component,
+                                              message: "backward expects a [\(rows), \(width)] gradient for the last forward, got \(grads.map(\.shape))")
+        }
+        return grads[0]
+    }
+}

@@ -1,0 +1,129 @@
+import EmoClassifiers
+import EmoCore
+
+/// Late (multi-branch) fusion: each feature group goes through its own sub-network (`Linear → [BatchNorm1d] →
+/// ReLU → [Dropout]` per branch layer, e.g. Study A's 512→256→128 branch), the branch outputs are concatenated,
+/// and an optional fusion layer (`Linear → ReLU → [Dropout]`) mixes them.
+///
+/// Output `[B, G·last]` without a fusion layer, `[B, fusion_hidden]` with one. Parameter names:
+/// `branches.<g>.<layer>.<name>` and `fusion.<layer>.<name>` (PyTorch `nn.ModuleList` of `nn.Sequential`).
+public final class LateFusion: Fusion {
+    /// Identity and manifest.
+    public static let componentInfo = ComponentInfo(
+        kind: .fusion, id: "late", version: "1.0.0", displayName: "Late fusion (one branch per group)",
+        manifest: [
+            "description": "A sub-network per feature group, outputs concatenated, optional fusion layer.",
+            "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
+            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "D"]]],
+            "config": [
+                "inputs": ["type": "array", "default": [64, 64], "description": "C_g: width of each feature group, in input order"],
+                "branch": ["type": "array", "default": [512, 256, 128], "description": "hidden widths of every branch"],
+                "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d in each branch layer"],
+                "batch_norm_position": ["type": "string", "default": "before-activation",
+                                        "description": "before-activation (Linear → BN → ReLU) or after-activation (Linear → ReLU → BN)"],
+                "dropout": ["type": "number", "default": 0.0, "description": "dropout after each branch activation"],
+                "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on every Linear weight"],
+                "fusion_hidden": ["type": "integer", "default": 0, "description": "width of the fusion layer after concatenation (0 = none)"],
+                "fusion_dropout": ["type": "number", "default": 0.0, "description": "dropout after the fusion layer"],
+                "seed": ["type": "integer", "default": 0, "description": "initialisation and dropout seed (branch g uses seed + g)"],
+            ],
+        ])
+
+    private let widths: [Int]
+    private let branchHidden: [Int], batchNorm: Bool, normPosition: String, dropout: Float, l2: Float, fusionHidden: Int, fusionDropout: Float
+    private let branches: [Sequential]
+    private let fusion: Sequential?
+    private let concatWidth: Int
+    private let concat = FloatBuffer()  // [B, ΣO_g]
+    private let concatGrad = FloatBuffer()  // [B, ΣO_g]
+    private let storage: [ParameterStorage]
+    private var training = false
+    private var lastBatch = 0
+
+    /// Builds one branch per group and the optional fusion layer.
+    public init(config: JSONValue) throws {
+        let r = ConfigReader(config, info: Self.componentInfo)
+        widths = try FusionSupport.widths(r)
+        branchHidden = try r.ints("branch")
+        batchNorm = try r.bool("batch_norm")
+        normPosition = try r.choice("batch_norm_position", ["before-activation", "after-activation"])
+        dropout = try r.float("dropout", in: 0...0.99)
+        l2 = try r.float("l2", in: 0...1e3)
+        fusionHidden = try r.int("fusion_hidden", minimum: 0)
+        fusionDropout = try r.float("fusion_dropout", in: 0...0.99)
+        let seed = try r.seed()
+        let (hidden, bn, p, decay, after) = (branchHidden, batchNorm, dropout, l2, normPosition == "after-activation")
+        branches = widths.enumerated().map { g, w in
+            Sequential.mlp(inFeatures: w, hidden: hidden, batchNorm: bn, normAfterActivation: after, dropout: Array(repeating: p, count: hidden.count),
+                           l2: Array(repeating: decay, count: hidden.count), output: nil, seed: seed &+ UInt64(g),
+                           prefix: "branches.\(g)")
+        }
+        concatWidth = branches.reduce(0) { $0 + $1.outFeatures }
+        fusion = fusionHidden > 0
+            ? Sequential.mlp(inFeatures: concatWidth, hidden: [fusionHidden], batchNorm: false, dropout: [fusionDropout],
+                             l2: [l2], output: nil, seed: seed &+ UInt64(widths.count), prefix: "fusion")
+            : nil
+        storage = branches.flatMap(\.parameters) + (fusion?.parameters ?? [])
+    }
+
+    private var outWidth: Int { fusion?.outFeatures ?? concatWidth }
+
+    /// Resolved config and the fused width.
+    public var resolvedDescription: JSONValue {
+        ["config": ["inputs": .array(widths.map { .number(Double($0)) }), "branch": .array(branchHidden.map { .number(Double($0)) }),
+                    "batch_norm": .bool(batchNorm), "batch_norm_position": .string(normPosition), "dropout": .number(Double(dropout)), "l2": .number(Double(l2)),
+                    "fusion_hidden": .number(Double(fusionHidden)), "fusion_dropout": .number(Double(fusionDropout))],
+         "outputs": [["name": "fused", "dims": ["B", .number(Double(outWidth))]]]]
+    }
+
+    /// G × `[B, C_g]` → branches → concatenation `[B, ΣO_g]` → [fusion layer] → `[B, D]`.
+    public func forward(_ inputs: [Value]) throws -> [Value] {
+        let id = Self.componentInfo.id
+        let groups = try GroupInputs(inputs, widths: widths, component: id)
+        let b = groups.batch
+        var out = NDArray(zeros: [b, outWidth])
+        guard b > 0 else { return [.array(out)] }
+        let cat = concat.reserve(b * concatWidth)
+        var offset = 0
+        for (g, branch) in branches.enumerated() {
+            let y = try groups.arrays[g].data.withUnsafeBufferPointer { p in
+                try branch.forward(try base(p, id), batch: b, training: training)
+            }
+            FusionSupport.place(y, into: cat, batch: b, total: concatWidth, offset: offset, width: branch.outFeatures)
+            offset += branch.outFeatures
+        }
+        let y = try fusion?.forward(UnsafePointer(cat), batch: b, training: training) ?? UnsafePointer(cat)
+        out.data.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: y, count: b * outWidth) }
+        lastBatch = b
+        return [.array(out)]
+    }
+
+    /// d fused `[B, D]` → G × d group `[B, C_g]`; accumulates every branch's and the fusion layer's gradients.
+    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
+        let id = Self.componentInfo.id
+        let dy = try FusionSupport.gradient(gradOutputs, rows: lastBatch, width: outWidth, component: id)
+        let b = lastBatch
+        guard b > 0 else { return widths.map { NDArray(zeros: [0, $0]) } }
+        let dcat = concatGrad.reserve(b * concatWidth)
+        try dy.data.withUnsafeBufferPointer { p in
+            let g = try base(p, id)
+            let d = try fusion?.backward(g, batch: b) ?? g
+            dcat.update(from: d, count: b * concatWidth)
+        }
+        var offset = 0
+        return try branches.map { branch in
+            let dBranch = FusionSupport.columns(dcat, batch: b, total: concatWidth, offset: offset, width: branch.outFeatures)
+            offset += branch.outFeatures
+            return try branch.backward(dBranch, component: id)
+        }
+    }
+
+    /// Every branch's parameters (branch order), then the fusion layer's.
+    public var parameters: [ParameterBuffer] { storage.map(\.buffer) }
+    /// Dropout and batch statistics on (training) or off.
+    public func setTraining(_ training: Bool) { self.training = training }
+    /// Every tensor by name.
+    public func saveState() throws -> [UInt8] { ParameterState.encode(storage) }
+    /// Restores `saveState`'s bytes.
+    public func loadState(_ bytes: [UInt8]) throws { try ParameterState.decode(bytes, into: storage, component: Self.componentInfo.id) }
+}

@@ -1,1 +1,0 @@
-// EmoHandcrafted: arrives with its issue.

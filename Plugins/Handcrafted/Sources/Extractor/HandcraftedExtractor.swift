@@ -1,0 +1,138 @@
+// The `handcrafted` Extractor component: 16 kHz mono samples in, one named feature vector out.
+
+import EmoCore
+import Foundation
+
+/// Handcrafted acoustic features (MFCC, chroma, spectral shape, ZCR, RMS, pYIN pitch, formants, HNR, jitter,
+/// shimmer, speech rate) with librosa 0.11 numerics, as one vector per clip.
+///
+/// Input `[.array([T])]` 16 kHz mono samples; output `[.array([C])]` whose names are in `resolvedDescription`
+/// (`outputs[0].feature_names`) and in `featureNames`.
+public final class HandcraftedExtractor: Extractor {
+    /// Identity and manifest.
+    public static let componentInfo = ComponentInfo(
+        kind: .extractor, id: "handcrafted", version: "1.0.0", displayName: "Handcrafted acoustic features",
+        manifest: manifest)
+
+    /// The resolved settings.
+    public let settings: ExtractorSettings
+    /// The preset.
+    public let preset: Preset
+    /// Entries with their effective functionals.
+    let entries: [(PresetEntry, [Functional])]
+    /// Names of the output features, in order.
+    public let featureNames: [String]
+    /// The resolved config (what `resolvedDescription` reports).
+    let resolvedConfig: JSONValue
+    private let analyzer: DescriptorAnalyzer
+    private let lock = NSLock()
+
+    /// Creates the extractor from a config (manifest defaults merged with the user's values).
+    public init(config: JSONValue) throws {
+        let cfg = Self.componentInfo.configDefaults.merging(config)
+        func bad(_ m: String) -> ComponentError { .invalidConfig(component: "handcrafted", message: m) }
+        func int(_ k: String) throws -> Int {
+            guard let v = cfg[k]?.intValue else { throw bad("\(k) must be an integer") }
+            return v
+        }
+        func num(_ k: String) throws -> Double {
+            guard let v = cfg[k]?.doubleValue else { throw bad("\(k) must be a number") }
+            return v
+        }
+        guard let presetName = cfg["preset"]?.stringValue, let p = Preset(rawValue: presetName) else {
+            throw bad("preset must be one of \(Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var s = ExtractorSettings()
+        s.sampleRate = try num("sample_rate")
+        s.nFFT = try int("n_fft")
+        s.hop = try int("hop_length")
+        s.nMFCC = try int("n_mfcc")
+        s.nMels = try int("n_mels")
+        s.rollPercent = try num("roll_percent")
+        s.pitch.fmin = try num("pitch_fmin")
+        s.pitch.fmax = try num("pitch_fmax")
+        s.pitch.frameLength = try int("pitch_frame_length")
+        s.pitch.hopLength = s.hop
+        s.lpcOrder = try int("lpc_order")
+        guard s.sampleRate == 16000 else { throw bad("sample_rate must be 16000 (EmoKit clips are 16 kHz mono)") }
+        guard s.nMels >= 1, s.nMFCC >= 1, s.nMFCC <= s.nMels else { throw bad("need 1 <= n_mfcc <= n_mels") }
+        guard s.rollPercent > 0, s.rollPercent < 1 else { throw bad("roll_percent must be in (0, 1)") }
+        guard s.lpcOrder >= 4, s.lpcOrder <= 40 else { throw bad("lpc_order must be in 4...40") }
+        var custom: [Descriptor] = []
+        if let list = cfg["descriptors"]?.arrayValue {
+            for v in list {
+                guard let name = v.stringValue, let d = Descriptor(rawValue: name) else {
+                    throw bad("unknown descriptor \(v.serialized()); known: \(Descriptor.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                custom.append(d)
+            }
+        }
+        if p == .custom && custom.isEmpty { throw bad("preset custom needs a non-empty descriptors list") }
+        var override: [Functional]? = nil
+        if let list = cfg["functionals"]?.arrayValue {
+            override = try list.map { v in
+                guard let name = v.stringValue, let f = Functional(rawValue: name) else {
+                    throw bad("unknown functional \(v.serialized()); known: \(Functional.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return f
+            }
+            if override?.isEmpty == true { throw bad("functionals must not be empty (or null for the preset's own)") }
+        }
+        do { analyzer = try DescriptorAnalyzer(settings: s) } catch { throw bad(error.description) }
+        settings = s
+        preset = p
+        entries = p.entries(custom: custom).map { ($0, $0.descriptor.isScalar ? [] : (override ?? $0.functionals)) }
+        var names: [String] = []
+        for (entry, fns) in entries {
+            var channels = entry.descriptor.channelNames(s)
+            if let m = entry.maxChannels { channels = Array(channels.prefix(m)) }
+            if entry.descriptor.isScalar { names += channels } else {
+                for c in channels { for f in fns { names.append("\(c)_\(f.rawValue)") } }
+            }
+        }
+        featureNames = names
+        var resolved = cfg.objectValue ?? [:]
+        resolved["functionals"] = override.map { .array($0.map { .string($0.rawValue) }) } ?? .null
+        resolvedConfig = .object(resolved)
+    }
+
+    /// `{"config":{...},"outputs":[{"name":"features","dims":[C],"feature_names":[...]}]}`.
+    public var resolvedDescription: JSONValue {
+        .object(["config": resolvedConfig,
+                 "outputs": .array([.object(["name": "features", "dims": .array([.number(Double(featureNames.count))]),
+                                             "feature_names": .array(featureNames.map { .string($0) })])])])
+    }
+
+    /// `[.array([T])]` samples → `[.array([C])]` features.
+    public func forward(_ inputs: [Value]) throws -> [Value] {
+        guard inputs.count == 1, let a = inputs[0].array, a.rank == 1 else {
+            throw ComponentError.invalidInput(component: "handcrafted", message: "expected one rank-1 array of 16 kHz mono samples [T]")
+        }
+        return [.array(NDArray(vector: try features(a.data).map { Float($0) }))]
+    }
+
+    /// The feature vector of one clip, in `featureNames` order (Double precision).
+    public func features(_ samples: [Float]) throws -> [Double] {
+        guard samples.count >= 2 else {
+            throw ComponentError.invalidInput(component: "handcrafted", message: "clip has \(samples.count) samples; need at least 2")
+        }
+        guard samples.allSatisfy({ $0.isFinite }) else {
+            throw ComponentError.invalidInput(component: "handcrafted", message: "clip contains NaN or infinite samples")
+        }
+        let y = samples.map { Double($0) }
+        let wanted = Set(entries.map { $0.0.descriptor })
+        lock.lock()
+        let tracks = analyzer.analyze(y, wanted: wanted)
+        lock.unlock()
+        var out: [Double] = []
+        for (entry, fns) in entries {
+            guard let (values, dt) = tracks.tracks[entry.descriptor] else { continue }
+            var chans = values
+            if let m = entry.maxChannels { chans = Array(chans.prefix(m)) }
+            if entry.descriptor.isScalar { out += chans.map { $0.first ?? .nan } } else {
+                for c in chans { for f in fns { out.append(f.apply(c, dt: dt)) } }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,33 @@
+import EmoCore
+
+extension HandcraftedExtractor {
+    /// The manifest: inputs, outputs and the config schema with defaults.
+    static let manifest: JSONValue = {
+        func opt(_ type: String, _ d: JSONValue, _ text: String) -> JSONValue {
+            .object(["type": .string(type), "default": d, "description": .string(text)])
+        }
+        return .object([
+            "description": "Handcrafted acoustic features with librosa 0.11 numerics (MFCC, chroma, spectral shape, ZCR, RMS, pYIN pitch) plus formants, HNR, jitter, shimmer and speech rate; presets study-a and egemaps-like.",
+            "inputs": .array([.object(["name": "audio", "dims": .array(["T"]), "dtype": "float32",
+                                       "description": "16 kHz mono samples in [-1, 1]"])]),
+            "outputs": .array([.object(["name": "features", "dims": .array(["C"]), "dtype": "float32",
+                                        "description": "one value per feature name (see resolved description); NaN where undefined (e.g. pitch of an unvoiced clip, flagged by voiced_fraction = 0)"])]),
+            "trainable": false, "differentiable": false,
+            "config": .object([
+                "preset": opt("string", "study-a", "study-a | egemaps-like | custom"),
+                "descriptors": opt("array|null", .null, "descriptor names for preset custom"),
+                "functionals": opt("array|null", .null, "mean, std, min, max, p20, p50, p80, range, slope; null = the preset's own"),
+                "sample_rate": opt("number", 16000, "input sample rate (must be 16000)"),
+                "n_fft": opt("integer", 2048, "STFT length (power of two)"),
+                "hop_length": opt("integer", 512, "frame hop in samples (STFT, ZCR, RMS and pYIN)"),
+                "n_mfcc": opt("integer", 40, "MFCC count"),
+                "n_mels": opt("integer", 128, "mel bands"),
+                "roll_percent": opt("number", 0.85, "spectral roll-off fraction"),
+                "pitch_fmin": opt("number", 65.40639132514966, "pYIN lowest f0 in Hz (C2)"),
+                "pitch_fmax": opt("number", 2093.004522404789, "pYIN highest f0 in Hz (C7)"),
+                "pitch_frame_length": opt("integer", 2048, "pYIN frame length in samples"),
+                "lpc_order": opt("integer", 18, "LPC order for formants (2 + sr/1000)"),
+            ]),
+        ])
+    }()
+}

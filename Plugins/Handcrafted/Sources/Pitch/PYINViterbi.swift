@@ -1,0 +1,196 @@
+// Viterbi decoding of pYIN's 2·n-state HMM, equal to librosa's dense `sequence.viterbi` (same states, ties
+// included) but O(T·n·w) instead of O(T·n²), vectorised.
+//
+// librosa's transition is kron([[1−s', s'], [s', 1−s']], L) with L the row-normalised triangular
+// `transition_local(n, w)`; librosa adds `tiny` before the log, so every pair where L is 0 costs log(tiny) = −708.4.
+// Two observations make the banded version exact:
+//  1. The forward recursion only needs the maximum over sources, which does not depend on the order in which the
+//     candidates are visited. For target j we take the maximum over the band of sources where L[·, j] > 0 (in both
+//     voicing blocks, SIMD) and over the out-of-band sources, which all cost log(tiny), so their best is a range
+//     maximum of the previous values (sparse table).
+//  2. Back-pointers are only needed along the decoded path. We keep every frame's values and, while
+//     backtracking, rescan all 2n sources of the one target in index order with a strict `>`: that is numpy's
+//     first-index argmax over exactly the candidates librosa compares.
+
+import Foundation
+
+/// The banded HMM of pYIN and its Viterbi decoder.
+public struct PYINViterbi: Sendable {
+    /// n (pitch bins); states 0..<n are voiced, n..<2n unvoiced.
+    public let nPitchBins: Int
+    /// Column support of L: for target bin j, sources k in colLo[j]...colHi[j] have L[k, j] > 0.
+    let colLo: [Int]
+    let colHi: [Int]
+    /// Offsets into `logStay`/`logSwitch` for each target column j.
+    let colOffset: [Int]
+    /// log(stay · L[k, j] + tiny) for k in column j's support, concatenated over j.
+    let logStay: [Double]
+    /// log(switch · L[k, j] + tiny), same layout.
+    let logSwitch: [Double]
+    /// Largest log transition in column j's band (stay or switch): the bound used to skip a band.
+    let maxLog: [Double]
+    /// log(tiny): the log-transition of every pair outside the band.
+    let logTiny: Double
+    /// log(1/(2n) + tiny).
+    let logInit: Double
+
+    /// Builds the transition structure exactly as librosa's `transition_local(n, width, 'triangle', wrap=False)`
+    /// and `transition_loop(2, 1 − switch_prob)`.
+    public init(nPitchBins n: Int, transitionWidth width: Int, switchProb: Double) {
+        nPitchBins = n
+        let tiny = Double.leastNormalMagnitude
+        let win = Window.triangle(width)
+        var local = [Double](repeating: 0, count: n * n)  // [n, n], row = source
+        for i in 0..<n {
+            var row = [Double](repeating: 0, count: n)
+            let lpad = (n - width) / 2
+            for (q, v) in win.enumerated() where lpad + q >= 0 && lpad + q < n { row[lpad + q] = v }
+            let shift = ((n / 2 + i + 1) % n + n) % n        // np.roll(row, n//2 + i + 1)
+            var rolled = [Double](repeating: 0, count: n)
+            for q in 0..<n { rolled[(q + shift) % n] = row[q] }
+            for q in min(n, i + width / 2 + 1)..<n { rolled[q] = 0 }
+            for q in 0..<max(0, i - width / 2) { rolled[q] = 0 }
+            let sum = rolled.reduce(0, +)
+            for q in 0..<n { local[i * n + q] = rolled[q] / sum }
+        }
+        let stay = 1 - switchProb                    // transition_loop(2, prob = 1 − switch_prob): diagonal
+        let sw = (1.0 - stay) / Double(2 - 1)        // off-diagonal, computed as librosa does
+        var lo: [Int] = [], hi: [Int] = [], off: [Int] = []
+        var ls: [Double] = [], lw: [Double] = []
+        for j in 0..<n {
+            var a = n, b = -1
+            for k in 0..<n where local[k * n + j] > 0 { a = min(a, k); b = max(b, k) }
+            if b < a { a = j; b = j - 1 }
+            lo.append(a); hi.append(b); off.append(ls.count)
+            if b >= a {
+                for k in a...b {
+                    ls.append(log(stay * local[k * n + j] + tiny))
+                    lw.append(log(sw * local[k * n + j] + tiny))
+                }
+            }
+        }
+        colLo = lo; colHi = hi; colOffset = off; logStay = ls; logSwitch = lw
+        maxLog = (0..<n).map { j in
+            var m = -Double.infinity
+            if hi[j] >= lo[j] { for i in 0...(hi[j] - lo[j]) { m = Swift.max(m, ls[off[j] + i], lw[off[j] + i]) } }
+            return m
+        }
+        logTiny = log(tiny)
+        logInit = log(1.0 / Double(2 * n) + tiny)
+    }
+
+    /// log transition from state k to state j (any of the 2n states), exactly librosa's log(kron(...) + tiny).
+    @inline(__always)
+    func logTransition(_ k: Int, _ j: Int) -> Double {
+        let n = nPitchBins
+        let kk = k < n ? k : k - n, jj = j < n ? j : j - n
+        guard kk >= colLo[jj], kk <= colHi[jj] else { return logTiny }
+        let sameBlock = (k < n) == (j < n)
+        return sameBlock ? logStay[colOffset[jj] + kk - colLo[jj]] : logSwitch[colOffset[jj] + kk - colLo[jj]]
+    }
+
+    /// (max_i v[i] + logsA[i], max_i v[i] + logsB[i]) for i < count: one pass over v, SIMD.
+    @inline(__always)
+    static func bandMax2(_ v: UnsafePointer<Double>, _ logsA: UnsafePointer<Double>, _ logsB: UnsafePointer<Double>,
+                         _ count: Int) -> (Double, Double) {
+        var a0 = SIMD2<Double>(repeating: -.infinity), a1 = a0, b0 = a0, b1 = a0
+        let rv = UnsafeRawPointer(v), ra = UnsafeRawPointer(logsA), rb = UnsafeRawPointer(logsB)
+        var i = 0
+        while i + 4 <= count {
+            let o = i * 8
+            let v0 = rv.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self)
+            let v1 = rv.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self)
+            a0 = pointwiseMax(a0, v0 + ra.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self))
+            a1 = pointwiseMax(a1, v1 + ra.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self))
+            b0 = pointwiseMax(b0, v0 + rb.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self))
+            b1 = pointwiseMax(b1, v1 + rb.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self))
+            i += 4
+        }
+        var ma = pointwiseMax(a0, a1).max(), mb = pointwiseMax(b0, b1).max()
+        while i < count {
+            ma = Swift.max(ma, v[i] + logsA[i])
+            mb = Swift.max(mb, v[i] + logsB[i])
+            i += 1
+        }
+        return (ma, mb)
+    }
+
+    /// Most likely state sequence for observation probabilities `[T, 2n]` (librosa's `viterbi` with uniform p_init).
+    public func decode(observations obs: [Double], frames: Int) -> [Int] {
+        let n = nPitchBins, s2 = 2 * n
+        guard frames > 0 else { return [] }
+        let tiny = Double.leastNormalMagnitude
+        var values = [Double](repeating: 0, count: frames * s2)     // [T, 2n]
+        for s in 0..<s2 { values[s] = log(obs[s] + tiny) + logInit }
+        var levels = 1
+        while (1 << levels) <= s2 { levels += 1 }
+        var table = [Double](repeating: 0, count: levels * s2)      // sparse table of range maxima
+        logStay.withUnsafeBufferPointer { lsp in
+        logSwitch.withUnsafeBufferPointer { lwp in
+        table.withUnsafeMutableBufferPointer { tb in
+        values.withUnsafeMutableBufferPointer { vb in
+            guard let ls = lsp.baseAddress, let lw = lwp.baseAddress, let all = vb.baseAddress else { return }
+            for t in 1..<frames {
+                let v = UnsafePointer(all + (t - 1) * s2), out = all + t * s2
+                for s in 0..<s2 { tb[s] = v[s] }
+                var lev = 1
+                while lev < levels {
+                    let span = 1 << (lev - 1), base = lev * s2, prev = (lev - 1) * s2
+                    if s2 - (1 << lev) >= 0 {
+                        for s in 0...(s2 - (1 << lev)) { tb[base + s] = Swift.max(tb[prev + s], tb[prev + s + span]) }
+                    }
+                    lev += 1
+                }
+                @inline(__always) func rangeMax(_ a: Int, _ b: Int) -> Double {   // inclusive; -inf if empty
+                    guard a <= b else { return -.infinity }
+                    let len = b - a + 1
+                    var k = 0
+                    while (2 << k) <= len { k += 1 }
+                    return Swift.max(tb[k * s2 + a], tb[k * s2 + b - (1 << k) + 1])
+                }
+                // Each band pass yields both targets j and n + j at once. A band can be skipped when even its best
+                // source plus its best transition cannot beat what the target already has (the forward pass only
+                // needs maxima, so skipping a candidate that is not larger changes nothing).
+                for j in 0..<n {
+                    let a = colLo[j], b = colHi[j], o = colOffset[j], w = b - a + 1
+                    let outside = Swift.max(rangeMax(0, a - 1), Swift.max(rangeMax(b + 1, n + a - 1), rangeMax(n + b + 1, s2 - 1))) + logTiny
+                    var toVoiced = outside, toUnvoiced = outside
+                    if w > 0 {
+                        let bound = maxLog[j]
+                        // unvoiced sources: switch into voiced j, stay into unvoiced n + j
+                        if rangeMax(n + a, n + b) + bound > Swift.min(toVoiced, toUnvoiced) {
+                            let (mv, mu) = Self.bandMax2(v + n + a, lw + o, ls + o, w)
+                            toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
+                        }
+                        // voiced sources: stay into voiced j, switch into unvoiced n + j
+                        if rangeMax(a, b) + bound > Swift.min(toVoiced, toUnvoiced) {
+                            let (mv, mu) = Self.bandMax2(v + a, ls + o, lw + o, w)
+                            toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
+                        }
+                    }
+                    out[j] = log(obs[t * s2 + j] + tiny) + toVoiced
+                    out[n + j] = log(obs[t * s2 + n + j] + tiny) + toUnvoiced
+                }
+            }
+        }}}}
+        // Backtrack: first argmax over all 2n sources, in index order, for the one target on the path.
+        var states = [Int](repeating: 0, count: frames)
+        var last = 0
+        let lastRow = (frames - 1) * s2
+        for s in 1..<s2 where values[lastRow + s] > values[lastRow + last] { last = s }
+        states[frames - 1] = last
+        if frames > 1 {
+            for t in stride(from: frames - 2, through: 0, by: -1) {
+                let j = states[t + 1], row = t * s2
+                var best = 0
+                var bestV = values[row] + logTransition(0, j)
+                for k in 1..<s2 {
+                    let c = values[row + k] + logTransition(k, j)
+                    if c > bestV { bestV = c; best = k }
+                }
+                states[t] = best
+            }
+        }
+        return states
+    }
+}

@@ -1,1 +1,0 @@
-// EmoSpeechEncoders: arrives with its issue.

@@ -1,0 +1,26 @@
+import EmoCore
+import EmoModels
+
+/// wav2vec 2.0 (facebook/wav2vec2-base, -large-lv60 and fine-tuned variants): conv feature encoder (group- or layer-norm), post-LN (base) or pre-LN (large) transformer.
+///
+/// The network itself (stages, weights by checkpoint name) is `EmoModels.SpeechEncoder`; this component adds
+/// config, pooling and the plugin contract (see SpeechEncoderCore).
+public final class Wav2Vec2Encoder: EmbeddingEncoder {
+    /// Identity and manifest.
+    public static let componentInfo = ComponentInfo(
+        kind: .encoder, id: "wav2vec2", version: "1.0.0", displayName: "wav2vec 2.0",
+        manifest: SpeechEncoderCore.manifest("wav2vec 2.0 (facebook/wav2vec2-base, -large-lv60 and fine-tuned variants): conv feature encoder (group- or layer-norm), post-LN (base) or pre-LN (large) transformer. Mean-pooled last hidden state by default; all hidden states on request."))
+
+    private let core: SpeechEncoderCore
+
+    /// Loads the checkpoint named by `config.model`.
+    public init(config: JSONValue) throws {
+        core = try SpeechEncoderCore(id: "wav2vec2", family: .wav2vec2, config: config, defaults: Self.componentInfo.configDefaults)
+    }
+
+    /// The resolved config and output spec.
+    public var resolvedDescription: JSONValue { core.resolvedDescription }
+
+    /// Audio `[B, N]` (+ lengths `[B]`) → embedding `[B, C]` (+ hidden states `[L+1, B, T, C]`).
+    public func forward(_ inputs: [Value]) throws -> [Value] { try core.forward(inputs) }
+}

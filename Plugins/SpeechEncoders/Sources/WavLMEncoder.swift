@@ -1,0 +1,26 @@
+import EmoCore
+import EmoModels
+
+/// WavLM (microsoft/wavlm-base, -base-plus, -large): wav2vec2's architecture with gated relative position bias in every attention layer.
+///
+/// The network itself (stages, weights by checkpoint name) is `EmoModels.SpeechEncoder`; this component adds
+/// config, pooling and the plugin contract (see SpeechEncoderCore).
+public final class WavLMEncoder: EmbeddingEncoder {
+    /// Identity and manifest.
+    public static let componentInfo = ComponentInfo(
+        kind: .encoder, id: "wavlm", version: "1.0.0", displayName: "WavLM",
+        manifest: SpeechEncoderCore.manifest("WavLM (microsoft/wavlm-base, -base-plus, -large): wav2vec2's architecture with gated relative position bias in every attention layer. Mean-pooled last hidden state by default; all hidden states on request."))
+
+    private let core: SpeechEncoderCore
+
+    /// Loads the checkpoint named by `config.model`.
+    public init(config: JSONValue) throws {
+        core = try SpeechEncoderCore(id: "wavlm", family: .wavlm, config: config, defaults: Self.componentInfo.configDefaults)
+    }
+
+    /// The resolved config and output spec.
+    public var resolvedDescription: JSONValue { core.resolvedDescription }
+
+    /// Audio `[B, N]` (+ lengths `[B]`) → embedding `[B, C]` (+ hidden states `[L+1, B, T, C]`).
+    public func forward(_ inputs: [Value]) throws -> [Value] { try core.forward(inputs) }
+}

@@ -1,1 +1,0 @@
-// EmoTextEncoders: arrives with its work.

@@ -1,0 +1,83 @@
+import EmoCore
+import EmoModels
+import EmoTensor
+import Foundation
+
+/// The architecture of a RoBERTa checkpoint, read from its Hugging Face `config.json`.
+///
+/// Missing keys take `transformers.RobertaConfig`'s defaults (roberta-base: 768 wide, 12 layers, 12 heads).
+public struct RobertaConfig: Sendable, Equatable {
+    /// `vocab_size` (V).
+    public var vocabSize: Int
+    /// `hidden_size` (C).
+    public var hiddenSize: Int
+    /// `num_hidden_layers` (L).
+    public var numLayers: Int
+    /// `num_attention_heads` (H).
+    public var numHeads: Int
+    /// `intermediate_size` (feed-forward width F).
+    public var intermediateSize: Int
+    /// `max_position_embeddings` (rows of the position table, padding offset included: 514 for roberta-base).
+    public var maxPositions: Int
+    /// `type_vocab_size`.
+    public var typeVocabSize: Int
+    /// `layer_norm_eps`.
+    public var layerNormEps: Float
+    /// `pad_token_id`: RoBERTa's `padding_idx`; real positions start at `padID + 1`.
+    public var padID: Int
+    /// `hidden_act`: exact GELU (`"gelu"`) or the tanh form (`"gelu_new"`, `"gelu_pytorch_tanh"`).
+    public var activation: GELUApproximation
+
+    /// Per-head width (C / H).
+    public var headDim: Int { hiddenSize / numHeads }
+    /// Longest token row the position table allows (`maxPositions − padID − 1`: 512 for roberta-base).
+    public var maxTokens: Int { maxPositions - padID - 1 }
+
+    /// Parses config.json's object; `path` is used in errors.
+    public init(json: JSONValue, path: String) throws {
+        func bad(_ m: String) -> CheckpointError { .invalidConfig(path: path, message: m) }
+        if let type = json["model_type"]?.stringValue, type != "roberta" {
+            throw bad("model_type \"\(type)\" is not \"roberta\"; this encoder runs RoBERTa checkpoints only")
+        }
+        func int(_ key: String, _ def: Int, min: Int = 1) throws -> Int {
+            guard let v = json[key], v != .null else { return def }
+            guard let i = v.intValue, i >= min else { throw bad("\"\(key)\" must be an integer ≥ \(min), found \(v.serialized())") }
+            return i
+        }
+        vocabSize = try int("vocab_size", 50265)
+        hiddenSize = try int("hidden_size", 768)
+        numLayers = try int("num_hidden_layers", 12)
+        numHeads = try int("num_attention_heads", 12)
+        intermediateSize = try int("intermediate_size", 3072)
+        maxPositions = try int("max_position_embeddings", 514)
+        typeVocabSize = try int("type_vocab_size", 1)
+        padID = try int("pad_token_id", 1, min: 0)
+        layerNormEps = Float(json["layer_norm_eps"]?.doubleValue ?? 1e-5)
+        switch json["hidden_act"]?.stringValue ?? "gelu" {
+        case "gelu": activation = .none
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": activation = .tanh
+        case let other: throw bad("hidden_act \"\(other)\" is not supported (gelu, gelu_new, gelu_pytorch_tanh)")
+        }
+        guard hiddenSize % numHeads == 0 else {
+            throw bad("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numHeads)")
+        }
+        guard maxPositions > padID + 1 else {
+            throw bad("max_position_embeddings \(maxPositions) leaves no positions after padding_idx \(padID)")
+        }
+        guard let emb = json["position_embedding_type"]?.stringValue, emb != "absolute" else { return }
+        throw bad("position_embedding_type \"\(emb)\" is not supported (only \"absolute\")")
+    }
+
+    /// Reads `config.json` from a file.
+    public init(path: String) throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CheckpointError.io(path: path, message: "cannot read config.json (\(error.localizedDescription))")
+        }
+        let json: JSONValue
+        do { json = try JSONValue.parse(data) } catch {
+            throw CheckpointError.invalidConfig(path: path, message: "not valid JSON (\(error))")
+        }
+        try self.init(json: json, path: path)
+    }
+}

@@ -1,0 +1,109 @@
+import EmoTensor
+
+/// What one `RobertaModel.forward` returns.
+public struct RobertaActivations: Sendable {
+    /// B.
+    public var batch: Int
+    /// T.
+    public var tokens: Int
+    /// C.
+    public var channels: Int
+    /// Last layer's output, `[B, T, C]` row-major.
+    public var lastHiddenState: [Float]
+    /// Embeddings output then every layer's output, `[L + 1, B, T, C]`; nil unless asked for.
+    public var hiddenStates: [Float]?
+}
+
+extension RobertaModel {
+    /// RoBERTa's position ids (`create_position_ids_from_input_ids`): a running count of non-pad tokens offset by
+    /// `padID`, so the first real token is at `padID + 1` and every `<pad>` sits at `padID`.
+    public func positionIDs(_ row: [Int]) -> [Int] {
+        var n = 0
+        return row.map { id in
+            guard id != config.padID else { return config.padID }
+            n += 1
+            return n + config.padID
+        }
+    }
+
+    /// Runs the encoder on `ids` `[B, T]` (all rows the same length) with `mask` `[B, T]` (1 = token, 0 = padding).
+    ///
+    /// Allocates its activations once per call; the layers run in place on them.
+    public func forward(ids: [[Int]], mask: [[Int]], keepHiddenStates: Bool = false) throws -> RobertaActivations {
+        let b = ids.count, t = ids.first?.count ?? 0
+        let c = config.hiddenSize, h = config.numHeads, f = config.intermediateSize, rows = b * t
+        guard b > 0, t > 0 else {
+            throw TextEncoderError.invalidOption(message: "RoBERTa forward needs at least one row of at least one token")
+        }
+        guard ids.allSatisfy({ $0.count == t }), mask.count == b, mask.allSatisfy({ $0.count == t }) else {
+            throw TextEncoderError.invalidOption(message: "ids and mask must both be [B, T] with equal-length rows (pad them first)")
+        }
+        guard t <= config.maxTokens else {
+            throw TextEncoderError.invalidOption(message: "\(t) tokens exceed the model's \(config.maxTokens) positions (max_position_embeddings \(config.maxPositions)); truncate to at most \(config.maxTokens)")
+        }
+        if let bad = ids.joined().first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw TextEncoderError.tokenOutOfRange(id: bad, vocabularySize: config.vocabSize)
+        }
+
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: rows * c)        // [B, T, C] hidden state
+        let residual = UnsafeMutablePointer<Float>.allocate(capacity: rows * c) // [B, T, C] x + sublayer(x)
+        let qkv = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3 * c)  // [B, T, 3C] q | k | v
+        let context = UnsafeMutablePointer<Float>.allocate(capacity: rows * c)  // [B, T, C] attention output
+        let ffn = UnsafeMutablePointer<Float>.allocate(capacity: rows * f)      // [B, T, F]
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)      // [T, T] one head's scores
+        let keyMask = UnsafeMutablePointer<UInt8>.allocate(capacity: rows)      // [B, T]
+        defer {
+            for p in [x, residual, qkv, context, ffn, scores] { p.deallocate() }
+            keyMask.deallocate()
+        }
+        for r in 0..<b { for j in 0..<t { keyMask[r * t + j] = mask[r][j] != 0 ? 1 : 0 } }
+
+        var hidden: [Float] = []
+        if keepHiddenStates { hidden.reserveCapacity((layers.count + 1) * rows * c) }
+
+        // Embeddings: word[id] + position[pos] + token_type[0], then LayerNorm.
+        for r in 0..<b {
+            let positions = positionIDs(ids[r])
+            for j in 0..<t {
+                let out = x + (r * t + j) * c
+                let word = wordEmbeddings.readOnly + ids[r][j] * c
+                let pos = positionEmbeddings.readOnly + positions[j] * c
+                let type = tokenTypeEmbeddings.readOnly
+                for k in 0..<c { out[k] = word[k] + pos[k] + type[k] }
+            }
+        }
+        Kernels.layerNorm(x: x, rows: rows, features: c, gamma: embNormWeight.readOnly, beta: embNormBias.readOnly,
+                          eps: config.layerNormEps, y: x)
+        if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: rows * c)) }
+
+        let geometry = AttentionGeometry(batch: b, heads: h, headDim: config.headDim, queryLength: t, keyLength: t)
+        let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
+        for layer in layers {
+            // Self-attention: qkv = x · [Wq; Wk; Wv]ᵀ + b  → softmax(q kᵀ / √D + mask) v
+            Kernels.linear(x: x, rows: rows, inFeatures: c, weight: layer.qkvWeight.readOnly,
+                           bias: layer.qkvBias.readOnly, outFeatures: 3 * c, y: qkv)
+            Kernels.attention(geometry, strides: strides, q: qkv, k: qkv + c, v: qkv + 2 * c, keyMask: keyMask,
+                              positionBias: nil, biasBatchStride: 0, output: context, probabilities: nil,
+                              workspace: scores)
+            // x = LayerNorm(x + context · Woᵀ + bo)
+            residual.update(from: x, count: rows * c)
+            Kernels.linear(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight.readOnly,
+                           bias: layer.attnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.attnNormWeight.readOnly,
+                              beta: layer.attnNormBias.readOnly, eps: config.layerNormEps, y: x)
+            // x = LayerNorm(x + GELU(x · W1ᵀ + b1) · W2ᵀ + b2)
+            Kernels.linear(x: x, rows: rows, inFeatures: c, weight: layer.ffnInWeight.readOnly,
+                           bias: layer.ffnInBias.readOnly, outFeatures: f, y: ffn)
+            Kernels.gelu(x: ffn, y: ffn, count: rows * f, approximation: config.activation)
+            residual.update(from: x, count: rows * c)
+            Kernels.linear(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight.readOnly,
+                           bias: layer.ffnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.outNormWeight.readOnly,
+                              beta: layer.outNormBias.readOnly, eps: config.layerNormEps, y: x)
+            if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: rows * c)) }
+        }
+        return RobertaActivations(batch: b, tokens: t, channels: c,
+                                  lastHiddenState: Array(UnsafeBufferPointer(start: x, count: rows * c)),
+                                  hiddenStates: keepHiddenStates ? hidden : nil)
+    }
+}

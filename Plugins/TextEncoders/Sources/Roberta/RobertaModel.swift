@@ -1,0 +1,130 @@
+import EmoModels
+import Foundation
+
+/// A RoBERTa encoder (Hugging Face `RobertaModel`): embeddings, then L post-LN transformer layers.
+///
+/// Dimension legend: `B` batch rows, `T` tokens per row, `C` hidden width, `H` heads, `D = C / H`,
+/// `F` feed-forward width, `V` vocabulary, `P` position-table rows, `L` layers.
+///
+/// ```swift
+/// let model = try RobertaModel(folder: "roberta-base")          // config.json + model.safetensors
+/// let out = try model.forward(ids: [[0, 31414, 2]], mask: [[1, 1, 1]], keepHiddenStates: true)
+/// // out.lastHiddenState: [B, T, C]; out.hiddenStates: [L + 1, B, T, C]
+/// ```
+///
+/// Every field names the checkpoint tensor it holds (names after the optional `roberta.` prefix of a
+/// `RobertaForMaskedLM` / `RobertaForSequenceClassification` checkpoint).
+public final class RobertaModel: @unchecked Sendable {
+    /// One transformer layer's weights (`encoder.layer.{i}.…`).
+    public struct Layer: Sendable {
+        /// `attention.self.{query,key,value}.weight` stacked on the output axis: `[3C, C]`.
+        let qkvWeight: FloatBuffer
+        /// `attention.self.{query,key,value}.bias`: `[3C]`.
+        let qkvBias: FloatBuffer
+        /// `attention.output.dense.weight` `[C, C]` and `.bias` `[C]`.
+        let attnOutWeight: FloatBuffer, attnOutBias: FloatBuffer
+        /// `attention.output.LayerNorm.weight` / `.bias` `[C]`.
+        let attnNormWeight: FloatBuffer, attnNormBias: FloatBuffer
+        /// `intermediate.dense.weight` `[F, C]` and `.bias` `[F]`.
+        let ffnInWeight: FloatBuffer, ffnInBias: FloatBuffer
+        /// `output.dense.weight` `[C, F]` and `.bias` `[C]`.
+        let ffnOutWeight: FloatBuffer, ffnOutBias: FloatBuffer
+        /// `output.LayerNorm.weight` / `.bias` `[C]`.
+        let outNormWeight: FloatBuffer, outNormBias: FloatBuffer
+    }
+
+    /// The architecture.
+    public let config: RobertaConfig
+    /// `embeddings.word_embeddings.weight`: `[V, C]`.
+    let wordEmbeddings: FloatBuffer
+    /// `embeddings.position_embeddings.weight`: `[P, C]` (row `padID` is the padding position).
+    let positionEmbeddings: FloatBuffer
+    /// `embeddings.token_type_embeddings.weight`: `[types, C]` (row 0 is used).
+    let tokenTypeEmbeddings: FloatBuffer
+    /// `embeddings.LayerNorm.weight` / `.bias`: `[C]`.
+    let embNormWeight: FloatBuffer, embNormBias: FloatBuffer
+    /// `encoder.layer.{0..<L}`.
+    let layers: [Layer]
+
+    /// Loads `config.json` and `model.safetensors` from a folder as Hugging Face publishes it.
+    public convenience init(folder: String) throws {
+        let configPath = (folder as NSString).appendingPathComponent("config.json")
+        let weightsPath = (folder as NSString).appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: weightsPath) else {
+            let bin = (folder as NSString).appendingPathComponent("pytorch_model.bin")
+            let hint = FileManager.default.fileExists(atPath: bin)
+                ? "only pytorch_model.bin is there; convert it once with transformers' save_pretrained(safe_serialization=True)"
+                : "download the checkpoint's model.safetensors into this folder"
+            throw CheckpointError.io(path: weightsPath, message: "not found (\(hint))")
+        }
+        try self.init(config: RobertaConfig(path: configPath), weights: SafeTensorsFile(path: weightsPath))
+    }
+
+    /// Takes every tensor from `weights`, checking names and shapes against `config`.
+    ///
+    /// A `roberta.` prefix (task checkpoints) is detected; task heads (`lm_head.*`, `classifier.*`), the pooler
+    /// and the `position_ids` buffer are ignored. Any other unused tensor is reported by name.
+    public init(config: RobertaConfig, weights file: SafeTensorsFile) throws {
+        self.config = config
+        let prefix = file.tensors["roberta.embeddings.word_embeddings.weight"] != nil ? "roberta." : ""
+        let r = WeightReader(file: file, prefix: prefix)
+        let c = config.hiddenSize, f = config.intermediateSize
+        func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try r.take(name, shape: shape)) }
+        /// LayerNorm weight and bias, under `.weight`/`.bias` or the older `.gamma`/`.beta`.
+        func norm(_ name: String) throws -> (FloatBuffer, FloatBuffer) {
+            if !r.has(name + ".weight"), r.has(name + ".gamma") {
+                return (try take(name + ".gamma", [c]), try take(name + ".beta", [c]))
+            }
+            return (try take(name + ".weight", [c]), try take(name + ".bias", [c]))
+        }
+        wordEmbeddings = try take("embeddings.word_embeddings.weight", [config.vocabSize, c])
+        positionEmbeddings = try take("embeddings.position_embeddings.weight", [config.maxPositions, c])
+        tokenTypeEmbeddings = try take("embeddings.token_type_embeddings.weight", [config.typeVocabSize, c])
+        (embNormWeight, embNormBias) = try norm("embeddings.LayerNorm")
+        var layers: [Layer] = []
+        for i in 0..<config.numLayers {
+            let p = "encoder.layer.\(i)."
+            var qkvW: [Float] = [], qkvB: [Float] = []
+            for part in ["query", "key", "value"] {
+                qkvW += try r.take(p + "attention.self.\(part).weight", shape: [c, c])
+                qkvB += try r.take(p + "attention.self.\(part).bias", shape: [c])
+            }
+            let attnNorm = try norm(p + "attention.output.LayerNorm")
+            let outNorm = try norm(p + "output.LayerNorm")
+            layers.append(Layer(
+                qkvWeight: FloatBuffer(qkvW), qkvBias: FloatBuffer(qkvB),
+                attnOutWeight: try take(p + "attention.output.dense.weight", [c, c]),
+                attnOutBias: try take(p + "attention.output.dense.bias", [c]),
+                attnNormWeight: attnNorm.0, attnNormBias: attnNorm.1,
+                ffnInWeight: try take(p + "intermediate.dense.weight", [f, c]),
+                ffnInBias: try take(p + "intermediate.dense.bias", [f]),
+                ffnOutWeight: try take(p + "output.dense.weight", [c, f]),
+                ffnOutBias: try take(p + "output.dense.bias", [c]),
+                outNormWeight: outNorm.0, outNormBias: outNorm.1))
+        }
+        self.layers = layers
+        try r.finish(ignoring: ["pooler.", "embeddings.position_ids"])
+    }
+}
+
+/// Float32 weights in memory this process owns (stable address for the model's lifetime).
+final class FloatBuffer: @unchecked Sendable {
+    /// The values.
+    let pointer: UnsafeMutablePointer<Float>
+    /// Number of values.
+    let count: Int
+
+    /// Copies `values`.
+    init(_ values: [Float]) {
+        count = values.count
+        pointer = .allocate(capacity: max(1, values.count))
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer.initialize(from: base, count: values.count) }
+        }
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Read-only view.
+    var readOnly: UnsafePointer<Float> { UnsafePointer(pointer) }
+}

@@ -1,0 +1,82 @@
+import EmoCore
+import Foundation
+
+/// Per-column affine map `x' = (x − shift) / scale`.
+public struct ColumnAffine: Sendable, Equatable, Codable {
+    /// Subtracted first, one per column.
+    public var shift: [Double]
+    /// Divided by next, one per column (never zero: a constant column gets 1, as scikit-learn does).
+    public var scale: [Double]
+}
+
+/// How many values were imputed (non-finite values replaced by the training mean), per feature column.
+public struct ImputationReport: Sendable, Equatable, Codable {
+    /// Rows looked at.
+    public var rows: Int
+    /// Imputed values per column, `C` entries.
+    public var perFeature: [Int]
+    /// Sum of `perFeature`.
+    public var total: Int { perFeature.reduce(0, +) }
+
+    /// The columns with at least one imputed value, as "group[j]" → count, using `layout` for names.
+    public func nonZero(layout: FeatureLayout) -> [(feature: String, count: Int)] {
+        perFeature.enumerated().filter { $0.element > 0 }.map { (layout.columnName($0.offset), $0.element) }
+    }
+}
+
+/// A scaler fitted on the training rows of one split: it can only transform (fitting lives on `ScalingSpec`).
+///
+/// Its JSON form (`jsonData()`, `load(from:)`) ships inside a trained pipeline bundle.
+public struct FittedScaler: Sendable, Equatable, Codable {
+    /// The spec it was fitted from.
+    public let spec: ScalingSpec
+    /// The column layout it expects.
+    public let layout: FeatureLayout
+    /// Training-row mean of each column over its finite values (0 for a column with none): what NaNs become.
+    public let imputationMeans: [Double]
+    /// Statistics over all training rows.
+    public let global: ColumnAffine
+    /// Per-speaker statistics over each training speaker's rows (empty unless `spec.perSpeaker`).
+    public let speakers: [String: ColumnAffine]
+    /// Number of training rows fitted on.
+    public let fittedRows: Int
+    /// Values imputed among the training rows while fitting.
+    public let fitImputation: ImputationReport
+
+    init(spec: ScalingSpec, layout: FeatureLayout, imputationMeans: [Double], global: ColumnAffine,
+         speakers: [String: ColumnAffine], fittedRows: Int, fitImputation: ImputationReport) {
+        self.spec = spec
+        self.layout = layout
+        self.imputationMeans = imputationMeans
+        self.global = global
+        self.speakers = speakers
+        self.fittedRows = fittedRows
+        self.fitImputation = fitImputation
+    }
+
+    /// Sorted-key JSON bytes of this scaler.
+    public func jsonData() throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return try enc.encode(self)
+    }
+
+    /// Reads a scaler written by `jsonData()`.
+    public static func load(from url: URL) throws(ScalingError) -> FittedScaler {
+        do {
+            return try JSONDecoder().decode(FittedScaler.self, from: Data(contentsOf: url))
+        } catch {
+            throw .unreadable(path: url.path, why: String(describing: error))
+        }
+    }
+}
+
+/// Features after scaling, with what was done to get there.
+public struct ScaledFeatures: Sendable, Equatable {
+    /// Scaled values `[N, C]`.
+    public var values: NDArray  // [N, C]
+    /// Values imputed in these rows.
+    public var imputation: ImputationReport
+    /// Speakers without training statistics that per-speaker scaling met, sorted (empty otherwise).
+    public var unseenSpeakers: [String]
+}

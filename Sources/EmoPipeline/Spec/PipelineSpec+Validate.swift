@@ -1,0 +1,128 @@
+import EmoCore
+
+extension PipelineSpec {
+    /// Problems with values that decode but make no sense, each with its JSON path; empty when the spec is usable.
+    /// `knownComponents`, when given, must contain every component id the spec names.
+    public func validate(knownComponents: Set<String>? = nil) -> [SpecIssue] {
+        var issues: [SpecIssue] = []
+        func fail(_ path: String, _ message: String) { issues.append(SpecIssue(path: path, message: message)) }
+        func checkID(_ path: String, _ id: String) {
+            if !ComponentInfo.isValidID(id) {
+                fail(path, "\"\(id)\" is not a component id (lower-case letters, digits and '-')")
+            } else if let known = knownComponents, !known.contains(id) {
+                fail(path, "no installed component is called \"\(id)\" (see `emo plugins list`)")
+            }
+        }
+
+        if version != 1 { fail("version", "this EmoKit reads spec version 1, found \(version)") }
+        if !ComponentInfo.isValidID(name) { fail("name", "\"\(name)\" must be lower-case letters, digits and '-'") }
+
+        // Corpus.
+        if corpus.sources.isEmpty { fail("corpus.sources", "name at least one corpus source") }
+        for (i, s) in corpus.sources.enumerated() {
+            if !ComponentInfo.isValidID(s.kind) { fail("corpus.sources[\(i)].kind", "\"\(s.kind)\" is not a corpus kind") }
+            if s.path.isEmpty { fail("corpus.sources[\(i)].path", "empty path") }
+            if let bad = CorpusSource.expand(s.path, environment: [:]).missing, bad == "unterminated ${" {
+                fail("corpus.sources[\(i)].path", "unterminated ${ in \"\(s.path)\"")
+            }
+        }
+        if corpus.classes.count < 2 { fail("corpus.classes", "name at least two classes") }
+        if Set(corpus.classes).count != corpus.classes.count { fail("corpus.classes", "class names repeat") }
+        for (from, to) in corpus.labelMap.sorted(by: { $0.key < $1.key }) where !corpus.classes.contains(to) {
+            fail("corpus.labelMap.\(from)", "maps to \"\(to)\", which is not one of corpus.classes")
+        }
+
+        // Feature groups.
+        if featureGroups.isEmpty { fail("featureGroups", "name at least one feature group") }
+        var groupNames: [String] = []
+        for (i, g) in featureGroups.enumerated() {
+            if !ComponentInfo.isValidID(g.name) {
+                fail("featureGroups[\(i)].name", "\"\(g.name)\" must be lower-case letters, digits and '-'")
+            }
+            if groupNames.contains(g.name) { fail("featureGroups[\(i)].name", "group \"\(g.name)\" is defined twice") }
+            groupNames.append(g.name)
+            checkID("featureGroups[\(i)].component", g.component)
+            if let t = g.textFrom { checkID("featureGroups[\(i)].textFrom.component", t.component) }
+            if g.input == .transcript && g.textFrom == nil {
+                fail("featureGroups[\(i)].textFrom", "input \"transcript\" needs a transcriber here (e.g. whisper-tiny-en)")
+            }
+            if g.input != .transcript && g.textFrom != nil {
+                fail("featureGroups[\(i)].textFrom", "only input \"transcript\" reads text from a transcriber")
+            }
+        }
+
+        // Split.
+        switch split.method {
+        case .stratified(let f), .groupedByText(let f):
+            if !(f > 0 && f < 1) { fail("split.testFraction", "must lie strictly between 0 and 1, got \(f)") }
+        case .speakerKFold(let k):
+            if k < 2 { fail("split.folds", "needs at least 2 folds, got \(k)") }
+        case .leaveOneSpeakerOut, .official: break
+        }
+        if let v = split.validationFraction, !(v > 0 && v < 1) {
+            fail("split.validationFraction", "must lie strictly between 0 and 1, got \(v)")
+        }
+
+        // Scaling and fusion refer to groups by name.
+        for name in scaling.groups.keys.sorted() where !groupNames.contains(name) {
+            fail("scaling.groups.\(name)", "no feature group is called \"\(name)\" (have: \(groupNames.joined(separator: ", ")))")
+        }
+        checkID("fusion.component", fusion.component)
+        for (i, name) in (fusion.groups ?? []).enumerated() where !groupNames.contains(name) {
+            fail("fusion.groups[\(i)]", "no feature group is called \"\(name)\" (have: \(groupNames.joined(separator: ", ")))")
+        }
+        checkID("classifier.component", classifier.component)
+
+        issues += training.issues(classes: corpus.classes)
+
+        if seeds.isEmpty { fail("seeds", "name at least one seed") }
+        if Set(seeds).count != seeds.count { fail("seeds", "seeds repeat: each seed is one run") }
+        if metrics.isEmpty { fail("metrics", "name at least one metric (or leave the field out for all)") }
+
+        for (i, e) in explainers.enumerated() {
+            checkID("explainers[\(i)].component", e.component)
+            if e.inputs.isEmpty { fail("explainers[\(i)].inputs", "name what to attribute over") }
+            for (j, input) in e.inputs.enumerated() where !(groupNames + ["waveform", "tokens"]).contains(input) {
+                fail("explainers[\(i)].inputs[\(j)]",
+                     "\"\(input)\" is neither a feature group (\(groupNames.joined(separator: ", "))) nor waveform/tokens")
+            }
+            if e.samples < 1 { fail("explainers[\(i)].samples", "must be at least 1") }
+        }
+        return issues
+    }
+}
+
+extension TrainingSpec {
+    /// Problems with the training settings, with paths under `training.`.
+    func issues(classes: [String]) -> [SpecIssue] {
+        var out: [SpecIssue] = []
+        func fail(_ path: String, _ message: String) { out.append(SpecIssue(path: "training.\(path)", message: message)) }
+        if !(learningRate > 0 && learningRate.isFinite) { fail("learningRate", "must be a positive number, got \(learningRate)") }
+        if batchSize < 1 { fail("batchSize", "must be at least 1, got \(batchSize)") }
+        if maxEpochs < 1 { fail("maxEpochs", "must be at least 1, got \(maxEpochs)") }
+        if betas.count != 2 || !betas.allSatisfy({ $0 >= 0 && $0 < 1 }) { fail("betas", "give two numbers in [0, 1)") }
+        if !(epsilon > 0) { fail("epsilon", "must be positive") }
+        if !(momentum >= 0 && momentum < 1) { fail("momentum", "must lie in [0, 1)") }
+        if !(l2 >= 0) { fail("l2", "must be ≥ 0") }
+        if !(weightDecay >= 0) { fail("weightDecay", "must be ≥ 0") }
+        if weightDecay > 0 && optimizer != .adamw { fail("weightDecay", "decoupled weight decay needs optimizer \"adamw\"; use l2 with adam") }
+        if let e = earlyStopping {
+            if e.patience < 1 { fail("earlyStopping.patience", "must be at least 1") }
+            if !(e.minDelta >= 0) { fail("earlyStopping.minDelta", "must be ≥ 0") }
+        }
+        if let p = lrPlateau {
+            if !(p.factor > 0 && p.factor < 1) { fail("lrPlateau.factor", "must lie strictly between 0 and 1, got \(p.factor)") }
+            if p.patience < 1 { fail("lrPlateau.patience", "must be at least 1") }
+            if !(p.minLearningRate >= 0) { fail("lrPlateau.minLearningRate", "must be ≥ 0") }
+        }
+        if let w = warmup, !(w.fraction >= 0 && w.fraction < 1) { fail("warmup.fraction", "must lie in [0, 1)") }
+        if let g = gradientClipNorm, !(g > 0) { fail("gradientClipNorm", "must be positive") }
+        if case .explicit(let weights) = classWeights {
+            for (label, w) in weights.sorted(by: { $0.key < $1.key }) {
+                if !classes.contains(label) { fail("classWeights.\(label)", "\"\(label)\" is not one of corpus.classes") }
+                if !(w > 0) { fail("classWeights.\(label)", "weight must be positive") }
+            }
+        }
+        return out
+    }
+}

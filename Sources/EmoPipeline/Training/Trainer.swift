@@ -1,0 +1,187 @@
+import EmoCore
+import EmoTensor
+
+/// The host-owned training loop over a `[fusion] → classifier` chain.
+///
+/// Each step: gather a mini-batch, forward through the chain, softmax cross-entropy on the host, backward
+/// through the chain (each component accumulates into its own parameter gradients), clip by global norm,
+/// add coupled L2 terms, set the scheduled learning rate, one optimiser step over every learned
+/// `ParameterBuffer` (buffers such as batch-norm running statistics are skipped). The components are reached
+/// only through EmoCore's protocols, so plugins behind the C ABI train exactly like in-process ones.
+///
+/// Determinism: the validation split and the per-epoch shuffles come from `config.seed`; initialisation and
+/// dropout masks come from the components' own `seed` config. The same seeds give the same curves and states.
+/// A last mini-batch of a single row is skipped (batch statistics of one row are undefined; PyTorch raises).
+public struct Trainer {
+    /// Settings.
+    public var config: TrainingConfig
+    /// Called after every epoch (progress output).
+    public var onEpoch: ((EpochRecord) -> Void)?
+
+    /// Creates a trainer.
+    public init(config: TrainingConfig, onEpoch: ((EpochRecord) -> Void)? = nil) {
+        self.config = config
+        self.onEpoch = onEpoch
+    }
+
+    /// Trains `chain` on `data`; validation rows are `validation` when given, else a stratified
+    /// `config.validationFraction` of `data`. Leaves the chain in evaluation mode holding the selected state.
+    public func train(_ chain: TrainingChain, on data: TrainingSet, validation: TrainingSet? = nil) throws -> TrainingResult {
+        let problems = config.problems
+        guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+        let split = validation == nil
+            ? ValidationSplit.stratified(labels: data.labels, classes: data.classes, fraction: config.validationFraction, seed: config.seed)
+            : (train: Array(data.labels.indices), validation: [Int]())
+        let trainSet = split.validation.isEmpty ? data : data.rows(split.train)
+        let validationSet = validation ?? (split.validation.isEmpty ? nil : data.rows(split.validation))
+        if validationSet == nil && (config.earlyStopping != nil || config.lrPlateau != nil) {
+            throw TrainingError.invalidConfig(["earlyStopping and lrPlateau watch validation metrics: set validationFraction > 0 or pass a validation set"])
+        }
+        guard trainSet.count >= 1 else { throw TrainingError.invalidData("no training rows left after the validation split") }
+
+        let allParameters = chain.components.flatMap(\.parameters)
+        let learned = allParameters.filter { !$0.isBuffer }
+        guard !learned.isEmpty else { throw TrainingError.invalidChain("the chain exposes no learned parameters") }
+        let views = learned.map { ParameterView(value: $0.value, grad: $0.grad, count: $0.count) }
+        let coupledL2 = learned.compactMap { p -> (ParameterBuffer, Float)? in
+            let c = Double(p.weightDecay) + (p.shape.count >= 2 ? 2 * config.l2 : 0)
+                + (config.optimizer == .adamw ? 0 : config.weightDecay)
+            return c > 0 ? (p, Float(c)) : nil
+        }
+        let optimizer = try makeOptimizer(views)
+        let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
+
+        let n = trainSet.count, bs = config.batchSize
+        var stepsPerEpoch = (n + bs - 1) / bs
+        if n > 1 && n % bs == 1 { stepsPerEpoch -= 1 }  // skip a last batch of one row
+        var schedule = LearningRateSchedule(config: config, totalSteps: stepsPerEpoch * config.maxEpochs)
+        var generator = SeededGenerator(seed: config.seed)
+        var order = Array(0..<n)
+        var history: [EpochRecord] = []
+        var step = 0
+        var best: Double?
+        var bestEpoch = 0
+        var bestStates: [[UInt8]]?
+        var waited = 0
+        var stoppedEarly = false
+
+        for epoch in 1...config.maxEpochs {
+            if config.shuffle { ValidationSplit.shuffle(&order, &generator) }
+            chain.setTraining(true)
+            var lossSum = 0.0, correct = 0, seen = 0, normSum = 0.0
+            for b in 0..<stepsPerEpoch {
+                let rows = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
+                let batch = trainSet.rows(rows)
+                for p in allParameters { p.grad.update(repeating: 0, count: p.count) }
+                let logits = try chain.forward(batch.groups)
+                guard logits.shape == [rows.count, data.classes] else {
+                    throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(rows.count), \(data.classes)] (check its 'classes' config)")
+                }
+                let out = loss.evaluate(logits: logits, labels: batch.labels)
+                guard out.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
+                try chain.backward(out.gradient)
+                if let maxNorm = config.gradientClipNorm { normSum += clipGradientNorm(views, maxNorm: maxNorm) }
+                for (p, c) in coupledL2 {
+                    let v = p.value, g = p.grad
+                    for i in 0..<p.count { g[i] += c * v[i] }
+                }
+                optimizer.learningRate = schedule.rate(at: step)
+                optimizer.step()
+                step += 1
+                lossSum += out.loss * Double(rows.count)
+                correct += out.correct
+                seen += rows.count
+            }
+            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
+                                     trainAccuracy: Double(correct) / Double(max(seen, 1)),
+                                     validationLoss: nil, validationAccuracy: nil, validationMacroF1: nil,
+                                     learningRate: optimizer.learningRate,
+                                     meanGradientNorm: config.gradientClipNorm == nil ? nil : normSum / Double(max(stepsPerEpoch, 1)))
+            if let v = validationSet {
+                let logits = try chain.predict(v.groups, batchSize: max(bs, 256))
+                let out = loss.evaluate(logits: logits, labels: v.labels)
+                record.validationLoss = out.loss
+                record.validationAccuracy = Double(out.correct) / Double(max(v.count, 1))
+                record.validationMacroF1 = Self.macroF1(logits: logits, labels: v.labels, classes: v.classes)
+            }
+            history.append(record)
+            onEpoch?(record)
+            if let plateau = config.lrPlateau, let value = Self.monitored(plateau.monitor, record) {
+                _ = schedule.observe(value)
+            }
+            if let stopping = config.earlyStopping, let value = Self.monitored(stopping.monitor, record) {
+                if best == nil || value < (best ?? 0) - stopping.minDelta {
+                    best = value
+                    bestEpoch = epoch
+                    waited = 0
+                    if stopping.restoreBestWeights { bestStates = try chain.saveStates() }
+                } else {
+                    waited += 1
+                    if waited >= stopping.patience {
+                        stoppedEarly = epoch < config.maxEpochs
+                        break
+                    }
+                }
+            }
+        }
+        var selected = history.count
+        if let bestStates {
+            try chain.loadStates(bestStates)
+            selected = bestEpoch
+        }
+        chain.setTraining(false)
+        return TrainingResult(history: history, selectedEpoch: selected, stoppedEarly: stoppedEarly,
+                              states: try chain.saveStates(), trainRows: split.train, validationRows: split.validation,
+                              steps: step)
+    }
+
+    private func makeOptimizer(_ views: [ParameterView]) throws -> any Optimizer {
+        switch config.optimizer {
+        case .adam:
+            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2,
+                            eps: config.epsilon)
+        case .adamw:
+            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2,
+                            eps: config.epsilon, weightDecay: config.weightDecay, decoupledWeightDecay: true)
+        case .sgd:
+            return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
+        }
+    }
+
+    private func classWeights(_ set: TrainingSet) throws -> [Float]? {
+        switch config.classWeights {
+        case .none: return nil
+        case .balanced: return CrossEntropy.balancedWeights(classCounts: set.classCounts)
+        case .explicit(let w):
+            guard w.count == set.classes, w.allSatisfy({ $0 >= 0 }) else {
+                throw TrainingError.invalidConfig(["classWeights must list \(set.classes) non-negative weights, got \(w.count)"])
+            }
+            return w
+        }
+    }
+
+    /// The monitored value signed so that lower is better.
+    static func monitored(_ m: TrainingConfig.Monitor, _ r: EpochRecord) -> Double? {
+        switch m {
+        case .validationLoss: return r.validationLoss
+        case .validationAccuracy: return r.validationAccuracy.map { -$0 }
+        case .validationMacroF1: return r.validationMacroF1.map { -$0 }
+        }
+    }
+
+    /// Unweighted mean of per-class F1 over classes present in labels or predictions.
+    static func macroF1(logits: NDArray, labels: [Int], classes: Int) -> Double {
+        var tp = [Int](repeating: 0, count: classes), fp = tp, fn = tp
+        for (i, y) in labels.enumerated() {
+            let row = logits.data[(i * classes)..<((i + 1) * classes)]
+            let pred = (row.indices.max { row[$0] < row[$1] } ?? i * classes) - i * classes
+            if pred == y { tp[y] += 1 } else { fp[pred] += 1; fn[y] += 1 }
+        }
+        var sum = 0.0, count = 0
+        for c in 0..<classes where tp[c] + fp[c] + fn[c] > 0 {
+            sum += 2 * Double(tp[c]) / Double(2 * tp[c] + fp[c] + fn[c])
+            count += 1
+        }
+        return count == 0 ? 0 : sum / Double(count)
+    }
+}

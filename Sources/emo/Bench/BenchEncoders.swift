@@ -1,0 +1,166 @@
+import ArgumentParser
+import CBLAS
+import EmoCore
+import EmoModels
+import Foundation
+
+/// `emo bench encoders`: wav2vec2-base, HuBERT-base and WavLM-base-plus (random weights, published shapes) on
+/// 3 s and 8 s clips and a padded batch, EmoKit beside PyTorch in the same run.
+struct BenchEncoders: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encoders",
+        abstract: "Time the speech encoders against PyTorch (2 threads, inference_mode) on the same checkpoints and clips.",
+        discussion: """
+        Checkpoints are generated once into --cache (default ~/.cache/emokit/bench-encoders) by
+        Tests/Reference/bench_encoders.py; without torch there, EmoKit writes its own random checkpoints and the
+        PyTorch columns say why they are missing. max_abs_diff compares last_hidden_state over real frames.
+        """)
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(help: "Folder for the generated checkpoints and clips.")
+    var cache: String?
+
+    @Option(name: .customLong("repeat"), help: "Timed runs per row (median reported, after one warm-up).")
+    var repeats: Int = 3
+
+    @Option(help: "Comma-separated models.")
+    var models = "wav2vec2-base,hubert-base,wavlm-base-plus"
+
+    func run() async throws {
+        let dir = cache ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.cache/emokit/bench-encoders" } ?? "/tmp/emokit-bench-encoders")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let names = models.split(separator: ",").map(String.init)
+        if !json { print("running the PyTorch peer (\(ReferencePeer.python) Tests/Reference/bench_encoders.py) ...") }
+        let peer = ReferencePeer.run("bench_encoders.py", arguments: ["--cache", dir, "--models", models, "--repeat", "\(repeats)"])
+        var peerRows: [String: [String: Any]] = [:]
+        var peerInfo: [String: Any] = [:]
+        var missingWhy: String?
+        switch peer {
+        case .measured(let obj):
+            peerInfo = obj
+            for r in (obj["rows"] as? [[String: Any]]) ?? [] {
+                if let m = r["model"] as? String, let c = r["clip"] as? String { peerRows["\(m)/\(c)"] = r }
+            }
+        case .missing(let why):
+            missingWhy = why
+        }
+        let inputs = try Self.inputs(dir: dir)
+        var rows: [[String: Any]] = []
+        for (seed, name) in names.enumerated() {
+            let folder = dir + "/" + name
+            if !FileManager.default.fileExists(atPath: folder + "/model.safetensors") {
+                guard let family = SpeechEncoderConfig.Family.allCases.first(where: { name.hasPrefix($0.rawValue) }) else {
+                    throw ValidationError("unknown model \(name)")
+                }
+                let cfgJSON = SpeechEncoderConfig.baseConfigJSON(family)
+                let cfg = try SpeechEncoderConfig(json: cfgJSON, path: folder + "/config.json")
+                try cfg.writeRandomCheckpoint(to: folder, configJSON: cfgJSON, seed: UInt64(seed + 1))
+            }
+            PeakMemory.reset()
+            let t0 = Date()
+            let encoder = try SpeechEncoder(directory: folder)
+            let loadMs = Date().timeIntervalSince(t0) * 1000
+            let reference = try? SafeTensorsFile(path: folder + "/pytorch_outputs.safetensors")
+            for clip in ["3s", "8s", "batch"] {
+                guard let x = inputs[clip] else { continue }
+                let (b, n) = (x.shape[0], x.shape[1])
+                let lengths = clip == "batch" ? inputs["batch_lengths"]?.data.map { Int($0) } : nil
+                var out = try encoder.forward(x.data, batch: b, samples: n, lengths: lengths)  // warm-up
+                var times: [Double] = []
+                for _ in 0..<max(1, repeats) {
+                    let s = Date()
+                    out = try encoder.forward(x.data, batch: b, samples: n, lengths: lengths)
+                    times.append(Date().timeIntervalSince(s) * 1000)
+                }
+                let ms = times.sorted()[times.count / 2]
+                var row: [String: Any] = ["model": name, "clip": clip, "batch": b, "samples": n, "frames": out.frames,
+                                          "emokit_ms": ms, "emokit_load_ms": loadMs]
+                if let p = peerRows["\(name)/\(clip)"], let pms = p["pytorch_ms"] as? Double {
+                    row["pytorch_ms"] = pms
+                    row["ratio"] = ms / pms
+                    if let pk = p["pytorch_peak_mb"] as? Double { row["pytorch_peak_mb"] = pk }
+                }
+                if let reference, let theirs = try? reference.floats(clip), theirs.count == out.lastHiddenState.count {
+                    var d: Float = 0
+                    for bi in 0..<b {
+                        for t in 0..<out.frameLengths[bi] {
+                            let o = (bi * out.frames + t) * out.channels
+                            for c in 0..<out.channels { d = max(d, abs(theirs[o + c] - out.lastHiddenState[o + c])) }
+                        }
+                    }
+                    row["max_abs_diff"] = Double(d)
+                }
+                rows.append(row)
+            }
+            let peak = PeakMemory.megabytes()
+            for i in rows.indices where rows[i]["model"] as? String == name { rows[i]["emokit_peak_mb"] = peak }
+        }
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        let threads = Int(openblas_get_num_threads())
+        if json {
+            var obj: [String: Any] = ["openblas_core": core, "openblas_threads": threads, "rows": rows, "cache": dir]
+            if let missingWhy { obj["pytorch_missing"] = missingWhy }
+            for k in ["torch", "transformers", "threads"] { if let v = peerInfo[k] { obj["pytorch_\(k)"] = v } }
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("OpenBLAS core \(core), \(threads) threads; PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
+        if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
+        let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "max|diff|", "emokit MB", "pytorch MB"]
+        print(header.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+        for r in rows {
+            func f(_ k: String, _ fmt: String) -> String { (r[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
+            let cells = [r["model"] as? String ?? "", r["clip"] as? String ?? "", f("emokit_ms", "%.1f"), f("pytorch_ms", "%.1f"),
+                         f("ratio", "%.2fx"), f("max_abs_diff", "%.2e"), f("emokit_peak_mb", "%.0f"), f("pytorch_peak_mb", "%.0f")]
+            print(cells.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+        }
+    }
+
+    /// The clips: from the peer's inputs.safetensors when present, else synthesised here (same recipe, normalised).
+    static func inputs(dir: String) throws -> [String: NDArray] {
+        let path = dir + "/inputs.safetensors"
+        if FileManager.default.fileExists(atPath: path) {
+            let f = try SafeTensorsFile(path: path)
+            var out: [String: NDArray] = [:]
+            for name in f.names { out[name] = try NDArray(shape: try f.info(name).shape, data: try f.floats(name)) }
+            return out
+        }
+        var rng = SplitMix64(seed: 2025)
+        func clip(_ n: Int) -> [Float] {
+            (0..<n).map { i in
+                let t = Double(i) / 16000
+                var x = 0.0
+                for k in 1...5 { x += 0.3 / Double(k) * sin(2 * .pi * Double(k) * 140 * t + 3 * sin(2 * .pi * 4 * t)) }
+                return Float(0.3 * x) + 0.05 * rng.normal()
+            }
+        }
+        let pre = SpeechPreprocessorConfig()
+        var a = clip(48_000), b = clip(128_000)
+        let c = clip(88_000)
+        pre.apply(&a, batch: 1, samples: a.count, lengths: [a.count])
+        var batch = b + c + [Float](repeating: 0, count: 128_000 - c.count)
+        pre.apply(&batch, batch: 2, samples: 128_000, lengths: [128_000, 88_000])
+        pre.apply(&b, batch: 1, samples: b.count, lengths: [b.count])
+        return ["3s": try NDArray(shape: [1, 48_000], data: a), "8s": try NDArray(shape: [1, 128_000], data: b),
+                "batch": try NDArray(shape: [2, 128_000], data: batch), "batch_lengths": NDArray(vector: [128_000, 88_000])]
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), resettable through /proc/self/clear_refs.
+enum PeakMemory {
+    /// Resets the peak to the current resident size.
+    static func reset() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
+
+    /// Peak resident set since the last reset, in MB (nil off Linux).
+    static func megabytes() -> Double? {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").dropFirst().first.flatMap { Double($0) }
+            return kb.map { $0 / 1024 }
+        }
+        return nil
+    }
+}

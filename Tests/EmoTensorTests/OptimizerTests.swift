@@ -1,0 +1,213 @@
+// Optimisers, clipping, schedules and losses against torch (fixture from Tests/Reference/tensor_fixtures.py).
+import Foundation
+import XCTest
+@testable import EmoTensor
+
+/// The torch results in Tests/EmoTensorTests/Fixtures/torch_reference.json.
+struct TorchReference: Decodable {
+    struct OptimizerRun: Decodable {
+        struct Config: Decodable {
+            let kind: String
+            let lr: Double
+            let momentum: Double?
+            let dampening: Double?
+            let weight_decay: Double
+            let nesterov: Bool?
+            let betas: [Double]?
+            let eps: Double?
+        }
+        let config: Config
+        let history: [[[Float]]]  // [step][parameter][element]
+    }
+    struct Clip: Decodable { let max_norm: Double; let total_norm: Double; let clipped: [[Float]] }
+    struct Plateau: Decodable {
+        let metrics: [Double]; let factor: Double; let patience: Int; let threshold: Double; let cooldown: Int
+        let min_lr: Double; let lrs: [Double]
+    }
+    struct CrossEntropy: Decodable {
+        let logits: [Float]; let targets: [Int]; let weights: [Float]; let label_smoothing: Float
+        let loss: Float; let grad: [Float]
+    }
+    struct BatchNorm: Decodable {
+        let x: [Float]; let weight: [Float]; let bias: [Float]; let train: [Float]; let eval: [Float]
+        let running_mean: [Float]; let running_var: [Float]
+    }
+    let torch: String
+    let shapes: [[Int]]
+    let initial: [[Float]]
+    let grads: [[[Float]]]
+    let optimizers: [String: OptimizerRun]
+    let clip: Clip
+    let plateau: Plateau
+    let cross_entropy: CrossEntropy
+    let batch_norm: BatchNorm
+
+    static func load() throws -> TorchReference {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { throw XCTSkip("repository root not found above \(#filePath)") }
+            dir = parent
+        }
+        let url = dir.appendingPathComponent("Tests/EmoTensorTests/Fixtures/torch_reference.json")
+        return try JSONDecoder().decode(TorchReference.self, from: Data(contentsOf: url))
+    }
+}
+
+final class OptimizerTests: XCTestCase {
+    /// Largest distance in units in the last place between two Float arrays.
+    func maxULP(_ a: [Float], _ b: [Float]) -> Int {
+        zip(a, b).map { x, y in
+            x == y ? 0 : Int(abs(Int64(Int32(bitPattern: x.bitPattern)) - Int64(Int32(bitPattern: y.bitPattern))))
+        }.max() ?? 0
+    }
+
+    func testOptimizersMatchTorch() throws {
+        let ref = try TorchReference.load()
+        for (name, run) in ref.optimizers.sorted(by: { $0.key < $1.key }) {
+            let params = try zip(ref.shapes, ref.initial).enumerated().map { i, pair in
+                try Parameter(name: "p\(i)", shape: pair.0, values: pair.1)
+            }
+            let views = params.map(\.view)
+            let c = run.config
+            let optimizer: Optimizer
+            switch c.kind {
+            case "sgd":
+                optimizer = try SGD(parameters: views, learningRate: c.lr, momentum: c.momentum ?? 0,
+                                    dampening: c.dampening ?? 0, weightDecay: c.weight_decay, nesterov: c.nesterov ?? false)
+            case "adam":
+                optimizer = try Adam(parameters: views, learningRate: c.lr, beta1: c.betas?[0] ?? 0.9,
+                                     beta2: c.betas?[1] ?? 0.999, eps: c.eps ?? 1e-8, weightDecay: c.weight_decay)
+            default:
+                optimizer = try Adam.adamW(parameters: views, learningRate: c.lr, beta1: c.betas?[0] ?? 0.9,
+                                           beta2: c.betas?[1] ?? 0.999, eps: c.eps ?? 1e-8, weightDecay: c.weight_decay)
+            }
+            var worst = 0
+            defer { print("\(name): max \(worst) ulp from torch \(ref.torch) over \(run.history.count) steps") }
+            for (step, expected) in run.history.enumerated() {
+                for (p, g) in zip(params, ref.grads[step]) { p.grad.update(from: g, count: p.count) }
+                optimizer.step()
+                for (p, e) in zip(params, expected) {
+                    // Same operation order as torch's single-tensor CPU path: at most 1 ulp apart (libm sqrt/pow).
+                    let ulp = maxULP(p.values, e)
+                    worst = max(worst, ulp)
+                    XCTAssertLessThanOrEqual(ulp, 1, "\(name) step \(step + 1) \(p.name)")
+                }
+            }
+        }
+    }
+
+    func testClipGradientNormMatchesTorch() throws {
+        let ref = try TorchReference.load()
+        let params = try zip(ref.shapes, ref.grads[0]).map { try Parameter(name: "p", shape: $0.0, values: $0.1) }
+        for (p, g) in zip(params, ref.grads[0]) { p.grad.update(from: g, count: p.count) }
+        let total = clipGradientNorm(params.map(\.view), maxNorm: ref.clip.max_norm)
+        XCTAssertEqual(total, ref.clip.total_norm, accuracy: 1e-6 * ref.clip.total_norm)
+        for (p, e) in zip(params, ref.clip.clipped) {
+            assertClose(Array(UnsafeBufferPointer(start: p.grad, count: p.count)), e, rtol: 1e-6, atol: 0, "clipped")
+        }
+    }
+
+    func testReduceLROnPlateauMatchesTorch() throws {
+        let ref = try TorchReference.load().plateau
+        let p = Parameter(name: "p", shape: [1])
+        let sgd = try SGD(parameters: [p.view], learningRate: 0.1)
+        let scheduler = try ReduceLROnPlateau(mode: .min, factor: ref.factor, patience: ref.patience,
+                                              threshold: ref.threshold, cooldown: ref.cooldown,
+                                              minLearningRate: ref.min_lr)
+        var lrs: [Double] = []
+        for m in ref.metrics {
+            scheduler.step(metric: m, optimizer: sgd)
+            lrs.append(sgd.learningRate)
+        }
+        XCTAssertEqual(lrs, ref.lrs)
+    }
+
+    func testCrossEntropyMatchesTorch() throws {
+        let ref = try TorchReference.load().cross_entropy
+        let tape = Tape()
+        let logits = tape.watch(try Tensor(shape: [ref.targets.count, ref.weights.count], values: ref.logits))
+        let loss = try logits.crossEntropy(targets: ref.targets, classWeights: ref.weights,
+                                           labelSmoothing: ref.label_smoothing)
+        XCTAssertEqual(loss.item, ref.loss, accuracy: 1e-6 * abs(ref.loss))
+        let grad = try XCTUnwrap(try tape.backward(loss)[logits])
+        assertClose(grad.values, ref.grad, rtol: 1e-5, atol: 1e-7, "cross-entropy gradient")
+    }
+
+    func testBatchNorm1dMatchesTorch() throws {
+        let ref = try TorchReference.load().batch_norm
+        let bn = BatchNorm1d(name: "bn", features: 3)
+        try bn.gamma.assign(ref.weight)
+        try bn.beta.assign(ref.bias)
+        let x = try Tensor(shape: [5, 3], values: ref.x)
+        assertClose(try bn(x).values, ref.train, rtol: 1e-5, atol: 1e-6, "train")
+        assertClose(bn.runningMean.values, ref.running_mean, rtol: 1e-6, atol: 1e-7, "running mean")
+        assertClose(bn.runningVariance.values, ref.running_var, rtol: 1e-6, atol: 1e-7, "running var")
+        bn.training = false
+        assertClose(try bn(x).values, ref.eval, rtol: 1e-5, atol: 1e-6, "eval")
+    }
+
+    func testLinearWarmupDecay() throws {
+        let s = try LinearWarmupDecay(baseLearningRate: 1e-3, warmupSteps: 10, totalSteps: 110)
+        // From the definition: step/10 during warm-up, then (110 − step)/100.
+        XCTAssertEqual(s.learningRate(at: 0), 0)
+        XCTAssertEqual(s.learningRate(at: 5), 5e-4, accuracy: 1e-12)
+        XCTAssertEqual(s.learningRate(at: 10), 1e-3, accuracy: 1e-12)
+        XCTAssertEqual(s.learningRate(at: 60), 5e-4, accuracy: 1e-12)
+        XCTAssertEqual(s.learningRate(at: 110), 0)
+        XCTAssertEqual(s.learningRate(at: 200), 0)
+        XCTAssertThrowsError(try LinearWarmupDecay(baseLearningRate: 1, warmupSteps: 5, totalSteps: 3))
+    }
+
+    func testEarlyStoppingRestoresBestState() throws {
+        let p = try Parameter(name: "p", shape: [2], values: [1, 1])
+        let stopper = EarlyStopping(mode: .min, patience: 2, minDelta: 0.01)
+        let losses = [1.0, 0.8, 0.795, 0.9]  // best at epoch 1; 0.795 is not better by minDelta
+        var stoppedAt: Int?
+        for (epoch, loss) in losses.enumerated() {
+            try p.assign([Float(epoch), Float(epoch) * 2])
+            if stopper.update(metric: loss, parameters: [p.view]) { stoppedAt = epoch; break }
+        }
+        XCTAssertEqual(stoppedAt, 3)
+        XCTAssertEqual(stopper.bestEpoch, 1)
+        try stopper.restoreBest(into: [p.view])
+        XCTAssertEqual(p.values, [1, 2])
+    }
+
+    func testMLPTrainsOnSeparableData() throws {
+        // Two Gaussian blobs; a 2-layer MLP with batch norm and dropout should fit them.
+        var rng = SeededGenerator(seed: 42)
+        let n = 64
+        var xs: [Float] = [], ys: [Int] = []
+        for i in 0..<n {
+            let label = i % 2
+            xs += [rng.nextNormal() * 0.5 + (label == 0 ? -1 : 1), rng.nextNormal() * 0.5 + (label == 0 ? 1 : -1)]
+            ys.append(label)
+        }
+        let x = try Tensor(shape: [n, 2], values: xs)
+        let fc1 = Linear(name: "fc1", inFeatures: 2, outFeatures: 16, generator: &rng)
+        let bn = BatchNorm1d(name: "bn", features: 16)
+        let fc2 = Linear(name: "fc2", inFeatures: 16, outFeatures: 2, generator: &rng)
+        let learned = fc1.parameters + [bn.gamma, bn.beta] + fc2.parameters
+        let adam = try Adam(parameters: learned.map(\.view), learningRate: 0.05)
+        var firstLoss: Float = 0, lastLoss: Float = 0
+        for epoch in 0..<60 {
+            learned.forEach { $0.zeroGrad() }
+            let tape = Tape()
+            let hidden = try bn(try fc1(x, tape: tape), tape: tape).relu().dropout(probability: 0.1, training: true,
+                                                                                  generator: &rng)
+            let loss = try fc2(hidden, tape: tape).crossEntropy(targets: ys)
+                .add(Tensor.l2Penalty([tape.watch(fc1.weight)], coefficient: 1e-4))
+            _ = try tape.backward(loss)
+            clipGradientNorm(learned.map(\.view), maxNorm: 5)
+            adam.step()
+            if epoch == 0 { firstLoss = loss.item }
+            lastLoss = loss.item
+        }
+        XCTAssertLessThan(lastLoss, firstLoss * 0.3)
+        bn.training = false
+        let logits = try fc2(try bn(try fc1(x)).relu())
+        let correct = (0..<n).filter { i in (logits.values[i * 2 + 1] > logits.values[i * 2]) == (ys[i] == 1) }.count
+        XCTAssertGreaterThanOrEqual(correct, 60)
+    }
+}

@@ -1,0 +1,147 @@
+import EmoCore
+import EmoModels
+import EmoTextEncoders
+import Foundation
+import XCTest
+
+/// RoBERTa encoder parity with transformers' RobertaModel on a tiny random-weight checkpoint
+/// (fixtures from Tests/Reference/make_text_fixtures.py: hidden 32, 2 layers, 4 heads, vocab 513).
+final class RobertaTests: XCTestCase {
+    static let modelFolder = Fixtures.folder.appendingPathComponent("tiny-roberta").path
+
+    /// Largest |a − b| divided by the largest |b| (at least 1): the tolerance's "relative to activation scale".
+    func scaledMaxDiff(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
+        precondition(a.count == b.count)
+        var diff: Float = 0, scale: Float = 1
+        for (x, y) in zip(a, b) { diff = max(diff, abs(x - y)); scale = max(scale, abs(y)) }
+        return diff / scale
+    }
+
+    func testTokenizerGivesTheReferenceIDsAndMask() throws {
+        let fx = try Fixtures.json("tiny_roberta_activations.json")
+        let tok = try RobertaTokenizer(folder: Self.modelFolder)
+        let texts = try XCTUnwrap(fx["texts"] as? [String])
+        let batch = try tok.encode(batch: texts, maxLength: 24, padding: .longest)
+        let refIDs = try XCTUnwrap(fx["input_ids"] as? [[Any]]).map { ints($0) }
+        let refMask = try XCTUnwrap(fx["attention_mask"] as? [[Any]]).map { ints($0) }
+        XCTAssertEqual(batch.ids, refIDs)
+        XCTAssertEqual(batch.attentionMask, refMask)
+    }
+
+    func testEveryHiddenStateMatchesTransformers() throws {
+        let fx = try Fixtures.json("tiny_roberta_activations.json")
+        let model = try RobertaModel(folder: Self.modelFolder)
+        let ids = try XCTUnwrap(fx["input_ids"] as? [[Any]]).map { ints($0) }
+        let mask = try XCTUnwrap(fx["attention_mask"] as? [[Any]]).map { ints($0) }
+        let shape = ints(fx["hidden_states_shape"])  // [L+1, B, T, C]
+        let reference = floats(fx["hidden_states"])
+        let out = try model.forward(ids: ids, mask: mask, keepHiddenStates: true)
+        let hidden = try XCTUnwrap(out.hiddenStates)
+        XCTAssertEqual([model.config.numLayers + 1, out.batch, out.tokens, out.channels], shape)
+        XCTAssertEqual(hidden.count, reference.count)
+        let per = shape[1] * shape[2] * shape[3]
+        for l in 0..<shape[0] {
+            let d = scaledMaxDiff(hidden[(l * per)..<((l + 1) * per)], reference[(l * per)..<((l + 1) * per)])
+            XCTAssertLessThanOrEqual(d, 1e-4, "hidden state \(l) (0 = embeddings) differs from transformers by \(d) of its scale")
+            print("tiny-roberta hidden state \(l): max |swift - transformers| / max(1, max |transformers|) = \(d)")
+        }
+        XCTAssertEqual(Array(hidden.suffix(per)), out.lastHiddenState)
+    }
+
+    func testEncoderComponentPoolsCLSAndMaskedMeanLikeTheReference() throws {
+        let fx = try Fixtures.json("tiny_roberta_activations.json")
+        let texts = try XCTUnwrap(fx["texts"] as? [String])
+        let inputs = texts.map { Value.text($0) }
+        for (pooling, key) in [("cls", "cls"), ("mean", "mean")] {
+            for padding in ["longest", "max_length"] {
+                let encoder = try RobertaEncoder(config: ["model": .string(Self.modelFolder), "max_tokens": 24,
+                                                          "pooling": .string(pooling), "padding": .string(padding)])
+                let out = try encoder.forward(inputs)
+                XCTAssertEqual(out.count, 1)
+                let emb = try XCTUnwrap(out[0].array)
+                XCTAssertEqual(emb.shape, [texts.count, 32])
+                let d = scaledMaxDiff(emb.data[...], floats(fx[key])[...])
+                XCTAssertLessThanOrEqual(d, 1e-4, "\(pooling) pooling with \(padding) padding")
+            }
+        }
+    }
+
+    func testHiddenStatesOutputAndLayerChoice() throws {
+        let encoder = try RobertaEncoder(config: ["model": .string(Self.modelFolder), "hidden_states": true, "layer": 0])
+        let out = try encoder.forward([.text("Kids are talking by the door"), .text("Dogs")])
+        XCTAssertEqual(out.count, 2)
+        let hidden = try XCTUnwrap(out[1].array)
+        XCTAssertEqual(hidden.shape.count, 4)
+        XCTAssertEqual(Array(hidden.shape.prefix(2)), [3, 2])
+        let t = hidden.shape[2], c = hidden.shape[3]
+        // layer 0 = embeddings output: the CLS vector is row (b, 0) of hidden state 0.
+        let emb = try XCTUnwrap(out[0].array)
+        XCTAssertEqual(Array(emb.data[0..<c]), Array(hidden.data[0..<c]))
+        XCTAssertEqual(Array(emb.data[c..<(2 * c)]), Array(hidden.data[(t * c)..<(t * c + c)]))
+    }
+
+    func testTokenIDInputGivesTheSameEmbeddingAsText() throws {
+        let fx = try Fixtures.json("tiny_roberta_activations.json")
+        let ids = try XCTUnwrap(fx["input_ids"] as? [[Any]]).map { ints($0) }
+        let encoder = try RobertaEncoder(config: ["model": .string(Self.modelFolder), "max_tokens": 24])
+        let out = try encoder.forward([.ids(shape: [ids.count, ids[0].count], values: ids.joined().map { Int64($0) })])
+        let d = scaledMaxDiff(try XCTUnwrap(out[0].array).data[...], floats(fx["cls"])[...])
+        XCTAssertLessThanOrEqual(d, 1e-4)
+    }
+
+    func testMissingAndMisShapedTensorsAreNamed() throws {
+        let source = try SafeTensorsFile(path: Self.modelFolder + "/model.safetensors")
+        let config = try RobertaConfig(path: Self.modelFolder + "/config.json")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("roberta-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+
+        func rewrite(_ edit: (String, [Int], [Float]) -> (shape: [Int], values: [Float])?) throws -> SafeTensorsFile {
+            var w = SafeTensorsWriter()
+            for name in source.names {
+                let info = try source.info(name)
+                if let (shape, values) = edit(name, info.shape, try source.floats(name)) { w.add(name, shape: shape, values: values) }
+            }
+            let path = dir.appendingPathComponent("m\(UUID().uuidString).safetensors").path
+            try w.write(to: path)
+            return try SafeTensorsFile(path: path)
+        }
+        let missing = try rewrite { name, shape, v in name == "encoder.layer.1.attention.self.key.bias" ? nil : (shape, v) }
+        XCTAssertThrowsError(try RobertaModel(config: config, weights: missing)) { error in
+            XCTAssertEqual(error as? CheckpointError, .missingTensor(path: missing.path, name: "encoder.layer.1.attention.self.key.bias"))
+        }
+        let wrong = try rewrite { name, shape, v in
+            name == "encoder.layer.0.intermediate.dense.weight" ? ([32, 64], v) : (shape, v)
+        }
+        XCTAssertThrowsError(try RobertaModel(config: config, weights: wrong)) { error in
+            XCTAssertTrue("\(error)".contains("encoder.layer.0.intermediate.dense.weight"), "\(error)")
+            XCTAssertTrue("\(error)".contains("[64, 32]"), "\(error)")
+        }
+        let prefixed = try rewrite { _, shape, v in (shape, v) }  // same tensors: loads
+        XCTAssertNoThrow(try RobertaModel(config: config, weights: prefixed))
+        let extra = try rewrite { name, shape, v in name.hasPrefix("pooler") ? ([shape.reduce(1, *)], v) : (shape, v) }
+        XCTAssertNoThrow(try RobertaModel(config: config, weights: extra), "pooler tensors are ignored")
+    }
+
+    func testConfigAndInputErrorsAreReported() throws {
+        XCTAssertThrowsError(try RobertaEncoder(config: ["model": ""])) { XCTAssertTrue("\($0)".contains("model")) }
+        XCTAssertThrowsError(try RobertaEncoder(config: ["model": "/nonexistent/roberta"])) {
+            XCTAssertTrue("\($0)".contains("/nonexistent/roberta"), "\($0)")
+        }
+        XCTAssertThrowsError(try RobertaEncoder(config: ["model": .string(Self.modelFolder), "pooling": "max"]))
+        XCTAssertThrowsError(try RobertaEncoder(config: ["model": .string(Self.modelFolder), "max_tokens": 500])) {
+            XCTAssertTrue("\($0)".contains("70 positions"), "\($0)")  // 72 position rows − padding_idx 1 − 1
+        }
+        let encoder = try RobertaEncoder(config: ["model": .string(Self.modelFolder)])
+        XCTAssertThrowsError(try encoder.forward([]))
+        XCTAssertThrowsError(try encoder.forward([.ids(shape: [1, 3], values: [0, 9999, 2])])) {
+            XCTAssertTrue("\($0)".contains("9999"), "\($0)")
+        }
+    }
+
+    func testPositionIDsFollowRobertasPaddingOffset() throws {
+        let model = try RobertaModel(folder: Self.modelFolder)
+        // create_position_ids_from_input_ids: cumsum(id != pad) * (id != pad) + pad
+        XCTAssertEqual(model.positionIDs([0, 50, 60, 2, 1, 1]), [2, 3, 4, 5, 1, 1])
+    }
+}

@@ -1,0 +1,198 @@
+@testable import EmoPipeline
+import EmoClassifiers
+import EmoCore
+import EmoFusion
+import EmoRuntime
+import XCTest
+
+/// The host trainer on synthetic data, in process and through the C ABI.
+final class TrainerTests: XCTestCase {
+    private func lateChain(seed: Int) throws -> TrainingChain {
+        let fusion = try LateFusion(config: ["inputs": [5, 4], "branch": [12, 8], "batch_norm": true, "seed": .number(Double(seed))])
+        let head = try MLPClassifier(config: ["inputs": 16, "classes": 3, "hidden": [8], "dropout": 0.1, "seed": .number(Double(seed))])
+        return TrainingChain(fusion: fusion, classifier: head)
+    }
+
+    private func config(seed: UInt64 = 1) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.learningRate = 1e-2
+        c.batchSize = 16
+        c.maxEpochs = 15
+        c.validationFraction = 0.2
+        c.seed = seed
+        return c
+    }
+
+    func testLearnsSeparableDataWithEveryFusion() throws {
+        let data = try TrainingFixtures.blobs(rows: 180, widths: [5, 4], classes: 3, seed: 3)
+        let fusions: [any TrainableComponent] = [
+            try EarlyFusion(config: ["inputs": [5, 4]]),
+            try LateFusion(config: ["inputs": [5, 4], "branch": [12, 8], "batch_norm": true, "seed": 1]),
+            try AttentionFusion(config: ["inputs": [5, 4], "dim": 8, "seed": 1]),
+            try ProjectionFusion(config: ["inputs": [5, 4], "dim": 8, "activation": "relu", "dropout": 0.1, "seed": 1]),
+        ]
+        let widths = [9, 16, 8, 16]
+        for (fusion, width) in zip(fusions, widths) {
+            let head = try MLPClassifier(config: ["inputs": .number(Double(width)), "classes": 3, "hidden": [16], "seed": 2])
+            let result = try Trainer(config: config()).train(TrainingChain(fusion: fusion, classifier: head), on: data)
+            let first = try XCTUnwrap(result.history.first), last = try XCTUnwrap(result.history.last)
+            XCTAssertLessThan(last.trainLoss, first.trainLoss, "\(fusion.info.id): training loss falls")
+            XCTAssertGreaterThanOrEqual(last.validationAccuracy ?? 0, 0.85, "\(fusion.info.id): blobs are separable")
+            XCTAssertEqual(result.validationRows.count, 36, "20 % of 180, stratified: 12 per class")
+        }
+    }
+
+    func testLogisticRegressionWithoutFusion() throws {
+        let data = try TrainingFixtures.blobs(rows: 150, widths: [6], classes: 3, seed: 4)
+        let head = try LogisticClassifier(config: ["inputs": 6, "classes": 3, "seed": 5])
+        var c = config()
+        c.optimizer = .sgd
+        c.momentum = 0.9
+        c.learningRate = 0.05
+        let result = try Trainer(config: c).train(TrainingChain(fusion: nil, classifier: head), on: data)
+        XCTAssertGreaterThanOrEqual(result.history.last?.validationAccuracy ?? 0, 0.85)
+    }
+
+    func testValidationSplitIsStratifiedAndDisjoint() {
+        let labels = (0..<103).map { $0 % 4 == 3 ? 3 : $0 % 3 }
+        let (train, validation) = ValidationSplit.stratified(labels: labels, classes: 4, fraction: 0.25, seed: 9)
+        XCTAssertEqual(Set(train).intersection(validation), [])
+        XCTAssertEqual(train.count + validation.count, labels.count)
+        for c in 0..<4 {
+            let n = labels.filter { $0 == c }.count
+            let v = validation.filter { labels[$0] == c }.count
+            XCTAssertEqual(v, Int((0.25 * Double(n)).rounded()), "class \(c)")
+        }
+        XCTAssertEqual(ValidationSplit.stratified(labels: labels, classes: 4, fraction: 0.25, seed: 9).validation, validation)
+        XCTAssertNotEqual(ValidationSplit.stratified(labels: labels, classes: 4, fraction: 0.25, seed: 10).validation, validation)
+    }
+
+    /// Same seeds → the same curves and the same final bytes; another shuffle seed → a different run.
+    func testTrainingIsDeterministicGivenTheSeeds() throws {
+        let data = try TrainingFixtures.blobs(rows: 120, widths: [5, 4], classes: 3, seed: 6)
+        var c = config()
+        c.maxEpochs = 4
+        let a = try Trainer(config: c).train(try lateChain(seed: 7), on: data)
+        let b = try Trainer(config: c).train(try lateChain(seed: 7), on: data)
+        XCTAssertEqual(a.history, b.history)
+        XCTAssertEqual(a.states, b.states)
+        c.seed = 2
+        let d = try Trainer(config: c).train(try lateChain(seed: 7), on: data)
+        XCTAssertNotEqual(a.history.map(\.trainLoss), d.history.map(\.trainLoss))
+    }
+
+    /// With early stopping the chain ends holding the best epoch's state: its validation loss, recomputed from
+    /// the final state, is the best one in the history.
+    func testEarlyStoppingRestoresTheBestEpoch() throws {
+        let data = try TrainingFixtures.blobs(rows: 90, widths: [5, 4], classes: 3, seed: 8)
+        var c = config()
+        c.learningRate = 0.05
+        c.maxEpochs = 80
+        c.earlyStopping = .init(monitor: .validationLoss, patience: 3)
+        let chain = try lateChain(seed: 9)
+        let result = try Trainer(config: c).train(chain, on: data)
+        XCTAssertTrue(result.stoppedEarly, "a 72-row training set overfits long before 80 epochs at lr 0.05")
+        let losses = result.history.compactMap(\.validationLoss)
+        let bestEpoch = (losses.indices.min { losses[$0] < losses[$1] } ?? 0) + 1
+        XCTAssertEqual(result.selectedEpoch, bestEpoch)
+        XCTAssertEqual(result.history.count, bestEpoch + 3, "stops after `patience` epochs without improvement")
+        let validation = data.rows(result.validationRows)
+        let logits = try chain.predict(validation.groups)
+        let recomputed = CrossEntropy().evaluate(logits: logits, labels: validation.labels).loss
+        XCTAssertEqual(recomputed, losses[bestEpoch - 1], accuracy: 1e-9)
+    }
+
+    func testPlateauHalvesTheRateAfterPatienceEpochsWithoutImprovement() throws {
+        let plateau = TrainingConfig.Plateau(factor: 0.5, patience: 1, minLearningRate: 0.3)
+        var c = TrainingConfig()
+        c.learningRate = 1
+        c.lrPlateau = plateau
+        var s = LearningRateSchedule(config: c, totalSteps: 10)
+        XCTAssertFalse(s.observe(1.0))  // best
+        XCTAssertFalse(s.observe(1.0))  // 1 bad epoch: not more than patience
+        XCTAssertTrue(s.observe(1.0))  // 2 bad epochs: reduce
+        XCTAssertEqual(s.rate(at: 5), 0.5)
+        XCTAssertFalse(s.observe(0.5))  // improvement resets
+        XCTAssertFalse(s.observe(0.6))
+        XCTAssertTrue(s.observe(0.6))
+        XCTAssertEqual(s.rate(at: 5), 0.3, "never below minLearningRate")
+    }
+
+    func testWarmupThenLinearDecay() {
+        var c = TrainingConfig()
+        c.learningRate = 2
+        c.warmup = .init(fraction: 0.2, schedule: .linear)
+        let s = LearningRateSchedule(config: c, totalSteps: 10)
+        // w = 2: s/w for s < 2, then (10 − s)/8.
+        let expected: [Double] = [0, 1, 2, 1.75, 1.5, 1.25, 1, 0.75, 0.5, 0.25]
+        for (step, e) in expected.enumerated() { XCTAssertEqual(s.rate(at: step), e, accuracy: 1e-12, "step \(step)") }
+    }
+
+    /// PyTorch's formula with ε = 0.2 and weights (1, 3) on two rows, computed by hand:
+    /// row 0 (label 0), logits (0, 0): −log p = log 2 for both classes; row 1 (label 1), logits (ln 3, 0):
+    /// p = (3/4, 1/4). W = 1 + 3 = 4.
+    func testCrossEntropyWithSmoothingAndWeightsFollowsTorchsDefinition() throws {
+        let logits = try NDArray(shape: [2, 2], data: [0, 0, Float(log(3.0)), 0])
+        let ce = CrossEntropy(labelSmoothing: 0.2, classWeights: [1, 3])
+        let out = ce.evaluate(logits: logits, labels: [0, 1])
+        let l2 = log(2.0), l4 = log(4.0), l43 = log(4.0 / 3.0)
+        let nll = (1 * l2 + 3 * l4) / 4
+        let smooth = ((1 * l2 + 3 * l2) + (1 * l43 + 3 * l4)) / 4
+        XCTAssertEqual(out.loss, 0.8 * nll + 0.2 / 2 * smooth, accuracy: 1e-6)
+        XCTAssertEqual(out.correct, 1, "row 0 ties and takes class 0 (its label); row 1's arg-max is class 0, not its label")
+        // Gradient rows sum to zero (softmax) and match central differences.
+        for i in 0..<4 {
+            var plus = logits, minus = logits
+            plus.data[i] += 1e-3
+            minus.data[i] -= 1e-3
+            let numeric = (ce.evaluate(logits: plus, labels: [0, 1]).loss - ce.evaluate(logits: minus, labels: [0, 1]).loss) / 2e-3
+            XCTAssertEqual(Double(out.gradient.data[i]), numeric, accuracy: 1e-4)
+        }
+        XCTAssertEqual(out.gradient.data[0] + out.gradient.data[1], 0, accuracy: 1e-6)
+    }
+
+    func testBadSettingsAreReportedByName() throws {
+        var c = TrainingConfig()
+        c.earlyStopping = .init(patience: 2)
+        let data = try TrainingFixtures.blobs(rows: 30, widths: [3], classes: 3, seed: 1)
+        let head = try LogisticClassifier(config: ["inputs": 3, "classes": 3])
+        XCTAssertThrowsError(try Trainer(config: c).train(TrainingChain(fusion: nil, classifier: head), on: data)) { error in
+            XCTAssertTrue("\(error)".contains("validationFraction"), "\(error)")
+        }
+        c = TrainingConfig()
+        c.batchSize = 0
+        XCTAssertThrowsError(try Trainer(config: c).train(TrainingChain(fusion: nil, classifier: head), on: data)) { error in
+            XCTAssertTrue("\(error)".contains("batchSize"), "\(error)")
+        }
+        let wrongHead = try LogisticClassifier(config: ["inputs": 3, "classes": 4])
+        XCTAssertThrowsError(try Trainer(config: TrainingConfig()).train(TrainingChain(fusion: nil, classifier: wrongHead), on: data)) { error in
+            XCTAssertTrue("\(error)".contains("classes"), "\(error)")
+        }
+    }
+
+    /// The host trains plugins it sees only through the C ABI (dlopen'ed fusion and classifier libraries):
+    /// the curves and final state equal those of the same components trained in process.
+    func testTrainsPluginsThroughTheCABIExactlyAsInProcess() throws {
+        let host = try TrainingFixtures.pluginHost()
+        XCTAssertEqual(host.problems, [])
+        let fusionConfig: JSONValue = ["inputs": [5, 4], "branch": [12, 8], "batch_norm": true, "seed": 7]
+        let headConfig: JSONValue = ["inputs": 16, "classes": 3, "hidden": [8], "dropout": 0.1, "seed": 7]
+        let fusion = try host.instantiate(id: "late", config: fusionConfig)
+        let head = try host.instantiate(id: "mlp", config: headConfig)
+        XCTAssertTrue(fusion.isTrainable && head.isTrainable)
+        let data = try TrainingFixtures.blobs(rows: 120, widths: [5, 4], classes: 3, seed: 6)
+        var c = config()
+        c.maxEpochs = 4
+        c.earlyStopping = .init(patience: 2)
+        let viaABI = try Trainer(config: c).train(TrainingChain(fusion: fusion, classifier: head), on: data)
+        let inProcess = try Trainer(config: c).train(
+            TrainingChain(fusion: try LateFusion(config: fusionConfig), classifier: try MLPClassifier(config: headConfig)), on: data)
+        XCTAssertEqual(viaABI.history.count, inProcess.history.count)
+        for (a, b) in zip(viaABI.history, inProcess.history) {
+            XCTAssertEqual(a.trainLoss, b.trainLoss, accuracy: 1e-9)
+            XCTAssertEqual(a.validationLoss ?? -1, b.validationLoss ?? -2, accuracy: 1e-9)
+        }
+        XCTAssertEqual(viaABI.states, inProcess.states, "the same bytes: the plugin state format is the component's own")
+        XCTAssertGreaterThan(viaABI.history.last?.validationAccuracy ?? 0, 0.8)
+    }
+}
