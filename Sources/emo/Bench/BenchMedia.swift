@@ -68,7 +68,7 @@ struct BenchMedia: AsyncParsableCommand {
         let decodeSeconds = Date().timeIntervalSince(t)
 
         // 3. The resampler alone.
-        var generator = SplitMix64(seed: 0)
+        var generator = MediaBenchNoise(seed: 0)
         var resample: [String: Double] = [:]
         for rate in [48_000, 44_100] {
             let x = (0..<Int(Double(rate) * resampleSeconds)).map { _ in Float(generator.nextGaussianish()) * 0.1 }
@@ -143,8 +143,8 @@ struct BenchMedia: AsyncParsableCommand {
     }
 }
 
-/// A small deterministic generator for benchmark noise (sum of uniforms ≈ Gaussian).
-struct SplitMix64 {
+/// A small deterministic generator for benchmark noise (SplitMix64; sum of uniforms ≈ Gaussian).
+private struct MediaBenchNoise {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
