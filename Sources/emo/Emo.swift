@@ -15,6 +15,9 @@ struct Emo: AsyncParsableCommand {
         subcommands: [
             PluginsCommand.self,
             FeaturesCommand.self,
+            RunCommand.self,
+            RunsCommand.self,
+            ExplainCommand.self,
             CorpusCommand.self,
             ExtractCommand.self,
             BenchCommand.self,

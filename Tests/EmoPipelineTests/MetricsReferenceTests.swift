@@ -117,3 +117,18 @@ final class MetricsReferenceTests: XCTestCase {
         XCTAssertNil(ROCAUC.binary(positive: [true, true], scores: [0.1, 0.9]))
     }
 }
+
+final class MetricsClassWeightTests: XCTestCase {
+    func testBalancedClassWeightsMatchScikitLearn() throws {
+        let ref = try XCTUnwrap(try EvalkitFixtures.reference()["classWeights"] as? [String: Any])
+        let classes = (0..<7).map { "c\($0)" }
+        let got = TrainingSpec.ClassWeights.balanced.resolved(classes: classes, trainingLabels: EvalkitFixtures.ints(ref["labels"]))
+        let expected = EvalkitFixtures.doubles(ref["balanced"])
+        XCTAssertEqual(got.count, 7)
+        for (g, e) in zip(got, expected) { XCTAssertEqual(g, e, accuracy: 1e-12) }
+        XCTAssertEqual(TrainingSpec.ClassWeights.explicit(["c1": 2]).resolved(classes: classes, trainingLabels: []),
+                       [1, 2, 1, 1, 1, 1, 1])
+        XCTAssertEqual(TrainingSpec.ClassWeights.balanced.resolved(classes: ["a", "b"], trainingLabels: [0, 0]), [0.5, 1],
+                       "n / (K · n_c) = 2 / (2 · 2); a class without training items gets 1")
+    }
+}

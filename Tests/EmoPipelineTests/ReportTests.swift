@@ -104,6 +104,9 @@ final class ReportTests: XCTestCase {
         // The reference table's first cell is the first run's accuracy, in percent.
         let first = try XCTUnwrap(runs[0].summary(.accuracy)).formatted(digits: 2, scale: 100)
         XCTAssertTrue(html.contains(">\(first)</td>"))
+        // Every split's overlap is listed: one row per (seed, fold) in the details tables.
+        XCTAssertEqual(html.components(separatedBy: "<details>").count - 1, runs.count)
+        XCTAssertTrue(html.contains("speaker-independent 5-fold fold 3/5 seed 2025"))
         // Confusion-matrix counts sum to the tested items.
         XCTAssertEqual(runs[0].pooledConfusion.flatMap { $0 }.reduce(0, +), runs[0].folds.reduce(0) { $0 + $1.metrics.count })
         if let out = ProcessInfo.processInfo.environment["EVALKIT_REPORT_OUT"] {

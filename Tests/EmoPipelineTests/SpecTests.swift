@@ -52,6 +52,7 @@ final class SpecTests: XCTestCase {
         let meld = try PipelineSpec.load(from: folder.appendingPathComponent("study-b-meld-projection.json"))
         XCTAssertEqual(meld.split.method, .official(train: "train", validation: "dev", test: "test"))
         XCTAssertEqual(meld.training.optimizer, .adamw)
+        XCTAssertEqual(early.split.validationGrouping, .stratified, "default")
         XCTAssertNil(meld.corpus.mappedLabel("disgust"), "classes outside the list are dropped")
     }
 
@@ -89,6 +90,12 @@ final class SpecTests: XCTestCase {
         spec = try studyASpecJSON()
         spec["split"] = ["kind": "by-actor", "folds": 5]
         XCTAssertEqual(issues(spec).map(\.path), ["split.kind"])
+
+        spec = try studyASpecJSON()
+        spec["split"] = ["kind": "speaker-kfold", "folds": 5, "validationFraction": 0.1, "validationGrouping": "actor"]
+        XCTAssertEqual(issues(spec).map(\.path), ["split.validationGrouping"])
+        spec["split"] = ["kind": "speaker-kfold", "folds": 5, "validationFraction": 0.1, "validationGrouping": "speaker"]
+        XCTAssertEqual(issues(spec), [])
     }
 
     func testSemanticProblemsAreAllReported() throws {

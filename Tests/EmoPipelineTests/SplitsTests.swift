@@ -134,6 +134,25 @@ final class SplitsTests: XCTestCase {
         XCTAssertEqual(try v.withValidation(fraction: 0.3, items: items, seed: 1), v, "an existing validation part is kept")
     }
 
+    func testSpeakerGroupedValidationHoldsOutWholeSpeakers() throws {
+        let spec = SplitSpec(method: .speakerKFold(folds: 5), validationFraction: 0.15, validationGrouping: .speaker)
+        let folds = try spec.splits(of: items, seed: 42)
+        XCTAssertEqual(folds, try spec.splits(of: items, seed: 42), "deterministic")
+        for f in folds {
+            let trainSpeakers = Set(f.train.compactMap { items[$0].speaker })
+            let validationSpeakers = Set(f.validation.compactMap { items[$0].speaker })
+            let testSpeakers = Set(f.test.compactMap { items[$0].speaker })
+            XCTAssertFalse(validationSpeakers.isEmpty, f.name)
+            XCTAssertTrue(trainSpeakers.isDisjoint(with: validationSpeakers), f.name)
+            XCTAssertTrue(validationSpeakers.isDisjoint(with: testSpeakers), f.name)
+            XCTAssertEqual(Set(f.train + f.validation + f.test).count, items.count)
+        }
+        let byText = try SplitSpec(method: .groupedByText(testFraction: 0.2), validationFraction: 0.1, validationGrouping: .text)
+            .splits(of: items, seed: 7)[0]
+        let trainTexts = Set(byText.train.compactMap { items[$0].textID })
+        XCTAssertTrue(trainTexts.isDisjoint(with: byText.validation.compactMap { items[$0].textID }))
+    }
+
     func testOverlapCountsByHand() {
         let tiny = [LabelledItem(label: "a", speaker: "s1", textID: "t1"), LabelledItem(label: "a", speaker: "s2", textID: "t1"),
                     LabelledItem(label: "b", speaker: "s1", textID: "t2"), LabelledItem(label: "b", speaker: "s3", textID: "t3")]

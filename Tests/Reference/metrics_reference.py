@@ -18,6 +18,7 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_
                              precision_recall_fscore_support, roc_auc_score)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
 
 SEED = 20261122
 OUT = os.path.join("Tests", "EmoPipelineTests", "Fixtures", "evalkit", "metrics_reference.json")
@@ -146,6 +147,11 @@ def main():
         sign.append({"name": name, "x": list(map(float, xs)), "y": list(map(float, ys)), "positive": kpos,
                      "n": nn, "pValue": stats.binomtest(kpos, nn, 0.5).pvalue})
 
+    # --- balanced class weights --------------------------------------------------------------------
+    y_weights = rng.choice(7, size=300, p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.06, 0.04])
+    class_weights = {"labels": y_weights.tolist(),
+                     "balanced": compute_class_weight("balanced", classes=np.arange(7), y=y_weights).tolist()}
+
     out = {
         "generator": "Tests/Reference/metrics_reference.py",
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "sklearn": sklearn.__version__},
@@ -156,6 +162,7 @@ def main():
         "meanStd": mean_std,
         "wilcoxon": wilcoxon,
         "sign": sign,
+        "classWeights": class_weights,
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

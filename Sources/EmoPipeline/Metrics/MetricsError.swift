@@ -7,6 +7,7 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable {
     /// No samples.
     case empty(String)
 
+    /// The message, naming what is wrong and what to do.
     public var description: String {
         switch self {
         case let .lengthMismatch(what, e, g): return "metrics: \(what) has \(g) entries, expected \(e)"

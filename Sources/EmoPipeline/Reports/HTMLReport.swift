@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Layout, top to bottom: reference table (rows model × scaling, columns split protocol, cells mean ± std),
 /// comparison table across runs, paired tests, then one section per run with its protocol, split overlap,
-/// pooled confusion-matrix heatmap, per-class F1 bars and training curves.
+/// pooled confusion-matrix heatmap, per-class F1 bars, training curves, a per-class table and every split's
+/// overlap (counts and lists) with its headline metrics.
 public enum HTMLReport {
     /// The whole page.
     public static func render(_ report: MetricsReport) -> String {
@@ -123,7 +124,7 @@ public enum HTMLReport {
         if let curves = run.folds.first(where: { $0.curves != nil })?.curves {
             s += trainingCurves(curves)
         }
-        s += "</div>\n" + perClassTable(run, classes: classes)
+        s += "</div>\n" + perClassTable(run, classes: classes) + foldTable(run)
         return s + "</section>\n"
     }
 
@@ -158,6 +159,26 @@ public enum HTMLReport {
         return s + "</tbody></table>\n"
     }
 
+    /// Every (seed, fold): its test size, overlap counts and lists, and headline metrics, in a `<details>` block.
+    static func foldTable(_ run: RunResult) -> String {
+        var s = "<details><summary>Every split: overlap and metrics (\(run.folds.count))</summary>\n<table><thead><tr>"
+            + "<th>Seed</th><th>Split</th><th>Test items</th><th>Shared speakers</th><th>Test items, speaker seen</th>"
+            + "<th>Shared texts</th><th>Test items, text seen</th><th>Accuracy</th><th>Macro F1</th></tr></thead><tbody>\n"
+        func list(_ names: [String]) -> String {
+            let shown = names.prefix(8).map(ReportSVG.escape).joined(separator: ", ")
+            return "\(names.count)\(names.isEmpty ? "" : ": " + shown + (names.count > 8 ? ", …" : ""))"
+        }
+        for f in run.folds {
+            let o = f.overlap
+            s += "<tr><td>\(f.seed)</td><td>\(ReportSVG.escape(f.split))</td><td class=\"num\">\(f.metrics.count)</td>"
+                + "<td>\(list(o.sharedSpeakers))</td><td class=\"num\">\(o.testItemsWithSeenSpeaker)</td>"
+                + "<td>\(list(o.sharedTexts))</td><td class=\"num\">\(o.testItemsWithSeenText)</td>"
+                + "<td class=\"num\">\(MeanStd.fixed(f.metrics.accuracy * 100, 2))</td>"
+                + "<td class=\"num\">\(MeanStd.fixed(f.metrics.macroF1 * 100, 2))</td></tr>\n"
+        }
+        return s + "</tbody></table></details>\n"
+    }
+
     static func page(title: String, body: String) -> String {
         """
         <!DOCTYPE html>
@@ -175,6 +196,7 @@ public enum HTMLReport {
         .wide table { font-size: 12px; }
         .plots { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
         .plots svg { border: 1px solid #eee; background: #fff; }
+        details { margin: 8px 0 16px; } summary { cursor: pointer; font-weight: bold; font-size: 13px; }
         </style></head>
         <body>
         \(body)

@@ -68,8 +68,11 @@ public struct FeatureTable: FeatureRows, Sendable, Equatable {
         self.layout = layout
     }
 
+    /// `N`.
     public var rowCount: Int { values.shape[0] }
+    /// `C`.
     public var columnCount: Int { values.shape[1] }
+    /// The `C` values of row `i` (a slice of `values.data`, no copy).
     public func row(_ i: Int) -> ArraySlice<Float> {
         let c = columnCount
         return values.data[(i * c)..<((i + 1) * c)]
@@ -89,6 +92,7 @@ public enum ScalingError: Error, CustomStringConvertible, Equatable {
     /// A JSON scaler file could not be read.
     case unreadable(path: String, why: String)
 
+    /// The message, naming what is wrong and what to do.
     public var description: String {
         switch self {
         case .shape(let why): return "scaling: \(why)"

@@ -24,38 +24,63 @@ extension FittedScaler {
             }
         }
         // Imputed copy, row-major [N, C].
-        var x = [Double](repeating: 0, count: indices.count * c)
+        let n = indices.count
+        var x = [Double](repeating: 0, count: n * c)
         var imputed = [Int](repeating: 0, count: c)
-        for (k, r) in indices.enumerated() {
-            for (ci, v) in rows.row(r).enumerated() {
-                if v.isFinite { x[k * c + ci] = Double(v) } else { x[k * c + ci] = imputationMeans[ci]; imputed[ci] += 1 }
-            }
-        }
-        // Which affine map each output row uses.
-        var mapOf = [ColumnAffine](repeating: global, count: indices.count)
-        var unseen: Set<String> = []
-        if spec.perSpeaker, let speakerOf = speakers {
-            var unseenRows: [String: [Int]] = [:]
+        x.withUnsafeMutableBufferPointer { dst in
             for (k, r) in indices.enumerated() {
-                let s = speakerOf[r]
-                if let a = self.speakers[s] { mapOf[k] = a } else { unseen.insert(s); unseenRows[s, default: []].append(k) }
-            }
-            if spec.unseenSpeakers == .ownFeatures {
-                for ks in unseenRows.values {
-                    let columns = (0..<c).map { ci in ks.map { x[$0 * c + ci] } }
-                    let own = spec.affine(columns, layout: layout)
-                    for k in ks { mapOf[k] = own }
+                rows.row(r).withUnsafeBufferPointer { src in
+                    for ci in 0..<min(c, src.count) {
+                        let v = src[ci]
+                        if v.isFinite { dst[k * c + ci] = Double(v) } else { dst[k * c + ci] = imputationMeans[ci]; imputed[ci] += 1 }
+                    }
                 }
             }
         }
-        var out = [Float](repeating: 0, count: indices.count * c)
-        for k in 0..<indices.count {
-            let a = mapOf[k]
-            for ci in 0..<c { out[k * c + ci] = Float((x[k * c + ci] - a.shift[ci]) / a.scale[ci]) }
+        // Which affine map each output row uses: index into `maps` (0 = global).
+        var maps = [global]
+        var mapOf = [Int](repeating: 0, count: n)
+        var unseen: Set<String> = []
+        if spec.perSpeaker, let speakerOf = speakers {
+            var slot: [String: Int] = [:]
+            var unseenRows: [String: [Int]] = [:]
+            for (k, r) in indices.enumerated() {
+                let s = speakerOf[r]
+                if let i = slot[s] { mapOf[k] = i; continue }
+                if let a = self.speakers[s] {
+                    maps.append(a)
+                    slot[s] = maps.count - 1
+                    mapOf[k] = maps.count - 1
+                } else {
+                    unseen.insert(s)
+                    unseenRows[s, default: []].append(k)
+                }
+            }
+            if spec.unseenSpeakers == .ownFeatures {
+                for ks in unseenRows.values {
+                    var own = [Double](repeating: 0, count: c * ks.count)  // column-major [C, rows of this speaker]
+                    for (j, k) in ks.enumerated() { for ci in 0..<c { own[ci * ks.count + j] = x[k * c + ci] } }
+                    maps.append(spec.affine(ColumnMajor(values: own, rows: ks.count), layout: layout))
+                    for k in ks { mapOf[k] = maps.count - 1 }
+                }
+            }
+        }
+        var out = [Float](repeating: 0, count: n * c)
+        out.withUnsafeMutableBufferPointer { dst in
+            x.withUnsafeBufferPointer { src in
+                for k in 0..<n {
+                    let a = maps[mapOf[k]]
+                    a.shift.withUnsafeBufferPointer { shift in
+                        a.scale.withUnsafeBufferPointer { scale in
+                            for ci in 0..<c { dst[k * c + ci] = Float((src[k * c + ci] - shift[ci]) / scale[ci]) }
+                        }
+                    }
+                }
+            }
         }
         let array: NDArray
-        do { array = try NDArray(shape: [indices.count, c], data: out) } catch { throw .shape(error.message) }
-        return ScaledFeatures(values: array, imputation: ImputationReport(rows: indices.count, perFeature: imputed),
+        do { array = try NDArray(shape: [n, c], data: out) } catch { throw .shape(error.message) }
+        return ScaledFeatures(values: array, imputation: ImputationReport(rows: n, perFeature: imputed),
                               unseenSpeakers: unseen.sorted())
     }
 }

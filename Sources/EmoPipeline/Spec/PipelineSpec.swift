@@ -131,20 +131,24 @@ public struct SplitSpec: Sendable, Equatable, Codable {
     /// Fraction of the training part carved out (stratified) for early stopping and LR plateau; nil = none.
     /// Ignored by `official` splits that name a validation partition.
     public var validationFraction: Double?
+    /// How the validation part is drawn: `stratified` (default), `speaker` or `text` (whole groups).
+    public var validationGrouping: ValidationGrouping
 
     /// Creates a split spec.
-    public init(method: SplitProtocol, validationFraction: Double? = nil) {
+    public init(method: SplitProtocol, validationFraction: Double? = nil, validationGrouping: ValidationGrouping = .stratified) {
         self.method = method
         self.validationFraction = validationFraction
+        self.validationGrouping = validationGrouping
     }
 
-    enum CodingKeys: String, CodingKey { case validationFraction }
+    enum CodingKeys: String, CodingKey { case validationFraction, validationGrouping }
 
-    /// Decodes the protocol's keys and `validationFraction` from one object.
+    /// Decodes the protocol's keys, `validationFraction` and `validationGrouping` from one object.
     public init(from decoder: Decoder) throws {
         method = try SplitProtocol(from: decoder)
-        validationFraction = try decoder.container(keyedBy: CodingKeys.self)
-            .decodeIfPresent(Double.self, forKey: .validationFraction)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction)
+        validationGrouping = try c.decodeIfPresent(ValidationGrouping.self, forKey: .validationGrouping) ?? .stratified
     }
 
     /// Encodes as one flat object.
@@ -152,9 +156,19 @@ public struct SplitSpec: Sendable, Equatable, Codable {
         try method.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(validationFraction, forKey: .validationFraction)
+        try c.encode(validationGrouping, forKey: .validationGrouping)
     }
 
-    static let knownKeys: Set<String> = SplitProtocol.knownKeys.union(["validationFraction"])
+    /// The splits of `items` for `seed`, each with its validation part carved out when `validationFraction` is set.
+    public func splits<Item: SplitItem>(of items: [Item], seed: UInt64) throws(SplitError) -> [Split] {
+        let base = try method.splits(of: items, seed: seed)
+        guard let v = validationFraction else { return base }
+        var out: [Split] = []
+        for s in base { out.append(try s.withValidation(fraction: v, items: items, seed: seed, grouping: validationGrouping)) }
+        return out
+    }
+
+    static let knownKeys: Set<String> = SplitProtocol.knownKeys.union(["validationFraction", "validationGrouping"])
 }
 
 /// The fusion component and which feature groups it fuses.

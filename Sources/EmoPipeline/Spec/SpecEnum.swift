@@ -23,3 +23,4 @@ extension SpecEnum {
 extension ScalingMethod: SpecEnum {}
 extension ScalingStatistics: SpecEnum {}
 extension UnseenSpeakerPolicy: SpecEnum {}
+extension ValidationGrouping: SpecEnum {}

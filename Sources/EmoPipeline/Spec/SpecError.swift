@@ -8,6 +8,7 @@ public struct SpecIssue: Sendable, Equatable, CustomStringConvertible {
     /// Creates an issue.
     public init(path: String, message: String) { self.path = path; self.message = message }
 
+    /// "path: message".
     public var description: String { path.isEmpty ? message : "\(path): \(message)" }
 }
 
@@ -26,6 +27,7 @@ public enum SpecError: Error, CustomStringConvertible, Equatable {
         return []
     }
 
+    /// The message, naming the file and every problem.
     public var description: String {
         switch self {
         case let .unreadable(file, why): return "cannot read pipeline spec \(file): \(why)"

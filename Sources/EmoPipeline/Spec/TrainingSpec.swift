@@ -187,3 +187,24 @@ public struct TrainingSpec: Sendable, Equatable, Codable {
         shuffle = try c.decodeIfPresent(Bool.self, forKey: .shuffle) ?? true
     }
 }
+
+extension TrainingSpec.ClassWeights {
+    /// One loss weight per class id, from the training part's labels (class ids in `0..<classes.count`).
+    ///
+    /// `balanced` is scikit-learn's `compute_class_weight("balanced")`: n / (K · n_c). A class without training
+    /// items gets 1 (it contributes no loss term anyway; scikit-learn refuses such input instead).
+    public func resolved(classes: [String], trainingLabels: [Int]) -> [Double] {
+        let k = classes.count
+        switch self {
+        case .none:
+            return [Double](repeating: 1, count: k)
+        case .balanced:
+            var counts = [Int](repeating: 0, count: k)
+            for y in trainingLabels where (0..<k).contains(y) { counts[y] += 1 }
+            let n = Double(counts.reduce(0, +))
+            return counts.map { $0 > 0 ? n / (Double(k) * Double($0)) : 1 }
+        case .explicit(let w):
+            return classes.map { w[$0] ?? 1 }
+        }
+    }
+}

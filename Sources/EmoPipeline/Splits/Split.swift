@@ -80,6 +80,7 @@ public enum SplitError: Error, CustomStringConvertible, Equatable {
     /// No items at all.
     case empty
 
+    /// The message, naming what is wrong and what to do.
     public var description: String {
         switch self {
         case let .missingField(field, name, i):

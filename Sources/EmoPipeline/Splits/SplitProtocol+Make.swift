@@ -109,29 +109,39 @@ extension SplitProtocol {
             guard let t = item.textID else { throw .missingField(field: "text id", protocolName: kind, itemIndex: i) }
             byText[t, default: []].append(i)
         }
-        guard byText.count >= 2 else { throw .tooFewGroups(what: "distinct texts", have: byText.count, need: 2) }
-        var texts = byText.keys.sorted()
-        var rng = SplitMix64(seed: seed)
-        rng.shuffle(&texts)
-        let target = Int((Double(items.count) * fraction).rounded())
-        // First fit in shuffled order: take a text while the test part stays within the target size.
-        var test: [Int] = []
-        var left: [String] = []
-        for t in texts {
-            let group = byText[t] ?? []
-            if test.count + group.count <= target { test += group } else { left.append(t) }
-        }
-        // Then at most one more text, if it brings the size closer to the target.
-        if let best = left.min(by: { abs(test.count + (byText[$0]?.count ?? 0) - target) < abs(test.count + (byText[$1]?.count ?? 0) - target) }),
-           abs(test.count + (byText[best]?.count ?? 0) - target) < abs(test.count - target) {
-            test += byText[best] ?? []
-        }
-        // Both sides must be non-empty: with only huge texts the first fit may take nothing.
-        if test.isEmpty, let first = texts.first { test = byText[first] ?? [] }
-        if test.count == items.count { throw .tooFewGroups(what: "distinct texts small enough to leave a training part", have: byText.count, need: 2) }
+        let test = try Self.groupSample(byText, total: items.count, fraction: fraction, seed: seed, what: "distinct texts")
         let testSet = Set(test)
         return Split(name: "\(displayName) seed \(seed)", train: items.indices.filter { !testSet.contains($0) },
                      test: test, items: items)
+    }
+
+    /// Whole groups drawn so that about `fraction` of `total` items are taken: groups in seeded order go in while
+    /// the sample stays within `round(total · fraction)`, then at most one more if it lands closer to the target.
+    /// At least one group is taken and at least one left.
+    static func groupSample(_ groups: [String: [Int]], total: Int, fraction: Double, seed: UInt64,
+                            what: String) throws(SplitError) -> [Int] {
+        guard groups.count >= 2 else { throw .tooFewGroups(what: what, have: groups.count, need: 2) }
+        var order = groups.keys.sorted()
+        var rng = SplitMix64(seed: seed)
+        rng.shuffle(&order)
+        let target = Int((Double(total) * fraction).rounded())
+        func size(_ g: String) -> Int { groups[g]?.count ?? 0 }
+        var taken: [Int] = []
+        var left: [String] = []
+        for g in order {
+            if taken.count + size(g) <= target { taken += groups[g] ?? [] } else { left.append(g) }
+        }
+        let gap = abs(taken.count - target)
+        if let best = left.min(by: { abs(taken.count + size($0) - target) < abs(taken.count + size($1) - target) }),
+           abs(taken.count + size(best) - target) < gap {
+            taken += groups[best] ?? []
+        }
+        // With only huge groups the first fit may take nothing, or everything.
+        if taken.isEmpty, let first = order.first { taken = groups[first] ?? [] }
+        guard taken.count < total else {
+            throw .tooFewGroups(what: "\(what) small enough to leave both parts non-empty", have: groups.count, need: 2)
+        }
+        return taken.sorted()
     }
 
     private func speakerKFold<Item: SplitItem>(_ items: [Item], folds k: Int, seed: UInt64) throws(SplitError) -> [Split] {

@@ -23,6 +23,7 @@ public enum PairedTestError: Error, CustomStringConvertible, Equatable {
     /// Every difference is zero (or there are none): the test is undefined.
     case noNonZeroDifferences
 
+    /// The message, naming what is wrong and what to do.
     public var description: String {
         switch self {
         case let .lengthMismatch(a, b): return "paired test: samples have \(a) and \(b) values; pair them one to one"

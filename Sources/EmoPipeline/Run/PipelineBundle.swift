@@ -1,0 +1,182 @@
+import EmoCore
+import EmoMedia
+import EmoRuntime
+import Foundation
+
+/// A trained pipeline as a portable folder: any host with the same plugins can load it and predict.
+///
+/// ```
+/// bundle/
+///   bundle.json        classes, feature groups (component id, version, config, names), fusion and classifier
+///                      ids + resolved configs, protocol and test metrics of the run that trained it
+///   scaler.json        the scaler fitted on the training rows
+///   fusion.state       fusion state bytes (saveState)
+///   classifier.state   classifier state bytes
+/// ```
+public struct PipelineBundle: Sendable {
+    /// A feature group: component and config (what extraction needs) plus its columns.
+    public struct Group: Sendable, Codable, Equatable {
+        /// Group name.
+        public var name: String
+        /// Extractor or encoder id.
+        public var component: String
+        /// Version of the component that produced the training features (a different version is refused).
+        public var version: String
+        /// Config passed at creation.
+        public var config: JSONValue
+        /// Column names.
+        public var featureNames: [String]
+    }
+
+    /// The `bundle.json` content.
+    public struct Manifest: Sendable, Codable, Equatable {
+        /// Bundle format (1).
+        public var format: Int
+        /// Pipeline name.
+        public var name: String
+        /// Class names, index = class id.
+        public var classes: [String]
+        /// Feature groups, in fusion input order.
+        public var groups: [Group]
+        /// Fusion component id and resolved config.
+        public var fusion: ComponentRef
+        /// Classifier component id and resolved config.
+        public var classifier: ComponentRef
+        /// How the model was evaluated (corpus, split, seeds, overlap).
+        public var evaluation: String
+        /// Test accuracy and macro-F1 of the split this model was trained on.
+        public var testAccuracy: Double, testMacroF1: Double
+    }
+
+    /// The manifest.
+    public var manifest: Manifest
+    /// The fitted scaler.
+    public var scaler: FittedScaler
+    /// Fusion state bytes.
+    public var fusionState: [UInt8]
+    /// Classifier state bytes.
+    public var classifierState: [UInt8]
+
+    /// The bundle of a finished run (its first seed's first split).
+    public init(run: PipelineRun) throws {
+        guard let model = run.model, let first = run.result.folds.first else {
+            throw RunError.unsupported("the run trained no model, so there is nothing to bundle")
+        }
+        let groups = zip(run.spec.featureGroups, run.groups).map { spec, info in
+            Group(name: spec.name, component: spec.component, version: info.version, config: spec.config,
+                  featureNames: info.featureNames)
+        }
+        manifest = Manifest(format: 1, name: run.spec.name, classes: run.corpus.classes, groups: groups,
+                            fusion: ComponentRef(component: run.spec.fusion.component, config: model.fusionConfig),
+                            classifier: ComponentRef(component: run.spec.classifier.component, config: model.classifierConfig),
+                            evaluation: "\(run.protocolDescription); this model: seed \(first.seed), \(first.split)",
+                            testAccuracy: first.metrics.accuracy, testMacroF1: first.metrics.macroF1)
+        scaler = model.scaler
+        fusionState = model.fusionState
+        classifierState = model.classifierState
+    }
+
+    /// Writes the bundle into `directory` (created if needed).
+    public func write(to directory: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(manifest).write(to: URL(fileURLWithPath: directory + "/bundle.json"))
+        try scaler.jsonData().write(to: URL(fileURLWithPath: directory + "/scaler.json"))
+        try Data(fusionState).write(to: URL(fileURLWithPath: directory + "/fusion.state"))
+        try Data(classifierState).write(to: URL(fileURLWithPath: directory + "/classifier.state"))
+    }
+
+    /// Reads a bundle folder; every missing or unreadable file is named.
+    public static func load(_ directory: String) throws -> PipelineBundle {
+        func read(_ name: String) throws -> Data {
+            guard let d = FileManager.default.contents(atPath: directory + "/" + name) else {
+                throw RunError.bundle(path: directory + "/" + name, message: "missing or unreadable; a bundle folder needs bundle.json, scaler.json, fusion.state and classifier.state")
+            }
+            return d
+        }
+        let manifest: Manifest
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: try read("bundle.json")) } catch let e as RunError { throw e } catch {
+            throw RunError.bundle(path: directory + "/bundle.json", message: "not a bundle manifest: \(error)")
+        }
+        guard manifest.format == 1 else {
+            throw RunError.bundle(path: directory + "/bundle.json", message: "bundle format \(manifest.format) is not supported (this EmoKit reads 1)")
+        }
+        let scaler = try FittedScaler.load(from: URL(fileURLWithPath: directory + "/scaler.json"))
+        return PipelineBundle(manifest: manifest, scaler: scaler, fusionState: [UInt8](try read("fusion.state")),
+                              classifierState: [UInt8](try read("classifier.state")))
+    }
+
+    private init(manifest: Manifest, scaler: FittedScaler, fusionState: [UInt8], classifierState: [UInt8]) {
+        self.manifest = manifest
+        self.scaler = scaler
+        self.fusionState = fusionState
+        self.classifierState = classifierState
+    }
+}
+
+/// A loaded bundle ready to predict: extractors, scaler, fusion and classifier instantiated from the host's plugins.
+public final class Predictor {
+    /// The bundle.
+    public let bundle: PipelineBundle
+    /// Feature components, one per group.
+    public let extractors: [LoadedComponent]
+    /// The trained chain.
+    public let chain: TrainingChain
+    private let decoder: MediaDecoder
+
+    /// Instantiates every component of `bundle` from `host` and restores the trained states.
+    public init(bundle: PipelineBundle, host: PluginHost) throws {
+        self.bundle = bundle
+        var extractors: [LoadedComponent] = []
+        for g in bundle.manifest.groups {
+            let c = try host.instantiate(id: g.component, config: g.config)
+            guard c.info.version == g.version else {
+                throw RunError.bundle(path: g.component, message: "the bundle was trained on \(g.component) \(g.version) features but the installed plugin is \(c.info.version); retrain, or install that version")
+            }
+            extractors.append(c)
+        }
+        self.extractors = extractors
+        let fusion = try host.instantiate(id: bundle.manifest.fusion.component, config: bundle.manifest.fusion.config)
+        let classifier = try host.instantiate(id: bundle.manifest.classifier.component, config: bundle.manifest.classifier.config)
+        try fusion.loadState(bundle.fusionState)
+        try classifier.loadState(bundle.classifierState)
+        chain = TrainingChain(fusion: fusion, classifier: classifier)
+        chain.setTraining(false)
+        decoder = try MediaDecoder()
+    }
+
+    /// The unscaled feature row of one clip, all groups side by side `[1, ΣC_g]`.
+    public func features(of clip: Clip) throws -> NDArray {
+        var row: [Float] = []
+        for c in extractors {
+            let input: Value = c.info.kind == .encoder
+                ? .array(try NDArray(shape: [1, clip.samples.count], data: clip.samples))
+                : .array(NDArray(vector: clip.samples))
+            guard let out = try c.forward([input]).first?.array else {
+                throw RunError.badOutput(component: c.info.id, message: "returned no float features")
+            }
+            row += out.data
+        }
+        return try NDArray(shape: [1, row.count], data: row)
+    }
+
+    /// Class probabilities of the scaled feature rows `[B, ΣC_g]` (already scaled).
+    public func probabilities(scaled: NDArray) throws -> NDArray {
+        softmaxRows(try chain.predict(splitColumns(scaled, layout: bundle.scaler.layout)))
+    }
+
+    /// Decodes `path`, extracts, scales and classifies: probabilities per class, in `bundle.manifest.classes` order.
+    public func predict(path: String) throws -> (clip: Clip, features: NDArray, probabilities: [Float]) {
+        let clip = try decoder.decode(path: path)
+        let raw = try features(of: clip)
+        let scaled = try bundle.scaler.transform(raw).values
+        return (clip, raw, try probabilities(scaled: scaled).data)
+    }
+}
+
+extension LoadedComponent: LoadedComponentProbe {
+    /// True when the plugin implements backward.
+    public var canBackward: Bool { isDifferentiable }
+}

@@ -1,0 +1,275 @@
+import EmoCore
+import EmoRuntime
+import EmoStore
+import Foundation
+
+/// Runs a `PipelineSpec` end to end: corpus → cached feature extraction → splits × seeds → scaling fit on the
+/// training part → fusion + classifier trained by the host → test metrics → mean ± std → report and bundle.
+///
+/// ```swift
+/// let runner = PipelineRunner(spec: spec, host: PluginHost.standard(), store: try FeatureStore(path: "emo.sqlite"))
+/// let result = try runner.run()
+/// print(result.summary)
+/// ```
+public final class PipelineRunner {
+    /// The pipeline.
+    public let spec: PipelineSpec
+    /// Where components come from.
+    public let host: PluginHost
+    /// The feature cache and run log.
+    public let store: FeatureStore
+    /// Progress and log lines for people (stderr in the CLI).
+    public var log: (String) -> Void = { _ in }
+    /// Extraction progress per group.
+    public var extractionProgress: ((String, ExtractionProgress) -> Void)?
+    /// Keep at most this many items per class (stratified by taking every k-th item), for quick runs.
+    public var maxItemsPerClass: Int?
+    /// Environment for `${VAR}` in corpus paths (EMO_DATA defaults to ../shared/data).
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
+
+    /// Creates a runner.
+    public init(spec: PipelineSpec, host: PluginHost, store: FeatureStore) {
+        self.spec = spec
+        self.host = host
+        self.store = store
+    }
+
+    // MARK: corpus
+
+    /// Loads every corpus source and maps labels onto the spec's classes.
+    public func loadCorpus() throws -> RunCorpus {
+        var items: [RunItem] = []
+        var skipped: [SkippedItem] = []
+        var unmapped = 0
+        for source in spec.corpus.sources {
+            let resolved = source.resolvedPath(environment: environment)
+            guard let path = resolved.path else {
+                throw RunError.unsupported("corpus path '\(source.path)' uses ${\(resolved.missing ?? "?")}, which is not set; export it or write the path out")
+            }
+            guard let kind = CorpusKind(rawValue: source.kind) else {
+                throw RunError.unsupported("corpus kind '\(source.kind)' is unknown; use one of \(CorpusKind.allCases.map(\.rawValue))")
+            }
+            let corpus = try CorpusLoader.load(kind: kind, path: path, options: try corpusOptions(source.options))
+            skipped += corpus.skipped
+            for item in corpus.items {
+                guard let label = spec.corpus.mappedLabel(item.label), let index = spec.corpus.classes.firstIndex(of: label) else {
+                    unmapped += 1
+                    continue
+                }
+                items.append(RunItem(item: item, label: label, classIndex: index))
+            }
+        }
+        if let cap = maxItemsPerClass {
+            var byClass: [Int: [RunItem]] = [:]
+            for i in items { byClass[i.classIndex, default: []].append(i) }
+            var kept: [RunItem] = []
+            for c in byClass.keys.sorted() {
+                let list = byClass[c] ?? []
+                let step = max(1, list.count / max(cap, 1))
+                kept += stride(from: 0, to: list.count, by: step).prefix(cap).map { list[$0] }
+            }
+            items = kept.sorted { $0.item.path < $1.item.path }
+        }
+        guard !items.isEmpty else {
+            throw RunError.emptyCorpus("the corpus sources of '\(spec.name)' gave no items with a label in \(spec.corpus.classes)")
+        }
+        return RunCorpus(items: items, classes: spec.corpus.classes, skipped: skipped, unmapped: unmapped)
+    }
+
+    private func corpusOptions(_ json: JSONValue) throws -> CorpusOptions {
+        var o = CorpusOptions()
+        if let calm = json["calm"]?.stringValue {
+            guard let p = CorpusOptions.CalmPolicy(rawValue: calm) else {
+                throw RunError.unsupported("corpus option calm='\(calm)' must be one of \(CorpusOptions.CalmPolicy.allCases.map(\.rawValue))")
+            }
+            o.calm = p
+        }
+        if let k = json["meldClasses"]?.intValue { o.meldClasses = k }
+        if let root = json["mediaRoot"]?.stringValue { o.mediaRoot = root }
+        if let check = json["checkFiles"]?.boolValue { o.checkFiles = check }
+        return o
+    }
+
+    // MARK: features
+
+    /// Extracts (or reads from the cache) every feature group for `items`.
+    public func extractGroups(_ items: [RunItem]) throws -> GroupMatrices {
+        var rowsByGroup: [[String: [Float]]] = []
+        var keys: [FeatureKey] = []
+        var names: [[String]] = []
+        var failures: [ExtractionFailure] = []
+        for group in spec.featureGroups {
+            guard group.input == .audio else {
+                throw RunError.unsupported("feature group '\(group.name)' reads \(group.input.rawValue); this build extracts audio groups only (text groups need the text-encoder plugins)")
+            }
+            let component = try host.instantiate(id: group.component, config: group.config)
+            let engine = try ExtractionEngine(component: component, store: store)
+            log("extracting \(group.name) with \(group.component) \(component.info.version) for \(items.count) clips")
+            let report = try engine.run(items: items.map(\.item)) { [extractionProgress] p in extractionProgress?(group.name, p) }
+            log("  \(report.extracted) extracted, \(report.cached) cached, \(report.failures.count) failed in \(String(format: "%.1f", report.seconds)) s")
+            failures += report.failures
+            var rows: [String: [Float]] = [:]
+            for item in items {
+                guard let hash = report.clipHashes[item.item.path],
+                      let outputs = try store.outputs(pcmHash: hash, key: engine.key),
+                      let first = outputs.first?.array else { continue }
+                rows[item.item.path] = first.data
+            }
+            rowsByGroup.append(rows)
+            keys.append(engine.key)
+            let declared = component.resolvedDescription["outputs"]?.arrayValue?.first?["feature_names"]?.arrayValue?
+                .compactMap(\.stringValue) ?? []
+            names.append(declared)
+        }
+        let kept = items.filter { item in rowsByGroup.allSatisfy { $0[item.item.path] != nil } }
+        guard !kept.isEmpty else { throw RunError.emptyCorpus("every clip failed extraction; first failure: \(failures.first?.message ?? "none")") }
+        var groups: [GroupMatrices.Group] = []
+        for (g, spec) in spec.featureGroups.enumerated() {
+            let width = rowsByGroup[g][kept[0].item.path]?.count ?? 0
+            var values = NDArray(zeros: [kept.count, width])
+            for (r, item) in kept.enumerated() {
+                guard let row = rowsByGroup[g][item.item.path], row.count == width else {
+                    throw RunError.badOutput(component: spec.component, message: "\(item.item.path) gave a vector of a different width than \(width)")
+                }
+                for j in 0..<width { values.data[r * width + j] = row[j] }
+            }
+            let featureNames = names[g].count == width ? names[g] : (0..<width).map { "\(spec.name) dim \($0)" }
+            groups.append(.init(name: spec.name, key: keys[g], featureNames: featureNames, values: values))
+        }
+        return GroupMatrices(items: kept, groups: groups, failures: failures)
+    }
+
+    // MARK: training and evaluation
+
+    /// The trainer settings for `seed`.
+    func trainingConfig(seed: UInt64) -> TrainingConfig {
+        let t = spec.training
+        var c = TrainingConfig()
+        c.optimizer = TrainingConfig.Optimizer(rawValue: t.optimizer.rawValue) ?? .adam
+        c.learningRate = t.learningRate
+        c.batchSize = t.batchSize
+        c.maxEpochs = t.maxEpochs
+        c.weightDecay = t.weightDecay
+        c.l2 = t.l2
+        c.gradientClipNorm = t.gradientClipNorm
+        if t.betas.count == 2 { c.beta1 = t.betas[0]; c.beta2 = t.betas[1] }
+        c.epsilon = t.epsilon
+        c.momentum = t.momentum
+        c.shuffle = t.shuffle
+        c.seed = seed
+        if let e = t.earlyStopping {
+            c.earlyStopping = .init(monitor: monitor(e.monitor), patience: e.patience, minDelta: e.minDelta,
+                                    restoreBestWeights: e.restoreBestWeights)
+        }
+        if let p = t.lrPlateau {
+            c.lrPlateau = .init(monitor: monitor(p.monitor), factor: p.factor, patience: p.patience,
+                                minLearningRate: p.minLearningRate)
+        }
+        if let w = t.warmup { c.warmup = .init(fraction: w.fraction, schedule: w.schedule == .constant ? .constant : .linear) }
+        switch t.classWeights {
+        case .none: c.classWeights = .none
+        case .balanced: c.classWeights = .balanced
+        case .explicit: c.classWeights = .explicit(t.classWeights.resolved(classes: spec.corpus.classes, trainingLabels: []).map { Float($0) })
+        }
+        return c
+    }
+
+    private func monitor(_ m: TrainingSpec.Monitor) -> TrainingConfig.Monitor {
+        switch m {
+        case .validationLoss: return .validationLoss
+        case .validationAccuracy: return .validationAccuracy
+        case .validationMacroF1: return .validationMacroF1
+        }
+    }
+
+    /// Builds a fresh fusion + classifier chain for group widths `widths`, seeded.
+    public func makeChain(widths: [Int], seed: UInt64) throws -> (chain: TrainingChain, fusion: LoadedComponent, classifier: LoadedComponent) {
+        let seedValue = JSONValue.number(Double(seed % (1 << 52)))
+        let fusionConfig = JSONValue.object(["inputs": .array(widths.map { .number(Double($0)) }), "seed": seedValue])
+        let fusion = try host.instantiate(id: spec.fusion.component, config: spec.fusion.config.merging(fusionConfig))
+        guard let fusedWidth = fusion.resolvedDescription["outputs"]?.arrayValue?.first?["dims"]?.arrayValue?.last?.intValue else {
+            throw RunError.badOutput(component: spec.fusion.component, message: "describe() does not state its output width (outputs[0].dims)")
+        }
+        let classifierConfig = JSONValue.object(["inputs": .number(Double(fusedWidth)),
+                                                 "classes": .number(Double(spec.corpus.classes.count)), "seed": seedValue])
+        let classifier = try host.instantiate(id: spec.classifier.component,
+                                              config: spec.classifier.config.merging(classifierConfig))
+        return (TrainingChain(fusion: fusion, classifier: classifier), fusion, classifier)
+    }
+
+    /// Runs the whole protocol and returns per-split results, aggregates and the first split's trained model.
+    public func run() throws -> PipelineRun {
+        let corpus = try loadCorpus()
+        log("\(spec.name): \(corpus.items.count) items, classes \(corpus.classes) with counts \(corpus.classCounts); \(corpus.skipped.count) skipped, \(corpus.unmapped) unmapped")
+        let matrices = try extractGroups(corpus.items)
+        let items = matrices.items
+        let layout = matrices.layout
+        let all = try FeatureTable(values: matrices.concatenated(), layout: layout)
+        var folds: [FoldResult] = []
+        var seconds: [Double] = []
+        var imputed = 0
+        var firstModel: TrainedModel?
+        for seed in spec.seeds {
+            let splits = try spec.split.splits(of: items, seed: seed)
+            for split in splits {
+                let started = Date()
+                let speakers = items.map { $0.speaker ?? "" }
+                let scaler = try spec.scaling.fit(all, layout: layout, split: split, speakers: speakers)
+                var imputed = 0
+                func part(_ rows: [Int]) throws -> (groups: [NDArray], labels: [Int]) {
+                    let scaled = try scaler.transform(all, rows: rows, speakers: speakers)
+                    imputed += scaled.imputation.total
+                    return (splitColumns(scaled.values, layout: layout), rows.map { items[$0].classIndex })
+                }
+                let train = try part(split.train)
+                let test = try part(split.test)
+                let validation = split.validation.isEmpty ? nil : try part(split.validation)
+                let (chain, fusion, classifier) = try makeChain(widths: layout.groups.map(\.width), seed: seed)
+                let trainer = Trainer(config: trainingConfig(seed: seed))
+                let k = corpus.classes.count
+                let result = try trainer.train(chain, on: try TrainingSet(groups: train.groups, labels: train.labels, classes: k),
+                                               validation: try validation.map { try TrainingSet(groups: $0.groups, labels: $0.labels, classes: k) })
+                chain.setTraining(false)
+                let probabilities = softmaxRows(try chain.predict(test.groups))
+                let predicted = (0..<test.labels.count).map { r in
+                    (0..<k).max { probabilities.data[r * k + $0] < probabilities.data[r * k + $1] } ?? 0
+                }
+                let metrics = try ClassificationMetrics.compute(truth: test.labels, predicted: predicted, classes: corpus.classes,
+                                                                scores: (0..<test.labels.count).map { r in
+                                                                    (0..<k).map { Double(probabilities.data[r * k + $0]) }
+                                                                })
+                let elapsed = Date().timeIntervalSince(started)
+                log(String(format: "  seed %llu %@: accuracy %.4f, macro-F1 %.4f, %d epochs, %.1f s (%@)", seed, split.name,
+                           metrics.accuracy, metrics.macroF1, result.history.count, elapsed, split.overlap.summary))
+                let curves = TrainingCurves(epochs: result.history.map {
+                    TrainingCurves.Epoch(epoch: $0.epoch, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
+                                         trainAccuracy: $0.trainAccuracy, validationAccuracy: $0.validationAccuracy,
+                                         learningRate: $0.learningRate)
+                }, bestEpoch: result.selectedEpoch)
+                folds.append(FoldResult(seed: seed, split: split.name, overlap: split.overlap, metrics: metrics,
+                                        curves: curves, imputedValues: imputed))
+                seconds.append(elapsed)
+                if firstModel == nil {
+                    firstModel = TrainedModel(scaler: scaler, fusionState: try fusion.saveState(),
+                                              classifierState: try classifier.saveState(),
+                                              fusionConfig: fusion.resolvedDescription["config"] ?? .object([:]),
+                                              classifierConfig: classifier.resolvedDescription["config"] ?? .object([:]))
+                }
+            }
+        }
+        let sources = spec.corpus.sources.map(\.kind).joined(separator: "+")
+        let runProtocol = RunProtocol(corpus: "\(sources) (\(corpus.classes.count) classes, \(items.count) items)",
+                                      split: spec.split.method.displayName, scaling: scalingName, seeds: spec.seeds)
+        return PipelineRun(spec: spec, corpus: corpus, groups: matrices.groups.map {
+            PipelineRun.GroupInfo(name: $0.name, component: $0.key.componentID, version: $0.key.componentVersion,
+                                  configHash: $0.key.configHash, width: $0.values.shape[1], featureNames: $0.featureNames)
+        }, extractionFailures: matrices.failures, result: RunResult(model: spec.name, runProtocol: runProtocol, folds: folds),
+        splitSeconds: seconds, model: firstModel)
+    }
+
+    /// The scaling in words ("standard", "none", "standard per speaker").
+    var scalingName: String {
+        spec.scaling.method.rawValue + (spec.scaling.perSpeaker ? " per speaker" : "")
+    }
+}
+

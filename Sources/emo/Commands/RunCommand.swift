@@ -1,0 +1,197 @@
+import ArgumentParser
+import EmoCore
+import EmoPipeline
+import EmoRuntime
+import EmoStore
+import Foundation
+
+/// The feature store the CLI uses unless told otherwise: `EMO_STORE`, or `~/.cache/emokit/features.sqlite`.
+func defaultStorePath() -> String {
+    let env = ProcessInfo.processInfo.environment
+    if let s = env["EMO_STORE"], !s.isEmpty { return s }
+    let cache = env["XDG_CACHE_HOME"] ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.cache")
+    try? FileManager.default.createDirectory(atPath: cache + "/emokit", withIntermediateDirectories: true)
+    return cache + "/emokit/features.sqlite"
+}
+
+/// Writes a line to stderr (progress and logs; stdout stays for results).
+func stderrLine(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+/// `emo run SPEC`: a pipeline spec end to end.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline spec end to end: features (cached), splits × seeds, training, metrics, report, bundle.",
+        discussion: """
+        SPEC is a JSON pipeline spec (docs/evaluation.md; shipped ones in docs/pipelines/). Features are cached in
+        the feature store, so a second run over the same clips does no extraction. Writes OUT/metrics.json,
+        OUT/report.html and OUT/bundle/ (the model of the first seed's first split, loadable by `emo predict`,
+        `emo explain` and `emo demo --bundle`). Corpus paths may use ${EMO_DATA} (default ../shared/data).
+        """)
+
+    @Argument(help: "Pipeline spec (JSON).")
+    var spec: String
+
+    @Option(help: "Output folder (default: emo-runs/<pipeline name>).")
+    var out: String?
+
+    @Option(help: "Feature store (default: $EMO_STORE or ~/.cache/emokit/features.sqlite).")
+    var store: String?
+
+    @Option(help: "Use at most this many items per class (a quick run; the protocol line says so).")
+    var maxPerClass: Int?
+
+    @Option(help: "Override the spec's seeds (comma-separated).")
+    var seeds: String?
+
+    @Flag(help: "Only the summary on stdout; no progress on stderr.")
+    var quiet = false
+
+    @Flag(help: "Print the metrics report as JSON on stdout.")
+    var json = false
+
+    func run() async throws {
+        let host = PluginHost.standard()
+        var pipeline = try PipelineSpec.load(from: URL(fileURLWithPath: spec), knownComponents: Set(host.components.keys))
+        if let seeds {
+            let parsed = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
+            pipeline.seeds = parsed
+        }
+        let storePath = store ?? defaultStorePath()
+        let featureStore = try FeatureStore(path: storePath)
+        let runner = PipelineRunner(spec: pipeline, host: host, store: featureStore)
+        runner.maxItemsPerClass = maxPerClass
+        let showProgress = !quiet && !json
+        if showProgress {
+            runner.log = { stderrLine($0) }
+            var bars: [String: ProgressBar] = [:]
+            runner.extractionProgress = { group, p in
+                let bar = bars[group] ?? ProgressBar(total: p.total, label: group, mode: .human)
+                bars[group] = bar
+                bar.update(done: p.done, detail: "\(p.extracted) new, \(p.cached) cached, \(p.failed) failed")
+                if p.done == p.total { bar.finish() }
+            }
+        }
+        let runID = try featureStore.beginRun(kind: "pipeline", config: try JSONValue.parse(pipeline.jsonData()))
+        let outcome: PipelineRun
+        do {
+            outcome = try runner.run()
+        } catch {
+            try? featureStore.finishRun(runID, status: "failed: \(error)")
+            throw error
+        }
+        let folder = out ?? "emo-runs/\(pipeline.name)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var result = outcome.result
+        if let cap = maxPerClass { result.runProtocol.corpus += ", at most \(cap) per class" }
+        let report = MetricsReport(title: pipeline.name, runs: [result])
+        let metricsURL = try report.write(into: URL(fileURLWithPath: folder))
+        let htmlURL = try HTMLReport.write(report, into: URL(fileURLWithPath: folder))
+        if outcome.model != nil {
+            try PipelineBundle(run: outcome).write(to: folder + "/bundle")
+        }
+        for m in SummaryMetric.allCases {
+            if let s = result.summary(m) { try featureStore.recordMetric(run: runID, name: m.rawValue, value: s.mean, split: "mean") }
+        }
+        try featureStore.finishRun(runID, status: "finished: \(folder)")
+        if json {
+            print(String(decoding: try report.jsonData(), as: UTF8.self))
+            return
+        }
+        print(outcome.summary)
+        print("run \(runID) in \(storePath)")
+        print("wrote \(metricsURL.path), \(htmlURL.path)\(outcome.model != nil ? ", \(folder)/bundle" : "")")
+    }
+}
+
+/// `emo runs ...`: list, show and compare finished runs.
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs", abstract: "List, show and compare pipeline runs.",
+        subcommands: [RunsList.self, RunsShow.self, RunsCompare.self], defaultSubcommand: RunsList.self)
+}
+
+/// `emo runs list`.
+struct RunsList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List runs recorded in the feature store.")
+
+    @Option(help: "Feature store (default: $EMO_STORE or ~/.cache/emokit/features.sqlite).")
+    var store: String?
+
+    @Option(help: "Only runs of this kind (pipeline, extract).")
+    var kind: String?
+
+    func run() async throws {
+        let s = try FeatureStore(path: store ?? defaultStorePath())
+        for r in try s.runs() where kind == nil || r.kind == kind {
+            let name = r.config["name"]?.stringValue ?? r.config["component"]?.stringValue ?? ""
+            let started = Date(timeIntervalSince1970: r.startedAt)
+            print("\(r.id)\t\(r.kind)\t\(name)\t\(started)\t\(r.status)")
+        }
+    }
+}
+
+/// `emo runs show ID`.
+struct RunsShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one run's config and metrics.")
+
+    @Argument(help: "Run id, as `emo runs list` prints it.")
+    var id: Int
+
+    @Option(help: "Feature store (default: $EMO_STORE or ~/.cache/emokit/features.sqlite).")
+    var store: String?
+
+    func run() async throws {
+        let s = try FeatureStore(path: store ?? defaultStorePath())
+        guard let r = try s.runs().first(where: { $0.id == id }) else {
+            throw ValidationError("no run \(id) in the store; `emo runs list` shows the ids")
+        }
+        let metrics = try s.metrics(run: id)
+        let out: JSONValue = ["id": .number(Double(r.id)), "kind": .string(r.kind), "status": .string(r.status),
+                              "config": r.config,
+                              "metrics": .object(metrics.mapValues { .object($0.mapValues { .number($0) }) })]
+        print(out.serialized(pretty: true))
+    }
+}
+
+/// `emo runs compare A B`.
+struct RunsCompare: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two runs fold by fold: mean difference, Wilcoxon signed-rank and sign tests.",
+        discussion: "A and B are run folders (or their metrics.json). Pairs are matched by seed and split name.")
+
+    @Argument(help: "First run folder or metrics.json.")
+    var a: String
+
+    @Argument(help: "Second run folder or metrics.json.")
+    var b: String
+
+    @Option(help: "Write the comparison report (metrics.json + report.html) into this folder.")
+    var out: String?
+
+    func run() async throws {
+        func load(_ p: String) throws -> RunResult {
+            let url = p.hasSuffix(".json") ? URL(fileURLWithPath: p) : URL(fileURLWithPath: p).appendingPathComponent("metrics.json")
+            guard let run = try MetricsReport.read(from: url).runs.first else {
+                throw ValidationError("\(url.path) holds no run")
+            }
+            return run
+        }
+        let ra = try load(a), rb = try load(b)
+        let comparisons = SummaryMetric.allCases.map { RunComparison.make(ra, rb, metric: $0) }
+        for c in comparisons where c.pairs > 0 {
+            let w = c.wilcoxon.map { String(format: "p=%.4g", $0.pValue) } ?? "n/a"
+            let s = c.sign.map { String(format: "p=%.4g", $0.pValue) } ?? "n/a"
+            print("\(c.metric.title.padding(toLength: 15, withPad: " ", startingAt: 0)) Δ=\(String(format: "%+.4f", c.meanDifference)) over \(c.pairs) pairs; Wilcoxon \(w); sign \(s)")
+        }
+        if let out {
+            let report = MetricsReport(title: "\(ra.label) vs \(rb.label)", runs: [ra, rb], comparisons: comparisons)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            _ = try report.write(into: URL(fileURLWithPath: out))
+            _ = try HTMLReport.write(report, into: URL(fileURLWithPath: out))
+            print("wrote \(out)/metrics.json and \(out)/report.html")
+        }
+    }
+}
