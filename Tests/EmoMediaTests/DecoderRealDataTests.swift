@@ -49,11 +49,10 @@ final class DecoderRealDataTests: XCTestCase {
         let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL } ?? []).filter { $0.pathExtension == "wav" }.sorted { $0.path < $1.path }
         XCTAssertEqual(files.count, 10, "originals/ should hold 5 TESS + 5 RAVDESS files")
-        let decoder = try MediaDecoder()
         var sawAIFF = false, sawFloat = false, sawStereo = false
         for url in files {
             let facts = try headerFacts(url)
-            let clip = try decoder.decode(path: url.path)
+            let clip = try DecodedCache.clip(url.path)
             let expected = Int((Double(facts.frames) * 16_000 / facts.rate).rounded(.up))
             XCTAssertEqual(clip.sampleRate, 16_000)
             XCTAssertEqual(clip.samples.count, expected, "\(url.lastPathComponent): \(facts.frames) frames at \(facts.rate) Hz")

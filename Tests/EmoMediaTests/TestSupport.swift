@@ -1,4 +1,6 @@
 import Foundation
+import EmoCore
+import EmoMedia
 import XCTest
 
 /// Locations shared by the media tests.
@@ -65,4 +67,20 @@ func writeWAV(_ samples: [Float], rate: Int, channels: Int = 1, to url: URL, dec
         data.append(Data(bytes: &le, count: 2))
     }
     try data.write(to: url)
+}
+
+/// Decoded clips shared between tests (the 96 kHz and 44.1 kHz originals take seconds to resample in debug).
+enum DecodedCache {
+    nonisolated(unsafe) private static var clips: [String: Clip] = [:]
+    private static let lock = NSLock()
+
+    /// The default-options clip of `path`, decoded once per test run.
+    static func clip(_ path: String) throws -> Clip {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = clips[path] { return c }
+        let c = try MediaDecoder().decode(path: path)
+        clips[path] = c
+        return c
+    }
 }

@@ -166,3 +166,22 @@ final class CorporaTests: XCTestCase {
         XCTAssertEqual(json["skipped"], .array([.object(["source": .string("/b"), "reason": .string("why")])]))
     }
 }
+
+/// Corpora as pipeline-spec sources and as split items.
+final class CorporaSpecTests: XCTestCase {
+    func testSpecSourceAndLabelledItems() throws {
+        let data = try CorporaTestPaths.sharedData()
+        let source = CorpusSource(kind: "ravdess", path: "${EMO_DATA}/ravdess")
+        let corpus = try CorpusLoader.load(source: source, environment: ["EMO_DATA": data.path])
+        XCTAssertEqual(corpus.items.count, 1440)
+        XCTAssertEqual(CorpusSummary(corpus).labels["calm"], 192, "spec sources keep calm for the label map")
+        let item = try XCTUnwrap(corpus.labelledItems.first)
+        XCTAssertEqual(item.speaker, "ravdess/Actor_01")
+        XCTAssertEqual(item.textID, "ravdess/statement-01")
+        XCTAssertEqual(item.fields["path"], corpus.items[0].path)
+        XCTAssertThrowsError(try CorpusLoader.load(source: CorpusSource(kind: "ravdess", path: "${NOPE}/x"), environment: [:]))
+        XCTAssertThrowsError(try CorpusLoader.load(source: CorpusSource(kind: "folder", path: data.path), environment: [:]))
+        let tess = CorpusItem(path: "/t/OAF_back_angry.flac", label: "angry", speaker: "OAF", textID: "back", group: "back")
+        XCTAssertEqual(tess.labelledItem(corpus: .tess).textID, "tess/word-back")
+    }
+}

@@ -103,7 +103,7 @@ final class ExtractionTests: XCTestCase {
         fake.failOnSampleCount = 1_600 + 160 * 3  // the component itself fails on tone03
         let paths = [good[0], empty.path, good[1], noise.path, truncated.path, good[2], zero.path, missing.path,
                      good[3], good[4]]
-        let report = try ExtractionEngine(component: fake, store: try store(), options: ExtractionOptions(batchSize: 2))
+        let report = try ExtractionEngine(component: fake, store: try store(), options: ExtractionOptions(batchSize: 4, workers: 3))
             .run(items: items(paths))
         XCTAssertEqual(report.extracted, 4)
         XCTAssertEqual(report.failures.map(\.path), [empty.path, noise.path, truncated.path, zero.path, missing.path, good[3]])
@@ -114,16 +114,18 @@ final class ExtractionTests: XCTestCase {
         XCTAssertTrue(report.failures[5].message.contains("refuses"))
     }
 
-    /// A file deleted while the run is under way is reported as missing; the others are extracted.
+    /// A file deleted while the run is under way is reported as missing; the others are extracted. (Files are
+    /// read a chunk of `batchSize` ahead, so the victim sits in a later chunk than the deletion.)
     func testFileVanishingMidRun() throws {
         let fake = FakeStatsExtractor()
         let victim = good[5]
-        let report = try ExtractionEngine(component: fake, store: try store()).run(items: items(good)) { p in
+        let options = ExtractionOptions(batchSize: 2, workers: 2)
+        let report = try ExtractionEngine(component: fake, store: try store(), options: options).run(items: items(good)) { p in
             if p.done == 2 { try? FileManager.default.removeItem(atPath: victim) }
         }
         XCTAssertEqual(report.extracted, 6)
         XCTAssertEqual(report.failures.map(\.path), [victim])
-        XCTAssertTrue(report.failures[0].message.contains("not found"))
+        XCTAssertTrue(report.failures.first?.message.contains("not found") == true)
     }
 
     /// A run that stopped after some committed batches (as after a kill) is finished by a rerun with each clip
@@ -142,6 +144,19 @@ final class ExtractionTests: XCTestCase {
         XCTAssertEqual(resumed.forwardCalls, 4)
         XCTAssertEqual(try s.extractionCount(key: report.key), 7)
         XCTAssertEqual(try s.outputRowCount(key: report.key), 7)
+    }
+
+    /// Decoding on several threads gives the same clips, in the same order, as on one.
+    func testWorkersDoNotChangeResults() throws {
+        XCTAssertEqual(ParallelMap.run(100, workers: 3) { $0 * $0 }, (0..<100).map { $0 * $0 })
+        let one = try ExtractionEngine(component: FakeStatsExtractor(), store: try store(),
+                                       options: ExtractionOptions(batchSize: 3, workers: 1)).run(items: items(good))
+        let dir2 = try CorporaTestPaths.temporaryFolder(self)
+        let other = try FeatureStore(path: dir2.appendingPathComponent("s.sqlite").path)
+        let four = try ExtractionEngine(component: FakeStatsExtractor(), store: other,
+                                        options: ExtractionOptions(batchSize: 3, workers: 4)).run(items: items(good))
+        XCTAssertEqual(one.clipHashes, four.clipHashes)
+        XCTAssertEqual(four.extracted, 7)
     }
 
     /// Encoders get a batch of one, [1, T]; decode options change the clip and so the cache entry.

@@ -12,7 +12,9 @@ import Foundation
 /// ```
 /// For each item: hash the file; if that file, decoded with the same options, already has outputs for this
 /// (component id, version, config hash), skip it without decoding (no model work). Otherwise decode, run the
-/// component and queue the outputs; every `batchSize` queued clips are committed in one transaction. A process
+/// component and queue the outputs; every `batchSize` queued clips are committed in one transaction. Reading,
+/// hashing and decoding run on `workers` threads, a chunk of `batchSize` files at a time; the component always
+/// runs on the calling thread, one clip at a time, in corpus order. A process
 /// killed at any point loses only the uncommitted batch, and a rerun finishes the rest: committed clips are
 /// skipped and inserts are idempotent, so there are no lost and no duplicated rows. A file that fails (missing,
 /// corrupt, no audio, component error) is listed in the report and the run goes on.
@@ -30,6 +32,7 @@ public final class ExtractionEngine {
     /// Prepares a run; throws when options are out of range.
     public init(component: any Component, store: FeatureStore, options: ExtractionOptions = ExtractionOptions()) throws(ExtractionError) {
         guard options.batchSize >= 1 else { throw .invalidOption("batch size must be at least 1, got \(options.batchSize)") }
+        guard options.workers >= 1 else { throw .invalidOption("workers must be at least 1, got \(options.workers)") }
         do { decoder = try MediaDecoder(options: options.decode) } catch { throw .invalidOption(error.description) }
         self.component = component
         self.store = store
@@ -72,24 +75,56 @@ public final class ExtractionEngine {
             pendingSources.removeAll(keepingCapacity: true)
         }
 
-        for item in items {
-            switch process(item, decodeKey: decodeKey, done: done) {
-            case .cached(let pcm, let source):
-                state.cached += 1
-                hashes[item.path] = pcm
-                if let s = source { pendingSources.append(s) }
-            case .extracted(let record):
-                state.extracted += 1
-                hashes[item.path] = record.clip.pcmHash
-                done.insert(record.clip.pcmHash)
-                pending.append(record)
-            case .failed(let message):
-                state.failed += 1
-                failures.append(ExtractionFailure(path: item.path, message: message))
+        // Chunks of `batchSize` items: files are read and hashed, then decoded, on `workers` threads; cache
+        // lookups, the component and the store stay on this thread, in corpus order.
+        var start = 0
+        while start < items.count {
+            let chunk = Array(items[start..<min(items.count, start + options.batchSize)])
+            start += chunk.count
+            let files = ParallelMap.run(chunk.count, workers: options.workers) { i in
+                Result { () throws(MediaError) in try MediaDecoder.loadFile(chunk[i].path) }
             }
-            state.done += 1
-            if pending.count >= options.batchSize || pendingSources.count >= 4 * options.batchSize { try flush() }
-            progress?(state)
+            var lookups = [String?](repeating: nil, count: chunk.count)
+            for i in chunk.indices {
+                guard case .success(let f) = files[i] else { continue }
+                do { lookups[i] = try store.cachedClip(fileHash: f.sha256, decodeKey: decodeKey) } catch { throw .store(error) }
+            }
+            let clips = ParallelMap.run(chunk.count, workers: options.workers) { i -> Result<Clip, MediaError>? in
+                guard case .success(let f) = files[i] else { return nil }
+                if let pcm = lookups[i], done.contains(pcm) { return nil }
+                return Result { () throws(MediaError) in try decoder.decode(path: chunk[i].path, file: f) }
+            }
+            for (i, item) in chunk.enumerated() {
+                let outcome: Outcome
+                if case .failure(let e) = files[i] {
+                    outcome = .failed(e.description)
+                } else if let pcm = lookups[i], done.contains(pcm) {
+                    outcome = .cached(pcmHash: pcm, newSource: nil)
+                } else if case .failure(let e)? = clips[i] {
+                    outcome = .failed(e.description)
+                } else if case .success(let clip)? = clips[i] {
+                    outcome = process(item, clip: clip, decodeKey: decodeKey, done: done)
+                } else {
+                    outcome = .failed("\(item.path): internal error: no decode result")
+                }
+                switch outcome {
+                case .cached(let pcm, let source):
+                    state.cached += 1
+                    hashes[item.path] = pcm
+                    if let s = source { pendingSources.append(s) }
+                case .extracted(let record):
+                    state.extracted += 1
+                    hashes[item.path] = record.clip.pcmHash
+                    done.insert(record.clip.pcmHash)
+                    pending.append(record)
+                case .failed(let message):
+                    state.failed += 1
+                    failures.append(ExtractionFailure(path: item.path, message: message))
+                }
+                state.done += 1
+                if pending.count >= options.batchSize || pendingSources.count >= 4 * options.batchSize { try flush() }
+                progress?(state)
+            }
         }
         try flush()
         do {
@@ -110,21 +145,8 @@ public final class ExtractionEngine {
         case failed(String)
     }
 
-    private func process(_ item: CorpusItem, decodeKey: String, done: Set<String>) -> Outcome {
-        // Cheap path: the same file bytes decoded the same way are already extracted.
-        let file: MediaDecoder.LoadedFile
-        do {
-            file = try MediaDecoder.loadFile(item.path)
-            if let pcm = try store.cachedClip(fileHash: file.sha256, decodeKey: decodeKey), done.contains(pcm) {
-                return .cached(pcmHash: pcm, newSource: nil)
-            }
-        } catch let e as MediaError {
-            return .failed(e.description)
-        } catch {
-            return .failed("\(item.path): \(error)")
-        }
-        let clip: Clip
-        do { clip = try decoder.decode(path: item.path, file: file) } catch { return .failed(error.description) }
+    /// Runs the component on a decoded clip unless its PCM is already stored.
+    private func process(_ item: CorpusItem, clip: Clip, decodeKey: String, done: Set<String>) -> Outcome {
         let record = ClipRecord(clip: clip, decodeKey: decodeKey)
         if done.contains(clip.pcmHash) { return .cached(pcmHash: clip.pcmHash, newSource: record) }
         let input: Value

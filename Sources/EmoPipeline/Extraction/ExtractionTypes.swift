@@ -1,4 +1,5 @@
 import EmoCore
+import Foundation
 import EmoMedia
 import EmoStore
 
@@ -8,14 +9,20 @@ public struct ExtractionOptions: Sendable, Equatable {
     public var decode: DecodeOptions = DecodeOptions()
     /// Clips per committed transaction: a kill loses at most this many clips' work.
     public var batchSize: Int = 32
+    /// Threads that read, hash and decode files (the component itself runs on one thread).
+    public var workers: Int = ExtractionOptions.defaultWorkers
 
-    /// Default options: natural-length 16 kHz clips, batches of 32.
+    /// min(4, active processors).
+    public static var defaultWorkers: Int { max(1, min(4, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// Default options: natural-length 16 kHz clips, batches of 32, `defaultWorkers` decoding threads.
     public init() {}
 
     /// Creates options.
-    public init(decode: DecodeOptions = DecodeOptions(), batchSize: Int = 32) {
+    public init(decode: DecodeOptions = DecodeOptions(), batchSize: Int = 32, workers: Int = ExtractionOptions.defaultWorkers) {
         self.decode = decode
         self.batchSize = batchSize
+        self.workers = workers
     }
 }
 

@@ -35,6 +35,9 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(help: "Clips per committed transaction.")
     var batchSize: Int = 32
 
+    @Option(help: "Threads that read, hash and decode files (default min(4, cores)); the component runs on one.")
+    var workers: Int = ExtractionOptions.defaultWorkers
+
     @Option(help: "Fix every clip to this many seconds (crop or zero-pad).")
     var duration: Double?
 
@@ -81,7 +84,7 @@ struct ExtractCommand: AsyncParsableCommand {
         let featureStore = try FeatureStore(path: store)
         let decode = DecodeOptions(duration: duration, alignment: alignment, normalise: normalise, trimSilenceTopDB: trimSilence)
         let engine = try ExtractionEngine(component: instance, store: featureStore,
-                                          options: ExtractionOptions(decode: decode, batchSize: batchSize))
+                                          options: ExtractionOptions(decode: decode, batchSize: batchSize, workers: workers))
         let bar = ProgressBar(total: items.count, label: "extract \(component)", mode: mode)
         let report = try engine.run(items: items) { p in
             bar.update(done: p.done, detail: p.failed > 0 ? "failed \(p.failed)" : "")
