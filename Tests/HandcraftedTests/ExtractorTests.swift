@@ -57,6 +57,9 @@ final class ExtractorTests: XCTestCase {
         XCTAssertTrue(eg.featureNames.contains("f0_semitone_p20"))
         XCTAssertTrue(eg.featureNames.contains("mfcc_4_std"))
         XCTAssertFalse(eg.featureNames.contains("mfcc_5_mean"))
+        // f0 semitone 7 + rms_db 7 + jitter, shimmer 2 + HNR 2 + F1–F3 × 2 + alpha 2 + Hammarberg 2 + flux 2
+        // + MFCC 1–4 × 2 + 5 temporal scalars
+        XCTAssertEqual(eg.featureNames.count, 7 + 7 + 2 + 2 + 6 + 2 + 2 + 2 + 8 + 5)
         let y = VoiceQualityTests.vowel(periods: [Int](repeating: 128, count: 125)).map { Float($0) }
         XCTAssertEqual(try eg.features(y).count, eg.featureNames.count)
         let two = try HandcraftedExtractor(config: .object(["functionals": ["mean", "std"]]))

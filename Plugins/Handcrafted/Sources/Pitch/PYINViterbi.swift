@@ -149,6 +149,14 @@ public struct PYINViterbi: Sendable {
         table.withUnsafeMutableBufferPointer { tb in
         values.withUnsafeMutableBufferPointer { vb in
             guard let ls = lsp.baseAddress, let lw = lwp.baseAddress, let all = vb.baseAddress else { return }
+            // log(p + tiny), memoised on the last argument: most voiced observations are 0 and all unvoiced ones
+            // of a frame are equal, so this takes a handful of logs per frame instead of 2n
+            var lastP = 0.0, lastLog = logTiny
+            @inline(__always) func logObs(_ p: Double) -> Double {
+                if p == 0 { return logTiny }
+                if p != lastP { lastP = p; lastLog = log(p + tiny) }
+                return lastLog
+            }
             for t in 1..<frames {
                 let v = UnsafePointer(all + (t - 1) * s2), out = all + t * s2
                 for s in 0..<s2 { tb[s] = v[s] }
@@ -191,8 +199,8 @@ public struct PYINViterbi: Sendable {
                             }
                         }
                     }
-                    out[j] = log(obs[t * s2 + j] + tiny) + toVoiced
-                    out[n + j] = log(obs[t * s2 + n + j] + tiny) + toUnvoiced
+                    out[j] = logObs(obs[t * s2 + j]) + toVoiced
+                    out[n + j] = logObs(obs[t * s2 + n + j]) + toUnvoiced
                 }
             }
         }}}}

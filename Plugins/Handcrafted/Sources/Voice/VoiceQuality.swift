@@ -77,14 +77,21 @@ public struct VoiceQuality {
         let hamming = (0..<win).map { 0.54 - 0.46 * cos(2 * Double.pi * Double($0) / Double(win - 1)) }
         var out: [[Double]] = []
         var frame = [Double](repeating: 0, count: win)
+        var warm: [Complex]? = nil       // the previous frame's roots start the next frame's iteration
         var start = 0
         while start + win <= n {
             if track.voiced[pitchFrame(start + win / 2, track)] {
                 var energy = 0.0
                 for i in 0..<win { frame[i] = pre[start + i] * hamming[i]; energy += frame[i] * frame[i] }
                 if energy > 1e-12, let a = lpc(frame, order: lpcOrder) {
-                    out.append(formantsFromLPC(a))
+                    let roots = polynomialRoots(a, start: warm)
+                    warm = roots
+                    out.append(formantsFromRoots(roots))
+                } else {
+                    warm = nil
                 }
+            } else {
+                warm = nil
             }
             start += hop
         }
@@ -101,14 +108,14 @@ public struct VoiceQuality {
         var a = [Double](repeating: 0, count: p + 1)
         a[0] = 1
         var err = r[0]
+        var prev = a
         for i in 1...p {
             var acc = r[i]
             for j in 1..<i { acc += a[j] * r[i - j] }
             let k = -acc / err
-            var next = a
-            for j in 1..<i { next[j] = a[j] + k * a[i - j] }
-            next[i] = k
-            a = next
+            for j in 0..<i { prev[j] = a[j] }
+            for j in 1..<i { a[j] = prev[j] + k * prev[i - j] }
+            a[i] = k
             err *= 1 - k * k
             guard err > 0 else { return nil }
         }
@@ -116,8 +123,7 @@ public struct VoiceQuality {
     }
 
     /// Formant frequencies from the roots of A(z) = z^p + a1 z^(p−1) + ... + ap.
-    func formantsFromLPC(_ a: [Double]) -> [Double] {
-        let roots = polynomialRoots(a)
+    func formantsFromRoots(_ roots: [Complex]) -> [Double] {
         var cands: [Double] = []
         for z in roots where z.im > 0 {
             let f = atan2(z.im, z.re) * sampleRate / (2 * Double.pi)
@@ -293,14 +299,16 @@ public struct VoiceQuality {
 /// A complex number (root finding only).
 struct Complex { var re: Double; var im: Double }
 
-/// Roots of the monic polynomial z^p + c[1] z^(p−1) + ... + c[p] (c[0] = 1) by Aberth–Ehrlich iteration.
-func polynomialRoots(_ c: [Double]) -> [Complex] {
+/// Roots of the monic polynomial z^p + c[1] z^(p−1) + ... + c[p] (c[0] = 1) by Aberth–Ehrlich iteration,
+/// started from `start` (e.g. the previous frame's roots) or from points on a circle of radius 0.9.
+func polynomialRoots(_ c: [Double], start: [Complex]? = nil) -> [Complex] {
     let p = c.count - 1
     guard p >= 1 else { return [] }
     var z = (0..<p).map { k -> Complex in
         let ang = 2 * Double.pi * Double(k) / Double(p) + 0.4
         return Complex(re: 0.9 * cos(ang), im: 0.9 * sin(ang))
     }
+    if let start, start.count == p, start.allSatisfy({ $0.re.isFinite && $0.im.isFinite }) { z = start }
     for _ in 0..<80 {
         var maxStep = 0.0
         for k in 0..<p {
