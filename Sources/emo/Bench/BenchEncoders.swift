@@ -25,6 +25,9 @@ struct BenchEncoders: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed runs per row (median reported, after one warm-up).")
     var repeats: Int = 3
 
+    @Flag(help: "Measure EmoKit only (reuse checkpoints and PyTorch outputs already in --cache).")
+    var emokitOnly = false
+
     @Option(help: "Comma-separated models.")
     var models = "wav2vec2-base,hubert-base,wavlm-base-plus"
 
@@ -32,8 +35,9 @@ struct BenchEncoders: AsyncParsableCommand {
         let dir = cache ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.cache/emokit/bench-encoders" } ?? "/tmp/emokit-bench-encoders")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let names = models.split(separator: ",").map(String.init)
-        if !json { print("running the PyTorch peer (\(ReferencePeer.python) Tests/Reference/bench_encoders.py) ...") }
-        let peer = ReferencePeer.run("bench_encoders.py", arguments: ["--cache", dir, "--models", models, "--repeat", "\(repeats)"])
+        if !json && !emokitOnly { print("running the PyTorch peer (\(ReferencePeer.python) Tests/Reference/bench_encoders.py) ...") }
+        let peer = emokitOnly ? .missing("--emokit-only")
+            : ReferencePeer.run("bench_encoders.py", arguments: ["--cache", dir, "--models", models, "--repeat", "\(repeats)"])
         var peerRows: [String: [String: Any]] = [:]
         var peerInfo: [String: Any] = [:]
         var missingWhy: String?
