@@ -153,7 +153,9 @@ public enum FastMath {
     /// [-87.3, 88.7]).
     @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let x = x.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88.72283))
+        var x = x
+        x.replace(with: -87.33654, where: x .< -87.33654)
+        x.replace(with: 88.72283, where: x .> 88.72283)
         // Adding 1.5 * 2^23 rounds to the nearest integer and leaves it in the low mantissa bits.
         let shifted = x * 1.44269504088896341 + 12_582_912
         let n = shifted - 12_582_912
