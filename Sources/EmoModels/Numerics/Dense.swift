@@ -7,10 +7,11 @@ import Foundation
 /// (`Dense.Reference`) that the tests compare it with. Dimension legend: `M` rows (frames), `K` input width,
 /// `N` output width.
 public enum Dense {
-    /// `C[M, N] = alpha * A[M, K] * op(B) + beta * C`, where `op(B)` is `B[K, N]` or, with `transB`, `B[N, K]^T`.
+    /// `C[M, N] = alpha * op(A) * op(B) + beta * C`, where `op(A)` is `A[M, K]` or, with `transA`, `A[K, M]^T`,
+    /// and `op(B)` is `B[K, N]` or, with `transB`, `B[N, K]^T`.
     @inline(__always)
     public static func gemm(m: Int, n: Int, k: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int,
+                            a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                             b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
@@ -18,7 +19,7 @@ public enum Dense {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
