@@ -96,6 +96,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor"], path: "Tests/EmoModelsTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SpeechEncodersTests", dependencies: ["EmoSpeechEncoders", "EmoModels", "EmoCore", "EmoPluginSDK"],
+                    path: "Tests/SpeechEncodersTests"),
         .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore"],
                     path: "Tests/EmoRuntimeTests", exclude: ["Fixtures"]),
         .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia"], path: "Tests/EmoMediaTests",
