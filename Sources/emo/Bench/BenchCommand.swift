@@ -12,6 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
         """,
         subcommands: [
             BenchPlugins.self,
+            BenchTraining.self,
         ]
     )
 }
