@@ -138,11 +138,12 @@ public struct Trainer {
     private func makeOptimizer(_ views: [ParameterView]) throws -> any Optimizer {
         switch config.optimizer {
         case .adam:
-            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2,
-                            eps: config.epsilon)
+            return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+                                      beta2: config.beta2, eps: config.epsilon)
         case .adamw:
-            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2,
-                            eps: config.epsilon, weightDecay: config.weightDecay, decoupledWeightDecay: true)
+            return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+                                      beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
+                                      decoupledWeightDecay: true)
         case .sgd:
             return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
         }

@@ -58,7 +58,9 @@ struct BenchTraining: AsyncParsableCommand {
                 losses.append(result.history.last?.trainLoss ?? .nan)
             }
         }
-        let ours = times.sorted()[times.count / 2]
+        let ours = times.sorted()[(times.count - 1) / 2]
+        let optimiserSeconds = try Self.optimiserOnly(parameters: head.parameters.filter { !$0.isBuffer }.map(\.count),
+                                                      steps: (rows + config.batchSize - 1) / config.batchSize)
         let peer: ReferencePeer.Outcome = noPeer
             ? .missing("--no-peer")
             : ReferencePeer.run("bench_training.py", arguments: ["--rows", "\(rows)", "--epochs", "\(max(1, epochs))",
@@ -68,7 +70,8 @@ struct BenchTraining: AsyncParsableCommand {
             "rows": .number(Double(rows)), "blas_core": .string(BLASInfo.coreName),
             "blas_threads": .number(Double(BLASInfo.threadCount)),
             "emokit": ["epoch_seconds": .array(times.map(JSONValue.number)), "median_s": .number(ours),
-                       "train_losses": .array(losses.map(JSONValue.number)), "path": "plugins through the C ABI"],
+                       "train_losses": .array(losses.map(JSONValue.number)), "path": "plugins through the C ABI",
+                       "optimiser_only_s": .number(optimiserSeconds)],
             "goal_ratio": 1.0,
         ]
         switch peer {
@@ -89,6 +92,7 @@ struct BenchTraining: AsyncParsableCommand {
         print("rows:     \(rows), timed epochs per side: \(times.count) (after one warm-up)")
         print("OpenBLAS: core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads")
         print(String(format: "EmoKit:   median %.3f s/epoch  (%@)", ours, times.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
+        print(String(format: "          of which the Adam updates alone take about %.3f s (same parameter sizes and step count)", optimiserSeconds))
         switch peer {
         case .measured(let p):
             let theirs = (p["median_s"] as? Double) ?? .nan
@@ -98,6 +102,21 @@ struct BenchTraining: AsyncParsableCommand {
         case .missing(let why):
             print("PyTorch:  not measured: \(why)")
         }
+    }
+
+    /// Seconds for `steps` Adam updates of buffers with these sizes (the optimiser's share of an epoch).
+    static func optimiserOnly(parameters counts: [Int], steps: Int) throws -> Double {
+        let buffers = counts.map { n -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) in
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: n), g = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            v.initialize(repeating: 0.01, count: n)
+            g.initialize(repeating: 1e-3, count: n)
+            return (v, g)
+        }
+        defer { for (v, g) in buffers { v.deallocate(); g.deallocate() } }
+        let adam = try VectorizedAdam(parameters: zip(buffers, counts).map { ParameterView(value: $0.0, grad: $0.1, count: $1) })
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { adam.step() }
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 
     /// Seeded standard-normal features and uniform labels (timing does not depend on the values).
