@@ -49,6 +49,7 @@ public struct Trainer {
             return c > 0 ? (p, Float(c)) : nil
         }
         let optimizer = try makeOptimizer(views)
+        let fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
         let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
 
         let n = trainSet.count, bs = config.batchSize
@@ -79,7 +80,7 @@ public struct Trainer {
                 }
                 let out = loss.evaluate(logits: logits, labels: batch.labels)
                 guard out.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
-                try chain.backward(out.gradient)
+                try chain.backward(out.gradient, throughFusion: fusionLearns)
                 if let maxNorm = config.gradientClipNorm { normSum += clipGradientNorm(views, maxNorm: maxNorm) }
                 for (p, c) in coupledL2 {
                     let v = p.value, g = p.grad
