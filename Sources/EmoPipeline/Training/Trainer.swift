@@ -49,6 +49,9 @@ public struct Trainer {
             return c > 0 ? (p, Float(c)) : nil
         }
         let optimizer = try makeOptimizer(views)
+        // Adam zeroes learned gradients as it reads them; buffers' and SGD's gradients are zeroed here.
+        let zeroedByHost = optimizer is VectorizedAdam ? allParameters.filter(\.isBuffer) : allParameters
+        for p in allParameters { p.grad.update(repeating: 0, count: p.count) }
         let fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
         let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
 
@@ -73,7 +76,7 @@ public struct Trainer {
             for b in 0..<stepsPerEpoch {
                 let rows = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
                 let batch = trainSet.rows(rows)
-                for p in allParameters { p.grad.update(repeating: 0, count: p.count) }
+                for p in zeroedByHost { p.grad.update(repeating: 0, count: p.count) }
                 let logits = try chain.forward(batch.groups)
                 guard logits.shape == [rows.count, data.classes] else {
                     throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(rows.count), \(data.classes)] (check its 'classes' config)")
@@ -140,11 +143,11 @@ public struct Trainer {
         switch config.optimizer {
         case .adam:
             return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
-                                      beta2: config.beta2, eps: config.epsilon)
+                                      beta2: config.beta2, eps: config.epsilon, zeroesGradients: true)
         case .adamw:
             return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
                                       beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
-                                      decoupledWeightDecay: true)
+                                      decoupledWeightDecay: true, zeroesGradients: true)
         case .sgd:
             return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
         }
