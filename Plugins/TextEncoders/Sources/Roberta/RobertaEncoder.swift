@@ -64,7 +64,9 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
     public init(config: JSONValue) throws {
         let id = Self.componentInfo.id
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: id, message: m) }
-        guard let folder = config["model"]?.stringValue, !folder.isEmpty else {
+        let read = ConfigReader(config: config, component: id)
+        let folder = try read.string("model", default: "")
+        guard !folder.isEmpty else {
             throw bad("\"model\" must name a folder with config.json, model.safetensors, vocab.json and merges.txt")
         }
         do {
@@ -73,28 +75,30 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
         } catch {
             throw ComponentError.io(component: id, path: folder, message: "\(error)")
         }
-        guard let maxTokens = config["max_tokens"]?.intValue ?? Optional(64), maxTokens >= 2 else {
+        let maxTokens = try read.int("max_tokens", default: 64)
+        guard maxTokens >= 2 else {
             throw bad("\"max_tokens\" must be an integer ≥ 2 (room for <s> and </s>)")
         }
         guard maxTokens <= model.config.maxTokens else {
             throw bad("\"max_tokens\" \(maxTokens) exceeds the checkpoint's \(model.config.maxTokens) positions")
         }
         self.maxTokens = maxTokens
-        let poolingName = config["pooling"]?.stringValue ?? "cls"
+        let poolingName = try read.string("pooling", default: "cls")
         guard let pooling = Pooling(rawValue: poolingName) else { throw bad("\"pooling\" must be \"cls\" or \"mean\", found \"\(poolingName)\"") }
         self.pooling = pooling
         let layers = model.config.numLayers
-        guard let layer = config["layer"]?.intValue ?? Optional(-1), layer >= -(layers + 1), layer <= layers else {
+        let layer = try read.int("layer", default: -1)
+        guard layer >= -(layers + 1), layer <= layers else {
             throw bad("\"layer\" must be an integer in -\(layers + 1)...\(layers) (0 = embeddings, -1 = last)")
         }
         self.layer = layer < 0 ? layers + 1 + layer : layer
-        let paddingName = config["padding"]?.stringValue ?? "longest"
+        let paddingName = try read.string("padding", default: "longest")
         guard let padding = PaddingStrategy(rawValue: paddingName), padding != .none else {
             throw bad("\"padding\" must be \"longest\" or \"max_length\", found \"\(paddingName)\"")
         }
         self.padding = padding
-        returnsHiddenStates = config["hidden_states"]?.boolValue ?? false
-        returnsTokenEmbeddings = config["token_embeddings"]?.boolValue ?? false
+        returnsHiddenStates = try read.bool("hidden_states", default: false)
+        returnsTokenEmbeddings = try read.bool("token_embeddings", default: false)
     }
 
     /// The resolved config and output widths.

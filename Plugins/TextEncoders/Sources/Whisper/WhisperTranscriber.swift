@@ -19,6 +19,7 @@ public final class WhisperTranscriber: Extractor {
             "config": [
                 "model": ["type": "string", "default": "", "description": "CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
                 "max_new_tokens": ["type": "integer", "default": 224, "description": "longest transcript in tokens (Whisper's default sample_len)"],
+                "language": ["type": "string", "default": "en", "description": "spoken language for multilingual checkpoints (ignored by English-only ones)"],
             ],
             "trainable": false,
             "differentiable": false,
@@ -30,14 +31,21 @@ public final class WhisperTranscriber: Extractor {
     public let vocabulary: WhisperVocabulary
     /// Longest transcript in tokens.
     public let maxNewTokens: Int
+    /// The decoder prompt (start of transcript, language and task for multilingual models, no timestamps).
+    public let prompt: [Int]
+    /// The configured language code.
+    public let language: String
 
     /// Loads the folder named by `config["model"]`.
     public init(config: JSONValue) throws {
         let id = Self.componentInfo.id
-        guard let folder = config["model"]?.stringValue, !folder.isEmpty else {
+        let read = ConfigReader(config: config, component: id)
+        let folder = try read.string("model", default: "")
+        guard !folder.isEmpty else {
             throw ComponentError.invalidConfig(component: id, message: "\"model\" must name a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt)")
         }
-        guard let maxNew = config["max_new_tokens"]?.intValue ?? Optional(224), maxNew > 0 else {
+        let maxNew = try read.int("max_new_tokens", default: 224)
+        guard maxNew > 0 else {
             throw ComponentError.invalidConfig(component: id, message: "\"max_new_tokens\" must be a positive integer")
         }
         do {
@@ -50,11 +58,15 @@ public final class WhisperTranscriber: Extractor {
             throw ComponentError.io(component: id, path: folder, message: "vocabulary.txt has \(vocabulary.tokens.count) tokens but the model's embedding has \(model.vocabularySize) rows")
         }
         maxNewTokens = maxNew
+        language = try read.string("language", default: "en")
+        do { prompt = try vocabulary.prompt(language: language) } catch {
+            throw ComponentError.invalidConfig(component: id, message: "\(error)")
+        }
     }
 
     /// The resolved config.
     public var resolvedDescription: JSONValue {
-        ["config": ["max_new_tokens": .number(Double(maxNewTokens))], "outputs": [["name": "transcript", "dims": []]]]
+        ["config": ["max_new_tokens": .number(Double(maxNewTokens)), "language": .string(language)], "outputs": [["name": "transcript", "dims": []]]]
     }
 
     /// Transcribes one clip.
@@ -72,7 +84,7 @@ public final class WhisperTranscriber: Extractor {
 
     /// Token ids Whisper generates for an encoder output `[T, C]` (from `model.encode`), prompt excluded.
     public func tokenIDs(encoded: [Float]) throws -> [Int] {
-        try model.greedyDecode(encoded: encoded, prompt: vocabulary.prompt, endOfText: vocabulary.endOfText,
+        try model.greedyDecode(encoded: encoded, prompt: prompt, endOfText: vocabulary.endOfText,
                                       suppress: vocabulary.suppress, suppressAtBegin: vocabulary.suppressAtBegin,
                                       maxNewTokens: maxNewTokens)
     }

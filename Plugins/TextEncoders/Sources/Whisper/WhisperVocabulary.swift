@@ -12,8 +12,6 @@ public struct WhisperVocabulary: Sendable {
     public let startOfTranscript: Int
     /// `<|notimestamps|>`.
     public let noTimestamps: Int
-    /// `<|en|>` (nil for English-only checkpoints whose vocabulary lacks it).
-    public let english: Int?
     /// `<|transcribe|>` (nil when absent).
     public let transcribe: Int?
     /// True for multilingual checkpoints (language and task tokens go into the prompt).
@@ -42,8 +40,8 @@ public struct WhisperVocabulary: Sendable {
         endOfText = try id("<|endoftext|>")
         startOfTranscript = try id("<|startoftranscript|>")
         noTimestamps = try id("<|notimestamps|>")
-        english = index["<|en|>"]
         transcribe = index["<|transcribe|>"]
+        self.index = index
         // English-only models have 51864 tokens; multilingual ones 51865 (+ one language in large-v3).
         isMultilingual = lines.count >= 51865
 
@@ -64,10 +62,19 @@ public struct WhisperVocabulary: Sendable {
         suppressAtBegin = begin
     }
 
-    /// The decoder prompt for transcription without timestamps.
-    public var prompt: [Int] {
+    /// Token id by string, for the language tokens (`<|de|>`).
+    private let index: [String: Int]
+
+    /// The decoder prompt for transcription without timestamps: `<|startoftranscript|>`, then for multilingual
+    /// checkpoints `<|language|><|transcribe|>`, then `<|notimestamps|>`.
+    public func prompt(language: String = "en") throws -> [Int] {
         var p = [startOfTranscript]
-        if isMultilingual, let english, let transcribe { p += [english, transcribe] }
+        if isMultilingual, let transcribe {
+            guard let lang = index["<|\(language)|>"] else {
+                throw TextEncoderError.invalidOption(message: "language \"\(language)\" has no <|\(language)|> token in this Whisper vocabulary (use a code such as en, de, fr)")
+            }
+            p += [lang, transcribe]
+        }
         return p + [noTimestamps]
     }
 
