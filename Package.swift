@@ -78,7 +78,7 @@ let package = Package(
             "EmoHandcrafted", "CSndFile", "CBLAS",  // `emo bench features` times the extractor in-process
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Sources/emo"),
+        ], path: "Sources/emo", resources: [.copy("Demo")]),
         // Loads one library in a child process and prints its manifest (plugins that crash here cannot hurt the host).
         .executableTarget(name: "emo-probe", dependencies: ["EmoRuntime"], path: "Sources/emo-probe"),
     ]
@@ -96,6 +96,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor"], path: "Tests/EmoModelsTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SpeechEncodersTests", dependencies: ["EmoSpeechEncoders", "EmoModels", "EmoCore", "EmoPluginSDK"],
+                    path: "Tests/SpeechEncodersTests"),
         .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore"],
                     path: "Tests/EmoRuntimeTests", exclude: ["Fixtures"]),
         .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia"], path: "Tests/EmoMediaTests",
@@ -103,7 +105,7 @@ let package = Package(
         .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
         .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline"], path: "Tests/EmoPipelineTests",
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor"],
+        .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor", "EmoMedia"],
                     path: "Tests/TextEncodersTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplainersTests", dependencies: ["EmoExplainers", "EmoCore"], path: "Tests/ExplainersTests",
                     resources: [.copy("Fixtures")]),

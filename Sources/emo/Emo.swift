@@ -13,6 +13,7 @@ struct Emo: AsyncParsableCommand {
         """,
         version: EmoVersion.string,
         subcommands: [
+            DemoCommand.self,
             PluginsCommand.self,
             FeaturesCommand.self,
             RunCommand.self,

@@ -9,7 +9,9 @@ DIR/inputs.safetensors with the clips (`3s` [1, 48000], `8s` [1, 128000], `batch
 8 s + 5.5 s, `batch_lengths`). Then it times `model(input_values)` with torch.inference_mode() and 2 threads
 (median of --repeat runs after one warm-up), saves every last_hidden_state to DIR/<model>/pytorch_outputs.safetensors
 and prints one JSON object on its last line:
-  {"torch": ..., "transformers": ..., "threads": 2, "rows": [{"model", "clip", "pytorch_ms", "pytorch_peak_mb"}]}
+  {"torch": ..., "transformers": ..., "threads": 2,
+   "rows": [{"model", "clip", "pytorch_ms", "pytorch_cpu_ms", "pytorch_peak_mb"}]}
+(pytorch_cpu_ms: process CPU time of the run, all threads: a fairer comparison on a loaded machine)
 or {"missing": "why"} when torch/transformers are not importable. Peak memory is the process's peak RSS while
 loading and running that model (VmHWM after resetting it through /proc/self/clear_refs).
 """
@@ -107,13 +109,15 @@ def main():
                     lengths = inputs["batch_lengths"].long()
                     mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).long()
                 model(x, attention_mask=mask)  # warm-up
-                times = []
+                times, cpu = [], []
                 for _ in range(args.repeat):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     out = model(x, attention_mask=mask)
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
                 outputs[clip] = out.last_hidden_state.contiguous().clone()
-                rows.append({"model": name, "clip": clip, "pytorch_ms": sorted(times)[len(times) // 2] * 1000})
+                rows.append({"model": name, "clip": clip, "pytorch_ms": sorted(times)[len(times) // 2] * 1000,
+                             "pytorch_cpu_ms": sorted(cpu)[len(cpu) // 2] * 1000})
         peak = peak_mb()
         for r in rows:
             if r["model"] == name:

@@ -18,6 +18,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--min-seconds", type=float, default=0.3)
     parser.add_argument("--min-repeats", type=int, default=5)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall: perf_counter; cpu: process_time (all threads of this process)")
     args = parser.parse_args()
     try:
         import torch
@@ -29,15 +31,17 @@ def main():
     print(f"bench_tensor.py: torch {torch.__version__}, python {sys.version.split()[0]}, "
           f"{torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}", file=sys.stderr)
 
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+
     def measure(fn):
         for _ in range(3):
             fn()
         times = []
-        start = time.perf_counter()
-        while len(times) < args.min_repeats or time.perf_counter() - start < args.min_seconds:
-            t0 = time.perf_counter()
+        start = clock()
+        while len(times) < args.min_repeats or clock() - start < args.min_seconds:
+            t0 = clock()
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
         return {"best_s": min(times), "median_s": statistics.median(times), "repeats": len(times)}
 
     results = {}
@@ -54,6 +58,14 @@ def main():
                 b = torch.randn(case["cout"]) if case.get("bias", False) else None
                 results[case["name"]] = measure(lambda: torch.nn.functional.conv1d(
                     x, w, b, stride=case["stride"], padding=case["padding"], groups=case["groups"]))
+            elif case["kind"] == "gelu":
+                x = torch.randn(case["count"])
+                results[case["name"]] = measure(lambda: torch.nn.functional.gelu(x))
+            elif case["kind"] == "attention":
+                b, h, d, t = case["batch"], case["heads"], case["head_dim"], case["t"]
+                # As Hugging Face feeds it: [B, T, H·D] projections viewed as [B, H, T, D].
+                q, k, v = (torch.randn(b, t, h * d).view(b, t, h, d).transpose(1, 2) for _ in range(3))
+                results[case["name"]] = measure(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v))
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "capability": torch.backends.cpu.get_cpu_capability(), "results": results}))
 

@@ -185,8 +185,8 @@ def make_tiny_model():
     mask = enc["attention_mask"].unsqueeze(-1).float()
     last = out.last_hidden_state
     mean = (last * mask).sum(1) / mask.sum(1)
-    # Hidden states at padded positions are not meaningful outputs: zero the mask there so tests skip them.
-    return {"config": {"max_tokens": max_tokens},
+    grads = input_gradients(model, enc["input_ids"], enc["attention_mask"], cfg.pad_token_id)
+    return {"gradients": grads,"config": {"max_tokens": max_tokens},
             "texts": texts,
             "input_ids": enc["input_ids"].tolist(),
             "attention_mask": enc["attention_mask"].tolist(),
@@ -194,6 +194,33 @@ def make_tiny_model():
             "hidden_states": [round(float(x), 7) for x in hs.flatten().tolist()],
             "cls": [round(float(x), 7) for x in last[:, 0, :].flatten().tolist()],
             "mean": [round(float(x), 7) for x in mean.flatten().tolist()]}
+
+
+def input_gradients(model, ids, mask, pad):
+    """d(sum(pooled * R)) / d(word embeddings) through RobertaModel (inputs_embeds + RoBERTa's id-derived
+    position_ids), for a few poolings, pooled layers and input scalings (Integrated Gradients evaluates the
+    gradient at alpha * embeddings)."""
+    not_pad = (ids != pad).long()
+    position_ids = torch.cumsum(not_pad, dim=1) * not_pad + pad
+    words = model.embeddings.word_embeddings(ids).detach()
+    gen = torch.Generator().manual_seed(99)
+    cases = []
+    for pooling, layer, alpha in [("cls", 2, 1.0), ("mean", 2, 1.0), ("cls", 2, 0.5), ("mean", 1, 0.3)]:
+        r = torch.randn(ids.shape[0], model.config.hidden_size, generator=gen)
+        emb = (alpha * words).clone().requires_grad_(True)
+        out = model(inputs_embeds=emb, attention_mask=mask, position_ids=position_ids, output_hidden_states=True)
+        h = out.hidden_states[layer]
+        if pooling == "cls":
+            pooled = h[:, 0, :]
+        else:
+            m = mask.unsqueeze(-1).float()
+            pooled = (h * m).sum(1) / m.sum(1)
+        (grad,) = torch.autograd.grad((pooled * r).sum(), emb)
+        cases.append({"pooling": pooling, "layer": layer, "alpha": alpha,
+                      "pooled": [round(float(x), 7) for x in pooled.detach().flatten().tolist()],
+                      "grad_output": [round(float(x), 7) for x in r.flatten().tolist()],
+                      "grad_input": [float("%.7g" % x) for x in grad.flatten().tolist()]})
+    return cases
 
 
 def main():

@@ -129,6 +129,9 @@ final class RobertaTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("/nonexistent/roberta"), "\($0)")
         }
         XCTAssertThrowsError(try RobertaEncoder(config: ["model": .string(Self.modelFolder), "pooling": "max"]))
+        XCTAssertThrowsError(try RobertaEncoder(config: ["model": .string(Self.modelFolder), "max_tokens": "64"])) {
+            XCTAssertTrue("\($0)".contains("max_tokens"), "\($0)")
+        }
         XCTAssertThrowsError(try RobertaEncoder(config: ["model": .string(Self.modelFolder), "max_tokens": 500])) {
             XCTAssertTrue("\($0)".contains("70 positions"), "\($0)")  // 72 position rows − padding_idx 1 − 1
         }

@@ -5,7 +5,7 @@ import EmoModels
 ///
 /// The network itself (stages, weights by checkpoint name) is `EmoModels.SpeechEncoder`; this component adds
 /// config, pooling and the plugin contract (see SpeechEncoderCore).
-public final class HuBERTEncoder: EmbeddingEncoder {
+public final class HuBERTEncoder: EmbeddingEncoder, DifferentiableComponent {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "hubert", version: "1.0.0", displayName: "HuBERT",
@@ -23,4 +23,7 @@ public final class HuBERTEncoder: EmbeddingEncoder {
 
     /// Audio `[B, N]` (+ lengths `[B]`) → embedding `[B, C]` (+ hidden states `[L+1, B, T, C]`).
     public func forward(_ inputs: [Value]) throws -> [Value] { try core.forward(inputs) }
+
+    /// d loss / d embedding `[B, C]` → d loss / d audio `[B, N]` (mean pooling; through the input normalisation).
+    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try core.backward(gradOutputs) }
 }

@@ -19,6 +19,10 @@ final class SpeechEncoderCore: @unchecked Sendable {
     let returnHidden: Bool
     let resolvedConfig: JSONValue
     private let lock = NSLock()
+    /// The last forward's normalised input `[B, N]`, its lengths (nil = unpadded), and shape: what backward needs.
+    private var last: (x: [Float], batch: Int, samples: Int, lengths: [Int]?, hadLengths: Bool)?
+    /// Per clip `1 / sqrt(var + 1e-7)` of the last forward's raw audio (the normalisation's scale).
+    private var lastScales: [Double] = []
 
     /// The manifest every family shares (its description names the family's checkpoints).
     static func manifest(_ description: String) -> JSONValue {
@@ -35,7 +39,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
                 .object(["name": "embedding", "dims": .array(["B", "C"]), "dtype": "float32", "description": "pooled over real frames"]),
                 .object(["name": "hidden_states", "dims": .array(["L+1", "B", "T", "C"]), "dtype": "float32", "optional": true, "description": "every hidden state, index 0 = transformer input (with hidden_states: true)"]),
             ]),
-            "trainable": false, "differentiable": false,
+            "trainable": false, "differentiable": true,
             "config": .object([
                 "model": opt("string", "", "name imported with `emo models import`, or a checkpoint folder (config.json + model.safetensors)"),
                 "pooling": opt("string", "mean", "mean (last_hidden_state over frames) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"),
@@ -102,6 +106,15 @@ final class SpeechEncoderCore: @unchecked Sendable {
             }
         }
         var x = audio.data
+        var scales = [Double](repeating: 1, count: b)
+        for bi in 0..<b {
+            let len = lengths[bi]
+            var mean = 0.0, ss = 0.0
+            for i in 0..<len { mean += Double(x[bi * n + i]) }
+            mean /= Double(max(len, 1))
+            for i in 0..<len { let d = Double(x[bi * n + i]) - mean; ss += d * d }
+            scales[bi] = 1 / (ss / Double(max(len, 1)) + 1e-7).squareRoot()
+        }
         encoder.preprocessor.apply(&x, batch: b, samples: n, lengths: lengths)
         let padded = lengths.contains { $0 < n }
         let out: SpeechEncoderOutput
@@ -112,16 +125,69 @@ final class SpeechEncoderCore: @unchecked Sendable {
         } catch {
             throw ComponentError.invalidInput(component: id, message: "\(error)")
         }
+        lock.lock()
+        last = (x, b, n, padded ? lengths : nil, inputs.count > 1)
+        lastScales = scales
+        lock.unlock()
         let pooled: [Float]
         switch pooling {
         case .mean: pooled = out.meanPooled()
         case .layer: pooled = out.meanPooled(layer: layer)
         case .weighted: pooled = out.weightedSumPooled(weights: layerWeights ?? Array(repeating: 0, count: out.layers))
         }
-        var result: [Value] = [.array(try NDArray(shape: [b, out.channels], data: pooled))]
+        var result: [Value] = [.array(try NDArray(shape: audio.rank == 1 ? [out.channels] : [b, out.channels], data: pooled))]
         if returnHidden {
             result.append(.array(try NDArray(shape: [out.layers, b, out.frames, out.channels], data: out.hiddenStates)))
         }
         return result
+    }
+
+    /// d loss / d audio for the last forward, given d loss / d embedding (`mean` pooling only; the hidden-states
+    /// output, if any, takes no gradient). Goes back through the input normalisation too.
+    func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
+        guard pooling == .mean else {
+            throw ComponentError.unsupported(component: id, call: "backward with pooling \(pooling.rawValue) (use pooling mean)")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        guard let last else {
+            throw ComponentError.invalidInput(component: id, message: "backward called before forward")
+        }
+        guard let g = gradOutputs.first, g.count == last.batch * encoder.config.hiddenSize else {
+            throw ComponentError.invalidInput(component: id, message: "expected one gradient [B, C] = [\(last.batch), \(encoder.config.hiddenSize)]")
+        }
+        let dx: [Float]
+        do {
+            dx = try encoder.inputGradient(last.x, batch: last.batch, samples: last.samples, lengths: last.lengths, pooledGrad: g.data).gradient
+        } catch {
+            throw ComponentError.failed(component: id, message: "\(error)")
+        }
+        var grad = dx
+        if encoder.preprocessor.normalize {
+            // y = (x − μ) s over the real samples, s = (var + 1e-7)^-1/2: dx = s (dy − mean dy − y mean(dy y)).
+            let n = last.samples
+            for b in 0..<last.batch {
+                let len = last.lengths?[b] ?? n
+                var mdy: Double = 0, mdyy: Double = 0
+                for i in 0..<len { mdy += Double(dx[b * n + i]); mdyy += Double(dx[b * n + i]) * Double(last.x[b * n + i]) }
+                mdy /= Double(max(len, 1))
+                mdyy /= Double(max(len, 1))
+                let s = normalisationScale(batchIndex: b, length: len)
+                for i in 0..<len {
+                    let yy = Double(last.x[b * n + i])
+                    grad[b * n + i] = Float(s * (Double(dx[b * n + i]) - mdy - yy * mdyy))
+                }
+                for i in len..<n { grad[b * n + i] = 0 }
+            }
+        }
+        let shape = last.batch == 1 && gradOutputs[0].rank == 1 ? [last.samples] : [last.batch, last.samples]
+        var result = [try NDArray(shape: shape, data: grad)]
+        if last.hadLengths { result.append(NDArray(zeros: [last.batch])) }
+        return result
+    }
+
+    /// `s = 1 / sqrt(var + 1e-7)` of clip `b`'s raw samples (kept from the last forward).
+    private func normalisationScale(batchIndex b: Int, length: Int) -> Double {
+        lastScales.indices.contains(b) ? lastScales[b] : 1
     }
 }

@@ -5,5 +5,6 @@ import EmoTextEncoders
 @_cdecl("emo_plugin_entry")
 public func emo_plugin_entry(_ hostMajor: UInt32, _ hostMinor: UInt32) -> UnsafeRawPointer? {
     PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor,
-                       plugin: "text-encoders", version: "0.1.0", components: [RobertaEncoder.self])
+                       plugin: "text-encoders", version: "0.1.0",
+                       components: [RobertaEncoder.self, WhisperTranscriber.self])
 }

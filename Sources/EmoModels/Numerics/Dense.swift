@@ -7,10 +7,11 @@ import Foundation
 /// (`Dense.Reference`) that the tests compare it with. Dimension legend: `M` rows (frames), `K` input width,
 /// `N` output width.
 public enum Dense {
-    /// `C[M, N] = alpha * A[M, K] * op(B) + beta * C`, where `op(B)` is `B[K, N]` or, with `transB`, `B[N, K]^T`.
+    /// `C[M, N] = alpha * op(A) * op(B) + beta * C`, where `op(A)` is `A[M, K]` or, with `transA`, `A[K, M]^T`,
+    /// and `op(B)` is `B[K, N]` or, with `transB`, `B[N, K]^T`.
     @inline(__always)
     public static func gemm(m: Int, n: Int, k: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int,
+                            a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
                             b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
@@ -18,7 +19,7 @@ public enum Dense {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
@@ -37,16 +38,22 @@ public enum Dense {
     /// Layer norm of each of `rows` rows of width `n` (biased variance, as PyTorch), in place or out of place.
     public static func layerNorm(rows: Int, n: Int, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                                  beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let xr = x + r * n, yr = y + r * n
-            var sum: Float = 0
-            for i in 0..<n { sum += xr[i] }
-            let mean = sum / Float(n)
-            var ss: Float = 0
-            for i in 0..<n { let d = xr[i] - mean; ss += d * d }
-            let inv = 1 / (ss / Float(n) + eps).squareRoot()
-            for i in 0..<n { yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i] }
+        parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
+            for r in range { layerNormRow(x + r * n, n: n, gamma: gamma, beta: beta, eps: eps, y: y + r * n) }
         }
+    }
+
+    /// Layer norm of one row.
+    @inline(__always)
+    static func layerNormRow(_ xr: UnsafePointer<Float>, n: Int, gamma: UnsafePointer<Float>,
+                             beta: UnsafePointer<Float>, eps: Float, y yr: UnsafeMutablePointer<Float>) {
+        var sum: Float = 0
+        for i in 0..<n { sum += xr[i] }
+        let mean = sum / Float(n)
+        var ss: Float = 0
+        for i in 0..<n { let d = xr[i] - mean; ss += d * d }
+        let inv = 1 / (ss / Float(n) + eps).squareRoot()
+        for i in 0..<n { yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i] }
     }
 
     /// Normalises each column of `x[T, C]` over its `T` rows (PyTorch `GroupNorm(C, C)` on `[C, T]`), in place.
@@ -54,20 +61,49 @@ public enum Dense {
     public static func columnNorm(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>,
                                   beta: UnsafePointer<Float>, eps: Float, scratch: UnsafeMutablePointer<Float>) {
         let mean = scratch, scale = scratch + cols
-        mean.update(repeating: 0, count: cols)
-        scale.update(repeating: 0, count: cols)
-        for t in 0..<rows { let r = x + t * cols; for c in 0..<cols { mean[c] += r[c] } }
-        for c in 0..<cols { mean[c] /= Float(rows) }
-        for t in 0..<rows { let r = x + t * cols; for c in 0..<cols { let d = r[c] - mean[c]; scale[c] += d * d } }
-        for c in 0..<cols { scale[c] = gamma[c] / (scale[c] / Float(rows) + eps).squareRoot() }
-        for t in 0..<rows {
-            let r = x + t * cols
-            for c in 0..<cols { r[c] = (r[c] - mean[c]) * scale[c] + beta[c] }
+        // Split the columns between threads (multiples of 8 so no two threads share a cache line of stats).
+        parallel(cols / 8, grain: 4) { r in
+            let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
+            (mean + c0).update(repeating: 0, count: c1 - c0)
+            (scale + c0).update(repeating: 0, count: c1 - c0)
+            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { mean[c] += row[c] } }
+            for c in c0..<c1 { mean[c] /= Float(rows) }
+            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { let d = row[c] - mean[c]; scale[c] += d * d } }
+            for c in c0..<c1 { scale[c] = gamma[c] / (scale[c] / Float(rows) + eps).squareRoot() }
+            for t in 0..<rows {
+                let row = x + t * cols
+                for c in c0..<c1 { row[c] = (row[c] - mean[c]) * scale[c] + beta[c] }
+            }
         }
     }
 
-    /// Exact GELU, `x * 0.5 * (1 + erf(x / sqrt 2))`, in place (PyTorch's default `nn.GELU`).
+    /// Runs `body` over `0..<count` split into contiguous chunks on up to `Dense.threads` threads (one chunk,
+    /// inline, when `count < grain`).
+    public static func parallel(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = min(threads, max(1, count / max(grain, 1)))
+        if chunks <= 1 { body(0..<count); return }
+        withoutActuallyEscaping(body) { escaping in
+            let box = UncheckedSendable(escaping)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                box.value((c * count / chunks)..<((c + 1) * count / chunks))
+            }
+        }
+    }
+
+    /// Threads the elementwise kernels use (the BLAS's own thread count, 2 on the reference machine).
+    nonisolated(unsafe) public static var threads: Int = max(1, Int(openblas_get_num_threads()))
+
+    /// Exact GELU, `x * 0.5 * (1 + erf(x / sqrt 2))`, in place (PyTorch's default `nn.GELU`), multithreaded.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        parallel(count / 8, grain: 16_384) { r in
+            let start = r.lowerBound * 8
+            let end = r.upperBound == count / 8 ? count : r.upperBound * 8
+            geluSerial(x + start, count: end - start)
+        }
+    }
+
+    /// Single-threaded GELU.
+    static func geluSerial(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
@@ -91,7 +127,16 @@ public enum Dense {
         var mx = -Float.infinity
         for i in 0..<n { mx = max(mx, x[i]) }
         var sum: Float = 0
-        for i in 0..<n { let e = expf(x[i] - mx); x[i] = e; sum += e }
+        var i = 0
+        var acc = SIMD8<Float>()
+        while i + 8 <= n {
+            let e = FastMath.exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - mx)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+        }
+        sum = acc.sum()
+        while i < n { let e = expf(x[i] - mx); x[i] = e; sum += e; i += 1 }
         let inv = 1 / sum
         for i in 0..<n { x[i] *= inv }
     }
@@ -103,20 +148,57 @@ public enum Dense {
     }
 }
 
-/// Vectorised elementary functions accurate to a few float ulps.
+/// Vectorised elementary functions (8 lanes), accurate to what the encoders need and matching PyTorch's CPU kernels.
 public enum FastMath {
-    /// erf(x) for 8 lanes (libm's `erff` per lane).
+    /// e^x (Cephes `expf` polynomial after range reduction by ln 2; relative error ≈ 1e-7, inputs clamped to
+    /// [-87.3, 88.7]).
     @inline(__always)
-    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var out = SIMD8<Float>()
-        for j in 0..<8 { out[j] = erff(x[j]) }
-        return out
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        var x = x
+        x.replace(with: -87.33654, where: x .< -87.33654)
+        x.replace(with: 88.72283, where: x .> 88.72283)
+        // Adding 1.5 * 2^23 rounds to the nearest integer and leaves it in the low mantissa bits.
+        let shifted = x * 1.44269504088896341 + 12_582_912
+        let n = shifted - 12_582_912
+        let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        var r = x - n * 0.693359375
+        r = r - n * -2.12194440e-4
+        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let y = p * r * r + r + 1
+        let bits = (ni &+ 127) &<< 23
+        return y * unsafeBitCast(bits, to: SIMD8<Float>.self)
     }
 
-    /// Exact-form GELU for 8 lanes.
+    /// erf(x) by Abramowitz–Stegun 7.1.26, `1 - t P(t) exp(-x^2)`, `t = 1 / (1 + 0.3275911 |x|)`
+    /// (max abs error 1.5e-7): the same approximation PyTorch's vectorised CPU `erf` uses.
+    @inline(__always)
+    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)  // |x|
+        let t = 1 / (a * 0.3275911 + 1)
+        var r = SIMD8<Float>(repeating: 1.061405429)
+        r = r * t - 1.453152027
+        r = r * t + 1.421413741
+        r = r * t - 0.284496736
+        r = r * t + 0.254829592
+        let y = 1 - r * t * exp(-(a * a))
+        return y.replacing(with: -y, where: x .< 0)
+    }
+
+    /// Exact-form GELU, `x/2 (1 + erf(x / sqrt 2))`, for 8 lanes.
     @inline(__always)
     public static func gelu(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let e = erf(x * 0.70710678118654752)
         return x * 0.5 * (1 + e)
     }
+}
+
+/// Hands a non-Sendable value to `concurrentPerform` (the caller guarantees the threads touch disjoint memory).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -164,43 +164,54 @@ extension SpeechEncoder {
         for (i, cl) in convs.enumerated() {
             let tOut = (len - cl.kernel) / cl.stride + 1
             let dst = i == convs.count - 1 ? out : (i % 2 == 0 ? ping : pong)
-            if let bias = cl.bias { for r in 0..<tOut { (dst + r * cl.cout).update(from: bias, count: cl.cout) } }
-            let beta0: Float = cl.bias == nil ? 0 : 1
-            cl.weight.withUnsafeBufferPointer { w in
-                guard let w = w.baseAddress else { return }
-                if cl.cin * cl.kernel <= 64 {
-                    // Small receptive field (the first layer): explicit im2col [T_out, K * C_in], one GEMM.
-                    let kk = cl.cin * cl.kernel
-                    let col = ws.buffer("im2col", tOut * kk)
-                    for r in 0..<tOut { (col + r * kk).update(from: src + r * cl.stride * cl.cin, count: kk) }
-                    Dense.gemm(m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, transB: true,
-                               beta: beta0, c: dst, ldc: cl.cout)
-                } else {
-                    // Zero-copy im2col: frame r's taps [j*s, j*s + s) are rows r*s + j*s ... of x, contiguous, so
-                    // each chunk of `stride` taps is one GEMM over a strided view (lda = s * C_in).
-                    var j = 0
-                    while j * cl.stride < cl.kernel {
-                        let taps = min(cl.stride, cl.kernel - j * cl.stride)
-                        Dense.gemm(m: tOut, n: cl.cout, k: taps * cl.cin, a: src + j * cl.stride * cl.cin,
-                                   lda: cl.stride * cl.cin, b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin,
-                                   transB: true, beta: j == 0 ? beta0 : 1, c: dst, ldc: cl.cout)
-                        j += 1
-                    }
-                }
-            }
-            if let norm = cl.norm {
-                if cl.groupNorm {
-                    Dense.columnNorm(rows: tOut, cols: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
-                                     scratch: ws.buffer("normScratch", 2 * cl.cout))
-                } else {
-                    Dense.layerNorm(rows: tOut, n: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5, y: dst)
-                }
-            }
-            Dense.gelu(dst, count: tOut * cl.cout)
+            convolve(cl, src, frames: tOut, into: dst, ws: ws)
+            normalizeAndActivate(cl, dst, frames: tOut, ws: ws)
             src = dst
             len = tOut
         }
         _ = frames
+    }
+
+    /// One conv layer without its norm: `src[T_in, C_in]` → `dst[T_out, C_out]` (+ bias), frames-major.
+    func convolve(_ cl: ConvLayer, _ src: UnsafePointer<Float>, frames tOut: Int, into dst: UnsafeMutablePointer<Float>,
+                  ws: SpeechWorkspace) {
+        if let bias = cl.bias { for r in 0..<tOut { (dst + r * cl.cout).update(from: bias, count: cl.cout) } }
+        let beta0: Float = cl.bias == nil ? 0 : 1
+        cl.weight.withUnsafeBufferPointer { w in
+            guard let w = w.baseAddress else { return }
+            if cl.cin * cl.kernel <= 64 {
+                // Small receptive field (the first layer): explicit im2col [T_out, K * C_in], one GEMM.
+                let kk = cl.cin * cl.kernel
+                let col = ws.buffer("im2col", tOut * kk)
+                for r in 0..<tOut { (col + r * kk).update(from: src + r * cl.stride * cl.cin, count: kk) }
+                Dense.gemm(m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, transB: true,
+                           beta: beta0, c: dst, ldc: cl.cout)
+            } else {
+                // Zero-copy im2col: frame r's taps [j*s, j*s + s) are rows r*s + j*s ... of x, contiguous, so
+                // each chunk of `stride` taps is one GEMM over a strided view (lda = s * C_in).
+                var j = 0
+                while j * cl.stride < cl.kernel {
+                    let taps = min(cl.stride, cl.kernel - j * cl.stride)
+                    Dense.gemm(m: tOut, n: cl.cout, k: taps * cl.cin, a: src + j * cl.stride * cl.cin,
+                               lda: cl.stride * cl.cin, b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin,
+                               transB: true, beta: j == 0 ? beta0 : 1, c: dst, ldc: cl.cout)
+                    j += 1
+                }
+            }
+        }
+    }
+
+    /// A conv layer's norm (group: per channel over time; layer: per frame over channels), then GELU, in place.
+    func normalizeAndActivate(_ cl: ConvLayer, _ dst: UnsafeMutablePointer<Float>, frames tOut: Int, ws: SpeechWorkspace) {
+        if let norm = cl.norm {
+            if cl.groupNorm {
+                Dense.columnNorm(rows: tOut, cols: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
+                                 scratch: ws.buffer("normScratch", 2 * cl.cout))
+            } else {
+                Dense.layerNorm(rows: tOut, n: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5, y: dst)
+            }
+        }
+        Dense.gelu(dst, count: tOut * cl.cout)
     }
 
     /// `feature_projection`: layer norm (optional) then linear, `[R, C']` → `[R, C]`.

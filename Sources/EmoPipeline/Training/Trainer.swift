@@ -49,6 +49,10 @@ public struct Trainer {
             return c > 0 ? (p, Float(c)) : nil
         }
         let optimizer = try makeOptimizer(views)
+        // Adam zeroes learned gradients as it reads them; buffers' and SGD's gradients are zeroed here.
+        let zeroedByHost = optimizer is VectorizedAdam ? allParameters.filter(\.isBuffer) : allParameters
+        for p in allParameters { p.grad.update(repeating: 0, count: p.count) }
+        let fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
         let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
 
         let n = trainSet.count, bs = config.batchSize
@@ -72,14 +76,14 @@ public struct Trainer {
             for b in 0..<stepsPerEpoch {
                 let rows = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
                 let batch = trainSet.rows(rows)
-                for p in allParameters { p.grad.update(repeating: 0, count: p.count) }
+                for p in zeroedByHost { p.grad.update(repeating: 0, count: p.count) }
                 let logits = try chain.forward(batch.groups)
                 guard logits.shape == [rows.count, data.classes] else {
                     throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(rows.count), \(data.classes)] (check its 'classes' config)")
                 }
                 let out = loss.evaluate(logits: logits, labels: batch.labels)
                 guard out.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
-                try chain.backward(out.gradient)
+                try chain.backward(out.gradient, throughFusion: fusionLearns)
                 if let maxNorm = config.gradientClipNorm { normSum += clipGradientNorm(views, maxNorm: maxNorm) }
                 for (p, c) in coupledL2 {
                     let v = p.value, g = p.grad
@@ -138,11 +142,12 @@ public struct Trainer {
     private func makeOptimizer(_ views: [ParameterView]) throws -> any Optimizer {
         switch config.optimizer {
         case .adam:
-            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2,
-                            eps: config.epsilon)
+            return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+                                      beta2: config.beta2, eps: config.epsilon, zeroesGradients: true)
         case .adamw:
-            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2,
-                            eps: config.epsilon, weightDecay: config.weightDecay, decoupledWeightDecay: true)
+            return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+                                      beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
+                                      decoupledWeightDecay: true, zeroesGradients: true)
         case .sgd:
             return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
         }

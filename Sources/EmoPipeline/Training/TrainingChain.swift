@@ -40,11 +40,13 @@ public struct TrainingChain {
         return logits
     }
 
-    /// d loss / d logits → accumulates every parameter gradient; returns d loss / d groups.
+    /// d loss / d logits → accumulates every parameter gradient; returns d loss / d groups (d loss / d fused
+    /// representation instead when `throughFusion` is false: the trainer skips the backward of a fusion without
+    /// learned parameters, whose input gradients nobody needs).
     @discardableResult
-    public func backward(_ dLogits: NDArray) throws -> [NDArray] {
+    public func backward(_ dLogits: NDArray, throughFusion: Bool = true) throws -> [NDArray] {
         let dInput = try classifier.backward([dLogits])
-        guard let fusion else { return dInput }
+        guard let fusion, throughFusion else { return dInput }
         return try fusion.backward(dInput)
     }
 

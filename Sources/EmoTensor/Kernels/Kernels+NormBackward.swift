@@ -45,4 +45,45 @@ extension Kernels {
             }
         }
     }
+
+    /// Group norm backward for channels-last x `[B, T, C]`, given the forward's saved `mean`, `rstd` `[B, G]`.
+    ///
+    /// Same formulas as `groupNormBackward`; `gradGamma`, `gradBeta` `[C]` overwritten (nil to skip).
+    public static func groupNormChannelsLastBackward(x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                                     batch: Int, length t: Int, channels c: Int, groups: Int,
+                                                     gamma: UnsafePointer<Float>?, mean: UnsafePointer<Float>,
+                                                     rstd: UnsafePointer<Float>,
+                                                     gradInput: UnsafeMutablePointer<Float>,
+                                                     gradGamma: UnsafeMutablePointer<Float>?,
+                                                     gradBeta: UnsafeMutablePointer<Float>?) {
+        let cg = c / groups
+        let n = Double(cg * t)
+        gradGamma?.update(repeating: 0, count: c)
+        gradBeta?.update(repeating: 0, count: c)
+        for b in 0..<batch {
+            let xb = x + b * t * c, gb = gradOutput + b * t * c, db = gradInput + b * t * c
+            for g in 0..<groups {
+                let mu = mean[b * groups + g], r = rstd[b * groups + g]
+                var sumG = 0.0, sumGX = 0.0
+                for i in 0..<t {
+                    for j in g * cg..<(g + 1) * cg {
+                        let xhat = (xb[i * c + j] - mu) * r
+                        let dy = gb[i * c + j]
+                        gradGamma?[j] += dy * xhat
+                        gradBeta?[j] += dy
+                        let gh = Double(dy * (gamma?[j] ?? 1))
+                        sumG += gh
+                        sumGX += gh * Double(xhat)
+                    }
+                }
+                let meanG = Float(sumG / n), meanGX = Float(sumGX / n)
+                for i in 0..<t {
+                    for j in g * cg..<(g + 1) * cg {
+                        let xhat = (xb[i * c + j] - mu) * r
+                        db[i * c + j] = r * (gb[i * c + j] * (gamma?[j] ?? 1) - meanG - xhat * meanGX)
+                    }
+                }
+            }
+        }
+    }
 }

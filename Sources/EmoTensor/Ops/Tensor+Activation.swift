@@ -77,7 +77,15 @@ extension Kernels {
         switch approximation {
         case .none:
             let invSqrt2: Float = 0.70710678118654752440, invSqrt2Pi: Float = 0.39894228040143267794
-            for i in 0..<count {
+            var start = 0
+            while start + 8 <= count {
+                let v = load8(x + start)
+                let cdf = 0.5 * (1 + erf8(v * invSqrt2))
+                let pdf = invSqrt2Pi * expNonPositive8(-0.5 * v * v)
+                store8(load8(gradOutput + start) * (cdf + v * pdf), gradInput + start)
+                start += 8
+            }
+            for i in start..<count {
                 let v = x[i]
                 let cdf = 0.5 * (1 + erff(v * invSqrt2))
                 let pdf = invSqrt2Pi * expf(-0.5 * v * v)

@@ -67,4 +67,66 @@ extension Tensor {
             return [gx, gGamma, gBeta]
         }
     }
+
+    /// Conv1d channels-last: self `[B, Tin, Cin]`, packedWeight `[Cout, K, Cin/G]`
+    /// (`Kernels.packConv1dWeightChannelsLast`), bias `[Cout]` → `[B, Tout, Cout]`. Gradients for the packed weight
+    /// come back in the packed order.
+    public func conv1dChannelsLast(packedWeight: Tensor, bias: Tensor? = nil, geometry g: Conv1dGeometry) throws -> Tensor {
+        guard rank == 3, shape[2] == g.inChannels, packedWeight.count == g.weightCount else {
+            throw TensorError.shapeMismatch("conv1dChannelsLast: input \(shape) / weight \(packedWeight.shape) do not fit \(g)")
+        }
+        try g.validate(inputLength: shape[1])
+        if let bias, bias.count != g.outChannels {
+            throw TensorError.shapeMismatch("conv1dChannelsLast: bias \(bias.shape) vs \(g.outChannels) output channels")
+        }
+        let batch = shape[0], tIn = shape[1], tOut = g.outputLength(inputLength: tIn)
+        let out = Tensor(shape: [batch, tOut, g.outChannels],
+                         storage: TensorStorage(uninitializedCount: batch * tOut * g.outChannels))
+        let work = TensorStorage(uninitializedCount: Kernels.conv1dChannelsLastWorkspaceCount(g, inputLength: tIn))
+        Kernels.conv1dChannelsLast(g, batch: batch, inputLength: tIn, x: pointer, packedWeight: packedWeight.pointer,
+                                   bias: bias?.pointer, y: out.storage.pointer, workspace: work.pointer)
+        guard let tape = Tape.active(self, packedWeight, bias) else { return out }
+        let (x, w) = (detached, packedWeight.detached)
+        let needX = isRecorded, needW = packedWeight.isRecorded, needB = bias?.isRecorded ?? false
+        return tape.record(out, inputs: [self, packedWeight, bias]) { dy in
+            let gx = needX ? Tensor(shape: x.shape, storage: TensorStorage(uninitializedCount: x.count)) : nil
+            let gw = needW ? Tensor(shape: w.shape, storage: TensorStorage(uninitializedCount: w.count)) : nil
+            let gb = needB ? Tensor(shape: [g.outChannels]) : nil
+            let ws = TensorStorage(uninitializedCount: Kernels.conv1dChannelsLastBackwardWorkspaceCount(g, inputLength: tIn))
+            Kernels.conv1dChannelsLastBackward(g, batch: batch, inputLength: tIn, x: x.pointer, packedWeight: w.pointer,
+                                               gradOutput: dy.pointer, gradInput: gx?.storage.pointer,
+                                               gradPackedWeight: gw?.storage.pointer, gradBias: gb?.storage.pointer,
+                                               workspace: ws.pointer)
+            return [gx, gw, gb]
+        }
+    }
+
+    /// Group norm channels-last: self `[B, T, C]`, statistics per (batch, group) over T × C/G values.
+    public func groupNormChannelsLast(groups: Int, gamma: Tensor?, beta: Tensor?, eps: Float = 1e-5) throws -> Tensor {
+        guard rank == 3 else { throw TensorError.shapeMismatch("groupNormChannelsLast: expected [B, T, C], got \(shape)") }
+        let batch = shape[0], t = shape[1], c = shape[2]
+        guard groups > 0, c % groups == 0 else {
+            throw TensorError.invalidArgument("groupNormChannelsLast: \(groups) groups must divide \(c) channels")
+        }
+        guard gamma.map({ $0.count == c }) ?? true, beta.map({ $0.count == c }) ?? true else {
+            throw TensorError.shapeMismatch("groupNormChannelsLast: gamma/beta must have \(c) elements")
+        }
+        let out = Tensor(shape: shape, storage: TensorStorage(uninitializedCount: count))
+        let mean = Tensor(shape: [batch, groups]), rstd = Tensor(shape: [batch, groups])
+        Kernels.groupNormChannelsLast(x: pointer, batch: batch, length: t, channels: c, groups: groups,
+                                      gamma: gamma?.pointer, beta: beta?.pointer, eps: eps, y: out.storage.pointer,
+                                      mean: mean.storage.pointer, rstd: rstd.storage.pointer)
+        guard let tape = Tape.active(self, gamma, beta) else { return out }
+        let x = detached, gammaValues = gamma?.detached
+        return tape.record(out, inputs: [self, gamma, beta]) { dy in
+            let gx = Tensor(shape: x.shape, storage: TensorStorage(uninitializedCount: x.count))
+            let gGamma = Tensor(shape: [c]), gBeta = Tensor(shape: [c])
+            Kernels.groupNormChannelsLastBackward(x: x.pointer, gradOutput: dy.pointer, batch: batch, length: t,
+                                                  channels: c, groups: groups, gamma: gammaValues?.pointer,
+                                                  mean: mean.pointer, rstd: rstd.pointer,
+                                                  gradInput: gx.storage.pointer, gradGamma: gGamma.storage.pointer,
+                                                  gradBeta: gBeta.storage.pointer)
+            return [gx, gGamma, gBeta]
+        }
+    }
 }

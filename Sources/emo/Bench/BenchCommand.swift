@@ -16,6 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchFeatures.self,
             BenchTensor.self,
             BenchEncoders.self,
+            BenchTraining.self,
         ]
     )
 }

@@ -14,6 +14,8 @@ struct BenchEncoders: AsyncParsableCommand {
         Checkpoints are generated once into --cache (default ~/.cache/emokit/bench-encoders) by
         Tests/Reference/bench_encoders.py; without torch there, EmoKit writes its own random checkpoints and the
         PyTorch columns say why they are missing. max_abs_diff compares last_hidden_state over real frames.
+        Times are wall-clock medians; cpu ratio compares process CPU time (all threads), steadier on a busy machine.
+        Peak memory is each process's peak RSS while loading and running that model.
         """)
 
     @Flag(help: "Print one JSON object instead of a table.")
@@ -25,6 +27,9 @@ struct BenchEncoders: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed runs per row (median reported, after one warm-up).")
     var repeats: Int = 3
 
+    @Flag(help: "Measure EmoKit only (reuse checkpoints and PyTorch outputs already in --cache).")
+    var emokitOnly = false
+
     @Option(help: "Comma-separated models.")
     var models = "wav2vec2-base,hubert-base,wavlm-base-plus"
 
@@ -32,8 +37,9 @@ struct BenchEncoders: AsyncParsableCommand {
         let dir = cache ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.cache/emokit/bench-encoders" } ?? "/tmp/emokit-bench-encoders")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let names = models.split(separator: ",").map(String.init)
-        if !json { print("running the PyTorch peer (\(ReferencePeer.python) Tests/Reference/bench_encoders.py) ...") }
-        let peer = ReferencePeer.run("bench_encoders.py", arguments: ["--cache", dir, "--models", models, "--repeat", "\(repeats)"])
+        if !json && !emokitOnly { print("running the PyTorch peer (\(ReferencePeer.python) Tests/Reference/bench_encoders.py) ...") }
+        let peer = emokitOnly ? .missing("--emokit-only")
+            : ReferencePeer.run("bench_encoders.py", arguments: ["--cache", dir, "--models", models, "--repeat", "\(repeats)"])
         var peerRows: [String: [String: Any]] = [:]
         var peerInfo: [String: Any] = [:]
         var missingWhy: String?
@@ -68,19 +74,22 @@ struct BenchEncoders: AsyncParsableCommand {
                 let (b, n) = (x.shape[0], x.shape[1])
                 let lengths = clip == "batch" ? inputs["batch_lengths"]?.data.map { Int($0) } : nil
                 var out = try encoder.forward(x.data, batch: b, samples: n, lengths: lengths)  // warm-up
-                var times: [Double] = []
+                var times: [Double] = [], cpu: [Double] = []
                 for _ in 0..<max(1, repeats) {
-                    let s = Date()
+                    let s = Date(), c = Self.cpuSeconds()
                     out = try encoder.forward(x.data, batch: b, samples: n, lengths: lengths)
                     times.append(Date().timeIntervalSince(s) * 1000)
+                    cpu.append((Self.cpuSeconds() - c) * 1000)
                 }
                 let ms = times.sorted()[times.count / 2]
+                let cpuMs = cpu.sorted()[cpu.count / 2]
                 var row: [String: Any] = ["model": name, "clip": clip, "batch": b, "samples": n, "frames": out.frames,
-                                          "emokit_ms": ms, "emokit_load_ms": loadMs]
+                                          "emokit_ms": ms, "emokit_cpu_ms": cpuMs, "emokit_load_ms": loadMs]
                 if let p = peerRows["\(name)/\(clip)"], let pms = p["pytorch_ms"] as? Double {
                     row["pytorch_ms"] = pms
                     row["ratio"] = ms / pms
                     if let pk = p["pytorch_peak_mb"] as? Double { row["pytorch_peak_mb"] = pk }
+                    if let pc = p["pytorch_cpu_ms"] as? Double { row["pytorch_cpu_ms"] = pc; row["cpu_ratio"] = cpuMs / pc }
                 }
                 if let reference, let theirs = try? reference.floats(clip), theirs.count == out.lastHiddenState.count {
                     var d: Float = 0
@@ -109,14 +118,21 @@ struct BenchEncoders: AsyncParsableCommand {
         }
         print("OpenBLAS core \(core), \(threads) threads; PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
         if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
-        let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "max|diff|", "emokit MB", "pytorch MB"]
-        print(header.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+        let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB"]
+        print(header.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
         for r in rows {
             func f(_ k: String, _ fmt: String) -> String { (r[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
             let cells = [r["model"] as? String ?? "", r["clip"] as? String ?? "", f("emokit_ms", "%.1f"), f("pytorch_ms", "%.1f"),
-                         f("ratio", "%.2fx"), f("max_abs_diff", "%.2e"), f("emokit_peak_mb", "%.0f"), f("pytorch_peak_mb", "%.0f")]
-            print(cells.map { $0.padding(toLength: 16, withPad: " ", startingAt: 0) }.joined())
+                         f("ratio", "%.2fx"), f("cpu_ratio", "%.2fx"), f("max_abs_diff", "%.2e"), f("emokit_peak_mb", "%.0f"), f("pytorch_peak_mb", "%.0f")]
+            print(cells.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
         }
+    }
+
+    /// CPU time of this process (all threads), in seconds.
+    static func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// The clips: from the peer's inputs.safetensors when present, else synthesised here (same recipe, normalised).

@@ -13,7 +13,8 @@ struct BenchTensor: AsyncParsableCommand {
         (768 channels, K128, 16 groups, T = 399), in PyTorch layout (im2col) and channels-last (in place).
         "raw sgemm" is one cblas_sgemm at the same GEMM shape on ready-made operands (no bias, no im2col).
         PyTorch runs Tests/Reference/bench_tensor.py with EMO_REFERENCE_PYTHON and --threads. Each number is
-        the best of ≥ 5 timed repeats lasting ≥ --min-seconds after 3 warm-ups; medians are in --json.
+        the best of ≥ 5 timed repeats (≥ --min-seconds per side) after 3 warm-ups; medians are in --json.
+        On a shared machine, `--threads 1 --clock cpu` gives per-core numbers that other jobs cannot disturb.
         Build with -c release.
         """)
 
@@ -23,11 +24,16 @@ struct BenchTensor: AsyncParsableCommand {
     @Option(help: "Minimum timed seconds per case and side.")
     var minSeconds: Double = 0.3
 
-    @Option(help: "Threads for PyTorch (OpenBLAS uses its own setting, printed in the report).")
+    @Option(help: "Threads for OpenBLAS and for PyTorch.")
     var threads: Int = 2
+
+    @Option(help: "wall (elapsed time) or cpu (process CPU time: robust when other jobs share the cores; use with --threads 1, since BLAS threads that spin-wait also count).")
+    var clock: BenchClock = .wall
 
     func run() async throws {
         let cases = BenchTensorCase.all
+        BLASInfo.setThreadCount(threads)
+        BenchTiming.clock = clock
         var rows: [[String: Any]] = []
         for c in cases {
             // EmoKit, raw sgemm (and channels-last) take turns rep by rep, so load changes hit all of them alike.
@@ -44,7 +50,8 @@ struct BenchTensor: AsyncParsableCommand {
             FileHandle.standardError.write(Data("measured \(c.name)\n".utf8))
         }
         let peerArgs = ["--cases", c2json(cases.map(\.peerSpec)), "--threads", String(threads),
-                        "--min-seconds", String(minSeconds)]
+                        "--min-seconds", String(minSeconds),
+                        "--clock", clock.rawValue]
         var peerNote = ""
         switch ReferencePeer.run("bench_tensor.py", arguments: peerArgs) {
         case .measured(let peer):
@@ -65,12 +72,13 @@ struct BenchTensor: AsyncParsableCommand {
         let header: [String: Any] = [
             "openblas_core": BLASInfo.coreName, "openblas_threads": BLASInfo.threadCount,
             "openblas_config": BLASInfo.config, "peer": peerNote, "min_seconds": minSeconds, "cases": rows,
+            "clock": clock.rawValue,
         ]
         if json {
             print(c2json(header))
             return
         }
-        print("OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threadCount) threads (\(BLASInfo.config))")
+        print("OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threadCount) threads (\(BLASInfo.config)); \(clock.rawValue) clock")
         print(peerNote)
         func cell(_ any: Any?, flops: Double) -> String {
             guard let d = any as? [String: Any], let best = d["best_s"] as? Double else { return "—" }
@@ -103,8 +111,26 @@ private func c2json(_ object: Any) -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
+/// Which clock times the benchmark.
+enum BenchClock: String, ExpressibleByArgument {
+    /// Elapsed time.
+    case wall
+    /// CPU time of the whole process (all threads).
+    case cpu
+
+    /// Current reading in seconds.
+    var now: Double {
+        var ts = timespec()
+        clock_gettime(self == .wall ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
 /// Best and median seconds of one measured side.
 struct BenchTiming {
+    /// The clock every measurement uses (set once by the command before measuring).
+    nonisolated(unsafe) static var clock: BenchClock = .wall
+
     let best: Double
     let median: Double
     let repeats: Int
@@ -115,12 +141,12 @@ struct BenchTiming {
     static func measure(minSeconds: Double, _ bodies: [() -> Void]) -> [BenchTiming] {
         for body in bodies { for _ in 0..<3 { body() } }
         var times = [[Double]](repeating: [], count: bodies.count)
-        let start = DispatchTime.now().uptimeNanoseconds
-        while times[0].count < 5 || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minSeconds {
+        let start = clock.now
+        while times[0].count < 5 || clock.now - start < minSeconds * Double(bodies.count) {
             for (i, body) in bodies.enumerated() {
-                let t0 = DispatchTime.now().uptimeNanoseconds
+                let t0 = clock.now
                 body()
-                times[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                times[i].append(clock.now - t0)
             }
         }
         return times.map { t in
@@ -135,6 +161,8 @@ struct BenchTensorCase {
     enum Kind {
         case linear(rows: Int, inFeatures: Int, outFeatures: Int)
         case conv1d(Conv1dGeometry, inputLength: Int)
+        case gelu(count: Int)
+        case attention(AttentionGeometry)
     }
 
     let name: String
@@ -156,6 +184,10 @@ struct BenchTensorCase {
         cases.append(.init(name: "conv1d 768→768 K128 G16 p64 (T 399)",
                            kind: .conv1d(Conv1dGeometry(inChannels: 768, outChannels: 768, kernelSize: 128,
                                                         padding: 64, groups: 16), inputLength: 399)))
+        cases.append(.init(name: "gelu erf 399×3072", kind: .gelu(count: 399 * 3072)))
+        cases.append(.init(name: "attention T=399 H12 D64",
+                           kind: .attention(AttentionGeometry(batch: 1, heads: 12, headDim: 64, queryLength: 399,
+                                                              keyLength: 399))))
         return cases
     }()
 
@@ -165,6 +197,9 @@ struct BenchTensorCase {
         case let .linear(rows, i, o): return 2 * Double(rows * i * o)
         case let .conv1d(g, tIn):
             return 2 * Double(g.outChannels * g.groupInChannels * g.kernelSize * g.outputLength(inputLength: tIn))
+        case let .gelu(count): return Double(count)  // "GFLOP/s" here means Gelem/s
+        case let .attention(g):  // the two GEMMs
+            return 4 * Double(g.batch * g.heads * g.queryLength * g.keyLength * g.headDim)
         }
     }
 
@@ -177,6 +212,11 @@ struct BenchTensorCase {
             return ["name": name, "kind": "conv1d", "batch": 1, "cin": g.inChannels, "cout": g.outChannels,
                     "k": g.kernelSize, "stride": g.stride, "padding": g.padding, "groups": g.groups, "tin": tIn,
                     "bias": false]
+        case let .gelu(count):
+            return ["name": name, "kind": "gelu", "count": count]
+        case let .attention(g):
+            return ["name": name, "kind": "attention", "batch": g.batch, "heads": g.heads, "head_dim": g.headDim,
+                    "t": g.queryLength]
         }
     }
 
@@ -219,6 +259,34 @@ struct BenchTensorCase {
                 {
                     Kernels.conv1dChannelsLast(g, batch: 1, inputLength: tIn, x: x, packedWeight: w, bias: nil, y: y,
                                                workspace: work)
+                },
+            ])
+        case let .gelu(count):
+            let x = Self.buffer(count, seed: 1), y = Self.buffer(count, seed: 2)
+            defer { [x, y].forEach { $0.deallocate() } }
+            // "raw" here is a plain copy of the same bytes (memory-bound floor).
+            return BenchTiming.measure(minSeconds: minSeconds, [
+                { Kernels.gelu(x: x, y: y, count: count) },
+                { y.update(from: x, count: count) },
+            ])
+        case let .attention(g):
+            let c = g.heads * g.headDim, t = g.queryLength
+            let q = Self.buffer(t * c, seed: 1), k = Self.buffer(t * c, seed: 2), v = Self.buffer(t * c, seed: 3)
+            let o = Self.buffer(t * c, seed: 4), work = Self.buffer(g.workspaceCount, seed: 5)
+            defer { [q, k, v, o, work].forEach { $0.deallocate() } }
+            let strides = AttentionStrides(channels: c)
+            return BenchTiming.measure(minSeconds: minSeconds, [
+                {
+                    Kernels.attention(g, strides: strides, q: q, k: k, v: v, keyMask: nil, positionBias: nil,
+                                      biasBatchStride: 0, output: o, probabilities: nil, workspace: work)
+                },
+                {  // the same two GEMMs per head without the softmax
+                    for h in 0..<g.heads {
+                        Kernels.sgemm(transB: true, m: t, n: t, k: g.headDim, alpha: g.scale, a: q + h * g.headDim,
+                                      lda: c, b: k + h * g.headDim, ldb: c, c: work, ldc: t)
+                        Kernels.sgemm(m: t, n: g.headDim, k: t, a: work, lda: t, b: v + h * g.headDim, ldb: c,
+                                      c: o + h * g.headDim, ldc: c)
+                    }
                 },
             ])
         }

@@ -102,7 +102,7 @@ public final class DescriptorAnalyzer {
         dct = DCT2(n: s.nMels, nOut: s.nMFCC)
         freqs = Spectrogram.frequencies(sampleRate: s.sampleRate, nFFT: s.nFFT)
         pyin = try PYIN(sampleRate: s.sampleRate, config: s.pitch)
-        voice = VoiceQuality(sampleRate: s.sampleRate, pitchHop: s.pitch.hopLength, lpcOrder: s.lpcOrder)
+        voice = try VoiceQuality(sampleRate: s.sampleRate, pitchHop: s.pitch.hopLength, lpcOrder: s.lpcOrder)
     }
 
     /// Splits a frame-major matrix `[T, C]` into channel tracks `[C][T]`.

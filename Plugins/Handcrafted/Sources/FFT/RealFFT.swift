@@ -18,9 +18,10 @@ public final class RealFFT {
     public let n: Int
     /// Half length: the complex FFT length used internally.
     let half: Int
-    /// cos/sin of -2πk/half for k < half/2 (complex FFT twiddles).
-    private var cosTable: [Double]
-    private var sinTable: [Double]
+    /// Per-stage twiddles, stage with half-length h at offset h − 1: cos/sin of −2πj/(2h), j < h (contiguous, so
+    /// the butterflies of a stage vectorise over j).
+    private var stageCos: [Double]
+    private var stageSin: [Double]
     /// cos/sin of -2πk/n for k ≤ half (real split twiddles).
     private var splitCos: [Double]
     private var splitSin: [Double]
@@ -37,8 +38,17 @@ public final class RealFFT {
         }
         self.n = n
         half = n / 2
-        cosTable = (0..<max(half / 2, 1)).map { cos(-2 * Double.pi * Double($0) / Double(n / 2)) }
-        sinTable = (0..<max(half / 2, 1)).map { sin(-2 * Double.pi * Double($0) / Double(n / 2)) }
+        var sc: [Double] = [], ss: [Double] = []
+        var h = 1
+        while h < n / 2 {
+            for j in 0..<h {
+                sc.append(cos(-2 * Double.pi * Double(j) / Double(2 * h)))
+                ss.append(sin(-2 * Double.pi * Double(j) / Double(2 * h)))
+            }
+            h *= 2
+        }
+        stageCos = sc
+        stageSin = ss
         splitCos = (0...half).map { cos(-2 * Double.pi * Double($0) / Double(n)) }
         splitSin = (0...half).map { sin(-2 * Double.pi * Double($0) / Double(n)) }
         var bits = 0
@@ -65,28 +75,45 @@ public final class RealFFT {
                 }
             }
         }
-        let sign: Double = inverse ? -1 : 1
-        cosTable.withUnsafeBufferPointer { ct in
-            sinTable.withUnsafeBufferPointer { st in
-                var len = 2
-                while len <= m {
-                    let halfLen = len / 2
-                    let stride = m / len
+        // stage h = 1: twiddle 1
+        var a = 0
+        while a + 1 < m {
+            let xr = re[a + 1], xi = im[a + 1]
+            re[a + 1] = re[a] - xr; im[a + 1] = im[a] - xi
+            re[a] += xr; im[a] += xi
+            a += 2
+        }
+        let sign = SIMD2<Double>(repeating: inverse ? -1 : 1)
+        let rre = UnsafeMutableRawPointer(re), rim = UnsafeMutableRawPointer(im)
+        stageCos.withUnsafeBufferPointer { ct in
+            stageSin.withUnsafeBufferPointer { st in
+                guard let cb = ct.baseAddress, let sb = st.baseAddress else { return }
+                let rc = UnsafeRawPointer(cb), rs = UnsafeRawPointer(sb)
+                var h = 2
+                while h < m + 1 && h <= m / 2 {
+                    let tw = (h - 1) * 8
                     var start = 0
                     while start < m {
-                        var k = 0
-                        for j in 0..<halfLen {
-                            let wr = ct[k], wi = sign * st[k]
-                            let a = start + j, b = a + halfLen
-                            let xr = re[b] * wr - im[b] * wi
-                            let xi = re[b] * wi + im[b] * wr
-                            re[b] = re[a] - xr; im[b] = im[a] - xi
-                            re[a] += xr; im[a] += xi
-                            k += stride
+                        var j = 0
+                        while j < h {
+                            let wr = rc.loadUnaligned(fromByteOffset: tw + j * 8, as: SIMD2<Double>.self)
+                            let wi = sign * rs.loadUnaligned(fromByteOffset: tw + j * 8, as: SIMD2<Double>.self)
+                            let oa = (start + j) * 8, ob = (start + j + h) * 8
+                            let br = rre.loadUnaligned(fromByteOffset: ob, as: SIMD2<Double>.self)
+                            let bi = rim.loadUnaligned(fromByteOffset: ob, as: SIMD2<Double>.self)
+                            let ar = rre.loadUnaligned(fromByteOffset: oa, as: SIMD2<Double>.self)
+                            let ai = rim.loadUnaligned(fromByteOffset: oa, as: SIMD2<Double>.self)
+                            let xr = br * wr - bi * wi
+                            let xi = br * wi + bi * wr
+                            rre.storeBytes(of: ar - xr, toByteOffset: ob, as: SIMD2<Double>.self)
+                            rim.storeBytes(of: ai - xi, toByteOffset: ob, as: SIMD2<Double>.self)
+                            rre.storeBytes(of: ar + xr, toByteOffset: oa, as: SIMD2<Double>.self)
+                            rim.storeBytes(of: ai + xi, toByteOffset: oa, as: SIMD2<Double>.self)
+                            j += 2
                         }
-                        start += len
+                        start += 2 * h
                     }
-                    len *= 2
+                    h *= 2
                 }
             }
         }

@@ -27,8 +27,13 @@ public struct PYINViterbi: Sendable {
     let logStay: [Double]
     /// log(switch · L[k, j] + tiny), same layout.
     let logSwitch: [Double]
-    /// Largest log transition in column j's band (stay or switch): the bound used to skip a band.
-    let maxLog: [Double]
+    /// Each band is cut into chunks of `chunk` sources, visited from the largest transition outwards; per chunk:
+    /// (first source offset in the band, length, largest log-stay, largest log-switch), concatenated over j.
+    let chunks: [(start: Int, count: Int, maxStay: Double, maxSwitch: Double)]
+    /// Range of `chunks` belonging to column j.
+    let chunkRange: [Range<Int>]
+    /// Sources per chunk.
+    static let chunk = 32
     /// log(tiny): the log-transition of every pair outside the band.
     let logTiny: Double
     /// log(1/(2n) + tiny).
@@ -70,11 +75,25 @@ public struct PYINViterbi: Sendable {
             }
         }
         colLo = lo; colHi = hi; colOffset = off; logStay = ls; logSwitch = lw
-        maxLog = (0..<n).map { j in
-            var m = -Double.infinity
-            if hi[j] >= lo[j] { for i in 0...(hi[j] - lo[j]) { m = Swift.max(m, ls[off[j] + i], lw[off[j] + i]) } }
-            return m
+        var ch: [(start: Int, count: Int, maxStay: Double, maxSwitch: Double)] = []
+        var cr: [Range<Int>] = []
+        for j in 0..<n {
+            let w = hi[j] - lo[j] + 1
+            var mine: [(start: Int, count: Int, maxStay: Double, maxSwitch: Double)] = []
+            var st = 0
+            while st < w {
+                let c = Swift.min(Self.chunk, w - st)
+                var ms = -Double.infinity, mw = -Double.infinity
+                for i in st..<(st + c) { ms = Swift.max(ms, ls[off[j] + i]); mw = Swift.max(mw, lw[off[j] + i]) }
+                mine.append((st, c, ms, mw))
+                st += c
+            }
+            mine.sort { $0.maxStay > $1.maxStay }
+            cr.append(ch.count..<(ch.count + mine.count))
+            ch += mine
         }
+        chunks = ch
+        chunkRange = cr
         logTiny = log(tiny)
         logInit = log(1.0 / Double(2 * n) + tiny)
     }
@@ -130,6 +149,14 @@ public struct PYINViterbi: Sendable {
         table.withUnsafeMutableBufferPointer { tb in
         values.withUnsafeMutableBufferPointer { vb in
             guard let ls = lsp.baseAddress, let lw = lwp.baseAddress, let all = vb.baseAddress else { return }
+            // log(p + tiny), memoised on the last argument: most voiced observations are 0 and all unvoiced ones
+            // of a frame are equal, so this takes a handful of logs per frame instead of 2n
+            var lastP = 0.0, lastLog = logTiny
+            @inline(__always) func logObs(_ p: Double) -> Double {
+                if p == 0 { return logTiny }
+                if p != lastP { lastP = p; lastLog = log(p + tiny) }
+                return lastLog
+            }
             for t in 1..<frames {
                 let v = UnsafePointer(all + (t - 1) * s2), out = all + t * s2
                 for s in 0..<s2 { tb[s] = v[s] }
@@ -143,33 +170,37 @@ public struct PYINViterbi: Sendable {
                 }
                 @inline(__always) func rangeMax(_ a: Int, _ b: Int) -> Double {   // inclusive; -inf if empty
                     guard a <= b else { return -.infinity }
-                    let len = b - a + 1
-                    var k = 0
-                    while (2 << k) <= len { k += 1 }
+                    let k = Int.bitWidth - 1 - (b - a + 1).leadingZeroBitCount       // floor(log2(length))
                     return Swift.max(tb[k * s2 + a], tb[k * s2 + b - (1 << k) + 1])
                 }
-                // Each band pass yields both targets j and n + j at once. A band can be skipped when even its best
-                // source plus its best transition cannot beat what the target already has (the forward pass only
-                // needs maxima, so skipping a candidate that is not larger changes nothing).
+                // Each pass over a chunk of sources yields both targets j and n + j. A chunk is skipped when its best
+                // source plus its largest transition cannot beat what either target already has: the forward pass
+                // only needs maxima, so skipping candidates that are not larger changes nothing. Chunks are visited
+                // from the diagonal outwards so that the bound bites early.
                 for j in 0..<n {
                     let a = colLo[j], b = colHi[j], o = colOffset[j], w = b - a + 1
                     let outside = Swift.max(rangeMax(0, a - 1), Swift.max(rangeMax(b + 1, n + a - 1), rangeMax(n + b + 1, s2 - 1))) + logTiny
                     var toVoiced = outside, toUnvoiced = outside
                     if w > 0 {
-                        let bound = maxLog[j]
-                        // unvoiced sources: switch into voiced j, stay into unvoiced n + j
-                        if rangeMax(n + a, n + b) + bound > Swift.min(toVoiced, toUnvoiced) {
-                            let (mv, mu) = Self.bandMax2(v + n + a, lw + o, ls + o, w)
-                            toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
-                        }
-                        // voiced sources: stay into voiced j, switch into unvoiced n + j
-                        if rangeMax(a, b) + bound > Swift.min(toVoiced, toUnvoiced) {
-                            let (mv, mu) = Self.bandMax2(v + a, ls + o, lw + o, w)
-                            toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
+                        for c in chunkRange[j] {
+                            let (st, cnt, mStay, mSwitch) = chunks[c]
+                            let lo = a + st, hi = a + st + cnt - 1
+                            // unvoiced sources: switch into voiced j, stay into unvoiced n + j
+                            let ru = rangeMax(n + lo, n + hi)
+                            if ru + mSwitch > toVoiced || ru + mStay > toUnvoiced {
+                                let (mv, mu) = Self.bandMax2(v + n + lo, lw + o + st, ls + o + st, cnt)
+                                toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
+                            }
+                            // voiced sources: stay into voiced j, switch into unvoiced n + j
+                            let rv = rangeMax(lo, hi)
+                            if rv + mStay > toVoiced || rv + mSwitch > toUnvoiced {
+                                let (mv, mu) = Self.bandMax2(v + lo, ls + o + st, lw + o + st, cnt)
+                                toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
+                            }
                         }
                     }
-                    out[j] = log(obs[t * s2 + j] + tiny) + toVoiced
-                    out[n + j] = log(obs[t * s2 + n + j] + tiny) + toUnvoiced
+                    out[j] = logObs(obs[t * s2 + j]) + toVoiced
+                    out[n + j] = logObs(obs[t * s2 + n + j]) + toUnvoiced
                 }
             }
         }}}}

@@ -7,7 +7,7 @@
 //    ratio of a sampled sound": Hann window of 4.5 periods of 75 Hz, r(τ) = r_xw(τ)/r_w(τ) normalised at 0, peak
 //    near the pYIN period (±20 %) refined parabolically, HNR = 10·log10(r / (1 − r)) per voiced frame.
 //  - Jitter/shimmer (local), as Praat defines them (mean absolute difference of consecutive periods / peak
-//    amplitudes divided by the mean), on glottal pulses found by peak picking guided by pYIN's f0.
+//    amplitudes divided by the mean), on cycles found by waveform cross-correlation guided by pYIN's f0.
 //  - Speech rate: syllable nuclei per second after de Jong & Wempe (2009): intensity peaks above (0.99-quantile
 //    − 25 dB), with a ≥ 2 dB dip from the previous nucleus, in voiced frames.
 
@@ -21,12 +21,41 @@ public struct VoiceQuality {
     public let pitchHop: Int
     /// LPC order for formants.
     public let lpcOrder: Int
+    /// HNR window length in samples (4.5 periods of 75 Hz).
+    let hnrWindow: Int
+    /// FFT plan for the HNR autocorrelations (≥ 2 · window, so circular = linear correlation).
+    let hnrFFT: RealFFT
 
     /// Creates the analyser.
-    public init(sampleRate: Double, pitchHop: Int, lpcOrder: Int) {
+    public init(sampleRate: Double, pitchHop: Int, lpcOrder: Int) throws(FeatureError) {
         self.sampleRate = sampleRate
         self.pitchHop = pitchHop
         self.lpcOrder = lpcOrder
+        hnrWindow = Int((4.5 / 75.0 * sampleRate).rounded())
+        var n = 4
+        while n < 2 * hnrWindow { n *= 2 }
+        hnrFFT = try RealFFT(n: n)
+    }
+
+    /// Autocorrelation r(k), k < count, of `x` (zero-padded to the plan length) through the FFT.
+    func autocorrelation(_ x: [Double]) -> [Double] {
+        let m = hnrFFT.n
+        var buf = x + [Double](repeating: 0, count: m - x.count)
+        var re = [Double](repeating: 0, count: m / 2 + 1), im = re
+        var out = [Double](repeating: 0, count: m)
+        buf.withUnsafeMutableBufferPointer { b in
+            re.withUnsafeMutableBufferPointer { r in
+                im.withUnsafeMutableBufferPointer { i in
+                    out.withUnsafeMutableBufferPointer { o in
+                        guard let bp = b.baseAddress, let rp = r.baseAddress, let ip = i.baseAddress, let op = o.baseAddress else { return }
+                        hnrFFT.forward(UnsafePointer(bp), rp, ip)
+                        for k in 0...(m / 2) { rp[k] = rp[k] * rp[k] + ip[k] * ip[k]; ip[k] = 0 }
+                        hnrFFT.inverse(UnsafePointer(rp), UnsafePointer(ip), op)
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// The pitch frame nearest to sample `s`.
@@ -48,14 +77,21 @@ public struct VoiceQuality {
         let hamming = (0..<win).map { 0.54 - 0.46 * cos(2 * Double.pi * Double($0) / Double(win - 1)) }
         var out: [[Double]] = []
         var frame = [Double](repeating: 0, count: win)
+        var warm: [Complex]? = nil       // the previous frame's roots start the next frame's iteration
         var start = 0
         while start + win <= n {
             if track.voiced[pitchFrame(start + win / 2, track)] {
                 var energy = 0.0
                 for i in 0..<win { frame[i] = pre[start + i] * hamming[i]; energy += frame[i] * frame[i] }
                 if energy > 1e-12, let a = lpc(frame, order: lpcOrder) {
-                    out.append(formantsFromLPC(a))
+                    let roots = polynomialRoots(a, start: warm)
+                    warm = roots
+                    out.append(formantsFromRoots(roots))
+                } else {
+                    warm = nil
                 }
+            } else {
+                warm = nil
             }
             start += hop
         }
@@ -72,14 +108,14 @@ public struct VoiceQuality {
         var a = [Double](repeating: 0, count: p + 1)
         a[0] = 1
         var err = r[0]
+        var prev = a
         for i in 1...p {
             var acc = r[i]
             for j in 1..<i { acc += a[j] * r[i - j] }
             let k = -acc / err
-            var next = a
-            for j in 1..<i { next[j] = a[j] + k * a[i - j] }
-            next[i] = k
-            a = next
+            for j in 0..<i { prev[j] = a[j] }
+            for j in 1..<i { a[j] = prev[j] + k * prev[i - j] }
+            a[i] = k
             err *= 1 - k * k
             guard err > 0 else { return nil }
         }
@@ -87,8 +123,7 @@ public struct VoiceQuality {
     }
 
     /// Formant frequencies from the roots of A(z) = z^p + a1 z^(p−1) + ... + ap.
-    func formantsFromLPC(_ a: [Double]) -> [Double] {
-        let roots = polynomialRoots(a)
+    func formantsFromRoots(_ roots: [Complex]) -> [Double] {
         var cands: [Double] = []
         for z in roots where z.im > 0 {
             let f = atan2(z.im, z.re) * sampleRate / (2 * Double.pi)
@@ -104,11 +139,10 @@ public struct VoiceQuality {
     /// HNR (dB) per voiced pitch frame (Boersma 1993).
     public func hnr(_ y: [Double], track: PitchTrack) -> [Double] {
         let n = y.count
-        let win = Int((4.5 / 75.0 * sampleRate).rounded())
+        let win = hnrWindow
         let w = (0..<win).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(win)) }
-        func ac(_ v: [Double], _ k: Int) -> Double { var s = 0.0; for i in 0..<(win - k) { s += v[i] * v[i + k] }; return s }
-        let w0 = ac(w, 0)
-        let rw = (0...(win / 2 + 1)).map { ac(w, $0) / w0 }   // normalised window autocorrelation
+        let rwRaw = autocorrelation(w)
+        let rw = (0...(win / 2 + 1)).map { rwRaw[$0] / rwRaw[0] }   // normalised window autocorrelation
         var out: [Double] = []
         var xw = [Double](repeating: 0, count: win)
         for t in track.voiced.indices where track.voiced[t] && track.f0[t].isFinite {
@@ -122,12 +156,13 @@ public struct VoiceQuality {
             let period = sampleRate / track.f0[t]
             let lo = max(2, Int((0.8 * period).rounded(.down))), hi = min(win / 2, Int((1.25 * period).rounded(.up)))
             guard hi > lo + 1 else { continue }
-            let r0 = ac(xw, 0)
+            let rx = autocorrelation(xw)
+            let r0 = rx[0]
             guard r0 > 0 else { continue }
-                        var best = -Double.infinity, bestK = lo
+            var best = -Double.infinity, bestK = lo
             var vals = [Double](repeating: 0, count: hi - lo + 3)
             for k in (lo - 1)...(hi + 1) {
-                let v = (ac(xw, k) / r0) / rw[k]
+                let v = (rx[k] / r0) / rw[k]
                 vals[k - lo + 1] = v
                 if k >= lo && k <= hi && v > best { best = v; bestK = k }
             }
@@ -143,75 +178,80 @@ public struct VoiceQuality {
 
     // MARK: Jitter, shimmer
 
-    /// Glottal pulses: (time in samples, sub-sample refined; peak amplitude), grouped by voiced run.
-    func pulses(_ y: [Double], track: PitchTrack, fmin: Double, fmax: Double) -> [[(Double, Double)]] {
+    /// Cycle-by-cycle periods (samples, sub-sample) and peak amplitudes, grouped by voiced run. Each next cycle
+    /// start is the lag in 0.8–1.2 pYIN periods that maximises the normalised cross-correlation of one period of
+    /// waveform with the next (the waveform-matching idea of Praat's cross-correlation pulse marking), refined
+    /// parabolically; the amplitude of a cycle is its waveform maximum.
+    func cycles(_ y: [Double], track: PitchTrack) -> [[(period: Double, amplitude: Double)]] {
         let n = y.count
-        var runs: [[(Double, Double)]] = []
+        var runs: [[(period: Double, amplitude: Double)]] = []
         var t = 0
         let frames = track.voiced.count
         while t < frames {
             guard track.voiced[t] else { t += 1; continue }
             var e = t
             while e + 1 < frames && track.voiced[e + 1] { e += 1 }
-            let a = max(0, t * pitchHop - pitchHop / 2), b = min(n - 1, e * pitchHop + pitchHop / 2)
-            var run: [(Double, Double)] = []
+            let a = max(0, t * pitchHop - pitchHop / 2), b = min(n, e * pitchHop + pitchHop / 2)
             func f0(at s: Int) -> Double { let v = track.f0[pitchFrame(s, track)]; return v.isFinite ? v : track.f0[t] }
-            // first pulse: the maximum within the first period
-            let p0 = Int(sampleRate / f0(at: a))
-            var pos = a
-            if a + p0 < b {
-                for i in a...(a + p0) where y[i] > y[pos] { pos = i }
-                while true {
-                    run.append(refinePeak(y, pos))
-                    let period = sampleRate / f0(at: pos)
-                    let lo = pos + Int((0.8 * period).rounded()), hi = pos + Int((1.2 * period).rounded())
-                    guard hi <= b else { break }
-                    var q = lo
-                    for i in lo...hi where y[i] > y[q] { q = i }
-                    pos = q
+            var run: [(period: Double, amplitude: Double)] = []
+            // anchor: the waveform maximum in the first period; windows run from a quarter period before each
+            // anchor to half a period after it, so they cover the excitation and little of the neighbours
+            let first = Int((sampleRate / f0(at: a)).rounded())
+            let from = a + first / 2        // leave room for the window before the anchor
+            var p = from
+            if from + first < b { for i in from..<(from + first) where y[i] > y[p] { p = i } }
+            while true {
+                let period = sampleRate / f0(at: p)
+                let before = Int((0.25 * period).rounded()), len = before + Int((0.5 * period).rounded())
+                let lo = Int((0.8 * period).rounded(.down)), hi = Int((1.2 * period).rounded(.up))
+                let w0 = p - before
+                guard len > 2, w0 >= 0, w0 + hi + len + 1 <= b else { break }
+                var e0 = 0.0
+                for i in 0..<len { e0 += y[w0 + i] * y[w0 + i] }
+                var scores = [Double](repeating: -2, count: hi - lo + 3)
+                var bestL = lo
+                for lag in (lo - 1)...(hi + 1) {
+                    var c = 0.0, e1 = 0.0
+                    for i in 0..<len { let v = y[w0 + lag + i]; c += y[w0 + i] * v; e1 += v * v }
+                    let r = e0 > 0 && e1 > 0 ? c / (e0 * e1).squareRoot() : 0
+                    scores[lag - lo + 1] = r
+                    if lag >= lo, lag <= hi, r > scores[bestL - lo + 1] { bestL = lag }
                 }
+                let sa = scores[bestL - lo], sb = scores[bestL - lo + 1], sc = scores[bestL - lo + 2]
+                let d = sa - 2 * sb + sc
+                let refined = Double(bestL) + (d < 0 ? 0.5 * (sa - sc) / d : 0)
+                var amp = -Double.infinity
+                for i in 0..<bestL { amp = max(amp, y[w0 + i]) }
+                run.append((refined, amp))
+                p += bestL
             }
-            if run.count >= 3 { runs.append(run) }
+            if run.count >= 2 { runs.append(run) }
             t = e + 1
         }
-        _ = (fmin, fmax)
         return runs
     }
 
-    /// Parabolic refinement of a sample peak: (position, amplitude).
-    func refinePeak(_ y: [Double], _ i: Int) -> (Double, Double) {
-        guard i > 0, i + 1 < y.count else { return (Double(i), y[i]) }
-        let a = y[i - 1], b = y[i], c = y[i + 1]
-        let d = a - 2 * b + c
-        guard d < 0 else { return (Double(i), b) }
-        let off = 0.5 * (a - c) / d
-        return (Double(i) + off, b - 0.25 * (a - c) * off)
-    }
-
-    /// (jitter local, shimmer local) as fractions; NaN when fewer than two usable period pairs.
+    /// (jitter local, shimmer local) as fractions; NaN when there is no usable pair of consecutive cycles.
+    /// Jitter: mean |T_i − T_{i−1}| / mean T; shimmer: mean |A_i − A_{i−1}| / mean A, over consecutive cycles
+    /// whose periods lie within [1/fmax, 1/fmin] and differ by at most a factor 1.3 (Praat's defaults).
     public func jitterShimmer(_ y: [Double], track: PitchTrack, fmin: Double, fmax: Double) -> (Double, Double) {
         var dp = 0.0, sp = 0.0, np = 0, nPer = 0
         var da = 0.0, sa = 0.0, na = 0
         let minP = sampleRate / fmax, maxP = sampleRate / fmin
-        for run in pulses(y, track: track, fmin: fmin, fmax: fmax) {
-            var prevPeriod: Double? = nil
-            var prevAmp: Double? = nil
-            for i in 1..<run.count {
-                let period = run[i].0 - run[i - 1].0
-                guard period >= minP, period <= maxP else { prevPeriod = nil; prevAmp = nil; continue }
-                let amp = run[i].1
-                if let pp = prevPeriod, max(pp, period) / min(pp, period) <= 1.3 {
-                    dp += abs(period - pp); np += 1
-                    if let pa = prevAmp { da += abs(amp - pa); na += 1; sa += amp }
+        for run in cycles(y, track: track) {
+            var prev: (period: Double, amplitude: Double)? = nil
+            for c in run {
+                guard c.period >= minP, c.period <= maxP else { prev = nil; continue }
+                if let pr = prev, max(pr.period, c.period) / min(pr.period, c.period) <= 1.3 {
+                    dp += abs(c.period - pr.period); np += 1
+                    da += abs(c.amplitude - pr.amplitude); sa += c.amplitude; na += 1
                 }
-                sp += period; nPer += 1
-                prevPeriod = period
-                prevAmp = amp
+                sp += c.period; nPer += 1
+                prev = c
             }
         }
-        // Praat: mean absolute difference of consecutive periods divided by the mean period
         let jitter = np > 0 ? (dp / Double(np)) / (sp / Double(nPer)) : .nan
-        let shimmer = na > 0 ? (da / Double(na)) / (sa / Double(na)) : .nan
+        let shimmer = na > 0 && sa > 0 ? (da / Double(na)) / (sa / Double(na)) : .nan
         return (jitter, shimmer)
     }
 
@@ -259,14 +299,16 @@ public struct VoiceQuality {
 /// A complex number (root finding only).
 struct Complex { var re: Double; var im: Double }
 
-/// Roots of the monic polynomial z^p + c[1] z^(p−1) + ... + c[p] (c[0] = 1) by Aberth–Ehrlich iteration.
-func polynomialRoots(_ c: [Double]) -> [Complex] {
+/// Roots of the monic polynomial z^p + c[1] z^(p−1) + ... + c[p] (c[0] = 1) by Aberth–Ehrlich iteration,
+/// started from `start` (e.g. the previous frame's roots) or from points on a circle of radius 0.9.
+func polynomialRoots(_ c: [Double], start: [Complex]? = nil) -> [Complex] {
     let p = c.count - 1
     guard p >= 1 else { return [] }
     var z = (0..<p).map { k -> Complex in
         let ang = 2 * Double.pi * Double(k) / Double(p) + 0.4
         return Complex(re: 0.9 * cos(ang), im: 0.9 * sin(ang))
     }
+    if let start, start.count == p, start.allSatisfy({ $0.re.isFinite && $0.im.isFinite }) { z = start }
     for _ in 0..<80 {
         var maxStep = 0.0
         for k in 0..<p {

@@ -30,6 +30,40 @@ extension RobertaModel {
     ///
     /// Allocates its activations once per call; the layers run in place on them.
     public func forward(ids: [[Int]], mask: [[Int]], keepHiddenStates: Bool = false) throws -> RobertaActivations {
+        try run(ids: ids, mask: mask, wordEmbeddings: nil, keepHiddenStates: keepHiddenStates, tape: nil)
+    }
+
+    /// Runs the encoder on given word embeddings `[B, T, C]` (row-major) instead of looking `ids` up; `ids` still
+    /// set the positions (`<pad>` rows sit at `padID`). With a `tape`, everything `backward` needs is recorded.
+    ///
+    /// This is Hugging Face's `inputs_embeds` path with RoBERTa's id-derived `position_ids` passed explicitly.
+    public func forward(wordEmbeddings: [Float], ids: [[Int]], mask: [[Int]], keepHiddenStates: Bool = false,
+                        tape: RobertaTape? = nil) throws -> RobertaActivations {
+        let rows = ids.count * (ids.first?.count ?? 0)
+        guard wordEmbeddings.count == rows * config.hiddenSize else {
+            throw TextEncoderError.invalidOption(message: "word embeddings hold \(wordEmbeddings.count) values; [B, T, C] = [\(ids.count), \(ids.first?.count ?? 0), \(config.hiddenSize)] needs \(rows * config.hiddenSize)")
+        }
+        return try wordEmbeddings.withUnsafeBufferPointer { w in
+            try run(ids: ids, mask: mask, wordEmbeddings: w.baseAddress, keepHiddenStates: keepHiddenStates, tape: tape)
+        }
+    }
+
+    /// The word-embedding rows of `ids`, `[B, T, C]` (what `forward(wordEmbeddings:)` takes; a zero baseline for
+    /// Integrated Gradients is all zeros of this shape).
+    public func wordEmbeddings(ids: [[Int]]) throws -> [Float] {
+        let c = config.hiddenSize
+        var out: [Float] = []
+        out.reserveCapacity(ids.count * (ids.first?.count ?? 0) * c)
+        for id in ids.joined() {
+            guard id >= 0, id < config.vocabSize else { throw TextEncoderError.tokenOutOfRange(id: id, vocabularySize: config.vocabSize) }
+            out.append(contentsOf: UnsafeBufferPointer(start: wordEmbeddings.readOnly + id * c, count: c))
+        }
+        return out
+    }
+
+    /// The shared forward: word rows from `wordEmbeddings` `[B, T, C]` when given, else from the table.
+    func run(ids: [[Int]], mask: [[Int]], wordEmbeddings words: UnsafePointer<Float>?, keepHiddenStates: Bool,
+             tape: RobertaTape?) throws -> RobertaActivations {
         let b = ids.count, t = ids.first?.count ?? 0
         let c = config.hiddenSize, h = config.numHeads, f = config.intermediateSize, rows = b * t
         guard b > 0, t > 0 else {
@@ -66,40 +100,50 @@ extension RobertaModel {
             let positions = positionIDs(ids[r])
             for j in 0..<t {
                 let out = x + (r * t + j) * c
-                let word = wordEmbeddings.readOnly + ids[r][j] * c
+                let word = words.map { $0 + (r * t + j) * c } ?? (wordEmbeddings.readOnly + ids[r][j] * c)
                 let pos = positionEmbeddings.readOnly + positions[j] * c
                 let type = tokenTypeEmbeddings.readOnly
                 for k in 0..<c { out[k] = word[k] + pos[k] + type[k] }
             }
         }
+        tape?.begin(batch: b, tokens: t, channels: c, heads: h, ffn: f, layers: layers.count, keyMask: keyMask)
+        tape?.embeddings.preNorm.update(from: x, count: rows * c)
         Kernels.layerNorm(x: x, rows: rows, features: c, gamma: embNormWeight.readOnly, beta: embNormBias.readOnly,
-                          eps: config.layerNormEps, y: x)
+                          eps: config.layerNormEps, y: x, mean: tape?.embeddings.mean, rstd: tape?.embeddings.rstd)
         if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: rows * c)) }
 
         let geometry = AttentionGeometry(batch: b, heads: h, headDim: config.headDim, queryLength: t, keyLength: t)
         let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
-        for layer in layers {
+        for (l, layer) in layers.enumerated() {
+            let saved = tape?.layers[l]
             // Self-attention: qkv = x · [Wq; Wk; Wv]ᵀ + b  → softmax(q kᵀ / √D + mask) v
             Kernels.linear(x: x, rows: rows, inFeatures: c, weight: layer.qkvWeight.readOnly,
                            bias: layer.qkvBias.readOnly, outFeatures: 3 * c, y: qkv)
             Kernels.attention(geometry, strides: strides, q: qkv, k: qkv + c, v: qkv + 2 * c, keyMask: keyMask,
-                              positionBias: nil, biasBatchStride: 0, output: context, probabilities: nil,
+                              positionBias: nil, biasBatchStride: 0, output: context, probabilities: saved?.probabilities,
                               workspace: scores)
+            saved?.qkv.update(from: qkv, count: rows * 3 * c)
+            saved?.context.update(from: context, count: rows * c)
             // x = LayerNorm(x + context · Woᵀ + bo)
             residual.update(from: x, count: rows * c)
             Kernels.linear(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight.readOnly,
                            bias: layer.attnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            saved?.attnNorm.preNorm.update(from: residual, count: rows * c)
             Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.attnNormWeight.readOnly,
-                              beta: layer.attnNormBias.readOnly, eps: config.layerNormEps, y: x)
+                              beta: layer.attnNormBias.readOnly, eps: config.layerNormEps, y: x,
+                              mean: saved?.attnNorm.mean, rstd: saved?.attnNorm.rstd)
             // x = LayerNorm(x + GELU(x · W1ᵀ + b1) · W2ᵀ + b2)
             Kernels.linear(x: x, rows: rows, inFeatures: c, weight: layer.ffnInWeight.readOnly,
                            bias: layer.ffnInBias.readOnly, outFeatures: f, y: ffn)
+            saved?.ffnPreActivation.update(from: ffn, count: rows * f)
             Kernels.gelu(x: ffn, y: ffn, count: rows * f, approximation: config.activation)
             residual.update(from: x, count: rows * c)
             Kernels.linear(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight.readOnly,
                            bias: layer.ffnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            saved?.outNorm.preNorm.update(from: residual, count: rows * c)
             Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.outNormWeight.readOnly,
-                              beta: layer.outNormBias.readOnly, eps: config.layerNormEps, y: x)
+                              beta: layer.outNormBias.readOnly, eps: config.layerNormEps, y: x,
+                              mean: saved?.outNorm.mean, rstd: saved?.outNorm.rstd)
             if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: rows * c)) }
         }
         return RobertaActivations(batch: b, tokens: t, channels: c,

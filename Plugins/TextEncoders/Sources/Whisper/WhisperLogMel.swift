@@ -1,0 +1,119 @@
+import EmoTensor
+import Foundation
+
+/// Whisper's log-mel front end (`whisper/audio.py: log_mel_spectrogram` with `padding=N_SAMPLES`), for one 30 s
+/// window: 16 kHz audio → `[80, 3000]` features.
+///
+/// Steps: append 30 s of zeros; centred STFT (reflect padding, `n_fft` 400, hop 160, periodic Hann); power
+/// `|X|²`, last frame dropped; librosa's Slaney mel filters (80 bands, 0–8 kHz); `log10(max(·, 1e-10))`; floor at
+/// the maximum − 8; `(x + 4) / 4`. The DFT is one sgemm of the windowed frames `[3000, 400]` with a cos|sin basis
+/// `[400, 402]`. Audio longer than 30 s is cut to its first 30 s (one window; long-form seeking is not done).
+public struct WhisperLogMel: Sendable {
+    /// Samples per second.
+    public static let sampleRate = 16_000
+    /// FFT size (25 ms).
+    public static let nFFT = 400
+    /// Hop (10 ms).
+    public static let hop = 160
+    /// Mel bands.
+    public let melCount: Int
+    /// Frames per window (30 s).
+    public static let frames = 3000
+    /// Frequency bins of the one-sided spectrum (`nFFT / 2 + 1`).
+    static let bins = nFFT / 2 + 1
+
+    /// Slaney-normalised triangular filters `[melCount, bins]` (librosa.filters.mel, htk=False, norm="slaney").
+    let filters: [Float]
+    /// `[nFFT, 2·bins]`: column k = window[n]·cos(2πkn/N), column bins + k = window[n]·sin(2πkn/N).
+    let basis: [Float]
+
+    /// Builds the filters and the windowed DFT basis (80 mels for Whisper tiny … large-v2, 128 for large-v3).
+    public init(melCount: Int = 80) {
+        self.melCount = melCount
+        filters = Self.melFilters(melCount: melCount)
+        let n = Self.nFFT, bins = Self.bins
+        var basis = [Float](repeating: 0, count: n * 2 * bins)
+        for i in 0..<n {
+            let w = 0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(n))  // periodic Hann (torch.hann_window)
+            for k in 0..<bins {
+                let phase = 2 * Double.pi * Double((k * i) % n) / Double(n)
+                basis[i * 2 * bins + k] = Float(w * cos(phase))
+                basis[i * 2 * bins + bins + k] = Float(w * sin(phase))
+            }
+        }
+        self.basis = basis
+    }
+
+    /// Same as `features(_:)`.
+    public func callAsFunction(_ samples: [Float]) -> [Float] { features(samples) }
+
+    /// `[melCount, 3000]` log-mel features of `samples` (16 kHz mono), row-major.
+    public func features(_ samples: [Float]) -> [Float] {
+        let n = Self.nFFT, hop = Self.hop, frames = Self.frames, bins = Self.bins, half = n / 2
+        let audio = Array(samples.prefix(Self.sampleRate * 30))
+        // Frame t covers padded[t·hop ..< t·hop + n], padded = reflect(half) + audio + zeros(30 s) + …
+        func sample(_ j: Int) -> Float {   // j indexes the unpadded signal (audio followed by zeros)
+            var j = j
+            if j < 0 { j = -j }             // reflect padding at the start (numpy "reflect": no edge repeat)
+            return j < audio.count ? audio[j] : 0
+        }
+        var framed = [Float](repeating: 0, count: frames * n)  // [3000, 400]
+        for t in 0..<frames {
+            let start = t * hop - half
+            for i in 0..<n { framed[t * n + i] = sample(start + i) }
+        }
+        var spectrum = [Float](repeating: 0, count: frames * 2 * bins)  // [3000, 2·201] re | im
+        framed.withUnsafeBufferPointer { a in
+            basis.withUnsafeBufferPointer { b in
+                spectrum.withUnsafeMutableBufferPointer { c in
+                    guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress else { return }
+                    Kernels.sgemm(m: frames, n: 2 * bins, k: n, a: a, lda: n, b: b, ldb: 2 * bins, c: c, ldc: 2 * bins)
+                }
+            }
+        }
+        var power = [Float](repeating: 0, count: frames * bins)  // [3000, 201]
+        for t in 0..<frames {
+            for k in 0..<bins {
+                let re = spectrum[t * 2 * bins + k], im = spectrum[t * 2 * bins + bins + k]
+                power[t * bins + k] = re * re + im * im
+            }
+        }
+        var mel = [Float](repeating: 0, count: melCount * frames)  // [80, 3000] = filters [80, 201] · powerᵀ
+        filters.withUnsafeBufferPointer { a in
+            power.withUnsafeBufferPointer { b in
+                mel.withUnsafeMutableBufferPointer { c in
+                    guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress else { return }
+                    Kernels.sgemm(transB: true, m: melCount, n: frames, k: bins, a: a, lda: bins, b: b, ldb: bins, c: c, ldc: frames)
+                }
+            }
+        }
+        var top = -Float.infinity
+        for i in mel.indices {
+            mel[i] = log10(max(mel[i], 1e-10))
+            top = max(top, mel[i])
+        }
+        for i in mel.indices { mel[i] = (max(mel[i], top - 8) + 4) / 4 }
+        return mel
+    }
+
+    /// librosa.filters.mel(sr=16000, n_fft=400, n_mels=melCount) in Double, rounded to Float.
+    static func melFilters(melCount: Int) -> [Float] {
+        let bins = Self.bins, sr = Double(Self.sampleRate)
+        let fSp = 200.0 / 3, minLogHz = 1000.0, minLogMel = minLogHz / fSp, logStep = log(6.4) / 27
+        func hzToMel(_ f: Double) -> Double { f >= minLogHz ? minLogMel + log(f / minLogHz) / logStep : f / fSp }
+        func melToHz(_ m: Double) -> Double { m >= minLogMel ? minLogHz * exp(logStep * (m - minLogMel)) : fSp * m }
+        let top = hzToMel(sr / 2)
+        let melF = (0..<(melCount + 2)).map { melToHz(top * Double($0) / Double(melCount + 1)) }
+        let fftFreqs = (0..<bins).map { sr / 2 * Double($0) / Double(bins - 1) }
+        var weights = [Float](repeating: 0, count: melCount * bins)
+        for m in 0..<melCount {
+            let enorm = 2 / (melF[m + 2] - melF[m])
+            for k in 0..<bins {
+                let lower = (fftFreqs[k] - melF[m]) / (melF[m + 1] - melF[m])
+                let upper = (melF[m + 2] - fftFreqs[k]) / (melF[m + 2] - melF[m + 1])
+                weights[m * bins + k] = Float(max(0, min(lower, upper)) * enorm)
+            }
+        }
+        return weights
+    }
+}
