@@ -171,10 +171,15 @@ final class CorporaTests: XCTestCase {
 final class CorporaSpecTests: XCTestCase {
     func testSpecSourceAndLabelledItems() throws {
         let data = try CorporaTestPaths.sharedData()
-        let source = CorpusSource(kind: "ravdess", path: "${EMO_DATA}/ravdess")
+        let source = CorpusSource(kind: "ravdess", path: "${EMO_DATA}/ravdess", options: ["calm": "keep"])
         let corpus = try CorpusLoader.load(source: source, environment: ["EMO_DATA": data.path])
         XCTAssertEqual(corpus.items.count, 1440)
-        XCTAssertEqual(CorpusSummary(corpus).labels["calm"], 192, "spec sources keep calm for the label map")
+        XCTAssertEqual(CorpusSummary(corpus).labels["calm"], 192, "calm kept on request")
+        let meld = try CorpusLoader.load(source: CorpusSource(kind: "meld", path: "${EMO_DATA}/meld",
+                                                              options: ["meldClasses": 5, "checkFiles": false]),
+                                         environment: ["EMO_DATA": data.path])
+        XCTAssertEqual(CorpusSummary(meld).labels["fear"], nil)
+        XCTAssertGreaterThan(meld.items.count, 12_000)
         let item = try XCTUnwrap(corpus.labelledItems.first)
         XCTAssertEqual(item.speaker, "ravdess/Actor_01")
         XCTAssertEqual(item.textID, "ravdess/statement-01")

@@ -3,8 +3,9 @@ import Foundation
 
 extension CorpusLoader {
     /// Loads one corpus source of a pipeline spec. `kind` is ravdess, tess, meld or manifest; `options` may hold
-    /// `media` (MELD clip folder), `annotations` (MELD CSV folder, default `path`), `calm` (merge/drop/keep,
-    /// default keep: the spec's `labelMap` decides), `classes` (MELD 7 or 5) and `check_files` (default true).
+    /// `calm` (merge/drop/keep, default merge), `meldClasses` (7 or 5), `checkFiles` (default true), `mediaRoot`
+    /// or `media` (MELD clip folder) and `annotations` (MELD CSV folder, default `path`): the same keys
+    /// `PipelineRunner` reads.
     public static func load(source: CorpusSource,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(CorpusError) -> Corpus {
         let (resolved, missing) = source.resolvedPath(environment: environment)
@@ -21,16 +22,17 @@ extension CorpusLoader {
             }
             return p
         }
-        var options = CorpusOptions(calm: .keep)
+        var options = CorpusOptions()
         if let c = source.options["calm"]?.stringValue {
             guard let policy = CorpusOptions.CalmPolicy(rawValue: c) else {
                 throw .invalidOption("calm must be merge, drop or keep (got '\(c)')")
             }
             options.calm = policy
         }
-        if let n = source.options["classes"]?.doubleValue { options.meldClasses = Int(n) }
-        if case .bool(let b)? = source.options["check_files"] { options.checkFiles = b }
-        options.mediaRoot = try expanded("media")
+        if let n = source.options["meldClasses"]?.doubleValue { options.meldClasses = Int(n) }
+        if case .bool(let b)? = source.options["checkFiles"] { options.checkFiles = b }
+        options.mediaRoot = try expanded("mediaRoot")
+        if options.mediaRoot == nil { options.mediaRoot = try expanded("media") }
         let root = try expanded("annotations") ?? path
         if kind == .meld && options.mediaRoot == nil { options.mediaRoot = path }
         return try load(kind: kind, path: root, options: options)

@@ -52,20 +52,24 @@ struct BenchMedia: AsyncParsableCommand {
         var samples = 0, failures = 0
         let bar = ProgressBar(total: paths.count, label: "bench media", mode: json ? .quiet : .human)
         var t = Date()
+        var c = BenchMedia.cpuSeconds()
         for (k, p) in paths.enumerated() {
             do { samples += try decoder.decode(path: p).samples.count } catch { failures += 1 }
             bar.update(done: k + 1)
         }
         bar.finish()
-        let clipSeconds = Date().timeIntervalSince(t)
+        let clipWall = Date().timeIntervalSince(t)
+        let clipSeconds = BenchMedia.cpuSeconds() - c
 
         // 2. Decode + resample only.
         t = Date()
+        c = BenchMedia.cpuSeconds()
         for p in paths {
             guard let raw = try? MediaDecoder.decodeNative(path: p) else { continue }
             _ = try Resampler(inputRate: raw.sampleRate, outputRate: 16_000).process(raw.samples)
         }
-        let decodeSeconds = Date().timeIntervalSince(t)
+        let decodeWall = Date().timeIntervalSince(t)
+        let decodeSeconds = BenchMedia.cpuSeconds() - c
 
         // 3. The resampler alone.
         var generator = MediaBenchNoise(seed: 0)
@@ -74,16 +78,16 @@ struct BenchMedia: AsyncParsableCommand {
             let x = (0..<Int(Double(rate) * resampleSeconds)).map { _ in Float(generator.nextGaussianish()) * 0.1 }
             let r = try Resampler(inputRate: rate, outputRate: 16_000)
             _ = r.process(Array(x.prefix(rate)))
-            let s = Date()
+            let s = BenchMedia.cpuSeconds()
             _ = r.process(x)
-            resample[String(rate)] = Double(x.count) / Date().timeIntervalSince(s) / 1e6
+            resample[String(rate)] = Double(x.count) / (BenchMedia.cpuSeconds() - s) / 1e6
         }
 
         // 4. SHA-256 (file and PCM content hashes).
         let blob = [UInt8](repeating: 0x5a, count: 64 << 20)
-        let hs = Date()
+        let hs = BenchMedia.cpuSeconds()
         _ = blob.withUnsafeBytes { SHA256.hash(raw: $0) }
-        let shaMBps = 64 / Date().timeIntervalSince(hs)
+        let shaMBps = 64 / (BenchMedia.cpuSeconds() - hs)
 
         // 5. The peer.
         var peer: ReferencePeer.Outcome = .missing("skipped (--no-peer)")
@@ -98,7 +102,8 @@ struct BenchMedia: AsyncParsableCommand {
         var out: [String: JSONValue] = [
             "files": .number(Double(paths.count)), "failed": .number(Double(failures)),
             "audio_seconds": .number(audioSeconds),
-            "emokit_clip_seconds": .number(clipSeconds), "emokit_clip_files_per_s": .number(Double(paths.count) / clipSeconds),
+            "emokit_clip_seconds": .number(clipSeconds), "emokit_clip_wall_seconds": .number(clipWall),
+            "emokit_decode_resample_wall_seconds": .number(decodeWall), "timing": "process CPU seconds (wall given separately)", "emokit_clip_files_per_s": .number(Double(paths.count) / clipSeconds),
             "emokit_clip_realtime_x": .number(audioSeconds / clipSeconds),
             "emokit_decode_resample_seconds": .number(decodeSeconds),
             "emokit_decode_resample_files_per_s": .number(Double(paths.count) / decodeSeconds),
@@ -107,8 +112,10 @@ struct BenchMedia: AsyncParsableCommand {
             "threads": .number(1),
         ]
         var peerLoad: Double? = nil
+        var peerObject: [String: Any]? = nil
         switch peer {
         case .measured(let obj):
+            peerObject = obj
             if let data = try? JSONSerialization.data(withJSONObject: obj), let v = try? JSONValue.parse(data) { out["peer"] = v }
             peerLoad = obj["load_seconds"] as? Double
         case .missing(let why):
@@ -119,12 +126,17 @@ struct BenchMedia: AsyncParsableCommand {
             return
         }
         print("files: \(paths.count) (RAVDESS + TESS, 16 kHz FLAC), \(String(format: "%.0f", audioSeconds)) s of audio, failed \(failures); 1 thread")
-        print(String(format: "EmoKit clip (decode+resample+hashes): %.2f s  %.0f files/s  %.0f× real time",
-                     clipSeconds, Double(paths.count) / clipSeconds, audioSeconds / clipSeconds))
-        print(String(format: "EmoKit decode+resample only:          %.2f s  %.0f files/s", decodeSeconds, Double(paths.count) / decodeSeconds))
+        print("times are process CPU seconds (the machine is shared; wall clock in brackets)")
+        print(String(format: "EmoKit clip (decode+resample+hashes): %.2f s [%.2f]  %.0f files/s  %.0f× real time",
+                     clipSeconds, clipWall, Double(paths.count) / clipSeconds, audioSeconds / clipSeconds))
+        print(String(format: "EmoKit decode+resample only:          %.2f s [%.2f]  %.0f files/s", decodeSeconds, decodeWall,
+                     Double(paths.count) / decodeSeconds))
         if let peerLoad {
-            print(String(format: "librosa.load(sr=16000, soxr_hq):       %.2f s  %.0f files/s   (EmoKit clip / librosa time = %.2f)",
-                         peerLoad, Double(paths.count) / peerLoad, clipSeconds / peerLoad))
+            let peerWall = (peerObject?["load_wall_seconds"] as? Double) ?? .nan
+            print(String(format: "librosa.load(sr=16000, soxr_hq):       %.2f s [%.2f]  %.0f files/s", peerLoad, peerWall,
+                         Double(paths.count) / peerLoad))
+            print(String(format: "ratio EmoKit / librosa: clip path %.2f, decode+resample only %.2f",
+                         clipSeconds / peerLoad, decodeSeconds / peerLoad))
         }
         for rate in ["48000", "44100"] {
             var line = String(format: "resampler %@ → 16000: EmoKit %.1f Msamples/s", rate, resample[rate] ?? 0)
@@ -140,6 +152,15 @@ struct BenchMedia: AsyncParsableCommand {
         }
         print(shaLine)
         if case .missing(let why) = peer { print("peer: missing (\(why))") }
+    }
+}
+
+extension BenchMedia {
+    /// CPU seconds this process has used (all threads; the benchmark runs on one).
+    static func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
 
