@@ -1,0 +1,102 @@
+import EmoCore
+import EmoPipeline
+import EmoRuntime
+import EmoStore
+import Foundation
+import XCTest
+
+/// `emo run` end to end on a small slice of real TESS clips, through the in-tree plugins, and the bundle it writes.
+final class PipelineRunnerTests: XCTestCase {
+    private static let repoRoot: URL = {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir
+    }()
+
+    private func host(_ dir: String) throws -> PluginHost {
+        let build = PluginSources.executableDirectory()
+        guard FileManager.default.fileExists(atPath: build + "/libEmoPluginTemplate.so"),
+              FileManager.default.isExecutableFile(atPath: build + "/emo-probe") else {
+            throw XCTSkip("plugins are not built beside the tests (\(build)); run `swift build` first")
+        }
+        let sources = PluginSources(registries: [Self.repoRoot.appendingPathComponent("registry.json").path],
+                                    hostDirectory: build)
+        return PluginHost(sources: sources, prober: Prober(executable: build + "/emo-probe", timeout: 30),
+                          cache: ProbeCache(path: dir + "/plugin-cache.json"))
+    }
+
+    private func spec(tess: String) throws -> PipelineSpec {
+        let text = """
+        {"version": 1, "name": "runner-test",
+         "corpus": {"sources": [{"kind": "tess", "path": "\(tess)"}], "classes": ["angry", "neutral", "sad"]},
+         "featureGroups": [{"name": "stats", "component": "template-stats"}],
+         "split": {"kind": "stratified", "testFraction": 0.25},
+         "scaling": {"method": "standard"},
+         "fusion": {"component": "early"},
+         "classifier": {"component": "logistic"},
+         "training": {"optimizer": "adam", "learningRate": 0.05, "batchSize": 8, "maxEpochs": 40},
+         "seeds": [7]}
+        """
+        return try PipelineSpec.parse(Data(text.utf8), file: "runner-test.json")
+    }
+
+    func testRunThenBundleReproducesTheReportedTestAccuracy() throws {
+        let tess = Self.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/tess").path
+        guard FileManager.default.fileExists(atPath: tess) else { throw XCTSkip("TESS not found at \(tess)") }
+        let dir = NSTemporaryDirectory() + "emokit-runner-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let host = try host(dir)
+        let spec = try spec(tess: tess)
+        let runner = PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
+        runner.maxItemsPerClass = 12
+        let run = try runner.run()
+
+        XCTAssertEqual(run.corpus.items.count, 36)
+        XCTAssertEqual(run.corpus.classCounts, [12, 12, 12])
+        XCTAssertEqual(run.result.folds.count, 1)
+        let fold = try XCTUnwrap(run.result.folds.first)
+        XCTAssertEqual(fold.metrics.count, 9, "25 % of 36, stratified")
+        XCTAssertEqual(fold.metrics.confusion.flatMap { $0 }.reduce(0, +), 9)
+        XCTAssertEqual(run.groups.map(\.featureNames), [["rms", "peak", "zcr", "duration_s"]])
+        let model = try XCTUnwrap(run.model)
+        XCTAssertEqual(model.scaler.fittedRows, 27, "the scaler sees the 27 training rows only")
+
+        // The bundle, loaded into a fresh predictor, must reproduce the run's test accuracy clip by clip:
+        // extraction, scaling, state save/load and the chain all agree.
+        try PipelineBundle(run: run).write(to: dir + "/bundle")
+        let predictor = try Predictor(bundle: try PipelineBundle.load(dir + "/bundle"), host: host)
+        let split = try XCTUnwrap(try spec.split.splits(of: run.corpus.items, seed: 7).first)
+        var correct = 0
+        for i in split.test {
+            let p = try predictor.predict(path: run.corpus.items[i].item.path).probabilities
+            XCTAssertEqual(p.reduce(0, +), 1, accuracy: 1e-5)
+            let predicted = p.indices.max { p[$0] < p[$1] } ?? -1
+            if predicted == run.corpus.items[i].classIndex { correct += 1 }
+        }
+        XCTAssertEqual(Double(correct) / Double(split.test.count), fold.metrics.accuracy, accuracy: 1e-12)
+
+        // A second run over the same store reads every feature from the cache and gives identical metrics.
+        let again = try PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
+        again.maxItemsPerClass = 12
+        var extracted = -1
+        again.extractionProgress = { _, p in extracted = p.extracted }
+        let second = try again.run()
+        XCTAssertEqual(extracted, 0)
+        XCTAssertEqual(second.result.folds.first?.metrics, fold.metrics)
+    }
+
+    func testBundleFolderErrorsNameTheMissingFile() throws {
+        let dir = NSTemporaryDirectory() + "emokit-bundle-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try PipelineBundle.load(dir)) { error in
+            XCTAssertTrue("\(error)".contains(dir + "/bundle.json"), "\(error)")
+            XCTAssertTrue("\(error)".contains("needs bundle.json, scaler.json"), "\(error)")
+        }
+        try "{\"format\": 1}".write(toFile: dir + "/bundle.json", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try PipelineBundle.load(dir)) { error in
+            XCTAssertTrue("\(error)".contains("not a bundle manifest"), "\(error)")
+        }
+    }
+}
