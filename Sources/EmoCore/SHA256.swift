@@ -1,9 +1,15 @@
-/// SHA-256 (FIPS 180-4): content hashes for clips, files and plugin libraries.
-public struct SHA256 {
-    private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-    private var buffer: [UInt8] = []
-    private var length: UInt64 = 0
+import Foundation
 
+/// SHA-256 (FIPS 180-4), streaming: the content hashes of clips and files and the config hashes of the feature cache.
+///
+/// ```swift
+/// var h = SHA256()
+/// h.update(bytes)            // any number of times
+/// let hex = h.finalize().hex // 64 lowercase hex digits
+/// ```
+/// Tested against the FIPS/NIST vectors in Tests/EmoCoreTests/SHA256Tests.swift.
+public struct SHA256: Sendable {
+    /// FIPS 180-4 §4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64 primes.
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -15,88 +21,145 @@ public struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    /// A fresh hash state.
-    public init() { buffer.reserveCapacity(64) }
+    /// The chaining state H0..H7 (§5.3.3 initial values).
+    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    /// Bytes of an incomplete 64-byte block.
+    private var pending: [UInt8] = []
+    /// Total message length in bytes.
+    private var length: UInt64 = 0
 
-    /// Feeds bytes.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        length &+= UInt64(bytes.count)
-        var i = 0
-        if !buffer.isEmpty {
-            while i < bytes.count && buffer.count < 64 { buffer.append(bytes[i]); i += 1 }
-            if buffer.count == 64 {
-                buffer.withUnsafeBytes { compress($0, offset: 0) }
-                buffer.removeAll(keepingCapacity: true)
-            }
-        }
-        while i + 64 <= bytes.count {
-            compress(bytes, offset: i)
-            i += 64
-        }
-        while i < bytes.count { buffer.append(bytes[i]); i += 1 }
+    /// A fresh hash state.
+    public init() { pending.reserveCapacity(64) }
+
+    /// Hashes `bytes` in one call and returns the digest.
+    public static func hash<C: Collection>(_ bytes: C) -> Digest where C.Element == UInt8 {
+        var h = SHA256()
+        h.update(bytes)
+        return h.finalize()
     }
 
-    /// Feeds a byte array.
+    /// Hashes `data` without copying it.
+    public static func hash(data: Data) -> Digest { data.withUnsafeBytes { hash(raw: $0) } }
+
+    /// Hashes the raw memory of `buffer` (e.g. Float32 samples as their little-endian bytes on this machine).
+    public static func hash(raw buffer: UnsafeRawBufferPointer) -> Digest {
+        var h = SHA256()
+        h.update(raw: buffer)
+        return h.finalize()
+    }
+
+    /// Appends bytes to the message.
     public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         let array = Array(bytes)
-        array.withUnsafeBytes { update($0) }
+        array.withUnsafeBytes { update(raw: $0) }
     }
 
-    /// Finishes and returns the 32-byte digest.
-    public mutating func finalize() -> [UInt8] {
+    /// Appends raw memory to the message.
+    public mutating func update(raw buffer: UnsafeRawBufferPointer) {
+        guard buffer.count > 0, let base = buffer.baseAddress else { return }
+        length &+= UInt64(buffer.count)
+        var offset = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, buffer.count)
+            pending.append(contentsOf: UnsafeRawBufferPointer(start: base, count: take))
+            offset = take
+            if pending.count == 64 {
+                pending.withUnsafeBytes { SHA256.compress(&state, $0.baseAddress.unsafelyUnwrapped, blocks: 1) }
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        let blocks = (buffer.count - offset) / 64
+        if blocks > 0 {
+            SHA256.compress(&state, base + offset, blocks: blocks)
+            offset += blocks * 64
+        }
+        if offset < buffer.count {
+            pending.append(contentsOf: UnsafeRawBufferPointer(start: base + offset, count: buffer.count - offset))
+        }
+    }
+
+    /// Pads the message (§5.1.1) and returns the 32-byte digest.
+    public func finalize() -> Digest {
+        var copy = self
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
-        let rem = Int((length + 1) % 64)
-        tail += [UInt8](repeating: 0, count: rem <= 56 ? 56 - rem : 120 - rem)
-        for s in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(s))) }
-        let saved = length
-        tail.withUnsafeBytes { update($0) }
-        length = saved
+        let used = (Int(length % 64) + 1) % 64
+        let zeros = used <= 56 ? 56 - used : 120 - used
+        tail.append(contentsOf: [UInt8](repeating: 0, count: zeros))
+        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
+        let savedLength = copy.length
+        copy.update(tail)
+        copy.length = savedLength
+        let s = copy.state
         var out: [UInt8] = []
         out.reserveCapacity(32)
-        for word in h { for s in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(s))) } }
-        return out
-    }
-
-    /// Lower-case hex of the digest of `bytes`.
-    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var s = SHA256()
-        s.update(bytes)
-        return hexString(s.finalize())
-    }
-
-    /// Lower-case hex of a digest.
-    public static func hexString(_ digest: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(digest.count * 2)
-        for b in digest { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private mutating func compress(_ p: UnsafeRawBufferPointer, offset: Int) {
-        var w = [UInt32](repeating: 0, count: 64)
-        for t in 0..<16 {
-            let o = offset + t * 4
-            w[t] = UInt32(p[o]) << 24 | UInt32(p[o + 1]) << 16 | UInt32(p[o + 2]) << 8 | UInt32(p[o + 3])
+        for word in [s.0, s.1, s.2, s.3, s.4, s.5, s.6, s.7] {
+            out.append(contentsOf: [UInt8(word >> 24), UInt8((word >> 16) & 0xff), UInt8((word >> 8) & 0xff), UInt8(word & 0xff)])
         }
-        for t in 16..<64 {
-            let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-            let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
-            w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-        }
-        var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
-        for t in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ SHA256.k[t] &+ w[t]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-        }
-        h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
+        return Digest(bytes: out)
     }
 
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    /// The compression function (§6.2.2) over `blocks` consecutive 64-byte blocks.
+    private static func compress(_ state: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
+                                 _ data: UnsafeRawPointer, blocks: Int) {
+        k.withUnsafeBufferPointer { kb in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                var (h0, h1, h2, h3, h4, h5, h6, h7) = state
+                for block in 0..<blocks {
+                    let p = data + block * 64
+                    for t in 0..<16 { w[t] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self)) }
+                    for t in 16..<64 {
+                        let x = w[t - 15], y = w[t - 2]
+                        let s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3)
+                        let s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >> 10)
+                        w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+                    }
+                    var (a, b, c, d, e, f, g, h) = (h0, h1, h2, h3, h4, h5, h6, h7)
+                    for t in 0..<64 {
+                        let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                        let ch = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ ch &+ kb[t] &+ w[t]
+                        let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                        let maj = (a & b) ^ (a & c) ^ (b & c)
+                        h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ s0 &+ maj
+                    }
+                    h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d; h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
+                }
+                state = (h0, h1, h2, h3, h4, h5, h6, h7)
+            }
+        }
+    }
+
+    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+
+    /// A 32-byte SHA-256 digest.
+    public struct Digest: Sendable, Equatable, Hashable {
+        /// The 32 digest bytes.
+        public let bytes: [UInt8]
+        /// Lowercase hex, 64 characters.
+        public var hex: String {
+            let digits = Array("0123456789abcdef".utf8)
+            var out = [UInt8]()
+            out.reserveCapacity(64)
+            for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+}
+
+extension SHA256 {
+    /// Hex SHA-256 of a UTF-8 string (config hashes).
+    public static func hex(of text: String) -> String { hash(Array(text.utf8)).hex }
+
+    /// Hex SHA-256 of Float32 samples' little-endian bytes (the `Clip.pcmHash` definition).
+    public static func hex(ofSamples samples: [Float]) -> String {
+        #if _endian(little)
+        return samples.withUnsafeBytes { hash(raw: $0) }.hex
+        #else
+        var h = SHA256()
+        for s in samples { h.update(withUnsafeBytes(of: s.bitPattern.littleEndian) { Array($0) }) }
+        return h.finalize().hex
+        #endif
+    }
 }

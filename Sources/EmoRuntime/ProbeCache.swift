@@ -106,7 +106,7 @@ public func sha256OfFile(_ path: String) -> String? {
     while true {
         let chunk = handle.readData(ofLength: 1 << 20)
         if chunk.isEmpty { break }
-        chunk.withUnsafeBytes { hasher.update($0) }
+        chunk.withUnsafeBytes { hasher.update(raw: $0) }
     }
-    return SHA256.hexString(hasher.finalize())
+    return hasher.finalize().hex
 }
