@@ -23,14 +23,21 @@ struct ExtractCommand: AsyncParsableCommand {
 
     @OptionGroup var corpus: CorpusSelection
 
-    @Option(help: "Component id of an extractor or encoder (see `emo plugins list --kind extractor`).")
+    @Option(name: [.customLong("component"), .customLong("extractor"), .customLong("encoder")],
+            help: "Component id of an extractor or encoder (see `emo plugins list --kind extractor`); --extractor and --encoder are aliases.")
     var component: String
+
+    @Option(help: "Shorthand for the config's \"preset\" (handcrafted: study-a, egemaps-like).")
+    var preset: String?
+
+    @Option(help: "Shorthand for the config's \"model\" (encoders: a name registered with `emo models import`).")
+    var model: String?
 
     @Option(help: "Component config as a JSON object, merged over the manifest defaults.")
     var config: String = "{}"
 
-    @Option(help: "SQLite feature store file (created if missing).")
-    var store: String = "emo-features.sqlite"
+    @Option(help: "SQLite feature store file, created if missing (default: $EMO_STORE or ~/.cache/emokit/features.sqlite, shared with `emo run`).")
+    var store: String = defaultStorePath()
 
     @Option(help: "Clips per committed transaction.")
     var batchSize: Int = 32
@@ -73,6 +80,8 @@ struct ExtractCommand: AsyncParsableCommand {
         var cfg: JSONValue
         do { cfg = try JSONValue.parse(config) } catch { throw ValidationError("--config: \(error)") }
         guard cfg.objectValue != nil else { throw ValidationError("--config must be a JSON object") }
+        if let preset { cfg = cfg.merging(["preset": .string(preset)]) }
+        if let model { cfg = cfg.merging(["model": .string(model)]) }
 
         var items = try corpus.load().items
         if let limit { items = Array(items.prefix(max(0, limit))) }
