@@ -126,15 +126,15 @@ public struct PYINViterbi: Sendable {
         var a0 = SIMD2<Double>(repeating: -.infinity), a1 = a0, b0 = a0, b1 = a0
         let rv = UnsafeRawPointer(v), ra = UnsafeRawPointer(logsA), rb = UnsafeRawPointer(logsB)
         var i = 0
-        while i + 4 <= count {
-            let o = i * 8
+        while i &+ 4 <= count {      // wrapping arithmetic: indices are small, and this drops overflow checks
+            let o = i &* 8
             let v0 = rv.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self)
-            let v1 = rv.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self)
+            let v1 = rv.loadUnaligned(fromByteOffset: o &+ 16, as: SIMD2<Double>.self)
             a0 = pointwiseMax(a0, v0 + ra.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self))
-            a1 = pointwiseMax(a1, v1 + ra.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self))
+            a1 = pointwiseMax(a1, v1 + ra.loadUnaligned(fromByteOffset: o &+ 16, as: SIMD2<Double>.self))
             b0 = pointwiseMax(b0, v0 + rb.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self))
-            b1 = pointwiseMax(b1, v1 + rb.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self))
-            i += 4
+            b1 = pointwiseMax(b1, v1 + rb.loadUnaligned(fromByteOffset: o &+ 16, as: SIMD2<Double>.self))
+            i = i &+ 4
         }
         var ma = pointwiseMax(a0, a1).max(), mb = pointwiseMax(b0, b1).max()
         while i < count {
@@ -182,8 +182,8 @@ public struct PYINViterbi: Sendable {
                 let globalMax = Swift.max(tb[(levels - 1) * s2], tb[(levels - 1) * s2 + s2 - (1 << (levels - 1))])
                 @inline(__always) func rangeMax(_ a: Int, _ b: Int) -> Double {   // inclusive; -inf if empty
                     guard a <= b else { return -.infinity }
-                    let k = Int.bitWidth - 1 - (b - a + 1).leadingZeroBitCount       // floor(log2(length))
-                    return Swift.max(tb[k * s2 + a], tb[k * s2 + b - (1 << k) + 1])
+                    let k = Int.bitWidth &- 1 &- (b &- a &+ 1).leadingZeroBitCount   // floor(log2(length))
+                    return Swift.max(tb[k &* s2 &+ a], tb[k &* s2 &+ b &- (1 << k) &+ 1])
                 }
                 // Each pass over a chunk of sources yields both targets j and n + j. A chunk is skipped when its best
                 // source plus its largest transition cannot beat what either target already has: the forward pass
