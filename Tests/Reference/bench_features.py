@@ -41,7 +41,8 @@ def study_a(y):
     v = f0[voiced]
     out += [float(v.mean()) if v.size else float("nan"), float(v.std()) if v.size else float("nan"),
             float(voiced.mean())]
-    return [float(x) for x in out]
+    # JSON has no NaN: an unvoiced clip's f0 statistics go out as null
+    return [None if np.isnan(x) else float(x) for x in out]
 
 
 def main():

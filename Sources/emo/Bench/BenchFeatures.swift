@@ -130,7 +130,8 @@ struct BenchFeatures: AsyncParsableCommand {
                     report["librosa_cpu_seconds"] = peerCPU
                     report["speedup_cpu"] = peerCPU / emoCPU
                 }
-                if let names = obj["names"] as? [String], let pv = obj["vectors"] as? [[Double]] {
+                if let names = obj["names"] as? [String], let rows = obj["vectors"] as? [[Any]] {
+                    let pv = rows.map { $0.map { ($0 as? Double) ?? .nan } }     // null (unvoiced f0) → NaN
                     report["agreement"] = Self.agreement(names: names, peer: pv, ours: vectors, ourNames: extractor.featureNames)
                 }
             }

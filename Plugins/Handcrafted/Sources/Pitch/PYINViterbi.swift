@@ -27,13 +27,15 @@ public struct PYINViterbi: Sendable {
     let logStay: [Double]
     /// log(switch · L[k, j] + tiny), same layout.
     let logSwitch: [Double]
-    /// Each band is cut into chunks of `chunk` sources, visited from the largest transition outwards; per chunk:
+    /// Each band is cut into rings around the diagonal (±4, then 8, 12, 20 and the rest on each side), visited from
+    /// the largest transition outwards; per chunk:
     /// (first source offset in the band, length, largest log-stay, largest log-switch), concatenated over j.
     let chunks: [(start: Int, count: Int, maxStay: Double, maxSwitch: Double)]
     /// Range of `chunks` belonging to column j.
     let chunkRange: [Range<Int>]
-    /// Sources per chunk.
-    static let chunk = 32
+    /// Largest log-stay and log-switch of column j's band.
+    let maxStay: [Double]
+    let maxSwitch: [Double]
     /// log(tiny): the log-transition of every pair outside the band.
     let logTiny: Double
     /// log(1/(2n) + tiny).
@@ -78,15 +80,22 @@ public struct PYINViterbi: Sendable {
         var ch: [(start: Int, count: Int, maxStay: Double, maxSwitch: Double)] = []
         var cr: [Range<Int>] = []
         for j in 0..<n {
-            let w = hi[j] - lo[j] + 1
             var mine: [(start: Int, count: Int, maxStay: Double, maxSwitch: Double)] = []
-            var st = 0
-            while st < w {
-                let c = Swift.min(Self.chunk, w - st)
+            // rings around the diagonal, narrow where the transition is largest so that the bound is tight there
+            var ranges: [(Int, Int)] = [(j - 4, j + 4)]
+            var inner = 4
+            for outer in [12, 24, 44, Int.max / 4] {
+                ranges.append((j + inner + 1, j + outer))
+                ranges.append((j - outer, j - inner - 1))
+                inner = outer
+            }
+            for (x, y) in ranges {
+                let lo0 = Swift.max(x, lo[j]), hi0 = Swift.min(y, hi[j])
+                guard lo0 <= hi0 else { continue }
+                let st = lo0 - lo[j], c = hi0 - lo0 + 1
                 var ms = -Double.infinity, mw = -Double.infinity
                 for i in st..<(st + c) { ms = Swift.max(ms, ls[off[j] + i]); mw = Swift.max(mw, lw[off[j] + i]) }
                 mine.append((st, c, ms, mw))
-                st += c
             }
             mine.sort { $0.maxStay > $1.maxStay }
             cr.append(ch.count..<(ch.count + mine.count))
@@ -94,6 +103,8 @@ public struct PYINViterbi: Sendable {
         }
         chunks = ch
         chunkRange = cr
+        maxStay = cr.map { r in r.map { ch[$0].maxStay }.max() ?? -Double.infinity }
+        maxSwitch = cr.map { r in r.map { ch[$0].maxSwitch }.max() ?? -Double.infinity }
         logTiny = log(tiny)
         logInit = log(1.0 / Double(2 * n) + tiny)
     }
@@ -115,15 +126,15 @@ public struct PYINViterbi: Sendable {
         var a0 = SIMD2<Double>(repeating: -.infinity), a1 = a0, b0 = a0, b1 = a0
         let rv = UnsafeRawPointer(v), ra = UnsafeRawPointer(logsA), rb = UnsafeRawPointer(logsB)
         var i = 0
-        while i + 4 <= count {
-            let o = i * 8
+        while i &+ 4 <= count {      // wrapping arithmetic: indices are small, and this drops overflow checks
+            let o = i &* 8
             let v0 = rv.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self)
-            let v1 = rv.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self)
+            let v1 = rv.loadUnaligned(fromByteOffset: o &+ 16, as: SIMD2<Double>.self)
             a0 = pointwiseMax(a0, v0 + ra.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self))
-            a1 = pointwiseMax(a1, v1 + ra.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self))
+            a1 = pointwiseMax(a1, v1 + ra.loadUnaligned(fromByteOffset: o &+ 16, as: SIMD2<Double>.self))
             b0 = pointwiseMax(b0, v0 + rb.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self))
-            b1 = pointwiseMax(b1, v1 + rb.loadUnaligned(fromByteOffset: o + 16, as: SIMD2<Double>.self))
-            i += 4
+            b1 = pointwiseMax(b1, v1 + rb.loadUnaligned(fromByteOffset: o &+ 16, as: SIMD2<Double>.self))
+            i = i &+ 4
         }
         var ma = pointwiseMax(a0, a1).max(), mb = pointwiseMax(b0, b1).max()
         while i < count {
@@ -168,36 +179,46 @@ public struct PYINViterbi: Sendable {
                     }
                     lev += 1
                 }
+                let globalMax = Swift.max(tb[(levels - 1) * s2], tb[(levels - 1) * s2 + s2 - (1 << (levels - 1))])
                 @inline(__always) func rangeMax(_ a: Int, _ b: Int) -> Double {   // inclusive; -inf if empty
                     guard a <= b else { return -.infinity }
-                    let k = Int.bitWidth - 1 - (b - a + 1).leadingZeroBitCount       // floor(log2(length))
-                    return Swift.max(tb[k * s2 + a], tb[k * s2 + b - (1 << k) + 1])
+                    let k = Int.bitWidth &- 1 &- (b &- a &+ 1).leadingZeroBitCount   // floor(log2(length))
+                    return Swift.max(tb[k &* s2 &+ a], tb[k &* s2 &+ b &- (1 << k) &+ 1])
                 }
                 // Each pass over a chunk of sources yields both targets j and n + j. A chunk is skipped when its best
                 // source plus its largest transition cannot beat what either target already has: the forward pass
                 // only needs maxima, so skipping candidates that are not larger changes nothing. Chunks are visited
                 // from the diagonal outwards so that the bound bites early.
                 for j in 0..<n {
-                    let a = colLo[j], b = colHi[j], o = colOffset[j], w = b - a + 1
-                    let outside = Swift.max(rangeMax(0, a - 1), Swift.max(rangeMax(b + 1, n + a - 1), rangeMax(n + b + 1, s2 - 1))) + logTiny
-                    var toVoiced = outside, toUnvoiced = outside
-                    if w > 0 {
-                        for c in chunkRange[j] {
+                    let a = colLo[j], b = colHi[j], o = colOffset[j]
+                    var toVoiced = -Double.infinity, toUnvoiced = -Double.infinity
+                    let chunkIDs = chunkRange[j]
+                    // unvoiced sources (usually all alive): switch into voiced j, stay into unvoiced n + j
+                    for c in chunkIDs {
+                        let (st, cnt, mStay, mSwitch) = chunks[c]
+                        let ru = rangeMax(n + a + st, n + a + st + cnt - 1)
+                        if ru + mSwitch > toVoiced || ru + mStay > toUnvoiced {
+                            let (mv, mu) = Self.bandMax2(v + n + a + st, lw + o + st, ls + o + st, cnt)
+                            toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
+                        }
+                    }
+                    // voiced sources (mostly at log(tiny) below the rest): one test for the whole band first
+                    let rvAll = rangeMax(a, b)
+                    if b >= a, rvAll + maxStay[j] > toVoiced || rvAll + maxSwitch[j] > toUnvoiced {
+                        for c in chunkIDs {
                             let (st, cnt, mStay, mSwitch) = chunks[c]
-                            let lo = a + st, hi = a + st + cnt - 1
-                            // unvoiced sources: switch into voiced j, stay into unvoiced n + j
-                            let ru = rangeMax(n + lo, n + hi)
-                            if ru + mSwitch > toVoiced || ru + mStay > toUnvoiced {
-                                let (mv, mu) = Self.bandMax2(v + n + lo, lw + o + st, ls + o + st, cnt)
-                                toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
-                            }
-                            // voiced sources: stay into voiced j, switch into unvoiced n + j
-                            let rv = rangeMax(lo, hi)
+                            let rv = rangeMax(a + st, a + st + cnt - 1)
                             if rv + mStay > toVoiced || rv + mSwitch > toUnvoiced {
-                                let (mv, mu) = Self.bandMax2(v + lo, ls + o + st, lw + o + st, cnt)
+                                let (mv, mu) = Self.bandMax2(v + a + st, ls + o + st, lw + o + st, cnt)
                                 toVoiced = Swift.max(toVoiced, mv); toUnvoiced = Swift.max(toUnvoiced, mu)
                             }
                         }
+                    }
+                    // sources outside the band all cost log(tiny); they can matter only if the band's best is below
+                    // the global maximum + log(tiny)
+                    if toVoiced < globalMax + logTiny || toUnvoiced < globalMax + logTiny {
+                        let outside = Swift.max(rangeMax(0, a - 1), Swift.max(rangeMax(b + 1, n + a - 1), rangeMax(n + b + 1, s2 - 1))) + logTiny
+                        toVoiced = Swift.max(toVoiced, outside); toUnvoiced = Swift.max(toUnvoiced, outside)
                     }
                     out[j] = logObs(obs[t * s2 + j]) + toVoiced
                     out[n + j] = logObs(obs[t * s2 + n + j]) + toUnvoiced

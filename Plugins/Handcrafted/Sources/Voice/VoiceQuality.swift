@@ -340,7 +340,7 @@ func polynomialRoots(_ c: [Double], start: [Complex]? = nil) -> [Complex] {
             z[k].re -= wr; z[k].im -= wi
             maxStep = max(maxStep, abs(wr) + abs(wi))
         }
-        if maxStep < 1e-12 { break }
+        if maxStep < 1e-10 { break }    // 1e-10 of the unit circle is far below 1 Hz
     }
     return z
 }
