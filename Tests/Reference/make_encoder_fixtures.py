@@ -16,7 +16,8 @@ the tensors
   hidden_states.{i} [B, T, C] every hidden state HF returns (i = 0 ... L)
   last_hidden_state [B, T, C]
   grad_input [B, N]          d(mean of last_hidden_state over valid frames and channels, summed over B) / d input
-and `dtypes.safetensors` (f16/bf16 tensors plus their exact f32 values) for the loader tests.
+and `dtypes.safetensors` (f16/bf16 tensors plus their exact f32 values) for the loader tests, and
+`wav2vec2-base-bin{,-f16}/pytorch_model.bin`: the wav2vec2-base weights as torch.save writes them (f32 and f16).
 Fixed seeds; CPU; float32. Prints the versions it used.
 """
 import argparse
@@ -148,6 +149,17 @@ def main():
                   metadata={"hidden_states": str(nh), "transformers": transformers.__version__})
         keys = sorted(k for k in model.state_dict().keys() if "pos_conv" in k)
         print(name, "hidden states:", nh, "pos conv keys:", keys)
+    # pytorch_model.bin of the wav2vec2-base case (torch.save zip of a pickled state dict), one in f16 as well.
+    base = os.path.join(args.out, "wav2vec2-base")
+    from safetensors.torch import load_file
+    state = load_file(os.path.join(base, "model.safetensors"))
+    for sub, conv in (("wav2vec2-base-bin", lambda t: t), ("wav2vec2-base-bin-f16", lambda t: t.half())):
+        folder = os.path.join(args.out, sub)
+        os.makedirs(folder, exist_ok=True)
+        for f in ("config.json", "preprocessor_config.json"):
+            with open(os.path.join(base, f)) as src, open(os.path.join(folder, f), "w") as dst:
+                dst.write(src.read())
+        torch.save({k: conv(v) for k, v in state.items()}, os.path.join(folder, "pytorch_model.bin"))
     # dtype conversion fixture: what torch's exact conversion to f32 gives for f16/bf16 values.
     g = torch.Generator().manual_seed(7)
     x = torch.randn(3, 5, generator=g) * 3

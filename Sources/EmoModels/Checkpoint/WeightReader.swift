@@ -8,29 +8,29 @@
 /// ```
 public final class WeightReader {
     /// The checkpoint file.
-    public let file: SafeTensorsFile
+    public let file: any TensorArchive
     /// Prepended to every name passed to `take` (e.g. `"wav2vec2."` for a `Wav2Vec2ForPreTraining` checkpoint).
     public let prefix: String
     private var used: Set<String> = []
 
     /// Reads from `file`, with names under `prefix`.
-    public init(file: SafeTensorsFile, prefix: String = "") {
+    public init(file: any TensorArchive, prefix: String = "") {
         self.file = file
         self.prefix = prefix
     }
 
     /// True when the checkpoint holds `name` (under the prefix).
-    public func has(_ name: String) -> Bool { file.tensors[prefix + name] != nil }
+    public func has(_ name: String) -> Bool { file.shape(of: prefix + name) != nil }
 
     /// The stored shape of `name`, if present.
-    public func shape(_ name: String) -> [Int]? { file.tensors[prefix + name]?.shape }
+    public func shape(_ name: String) -> [Int]? { file.shape(of: prefix + name) }
 
     /// The tensor `name` as Float32, after checking that its shape is `shape`.
     public func take(_ name: String, shape: [Int]) throws -> [Float] {
         let full = prefix + name
-        let info = try file.info(full)
-        guard info.shape == shape else {
-            throw CheckpointError.wrongShape(path: file.path, name: full, expected: shape, found: info.shape)
+        guard let found = file.shape(of: full) else { throw CheckpointError.missingTensor(path: file.path, name: full) }
+        guard found == shape else {
+            throw CheckpointError.wrongShape(path: file.path, name: full, expected: shape, found: found)
         }
         used.insert(full)
         return try file.floats(full)

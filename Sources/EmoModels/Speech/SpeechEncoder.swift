@@ -74,28 +74,31 @@ public final class SpeechEncoder: @unchecked Sendable {
     /// Tensor names (after the prefix) a checkpoint may hold that inference does not use.
     static let ignoredNames = ["masked_spec_embed"]
 
-    /// Loads `config.json`, `preprocessor_config.json` (optional) and `model.safetensors` from `directory`.
+    /// Loads `config.json`, `preprocessor_config.json` (optional) and `model.safetensors` (else
+    /// `pytorch_model.bin`) from `directory`.
     public convenience init(directory: String) throws {
         let dir = URL(fileURLWithPath: directory)
         let config = try SpeechEncoderConfig(contentsOf: dir.appendingPathComponent("config.json").path)
         let pre = try SpeechPreprocessorConfig(contentsOf: dir.appendingPathComponent("preprocessor_config.json").path)
         let weights = dir.appendingPathComponent("model.safetensors").path
-        guard FileManager.default.fileExists(atPath: weights) else {
-            let bin = dir.appendingPathComponent("pytorch_model.bin").path
-            if FileManager.default.fileExists(atPath: bin) {
-                throw CheckpointError.io(path: weights, message: "missing; the folder has pytorch_model.bin: convert it with `python3 Plugins/SpeechEncoders/convert_to_safetensors.py \(directory)`")
-            }
-            throw CheckpointError.io(path: weights, message: "missing (EmoKit loads Hugging Face checkpoints saved as model.safetensors)")
+        let bin = dir.appendingPathComponent("pytorch_model.bin").path
+        let archive: any TensorArchive
+        if FileManager.default.fileExists(atPath: weights) {
+            archive = try SafeTensorsFile(path: weights)
+        } else if FileManager.default.fileExists(atPath: bin) {
+            archive = try PyTorchBinFile(path: bin)
+        } else {
+            throw CheckpointError.io(path: weights, message: "missing, and no pytorch_model.bin either (EmoKit loads Hugging Face checkpoint folders)")
         }
-        try self.init(config: config, preprocessor: pre, file: try SafeTensorsFile(path: weights))
+        try self.init(config: config, preprocessor: pre, file: archive)
     }
 
     /// Loads the weights of `config`'s architecture from `file`, naming any missing, mis-shaped or unexpected tensor.
-    public init(config: SpeechEncoderConfig, preprocessor: SpeechPreprocessorConfig = .init(), file: SafeTensorsFile) throws {
+    public init(config: SpeechEncoderConfig, preprocessor: SpeechPreprocessorConfig = .init(), file: any TensorArchive) throws {
         self.config = config
         self.preprocessor = preprocessor
         // Task models (Wav2Vec2ForCTC, ...) store the encoder under "<model_type>."; bare models under "".
-        let prefix = file.tensors["feature_extractor.conv_layers.0.conv.weight"] != nil ? "" : "\(config.family.rawValue)."
+        let prefix = file.shape(of: "feature_extractor.conv_layers.0.conv.weight") != nil ? "" : "\(config.family.rawValue)."
         let r = WeightReader(file: file, prefix: prefix)
         let c = config.hiddenSize
         // Conv feature encoder.

@@ -14,7 +14,8 @@ struct BenchEncoders: AsyncParsableCommand {
         Checkpoints are generated once into --cache (default ~/.cache/emokit/bench-encoders) by
         Tests/Reference/bench_encoders.py; without torch there, EmoKit writes its own random checkpoints and the
         PyTorch columns say why they are missing. max_abs_diff compares last_hidden_state over real frames.
-        Times are wall-clock medians; cpu ratio compares process CPU time (all threads), steadier on a busy machine.
+        Times are the best of --repeat wall-clock runs after a warm-up (medians are in the JSON); cpu ratio compares
+        process CPU time (all threads), steadier on a busy machine.
         Peak memory is each process's peak RSS while loading and running that model.
         """)
 
@@ -24,7 +25,7 @@ struct BenchEncoders: AsyncParsableCommand {
     @Option(help: "Folder for the generated checkpoints and clips.")
     var cache: String?
 
-    @Option(name: .customLong("repeat"), help: "Timed runs per row (median reported, after one warm-up).")
+    @Option(name: .customLong("repeat"), help: "Timed runs per row (best reported, after one warm-up).")
     var repeats: Int = 3
 
     @Flag(help: "Measure EmoKit only (reuse checkpoints and PyTorch outputs already in --cache).")
@@ -81,14 +82,15 @@ struct BenchEncoders: AsyncParsableCommand {
                     times.append(Date().timeIntervalSince(s) * 1000)
                     cpu.append((Self.cpuSeconds() - c) * 1000)
                 }
-                let ms = times.sorted()[times.count / 2]
-                let cpuMs = cpu.sorted()[cpu.count / 2]
+                let ms = times.min() ?? 0, medianMs = times.sorted()[times.count / 2]
+                let cpuMs = cpu.min() ?? 0
                 var row: [String: Any] = ["model": name, "clip": clip, "batch": b, "samples": n, "frames": out.frames,
-                                          "emokit_ms": ms, "emokit_cpu_ms": cpuMs, "emokit_load_ms": loadMs]
+                                          "emokit_ms": ms, "emokit_median_ms": medianMs, "emokit_cpu_ms": cpuMs, "emokit_load_ms": loadMs]
                 if let p = peerRows["\(name)/\(clip)"], let pms = p["pytorch_ms"] as? Double {
                     row["pytorch_ms"] = pms
                     row["ratio"] = ms / pms
                     if let pk = p["pytorch_peak_mb"] as? Double { row["pytorch_peak_mb"] = pk }
+                    if let pm = p["pytorch_median_ms"] as? Double { row["pytorch_median_ms"] = pm }
                     if let pc = p["pytorch_cpu_ms"] as? Double { row["pytorch_cpu_ms"] = pc; row["cpu_ratio"] = cpuMs / pc }
                 }
                 if let reference, let theirs = try? reference.floats(clip), theirs.count == out.lastHiddenState.count {

@@ -31,7 +31,7 @@ struct ModelsImport: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         let encoder: SpeechEncoder
         do { encoder = try SpeechEncoder(directory: dir) } catch let e as CheckpointError {
-            throw ValidationError("cannot import: \(e.description)")
+            throw ModelsCommandError(message: "cannot import \(dir): \(e.description)")
         }
         let registry = ModelRegistry.standard()
         try registry.register(name: name, entry: .init(path: dir, family: encoder.config.family.rawValue,
@@ -54,4 +54,11 @@ struct ModelsList: AsyncParsableCommand {
             print("\(n.padding(toLength: 24, withPad: " ", startingAt: 0)) \(e.family.padding(toLength: 10, withPad: " ", startingAt: 0)) \(e.parameters) params  \(e.path)")
         }
     }
+}
+
+/// Why `emo models` failed (printed without the usage text).
+struct ModelsCommandError: Error, CustomStringConvertible {
+    /// What went wrong and what to do.
+    var message: String
+    var description: String { message }
 }

@@ -1,0 +1,297 @@
+import Foundation
+
+/// A `pytorch_model.bin` (what `torch.save(state_dict)` writes): a stored (uncompressed) ZIP holding
+/// `<root>/data.pkl`, a pickled dict of tensors, and one `<root>/data/<key>` entry per storage.
+///
+/// The pickle is interpreted by a small virtual machine that knows only what a state dict needs
+/// (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2` / `_rebuild_parameter`, the `torch.*Storage`
+/// types); any other global is rejected, so no code from the file ever runs. Every offset is checked against the
+/// file. F32, F16 and BF16 storages convert to Float32; tensors must be contiguous.
+public final class PyTorchBinFile: TensorArchive {
+    /// The file's path.
+    public let path: String
+    /// Tensor names in pickle order.
+    public private(set) var names: [String] = []
+    private var tensors: [String: Ref] = [:]
+    private let bytes: Data
+
+    /// One tensor: where its storage lives in the ZIP and which elements it covers.
+    struct Ref {
+        var dtype: SafeTensorsFile.DType
+        var shape: [Int]
+        var storageKey: String
+        var offset: Int  // elements into the storage
+    }
+
+    /// Reads and validates the archive and its pickle.
+    public init(path: String) throws {
+        self.path = path
+        do { bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw CheckpointError.io(path: path, message: "cannot read (\(error.localizedDescription))")
+        }
+        entries = try Self.zipEntries(bytes, path: path)
+        guard let pkl = entries.keys.first(where: { $0.hasSuffix("/data.pkl") || $0 == "data.pkl" }) else {
+            throw CheckpointError.malformed(path: path, message: "no data.pkl in the archive (not a torch.save zip; legacy pre-1.6 files need the converter)")
+        }
+        root = String(pkl.dropLast("data.pkl".count))
+        let dict = try PickleMachine(data: try entry(pkl), path: path).run()
+        guard case .dict(let items) = dict else {
+            throw CheckpointError.malformed(path: path, message: "data.pkl does not hold a dict of tensors")
+        }
+        for (k, v) in items {
+            guard case .string(let name) = k, case .tensor(let ref) = v else { continue }
+            names.append(name)
+            tensors[name] = ref
+        }
+    }
+
+    private var entries: [String: (offset: Int, size: Int)] = [:]
+    private var root = ""
+
+    /// The stored shape of `name`, or nil.
+    public func shape(of name: String) -> [Int]? { tensors[name]?.shape }
+
+    /// The tensor as Float32.
+    public func floats(_ name: String) throws -> [Float] {
+        guard let t = tensors[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
+        let storage = try entry(root + "data/" + t.storageKey)
+        let count = t.shape.reduce(1, *)
+        let size = t.dtype.size
+        guard t.offset >= 0, (t.offset + count) * size <= storage.count else {
+            throw CheckpointError.malformed(path: path, message: "tensor '\(name)' reads past the end of storage \(t.storageKey)")
+        }
+        var out = [Float](repeating: 0, count: count)
+        storage.withUnsafeBytes { raw in
+            let base = t.offset * size
+            switch t.dtype {
+            case .f32: for i in 0..<count { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: base + 4 * i, as: UInt32.self).littleEndian) }
+            case .f16: for i in 0..<count { out[i] = HalfFloat.f16ToFloat(raw.loadUnaligned(fromByteOffset: base + 2 * i, as: UInt16.self).littleEndian) }
+            case .bf16: for i in 0..<count { out[i] = HalfFloat.bf16ToFloat(raw.loadUnaligned(fromByteOffset: base + 2 * i, as: UInt16.self).littleEndian) }
+            default: break
+            }
+        }
+        guard [.f32, .f16, .bf16].contains(t.dtype) else {
+            throw CheckpointError.unsupportedDType(path: path, name: name, dtype: t.dtype.rawValue)
+        }
+        return out
+    }
+
+    /// The bytes of a stored ZIP entry.
+    private func entry(_ name: String) throws -> Data {
+        guard let e = entries[name] else { throw CheckpointError.malformed(path: path, message: "archive entry \(name) is missing") }
+        return bytes.subdata(in: e.offset..<(e.offset + e.size))
+    }
+
+    /// Parses the ZIP central directory: name → (data offset, size), stored entries only, all bounds checked.
+    static func zipEntries(_ d: Data, path: String) throws -> [String: (offset: Int, size: Int)] {
+        func bad(_ m: String) -> CheckpointError { .malformed(path: path, message: m) }
+        func u16(_ o: Int) throws -> Int {
+            guard o >= 0, o + 2 <= d.count else { throw bad("ZIP structure points past the end of the file") }
+            return Int(d[d.startIndex + o]) | Int(d[d.startIndex + o + 1]) << 8
+        }
+        func u32(_ o: Int) throws -> Int { let lo = try u16(o), hi = try u16(o + 2); return lo | hi << 16 }
+        // End of central directory: the last 0x06054b50 within 64 KiB + 22 bytes of the end.
+        var eocd = -1
+        var o = d.count - 22
+        while o >= max(0, d.count - 65_557) {
+            if try u32(o) == 0x0605_4B50 { eocd = o; break }
+            o -= 1
+        }
+        guard eocd >= 0 else { throw bad("not a ZIP archive (no end-of-central-directory record)") }
+        let count = try u16(eocd + 10)
+        var p = try u32(eocd + 16)
+        if count == 0xFFFF || p == 0xFFFF_FFFF { throw bad("ZIP64 archive: convert it with Plugins/SpeechEncoders/convert_to_safetensors.py") }
+        var out: [String: (offset: Int, size: Int)] = [:]
+        for _ in 0..<count {
+            guard try u32(p) == 0x0201_4B50 else { throw bad("corrupt central directory") }
+            let method = try u16(p + 10)
+            let size = try u32(p + 20)
+            let nameLen = try u16(p + 28), extraLen = try u16(p + 30), commentLen = try u16(p + 32)
+            let local = try u32(p + 42)
+            guard p + 46 + nameLen <= d.count else { throw bad("entry name runs past the end of the file") }
+            let name = String(decoding: d[(d.startIndex + p + 46)..<(d.startIndex + p + 46 + nameLen)], as: UTF8.self)
+            guard method == 0 else { throw bad("entry \(name) is compressed (method \(method)); torch.save stores entries uncompressed") }
+            guard size != 0xFFFF_FFFF, local != 0xFFFF_FFFF else { throw bad("ZIP64 entry \(name): convert with Plugins/SpeechEncoders/convert_to_safetensors.py") }
+            guard try u32(local) == 0x0403_4B50 else { throw bad("entry \(name) has no local header") }
+            let localName = try u16(local + 26), localExtra = try u16(local + 28)
+            let start = local + 30 + localName + localExtra
+            guard start + size <= d.count else { throw bad("entry \(name) runs past the end of the file (truncated?)") }
+            out[name] = (start, size)
+            p += 46 + nameLen + extraLen + commentLen
+        }
+        return out
+    }
+}
+
+/// The subset of Python's pickle a `torch.save` state dict uses (protocols 2–4).
+struct PickleMachine {
+    indirect enum Value {
+        case none, bool(Bool), int(Int), float(Double), string(String), bytes
+        case tuple([Value]), list([Value]), dict([(Value, Value)])
+        case global(String), storage(SafeTensorsFile.DType, String), tensor(PyTorchBinFile.Ref), mark
+    }
+
+    let data: Data
+    let path: String
+
+    init(data: Data, path: String) {
+        self.data = data
+        self.path = path
+    }
+
+    func bad(_ m: String) -> CheckpointError { .malformed(path: path, message: "data.pkl: \(m)") }
+
+    /// Runs the pickle to STOP and returns the top of the stack.
+    func run() throws -> Value {
+        var stack: [Value] = []
+        var memo: [Int: Value] = [:]
+        var pos = data.startIndex
+        let end = data.endIndex
+        func byte() throws -> UInt8 {
+            guard pos < end else { throw bad("truncated") }
+            defer { pos += 1 }
+            return data[pos]
+        }
+        func le(_ n: Int) throws -> Int {
+            guard pos + n <= end else { throw bad("truncated") }
+            var v = 0
+            for i in 0..<n { v |= Int(data[pos + i]) << (8 * i) }
+            pos += n
+            return v
+        }
+        func take(_ n: Int) throws -> Data {
+            guard n >= 0, pos + n <= end else { throw bad("a length runs past the end") }
+            defer { pos += n }
+            return data[pos..<(pos + n)]
+        }
+        func line() throws -> String {
+            var s = [UInt8]()
+            while true { let b = try byte(); if b == 10 { break }; s.append(b); if s.count > 256 { throw bad("GLOBAL name too long") } }
+            return String(decoding: s, as: UTF8.self)
+        }
+        func pop() throws -> Value { guard let v = stack.popLast() else { throw bad("stack underflow") }; return v }
+        func popMark() throws -> [Value] {
+            guard let m = stack.lastIndex(where: { if case .mark = $0 { return true }; return false }) else { throw bad("no MARK") }
+            let items = Array(stack[(m + 1)...])
+            stack.removeSubrange(m...)
+            return items
+        }
+        func setItems(_ kv: [Value]) throws {
+            guard case .dict(var items) = try pop() else { throw bad("SETITEMS on a non-dict") }
+            var i = 0
+            while i + 1 < kv.count { items.append((kv[i], kv[i + 1])); i += 2 }
+            stack.append(.dict(items))
+        }
+        while true {
+            let op = try byte()
+            switch op {
+            case 0x80: _ = try byte()                                  // PROTO
+            case 0x95: _ = try le(8)                                   // FRAME
+            case 0x7D: stack.append(.dict([]))                         // EMPTY_DICT
+            case 0x5D: stack.append(.list([]))                         // EMPTY_LIST
+            case 0x29: stack.append(.tuple([]))                        // EMPTY_TUPLE
+            case 0x28: stack.append(.mark)                             // MARK
+            case 0x71: guard let v = stack.last else { throw bad("BINPUT on empty stack") }; memo[try le(1)] = v
+            case 0x72: guard let v = stack.last else { throw bad("LONG_BINPUT on empty stack") }; memo[try le(4)] = v
+            case 0x94: guard let v = stack.last else { throw bad("MEMOIZE on empty stack") }; memo[memo.count] = v
+            case 0x68, 0x6A:                                           // BINGET, LONG_BINGET
+                let k = try le(op == 0x68 ? 1 : 4)
+                guard let v = memo[k] else { throw bad("memo \(k) missing") }
+                stack.append(v)
+            case 0x58: stack.append(.string(String(decoding: try take(try le(4)), as: UTF8.self)))  // BINUNICODE
+            case 0x8C: stack.append(.string(String(decoding: try take(try le(1)), as: UTF8.self)))  // SHORT_BINUNICODE
+            case 0x55: stack.append(.string(String(decoding: try take(try le(1)), as: UTF8.self)))  // SHORT_BINSTRING
+            case 0x54: stack.append(.string(String(decoding: try take(try le(4)), as: UTF8.self)))  // BINSTRING
+            case 0x43: _ = try take(try le(1)); stack.append(.bytes)   // SHORT_BINBYTES
+            case 0x42: _ = try take(try le(4)); stack.append(.bytes)   // BINBYTES
+            case 0x4B: stack.append(.int(try le(1)))                   // BININT1
+            case 0x4D: stack.append(.int(try le(2)))                   // BININT2
+            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try le(4)))))  // BININT
+            case 0x8A:                                                 // LONG1
+                let n = try le(1)
+                guard n <= 8 else { throw bad("integer wider than 64 bits") }
+                var v = n == 0 ? 0 : try le(n)
+                if n > 0 && n < 8 && v & (1 << (8 * n - 1)) != 0 { v -= 1 << (8 * n) }
+                stack.append(.int(v))
+            case 0x47:                                                 // BINFLOAT (big-endian)
+                let d = try take(8)
+                stack.append(.float(Double(bitPattern: d.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
+            case 0x88: stack.append(.bool(true))
+            case 0x89: stack.append(.bool(false))
+            case 0x4E: stack.append(.none)
+            case 0x63: stack.append(.global(try line() + "." + (try line())))  // GLOBAL
+            case 0x93:                                                 // STACK_GLOBAL
+                guard case .string(let name) = try pop(), case .string(let module) = try pop() else { throw bad("STACK_GLOBAL needs two strings") }
+                stack.append(.global(module + "." + name))
+            case 0x74: stack.append(.tuple(try popMark()))             // TUPLE
+            case 0x85: stack.append(.tuple([try pop()]))               // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
+            case 0x73: let v = try pop(), k = try pop(); try setItems([k, v])  // SETITEM
+            case 0x75: try setItems(try popMark())                     // SETITEMS
+            case 0x61:                                                 // APPEND
+                let v = try pop()
+                guard case .list(var l) = try pop() else { throw bad("APPEND on a non-list") }
+                l.append(v)
+                stack.append(.list(l))
+            case 0x65:                                                 // APPENDS
+                let vs = try popMark()
+                guard case .list(var l) = try pop() else { throw bad("APPENDS on a non-list") }
+                l += vs
+                stack.append(.list(l))
+            case 0x62: _ = try pop()                                   // BUILD: state ignored (OrderedDict _metadata)
+            case 0x51: stack.append(try persistentLoad(try pop()))    // BINPERSID
+            case 0x52:                                                 // REDUCE
+                let args = try pop(), callable = try pop()
+                stack.append(try reduce(callable, args))
+            case 0x2E:                                                 // STOP
+                return try pop()
+            default:
+                throw bad(String(format: "unsupported pickle opcode 0x%02x (not a plain state dict; use Plugins/SpeechEncoders/convert_to_safetensors.py)", op))
+            }
+        }
+    }
+
+    /// `('storage', torch.FloatStorage, key, location, numel)` → a storage reference.
+    func persistentLoad(_ pid: Value) throws -> Value {
+        guard case .tuple(let t) = pid, t.count >= 3, case .string("storage") = t[0], case .global(let type) = t[1],
+              case .string(let key) = t[2] else { throw bad("unsupported persistent id") }
+        guard !key.contains("/"), !key.contains("..") else { throw bad("storage key \(key) is not a plain name") }
+        let dtypes: [String: SafeTensorsFile.DType] = [
+            "torch.FloatStorage": .f32, "torch.HalfStorage": .f16, "torch.BFloat16Storage": .bf16,
+            "torch.DoubleStorage": .f64, "torch.LongStorage": .i64, "torch.IntStorage": .i32, "torch.ByteStorage": .u8,
+            "torch.BoolStorage": .bool,
+        ]
+        guard let dt = dtypes[type] else { throw bad("unsupported storage type \(type)") }
+        return .storage(dt, key)
+    }
+
+    /// Applies one of the allowed callables.
+    func reduce(_ callable: Value, _ args: Value) throws -> Value {
+        guard case .global(let name) = callable, case .tuple(let a) = args else { throw bad("REDUCE without a global and a tuple") }
+        switch name {
+        case "collections.OrderedDict":
+            return .dict([])
+        case "torch._utils._rebuild_tensor_v2":
+            guard a.count >= 4, case .storage(let dt, let key) = a[0], case .int(let offset) = a[1],
+                  case .tuple(let sizeV) = a[2], case .tuple(let strideV) = a[3] else { throw bad("malformed _rebuild_tensor_v2 arguments") }
+            var shape: [Int] = [], stride: [Int] = []
+            for v in sizeV { guard case .int(let i) = v, i >= 0 else { throw bad("bad tensor size") }; shape.append(i) }
+            for v in strideV { guard case .int(let i) = v else { throw bad("bad tensor stride") }; stride.append(i) }
+            guard shape.count == stride.count, shape.count <= 16 else { throw bad("size and stride disagree") }
+            var expected = 1
+            for i in stride.indices.reversed() {
+                if shape[i] != 1 && stride[i] != expected { throw bad("non-contiguous tensor (stride \(stride) for size \(shape))") }
+                let (e, overflow) = expected.multipliedReportingOverflow(by: shape[i])
+                guard !overflow, e <= 1 << 40 else { throw bad("tensor too large") }
+                expected = e
+            }
+            return .tensor(PyTorchBinFile.Ref(dtype: dt, shape: shape, storageKey: key, offset: offset))
+        case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
+            guard let first = a.first, case .tensor = first else { throw bad("malformed _rebuild_parameter arguments") }
+            return first
+        default:
+            throw bad("refusing to call \(name) (only state-dict globals are allowed)")
+        }
+    }
+}
