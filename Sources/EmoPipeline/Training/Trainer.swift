@@ -143,11 +143,12 @@ public struct Trainer {
         switch config.optimizer {
         case .adam:
             return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
-                                      beta2: config.beta2, eps: config.epsilon, zeroesGradients: true)
+                                      beta2: config.beta2, eps: config.epsilon, threads: BLASInfo.threadCount,
+                                      zeroesGradients: true)
         case .adamw:
             return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
                                       beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
-                                      decoupledWeightDecay: true, zeroesGradients: true)
+                                      decoupledWeightDecay: true, threads: BLASInfo.threadCount, zeroesGradients: true)
         case .sgd:
             return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
         }
