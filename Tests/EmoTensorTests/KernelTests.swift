@@ -257,3 +257,47 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+final class ElementwiseKernelTests: XCTestCase {
+    func testTransposeMatchesNaiveAndAddIsElementwise() {
+        for (rows, cols) in [(1, 1), (5, 70), (33, 31), (64, 3)] {
+            var fast = [randomArray(rows * cols, seed: 130), [Float](repeating: .nan, count: rows * cols)]
+            var slow = fast
+            withBuffers(&fast) { p in Kernels.transpose(p[0], rows: rows, cols: cols, into: p[1]) }
+            withBuffers(&slow) { p in NaiveKernels.transpose(p[0], rows: rows, cols: cols, into: p[1]) }
+            XCTAssertEqual(fast[1], slow[1], "transpose \(rows)×\(cols)")
+        }
+        var buffers: [[Float]] = [[1, 2, 3], [10, 20, 30]]
+        withBuffers(&buffers) { p in Kernels.add(p[0], p[1], into: p[0], count: 3) }
+        XCTAssertEqual(buffers[0], [11, 22, 33])
+    }
+}
+
+final class ParallelKernelTests: XCTestCase {
+    /// Sizes large enough that GELU, softmax and layer norm split across two threads.
+    func testThreadedKernelsMatchNaive() {
+        BLASInfo.setThreadCount(2)
+        let count = 100_003  // not a multiple of 8 or of the slice size
+        for approximation in [GELUApproximation.none, .tanh] {
+            var fast = [randomArray(count, seed: 140, scale: 3), [Float](repeating: .nan, count: count)]
+            var slow = fast
+            withBuffers(&fast) { p in Kernels.gelu(x: p[0], y: p[1], count: count, approximation: approximation) }
+            withBuffers(&slow) { p in NaiveKernels.gelu(x: p[0], y: p[1], count: count, approximation: approximation) }
+            assertClose(fast[1], slow[1], rtol: 1e-5, atol: 2e-6, "threaded gelu \(approximation)")
+        }
+        let (n, d) = (211, 401)
+        var fast = [randomArray(n * d, seed: 141, scale: 4), [Float](repeating: .nan, count: n * d),
+                    randomArray(d, seed: 142), randomArray(d, seed: 143)]
+        var slow = fast
+        withBuffers(&fast) { p in Kernels.softmax(x: p[0], rows: n, columns: d, y: p[1]) }
+        withBuffers(&slow) { p in NaiveKernels.softmax(x: p[0], rows: n, columns: d, y: p[1]) }
+        assertClose(fast[1], slow[1], rtol: 1e-5, atol: 1e-7, "threaded softmax")
+        withBuffers(&fast) { p in
+            Kernels.layerNorm(x: p[0], rows: n, features: d, gamma: p[2], beta: p[3], eps: 1e-5, y: p[1])
+        }
+        withBuffers(&slow) { p in
+            NaiveKernels.layerNorm(x: p[0], rows: n, features: d, gamma: p[2], beta: p[3], eps: 1e-5, y: p[1])
+        }
+        assertClose(fast[1], slow[1], "threaded layerNorm")
+    }
+}

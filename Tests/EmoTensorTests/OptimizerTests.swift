@@ -32,7 +32,26 @@ struct TorchReference: Decodable {
         let x: [Float]; let weight: [Float]; let bias: [Float]; let train: [Float]; let eval: [Float]
         let running_mean: [Float]; let running_var: [Float]
     }
+    struct EncoderOps: Decodable {
+        struct Conv: Decodable {
+            let x: [Float]; let weight: [Float]; let bias: [Float]; let stride: Int; let padding: Int
+            let dilation: Int; let groups: Int; let y: [Float]; let y_shape: [Int]; let dy: [Float]
+            let dx: [Float]; let dw: [Float]; let db: [Float]
+        }
+        struct Norm: Decodable { let x: [Float]; let gamma: [Float]; let beta: [Float]; let y: [Float]; let groups: Int? }
+        struct GELU: Decodable { let x: [Float]; let erf: [Float]; let tanh: [Float] }
+        struct Attention: Decodable {
+            let q: [Float]; let k: [Float]; let v: [Float]; let bias: [Float]; let mask: [Int]
+            let batch: Int; let heads: Int; let head_dim: Int; let tq: Int; let tk: Int; let out: [Float]
+        }
+        let conv: Conv
+        let group_norm: Norm
+        let layer_norm: Norm
+        let gelu: GELU
+        let attention: Attention
+    }
     let torch: String
+    let encoder_ops: EncoderOps
     let shapes: [[Int]]
     let initial: [[Float]]
     let grads: [[[Float]]]

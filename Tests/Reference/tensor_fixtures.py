@@ -96,7 +96,39 @@ by_eval = bn(bx)
 batch_norm = dict(x=floats(bx), weight=floats(bn.weight), bias=floats(bn.bias), train=floats(by_train),
                   eval=floats(by_eval), running_mean=floats(bn.running_mean), running_var=floats(bn.running_var))
 
-out = dict(torch=torch.__version__, seed=1234, shapes=[list(s) for s in shapes],
+# Encoder ops forward (and input gradients) in PyTorch, for the kernels' layouts.
+F = torch.nn.functional
+cx = torch.randn(2, 4, 11, requires_grad=True)
+cw = torch.randn(6, 2, 3, requires_grad=True)
+cb = torch.randn(6, requires_grad=True)
+cy = F.conv1d(cx, cw, cb, stride=2, padding=2, dilation=2, groups=2)
+cdy = torch.randn_like(cy)
+cy.backward(cdy)
+conv = dict(x=floats(cx), weight=floats(cw), bias=floats(cb), stride=2, padding=2, dilation=2, groups=2,
+            y=floats(cy), y_shape=list(cy.shape), dy=floats(cdy), dx=floats(cx.grad), dw=floats(cw.grad),
+            db=floats(cb.grad))
+gx = torch.randn(2, 6, 5)
+gg, gb = torch.randn(6), torch.randn(6)
+group_norm = dict(x=floats(gx), gamma=floats(gg), beta=floats(gb), groups=3,
+                  y=floats(F.group_norm(gx, 3, gg, gb, eps=1e-5)))
+lx = torch.randn(3, 10) * 3 + 1
+lg, lb = torch.randn(10), torch.randn(10)
+layer_norm = dict(x=floats(lx), gamma=floats(lg), beta=floats(lb), y=floats(F.layer_norm(lx, (10,), lg, lb, eps=1e-5)))
+ax = torch.linspace(-6, 6, 97)
+gelu = dict(x=floats(ax), erf=floats(F.gelu(ax)), tanh=floats(F.gelu(ax, approximate="tanh")))
+B, H, D, TQ, TK = 2, 2, 4, 3, 5
+q, k, v = torch.randn(B, TQ, H * D), torch.randn(B, TK, H * D), torch.randn(B, TK, H * D)
+bias = torch.randn(B, H, TQ, TK)
+mask = torch.ones(B, TK, dtype=torch.bool)
+mask[1, 3:] = False
+heads = lambda t: t.view(B, t.shape[1], H, D).transpose(1, 2)
+attn_mask = bias.masked_fill(~mask[:, None, None, :], float("-inf"))
+ao = F.scaled_dot_product_attention(heads(q), heads(k), heads(v), attn_mask=attn_mask)
+attention = dict(q=floats(q), k=floats(k), v=floats(v), bias=floats(bias), mask=mask.int().reshape(-1).tolist(),
+                 batch=B, heads=H, head_dim=D, tq=TQ, tk=TK, out=floats(ao.transpose(1, 2).reshape(B, TQ, H * D)))
+encoder_ops = dict(conv=conv, group_norm=group_norm, layer_norm=layer_norm, gelu=gelu, attention=attention)
+
+out = dict(torch=torch.__version__, encoder_ops=encoder_ops, seed=1234, shapes=[list(s) for s in shapes],
            initial=[floats(p) for p in initial], grads=[[floats(g) for g in step] for step in grads],
            optimizers=results, clip=clip, plateau=plateau_fixture, cross_entropy=cross_entropy, batch_norm=batch_norm)
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -10,18 +10,41 @@ public enum GELUApproximation: String, Sendable, Codable {
 }
 
 extension Kernels {
-    /// GELU over `count` values: `y[i] = gelu(x[i])`; `y` may be `x` (in place).
+    /// GELU over `count` values: `y[i] = gelu(x[i])`; `y` may be `x` (in place). Split across BLAS's threads
+    /// for large counts.
     public static func gelu(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
                             approximation: GELUApproximation = .none) {
+        parallelSlices(count: count, minimumPerThread: 1 << 15, alignment: 8) { range in
+            geluSlice(x: x + range.lowerBound, y: y + range.lowerBound, count: range.count,
+                      approximation: approximation)
+        }
+    }
+
+    /// Single-threaded GELU of one slice.
+    @inlinable
+    static func geluSlice(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
+                          approximation: GELUApproximation) {
+        var i = 0
         switch approximation {
         case .none:
             let invSqrt2: Float = 0.70710678118654752440
-            for i in 0..<count { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
+            while i + 8 <= count {
+                let v = load8(x + i)
+                store8(0.5 * v * (1 + erf8(v * invSqrt2)), y + i)
+                i += 8
+            }
+            while i < count { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * invSqrt2)); i += 1 }
         case .tanh:
             let k0: Float = 0.79788456080286535588  // √(2/π)
-            for i in 0..<count {
+            while i + 8 <= count {
+                let v = load8(x + i)
+                store8(0.5 * v * (1 + tanh8(k0 * (v + 0.044715 * v * v * v))), y + i)
+                i += 8
+            }
+            while i < count {
                 let v = x[i]
                 y[i] = 0.5 * v * (1 + tanhf(k0 * (v + 0.044715 * v * v * v)))
+                i += 1
             }
         }
     }
@@ -36,7 +59,9 @@ extension Kernels {
     ///
     /// Max-subtracted; a row of all −∞ becomes all zeros (not NaN).
     public static func softmax(x: UnsafePointer<Float>, rows n: Int, columns d: Int, y: UnsafeMutablePointer<Float>) {
-        for i in 0..<n { softmaxRow(x + i * d, y + i * d, count: d) }
+        parallelSlices(count: n, minimumPerThread: max(1, (1 << 15) / max(d, 1))) { rows in
+            for i in rows { softmaxRow(x + i * d, y + i * d, count: d) }
+        }
     }
 
     /// Softmax of one row of `count` values (`dst` may be `src`).
@@ -47,10 +72,19 @@ extension Kernels {
             dst.update(repeating: 0, count: d)
             return
         }
-        var total: Float = 0
-        for j in 0..<d { let e = expf(src[j] - m); dst[j] = e; total += e }
+        var acc = SIMD8<Float>(repeating: 0)
+        let mv = SIMD8<Float>(repeating: m)
+        var j = 0
+        while j + 8 <= d {
+            let e = expNonPositive8(load8(src + j) - mv)  // ≤ 0 after max subtraction
+            store8(e, dst + j)
+            acc += e
+            j += 8
+        }
+        var total = acc.sum()
+        while j < d { let e = expf(src[j] - m); dst[j] = e; total += e; j += 1 }
         let inv = 1 / total
-        for j in 0..<d { dst[j] *= inv }
+        for k in 0..<d { dst[k] *= inv }
     }
 }
 

@@ -105,7 +105,9 @@ extension Kernels {
                         for j in 0..<tk where mask[j] == 0 { row[j] = -.infinity }
                     }
                 }
-                for i in 0..<tq { softmaxRow(scores + i * tk, scores + i * tk, count: tk) }
+                parallelSlices(count: tq, minimumPerThread: max(1, (1 << 15) / max(tk, 1))) { rows in
+                    for i in rows { softmaxRow(scores + i * tk, scores + i * tk, count: tk) }
+                }
                 // O_bh [Tq, D] = P [Tq, Tk] · V_bh [Tk, D]
                 sgemm(m: tq, n: d, k: tk, a: scores, lda: tk, b: vb + h * d, ldb: strides.value,
                       beta: 0, c: ob + h * d, ldc: strides.output)

@@ -86,7 +86,9 @@ extension Kernels {
                         k0 += taps
                     }
                 }
-                for (t0, t1) in [(0, tA), (tB, tOut)] where t1 > t0 {
+                for edge in 0..<2 {  // frames before tA and from tB on (no array literal: nothing allocated)
+                    let (t0, t1) = edge == 0 ? (0, tA) : (tB, tOut)
+                    if t1 <= t0 { continue }
                     guard let workspace else {
                         preconditionFailure("Kernels.conv1dChannelsLast: workspace required (see conv1dChannelsLastWorkspaceCount)")
                     }

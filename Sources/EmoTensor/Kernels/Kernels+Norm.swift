@@ -12,7 +12,17 @@ extension Kernels {
                                  gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
                                  y: UnsafeMutablePointer<Float>,
                                  mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil) {
-        for i in 0..<n {
+        parallelSlices(count: n, minimumPerThread: max(1, (1 << 15) / max(c, 1))) { rows in
+            layerNormRows(rows, x: x, features: c, gamma: gamma, beta: beta, eps: eps, y: y, mean: mean, rstd: rstd)
+        }
+    }
+
+    /// Layer norm of rows `rows` (one thread's share of `layerNorm`).
+    static func layerNormRows(_ rows: Range<Int>, x: UnsafePointer<Float>, features c: Int,
+                              gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
+                              y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?,
+                              rstd: UnsafeMutablePointer<Float>?) {
+        for i in rows {
             let xr = x + i * c
             let yr = y + i * c
             let mu = sum(xr, count: c) / Float(c)

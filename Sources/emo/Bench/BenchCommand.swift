@@ -12,6 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
         """,
         subcommands: [
             BenchPlugins.self,
+            BenchTensor.self,
             BenchTraining.self,
         ]
     )
