@@ -221,29 +221,3 @@ final class TrainerTests: XCTestCase {
         XCTAssertGreaterThan(viaABI.history.last?.validationAccuracy ?? 0, 0.8)
     }
 }
-
-/// A trained chain as an explainable model: gradients of the chosen class score w.r.t. the concatenated features.
-final class ChainModelTests: XCTestCase {
-    func testGradientOfProbabilitiesAndLogitsMatchesFiniteDifferences() throws {
-        let fusion = try AttentionFusion(config: ["inputs": [4, 3], "dim": 5, "seed": 3])
-        let head = try MLPClassifier(config: ["inputs": 5, "classes": 3, "hidden": [6], "batch_norm": true, "seed": 4])
-        let chain = TrainingChain(fusion: fusion, classifier: head)
-        for output in [ChainModel.Output.probabilities, .logits] {
-            let model = ChainModel(chain: chain, groupWidths: [4, 3], classes: 3, output: output)
-            let x = GradientCheck.random([2, 7], seed: 5)
-            let targets = [2, 0]
-            let g = try model.gradient(x, targets: targets)
-            XCTAssertEqual(g.shape, [2, 7])
-            let s = try model.scores(x)
-            if output == .probabilities { XCTAssertEqual(s.data[0] + s.data[1] + s.data[2], 1, accuracy: 1e-5) }
-            for i in 0..<14 {
-                var plus = x, minus = x
-                plus.data[i] += 1e-3
-                minus.data[i] -= 1e-3
-                let r = i / 7
-                let numeric = (Double(try model.scores(plus).data[r * 3 + targets[r]]) - Double(try model.scores(minus).data[r * 3 + targets[r]])) / 2e-3
-                XCTAssertEqual(Double(g.data[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(output) d score / d x[\(i)]")
-            }
-        }
-    }
-}
