@@ -9,7 +9,8 @@ import EmoTensor
 /// `ParameterBuffer` (buffers such as batch-norm running statistics are skipped). The components are reached
 /// only through EmoCore's protocols, so plugins behind the C ABI train exactly like in-process ones.
 ///
-/// Determinism: the validation split and the per-epoch shuffles come from `config.seed`; initialisation and
+/// Determinism: the validation split and the per-epoch shuffles come from `config.seed` (each through its own
+/// salted stream, distinct from the components' init streams even for equal seeds); initialisation and
 /// dropout masks come from the components' own `seed` config. The same seeds give the same curves and states.
 /// A last mini-batch of a single row is skipped (batch statistics of one row are undefined; PyTorch raises).
 public struct Trainer {
@@ -46,7 +47,7 @@ public struct Trainer {
         if n > 1 && n % bs == 1 { stepsPerEpoch -= 1 }  // skip a last batch of one row
         var schedule = LearningRateSchedule(config: config, totalSteps: stepsPerEpoch * config.maxEpochs)
         var stopping = config.earlyStopping.map { BestEpochTracker(settings: $0) }
-        var generator = SeededGenerator(seed: config.seed)
+        var generator = SeededGenerator(seed: config.seed ^ 0x5348_5546_464C_4521)  // own stream: not a component's init stream
         var order = Array(0..<n)
         var history: [EpochRecord] = []
         var step = 0
