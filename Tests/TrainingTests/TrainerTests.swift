@@ -151,6 +151,31 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(out.gradient.data[0] + out.gradient.data[1], 0, accuracy: 1e-6)
     }
 
+    /// An explicit validation set replaces the carved-out one; balanced weights follow n / (K · n_c); AdamW with
+    /// warm-up, clipping and a plateau runs and reports its schedule.
+    func testExplicitValidationBalancedWeightsAndScheduleSettings() throws {
+        let data = try TrainingFixtures.blobs(rows: 120, widths: [5, 4], classes: 3, seed: 21)
+        let unbalanced = data.rows(Array(0..<120).filter { $0 % 3 != 2 || $0 < 30 })  // class 2 keeps 10 rows
+        XCTAssertEqual(unbalanced.classCounts, [40, 40, 10])
+        XCTAssertEqual(CrossEntropy.balancedWeights(classCounts: unbalanced.classCounts), [0.75, 0.75, 3])
+        let validation = try TrainingFixtures.blobs(rows: 30, widths: [5, 4], classes: 3, seed: 22)
+        var c = config()
+        c.optimizer = .adamw
+        c.weightDecay = 0.01
+        c.classWeights = .balanced
+        c.warmup = .init(fraction: 0.3, schedule: .linear)
+        c.gradientClipNorm = 1
+        c.lrPlateau = .init(factor: 0.5, patience: 1)
+        c.maxEpochs = 6
+        let result = try Trainer(config: c).train(try lateChain(seed: 23), on: unbalanced, validation: validation)
+        XCTAssertEqual(result.validationRows, [], "nothing carved out when a validation set is given")
+        XCTAssertEqual(result.trainRows.count, 90)
+        XCTAssertEqual(result.steps, 6 * 6, "90 rows in batches of 16: 6 steps per epoch")
+        XCTAssertTrue(result.history.allSatisfy { $0.validationLoss != nil && $0.meanGradientNorm != nil })
+        // Linear decay after warm-up: the last epoch's rate is below the peak.
+        XCTAssertLessThan(result.history.last?.learningRate ?? 1, c.learningRate)
+    }
+
     func testBadSettingsAreReportedByName() throws {
         var c = TrainingConfig()
         c.earlyStopping = .init(patience: 2)

@@ -9,7 +9,8 @@ import EmoTensor
 /// `ParameterBuffer` (buffers such as batch-norm running statistics are skipped). The components are reached
 /// only through EmoCore's protocols, so plugins behind the C ABI train exactly like in-process ones.
 ///
-/// Determinism: the validation split and the per-epoch shuffles come from `config.seed`; initialisation and
+/// Determinism: the validation split and the per-epoch shuffles come from `config.seed` (each through its own
+/// salted stream, distinct from the components' init streams even for equal seeds); initialisation and
 /// dropout masks come from the components' own `seed` config. The same seeds give the same curves and states.
 /// A last mini-batch of a single row is skipped (batch statistics of one row are undefined; PyTorch raises).
 public struct Trainer {
@@ -39,67 +40,35 @@ public struct Trainer {
         }
         guard trainSet.count >= 1 else { throw TrainingError.invalidData("no training rows left after the validation split") }
 
-        let allParameters = chain.components.flatMap(\.parameters)
-        let learned = allParameters.filter { !$0.isBuffer }
-        guard !learned.isEmpty else { throw TrainingError.invalidChain("the chain exposes no learned parameters") }
-        let views = learned.map { ParameterView(value: $0.value, grad: $0.grad, count: $0.count) }
-        let coupledL2 = learned.compactMap { p -> (ParameterBuffer, Float)? in
-            let c = Double(p.weightDecay) + (p.shape.count >= 2 ? 2 * config.l2 : 0)
-                + (config.optimizer == .adamw ? 0 : config.weightDecay)
-            return c > 0 ? (p, Float(c)) : nil
-        }
-        let optimizer = try makeOptimizer(views)
-        // Adam zeroes learned gradients as it reads them; buffers' and SGD's gradients are zeroed here.
-        let zeroedByHost = optimizer is VectorizedAdam ? allParameters.filter(\.isBuffer) : allParameters
-        for p in allParameters { p.grad.update(repeating: 0, count: p.count) }
-        let fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
         let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
-
+        let stepper = try OptimizerStep(chain: chain, config: config, optimizer: makeOptimizer)
         let n = trainSet.count, bs = config.batchSize
         var stepsPerEpoch = (n + bs - 1) / bs
         if n > 1 && n % bs == 1 { stepsPerEpoch -= 1 }  // skip a last batch of one row
         var schedule = LearningRateSchedule(config: config, totalSteps: stepsPerEpoch * config.maxEpochs)
-        var generator = SeededGenerator(seed: config.seed)
+        var stopping = config.earlyStopping.map { BestEpochTracker(settings: $0) }
+        var generator = SeededGenerator(seed: config.seed ^ 0x5348_5546_464C_4521)  // own stream: not a component's init stream
         var order = Array(0..<n)
         var history: [EpochRecord] = []
         var step = 0
-        var best: Double?
-        var bestEpoch = 0
-        var bestStates: [[UInt8]]?
-        var waited = 0
         var stoppedEarly = false
 
         for epoch in 1...config.maxEpochs {
             if config.shuffle { ValidationSplit.shuffle(&order, &generator) }
             chain.setTraining(true)
-            var lossSum = 0.0, correct = 0, seen = 0, normSum = 0.0
+            var lossSum = 0.0, correct = 0, normSum = 0.0
             for b in 0..<stepsPerEpoch {
-                let rows = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
-                let batch = trainSet.rows(rows)
-                for p in zeroedByHost { p.grad.update(repeating: 0, count: p.count) }
-                let logits = try chain.forward(batch.groups)
-                guard logits.shape == [rows.count, data.classes] else {
-                    throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(rows.count), \(data.classes)] (check its 'classes' config)")
-                }
-                let out = loss.evaluate(logits: logits, labels: batch.labels)
-                guard out.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
-                try chain.backward(out.gradient, throughFusion: fusionLearns)
-                if let maxNorm = config.gradientClipNorm { normSum += clipGradientNorm(views, maxNorm: maxNorm) }
-                for (p, c) in coupledL2 {
-                    let v = p.value, g = p.grad
-                    for i in 0..<p.count { g[i] += c * v[i] }
-                }
-                optimizer.learningRate = schedule.rate(at: step)
-                optimizer.step()
+                let batch = trainSet.rows(Array(order[(b * bs)..<min(n, (b + 1) * bs)]))
+                let out = try stepper.run(batch, loss: loss, learningRate: schedule.rate(at: step), epoch: epoch, step: step)
                 step += 1
-                lossSum += out.loss * Double(rows.count)
+                lossSum += out.loss * Double(batch.count)
                 correct += out.correct
-                seen += rows.count
+                normSum += out.gradientNorm ?? 0
             }
-            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
-                                     trainAccuracy: Double(correct) / Double(max(seen, 1)),
+            let seen = Double(max(1, min(n, stepsPerEpoch * bs)))
+            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / seen, trainAccuracy: Double(correct) / seen,
                                      validationLoss: nil, validationAccuracy: nil, validationMacroF1: nil,
-                                     learningRate: optimizer.learningRate,
+                                     learningRate: stepper.optimizer.learningRate,
                                      meanGradientNorm: config.gradientClipNorm == nil ? nil : normSum / Double(max(stepsPerEpoch, 1)))
             if let v = validationSet {
                 let logits = try chain.predict(v.groups, batchSize: max(bs, 256))
@@ -113,25 +82,16 @@ public struct Trainer {
             if let plateau = config.lrPlateau, let value = Self.monitored(plateau.monitor, record) {
                 _ = schedule.observe(value)
             }
-            if let stopping = config.earlyStopping, let value = Self.monitored(stopping.monitor, record) {
-                if best == nil || value < (best ?? 0) - stopping.minDelta {
-                    best = value
-                    bestEpoch = epoch
-                    waited = 0
-                    if stopping.restoreBestWeights { bestStates = try chain.saveStates() }
-                } else {
-                    waited += 1
-                    if waited >= stopping.patience {
-                        stoppedEarly = epoch < config.maxEpochs
-                        break
-                    }
-                }
+            if let value = stopping.flatMap({ Self.monitored($0.settings.monitor, record) }),
+               try stopping?.observe(value, epoch: epoch, chain: chain) == true {
+                stoppedEarly = epoch < config.maxEpochs
+                break
             }
         }
         var selected = history.count
-        if let bestStates {
-            try chain.loadStates(bestStates)
-            selected = bestEpoch
+        if let tracker = stopping, let states = tracker.bestStates {
+            try chain.loadStates(states)
+            selected = tracker.bestEpoch
         }
         chain.setTraining(false)
         return TrainingResult(history: history, selectedEpoch: selected, stoppedEarly: stoppedEarly,
@@ -143,11 +103,12 @@ public struct Trainer {
         switch config.optimizer {
         case .adam:
             return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
-                                      beta2: config.beta2, eps: config.epsilon, zeroesGradients: true)
+                                      beta2: config.beta2, eps: config.epsilon, threads: BLASInfo.threadCount,
+                                      zeroesGradients: true)
         case .adamw:
             return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
                                       beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
-                                      decoupledWeightDecay: true, zeroesGradients: true)
+                                      decoupledWeightDecay: true, threads: BLASInfo.threadCount, zeroesGradients: true)
         case .sgd:
             return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
         }
@@ -188,5 +149,81 @@ public struct Trainer {
             count += 1
         }
         return count == 0 ? 0 : sum / Double(count)
+    }
+}
+
+/// One optimiser step over a chain: zero, forward, loss, backward, clip, coupled L2, update.
+private struct OptimizerStep {
+    let chain: TrainingChain
+    let config: TrainingConfig
+    let optimizer: any Optimizer
+    let views: [ParameterView]
+    let coupledL2: [(ParameterBuffer, Float)]
+    let zeroedByHost: [ParameterBuffer]
+    let fusionLearns: Bool
+
+    /// Collects the chain's learned parameters (buffers are skipped) and builds the optimiser over them.
+    init(chain: TrainingChain, config: TrainingConfig, optimizer make: ([ParameterView]) throws -> any Optimizer) throws {
+        let all = chain.components.flatMap(\.parameters)
+        let learned = all.filter { !$0.isBuffer }
+        guard !learned.isEmpty else { throw TrainingError.invalidChain("the chain exposes no learned parameters") }
+        self.chain = chain
+        self.config = config
+        views = learned.map { ParameterView(value: $0.value, grad: $0.grad, count: $0.count) }
+        coupledL2 = learned.compactMap { p -> (ParameterBuffer, Float)? in
+            let c = Double(p.weightDecay) + (p.shape.count >= 2 ? 2 * config.l2 : 0)
+                + (config.optimizer == .adamw ? 0 : config.weightDecay)
+            return c > 0 ? (p, Float(c)) : nil
+        }
+        optimizer = try make(views)
+        // Adam zeroes learned gradients as it reads them; buffers' and SGD's gradients are zeroed here.
+        zeroedByHost = optimizer is VectorizedAdam ? all.filter(\.isBuffer) : all
+        for p in all { p.grad.update(repeating: 0, count: p.count) }
+        fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
+    }
+
+    /// Trains on one batch; returns its loss, correct count and (when clipping) the gradient norm before clipping.
+    func run(_ batch: TrainingSet, loss: CrossEntropy, learningRate: Double, epoch: Int, step: Int) throws
+        -> (loss: Double, correct: Int, gradientNorm: Double?) {
+        for p in zeroedByHost { p.grad.update(repeating: 0, count: p.count) }
+        let logits = try chain.forward(batch.groups)
+        guard logits.shape == [batch.count, batch.classes] else {
+            throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(batch.count), \(batch.classes)] (check its 'classes' config)")
+        }
+        let out = loss.evaluate(logits: logits, labels: batch.labels)
+        guard out.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
+        try chain.backward(out.gradient, throughFusion: fusionLearns)
+        let norm = config.gradientClipNorm.map { clipGradientNorm(views, maxNorm: $0) }
+        for (p, c) in coupledL2 {
+            let v = p.value, g = p.grad
+            for i in 0..<p.count { g[i] += c * v[i] }
+        }
+        optimizer.learningRate = learningRate
+        optimizer.step()
+        return (out.loss, out.correct, norm)
+    }
+}
+
+/// Early stopping's bookkeeping: the best monitored value (lower is better), its epoch and saved states.
+private struct BestEpochTracker {
+    let settings: TrainingConfig.EarlyStopping
+    private(set) var best: Double?
+    private(set) var bestEpoch = 0
+    private(set) var bestStates: [[UInt8]]?
+    private var waited = 0
+
+    init(settings: TrainingConfig.EarlyStopping) { self.settings = settings }
+
+    /// Records an epoch's value; returns true when training should stop.
+    mutating func observe(_ value: Double, epoch: Int, chain: TrainingChain) throws -> Bool {
+        if best.map({ value < $0 - settings.minDelta }) ?? true {
+            best = value
+            bestEpoch = epoch
+            waited = 0
+            if settings.restoreBestWeights { bestStates = try chain.saveStates() }
+            return false
+        }
+        waited += 1
+        return waited >= settings.patience
     }
 }

@@ -69,6 +69,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// The loss became NaN or infinite.
     case diverged(epoch: Int, step: Int)
 
+    /// What went wrong and what to do about it.
     public var description: String {
         switch self {
         case .invalidData(let why): return "training data: \(why)"

@@ -14,7 +14,9 @@ struct BenchTraining: AsyncParsableCommand {
         Model: early fusion of four groups (768 + 768 + 768 + 60 = 2364 inputs) → MLP 1024 → 512 → 256 → 7 with
         batch norm (Linear → BatchNorm1d → ReLU), cross-entropy, Adam lr 1e-3, batch 32, 3392 seeded random rows,
         shuffled every epoch. EmoKit trains the `early` and `mlp` plugins through the C ABI with the host trainer;
-        the peer runs Tests/Reference/bench_training.py with torch.set_num_threads(--threads). Both sides run one
+        the peer runs Tests/Reference/bench_training.py with torch.set_num_threads(--threads); EmoKit sets OpenBLAS
+        to the same count. On a machine shared with other work, also compare --threads 1: PyTorch's OpenMP threads
+        spin-wait badly when the cores are oversubscribed, which inflates its 2-thread time. Both sides run one
         untimed warm-up epoch, then --epochs timed epochs; the medians are compared (goal: ratio ≤ 1.0).
         Build with `swift build -c release` for meaningful numbers.
         """)
@@ -25,7 +27,7 @@ struct BenchTraining: AsyncParsableCommand {
     @Option(help: "Timed epochs per side (after one warm-up epoch).")
     var epochs = 3
 
-    @Option(help: "PyTorch intra-op threads for the peer.")
+    @Option(help: "Threads per side: OpenBLAS (and the trainer's Adam) for EmoKit, torch.set_num_threads for PyTorch.")
     var threads = 2
 
     @Flag(help: "Skip the PyTorch peer.")
@@ -35,6 +37,7 @@ struct BenchTraining: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        BLASInfo.setThreadCount(threads)
         let groups = [768, 768, 768, 60], classes = 7
         let data = try Self.data(rows: rows, widths: groups, classes: classes)
         let host = PluginHost.standard()
@@ -113,7 +116,8 @@ struct BenchTraining: AsyncParsableCommand {
             return (v, g)
         }
         defer { for (v, g) in buffers { v.deallocate(); g.deallocate() } }
-        let adam = try VectorizedAdam(parameters: zip(buffers, counts).map { ParameterView(value: $0.0, grad: $0.1, count: $1) })
+        let adam = try VectorizedAdam(parameters: zip(buffers, counts).map { ParameterView(value: $0.0, grad: $0.1, count: $1) },
+                                      threads: BLASInfo.threadCount, zeroesGradients: true)
         let t0 = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { adam.step() }
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9

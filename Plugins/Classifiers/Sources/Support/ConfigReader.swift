@@ -30,8 +30,13 @@ public struct ConfigReader {
         return v
     }
 
-    /// A non-negative integer seed.
-    public func seed(_ key: String = "seed") throws -> UInt64 { UInt64(try int(key, minimum: 0)) }
+    /// The non-negative integer `seed`, mixed with the component id (FNV-1a), so that components created with
+    /// the same seed (a pipeline passes one seed to its fusion and its classifier) draw different streams.
+    public func seed(_ key: String = "seed") throws -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in component.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return UInt64(try int(key, minimum: 0)) ^ hash
+    }
 
     /// A list of integers, each ≥ `minimum`.
     public func ints(_ key: String, minimum: Int = 1) throws -> [Int] {
