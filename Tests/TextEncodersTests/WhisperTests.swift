@@ -93,3 +93,38 @@ final class WhisperTests: XCTestCase {
         XCTAssertThrowsError(try WhisperTranscriber(config: [:]))
     }
 }
+
+/// Opt-in corpus check: ctranslate2 parity and the spoken words on N RAVDESS + N TESS clips
+/// (`make_whisper_fixtures.py MODEL --corpus N OUT.json`, then EMO_WHISPER_CORPUS=OUT.json EMO_WHISPER_MODEL=MODEL).
+final class WhisperCorpusTests: XCTestCase {
+    func testCorpusTranscripts() throws {
+        guard let path = ProcessInfo.processInfo.environment["EMO_WHISPER_CORPUS"] else {
+            throw XCTSkip("set EMO_WHISPER_CORPUS to the output of make_whisper_fixtures.py MODEL --corpus N OUT.json")
+        }
+        let folder = try WhisperTests.modelFolder()
+        let whisper = try WhisperTranscriber(config: ["model": .string(folder)])
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let clips = try XCTUnwrap(object?["clips"] as? [[String: Any]])
+        var same = 0, correct = [String: (Int, Int)]()
+        for clip in clips {
+            let name = try XCTUnwrap(clip["clip"] as? String)
+            let audio = try MediaDecoder().decode(path: Fixtures.sharedData.appendingPathComponent(name).path).samples
+            let ids = try whisper.tokenIDs(audio)
+            if ids == ints(clip["ids"]) { same += 1 } else { XCTFail("\(name): \(ids) vs ctranslate2 \(ints(clip["ids"]))") }
+            let words = whisper.vocabulary.decode(ids).lowercased().filter { $0.isLetter || $0 == " " }
+            let corpus = name.hasPrefix("ravdess/") ? "ravdess" : "tess"
+            let expected: String
+            if corpus == "ravdess" {
+                expected = name.split(separator: "-")[4] == "01" ? "kids are talking by the door" : "dogs are sitting by the door"
+            } else {
+                expected = "say the word " + (name.split(separator: "/").last?.split(separator: "_")[1] ?? "")
+            }
+            let (ok, n) = correct[corpus] ?? (0, 0)
+            correct[corpus] = (ok + (words == expected ? 1 : 0), n + 1)
+            print("whisper corpus \(name): \"\(whisper.vocabulary.decode(ids))\"\(words == expected ? "" : "  ≠ \(expected)")")
+        }
+        print("whisper corpus: \(same) of \(clips.count) identical to ctranslate2; exact words: " +
+              correct.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.0)/\($0.value.1)" }.joined(separator: ", "))
+        XCTAssertEqual(same, clips.count)
+    }
+}

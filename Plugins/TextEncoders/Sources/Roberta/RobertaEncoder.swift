@@ -26,7 +26,7 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
             "outputs": [["name": "embedding", "modality": "text", "dims": ["B", "C"]],
                         ["name": "hidden_states", "modality": "text", "dims": ["L+1", "B", "T", "C"], "optional": true]],
             "config": [
-                "model": ["type": "string", "default": "", "description": "folder with config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)"],
+                "model": ["type": "string", "default": "", "required": true, "description": "folder with config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)"],
                 "max_tokens": ["type": "integer", "default": 64, "description": "tokens per text after truncation, <s> and </s> included"],
                 "pooling": ["type": "string", "default": "cls", "enum": ["cls", "mean"], "description": "first token (<s>) or mean over non-padding tokens"],
                 "layer": ["type": "integer", "default": -1, "description": "hidden state to pool: 0 = embeddings, L or -1 = last layer"],

@@ -17,7 +17,7 @@ public final class WhisperTranscriber: Extractor {
             "inputs": [["name": "audio", "modality": "audio", "dims": ["T"], "sample_rate": 16000]],
             "outputs": [["name": "transcript", "modality": "text", "dims": []]],
             "config": [
-                "model": ["type": "string", "default": "", "description": "CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
+                "model": ["type": "string", "default": "", "required": true, "description": "CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
                 "max_new_tokens": ["type": "integer", "default": 224, "description": "longest transcript in tokens (Whisper's default sample_len)"],
                 "language": ["type": "string", "default": "en", "description": "spoken language for multilingual checkpoints (ignored by English-only ones)"],
             ],
