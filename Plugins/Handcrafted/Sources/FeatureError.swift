@@ -5,6 +5,7 @@ public enum FeatureError: Error, CustomStringConvertible, Equatable {
     /// The input audio cannot be analysed (empty, wrong shape, non-finite samples).
     case invalidInput(String)
 
+    /// The message, prefixed with the component id.
     public var description: String {
         switch self {
         case .invalidConfig(let m): return "handcrafted: invalid config: \(m)"

@@ -111,6 +111,15 @@ struct BenchFeatures: AsyncParsableCommand {
         report["emokit_cpu_seconds"] = emoCPU
         report["emokit_ms_per_clip"] = emoSeconds / Double(audio.count) * 1000
         report["features_per_clip"] = extractor.featureNames.count
+        // the same descriptors as the librosa column only (no formants, HNR, jitter, shimmer, speech rate)
+        let subset = try HandcraftedExtractor(config: .object([
+            "preset": "custom", "descriptors": ["mfcc", "chroma", "spectral_centroid", "spectral_rolloff", "zcr", "f0", "voiced_fraction"],
+            "functionals": ["mean", "std"]]))
+        _ = try subset.features(audio[0])
+        let cpuS = Self.cpuSeconds(), tS = Self.now()
+        for y in audio { _ = try subset.features(y) }
+        report["emokit_librosa_subset_seconds"] = Self.now() - tS
+        report["emokit_librosa_subset_cpu_seconds"] = Self.cpuSeconds() - cpuS
         // librosa peer
         if !noPeer {
             let list = FileManager.default.temporaryDirectory.appendingPathComponent("emo-bench-features-\(getpid()).txt")
@@ -129,6 +138,9 @@ struct BenchFeatures: AsyncParsableCommand {
                 if let peerCPU = obj["cpu_seconds"] as? Double {
                     report["librosa_cpu_seconds"] = peerCPU
                     report["speedup_cpu"] = peerCPU / emoCPU
+                    if let sub = report["emokit_librosa_subset_cpu_seconds"] as? Double {
+                        report["speedup_cpu_same_descriptors"] = peerCPU / sub
+                    }
                 }
                 if let names = obj["names"] as? [String], let rows = obj["vectors"] as? [[Any]] {
                     let pv = rows.map { $0.map { ($0 as? Double) ?? .nan } }     // null (unvoiced f0) → NaN
@@ -212,6 +224,7 @@ struct BenchFeatures: AsyncParsableCommand {
         if let why = r["librosa_missing"] { print("  librosa: missing (\(why))") } else if r["librosa_seconds"] != nil {
             print("  librosa (1 thread): \(f("librosa_seconds")) s wall, \(f("librosa_cpu_seconds")) s CPU, \(f("librosa_ms_per_clip", 2)) ms/clip wall (+ \(f("librosa_warmup_s", 1)) s numba warm-up, untimed)")
             print("  speed-up: \(f("speedup", 1))x wall, \(f("speedup_cpu", 1))x CPU")
+            print("  EmoKit on librosa's descriptors only: \(f("emokit_librosa_subset_cpu_seconds")) s CPU → \(f("speedup_cpu_same_descriptors", 1))x CPU")
             if let a = r["agreement"] { print("  agreement with librosa (float32 input): \(a)") }
         }
         if r["corpus_clips"] != nil {

@@ -48,6 +48,7 @@ public struct PYINConfig: Sendable, Equatable {
     /// Default settings.
     public init() {}
 
+    /// Field-by-field equality (the tuple field keeps the synthesised conformance from applying).
     public static func == (a: PYINConfig, b: PYINConfig) -> Bool {
         a.fmin == b.fmin && a.fmax == b.fmax && a.frameLength == b.frameLength && a.hopLength == b.hopLength
             && a.nThresholds == b.nThresholds && a.betaParameters == b.betaParameters
