@@ -62,7 +62,8 @@ def corpus_clips(n):
         files = sorted(os.path.relpath(os.path.join(d, f), DATA)
                        for d, _, fs in os.walk(os.path.join(DATA, corpus)) for f in fs if f.endswith(".flac"))
         step = max(1, len(files) // n)
-        out += files[::step][:n]
+        # i-th block of `step` files, shifted by i % 7 inside it so statements, emotions and words vary
+        out += [files[min(len(files) - 1, i * step + (i % 7) * max(1, step // 7))] for i in range(n)]
     return out
 
 
