@@ -140,6 +140,19 @@ struct PluginsVerify: AsyncParsableCommand {
         var failures = host.problems.count
         for e in host.problems { print("FAIL  \(e.description)") }
         for r in host.sortedComponents {
+            // Components whose manifest marks a config key "required" (a model folder, say) have no default
+            // instance: check that their library loads and stop there.
+            let required = (r.component.manifest["config"]?.objectValue ?? [:]).filter { $0.value["required"]?.boolValue == true }.keys.sorted()
+            if !required.isEmpty {
+                do {
+                    _ = try host.open(r.library)
+                    print("ok    \(r.component.id) (\(r.component.kind) \(r.component.version)) loads; not created: needs config \(required.joined(separator: ", "))")
+                } catch {
+                    failures += 1
+                    print("FAIL  \(r.component.id): \(error)")
+                }
+                continue
+            }
             do {
                 let c = try host.instantiate(id: r.component.id)
                 _ = c.resolvedDescription
