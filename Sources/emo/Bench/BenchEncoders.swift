@@ -121,12 +121,12 @@ struct BenchEncoders: AsyncParsableCommand {
         print("OpenBLAS core \(core), \(threads) threads; PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
         if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
         let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB"]
-        print(header.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+        print(header.enumerated().map { $1.padding(toLength: $0 == 0 ? 17 : 12, withPad: " ", startingAt: 0) }.joined())
         for r in rows {
             func f(_ k: String, _ fmt: String) -> String { (r[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
             let cells = [r["model"] as? String ?? "", r["clip"] as? String ?? "", f("emokit_ms", "%.1f"), f("pytorch_ms", "%.1f"),
                          f("ratio", "%.2fx"), f("cpu_ratio", "%.2fx"), f("max_abs_diff", "%.2e"), f("emokit_peak_mb", "%.0f"), f("pytorch_peak_mb", "%.0f")]
-            print(cells.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+            print(cells.enumerated().map { $1.padding(toLength: $0 == 0 ? 17 : 12, withPad: " ", startingAt: 0) }.joined())
         }
     }
 
