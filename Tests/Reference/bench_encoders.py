@@ -8,7 +8,8 @@ preprocessor_config.json} with the published base architectures and seeded rando
 DIR/inputs.safetensors with the clips (`3s` [1, 48000], `8s` [1, 128000], `batch` [2, 128000] zero-padded
 8 s + 5.5 s, `batch_lengths`). Then it times `model(input_values)` with torch.inference_mode() and 2 threads
 (best of --repeat runs after one warm-up; the median is reported too), saves every last_hidden_state to DIR/<model>/pytorch_outputs.safetensors
-and prints one JSON object on its last line:
+(plus `3s_grad`, d(linspace(-1, 1, C) · mean-pooled last_hidden_state)/d input, timed forward + backward as
+pytorch_backward_ms on the 3 s row) and prints one JSON object on its last line:
   {"torch": ..., "transformers": ..., "threads": 2,
    "rows": [{"model", "clip", "pytorch_ms", "pytorch_cpu_ms", "pytorch_peak_mb"}]}
 (pytorch_cpu_ms: process CPU time of the run, all threads: a fairer comparison on a loaded machine)
@@ -120,6 +121,25 @@ def main():
                              "pytorch_median_ms": sorted(times)[len(times) // 2] * 1000,
                              "pytorch_cpu_ms": min(cpu) * 1000})
         peak = peak_mb()
+        # Backward to the input on the 3 s clip: forward + autograd backward of a fixed non-uniform projection
+        # (linspace(-1, 1, C)) of the mean-pooled last_hidden_state (a plain sum is ~0 after a final LayerNorm with
+        # unit gain), what the explainers' gradients need; best of --repeat.
+        for p in model.parameters():
+            p.requires_grad_(False)  # input gradient only, as EmoKit computes (weights frozen)
+        x = inputs["3s"].clone().requires_grad_(True)
+        times = []
+        for i in range(args.repeat + 1):
+            x.grad = None
+            t0 = time.perf_counter()
+            pooled = model(x).last_hidden_state.mean(1)  # [1, C]
+            (pooled * torch.linspace(-1, 1, pooled.shape[-1])).sum().backward()
+            if i > 0:
+                times.append(time.perf_counter() - t0)
+        outputs["3s_grad"] = x.grad.detach().clone().contiguous()
+        for r in rows:
+            if r["model"] == name and r["clip"] == "3s":
+                r["pytorch_backward_ms"] = min(times) * 1000
+                r["pytorch_backward_peak_mb"] = peak_mb()
         for r in rows:
             if r["model"] == name:
                 r["pytorch_peak_mb"] = peak

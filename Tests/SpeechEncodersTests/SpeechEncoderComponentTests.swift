@@ -110,3 +110,25 @@ final class SpeechEncoderComponentTests: XCTestCase {
         }
     }
 }
+
+/// Weighted-sum pooling: softmax(weights) over hidden states, then the mean over frames.
+final class WeightedPoolingTests: XCTestCase {
+    func testWeightedSumEqualsSoftmaxMixOfLayerMeans() throws {
+        let dir = SpeechEncoderComponentTests.fixture("hubert-base")
+        let expected = try SafeTensorsFile(path: dir.appendingPathComponent("expected.safetensors").path)
+        let raw = try NDArray(shape: [1, 1200], data: try expected.floats("single.raw"))
+        let w: [Double] = [0.5, -1, 2]
+        let enc = try HuBERTEncoder(config: ["model": .string(dir.path), "pooling": "weighted", "layer_weights": .array(w.map { .number($0) })])
+        let emb = try XCTUnwrap(try enc.forward([.array(raw)]).first?.array)
+        let e = w.map { exp($0) }, s = e.reduce(0, +)
+        for c in 0..<32 {
+            var want = 0.0
+            for l in 0..<3 {
+                let h = try expected.floats("single.hidden_states.\(l)")
+                want += e[l] / s * (0..<59).map { Double(h[$0 * 32 + c]) }.reduce(0, +) / 59
+            }
+            XCTAssertEqual(Double(emb.data[c]), want, accuracy: 1e-4)
+        }
+        XCTAssertThrowsError(try HuBERTEncoder(config: ["model": .string(dir.path), "pooling": "weighted", "layer_weights": [1, 2]]))
+    }
+}

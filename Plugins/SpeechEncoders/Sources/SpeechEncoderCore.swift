@@ -133,7 +133,10 @@ final class SpeechEncoderCore: @unchecked Sendable {
         switch pooling {
         case .mean: pooled = out.meanPooled()
         case .layer: pooled = out.meanPooled(layer: layer)
-        case .weighted: pooled = out.weightedSumPooled(weights: layerWeights ?? Array(repeating: 0, count: out.layers))
+        case .weighted:
+            do { pooled = try out.weightedSumPooled(weights: layerWeights ?? Array(repeating: 0, count: out.layers)) } catch {
+                throw ComponentError.invalidConfig(component: id, message: "\(error)")
+            }
         }
         var result: [Value] = [.array(try NDArray(shape: audio.rank == 1 ? [out.channels] : [b, out.channels], data: pooled))]
         if returnHidden {

@@ -42,8 +42,10 @@ public struct SpeechEncoderOutput: Sendable {
 
     /// Mean over real frames of `sum_l w_l * h_l`, with `weights` (L + 1 values, index 0 the transformer input)
     /// normalised by a softmax as s3prl's weighted-sum featurizer does: `[B, C]`.
-    public func weightedSumPooled(weights: [Float]) -> [Float] {
-        precondition(weights.count == layers, "weightedSumPooled: \(weights.count) weights for \(layers) hidden states")
+    public func weightedSumPooled(weights: [Float]) throws -> [Float] {
+        guard weights.count == layers else {
+            throw CheckpointError.invalidConfig(path: "pooling", message: "\(weights.count) layer weights for \(layers) hidden states")
+        }
         let mx = weights.max() ?? 0
         let e = weights.map { expf($0 - mx) }
         let s = e.reduce(0, +)

@@ -107,6 +107,27 @@ struct BenchEncoders: AsyncParsableCommand {
             }
             let peak = PeakMemory.megabytes()
             for i in rows.indices where rows[i]["model"] as? String == name { rows[i]["emokit_peak_mb"] = peak }
+            // Forward + backward to the input on the 3 s clip: d(linspace(-1, 1, C) · mean-pooled last_hidden_state)/d input.
+            if let x = inputs["3s"], let i = rows.firstIndex(where: { $0["model"] as? String == name && $0["clip"] as? String == "3s" }) {
+                let (b, n) = (x.shape[0], x.shape[1])
+                var bt: [Double] = []
+                var grad: [Float] = []
+                for _ in 0..<max(1, repeats) {
+                    let s = Date()
+                    grad = try encoder.inputGradient(x.data, batch: b, samples: n,
+                                                     pooledGrad: Self.linspace(count: encoder.config.hiddenSize, batch: b)).gradient
+                    bt.append(Date().timeIntervalSince(s) * 1000)
+                }
+                rows[i]["emokit_backward_ms"] = bt.min() ?? 0
+                rows[i]["emokit_backward_peak_mb"] = PeakMemory.megabytes()
+                if let p = peerRows["\(name)/3s"] {
+                    for k in ["pytorch_backward_ms", "pytorch_backward_peak_mb"] { if let v = p[k] { rows[i][k] = v } }
+                }
+                if let reference, let theirs = try? reference.floats("3s_grad"), theirs.count == grad.count {
+                    rows[i]["backward_max_abs_diff"] = Double(zip(theirs, grad).reduce(0) { max($0, abs($1.0 - $1.1)) })
+                    rows[i]["backward_grad_scale"] = Double(theirs.reduce(0) { max($0, abs($1)) })
+                }
+            }
         }
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         let threads = Int(openblas_get_num_threads())
@@ -120,14 +141,23 @@ struct BenchEncoders: AsyncParsableCommand {
         }
         print("OpenBLAS core \(core), \(threads) threads; PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
         if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
-        let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB"]
-        print(header.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+        let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB",
+                      "bwd emokit", "bwd torch", "bwd |diff|/max"]
+        print(header.enumerated().map { $1.padding(toLength: $0 == 0 ? 17 : 12, withPad: " ", startingAt: 0) }.joined())
         for r in rows {
             func f(_ k: String, _ fmt: String) -> String { (r[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
             let cells = [r["model"] as? String ?? "", r["clip"] as? String ?? "", f("emokit_ms", "%.1f"), f("pytorch_ms", "%.1f"),
-                         f("ratio", "%.2fx"), f("cpu_ratio", "%.2fx"), f("max_abs_diff", "%.2e"), f("emokit_peak_mb", "%.0f"), f("pytorch_peak_mb", "%.0f")]
-            print(cells.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined())
+                         f("ratio", "%.2fx"), f("cpu_ratio", "%.2fx"), f("max_abs_diff", "%.2e"), f("emokit_peak_mb", "%.0f"), f("pytorch_peak_mb", "%.0f"),
+                         f("emokit_backward_ms", "%.0f"), f("pytorch_backward_ms", "%.0f"),
+                         (r["backward_max_abs_diff"] as? Double).flatMap { d in (r["backward_grad_scale"] as? Double).map { String(format: "%.1e", d / max($0, 1e-30)) } } ?? "-"]
+            print(cells.enumerated().map { $1.padding(toLength: $0 == 0 ? 17 : 12, withPad: " ", startingAt: 0) }.joined())
         }
+    }
+
+    /// `torch.linspace(-1, 1, count)` repeated for each of `batch` rows.
+    static func linspace(count: Int, batch: Int) -> [Float] {
+        let one = (0..<count).map { -1 + 2 * Float($0) / Float(max(count - 1, 1)) }
+        return Array([[Float]](repeating: one, count: batch).joined())
     }
 
     /// CPU time of this process (all threads), in seconds.

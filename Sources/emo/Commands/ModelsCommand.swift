@@ -14,10 +14,11 @@ struct ModelsCommand: AsyncParsableCommand {
 struct ModelsImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Validate a checkpoint folder (config.json + model.safetensors) and register it under a name.",
+        abstract: "Validate a checkpoint folder (config.json + model.safetensors or pytorch_model.bin) and register it under a name.",
         discussion: """
-        The folder is used in place (not copied). Missing, unexpected or mis-shaped tensors are named. A folder with
-        only pytorch_model.bin is converted first with Plugins/SpeechEncoders/convert_to_safetensors.py.
+        The folder is used in place (not copied). Every tensor is loaded once: missing, unexpected or mis-shaped
+        tensors are named. pytorch_model.bin is read directly (safe pickle subset); what that reader refuses
+        (ZIP64, legacy formats) converts with Plugins/SpeechEncoders/convert_to_safetensors.py.
         The registry is EMO_MODELS, else $XDG_DATA_HOME/emokit/models.json.
         """)
 
