@@ -41,7 +41,8 @@ final class SpeechEncoderCore: @unchecked Sendable {
             ]),
             "trainable": false, "differentiable": true,
             "config": .object([
-                "model": opt("string", "", "name imported with `emo models import`, or a checkpoint folder (config.json + model.safetensors)"),
+                "model": opt("string", "", "name imported with `emo models import`, or a checkpoint folder (config.json + model.safetensors)")
+                    .merging(["required": true]),
                 "pooling": opt("string", "mean", "mean (last_hidden_state over frames) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"),
                 "layer": opt("integer", -1, "hidden state for pooling = layer (0 = transformer input, L = last layer, -1 = last_hidden_state)"),
                 "layer_weights": opt("array|null", .null, "L+1 weights for pooling = weighted (null = equal)"),

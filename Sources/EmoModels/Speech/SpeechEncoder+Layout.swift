@@ -1,4 +1,5 @@
 import EmoCore
+import EmoTensor
 import Foundation
 
 extension SpeechEncoderConfig {
@@ -75,7 +76,7 @@ extension SpeechEncoderConfig {
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw CheckpointError.io(path: directory, message: "cannot create folder (\(error.localizedDescription))")
         }
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var writer = SafeTensorsWriter()
         for (name, shape) in checkpointTensors {
             let n = shape.reduce(1, *)
@@ -85,7 +86,7 @@ extension SpeechEncoderConfig {
             } else if shape.count >= 2 {
                 let fanIn = shape.dropFirst().reduce(1, *)
                 let std: Float = name.contains("conv") ? (2 / Float(fanIn)).squareRoot() : 0.02
-                for i in 0..<n { v[i] = rng.normal() * std }
+                for i in 0..<n { v[i] = rng.nextNormal() * std }
             }
             writer.add(name, shape: shape, values: v)
         }
@@ -101,24 +102,3 @@ extension SpeechEncoderConfig {
     }
 }
 
-/// A small seeded generator (SplitMix64) for reproducible random checkpoints and test signals.
-public struct SplitMix64: Sendable {
-    private var state: UInt64
-    /// Starts from `seed`.
-    public init(seed: UInt64) { state = seed }
-    /// Next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
-    /// Standard normal (Box–Muller).
-    public mutating func normal() -> Float {
-        let u1 = max(uniform(), 1e-7), u2 = uniform()
-        return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
-    }
-}

@@ -2,6 +2,7 @@ import ArgumentParser
 import CBLAS
 import EmoCore
 import EmoModels
+import EmoTensor
 import Foundation
 
 /// `emo bench encoders`: wav2vec2-base, HuBERT-base and WavLM-base-plus (random weights, published shapes) on
@@ -176,13 +177,13 @@ struct BenchEncoders: AsyncParsableCommand {
             for name in f.names { out[name] = try NDArray(shape: try f.info(name).shape, data: try f.floats(name)) }
             return out
         }
-        var rng = SplitMix64(seed: 2025)
+        var rng = SeededGenerator(seed: 2025)
         func clip(_ n: Int) -> [Float] {
             (0..<n).map { i in
                 let t = Double(i) / 16000
                 var x = 0.0
                 for k in 1...5 { x += 0.3 / Double(k) * sin(2 * .pi * Double(k) * 140 * t + 3 * sin(2 * .pi * 4 * t)) }
-                return Float(0.3 * x) + 0.05 * rng.normal()
+                return Float(0.3 * x) + 0.05 * rng.nextNormal()
             }
         }
         let pre = SpeechPreprocessorConfig()
