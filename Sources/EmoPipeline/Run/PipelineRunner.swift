@@ -42,14 +42,7 @@ public final class PipelineRunner {
         var skipped: [SkippedItem] = []
         var unmapped = 0
         for source in spec.corpus.sources {
-            let resolved = source.resolvedPath(environment: environment)
-            guard let path = resolved.path else {
-                throw RunError.unsupported("corpus path '\(source.path)' uses ${\(resolved.missing ?? "?")}, which is not set; export it or write the path out")
-            }
-            guard let kind = CorpusKind(rawValue: source.kind) else {
-                throw RunError.unsupported("corpus kind '\(source.kind)' is unknown; use one of \(CorpusKind.allCases.map(\.rawValue))")
-            }
-            let corpus = try CorpusLoader.load(kind: kind, path: path, options: try corpusOptions(source.options))
+            let corpus = try CorpusLoader.load(source: source, environment: environment)
             skipped += corpus.skipped
             for item in corpus.items {
                 guard let label = spec.corpus.mappedLabel(item.label), let index = spec.corpus.classes.firstIndex(of: label) else {
@@ -74,20 +67,6 @@ public final class PipelineRunner {
             throw RunError.emptyCorpus("the corpus sources of '\(spec.name)' gave no items with a label in \(spec.corpus.classes)")
         }
         return RunCorpus(items: items, classes: spec.corpus.classes, skipped: skipped, unmapped: unmapped)
-    }
-
-    private func corpusOptions(_ json: JSONValue) throws -> CorpusOptions {
-        var o = CorpusOptions()
-        if let calm = json["calm"]?.stringValue {
-            guard let p = CorpusOptions.CalmPolicy(rawValue: calm) else {
-                throw RunError.unsupported("corpus option calm='\(calm)' must be one of \(CorpusOptions.CalmPolicy.allCases.map(\.rawValue))")
-            }
-            o.calm = p
-        }
-        if let k = json["meldClasses"]?.intValue { o.meldClasses = k }
-        if let root = json["mediaRoot"]?.stringValue { o.mediaRoot = root }
-        if let check = json["checkFiles"]?.boolValue { o.checkFiles = check }
-        return o
     }
 
     // MARK: features
