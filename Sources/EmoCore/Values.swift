@@ -85,7 +85,7 @@ public struct Provenance: Sendable, Equatable, Codable {
 
 /// Decoded mono audio at `sampleRate` (16 kHz everywhere in EmoKit), with provenance and a content hash.
 public struct Clip: Sendable, Equatable {
-    /// Mono samples in [-1, 1].
+    /// Mono samples; nominally in [-1, 1], but float sources pass through unclipped (some TESS originals peak at 2.3).
     public var samples: [Float]
     /// Samples per second.
     public var sampleRate: Int
