@@ -46,6 +46,13 @@ public struct PipelineBundle: Sendable {
         public var evaluation: String
         /// Test accuracy and macro-F1 of the split this model was trained on.
         public var testAccuracy: Double, testMacroF1: Double
+        /// The spec's corpus label map (raw corpus label → class), so batch tools label new items the same way.
+        public var labelMap: [String: String]?
+
+        /// The class index of a raw corpus label, or nil when it maps to none of `classes`.
+        public func classIndex(ofRawLabel raw: String) -> Int? {
+            classes.firstIndex(of: labelMap?[raw] ?? raw)
+        }
     }
 
     /// The manifest.
@@ -70,7 +77,8 @@ public struct PipelineBundle: Sendable {
                             fusion: ComponentRef(component: run.spec.fusion.component, config: model.fusionConfig),
                             classifier: ComponentRef(component: run.spec.classifier.component, config: model.classifierConfig),
                             evaluation: "\(run.protocolDescription); this model: seed \(first.seed), \(first.split)",
-                            testAccuracy: first.metrics.accuracy, testMacroF1: first.metrics.macroF1)
+                            testAccuracy: first.metrics.accuracy, testMacroF1: first.metrics.macroF1,
+                            labelMap: run.spec.corpus.labelMap)
         scaler = model.scaler
         fusionState = model.fusionState
         classifierState = model.classifierState

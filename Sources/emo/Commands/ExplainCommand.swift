@@ -14,14 +14,26 @@ struct ExplainCommand: AsyncParsableCommand {
         its features extracted, scaled with the bundle's scaler, and the explainer plugin attributes the chosen
         class's softmax probability to every scaled feature. Writes OUT/explanation.json and OUT/explanation.html
         (feature bars with readable names, modality shares).
+        Batch mode (--corpus): every item of a corpus (or N per class) is explained towards its true class (or
+        the predicted one) and OUT/batch.json + OUT/batch.html give per-class mean attributions and modality shares.
           emo explain emo-runs/study-a-handcrafted-early-mlp clip.wav --method ig --target predicted
+          emo explain emo-runs/study-a-handcrafted-early-mlp --corpus ../shared/data/tess --kind tess --per-class 10
         """)
 
     @Argument(help: "Bundle folder (or a run folder containing bundle/).")
     var bundle: String
 
-    @Argument(help: "Audio or video file to explain.")
-    var clip: String
+    @Argument(help: "Audio or video file to explain (omit with --corpus).")
+    var clip: String?
+
+    @Option(help: "Batch mode: a corpus folder or manifest to explain item by item.")
+    var corpus: String?
+
+    @Option(help: "Batch mode: corpus format (ravdess, tess, meld, manifest).")
+    var kind: String?
+
+    @Option(help: "Batch mode: explain at most this many items per class.")
+    var perClass: Int = 10
 
     @Option(help: "ig (integrated-gradients) or occlusion, or any explainer id.")
     var method: String = "ig"
@@ -43,6 +55,11 @@ struct ExplainCommand: AsyncParsableCommand {
         let host = PluginHost.standard()
         let loaded = try PipelineBundle.load(folder)
         let predictor = try Predictor(bundle: loaded, host: host)
+        if let corpus {
+            try runBatch(corpus: corpus, bundle: loaded, predictor: predictor, host: host)
+            return
+        }
+        guard let clip else { throw ValidationError("give a CLIP to explain, or --corpus for batch mode") }
         let classes = loaded.manifest.classes
         let prediction = try predictor.predict(path: clip)
         let scaled = try loaded.scaler.transform(prediction.features).values
@@ -56,13 +73,7 @@ struct ExplainCommand: AsyncParsableCommand {
         } else {
             throw ValidationError("--target '\(target)' is not 'predicted' or one of \(classes)")
         }
-        let explainerID = ["ig": "integrated-gradients", "occlusion": "occlusion"][method] ?? method
-        var explainerConfig: JSONValue
-        do { explainerConfig = try JSONValue.parse(config) } catch { throw ValidationError("--config: \(error)") }
-        if explainerID == "occlusion" && explainerConfig["window"] == nil {
-            explainerConfig = explainerConfig.merging(["window": 1, "stride": 1])
-        }
-        let explainer = try host.instantiate(id: explainerID, config: explainerConfig)
+        let (explainerID, explainer) = try makeExplainer(host)
         let attribution = try explainer.explain(model: model, input: scaled, baseline: nil, targets: [targetIndex])
         let groups = loaded.manifest.groups.map {
             FeatureNames.Group(name: $0.name, width: $0.featureNames.count, dimensionNames: $0.featureNames)
@@ -89,5 +100,74 @@ struct ExplainCommand: AsyncParsableCommand {
         }
         if let d = attribution.delta?.first { print(String(format: "convergence delta %.3g", d)) }
         print("wrote \(out)/explanation.json and \(out)/explanation.html")
+    }
+
+    /// The explainer plugin named by --method, with --config merged in.
+    private func makeExplainer(_ host: PluginHost) throws -> (String, LoadedComponent) {
+        let explainerID = ["ig": "integrated-gradients", "occlusion": "occlusion"][method] ?? method
+        var explainerConfig: JSONValue
+        do { explainerConfig = try JSONValue.parse(config) } catch { throw ValidationError("--config: \(error)") }
+        if explainerID == "occlusion" && explainerConfig["window"] == nil {
+            explainerConfig = explainerConfig.merging(["window": 1, "stride": 1])
+        }
+        return (explainerID, try host.instantiate(id: explainerID, config: explainerConfig))
+    }
+
+    /// Batch mode: per-class mean attributions and modality shares over corpus items.
+    private func runBatch(corpus: String, bundle loaded: PipelineBundle, predictor: Predictor, host: PluginHost) throws {
+        guard let kindName = kind, let corpusKind = CorpusKind(rawValue: kindName) else {
+            throw ValidationError("--kind must be one of \(CorpusKind.allCases.map(\.rawValue)) in batch mode")
+        }
+        let classes = loaded.manifest.classes
+        var taken = [Int](repeating: 0, count: classes.count)
+        var items: [(path: String, label: Int)] = []
+        for item in try CorpusLoader.load(kind: corpusKind, path: corpus).items {
+            guard let c = loaded.manifest.classIndex(ofRawLabel: item.label), taken[c] < perClass else { continue }
+            taken[c] += 1
+            items.append((item.path, c))
+        }
+        guard !items.isEmpty else { throw ValidationError("no corpus item has a label among \(classes)") }
+        let (explainerID, explainer) = try makeExplainer(host)
+        let model = ChainModel(chain: predictor.chain, layout: loaded.scaler.layout, classes: classes.count)
+        let groups = loaded.manifest.groups.map {
+            FeatureNames.Group(name: $0.name, width: $0.featureNames.count, dimensionNames: $0.featureNames)
+        }
+        let names = FeatureNames.names(for: groups)
+        var summary = ClassModalitySummary(groups: groups.map(\.name), classNames: classes)
+        var sums = [[Double]](repeating: [Double](repeating: 0, count: names.count), count: classes.count)
+        var counts = [Int](repeating: 0, count: classes.count)
+        var correct = 0
+        for (n, item) in items.enumerated() {
+            let prediction = try predictor.predict(path: item.path)
+            let p = prediction.probabilities
+            let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
+            if predicted == item.label { correct += 1 }
+            let target = self.target == "predicted" ? predicted : item.label
+            let scaled = try loaded.scaler.transform(prediction.features).values
+            let a = try explainer.explain(model: model, input: scaled, baseline: nil, targets: [target]).values.data
+            for j in 0..<min(a.count, names.count) { sums[target][j] += Double(a[j]) }
+            counts[target] += 1
+            summary.add(label: target, totals: AttributionPlots.modalityTotals(a, groups: FeatureNames.ranges(for: groups)))
+            if !json { stderrLine("explained \(n + 1)/\(items.count)") }
+        }
+        var perClass: [String: JSONValue] = [:]
+        var html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>\(ReportSVG.escape(loaded.manifest.name)): \(explainerID) per class</title></head><body style=\"font-family:sans-serif\">"
+        html += "<h1>\(ReportSVG.escape(loaded.manifest.name)): \(explainerID), mean attributions per class</h1>"
+        html += "<p>\(items.count) items from \(ReportSVG.escape(corpus)) (at most \(self.perClass) per class), explained towards the \(self.target == "predicted" ? "predicted" : "true") class; the model classified \(correct) of them correctly. Model evaluation: \(ReportSVG.escape(loaded.manifest.evaluation)).</p>"
+        html += summary.svg()
+        for c in classes.indices where counts[c] > 0 {
+            let mean = sums[c].map { Float($0 / Double(counts[c])) }
+            perClass[classes[c]] = ["n": .number(Double(counts[c])),
+                                    "mean_attribution": .object(Dictionary(uniqueKeysWithValues: zip(names, mean.map { .number(Double($0)) })))]
+            html += AttributionPlots.featureBars(names: names, values: mean, title: "\(classes[c]) (n=\(counts[c])): mean attribution", top: 12)
+        }
+        html += "</body></html>"
+        let report: JSONValue = ["bundle": .string(loaded.manifest.name), "method": .string(explainerID), "items": .number(Double(items.count)),
+                                 "correct": .number(Double(correct)), "target": .string(self.target == "predicted" ? "predicted" : "true"),
+                                 "per_class": .object(perClass), "modality_per_class": summary.json()]
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try report.serialized(pretty: true).write(toFile: out + "/batch.json", atomically: true, encoding: .utf8)
+        try html.write(toFile: out + "/batch.html", atomically: true, encoding: .utf8)
+        if json { print(report.serialized(pretty: true)) } else { print("wrote \(out)/batch.json and \(out)/batch.html (\(correct)/\(items.count) predicted correctly)") }
     }
 }
