@@ -99,4 +99,47 @@ final class PipelineRunnerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("not a bundle manifest"), "\(error)")
         }
     }
+
+    /// A text group (the manifest's own utterance text through the `roberta` plugin) fused with an audio group.
+    func testCorpusTextGroupIsEncodedAndFusedWithAudio() throws {
+        let tess = Self.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/tess").path
+        guard FileManager.default.fileExists(atPath: tess) else { throw XCTSkip("TESS not found at \(tess)") }
+        let roberta = Self.repoRoot.appendingPathComponent("Tests/TextEncodersTests/Fixtures/tiny-roberta").path
+        guard FileManager.default.fileExists(atPath: roberta + "/model.safetensors") else {
+            throw XCTSkip("tiny RoBERTa fixture missing at \(roberta)")
+        }
+        let dir = NSTemporaryDirectory() + "emokit-text-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // A manifest over 8 real TESS clips per class with the words they say as text.
+        var csv = "path,label,speaker,text\n"
+        for (label, folder) in [("angry", "OAF_angry"), ("sad", "OAF_sad")] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: tess + "/" + folder).sorted().prefix(8)
+            for f in files {
+                let word = f.split(separator: "_").dropFirst().first.map(String.init) ?? "word"
+                csv += "\(tess)/\(folder)/\(f),\(label),OAF,say the word \(word)\n"
+            }
+        }
+        try csv.write(toFile: dir + "/manifest.csv", atomically: true, encoding: .utf8)
+        let text = """
+        {"version": 1, "name": "text-group-test",
+         "corpus": {"sources": [{"kind": "manifest", "path": "\(dir)/manifest.csv"}], "classes": ["angry", "sad"]},
+         "featureGroups": [{"name": "stats", "component": "template-stats"},
+                           {"name": "words", "component": "roberta", "input": "corpus-text",
+                            "config": {"model": "\(roberta)", "max_tokens": 16}}],
+         "split": {"kind": "stratified", "testFraction": 0.25},
+         "scaling": {"method": "standard"},
+         "fusion": {"component": "early"},
+         "classifier": {"component": "logistic"},
+         "training": {"optimizer": "adam", "learningRate": 0.05, "batchSize": 4, "maxEpochs": 5},
+         "seeds": [3]}
+        """
+        let spec = try PipelineSpec.parse(Data(text.utf8), file: "text-group-test.json")
+        let host = try host(dir)
+        let run = try PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite")).run()
+        let hidden = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: roberta + "/config.json"))) as? [String: Any])["hidden_size"] as? Int
+        XCTAssertEqual(run.groups.map(\.width), [4, try XCTUnwrap(hidden)])
+        XCTAssertEqual(run.corpus.items.count, 16)
+        XCTAssertEqual(run.result.folds.first?.metrics.count, 4)
+    }
 }

@@ -26,6 +26,8 @@ public struct PipelineBundle: Sendable {
         public var config: JSONValue
         /// Column names.
         public var featureNames: [String]
+        /// What the component reads: "audio" (default when absent), "corpus-text" or "transcript".
+        public var input: String?
     }
 
     /// The `bundle.json` content.
@@ -71,7 +73,7 @@ public struct PipelineBundle: Sendable {
         }
         let groups = zip(run.spec.featureGroups, run.groups).map { spec, info in
             Group(name: spec.name, component: spec.component, version: info.version, config: spec.config,
-                  featureNames: info.featureNames)
+                  featureNames: info.featureNames, input: spec.input.rawValue)
         }
         manifest = Manifest(format: 1, name: run.spec.name, classes: run.corpus.classes, groups: groups,
                             fusion: ComponentRef(component: run.spec.fusion.component, config: model.fusionConfig),
@@ -139,6 +141,9 @@ public final class Predictor {
         self.bundle = bundle
         var extractors: [LoadedComponent] = []
         for g in bundle.manifest.groups {
+            guard (g.input ?? "audio") == "audio" else {
+                throw RunError.unsupported("bundle group '\(g.name)' reads \(g.input ?? "?"); predicting from a clip alone supports audio groups only so far")
+            }
             let c = try host.instantiate(id: g.component, config: g.config)
             guard c.info.version == g.version else {
                 throw RunError.bundle(path: g.component, message: "the bundle was trained on \(g.component) \(g.version) features but the installed plugin is \(c.info.version); retrain, or install that version")

@@ -1,4 +1,5 @@
 import EmoCore
+import EmoMedia
 import EmoRuntime
 import EmoStore
 import Foundation
@@ -78,10 +79,15 @@ public final class PipelineRunner {
         var names: [[String]] = []
         var failures: [ExtractionFailure] = []
         for group in spec.featureGroups {
-            guard group.input == .audio else {
-                throw RunError.unsupported("feature group '\(group.name)' reads \(group.input.rawValue); this build extracts audio groups only (text groups need the text-encoder plugins)")
-            }
             let component = try host.instantiate(id: group.component, config: group.config)
+            guard group.input == .audio else {
+                let rows = try textRows(group, component: component, items: items)
+                rowsByGroup.append(rows)
+                keys.append(FeatureKey(componentID: component.info.id, componentVersion: component.info.version,
+                                       configHash: SHA256.hex(of: (component.resolvedDescription["config"] ?? .null).serialized())))
+                names.append([])
+                continue
+            }
             let engine = try ExtractionEngine(component: component, store: store)
             log("extracting \(group.name) with \(group.component) \(component.info.version) for \(items.count) clips")
             let report = try engine.run(items: items.map(\.item)) { [extractionProgress] p in extractionProgress?(group.name, p) }
@@ -116,6 +122,42 @@ public final class PipelineRunner {
             groups.append(.init(name: spec.name, key: keys[g], featureNames: featureNames, values: values))
         }
         return GroupMatrices(items: kept, groups: groups, failures: failures)
+    }
+
+    /// Rows of a text feature group: the corpus' own utterance text (`corpus-text`) or the transcript the
+    /// group's `textFrom` component makes of each clip (`transcript`), encoded by `component` (e.g. roberta).
+    /// Text groups are computed on every run (not yet cached in the store).
+    func textRows(_ group: FeatureGroupSpec, component: LoadedComponent, items: [RunItem]) throws -> [String: [Float]] {
+        var transcriber: LoadedComponent?
+        if group.input == .transcript {
+            guard let from = group.textFrom else {
+                throw RunError.unsupported("feature group '\(group.name)' reads transcripts but names no textFrom component (e.g. whisper-transcript)")
+            }
+            transcriber = try host.instantiate(id: from.component, config: from.config)
+        }
+        let decoder = try MediaDecoder()
+        log("encoding \(group.input.rawValue) of \(items.count) items with \(group.component) for group \(group.name)")
+        var rows: [String: [Float]] = [:]
+        for item in items {
+            let text: String
+            if let transcriber {
+                let clip = try decoder.decode(path: item.item.path)
+                guard let t = try transcriber.forward([.array(NDArray(vector: clip.samples))]).first?.text else {
+                    throw RunError.badOutput(component: transcriber.info.id, message: "returned no text for \(item.item.path)")
+                }
+                text = t
+            } else {
+                guard let t = item.item.text, !t.isEmpty else {
+                    throw RunError.unsupported("feature group '\(group.name)' reads corpus-text, but \(item.item.path) has no text (use a corpus with transcripts: MELD or a manifest with a text column)")
+                }
+                text = t
+            }
+            guard let row = try component.forward([.text(text)]).first?.array else {
+                throw RunError.badOutput(component: component.info.id, message: "returned no float embedding for a text")
+            }
+            rows[item.item.path] = row.data
+        }
+        return rows
     }
 
     // MARK: training and evaluation
