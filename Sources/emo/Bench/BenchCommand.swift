@@ -17,6 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchTensor.self,
             BenchEncoders.self,
             BenchTraining.self,
+            BenchExplain.self,
         ]
     )
 }

@@ -1,0 +1,180 @@
+import ArgumentParser
+import CBLAS
+import EmoCore
+import EmoModels
+import EmoPipeline
+import EmoRuntime
+import EmoTensor
+import Foundation
+
+/// `emo bench explain`: one Integrated Gradients explanation and one Occlusion sweep of a 3 s clip through
+/// wav2vec2-base + an MLP head, EmoKit (encoder and explainers loaded as plugins) beside Captum + Hugging Face.
+struct BenchExplain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Time IG (gausslegendre) and Occlusion over a waveform through wav2vec2-base + head against Captum.",
+        discussion: """
+        Both sides use random weights of the published wav2vec2-base shape (EmoKit: the checkpoint in --checkpoint,
+        written with EmoKit's random initialiser when missing; Captum: transformers' default Wav2Vec2Config under
+        torch.manual_seed(0)), mean pooling and a 768 → 256 → 7 ReLU MLP head, zero baseline, the argmax class as
+        target. The peer is Tests/Reference/captum_reference.py bench. Times are one wall-clock run each;
+        peak memory is each process's peak RSS.
+        """)
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(help: "wav2vec2-base checkpoint folder (config.json + model.safetensors).")
+    var checkpoint = "/tmp/emo-bench-enc/wav2vec2-base"
+
+    @Option(help: "Clip length in seconds.")
+    var seconds: Double = 3
+
+    @Option(help: "Integrated Gradients steps.")
+    var steps = 50
+
+    @Option(help: "Occlusion window in samples.")
+    var window = 1600
+
+    @Option(help: "Occlusion stride in samples.")
+    var stride = 800
+
+    @Option(help: "Rows per model call (IG interpolation steps, occluded copies), both sides.")
+    var batch = 8
+
+    @Flag(help: "Measure EmoKit only.")
+    var emokitOnly = false
+
+    func run() async throws {
+        let args = ["bench", "--seconds", "\(seconds)", "--steps", "\(steps)", "--window", "\(window)",
+                    "--stride", "\(stride)", "--batch", "\(batch)"]
+        if !json && !emokitOnly { print("running the Captum peer (\(ReferencePeer.python) Tests/Reference/captum_reference.py bench) ...") }
+        let peer = emokitOnly ? .missing("--emokit-only") : ReferencePeer.run("captum_reference.py", arguments: args)
+
+        if !FileManager.default.fileExists(atPath: checkpoint + "/model.safetensors") {
+            let cfgJSON = SpeechEncoderConfig.baseConfigJSON(.wav2vec2)
+            let cfg = try SpeechEncoderConfig(json: cfgJSON, path: checkpoint + "/config.json")
+            try cfg.writeRandomCheckpoint(to: checkpoint, configJSON: cfgJSON, seed: 1)
+        }
+        PeakMemory.reset()
+        let host = PluginHost.standard()
+        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint)])
+        let model = WaveformModel(encoder: encoder, head: .component(BenchMLPHead(input: 768, hidden: 256, classes: 7)),
+                                  classes: 7, output: .logits)
+        let n = Int(seconds * 16_000)
+        var rng = SeededGenerator(seed: 0)
+        var wave = NDArray(zeros: [1, n])  // [1, T]
+        for i in 0..<n {
+            let t = Double(i) / 16_000
+            wave.data[i] = Float(0.3 * sin(2 * Double.pi * 220 * t) + 0.05 * Double.random(in: -1.7...1.7, using: &rng))
+        }
+        let probs = try model.scores(wave).data
+        let target = probs.indices.max { probs[$0] < probs[$1] } ?? 0
+        let ig = try host.instantiate(id: "integrated-gradients", config: [
+            "method": "gausslegendre", "n_steps": .number(Double(steps)), "max_batch_elements": .number(Double(batch * n))])
+        var t0 = Date()
+        let igResult = try ig.explain(model: model, input: wave, baseline: nil, targets: [target])
+        let igSeconds = Date().timeIntervalSince(t0)
+        let occ = try host.instantiate(id: "occlusion", config: [
+            "window": [.number(Double(window))], "stride": [.number(Double(stride))], "baseline": 0,
+            "max_batch_elements": .number(Double(batch * n))])
+        t0 = Date()
+        _ = try occ.explain(model: model, input: wave, baseline: nil, targets: [target])
+        let occSeconds = Date().timeIntervalSince(t0)
+        let peak = PeakMemory.megabytes() ?? 0
+
+        var row: [String: Any] = ["seconds_audio": seconds, "ig_steps": steps, "occlusion_window": window,
+                                  "occlusion_stride": stride, "batch": batch,
+                                  "emokit_ig_seconds": igSeconds, "emokit_ig_delta": Double(abs(igResult.delta?.first ?? .nan)),
+                                  "emokit_occlusion_seconds": occSeconds, "emokit_peak_mb": peak,
+                                  "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
+                                  "openblas_threads": Int(openblas_get_num_threads())]
+        switch peer {
+        case .measured(let p):
+            for (k, v) in p { row["captum_" + k] = v }
+            if let s = p["ig_seconds"] as? Double { row["ig_ratio"] = igSeconds / s }
+            if let s = p["occlusion_seconds"] as? Double { row["occlusion_ratio"] = occSeconds / s }
+        case .missing(let why):
+            row["captum_missing"] = why
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        func f(_ k: String, _ fmt: String) -> String { (row[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
+        print("OpenBLAS core \(row["openblas_core"] ?? "-"), \(row["openblas_threads"] ?? "-") threads; peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
+        print("wav2vec2-base + MLP head, \(seconds) s clip, batch \(batch)")
+        print("IG gausslegendre \(steps) steps: EmoKit \(f("emokit_ig_seconds", "%.2f")) s, Captum \(f("captum_ig_seconds", "%.2f")) s, ratio \(f("ig_ratio", "%.2f")) (|delta| EmoKit \(f("emokit_ig_delta", "%.3g")), Captum \(f("captum_ig_delta", "%.3g")))")
+        print("Occlusion window \(window) stride \(stride): EmoKit \(f("emokit_occlusion_seconds", "%.2f")) s, Captum \(f("captum_occlusion_seconds", "%.2f")) s, ratio \(f("occlusion_ratio", "%.2f"))")
+        print("peak RSS: EmoKit \(f("emokit_peak_mb", "%.0f")) MB, Captum \(f("captum_peak_rss_mb", "%.0f")) MB")
+    }
+}
+
+/// A random-weight `[B, 768]` → ReLU(`[B, 256]`) → `[B, 7]` head with backward to its input (bench only).
+final class BenchMLPHead: DifferentiableComponent {
+    private let w1: [Float], b1: [Float], w2: [Float], b2: [Float]  // [H, C], [H], [K, H], [K]
+    private let c: Int, h: Int, k: Int
+    private var lastHidden: [Float] = []  // [B, H] pre-activation of the last forward
+
+    /// Uniform(−1/√fan_in, 1/√fan_in) weights, as torch.nn.Linear initialises, from a fixed seed.
+    init(input: Int, hidden: Int, classes: Int) {
+        var rng = SeededGenerator(seed: 7)
+        func u(_ count: Int, _ fanIn: Int) -> [Float] {
+            let a = 1 / Float(fanIn).squareRoot()
+            return (0..<count).map { _ in Float.random(in: -a...a, using: &rng) }
+        }
+        (c, h, k) = (input, hidden, classes)
+        (w1, b1, w2, b2) = (u(hidden * input, input), u(hidden, input), u(classes * hidden, hidden), u(classes, hidden))
+    }
+
+    var info: ComponentInfo {
+        ComponentInfo(kind: .classifier, id: "bench-mlp-head", version: "1", displayName: "bench MLP head", manifest: .object([:]))
+    }
+    var resolvedDescription: JSONValue { .object([:]) }
+
+    func forward(_ inputs: [Value]) throws -> [Value] {
+        guard let x = inputs.first?.array, x.rank == 2, x.shape[1] == c else {
+            throw ComponentError.invalidInput(component: "bench-mlp-head", message: "expected [B, \(c)]")
+        }
+        let b = x.shape[0]
+        var z = [Float](repeating: 0, count: b * h)
+        for r in 0..<b {
+            for j in 0..<h {
+                var s = b1[j]
+                for i in 0..<c { s += x.data[r * c + i] * w1[j * c + i] }
+                z[r * h + j] = s
+            }
+        }
+        lastHidden = z
+        var out = NDArray(zeros: [b, k])
+        for r in 0..<b {
+            for j in 0..<k {
+                var s = b2[j]
+                for i in 0..<h { s += max(z[r * h + i], 0) * w2[j * h + i] }
+                out.data[r * k + j] = s
+            }
+        }
+        return [.array(out)]
+    }
+
+    func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
+        guard let g = gradOutputs.first, g.count == lastHidden.count / h * k else {
+            throw ComponentError.invalidInput(component: "bench-mlp-head", message: "expected d logits [B, \(k)] after a forward")
+        }
+        let b = g.shape[0]
+        var dx = NDArray(zeros: [b, c])
+        for r in 0..<b {
+            var dz = [Float](repeating: 0, count: h)
+            for i in 0..<h where lastHidden[r * h + i] > 0 {
+                for j in 0..<k { dz[i] += g.data[r * k + j] * w2[j * h + i] }
+            }
+            for i in 0..<c {
+                var s: Float = 0
+                for j in 0..<h { s += dz[j] * w1[j * c + i] }
+                dx.data[r * c + i] = s
+            }
+        }
+        return [dx]
+    }
+}
