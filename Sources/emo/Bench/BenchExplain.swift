@@ -17,8 +17,10 @@ struct BenchExplain: AsyncParsableCommand {
         Both sides use random weights of the published wav2vec2-base shape (EmoKit: the checkpoint in --checkpoint,
         written with EmoKit's random initialiser when missing; Captum: transformers' default Wav2Vec2Config under
         torch.manual_seed(0)), mean pooling and a 768 → 256 → 7 ReLU MLP head, zero baseline, the argmax class as
-        target. The peer is Tests/Reference/captum_reference.py bench. Times are one wall-clock run each;
-        peak memory is each process's peak RSS.
+        target. The peer is Tests/Reference/captum_reference.py bench. The chains differ in weights and in one step:
+        EmoKit's encoder applies the checkpoint's do_normalize (per-clip zero mean, unit variance) and the peer does
+        not, so the two IG deltas are not comparable (parity is tested in WaveformExplainTests, not here).
+        Times are one wall-clock run each; peak memory is each process's peak RSS.
         """)
 
     @Flag(help: "Print one JSON object instead of a table.")
