@@ -1,4 +1,5 @@
 import EmoCore
+import EmoRuntime
 
 /// A trained fusion + classifier chain seen as an `ExplainableModel` over scaled feature rows `[B, ΣC_g]`.
 ///
@@ -32,7 +33,7 @@ public final class ChainModel: ExplainableModel {
 
     /// True when every component of the chain implements backward.
     public var isDifferentiable: Bool {
-        chain.components.allSatisfy { ($0 as? LoadedComponentProbe)?.canBackward ?? true }
+        allDifferentiable(chain.components)
     }
 
     /// Scores `[B, K]`.
@@ -44,21 +45,8 @@ public final class ChainModel: ExplainableModel {
     /// d score[b, targets[b]] / d inputs `[B, ΣC_g]`.
     public func gradient(_ inputs: NDArray, targets: [Int]) throws -> NDArray {
         let logits = try chain.forward(splitColumns(inputs, layout: layout))
-        let b = logits.shape[0], k = numClasses
-        var dLogits = NDArray(zeros: [b, k])
-        let p = softmaxRows(logits)
-        for r in 0..<b {
-            let t = targets[r]
-            for j in 0..<k {
-                switch output {
-                case .logits: dLogits.data[r * k + j] = j == t ? 1 : 0
-                case .probabilities:
-                    // d p_t / d z_j = p_t (δ_tj − p_j)
-                    let pt = p.data[r * k + t]
-                    dLogits.data[r * k + j] = pt * ((j == t ? 1 : 0) - p.data[r * k + j])
-                }
-            }
-        }
+        let b = logits.shape[0]
+        let dLogits = scoreGradient(logits: logits, targets: targets, output: output)  // [B, K]
         let groups = try chain.backward(dLogits)
         var out = NDArray(zeros: inputs.shape)
         let total = layout.width
@@ -72,8 +60,26 @@ public final class ChainModel: ExplainableModel {
     }
 }
 
-/// Lets `ChainModel` ask a component whether it has backward without importing the runtime's concrete type.
-public protocol LoadedComponentProbe {
-    /// True when backward is implemented.
-    var canBackward: Bool { get }
+/// True when every component implements backward (in-process components do by their protocol; loaded plugins
+/// say so through the ABI).
+func allDifferentiable(_ components: [any Component]) -> Bool {
+    components.allSatisfy { ($0 as? LoadedComponent)?.isDifferentiable ?? true }
+}
+
+/// d score[b, t_b] / d logits `[B, K]`: one-hot for logits, the softmax Jacobian row p_t (δ_tj − p_j) for
+/// probabilities.
+func scoreGradient(logits: NDArray, targets: [Int], output: ChainModel.Output) -> NDArray {
+    let b = logits.shape[0], k = logits.shape[1]
+    var d = NDArray(zeros: [b, k])
+    let p = softmaxRows(logits)
+    for r in 0..<b {
+        let t = targets[r]
+        for j in 0..<k {
+            switch output {
+            case .logits: d.data[r * k + j] = j == t ? 1 : 0
+            case .probabilities: d.data[r * k + j] = p.data[r * k + t] * ((j == t ? 1 : 0) - p.data[r * k + j])
+            }
+        }
+    }
+    return d
 }

@@ -188,8 +188,3 @@ public final class Predictor {
         return (clip, raw, try probabilities(scaled: scaled).data)
     }
 }
-
-extension LoadedComponent: LoadedComponentProbe {
-    /// True when the plugin implements backward.
-    public var canBackward: Bool { isDifferentiable }
-}

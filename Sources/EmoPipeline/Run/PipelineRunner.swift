@@ -228,7 +228,6 @@ public final class PipelineRunner {
         let all = try FeatureTable(values: matrices.concatenated(), layout: layout)
         var folds: [FoldResult] = []
         var seconds: [Double] = []
-        var imputed = 0
         var firstModel: TrainedModel?
         for seed in spec.seeds {
             let splits = try spec.split.splits(of: items, seed: seed)

@@ -96,16 +96,6 @@ func splitColumns(_ x: NDArray, layout: FeatureLayout) -> [NDArray] {
     }
 }
 
-/// Picks `rows` of a `[N, C]` array.
-func selectRows(_ x: NDArray, _ rows: [Int]) -> NDArray {
-    let c = x.shape.count > 1 ? x.shape[1] : 1
-    var out = NDArray(zeros: [rows.count, c])
-    for (r, i) in rows.enumerated() {
-        for j in 0..<c { out.data[r * c + j] = x.data[i * c + j] }
-    }
-    return out
-}
-
 /// Row-wise softmax of `[B, K]` logits.
 public func softmaxRows(_ logits: NDArray) -> NDArray {
     var out = logits

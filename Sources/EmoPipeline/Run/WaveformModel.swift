@@ -41,7 +41,7 @@ public final class WaveformModel: ExplainableModel {
         case .chain(let chain): heads = chain.components
         case .component(let c): heads = [c]
         }
-        return ([encoder] + heads).allSatisfy { ($0 as? LoadedComponentProbe)?.canBackward ?? true }
+        return allDifferentiable([encoder] + heads)
     }
 
     /// Scores `[B, K]` for waveforms `[B, T]`.
@@ -59,7 +59,7 @@ public final class WaveformModel: ExplainableModel {
             throw ComponentError.invalidInput(component: "waveform-model",
                                               message: "expected \(b) targets in 0..<\(k), got \(targets)")
         }
-        let dLogits = Self.scoreGradient(logits: logits, targets: targets, output: output)  // [B, K]
+        let dLogits = scoreGradient(logits: logits, targets: targets, output: output)  // [B, K]
         let dEmbedding: NDArray  // [B, C]
         switch head {
         case .chain(let chain):
@@ -108,23 +108,5 @@ public final class WaveformModel: ExplainableModel {
                                         message: "head returned logits of shape \(out.shape), expected [\(embedding.shape[0]), \(numClasses)]")
         }
         return out
-    }
-
-    /// d score[b, t_b] / d logits `[B, K]`: one-hot for logits, the softmax Jacobian row p_t (δ_tj − p_j) for
-    /// probabilities.
-    static func scoreGradient(logits: NDArray, targets: [Int], output: ChainModel.Output) -> NDArray {
-        let b = logits.shape[0], k = logits.shape[1]
-        var d = NDArray(zeros: [b, k])
-        let p = softmaxRows(logits)
-        for r in 0..<b {
-            let t = targets[r]
-            for j in 0..<k {
-                switch output {
-                case .logits: d.data[r * k + j] = j == t ? 1 : 0
-                case .probabilities: d.data[r * k + j] = p.data[r * k + t] * ((j == t ? 1 : 0) - p.data[r * k + j])
-                }
-            }
-        }
-        return d
     }
 }
