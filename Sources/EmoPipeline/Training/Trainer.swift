@@ -102,13 +102,13 @@ public struct Trainer {
     private func makeOptimizer(_ views: [ParameterView]) throws -> any Optimizer {
         switch config.optimizer {
         case .adam:
-            return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
-                                      beta2: config.beta2, eps: config.epsilon, threads: BLASInfo.threadCount,
-                                      zeroesGradients: true)
+            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+                            beta2: config.beta2, eps: config.epsilon,
+                            numerics: .vectorized(threads: BLASInfo.threadCount), zeroesGradients: true)
         case .adamw:
-            return try VectorizedAdam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
-                                      beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
-                                      decoupledWeightDecay: true, threads: BLASInfo.threadCount, zeroesGradients: true)
+            return try Adam.adamW(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+                                  beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
+                                  numerics: .vectorized(threads: BLASInfo.threadCount), zeroesGradients: true)
         case .sgd:
             return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
         }
@@ -177,7 +177,7 @@ private struct OptimizerStep {
         }
         optimizer = try make(views)
         // Adam zeroes learned gradients as it reads them; buffers' and SGD's gradients are zeroed here.
-        zeroedByHost = optimizer is VectorizedAdam ? all.filter(\.isBuffer) : all
+        zeroedByHost = (optimizer as? Adam)?.zeroesGradients == true ? all.filter(\.isBuffer) : all
         for p in all { p.grad.update(repeating: 0, count: p.count) }
         fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
     }

@@ -116,8 +116,8 @@ struct BenchTraining: AsyncParsableCommand {
             return (v, g)
         }
         defer { for (v, g) in buffers { v.deallocate(); g.deallocate() } }
-        let adam = try VectorizedAdam(parameters: zip(buffers, counts).map { ParameterView(value: $0.0, grad: $0.1, count: $1) },
-                                      threads: BLASInfo.threadCount, zeroesGradients: true)
+        let adam = try Adam(parameters: zip(buffers, counts).map { ParameterView(value: $0.0, grad: $0.1, count: $1) },
+                            numerics: .vectorized(threads: BLASInfo.threadCount), zeroesGradients: true)
         let t0 = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { adam.step() }
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9

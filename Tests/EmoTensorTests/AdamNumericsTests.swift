@@ -1,10 +1,9 @@
-import EmoPipeline
-import EmoTensor
+@testable import EmoTensor
 import XCTest
 
-/// The trainer's SIMD, multi-threaded Adam against EmoTensor's `Adam` (which reproduces torch.optim.Adam bit for
-/// bit, checked against torch fixtures in EmoTensorTests): same updates to float32 rounding.
-final class VectorizedAdamTests: XCTestCase {
+/// `Adam`'s vectorised, multi-threaded numerics against its torch-exact numerics (which reproduce torch.optim.Adam
+/// bit for bit, checked against torch fixtures in OptimizerTests): same updates to float32 rounding.
+final class AdamNumericsTests: XCTestCase {
     private func buffers(_ count: Int, seed: UInt64) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
         var g = SeededGenerator(seed: seed)
         let v = UnsafeMutablePointer<Float>.allocate(capacity: count), d = UnsafeMutablePointer<Float>.allocate(capacity: count)
@@ -25,7 +24,8 @@ final class VectorizedAdamTests: XCTestCase {
             let viewsA = zip(a, sizes).map { ParameterView(value: $0.0, grad: $0.1, count: $1) }
             let viewsB = zip(b, sizes).map { ParameterView(value: $0.0, grad: $0.1, count: $1) }
             let reference = try Adam(parameters: viewsA, learningRate: 1e-2, weightDecay: 0.05, decoupledWeightDecay: decoupled)
-            let fast = try VectorizedAdam(parameters: viewsB, learningRate: 1e-2, weightDecay: 0.05, decoupledWeightDecay: decoupled)
+            let fast = try Adam(parameters: viewsB, learningRate: 1e-2, weightDecay: 0.05, decoupledWeightDecay: decoupled,
+                                numerics: .vectorized(threads: 2))
             for step in 0..<5 {
                 // Change the gradients between steps (the same way on both sides).
                 for (k, n) in sizes.enumerated() {
@@ -44,5 +44,26 @@ final class VectorizedAdamTests: XCTestCase {
                 XCTAssertLessThanOrEqual(worst, 1e-6, "decoupled \(decoupled), tensor \(k)")
             }
         }
+    }
+
+    func testZeroingGradientsInTheSamePassLeavesTheUpdateUnchanged() throws {
+        for numerics in [Adam.Numerics.torchExact, .vectorized(threads: 1)] {
+            let (va, ga) = buffers(37, seed: 7), (vb, gb) = buffers(37, seed: 7)
+            defer { va.deallocate(); ga.deallocate(); vb.deallocate(); gb.deallocate() }
+            let plain = try Adam(parameters: [ParameterView(value: va, grad: ga, count: 37)], numerics: numerics)
+            let zeroing = try Adam(parameters: [ParameterView(value: vb, grad: gb, count: 37)], numerics: numerics,
+                                   zeroesGradients: true)
+            plain.step()
+            zeroing.step()
+            for i in 0..<37 {
+                XCTAssertEqual(va[i], vb[i], "\(numerics) value \(i)")
+                XCTAssertEqual(gb[i], 0, "\(numerics) gradient \(i) not zeroed")
+                XCTAssertNotEqual(ga[i], 0, "\(numerics) plain Adam zeroed gradient \(i)")
+            }
+        }
+    }
+
+    func testVectorizedNumericsNeedAThread() {
+        XCTAssertThrowsError(try Adam(parameters: [], numerics: .vectorized(threads: 0)))
     }
 }
