@@ -25,28 +25,35 @@ extension RobertaModel {
         let dP = UnsafeMutablePointer<Float>.allocate(capacity: t * t)        // [T, T]
         defer { for p in [dffn, dctx, dqkv, dP] { p.deallocate() } }
         let geometry = AttentionGeometry(batch: b, heads: config.numHeads, headDim: config.headDim, queryLength: t, keyLength: t)
+        let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)  // q | k | v in one [N, 3C]
 
         dx.withUnsafeMutableBufferPointer { buffer in
             guard let dx = buffer.baseAddress else { return }
             for l in stride(from: layer - 1, through: 0, by: -1) {
                 let w = layers[l], s = tape.layers[l]
                 // x2 = LN(r2), r2 = x1 + GELU(x1 W1ᵀ + b1) W2ᵀ + b2
-                InputGradients.layerNorm(dy: dx, x: s.outNorm.preNorm, mean: s.outNorm.mean, rstd: s.outNorm.rstd,
-                                         gamma: w.outNormWeight.readOnly, rows: n, features: c, dx: dx)
+                Kernels.layerNormBackward(x: s.outNorm.preNorm, gradOutput: dx, rows: n, features: c,
+                                          gamma: w.outNormWeight.readOnly, mean: s.outNorm.mean, rstd: s.outNorm.rstd,
+                                          gradInput: dx, gradGamma: nil, gradBeta: nil)
                 Kernels.sgemm(m: n, n: f, k: c, a: dx, lda: c, b: w.ffnOutWeight.readOnly, ldb: f, c: dffn, ldc: f)
-                InputGradients.gelu(dy: dffn, x: s.ffnPreActivation, count: n * f, approximation: config.activation)
+                Kernels.geluBackward(x: s.ffnPreActivation, gradOutput: dffn, gradInput: dffn, count: n * f,
+                                     approximation: config.activation)
                 Kernels.sgemm(m: n, n: c, k: f, a: dffn, lda: f, b: w.ffnInWeight.readOnly, ldb: c, beta: 1, c: dx, ldc: c)
                 // x1 = LN(r1), r1 = x0 + Attention(x0 Wqkvᵀ + bqkv) Woᵀ + bo
-                InputGradients.layerNorm(dy: dx, x: s.attnNorm.preNorm, mean: s.attnNorm.mean, rstd: s.attnNorm.rstd,
-                                         gamma: w.attnNormWeight.readOnly, rows: n, features: c, dx: dx)
+                Kernels.layerNormBackward(x: s.attnNorm.preNorm, gradOutput: dx, rows: n, features: c,
+                                          gamma: w.attnNormWeight.readOnly, mean: s.attnNorm.mean, rstd: s.attnNorm.rstd,
+                                          gradInput: dx, gradGamma: nil, gradBeta: nil)
                 Kernels.sgemm(m: n, n: c, k: c, a: dx, lda: c, b: w.attnOutWeight.readOnly, ldb: c, c: dctx, ldc: c)
-                InputGradients.attention(geometry, qkv: s.qkv, probabilities: s.probabilities, dContext: dctx,
-                                         dqkv: dqkv, workspace: dP)
+                Kernels.attentionBackward(geometry, strides: strides, q: s.qkv, k: s.qkv + c, v: s.qkv + 2 * c,
+                                          probabilities: s.probabilities, gradOutput: dctx, gradQuery: dqkv,
+                                          gradKey: dqkv + c, gradValue: dqkv + 2 * c, gradBias: nil,
+                                          biasBatchStride: 0, workspace: dP)
                 Kernels.sgemm(m: n, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: w.qkvWeight.readOnly, ldb: c, beta: 1, c: dx, ldc: c)
             }
             // x = LN(word + position + type): d word = d(pre-norm sum)
-            InputGradients.layerNorm(dy: dx, x: tape.embeddings.preNorm, mean: tape.embeddings.mean,
-                                     rstd: tape.embeddings.rstd, gamma: embNormWeight.readOnly, rows: n, features: c, dx: dx)
+            Kernels.layerNormBackward(x: tape.embeddings.preNorm, gradOutput: dx, rows: n, features: c,
+                                      gamma: embNormWeight.readOnly, mean: tape.embeddings.mean,
+                                      rstd: tape.embeddings.rstd, gradInput: dx, gradGamma: nil, gradBeta: nil)
         }
         return dx
     }
