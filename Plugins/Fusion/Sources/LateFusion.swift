@@ -31,10 +31,8 @@ public final class LateFusion: Fusion {
 
     private let widths: [Int]
     private let branchHidden: [Int], batchNorm: Bool, normPosition: String, dropout: Float, l2: Float, fusionHidden: Int, fusionDropout: Float
-    private let branches: [Sequential]
+    private let branches: BranchConcat
     private let fusion: Sequential?
-    private let concatWidth: Int
-    private let concat = FloatBuffer()  // [B, ΣO_g]
     private let concatGrad = FloatBuffer()  // [B, ΣO_g]
     private let storage: [ParameterStorage]
     private var training = false
@@ -53,20 +51,19 @@ public final class LateFusion: Fusion {
         fusionDropout = try r.float("fusion_dropout", in: 0...0.99)
         let seed = try r.seed()
         let (hidden, bn, p, decay, after) = (branchHidden, batchNorm, dropout, l2, normPosition == "after-activation")
-        branches = widths.enumerated().map { g, w in
+        branches = BranchConcat(widths.enumerated().map { g, w in
             Sequential.mlp(inFeatures: w, hidden: hidden, batchNorm: bn, normAfterActivation: after, dropout: Array(repeating: p, count: hidden.count),
                            l2: Array(repeating: decay, count: hidden.count), output: nil, seed: seed &+ UInt64(g),
                            prefix: "branches.\(g)")
-        }
-        concatWidth = branches.reduce(0) { $0 + $1.outFeatures }
+        })
         fusion = fusionHidden > 0
-            ? Sequential.mlp(inFeatures: concatWidth, hidden: [fusionHidden], batchNorm: false, dropout: [fusionDropout],
+            ? Sequential.mlp(inFeatures: branches.width, hidden: [fusionHidden], batchNorm: false, dropout: [fusionDropout],
                              l2: [l2], output: nil, seed: seed &+ UInt64(widths.count), prefix: "fusion")
             : nil
-        storage = branches.flatMap(\.parameters) + (fusion?.parameters ?? [])
+        storage = branches.parameters + (fusion?.parameters ?? [])
     }
 
-    private var outWidth: Int { fusion?.outFeatures ?? concatWidth }
+    private var outWidth: Int { fusion?.outFeatures ?? branches.width }
 
     /// Resolved config and the fused width.
     public var resolvedDescription: JSONValue {
@@ -83,16 +80,8 @@ public final class LateFusion: Fusion {
         let b = groups.batch
         var out = NDArray(zeros: [b, outWidth])
         guard b > 0 else { return [.array(out)] }
-        let cat = concat.reserve(b * concatWidth)
-        var offset = 0
-        for (g, branch) in branches.enumerated() {
-            let y = try groups.arrays[g].data.withUnsafeBufferPointer { p in
-                try branch.forward(try base(p, id), batch: b, training: training)
-            }
-            FusionSupport.place(y, into: cat, batch: b, total: concatWidth, offset: offset, width: branch.outFeatures)
-            offset += branch.outFeatures
-        }
-        let y = try fusion?.forward(UnsafePointer(cat), batch: b, training: training) ?? UnsafePointer(cat)
+        let cat = try branches.forward(groups, training: training, component: id)
+        let y = try fusion?.forward(cat, batch: b, training: training) ?? cat
         out.data.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: y, count: b * outWidth) }
         lastBatch = b
         return [.array(out)]
@@ -104,18 +93,13 @@ public final class LateFusion: Fusion {
         let dy = try FusionSupport.gradient(gradOutputs, rows: lastBatch, width: outWidth, component: id)
         let b = lastBatch
         guard b > 0 else { return widths.map { NDArray(zeros: [0, $0]) } }
-        let dcat = concatGrad.reserve(b * concatWidth)
+        let dcat = concatGrad.reserve(b * branches.width)
         try dy.data.withUnsafeBufferPointer { p in
             let g = try base(p, id)
             let d = try fusion?.backward(g, batch: b) ?? g
-            dcat.update(from: d, count: b * concatWidth)
+            dcat.update(from: d, count: b * branches.width)
         }
-        var offset = 0
-        return try branches.map { branch in
-            let dBranch = FusionSupport.columns(dcat, batch: b, total: concatWidth, offset: offset, width: branch.outFeatures)
-            offset += branch.outFeatures
-            return try branch.backward(dBranch, component: id)
-        }
+        return try branches.backward(dcat, batch: b, component: id)
     }
 
     /// Every branch's parameters (branch order), then the fusion layer's.

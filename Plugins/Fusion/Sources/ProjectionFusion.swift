@@ -29,9 +29,8 @@ public final class ProjectionFusion: Fusion {
     private let activation: String
     private let dropoutP: Float
     private let l2: Float
-    private let projections: [Sequential]
+    private let projections: BranchConcat  // G × [B, C_g] → [B, G·d]
     private let dropout: DropoutLayer
-    private let concat = FloatBuffer()  // [B, G·d]
     private let storage: [ParameterStorage]
     private var training = false
     private var lastBatch = 0
@@ -46,14 +45,14 @@ public final class ProjectionFusion: Fusion {
         l2 = try r.float("l2", in: 0...1e3)
         let seed = try r.seed()
         let kind = ActivationLayer.Kind(rawValue: activation)
-        projections = widths.enumerated().map { [dim, l2] g, w in
+        projections = BranchConcat(widths.enumerated().map { [dim, l2] g, w in
             var gen = SeededGenerator(seed: seed &+ UInt64(g))
             var layers: [Layer] = [LinearLayer(w, dim, l2: l2, generator: &gen)]
             if let kind { layers.append(ActivationLayer(kind, features: dim)) }
             return Sequential(layers, inFeatures: w, prefix: "projections.\(g)")
-        }
+        })
         dropout = DropoutLayer(dropoutP, features: widths.count * dim, seed: seed &+ 0x5EED)
-        storage = projections.flatMap(\.parameters)
+        storage = projections.parameters
     }
 
     private var outWidth: Int { widths.count * dim }
@@ -72,14 +71,8 @@ public final class ProjectionFusion: Fusion {
         let b = groups.batch
         var out = NDArray(zeros: [b, outWidth])
         guard b > 0 else { return [.array(out)] }
-        let cat = concat.reserve(b * outWidth)
-        for (g, proj) in projections.enumerated() {
-            let y = try groups.arrays[g].data.withUnsafeBufferPointer { p in
-                try proj.forward(try base(p, id), batch: b, training: training)
-            }
-            FusionSupport.place(y, into: cat, batch: b, total: outWidth, offset: g * dim, width: dim)
-        }
-        let y = try dropout.forward(UnsafePointer(cat), batch: b, training: training)
+        let cat = try projections.forward(groups, training: training, component: id)
+        let y = try dropout.forward(cat, batch: b, training: training)
         out.data.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: y, count: b * outWidth) }
         lastBatch = b
         return [.array(out)]
@@ -91,11 +84,10 @@ public final class ProjectionFusion: Fusion {
         let b = lastBatch
         let dy = try FusionSupport.gradient(gradOutputs, rows: b, width: outWidth, component: id)
         guard b > 0 else { return widths.map { NDArray(zeros: [0, $0]) } }
-        let parts = try dy.data.withUnsafeBufferPointer { p in
+        return try dy.data.withUnsafeBufferPointer { p in
             let dcat = try dropout.backward(try base(p, id), batch: b)
-            return (0..<widths.count).map { g in FusionSupport.columns(dcat, batch: b, total: outWidth, offset: g * dim, width: dim) }
+            return try projections.backward(dcat, batch: b, component: id)
         }
-        return try projections.enumerated().map { g, proj in try proj.backward(parts[g], component: id) }
     }
 
     /// Each projection's weight and bias, in group order.

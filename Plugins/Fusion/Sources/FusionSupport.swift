@@ -65,3 +65,48 @@ enum FusionSupport {
         return grads[0]
     }
 }
+
+/// One sub-network per feature group, outputs concatenated: the shared front of late and projection fusion.
+///
+/// `forward` runs group g through `branches[g]` and writes its `[B, O_g]` output into columns
+/// `[Σ_{h<g} O_h, Σ_{h≤g} O_h)` of one `[B, ΣO_g]` buffer; `backward` splits a gradient of that buffer the same way
+/// and runs each branch's backward, which accumulates the branch's parameter gradients.
+final class BranchConcat {
+    /// The per-group sub-networks, in group order.
+    let branches: [Sequential]
+    /// ΣO_g, the concatenation's width.
+    let width: Int
+    private let offsets: [Int]
+    private let concat = FloatBuffer()  // [B, ΣO_g]
+
+    /// Wraps the branches (one per group).
+    init(_ branches: [Sequential]) {
+        self.branches = branches
+        offsets = branches.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.outFeatures) }
+        width = offsets[offsets.count - 1]
+    }
+
+    /// Every branch's parameters, in branch order.
+    var parameters: [ParameterStorage] { branches.flatMap(\.parameters) }
+
+    /// G × `[B, C_g]` → `[B, ΣO_g]`; the pointer stays valid until the next call (B > 0).
+    func forward(_ groups: GroupInputs, training: Bool, component: String) throws -> UnsafePointer<Float> {
+        let b = groups.batch
+        let cat = concat.reserve(b * width)
+        for (g, branch) in branches.enumerated() {
+            let y = try groups.arrays[g].data.withUnsafeBufferPointer { p in
+                try branch.forward(try base(p, component), batch: b, training: training)
+            }
+            FusionSupport.place(y, into: cat, batch: b, total: width, offset: offsets[g], width: branch.outFeatures)
+        }
+        return UnsafePointer(cat)
+    }
+
+    /// d concatenation `[B, ΣO_g]` → G × d group `[B, C_g]`.
+    func backward(_ dcat: UnsafePointer<Float>, batch b: Int, component: String) throws -> [NDArray] {
+        try branches.enumerated().map { g, branch in
+            let dBranch = FusionSupport.columns(dcat, batch: b, total: width, offset: offsets[g], width: branch.outFeatures)
+            return try branch.backward(dBranch, component: component)
+        }
+    }
+}
