@@ -7,6 +7,12 @@ public struct ColumnAffine: Sendable, Equatable, Codable {
     public var shift: [Double]
     /// Divided by next, one per column (never zero: a constant column gets 1, as scikit-learn does).
     public var scale: [Double]
+
+    /// The map `(x − shift) / scale`, one entry per column in each.
+    public init(shift: [Double], scale: [Double]) {
+        self.shift = shift
+        self.scale = scale
+    }
 }
 
 /// How many values were imputed (non-finite values replaced by the training mean), per feature column.
