@@ -141,5 +141,24 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertEqual(run.groups.map(\.width), [4, try XCTUnwrap(hidden)])
         XCTAssertEqual(run.corpus.items.count, 16)
         XCTAssertEqual(run.result.folds.first?.metrics.count, 4)
+
+        // The bundle predicts from a clip plus its text and reproduces the run's test accuracy clip by clip;
+        // without the text it says how to give it.
+        try PipelineBundle(run: run).write(to: dir + "/bundle")
+        let predictor = try Predictor(bundle: try PipelineBundle.load(dir + "/bundle"), host: host)
+        XCTAssertTrue(predictor.needsText)
+        let split = try XCTUnwrap(try spec.split.splits(of: run.corpus.items, seed: 3).first)
+        var correct = 0
+        for i in split.test {
+            let item = run.corpus.items[i].item
+            let p = try predictor.predict(path: item.path, text: item.text)
+            XCTAssertEqual(p.texts, [1: try XCTUnwrap(item.text)])
+            let predicted = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? -1
+            if predicted == run.corpus.items[i].classIndex { correct += 1 }
+        }
+        XCTAssertEqual(Double(correct) / Double(split.test.count), try XCTUnwrap(run.result.folds.first).metrics.accuracy, accuracy: 1e-12)
+        XCTAssertThrowsError(try predictor.predict(path: run.corpus.items[0].item.path)) { error in
+            XCTAssertTrue("\(error)".contains("--text"), "\(error)")
+        }
     }
 }

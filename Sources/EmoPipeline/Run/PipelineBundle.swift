@@ -28,6 +28,11 @@ public struct PipelineBundle: Sendable {
         public var featureNames: [String]
         /// What the component reads: "audio" (default when absent), "corpus-text" or "transcript".
         public var input: String?
+        /// For "transcript": the transcriber that makes the text from the clip (absent in older bundles).
+        public var textFrom: ComponentRef?
+
+        /// Whether the group reads text rather than audio.
+        public var readsText: Bool { (input ?? "audio") != "audio" }
     }
 
     /// The `bundle.json` content.
@@ -73,7 +78,7 @@ public struct PipelineBundle: Sendable {
         }
         let groups = zip(run.spec.featureGroups, run.groups).map { spec, info in
             Group(name: spec.name, component: spec.component, version: info.version, config: spec.config,
-                  featureNames: info.featureNames, input: spec.input.rawValue)
+                  featureNames: info.featureNames, input: spec.input.rawValue, textFrom: spec.textFrom)
         }
         manifest = Manifest(format: 1, name: run.spec.name, classes: run.corpus.classes, groups: groups,
                             fusion: ComponentRef(component: run.spec.fusion.component, config: model.fusionConfig),
@@ -132,6 +137,8 @@ public final class Predictor {
     public let bundle: PipelineBundle
     /// Feature components, one per group.
     public let extractors: [LoadedComponent]
+    /// Per group: the transcriber of a "transcript" group, nil for the others.
+    public let transcribers: [LoadedComponent?]
     /// The trained chain.
     public let chain: TrainingChain
     private let decoder: MediaDecoder
@@ -140,9 +147,18 @@ public final class Predictor {
     public init(bundle: PipelineBundle, host: PluginHost) throws {
         self.bundle = bundle
         var extractors: [LoadedComponent] = []
+        var transcribers: [LoadedComponent?] = []
         for g in bundle.manifest.groups {
-            guard (g.input ?? "audio") == "audio" else {
-                throw RunError.unsupported("bundle group '\(g.name)' reads \(g.input ?? "?"); predicting from a clip alone supports audio groups only so far")
+            switch g.input ?? "audio" {
+            case "audio", "corpus-text":
+                transcribers.append(nil)
+            case "transcript":
+                guard let from = g.textFrom else {
+                    throw RunError.bundle(path: g.component, message: "group '\(g.name)' reads transcripts but the bundle names no transcriber (written by an older EmoKit); retrain it, or predict with --text")
+                }
+                transcribers.append(try host.instantiate(id: from.component, config: from.config))
+            case let other:
+                throw RunError.bundle(path: g.component, message: "group '\(g.name)' reads '\(other)', which this EmoKit does not know (audio, corpus-text, transcript)")
             }
             let c = try host.instantiate(id: g.component, config: g.config)
             guard c.info.version == g.version else {
@@ -151,6 +167,7 @@ public final class Predictor {
             extractors.append(c)
         }
         self.extractors = extractors
+        self.transcribers = transcribers
         let fusion = try host.instantiate(id: bundle.manifest.fusion.component, config: bundle.manifest.fusion.config)
         let classifier = try host.instantiate(id: bundle.manifest.classifier.component, config: bundle.manifest.classifier.config)
         try fusion.loadState(bundle.fusionState)
@@ -160,19 +177,45 @@ public final class Predictor {
         decoder = try MediaDecoder()
     }
 
-    /// The unscaled feature row of one clip, all groups side by side `[1, ΣC_g]`.
-    public func features(of clip: Clip) throws -> NDArray {
+    /// Whether some group reads text (so a prediction needs `text`, or a transcriber for it).
+    public var needsText: Bool { bundle.manifest.groups.contains { $0.readsText } }
+
+    /// The text a text group encodes for this clip: `text` when given, else the group's transcript of the clip.
+    public func text(forGroup g: Int, clip: Clip, given text: String?) throws -> String {
+        if let text { return text }
+        let group = bundle.manifest.groups[g]
+        guard let transcriber = transcribers[g] else {
+            throw RunError.unsupported("bundle group '\(group.name)' encodes the utterance's text (corpus-text): give it with --text \"...\"")
+        }
+        guard let t = try transcriber.forward([.array(NDArray(vector: clip.samples))]).first?.text else {
+            throw RunError.badOutput(component: transcriber.info.id, message: "returned no text for the clip")
+        }
+        return t
+    }
+
+    /// The unscaled feature row of one clip, all groups side by side `[1, ΣC_g]`, and the text each text group
+    /// encoded (by group index). `text` is the utterance's text for text groups (a transcript group transcribes
+    /// the clip when it is nil).
+    public func features(of clip: Clip, text: String? = nil) throws -> (row: NDArray, texts: [Int: String]) {
         var row: [Float] = []
-        for c in extractors {
-            let input: Value = c.info.kind == .encoder
-                ? .array(try NDArray(shape: [1, clip.samples.count], data: clip.samples))
-                : .array(NDArray(vector: clip.samples))
+        var texts: [Int: String] = [:]
+        for (g, c) in extractors.enumerated() {
+            let input: Value
+            if bundle.manifest.groups[g].readsText {
+                let t = try self.text(forGroup: g, clip: clip, given: text)
+                texts[g] = t
+                input = .text(t)
+            } else {
+                input = c.info.kind == .encoder
+                    ? .array(try NDArray(shape: [1, clip.samples.count], data: clip.samples))
+                    : .array(NDArray(vector: clip.samples))
+            }
             guard let out = try c.forward([input]).first?.array else {
                 throw RunError.badOutput(component: c.info.id, message: "returned no float features")
             }
             row += out.data
         }
-        return try NDArray(shape: [1, row.count], data: row)
+        return (try NDArray(shape: [1, row.count], data: row), texts)
     }
 
     /// Class probabilities of the scaled feature rows `[B, ΣC_g]` (already scaled).
@@ -181,10 +224,23 @@ public final class Predictor {
     }
 
     /// Decodes `path`, extracts, scales and classifies: probabilities per class, in `bundle.manifest.classes` order.
-    public func predict(path: String) throws -> (clip: Clip, features: NDArray, probabilities: [Float]) {
+    /// `text` is the utterance's text for bundles with text groups (see `features(of:text:)`).
+    public func predict(path: String, text: String? = nil) throws -> Prediction {
         let clip = try decoder.decode(path: path)
-        let raw = try features(of: clip)
+        let (raw, texts) = try features(of: clip, text: text)
         let scaled = try bundle.scaler.transform(raw).values
-        return (clip, raw, try probabilities(scaled: scaled).data)
+        return Prediction(clip: clip, features: raw, probabilities: try probabilities(scaled: scaled).data, texts: texts)
     }
+}
+
+/// One clip through a `Predictor`.
+public struct Prediction: Sendable {
+    /// The decoded clip.
+    public var clip: Clip
+    /// Unscaled features `[1, ΣC_g]`.
+    public var features: NDArray
+    /// Probabilities in `bundle.manifest.classes` order.
+    public var probabilities: [Float]
+    /// The text each text group encoded, by group index.
+    public var texts: [Int: String]
 }
