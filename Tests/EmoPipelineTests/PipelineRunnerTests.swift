@@ -160,5 +160,20 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertThrowsError(try predictor.predict(path: run.corpus.items[0].item.path)) { error in
             XCTAssertTrue("\(error)".contains("--text"), "\(error)")
         }
+
+        // Token attributions of one prediction: one value per token of the text, named from vocab.json, and
+        // complete (Σ = F(x) − F(zero embeddings) up to the reported delta, which must be small at 64 steps).
+        let item = run.corpus.items[split.test[0]].item
+        let p = try predictor.predict(path: item.path, text: item.text)
+        let target = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? 0
+        let ig = try host.instantiate(id: "integrated-gradients", config: ["n_steps": 64, "method": "gausslegendre"])
+        let tokens = try XCTUnwrap(try predictor.tokenAttributions(p, target: target, explainer: ig, host: host)[1])
+        XCTAssertEqual(tokens.tokens.tokens.first, "<s>")
+        XCTAssertEqual(tokens.tokens.tokens.last, "</s>")
+        XCTAssertTrue(tokens.tokens.tokens.contains("Ġthe"), "\(tokens.tokens.tokens)")
+        XCTAssertEqual(tokens.tokens.values.count, tokens.tokens.tokens.count)
+        XCTAssertTrue(tokens.tokens.values.contains { $0 != 0 })
+        let delta = try XCTUnwrap(tokens.delta)
+        XCTAssertLessThan(abs(delta), 1e-3, "IG over tokens should integrate this small chain at 64 steps")
     }
 }
