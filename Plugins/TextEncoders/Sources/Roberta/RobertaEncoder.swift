@@ -1,4 +1,5 @@
 import EmoCore
+import EmoModels
 import Foundation
 
 /// The `roberta` encoder component: texts → one RoBERTa embedding per text (CLS or masked mean of a layer).
@@ -26,7 +27,7 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
             "outputs": [["name": "embedding", "modality": "text", "dims": ["B", "C"]],
                         ["name": "hidden_states", "modality": "text", "dims": ["L+1", "B", "T", "C"], "optional": true]],
             "config": [
-                "model": ["type": "string", "default": "", "required": true, "description": "folder with config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)"],
+                "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a folder with config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)"],
                 "max_tokens": ["type": "integer", "default": 64, "description": "tokens per text after truncation, <s> and </s> included"],
                 "pooling": ["type": "string", "default": "cls", "enum": ["cls", "mean"], "description": "first token (<s>) or mean over non-padding tokens"],
                 "layer": ["type": "integer", "default": -1, "description": "hidden state to pool: 0 = embeddings, L or -1 = last layer"],
@@ -67,9 +68,10 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
         let read = ConfigReader(config: config, component: id)
         let folder = try read.string("model", default: "")
         guard !folder.isEmpty else {
-            throw bad("\"model\" must name a folder with config.json, model.safetensors, vocab.json and merges.txt")
+            throw bad("\"model\" must name a model from `emo models list` or a folder with config.json, model.safetensors, vocab.json and merges.txt")
         }
         do {
+            let folder = try ModelRegistry.standard().resolve(folder)
             model = try RobertaModel(folder: folder)
             tokenizer = try RobertaTokenizer(folder: folder)
         } catch {

@@ -1,4 +1,5 @@
 import EmoCore
+import EmoModels
 import Foundation
 
 /// The `whisper-transcript` extractor: 16 kHz mono samples → the transcript text (Study A's text branch input).
@@ -17,7 +18,7 @@ public final class WhisperTranscriber: Extractor {
             "inputs": [["name": "audio", "modality": "audio", "dims": ["T"], "sample_rate": 16000]],
             "outputs": [["name": "transcript", "modality": "text", "dims": []]],
             "config": [
-                "model": ["type": "string", "default": "", "required": true, "description": "CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
+                "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
                 "max_new_tokens": ["type": "integer", "default": 224, "description": "longest transcript in tokens (Whisper's default sample_len)"],
                 "language": ["type": "string", "default": "en", "description": "spoken language for multilingual checkpoints (ignored by English-only ones)"],
             ],
@@ -49,6 +50,7 @@ public final class WhisperTranscriber: Extractor {
             throw ComponentError.invalidConfig(component: id, message: "\"max_new_tokens\" must be a positive integer")
         }
         do {
+            let folder = try ModelRegistry.standard().resolve(folder)
             model = try WhisperModel(folder: folder)
             vocabulary = try WhisperVocabulary(folder: folder)
         } catch {

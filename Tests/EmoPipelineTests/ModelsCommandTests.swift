@@ -1,0 +1,60 @@
+import EmoRuntime
+import Foundation
+import XCTest
+
+/// `emo models import` for every kind of model folder EmoKit loads, run as a user would (the built executable),
+/// and the imported name used as a plugin's `model`.
+final class ModelsCommandTests: XCTestCase {
+    private func emo(_ arguments: [String], registry: String) throws -> (status: Int32, output: String) {
+        let emo = PluginSources.executableDirectory() + "/emo"
+        guard FileManager.default.isExecutableFile(atPath: emo) else {
+            throw XCTSkip("the emo executable is not built beside the tests; run `swift build` first")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: emo)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["EMO_MODELS"] = registry
+        env["EMO_CACHE_DIR"] = (registry as NSString).deletingLastPathComponent + "/cache"
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testImportsSpeechAndTextCheckpointsAndRefusesOtherFolders() throws {
+        let root = TestPlugins.repoRoot.path
+        let dir = try TestPlugins.temporaryFolder(self, prefix: "emokit-models")
+        let registry = dir + "/models.json"
+
+        let text = try emo(["models", "import", root + "/Tests/TextEncodersTests/Fixtures/tiny-roberta", "--name", "tiny-roberta"], registry: registry)
+        XCTAssertEqual(text.status, 0, text.output)
+        XCTAssertTrue(text.output.contains("loaded by the roberta plugin"), text.output)
+        let speech = try emo(["models", "import", root + "/Tests/EmoModelsTests/Fixtures/encoders/wav2vec2-base", "--name", "tiny-w2v"], registry: registry)
+        XCTAssertEqual(speech.status, 0, speech.output)
+        let list = try emo(["models", "list"], registry: registry)
+        XCTAssertTrue(list.output.contains("tiny-roberta") && list.output.contains("roberta"), list.output)
+        XCTAssertTrue(list.output.contains("tiny-w2v") && list.output.contains("wav2vec2"), list.output)
+
+        // The imported name is a valid `model` for the plugin: one clip's wav2vec2 embedding by name.
+        let features = try emo(["features", root + "/Sources/emo/Demo/sample.wav", "--extractor", "wav2vec2",
+                                "--config", "{\"model\": \"tiny-w2v\"}", "--json"], registry: registry)
+        XCTAssertEqual(features.status, 0, features.output)
+
+        // A folder without a checkpoint, and a checkpoint the roberta plugin refuses, are named with the reason.
+        try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        let empty = try emo(["models", "import", dir + "/empty", "--name", "empty"], registry: registry)
+        XCTAssertNotEqual(empty.status, 0)
+        XCTAssertTrue(empty.output.contains("no config.json"), empty.output)
+        try FileManager.default.createDirectory(atPath: dir + "/broken", withIntermediateDirectories: true)
+        try #"{"model_type": "roberta"}"#.write(toFile: dir + "/broken/config.json", atomically: true, encoding: .utf8)
+        let broken = try emo(["models", "import", dir + "/broken", "--name", "broken"], registry: registry)
+        XCTAssertNotEqual(broken.status, 0)
+        XCTAssertTrue(broken.output.contains("the roberta plugin refused it"), broken.output)
+        XCTAssertFalse(try emo(["models", "list"], registry: registry).output.contains("broken"), "nothing registered on failure")
+    }
+}
