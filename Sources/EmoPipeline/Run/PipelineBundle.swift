@@ -55,6 +55,8 @@ public struct PipelineBundle: Sendable {
         public var testAccuracy: Double, testMacroF1: Double
         /// The spec's corpus label map (raw corpus label → class), so batch tools label new items the same way.
         public var labelMap: [String: String]?
+        /// How training decoded clips (absent = the defaults), so prediction decodes the same way.
+        public var audio: AudioSpec?
 
         /// The class index of a raw corpus label, or nil when it maps to none of `classes`.
         public func classIndex(ofRawLabel raw: String) -> Int? {
@@ -85,7 +87,7 @@ public struct PipelineBundle: Sendable {
                             classifier: ComponentRef(component: run.spec.classifier.component, config: model.classifierConfig),
                             evaluation: "\(run.protocolDescription); this model: seed \(first.seed), \(first.split)",
                             testAccuracy: first.metrics.accuracy, testMacroF1: first.metrics.macroF1,
-                            labelMap: run.spec.corpus.labelMap)
+                            labelMap: run.spec.corpus.labelMap, audio: run.spec.audio)
         scaler = model.scaler
         fusionState = model.fusionState
         classifierState = model.classifierState
@@ -174,7 +176,7 @@ public final class Predictor {
         try classifier.loadState(bundle.classifierState)
         chain = TrainingChain(fusion: fusion, classifier: classifier)
         chain.setTraining(false)
-        decoder = try MediaDecoder()
+        decoder = try MediaDecoder(options: bundle.manifest.audio?.decodeOptions ?? DecodeOptions())
     }
 
     /// Whether some group reads text (so a prediction needs `text`, or a transcriber for it).

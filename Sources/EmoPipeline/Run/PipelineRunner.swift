@@ -88,7 +88,8 @@ public final class PipelineRunner {
                 names.append([])
                 continue
             }
-            let engine = try ExtractionEngine(component: component, store: store)
+            let engine = try ExtractionEngine(component: component, store: store,
+                                              options: ExtractionOptions(decode: spec.audio.decodeOptions))
             log("extracting \(group.name) with \(group.component) \(component.info.version) for \(items.count) clips")
             let report = try engine.run(items: items.map(\.item)) { [extractionProgress] p in extractionProgress?(group.name, p) }
             log("  \(report.extracted) extracted, \(report.cached) cached, \(report.failures.count) failed in \(String(format: "%.1f", report.seconds)) s")

@@ -102,6 +102,7 @@ enum SpecKeys {
 
     static let pipeline: Schema = keys(PipelineSpec.CodingKeys.self, [
         "corpus": keys(CorpusSpec.CodingKeys.self, ["sources": .array(keys(CorpusSource.CodingKeys.self))]),
+        "audio": keys(AudioSpec.CodingKeys.self),
         "featureGroups": .array(keys(FeatureGroupSpec.CodingKeys.self, ["textFrom": keys(ComponentRef.CodingKeys.self)])),
         "split": keys(SplitSpec.knownKeys),
         "scaling": keys(ScalingSpec.CodingKeys.self),

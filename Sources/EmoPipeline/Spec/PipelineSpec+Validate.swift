@@ -32,6 +32,8 @@ extension PipelineSpec {
             fail("corpus.labelMap.\(from)", "maps to \"\(to)\", which is not one of corpus.classes")
         }
 
+        do { try audio.decodeOptions.validate() } catch { fail("audio", "\(error)") }
+
         // Feature groups.
         if featureGroups.isEmpty { fail("featureGroups", "name at least one feature group") }
         var groupNames: [String] = []

@@ -15,6 +15,8 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     public var description: String?
     /// Which recordings and labels.
     public var corpus: CorpusSpec
+    /// How clips are decoded for the audio groups (default: 16 kHz, natural length, no normalisation).
+    public var audio: AudioSpec
     /// Feature groups, each produced by one extractor or encoder; order = column order.
     public var featureGroups: [FeatureGroupSpec]
     /// Split protocol and validation part.
@@ -35,7 +37,7 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     public var explainers: [ExplainerSpec]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case version, name, description, corpus, featureGroups, split, scaling, fusion, classifier, training, seeds,
+        case version, name, description, corpus, audio, featureGroups, split, scaling, fusion, classifier, training, seeds,
              metrics, explainers
     }
 
@@ -46,6 +48,7 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         name = try c.decode(String.self, forKey: .name)
         description = try c.decodeIfPresent(String.self, forKey: .description)
         corpus = try c.decode(CorpusSpec.self, forKey: .corpus)
+        audio = try c.decodeIfPresent(AudioSpec.self, forKey: .audio) ?? AudioSpec()
         featureGroups = try c.decode([FeatureGroupSpec].self, forKey: .featureGroups)
         split = try c.decode(SplitSpec.self, forKey: .split)
         scaling = try c.decode(ScalingSpec.self, forKey: .scaling)
