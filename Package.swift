@@ -91,6 +91,9 @@ let package = Package(
     + plugin("EmoExplainers", folder: "Explainers", dependencies: ["EmoPluginSDK"])
     + plugin("EmoTextEncoders", folder: "TextEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
     + [
+        // Paths and files every test target needs (repository root, ../shared/data, temporary folders, WAV
+        // writer); linked only into tests.
+        .target(name: "EmoTestSupport", path: "Tests/EmoTestSupport"),
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], path: "Tests/EmoCoreTests"),
         .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor"], path: "Tests/EmoTensorTests",
                     exclude: ["Fixtures"]),
@@ -100,10 +103,10 @@ let package = Package(
                     path: "Tests/SpeechEncodersTests"),
         .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore"],
                     path: "Tests/EmoRuntimeTests", exclude: ["Fixtures"]),
-        .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia"], path: "Tests/EmoMediaTests",
+        .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia", "EmoTestSupport"], path: "Tests/EmoMediaTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
-        .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline"], path: "Tests/EmoPipelineTests",
+        .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline", "EmoTestSupport"], path: "Tests/EmoPipelineTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor", "EmoMedia", "EmoRuntime"],
                     path: "Tests/TextEncodersTests", resources: [.copy("Fixtures")]),

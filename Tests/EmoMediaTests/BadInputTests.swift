@@ -1,3 +1,4 @@
+import EmoTestSupport
 import Foundation
 import XCTest
 import EmoCore
@@ -18,13 +19,13 @@ final class BadInputTests: XCTestCase {
     }
 
     func testEmptyFile() throws {
-        let url = try TestPaths.temporaryFolder(self).appendingPathComponent("empty.wav")
+        let url = try TestRepository.temporaryFolder(self).appendingPathComponent("empty.wav")
         try Data().write(to: url)
         try assertError(url.path) { if case .emptyFile = $0 { return true }; return false }
     }
 
     func testTruncatedWAV() throws {
-        let url = try TestPaths.temporaryFolder(self).appendingPathComponent("truncated.wav")
+        let url = try TestRepository.temporaryFolder(self).appendingPathComponent("truncated.wav")
         let tone = (0..<16_000).map { Float(sin(Double($0) * 0.1)) * 0.5 }
         try writeWAV(tone, rate: 16_000, to: url)
         let whole = try Data(contentsOf: url)
@@ -36,7 +37,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func testRandomBytesNamedWAV() throws {
-        let url = try TestPaths.temporaryFolder(self).appendingPathComponent("noise.wav")
+        let url = try TestRepository.temporaryFolder(self).appendingPathComponent("noise.wav")
         var g = SystemRandomNumberGenerator()
         try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &g) }).write(to: url)
         try assertError(url.path) { error in
@@ -48,25 +49,25 @@ final class BadInputTests: XCTestCase {
     }
 
     func testZeroSampleClip() throws {
-        let url = try TestPaths.temporaryFolder(self).appendingPathComponent("zero.wav")
+        let url = try TestRepository.temporaryFolder(self).appendingPathComponent("zero.wav")
         try writeWAV([], rate: 16_000, to: url)
         try assertError(url.path) { if case .emptyAudio = $0 { return true }; return false }
     }
 
     func testMissingFile() throws {
-        let path = try TestPaths.temporaryFolder(self).appendingPathComponent("gone.flac").path
+        let path = try TestRepository.temporaryFolder(self).appendingPathComponent("gone.flac").path
         try assertError(path) { if case .fileNotFound = $0 { return true }; return false }
     }
 
     func testVideoWithoutAudio() throws {
-        let url = try TestPaths.temporaryFolder(self).appendingPathComponent("silent_film.mp4")
-        try TestPaths.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=16x16:r=5:d=1", "-c:v", "mpeg4", url.path])
+        let url = try TestRepository.temporaryFolder(self).appendingPathComponent("silent_film.mp4")
+        try TestRepository.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=16x16:r=5:d=1", "-c:v", "mpeg4", url.path])
         try assertError(url.path) { if case .noAudioStream = $0 { return true }; return false }
     }
 
     /// Content, not name: a WAV named .mp3 and an AIFF named .wav both decode.
     func testSniffingIgnoresExtension() throws {
-        let dir = try TestPaths.temporaryFolder(self)
+        let dir = try TestRepository.temporaryFolder(self)
         let wavNamedMP3 = dir.appendingPathComponent("really_a_wav.mp3")
         try writeWAV([0, 0.25, 0.5, 0.25, 0, -0.25, -0.5, -0.25], rate: 16_000, to: wavNamedMP3)
         XCTAssertEqual(try MediaDecoder.sniff(path: wavNamedMP3.path), .wav)
@@ -78,7 +79,7 @@ final class BadInputTests: XCTestCase {
 
     /// Stereo is the mean of the channels; a 48 kHz stereo file comes out 16 kHz mono.
     func testDownmixIsChannelMean() throws {
-        let url = try TestPaths.temporaryFolder(self).appendingPathComponent("stereo.wav")
+        let url = try TestRepository.temporaryFolder(self).appendingPathComponent("stereo.wav")
         // Left 0.5, right -0.25 → mean 0.125 at DC.
         let frames = 4_800
         var interleaved: [Float] = []

@@ -1,3 +1,4 @@
+import EmoTestSupport
 import Foundation
 import XCTest
 import EmoCore
@@ -44,7 +45,7 @@ final class DecoderRealDataTests: XCTestCase {
 
     /// Every published original decodes to ⌈frames · 16000 / rate⌉ samples at 16 kHz, whatever its name says.
     func testOriginalsDecodeToTheRightDuration() throws {
-        let data = try TestPaths.sharedData()
+        let data = try TestRepository.sharedData()
         let root = data.appendingPathComponent("originals")
         let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL } ?? []).filter { $0.pathExtension == "wav" }.sorted { $0.path < $1.path }
@@ -74,7 +75,7 @@ final class DecoderRealDataTests: XCTestCase {
 
     /// A sample of the 16 kHz FLAC corpora decodes unchanged in rate, with a PCM hash that is stable.
     func testCorpusSampleDecodes() throws {
-        let data = try TestPaths.sharedData()
+        let data = try TestRepository.sharedData()
         let decoder = try MediaDecoder()
         let paths = [
             "ravdess/Actor_01/03-01-01-01-01-01-01.flac", "ravdess/Actor_24/03-01-08-02-02-02-24.flac",
@@ -94,14 +95,14 @@ final class DecoderRealDataTests: XCTestCase {
     /// A RAVDESS FLAC muxed into mp4 (AAC audio + a tiny video stream) decodes through libavformat to the same
     /// duration and loudness; the same speech as a video-only mp4 fails with a clear error.
     func testMP4FromSpeech() throws {
-        let data = try TestPaths.sharedData()
-        let tmp = try TestPaths.temporaryFolder(self)
+        let data = try TestRepository.sharedData()
+        let tmp = try TestRepository.temporaryFolder(self)
         let flac = data.appendingPathComponent("ravdess/Actor_02/03-01-05-01-01-01-02.flac").path
         let mp4 = tmp.appendingPathComponent("speech.mp4").path
         let videoOnly = tmp.appendingPathComponent("video_only.mp4").path
-        try TestPaths.ffmpeg(["-i", flac, "-f", "lavfi", "-i", "color=c=black:s=16x16:r=5", "-shortest",
+        try TestRepository.ffmpeg(["-i", flac, "-f", "lavfi", "-i", "color=c=black:s=16x16:r=5", "-shortest",
                               "-c:a", "aac", "-b:a", "128k", "-c:v", "mpeg4", mp4])
-        try TestPaths.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=16x16:r=5:d=1", "-c:v", "mpeg4", videoOnly])
+        try TestRepository.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=16x16:r=5:d=1", "-c:v", "mpeg4", videoOnly])
 
         let decoder = try MediaDecoder()
         let reference = try decoder.decode(path: flac)
@@ -113,7 +114,7 @@ final class DecoderRealDataTests: XCTestCase {
         XCTAssertEqual(rmsDB(clip.samples), rmsDB(reference.samples), accuracy: 1.0, "loudness survives AAC")
         // m4a from the same FLAC, 48 kHz stereo AAC: resampled and downmixed on the way in.
         let m4a = tmp.appendingPathComponent("speech.m4a").path
-        try TestPaths.ffmpeg(["-i", flac, "-ar", "48000", "-ac", "2", "-c:a", "aac", m4a])
+        try TestRepository.ffmpeg(["-i", flac, "-ar", "48000", "-ac", "2", "-c:a", "aac", m4a])
         let stereo = try decoder.decode(path: m4a)
         XCTAssertEqual(stereo.provenance.originalChannels, 2)
         XCTAssertEqual(stereo.provenance.originalSampleRate, 48_000)

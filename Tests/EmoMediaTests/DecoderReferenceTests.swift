@@ -1,3 +1,4 @@
+import EmoTestSupport
 import Foundation
 import XCTest
 @testable import EmoMedia
@@ -17,7 +18,7 @@ final class DecoderReferenceTests: XCTestCase {
     }
 
     func testOriginalsMatchLibrosa() throws {
-        let data = try TestPaths.sharedData()
+        let data = try TestRepository.sharedData()
         let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/originals_librosa", withExtension: "json"))
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         XCTAssertEqual(fixture.files.count, 10)

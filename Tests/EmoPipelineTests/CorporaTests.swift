@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EmoMedia
 import Foundation
@@ -11,7 +12,7 @@ final class CorporaTests: XCTestCase {
                           "06": "fearful", "07": "disgust", "08": "surprised"]
 
     func testRAVDESSCountsAndPerFileLabels() throws {
-        let root = try CorporaTestPaths.sharedData().appendingPathComponent("ravdess")
+        let root = try TestRepository.sharedData().appendingPathComponent("ravdess")
         let corpus = try CorpusLoader.load(kind: .ravdess, path: root.path)
         XCTAssertEqual(corpus.items.count, 1440)
         XCTAssertEqual(corpus.skipped, [])
@@ -41,7 +42,7 @@ final class CorporaTests: XCTestCase {
     }
 
     func testTESSCountsAndPerFileLabels() throws {
-        let root = try CorporaTestPaths.sharedData().appendingPathComponent("tess")
+        let root = try TestRepository.sharedData().appendingPathComponent("tess")
         let corpus = try CorpusLoader.load(kind: .tess, path: root.path)
         XCTAssertEqual(corpus.items.count, 2800)
         XCTAssertEqual(corpus.skipped, [])
@@ -66,7 +67,7 @@ final class CorporaTests: XCTestCase {
     }
 
     func testMELDParsesAllThreeCSVs() throws {
-        let root = try CorporaTestPaths.sharedData().appendingPathComponent("meld")
+        let root = try TestRepository.sharedData().appendingPathComponent("meld")
         let corpus = try CorpusLoader.load(kind: .meld, path: root.path, options: CorpusOptions(checkFiles: false))
         let summary = CorpusSummary(corpus)
         XCTAssertEqual(summary.splits, ["train": 9989, "dev": 1109, "test": 2610])
@@ -91,8 +92,8 @@ final class CorporaTests: XCTestCase {
     /// A small MELD folder with mp4 clips made from RAVDESS speech: rows with clips become items whose audio
     /// decodes; a row without a clip and a row with a missing field are reported and skipped.
     func testMELDWithClipsMadeByFFmpeg() throws {
-        let data = try CorporaTestPaths.sharedData()
-        let dir = try CorporaTestPaths.temporaryFolder(self)
+        let data = try TestRepository.sharedData()
+        let dir = try TestRepository.temporaryFolder(self)
         let header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
         let rows = """
             1,"Kids are talking, by the door",Joey,joy,positive,0,0,1,1,"00:00:01,000","00:00:04,000"
@@ -105,7 +106,7 @@ final class CorporaTests: XCTestCase {
         let clips = dir.appendingPathComponent("dev_splits_complete")
         try FileManager.default.createDirectory(at: clips, withIntermediateDirectories: true)
         for (n, source) in ["03-01-03-01-01-01-01.flac", "03-01-05-01-02-01-01.flac"].enumerated() {
-            try CorporaTestPaths.ffmpeg(["-i", data.appendingPathComponent("ravdess/Actor_01/\(source)").path,
+            try TestRepository.ffmpeg(["-i", data.appendingPathComponent("ravdess/Actor_01/\(source)").path,
                                          "-f", "lavfi", "-i", "color=c=black:s=16x16:r=5", "-shortest",
                                          "-c:a", "aac", "-ar", "44100", "-c:v", "mpeg4",
                                          clips.appendingPathComponent("dia0_utt\(n).mp4").path])
@@ -128,7 +129,7 @@ final class CorporaTests: XCTestCase {
     }
 
     func testManifestCSVAndJSONL() throws {
-        let dir = try CorporaTestPaths.temporaryFolder(self)
+        let dir = try TestRepository.temporaryFolder(self)
         for name in ["a.wav", "b.wav"] { try Data([1]).write(to: dir.appendingPathComponent(name)) }
         let csv = "path,label,speaker,text,group,site\na.wav,happy,s1,\"hello, there\",g1,lab\nb.wav,sad,s2,,,\nmissing.wav,sad,s3,,,\n,angry,s4,,,\n"
         try Data(csv.utf8).write(to: dir.appendingPathComponent("m.csv"))
@@ -170,7 +171,7 @@ final class CorporaTests: XCTestCase {
 /// Corpora as pipeline-spec sources and as split items.
 final class CorporaSpecTests: XCTestCase {
     func testSpecSourceAndLabelledItems() throws {
-        let data = try CorporaTestPaths.sharedData()
+        let data = try TestRepository.sharedData()
         let source = CorpusSource(kind: "ravdess", path: "${EMO_DATA}/ravdess", options: ["calm": "keep"])
         let corpus = try CorpusLoader.load(source: source, environment: ["EMO_DATA": data.path])
         XCTAssertEqual(corpus.items.count, 1440)

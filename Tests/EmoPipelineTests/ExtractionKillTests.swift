@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoStore
 import Foundation
 import XCTest
@@ -8,7 +9,7 @@ final class ExtractionKillTests: XCTestCase {
     func emoExecutable() throws -> URL {
         var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
                           Bundle.main.bundleURL.deletingLastPathComponent(),
-                          CorporaTestPaths.repoRoot.appendingPathComponent(".build/debug")]
+                          TestRepository.root.appendingPathComponent(".build/debug")]
         candidates += candidates.map { $0.deletingLastPathComponent() }
         for dir in candidates {
             let exe = dir.appendingPathComponent("emo")
@@ -28,9 +29,9 @@ final class ExtractionKillTests: XCTestCase {
     }
 
     func testKillNineThenResume() throws {
-        let data = try CorporaTestPaths.sharedData()
+        let data = try TestRepository.sharedData()
         let exe = try emoExecutable()
-        let dir = try CorporaTestPaths.temporaryFolder(self)
+        let dir = try TestRepository.temporaryFolder(self)
         let store = dir.appendingPathComponent("kill.sqlite").path
         let limit = 90, batch = 8
         let args = ["extract", data.appendingPathComponent("tess").path, "--kind", "tess",

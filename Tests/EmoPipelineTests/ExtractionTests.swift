@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EmoMedia
 import EmoStore
@@ -37,7 +38,7 @@ final class ExtractionTests: XCTestCase {
     var good: [String] = []
 
     override func setUpWithError() throws {
-        dir = try CorporaTestPaths.temporaryFolder(self)
+        dir = try TestRepository.temporaryFolder(self)
         good = []
         for k in 0..<7 {
             let url = dir.appendingPathComponent(String(format: "tone%02d.wav", k))
@@ -151,7 +152,7 @@ final class ExtractionTests: XCTestCase {
         XCTAssertEqual(ParallelMap.run(100, workers: 3) { $0 * $0 }, (0..<100).map { $0 * $0 })
         let one = try ExtractionEngine(component: FakeStatsExtractor(), store: try store(),
                                        options: ExtractionOptions(batchSize: 3, workers: 1)).run(items: items(good))
-        let dir2 = try CorporaTestPaths.temporaryFolder(self)
+        let dir2 = try TestRepository.temporaryFolder(self)
         let other = try FeatureStore(path: dir2.appendingPathComponent("s.sqlite").path)
         let four = try ExtractionEngine(component: FakeStatsExtractor(), store: other,
                                         options: ExtractionOptions(batchSize: 3, workers: 4)).run(items: items(good))

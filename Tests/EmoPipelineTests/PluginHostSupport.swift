@@ -1,4 +1,5 @@
 import EmoRuntime
+import EmoTestSupport
 import Foundation
 import XCTest
 
@@ -6,13 +7,7 @@ import XCTest
 /// beside the test binary, a probe cache in the test's own folder.
 enum TestPlugins {
     /// The folder containing Package.swift.
-    static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    static var repoRoot: URL { TestRepository.root }
 
     /// A host over the built plugins, or a skip saying they are not built.
     static func host(cacheFolder dir: String) throws -> PluginHost {
