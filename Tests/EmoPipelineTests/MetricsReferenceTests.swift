@@ -1,3 +1,4 @@
+import EmoTestSupport
 import Foundation
 import XCTest
 @testable import EmoPipeline
@@ -5,14 +6,7 @@ import XCTest
 /// Finds the repository root and reads the evalkit fixtures (made by Tests/Reference/metrics_reference.py).
 enum EvalkitFixtures {
     /// The folder holding Package.swift, found by walking up from this file.
-    static func repoRoot(_ file: String = #filePath) -> URL? {
-        var dir = URL(fileURLWithPath: file).deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
+    static func repoRoot() -> URL? { TestRepository.root }
 
     /// The parsed reference JSON (sklearn / SciPy values).
     static func reference() throws -> [String: Any] {

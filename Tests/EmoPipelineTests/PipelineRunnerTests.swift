@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EmoPipeline
 import EmoRuntime
@@ -7,13 +8,7 @@ import XCTest
 
 /// `emo run` end to end on a small slice of real TESS clips, through the in-tree plugins, and the bundle it writes.
 final class PipelineRunnerTests: XCTestCase {
-    private static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    private static var repoRoot: URL { TestRepository.root }
 
     private func host(_ dir: String) throws -> PluginHost {
         let build = PluginSources.executableDirectory()

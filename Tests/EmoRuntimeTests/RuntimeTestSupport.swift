@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EmoRuntime
 import Foundation
@@ -6,13 +7,7 @@ import XCTest
 /// Paths and builders shared by the runtime tests.
 enum RuntimeFixtures {
     /// The repository root (the folder holding Package.swift).
-    static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    static var repoRoot: URL { TestRepository.root }
 
     /// Where SwiftPM put the test binary, the in-tree plugin libraries and emo-probe.
     static let buildDirectory = PluginSources.executableDirectory()

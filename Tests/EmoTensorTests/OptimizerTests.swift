@@ -1,4 +1,5 @@
 // Optimisers, clipping, schedules and losses against torch (fixture from Tests/Reference/tensor_fixtures.py).
+import EmoTestSupport
 import Foundation
 import XCTest
 @testable import EmoTensor
@@ -62,13 +63,7 @@ struct TorchReference: Decodable {
     let batch_norm: BatchNorm
 
     static func load() throws -> TorchReference {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            let parent = dir.deletingLastPathComponent()
-            if parent.path == dir.path { throw XCTSkip("repository root not found above \(#filePath)") }
-            dir = parent
-        }
-        let url = dir.appendingPathComponent("Tests/EmoTensorTests/Fixtures/torch_reference.json")
+        let url = TestRepository.root.appendingPathComponent("Tests/EmoTensorTests/Fixtures/torch_reference.json")
         return try JSONDecoder().decode(TorchReference.self, from: Data(contentsOf: url))
     }
 }

@@ -1,17 +1,11 @@
+import EmoTestSupport
 import Foundation
 import XCTest
 
 /// Paths and JSON loading shared by the text encoder tests.
 enum Fixtures {
     /// The repository root: the nearest folder above this file holding Package.swift.
-    static let repoRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url.deleteLastPathComponent()
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    }()
+    static var repoRoot: URL { TestRepository.root }
 
     /// Tests/TextEncodersTests/Fixtures.
     static let folder = repoRoot.appendingPathComponent("Tests/TextEncodersTests/Fixtures")

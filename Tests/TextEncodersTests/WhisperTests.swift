@@ -86,9 +86,17 @@ final class WhisperTests: XCTestCase {
         XCTAssertThrowsError(try whisper.forward([.text("not audio")]))
     }
 
-    func testBadModelFolderIsNamed() {
+    func testBadModelFolderIsNamed() throws {
+        // Neither an imported name nor a folder: both readings are named, with the command that fixes it.
         XCTAssertThrowsError(try WhisperTranscriber(config: ["model": "/nonexistent/whisper"])) {
-            XCTAssertTrue("\($0)".contains("/nonexistent/whisper/model.bin"), "\($0)")
+            XCTAssertTrue("\($0)".contains("/nonexistent/whisper") && "\($0)".contains("emo models import"), "\($0)")
+        }
+        // A folder without the model file names the file it needs.
+        let empty = NSTemporaryDirectory() + "emokit-whisper-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        XCTAssertThrowsError(try WhisperTranscriber(config: ["model": .string(empty)])) {
+            XCTAssertTrue("\($0)".contains(empty + "/model.bin"), "\($0)")
         }
         XCTAssertThrowsError(try WhisperTranscriber(config: [:]))
     }

@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EmoPipeline
 import EmoRuntime
@@ -8,13 +9,7 @@ import XCTest
 /// Data, paths and plugin hosts shared by the training tests.
 enum TrainingFixtures {
     /// The repository root (the folder holding Package.swift).
-    static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    static var repoRoot: URL { TestRepository.root }
 
     /// Gaussian blobs: class c has mean 2·(c-th direction) in every group, unit noise. Separable but not trivially.
     static func blobs(rows: Int, widths: [Int], classes: Int, seed: UInt64) throws -> TrainingSet {
