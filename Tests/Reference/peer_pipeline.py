@@ -348,6 +348,9 @@ def train_fold(torch, protocol, x, labels, fold):
                                                            threshold_mode="rel", min_lr=float(plateau.get("minLearningRate", 0.0)))
         if plateau.get("monitor", "val-loss") != "val-loss":
             raise PeerUnavailable("the peer's LR plateau watches val-loss only")
+    for unsupported in ("warmup", "gradientClipNorm"):
+        if t.get(unsupported):
+            raise PeerUnavailable(f"training.{unsupported} is not implemented by the peer")
     es = t.get("earlyStopping")
     if es and es.get("monitor", "val-loss") != "val-loss":
         raise PeerUnavailable("the peer's early stopping watches val-loss only")
@@ -459,8 +462,9 @@ def main_run(args):
         features_desc = "librosa 0.11 (MFCC, chroma, centroid, roll-off, ZCR, pYIN) + Praat via parselmouth " \
                         "(formants, HNR, jitter, shimmer, speech rate)"
     scaling = protocol["scaling"]
-    if scaling.get("perSpeaker"):
-        print(json.dumps({"missing": "per-speaker scaling is not implemented by the peer"}))
+    if scaling.get("perSpeaker") or scaling.get("groups") or scaling.get("statistics", "per-feature") != "per-feature":
+        print(json.dumps({"missing": "the peer implements only global per-feature scaling (no per-speaker, per-group "
+                                     "or global-statistics scaling)"}))
         return
     runs = []
     try:
