@@ -12,6 +12,8 @@ Usage
       separates feature differences from training differences.
   peer_pipeline.py extract LIST.txt
       Computes and caches peer features for the audio files listed one per line (to warm the cache).
+  peer_pipeline.py compare PROTOCOL.json
+      Per feature, how EmoKit's values (in the protocol) agree with the peer's cached ones.
 
 Features (65 per clip, in EmoKit's `study-a` order, see Plugins/Handcrafted/README.md):
   librosa 0.11 on the samples as read by soundfile (float32, the dtype `librosa.load` gives):
@@ -495,11 +497,39 @@ def main_run(args):
                       "total_seconds": time.time() - t_start, "runs": runs}))
 
 
+def main_compare(protocol_path):
+    """Per feature: agreement of EmoKit's values (from the protocol) with the peer's cached values (clips cached so far)."""
+    import numpy as np
+    with open(protocol_path) as f:
+        protocol = json.load(f)
+    peer_rows, emokit_rows = [], []
+    for it, row in zip(protocol["items"], protocol["emokitFeatures"]):
+        cp = cache_path(it["path"])
+        if os.path.exists(cp):
+            peer_rows.append(np.load(cp))
+            emokit_rows.append([np.nan if v is None else v for v in row])
+    p, e = np.array(peer_rows), np.array(emokit_rows)
+    print(f"{len(p)} of {len(protocol['items'])} clips have cached peer features")
+    print(f"{'feature':24s} {'EmoKit mean':>12s} {'peer mean':>12s} {'corr':>6s} {'median rel':>10s} {'p95 rel':>9s}")
+    out = {}
+    for j, name in enumerate(protocol["featureNames"]):
+        a, b = e[:, j], p[:, j]
+        m = np.isfinite(a) & np.isfinite(b)
+        rel = np.abs(a[m] - b[m]) / np.maximum(np.abs(a[m]), 1e-9)
+        corr = float(np.corrcoef(a[m], b[m])[0, 1]) if m.sum() > 2 and a[m].std() > 0 and b[m].std() > 0 else float("nan")
+        out[name] = {"emokit_mean": float(a[m].mean()), "peer_mean": float(b[m].mean()), "corr": corr,
+                     "median_rel": float(np.median(rel)), "p95_rel": float(np.quantile(rel, 0.95))}
+        print(f"{name:24s} {a[m].mean():12.4g} {b[m].mean():12.4g} {corr:6.3f} {np.median(rel):10.2g} {np.quantile(rel, 0.95):9.2g}")
+    print(json.dumps({"clips": len(p), "features": out}))
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "extract":
         main_extract(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "compare":
+        main_compare(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "run":
         main_run(sys.argv[2:])
     else:
         print(__doc__, file=sys.stderr)
-        print(json.dumps({"missing": "usage: peer_pipeline.py run PROTOCOL.json | extract LIST.txt"}))
+        print(json.dumps({"missing": "usage: peer_pipeline.py run PROTOCOL.json [--features peer|emokit] | extract LIST.txt | compare PROTOCOL.json"}))
