@@ -12,6 +12,7 @@ public enum HTMLReport {
         var body = "<h1>\(ReportSVG.escape(report.title))</h1>\n"
         body += "<p class=\"note\">All figures are on the test parts, in percent, as mean ± std over folds × seeds; "
             + "\(ReportSVG.escape(report.stdNote)). Scalers and every other statistic were fit on training parts only.</p>\n"
+        if let peer = report.peer { body += "<h2>Peer pipeline, side by side</h2>\n" + peerSection(peer) }
         if !report.runs.isEmpty {
             body += "<h2>Reference table</h2>\n"
             for metric in [SummaryMetric.accuracy, .macroF1] {
@@ -80,6 +81,26 @@ public enum HTMLReport {
         let total = r.folds.reduce(0) { $0 + $1.metrics.count }
         guard total > 0 else { return "—" }
         return "\(seen) / \(total) (\(MeanStd.fixed(100 * Double(seen) / Double(total), 1)) %)"
+    }
+
+    /// The peer's identity and the side-by-side table with the issue's goal (EmoKit within 1 point or better).
+    static func peerSection(_ peer: PeerReport) -> String {
+        if let missing = peer.missing {
+            return "<p><strong>Peer unavailable:</strong> \(ReportSVG.escape(missing))</p>\n"
+        }
+        var s = "<p>\(ReportSVG.escape(peer.peer ?? "")); features: \(ReportSVG.escape(peer.features ?? ""))"
+        if !peer.versions.isEmpty {
+            s += "<br><span class=\"note\">" + ReportSVG.escape(peer.versions.sorted { $0.key < $1.key }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")) + "</span>"
+        }
+        s += "</p>\n<table><thead><tr><th>Metric</th><th>EmoKit</th><th>Peer</th><th>EmoKit − peer (points)</th>"
+            + "<th>Goal: within 1 point or better</th></tr></thead><tbody>\n"
+        for r in peer.rows {
+            s += "<tr><td>\(r.metric.title)</td><td class=\"num\">\(r.emokit.formatted(digits: 2, scale: 100))</td>"
+                + "<td class=\"num\">\(r.peer.formatted(digits: 2, scale: 100))</td>"
+                + "<td class=\"num\">\(MeanStd.fixed(100 * r.difference, 2))</td><td>\(r.withinOnePoint ? "met" : "not met")</td></tr>\n"
+        }
+        return s + "</tbody></table>\n"
     }
 
     static func pairedTests(_ comparisons: [RunComparison]) -> String {

@@ -57,6 +57,8 @@ public struct MetricsReport: Sendable, Equatable, Codable {
     public var summaries: [Summary]
     /// Paired comparisons.
     public var comparisons: [RunComparison]
+    /// The peer pipeline's side-by-side figures (`emo run --peer`), or why it is unavailable; nil when not asked.
+    public var peer: PeerReport?
     /// How the std was computed, stated in the file itself.
     public var stdNote: String = "std is the sample standard deviation (ddof=1) over all folds and seeds"
 

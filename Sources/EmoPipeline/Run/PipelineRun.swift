@@ -44,6 +44,12 @@ public struct PipelineRun: Sendable {
     public var splitSeconds: [Double]
     /// The model trained on the first seed's first split (what a bundle ships).
     public var model: TrainedModel?
+    /// The items trained and tested on (the corpus minus extraction failures); split indices refer to these.
+    public var items: [RunItem] = []
+    /// Unscaled features of `items`, all groups side by side, `[N, ΣC_g]` (non-finite values as extracted).
+    public var features = NDArray(zeros: [0, 0])
+    /// Every trained split with its seed, in `result.folds` order.
+    public var trainedSplits: [SeededSplit] = []
 
     /// The protocol in words: corpus, classes, split, seeds, overlap.
     public var protocolDescription: String {

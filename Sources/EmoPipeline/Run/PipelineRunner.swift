@@ -230,6 +230,7 @@ public final class PipelineRunner {
         var folds: [FoldResult] = []
         var seconds: [Double] = []
         var firstModel: TrainedModel?
+        var trainedSplits: [SeededSplit] = []
         for seed in spec.seeds {
             let splits = try spec.split.splits(of: items, seed: seed)
             for split in splits {
@@ -270,6 +271,7 @@ public final class PipelineRunner {
                 folds.append(FoldResult(seed: seed, split: split.name, overlap: split.overlap, metrics: metrics,
                                         curves: curves, imputedValues: imputed))
                 seconds.append(elapsed)
+                trainedSplits.append(SeededSplit(seed: seed, split: split))
                 if firstModel == nil {
                     firstModel = TrainedModel(scaler: scaler, fusionState: try fusion.saveState(),
                                               classifierState: try classifier.saveState(),
@@ -285,7 +287,7 @@ public final class PipelineRunner {
             PipelineRun.GroupInfo(name: $0.name, component: $0.key.componentID, version: $0.key.componentVersion,
                                   configHash: $0.key.configHash, width: $0.values.shape[1], featureNames: $0.featureNames)
         }, extractionFailures: matrices.failures, result: RunResult(model: spec.name, runProtocol: runProtocol, folds: folds),
-        splitSeconds: seconds, model: firstModel)
+        splitSeconds: seconds, model: firstModel, items: items, features: all.values, trainedSplits: trainedSplits)
     }
 
     /// The scaling in words ("standard", "none", "standard per speaker").

@@ -50,6 +50,13 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print the metrics report as JSON on stdout.")
     var json = false
 
+    @Flag(help: ArgumentHelp("Also run the peer pipeline (Tests/Reference/peer_pipeline.py: librosa + Praat features, PyTorch model of the same shapes) on the same splits, seeds and settings, and report both side by side.",
+                             discussion: "Writes OUT/peer-protocol.json and runs the script with $EMO_REFERENCE_PYTHON (default python3)."))
+    var peer = false
+
+    @Option(help: "Features the peer trains on: 'peer' (its own librosa/Praat features) or 'emokit' (EmoKit's matrix, to separate feature from training differences).")
+    var peerFeatures: String = "peer"
+
     func run() async throws {
         let host = PluginHost.standard()
         var pipeline = try PipelineSpec.load(from: URL(fileURLWithPath: spec), knownComponents: Set(host.components.keys))
@@ -85,7 +92,14 @@ struct RunCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var result = outcome.result
         if let cap = maxPerClass { result.runProtocol.corpus += ", at most \(cap) per class" }
-        let report = MetricsReport(title: pipeline.name, runs: [result])
+        var report = MetricsReport(title: pipeline.name, runs: [result])
+        if peer {
+            guard ["peer", "emokit"].contains(peerFeatures) else { throw ValidationError("--peer-features must be 'peer' or 'emokit'") }
+            let (peerRun, peerReport) = try runPeer(outcome, emokit: result, folder: folder, showProgress: showProgress)
+            report = MetricsReport(title: pipeline.name + (peerRun == nil ? "" : " vs peer"), runs: [result] + (peerRun.map { [$0] } ?? []),
+                                   comparisons: peerRun.map { p in [SummaryMetric.accuracy, .macroF1].map { RunComparison.make(result, p, metric: $0) } } ?? [])
+            report.peer = peerReport
+        }
         let metricsURL = try report.write(into: URL(fileURLWithPath: folder))
         let htmlURL = try HTMLReport.write(report, into: URL(fileURLWithPath: folder))
         if outcome.model != nil {
@@ -100,8 +114,31 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         print(outcome.summary)
+        if let peerReport = report.peer { print(peerReport.text) }
         print("run \(runID) in \(storePath)")
         print("wrote \(metricsURL.path), \(htmlURL.path)\(outcome.model != nil ? ", \(folder)/bundle" : "")")
+    }
+}
+
+extension RunCommand {
+    /// Writes `folder/peer-protocol.json`, runs the peer script on it and reads its result; a missing or failing
+    /// peer gives a report that says why (never an error: EmoKit's own results stand).
+    func runPeer(_ outcome: PipelineRun, emokit: RunResult, folder: String, showProgress: Bool) throws -> (RunResult?, PeerReport) {
+        let proto = PeerProtocol(run: outcome)
+        let url = try proto.write(to: URL(fileURLWithPath: folder).appendingPathComponent("peer-protocol.json"))
+        if showProgress { stderrLine("peer: \(ReferencePeer.python) Tests/Reference/peer_pipeline.py run \(url.path) --features \(peerFeatures)") }
+        switch ReferencePeer.run("peer_pipeline.py", arguments: ["run", url.path, "--features", peerFeatures], timeout: 4 * 3600) {
+        case .missing(let why):
+            return (nil, .unavailable(why))
+        case .measured(let object):
+            do {
+                let data = try JSONSerialization.data(withJSONObject: object)
+                let (run, report) = try PeerComparison.compare(output: data, protocol: proto, emokit: emokit)
+                return (run, report)
+            } catch {
+                return (nil, .unavailable("\(error)"))
+            }
+        }
     }
 }
 
