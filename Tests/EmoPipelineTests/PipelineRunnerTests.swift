@@ -170,5 +170,24 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertTrue(tokens.tokens.values.contains { $0 != 0 })
         let delta = try XCTUnwrap(tokens.delta)
         XCTAssertLessThan(abs(delta), 1e-3, "IG over tokens should integrate this small chain at 64 steps")
+        // The spec's explainers after a run: features and tokens summarised per class; waveform skipped, said so.
+        let explainerJSON = """
+            [{"component": "integrated-gradients", "config": {"n_steps": 16}, "inputs": ["stats", "words", "tokens"], "samples": 3},
+             {"component": "occlusion", "config": {"window": [1600]}, "inputs": ["waveform"]}]
+            """
+        let explainers = try JSONDecoder().decode([ExplainerSpec].self, from: Data(explainerJSON.utf8))
+        var explanations = try SpecExplanations(run: run, bundle: try PipelineBundle.load(dir + "/bundle"), host: host)
+        var notes: [String] = []
+        explanations.log = { notes.append($0) }
+        let outputs = try explanations.write(explainers, into: dir + "/explanations")
+        XCTAssertEqual(outputs.map(\.component), ["integrated-gradients"])
+        XCTAssertEqual(outputs.first?.items, 3, "3 of the 4 test items, class by class")
+        XCTAssertTrue(notes.contains { $0.contains("waveform") && $0.contains("emo explain") }, "\(notes)")
+        let batch = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: dir + "/explanations/0-integrated-gradients/batch.json")))
+        XCTAssertEqual(batch["items"], 3)
+        let perClass = try XCTUnwrap(batch["per_class"]?.objectValue)
+        XCTAssertTrue(perClass.values.contains { $0["top_tokens"]?.arrayValue?.isEmpty == false }, "token rankings present")
+        XCTAssertTrue(perClass.values.contains { $0["mean_attribution"]?.objectValue?.count == 4 + 32 }, "every fused feature has a mean")
     }
+
 }

@@ -14,12 +14,20 @@ extension Predictor {
     ///   and the explainer's convergence delta.
     public func tokenAttributions(_ prediction: Prediction, target: Int, explainer: LoadedComponent,
                                   host: PluginHost) throws -> [Int: (tokens: ExplanationReport.Tokens, delta: Float?)] {
+        try tokenAttributions(features: prediction.features, texts: prediction.texts, target: target,
+                              explainer: explainer, host: host)
+    }
+
+    /// `tokenAttributions(_:target:explainer:host:)` from a clip's unscaled feature row `[1, ΣC_g]` and the text
+    /// each text group encoded (by group index).
+    public func tokenAttributions(features: NDArray, texts: [Int: String], target: Int, explainer: LoadedComponent,
+                                  host: PluginHost) throws -> [Int: (tokens: ExplanationReport.Tokens, delta: Float?)] {
         let layout = bundle.scaler.layout
-        let scaled = try bundle.scaler.transform(prediction.features).values   // [1, ΣC_g]
+        let scaled = try bundle.scaler.transform(features).values               // [1, ΣC_g]
         let groupRows = splitColumns(scaled, layout: layout)                   // G × [1, C_g]
         var result: [Int: (tokens: ExplanationReport.Tokens, delta: Float?)] = [:]
         for (g, group) in bundle.manifest.groups.enumerated() where group.readsText {
-            guard let text = prediction.texts[g] else { continue }
+            guard let text = texts[g] else { continue }
             let encoder = try host.instantiate(id: group.component, config: group.config.merging(["token_embeddings": true]))
             let out = try encoder.forward([.text(text)])
             guard let (ids, words) = Self.tokenOutputs(out), words.rank == 3, words.shape[0] == 1, words.shape[1] == ids.count else {

@@ -54,6 +54,9 @@ struct RunCommand: AsyncParsableCommand {
                              discussion: "Writes OUT/peer-protocol.json and runs the script with $EMO_REFERENCE_PYTHON (default python3)."))
     var peer = false
 
+    @Flag(help: "Skip the explainers the spec lists (they run on test items of the bundled model's split by default).")
+    var noExplain = false
+
     @Option(help: "Features the peer trains on: 'peer' (its own librosa/Praat features) or 'emokit' (EmoKit's matrix, to separate feature from training differences).")
     var peerFeatures: String = "peer"
 
@@ -102,8 +105,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         let metricsURL = try report.write(into: URL(fileURLWithPath: folder))
         let htmlURL = try HTMLReport.write(report, into: URL(fileURLWithPath: folder))
+        var explained: [SpecExplanations.Output] = []
         if outcome.model != nil {
-            try PipelineBundle(run: outcome).write(to: folder + "/bundle")
+            let bundle = try PipelineBundle(run: outcome)
+            try bundle.write(to: folder + "/bundle")
+            if !noExplain && !pipeline.explainers.isEmpty {
+                var explanations = try SpecExplanations(run: outcome, bundle: bundle, host: host)
+                if showProgress { explanations.log = { stderrLine($0) } }
+                explained = try explanations.write(pipeline.explainers, into: folder + "/explanations")
+            }
         }
         for m in SummaryMetric.allCases {
             if let s = result.summary(m) { try featureStore.recordMetric(run: runID, name: m.rawValue, value: s.mean, split: "mean") }
@@ -117,6 +127,7 @@ struct RunCommand: AsyncParsableCommand {
         if let peerReport = report.peer { print(peerReport.text) }
         print("run \(runID) in \(storePath)")
         print("wrote \(metricsURL.path), \(htmlURL.path)\(outcome.model != nil ? ", \(folder)/bundle" : "")")
+        for e in explained { print("explained \(e.items) test items with \(e.component) over \(e.inputs): \(e.folder)/batch.html") }
     }
 }
 
