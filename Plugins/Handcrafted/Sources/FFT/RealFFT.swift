@@ -63,25 +63,29 @@ public final class RealFFT {
     }
 
     /// In-place complex FFT of length `half` on split real/imaginary arrays; `inverse` conjugates the twiddles
-    /// (no scaling).
+    /// (no scaling). Radix-2 decimation in time; after the first stage, stages h and 2h are done in one pass over
+    /// each group of 4h points (the same butterflies in the same order, so the same rounding, with half the loads
+    /// and stores).
     private func complexFFT(_ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>, inverse: Bool) {
         let m = half
         bitReverse.withUnsafeBufferPointer { br in
-            for i in 0..<m {
+            var i = 0
+            while i < m {
                 let j = br[i]
                 if j > i {
                     let tr = re[i]; re[i] = re[j]; re[j] = tr
                     let ti = im[i]; im[i] = im[j]; im[j] = ti
                 }
+                i = i &+ 1
             }
         }
         // stage h = 1: twiddle 1
         var a = 0
-        while a + 1 < m {
-            let xr = re[a + 1], xi = im[a + 1]
-            re[a + 1] = re[a] - xr; im[a + 1] = im[a] - xi
+        while a &+ 1 < m {
+            let xr = re[a &+ 1], xi = im[a &+ 1]
+            re[a &+ 1] = re[a] - xr; im[a &+ 1] = im[a] - xi
             re[a] += xr; im[a] += xi
-            a += 2
+            a = a &+ 2
         }
         let sign = SIMD2<Double>(repeating: inverse ? -1 : 1)
         let rre = UnsafeMutableRawPointer(re), rim = UnsafeMutableRawPointer(im)
@@ -89,31 +93,58 @@ public final class RealFFT {
             stageSin.withUnsafeBufferPointer { st in
                 guard let cb = ct.baseAddress, let sb = st.baseAddress else { return }
                 let rc = UnsafeRawPointer(cb), rs = UnsafeRawPointer(sb)
+                @inline(__always) func twiddle(_ h: Int, _ j: Int) -> (SIMD2<Double>, SIMD2<Double>) {
+                    let o = (h &- 1 &+ j) &* 8
+                    return (rc.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self),
+                            sign * rs.loadUnaligned(fromByteOffset: o, as: SIMD2<Double>.self))
+                }
+                @inline(__always) func load(_ i: Int) -> (SIMD2<Double>, SIMD2<Double>) {
+                    (rre.loadUnaligned(fromByteOffset: i &* 8, as: SIMD2<Double>.self),
+                     rim.loadUnaligned(fromByteOffset: i &* 8, as: SIMD2<Double>.self))
+                }
+                @inline(__always) func store(_ i: Int, _ v: (SIMD2<Double>, SIMD2<Double>)) {
+                    rre.storeBytes(of: v.0, toByteOffset: i &* 8, as: SIMD2<Double>.self)
+                    rim.storeBytes(of: v.1, toByteOffset: i &* 8, as: SIMD2<Double>.self)
+                }
+                /// (a + b·w, a − b·w), computed as the radix-2 butterfly always has been.
+                @inline(__always) func butterfly(_ a: (SIMD2<Double>, SIMD2<Double>), _ b: (SIMD2<Double>, SIMD2<Double>),
+                                                 _ w: (SIMD2<Double>, SIMD2<Double>))
+                    -> ((SIMD2<Double>, SIMD2<Double>), (SIMD2<Double>, SIMD2<Double>)) {
+                    let xr = b.0 * w.0 - b.1 * w.1
+                    let xi = b.0 * w.1 + b.1 * w.0
+                    return ((a.0 + xr, a.1 + xi), (a.0 - xr, a.1 - xi))
+                }
                 var h = 2
-                while h < m + 1 && h <= m / 2 {
-                    let tw = (h - 1) * 8
+                while h &* 2 <= m / 2 {          // stages h and 2h together
                     var start = 0
                     while start < m {
                         var j = 0
                         while j < h {
-                            let wr = rc.loadUnaligned(fromByteOffset: tw + j * 8, as: SIMD2<Double>.self)
-                            let wi = sign * rs.loadUnaligned(fromByteOffset: tw + j * 8, as: SIMD2<Double>.self)
-                            let oa = (start + j) * 8, ob = (start + j + h) * 8
-                            let br = rre.loadUnaligned(fromByteOffset: ob, as: SIMD2<Double>.self)
-                            let bi = rim.loadUnaligned(fromByteOffset: ob, as: SIMD2<Double>.self)
-                            let ar = rre.loadUnaligned(fromByteOffset: oa, as: SIMD2<Double>.self)
-                            let ai = rim.loadUnaligned(fromByteOffset: oa, as: SIMD2<Double>.self)
-                            let xr = br * wr - bi * wi
-                            let xi = br * wi + bi * wr
-                            rre.storeBytes(of: ar - xr, toByteOffset: ob, as: SIMD2<Double>.self)
-                            rim.storeBytes(of: ai - xi, toByteOffset: ob, as: SIMD2<Double>.self)
-                            rre.storeBytes(of: ar + xr, toByteOffset: oa, as: SIMD2<Double>.self)
-                            rim.storeBytes(of: ai + xi, toByteOffset: oa, as: SIMD2<Double>.self)
-                            j += 2
+                            let i0 = start &+ j, i1 = i0 &+ h, i2 = i1 &+ h, i3 = i2 &+ h
+                            let w1 = twiddle(h, j)
+                            let (a1, b1) = butterfly(load(i0), load(i1), w1)
+                            let (c1, d1) = butterfly(load(i2), load(i3), w1)
+                            let (a2, c2) = butterfly(a1, c1, twiddle(2 &* h, j))
+                            let (b2, d2) = butterfly(b1, d1, twiddle(2 &* h, j &+ h))
+                            store(i0, a2); store(i1, b2); store(i2, c2); store(i3, d2)
+                            j = j &+ 2
                         }
-                        start += 2 * h
+                        start = start &+ 4 &* h
                     }
-                    h *= 2
+                    h = h &* 4
+                }
+                if h <= m / 2 {                    // one stage left
+                    var start = 0
+                    while start < m {
+                        var j = 0
+                        while j < h {
+                            let i0 = start &+ j, i1 = i0 &+ h
+                            let (a1, b1) = butterfly(load(i0), load(i1), twiddle(h, j))
+                            store(i0, a1); store(i1, b1)
+                            j = j &+ 2
+                        }
+                        start = start &+ 2 &* h
+                    }
                 }
             }
         }
