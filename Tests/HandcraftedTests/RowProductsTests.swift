@@ -1,8 +1,8 @@
 @testable import EmoHandcrafted
 import XCTest
 
-/// The scheduled frame-by-weights product against the plain per-output dot product it replaces: same summation
-/// order, so the results must be identical, not just close.
+/// The scheduled products (frame × weights for chroma/DCT, lagged products for LPC) against the plain loops they
+/// replace: same summation order, so the results must be identical, not just close.
 final class RowProductsTests: XCTestCase {
     func testEqualsNaiveDotProductsBitForBit() {
         var rng = Support.Rng(state: 7)
@@ -19,6 +19,20 @@ final class RowProductsTests: XCTestCase {
                 }
             }
             XCTAssertEqual(fast, naive, "M=\(m) K=\(k) rows=\(rows)")
+        }
+    }
+
+    func testLagProductsEqualNaiveBitForBit() {
+        var rng = Support.Rng(state: 11)
+        for (n, p) in [(400, 18), (400, 17), (10, 18), (1, 3), (37, 0)] {
+            let x = (0..<n).map { _ in rng.next() }
+            var naive = [Double](repeating: 0, count: p + 1)
+            for k in 0...p {
+                var s = 0.0
+                if n - k > 0 { for i in 0..<(n - k) { s += x[i] * x[i + k] } }
+                naive[k] = s
+            }
+            XCTAssertEqual(VoiceQuality.lagProducts(x, maxLag: p), naive, "n=\(n) p=\(p)")
         }
     }
 }
