@@ -30,6 +30,9 @@ public final class RealFFT {
     /// Scratch: the packed complex signal, split into real and imaginary parts.
     private var zr: [Double]
     private var zi: [Double]
+    /// Scratch: the inverse's packed spectrum in natural order, before `gatherFirstStage`.
+    private var sr: [Double]
+    private var si: [Double]
 
     /// Creates a plan; `n` must be a power of two ≥ 4.
     public init(n: Int) throws(FeatureError) {
@@ -60,33 +63,36 @@ public final class RealFFT {
         }
         zr = [Double](repeating: 0, count: half)
         zi = [Double](repeating: 0, count: half)
+        sr = [Double](repeating: 0, count: half)
+        si = [Double](repeating: 0, count: half)
+    }
+
+    /// Bit-reversal permutation and the first radix-2 stage (twiddle 1) in one pass: output pair (2p, 2p + 1) is
+    /// (a + b, a − b) for a = source[r] and b = source[r + m/2], r = bitReverse[2p] (bitReverse[2p + 1] = r + m/2).
+    /// The source point i is (sre[i · stride], sim[i · stride]).
+    @inline(__always)
+    private func gatherFirstStage(_ sre: UnsafePointer<Double>, _ sim: UnsafePointer<Double>, stride: Int,
+                                  _ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>) {
+        let h = half / 2
+        bitReverse.withUnsafeBufferPointer { br in
+            var p = 0
+            while p < h {
+                let a = br[2 &* p] &* stride, b = (br[2 &* p] &+ h) &* stride
+                let ar = sre[a], ai = sim[a], xr = sre[b], xi = sim[b]
+                re[2 &* p &+ 1] = ar - xr; im[2 &* p &+ 1] = ai - xi
+                re[2 &* p] = ar + xr; im[2 &* p] = ai + xi
+                p = p &+ 1
+            }
+        }
     }
 
     /// In-place complex FFT of length `half` on split real/imaginary arrays; `inverse` conjugates the twiddles
-    /// (no scaling). Radix-2 decimation in time; after the first stage, stages h and 2h are done in one pass over
-    /// each group of 4h points (the same butterflies in the same order, so the same rounding, with half the loads
-    /// and stores).
+    /// (no scaling), on data already permuted and through the first stage (`gatherFirstStage`). Radix-2 decimation
+    /// in time; stages h and 2h are done in one pass over each group of 4h points (the same butterflies in the same
+    /// order, so the same rounding, with half the loads and stores).
     private func complexFFT(_ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>, inverse: Bool) {
         let m = half
-        bitReverse.withUnsafeBufferPointer { br in
-            var i = 0
-            while i < m {
-                let j = br[i]
-                if j > i {
-                    let tr = re[i]; re[i] = re[j]; re[j] = tr
-                    let ti = im[i]; im[i] = im[j]; im[j] = ti
-                }
-                i = i &+ 1
-            }
-        }
-        // stage h = 1: twiddle 1
-        var a = 0
-        while a &+ 1 < m {
-            let xr = re[a &+ 1], xi = im[a &+ 1]
-            re[a &+ 1] = re[a] - xr; im[a &+ 1] = im[a] - xi
-            re[a] += xr; im[a] += xi
-            a = a &+ 2
-        }
+        // the bit-reversal permutation and stage h = 1 (twiddle 1) were done by `gatherFirstStage`
         let sign = SIMD2<Double>(repeating: inverse ? -1 : 1)
         let rre = UnsafeMutableRawPointer(re), rim = UnsafeMutableRawPointer(im)
         stageCos.withUnsafeBufferPointer { ct in
@@ -158,10 +164,7 @@ public final class RealFFT {
         zr.withUnsafeMutableBufferPointer { zrb in
             zi.withUnsafeMutableBufferPointer { zib in
                 guard let re = zrb.baseAddress, let im = zib.baseAddress else { return }
-                for i in 0..<m {
-                    re[i] = input[2 * i]
-                    im[i] = input[2 * i + 1]
-                }
+                gatherFirstStage(input, input + 1, stride: 2, re, im)
                 complexFFT(re, im, inverse: false)
                 splitCos.withUnsafeBufferPointer { sc in
                     splitSin.withUnsafeBufferPointer { ss in
@@ -187,31 +190,34 @@ public final class RealFFT {
                         _ output: UnsafeMutablePointer<Double>) {
         let m = half
         zr.withUnsafeMutableBufferPointer { zrb in
-            zi.withUnsafeMutableBufferPointer { zib in
-                guard let re = zrb.baseAddress, let im = zib.baseAddress else { return }
-                splitCos.withUnsafeBufferPointer { sc in
-                    splitSin.withUnsafeBufferPointer { ss in
-                        for k in 0..<m {
-                            let ar = inRe[k], ai = k == 0 ? 0 : inIm[k]
-                            let br = inRe[m - k], bi = (m - k == m) ? 0 : -inIm[m - k]   // conj X[m-k]
-                            let er = 0.5 * (ar + br), ei = 0.5 * (ai + bi)
-                            let dr = 0.5 * (ar - br), di = 0.5 * (ai - bi)
-                            // O = D · e^{+2πik/n}
-                            let wr = sc[k], wi = -ss[k]
-                            let or = dr * wr - di * wi, oi = dr * wi + di * wr
-                            // Z = E + i O
-                            re[k] = er - oi
-                            im[k] = ei + or
-                        }
+        zi.withUnsafeMutableBufferPointer { zib in
+        sr.withUnsafeMutableBufferPointer { srb in
+        si.withUnsafeMutableBufferPointer { sib in
+            guard let re = zrb.baseAddress, let im = zib.baseAddress, let pr = srb.baseAddress,
+                  let pi = sib.baseAddress else { return }
+            splitCos.withUnsafeBufferPointer { sc in
+                splitSin.withUnsafeBufferPointer { ss in
+                    for k in 0..<m {
+                        let ar = inRe[k], ai = k == 0 ? 0 : inIm[k]
+                        let br = inRe[m - k], bi = (m - k == m) ? 0 : -inIm[m - k]   // conj X[m-k]
+                        let er = 0.5 * (ar + br), ei = 0.5 * (ai + bi)
+                        let dr = 0.5 * (ar - br), di = 0.5 * (ai - bi)
+                        // O = D · e^{+2πik/n}
+                        let wr = sc[k], wi = -ss[k]
+                        let or = dr * wr - di * wi, oi = dr * wi + di * wr
+                        // Z = E + i O
+                        pr[k] = er - oi
+                        pi[k] = ei + or
                     }
                 }
-                complexFFT(re, im, inverse: true)
-                let scale = 1.0 / Double(m)
-                for i in 0..<m {
-                    output[2 * i] = re[i] * scale
-                    output[2 * i + 1] = im[i] * scale
-                }
             }
-        }
+            gatherFirstStage(pr, pi, stride: 1, re, im)
+            complexFFT(re, im, inverse: true)
+            let scale = 1.0 / Double(m)
+            for i in 0..<m {
+                output[2 * i] = re[i] * scale
+                output[2 * i + 1] = im[i] * scale
+            }
+        }}}}
     }
 }
