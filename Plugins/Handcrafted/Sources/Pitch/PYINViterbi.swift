@@ -175,7 +175,27 @@ public struct PYINViterbi: Sendable {
         var table = [Double](repeating: 0, count: levels * s2)      // sparse table of range maxima, built on demand
         let nPad = (n + 3) & ~3
         let kLen = kernelLeft + kernelRight + 1
-        var upad = [Double](repeating: -.infinity, count: nPad + Swift.max(kLen, 0) + 4)  // kernel-row sources
+        let upLength = nPad + Swift.max(kLen, 0) + 4
+        var upad = [Double](repeating: -.infinity, count: upLength)
+        var upLevels = 1
+        while (1 << upLevels) <= upLength { upLevels += 1 }
+        var upTable = [Double](repeating: 0, count: upLevels * upLength)   // range maxima of upad, per frame
+        // the kernel cut into rings around the diagonal (d = k − j in ±4, then 5…12, 13…24, 25…44 and the rest on
+        // each side), as kernel index ranges ea...eb with their largest stay and switch values
+        var rings: [(ea: Int, eb: Int, maxStay: Double, maxSwitch: Double)] = []
+        if kLen > 0 {
+            var bounds: [(Int, Int)] = [(-4, 4)]
+            var inner = 4
+            for outer in [12, 24, 44, Int.max / 4] {
+                bounds.append((inner + 1, outer)); bounds.append((-outer, -inner - 1))
+                inner = outer
+            }
+            for (dLo, dHi) in bounds {
+                let ea = Swift.max(kernelLeft - dHi, 0), eb = Swift.min(kernelLeft - dLo, kLen - 1)
+                guard ea <= eb else { continue }
+                rings.append((ea, eb, kernelStay[ea...eb].max() ?? -.infinity, kernelSwitch[ea...eb].max() ?? -.infinity))
+            }
+        }  // kernel-row sources
         var toVoiced = [Double](repeating: -.infinity, count: nPad)   // [n] best into voiced j
         var toUnvoiced = [Double](repeating: -.infinity, count: nPad) // [n] best into unvoiced n + j
         // kernel values as broadcast pairs (one aligned load each in the convolution)
@@ -191,6 +211,7 @@ public struct PYINViterbi: Sendable {
         kernelPairs.withUnsafeBufferPointer { kpp in
         table.withUnsafeMutableBufferPointer { tb in
         upad.withUnsafeMutableBufferPointer { upb in
+        upTable.withUnsafeMutableBufferPointer { utb in
         toVoiced.withUnsafeMutableBufferPointer { tvb in
         toUnvoiced.withUnsafeMutableBufferPointer { tub in
         minVoiced.withUnsafeMutableBufferPointer { mvb in
@@ -264,21 +285,38 @@ public struct PYINViterbi: Sendable {
                 for k in 0..<n { up[k + kernelRight] = isKernelRow[k] ? v[n + k] : -.infinity }
                 let ru = UnsafeRawPointer(up)
                 let rks = UnsafeRawPointer(kbs), rkw = UnsafeRawPointer(kbw)
+                buildSparseTable(UnsafePointer(up), s2: upLength, levels: upLevels, into: utb)
+                @inline(__always) func upMax(_ a: Int, _ b: Int) -> Double {   // max of upad[a...b], a <= b
+                    let k = Int.bitWidth &- 1 &- (b &- a &+ 1).leadingZeroBitCount
+                    let x = utb[k &* upLength &+ a], y = utb[k &* upLength &+ b &- (1 << k) &+ 1]
+                    return x < y ? y : x
+                }
                 var j0 = 0
                 while j0 < nPad {       // 4 targets per pass: 4 accumulators + 2 loads + 2 kernel pairs stay in registers
                     var sw0 = SIMD2<Double>(repeating: -.infinity), sw1 = sw0, st0 = sw0, st1 = sw0
-                    var e = 0
-                    // target j takes source k = j + kernelLeft − e, stored at upad[k + kernelRight]
-                    var bo = (j0 &+ kLen &- 1) &* 8
-                    while e < kLen {
-                        let u0 = ru.loadUnaligned(fromByteOffset: bo, as: SIMD2<Double>.self)
-                        let u1 = ru.loadUnaligned(fromByteOffset: bo &+ 16, as: SIMD2<Double>.self)
-                        let ks = rks.load(fromByteOffset: e &* 16, as: SIMD2<Double>.self)
-                        let kw = rkw.load(fromByteOffset: e &* 16, as: SIMD2<Double>.self)
-                        sw0 = Self.vmax2(sw0, u0 + kw); sw1 = Self.vmax2(sw1, u1 + kw)
-                        st0 = Self.vmax2(st0, u0 + ks); st1 = Self.vmax2(st1, u1 + ks)
-                        e = e &+ 1
-                        bo = bo &- 8
+                    // Rings of the kernel from the diagonal outwards; a ring is skipped when its largest source plus
+                    // its largest transition cannot beat the smallest of the 4 targets' current values.
+                    for r in 0..<rings.count {
+                        let ring = rings[r]
+                        if r > 0 {
+                            let minSw = Swift.min(Swift.min(sw0[0], sw0[1]), Swift.min(sw1[0], sw1[1]))
+                            let minSt = Swift.min(Swift.min(st0[0], st0[1]), Swift.min(st1[0], st1[1]))
+                            let um = upMax(j0 &+ kLen &- 1 &- ring.eb, j0 &+ 3 &+ kLen &- 1 &- ring.ea)
+                            if !(um + ring.maxSwitch > minSw || um + ring.maxStay > minSt) { continue }
+                        }
+                        var e = ring.ea
+                        // target j takes source k = j + kernelLeft − e, stored at upad[k + kernelRight]
+                        var bo = (j0 &+ kLen &- 1 &- e) &* 8
+                        while e <= ring.eb {
+                            let u0 = ru.loadUnaligned(fromByteOffset: bo, as: SIMD2<Double>.self)
+                            let u1 = ru.loadUnaligned(fromByteOffset: bo &+ 16, as: SIMD2<Double>.self)
+                            let ks = rks.load(fromByteOffset: e &* 16, as: SIMD2<Double>.self)
+                            let kw = rkw.load(fromByteOffset: e &* 16, as: SIMD2<Double>.self)
+                            sw0 = Self.vmax2(sw0, u0 + kw); sw1 = Self.vmax2(sw1, u1 + kw)
+                            st0 = Self.vmax2(st0, u0 + ks); st1 = Self.vmax2(st1, u1 + ks)
+                            e = e &+ 1
+                            bo = bo &- 8
+                        }
                     }
                     let pv = UnsafeMutableRawPointer(tv + j0), pu = UnsafeMutableRawPointer(tu + j0)
                     pv.storeBytes(of: sw0, toByteOffset: 0, as: SIMD2<Double>.self)
@@ -331,7 +369,7 @@ public struct PYINViterbi: Sendable {
                     out[n + j] = logObs(obs[t * s2 + n + j]) + bu
                 }
             }
-        }}}}}}}}}}
+        }}}}}}}}}}}
         // Backtrack: first argmax over all 2n sources, in index order, for the one target on the path.
         var states = [Int](repeating: 0, count: frames)
         var last = 0
@@ -353,14 +391,18 @@ public struct PYINViterbi: Sendable {
         return states
     }
 
-    /// Sparse table of range maxima over `v` (`levels` rows of `s2`): row l holds max(v[s ..< s + 2^l]).
-    func buildSparseTable(_ v: UnsafePointer<Double>, s2: Int, levels: Int, into tb: UnsafeMutableBufferPointer<Double>) {
-        for s in 0..<s2 { tb[s] = v[s] }
+    /// Sparse table of range maxima over `v` (`levels` rows of `count`): row l holds max(v[s ..< s + 2^l]).
+    func buildSparseTable(_ v: UnsafePointer<Double>, s2 count: Int, levels: Int, into tb: UnsafeMutableBufferPointer<Double>) {
+        guard let t = tb.baseAddress else { return }
+        for s in 0..<count { t[s] = v[s] }
         var lev = 1
         while lev < levels {
-            let span = 1 << (lev - 1), base = lev * s2, prev = (lev - 1) * s2
-            if s2 - (1 << lev) >= 0 {
-                for s in 0...(s2 - (1 << lev)) { tb[base + s] = Swift.max(tb[prev + s], tb[prev + s + span]) }
+            let span = 1 << (lev - 1), base = lev * count, prev = (lev - 1) * count
+            var s = 0
+            while s &+ (1 << lev) <= count {
+                let x = t[prev &+ s], y = t[prev &+ s &+ span]
+                t[base &+ s] = x < y ? y : x
+                s = s &+ 1
             }
             lev += 1
         }
