@@ -185,9 +185,10 @@ public final class RealFFT {
     }
 
     /// Inverse of `forward`: `n/2 + 1` complex bins → `n` reals, normalised by 1/n like numpy's `irfft`
-    /// (the imaginary parts of bins 0 and n/2 are ignored).
+    /// (the imaginary parts of bins 0 and n/2 are ignored). With `count`, only the first `count` outputs are
+    /// written (the transform is the same; callers that need a few lags skip the rest of the copy).
     public func inverse(_ inRe: UnsafePointer<Double>, _ inIm: UnsafePointer<Double>,
-                        _ output: UnsafeMutablePointer<Double>) {
+                        _ output: UnsafeMutablePointer<Double>, count: Int? = nil) {
         let m = half
         zr.withUnsafeMutableBufferPointer { zrb in
         zi.withUnsafeMutableBufferPointer { zib in
@@ -214,10 +215,12 @@ public final class RealFFT {
             gatherFirstStage(pr, pi, stride: 1, re, im)
             complexFFT(re, im, inverse: true)
             let scale = 1.0 / Double(m)
-            for i in 0..<m {
+            let wanted = Swift.min(Swift.max(count ?? n, 0), n)
+            for i in 0..<(wanted / 2) {
                 output[2 * i] = re[i] * scale
                 output[2 * i + 1] = im[i] * scale
             }
+            if wanted % 2 == 1 { output[wanted - 1] = re[wanted / 2] * scale }
         }}}}
     }
 }

@@ -398,8 +398,16 @@ public struct PYINViterbi: Sendable {
         var lev = 1
         while lev < levels {
             let span = 1 << (lev - 1), base = lev * count, prev = (lev - 1) * count
+            let last = count - (1 << lev)             // rows hold count − 2^l + 1 valid entries
             var s = 0
-            while s &+ (1 << lev) <= count {
+            let src = UnsafeRawPointer(t + prev), dst = UnsafeMutableRawPointer(t + base)
+            while s &+ 3 <= last {
+                let x = src.loadUnaligned(fromByteOffset: s &* 8, as: SIMD4<Double>.self)
+                let y = src.loadUnaligned(fromByteOffset: (s &+ span) &* 8, as: SIMD4<Double>.self)
+                dst.storeBytes(of: Self.vmax(x, y), toByteOffset: s &* 8, as: SIMD4<Double>.self)
+                s = s &+ 4
+            }
+            while s <= last {
                 let x = t[prev &+ s], y = t[prev &+ s &+ span]
                 t[base &+ s] = x < y ? y : x
                 s = s &+ 1
