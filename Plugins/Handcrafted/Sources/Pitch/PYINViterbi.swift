@@ -282,7 +282,7 @@ public struct PYINViterbi: Sendable {
                 let v = UnsafePointer(all + (t - 1) * s2), out = all + t * s2
                 // 1. Unvoiced sources on kernel rows: max-plus convolution, 4 targets at a time, kernel broadcast.
                 //    Unvoiced → voiced is a switch, unvoiced → unvoiced a stay.
-                for k in 0..<n { up[k + kernelRight] = isKernelRow[k] ? v[n + k] : -.infinity }
+                if kLen > 0 { for k in 0..<n { up[k + kernelRight] = isKernelRow[k] ? v[n + k] : -.infinity } }
                 let ru = UnsafeRawPointer(up)
                 let rks = UnsafeRawPointer(kbs), rkw = UnsafeRawPointer(kbw)
                 buildSparseTable(UnsafePointer(up), s2: upLength, levels: upLevels, into: utb)
