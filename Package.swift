@@ -75,7 +75,7 @@ let package = Package(
                 path: "Sources/EmoPipeline"),
         .executableTarget(name: "emo", dependencies: [
             "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
-            "EmoHandcrafted", "CSndFile", "CBLAS",  // `emo bench features` times the extractor in-process
+            "CSndFile", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo", resources: [.copy("Demo")]),

@@ -55,6 +55,19 @@ final class FFTTests: XCTestCase {
                 }
             }
             for t in 0..<n { XCTAssertEqual(back[t], x[t], accuracy: 1e-12, "n=\(n) sample \(t)") }
+            // `count` writes only the first outputs (odd and even counts), equal to the full inverse's, rest untouched
+            for count in [1, 3, 4] where count <= n {
+                var part = [Double](repeating: .nan, count: n)
+                re.withUnsafeBufferPointer { r in
+                    im.withUnsafeBufferPointer { i in
+                        part.withUnsafeMutableBufferPointer { p in
+                            fft.inverse(r.baseAddress!, i.baseAddress!, p.baseAddress!, count: count)
+                        }
+                    }
+                }
+                XCTAssertEqual(Array(part.prefix(count)), Array(back.prefix(count)), "n=\(n) count=\(count)")
+                XCTAssertTrue(part.dropFirst(count).allSatisfy(\.isNaN), "n=\(n) count=\(count)")
+            }
         }
     }
 

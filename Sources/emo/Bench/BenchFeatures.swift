@@ -2,11 +2,12 @@ import ArgumentParser
 import CBLAS
 import CSndFile
 import EmoCore
-import EmoHandcrafted
+import EmoRuntime
 import Foundation
 
 /// `emo bench features`: the handcrafted extractor's `study-a` set beside librosa 0.11 on real clips, single thread,
-/// then every RAVDESS + TESS clip with two threads.
+/// then every RAVDESS + TESS clip with two threads. The extractor is loaded like any plugin (registry, `dlopen`, the
+/// C ABI), so the times include the boundary crossing: samples in as a float32 array, the vector out.
 struct BenchFeatures: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
@@ -14,7 +15,8 @@ struct BenchFeatures: AsyncParsableCommand {
         discussion: """
         Clips come from ../shared/data (or --data): RAVDESS + TESS 16 kHz FLAC files, sorted by path, every k-th
         one so both corpora are represented. Each clip is cut to --seconds. Decoding is not timed in the
-        side-by-side part; the corpus part times decoding + extraction with --threads workers.
+        side-by-side part; the corpus part times decoding + extraction with --threads workers. The `handcrafted`
+        plugin is loaded through the plugin registry and called through the C ABI, as `emo extract` does.
         The librosa column runs Tests/Reference/bench_features.py with EMO_REFERENCE_PYTHON.
         """)
 
@@ -39,11 +41,33 @@ struct BenchFeatures: AsyncParsableCommand {
     enum BenchError: Error, CustomStringConvertible {
         case noData(String)
         case decode(String)
+        case badOutput(String)
         var description: String {
             switch self {
             case .noData(let d): return "no RAVDESS/TESS FLAC files under \(d); pass --data pointing at the folder holding ravdess/ and tess/"
             case .decode(let p): return "\(p): libsndfile could not read it as 16 kHz mono audio"
+            case .badOutput(let why): return "the handcrafted plugin returned \(why); rebuild it (`swift build -c release`) and run `emo plugins scan`"
             }
+        }
+    }
+
+    /// One `handcrafted` instance loaded through the plugin host, with its feature names.
+    struct PluginExtractor: @unchecked Sendable {
+        let component: LoadedComponent
+        let featureNames: [String]
+
+        init(host: PluginHost, config: JSONValue) throws {
+            component = try host.instantiate(id: "handcrafted", config: config)
+            featureNames = component.resolvedDescription["outputs"]?.arrayValue?.first?["feature_names"]?.arrayValue?
+                .compactMap(\.stringValue) ?? []
+        }
+
+        /// The clip's vector through the ABI (float32 out, widened for the comparison with librosa).
+        func features(_ y: [Float]) throws -> [Double] {
+            guard let out = try component.forward([.array(NDArray(vector: y))]).first?.array else {
+                throw BenchError.badOutput("no float array")
+            }
+            return out.data.map { Double($0) }
         }
     }
 
@@ -100,8 +124,9 @@ struct BenchFeatures: AsyncParsableCommand {
             "openblas_core": String(cString: openblas_get_corename()), "blas_used": false,
             "cores_online": ProcessInfo.processInfo.activeProcessorCount, "load_average_start": Self.loadAverage(),
         ]
-        // EmoKit, one thread
-        let extractor = try HandcraftedExtractor(config: .object(["preset": "study-a"]))
+        // EmoKit, one thread, through the plugin ABI
+        let host = PluginHost.standard()
+        let extractor = try PluginExtractor(host: host, config: .object(["preset": "study-a"]))
         _ = try extractor.features(audio[0])   // warm caches
         var vectors: [[Double]] = []
         let cpu0 = Self.cpuSeconds(), t0 = Self.now()
@@ -112,7 +137,7 @@ struct BenchFeatures: AsyncParsableCommand {
         report["emokit_ms_per_clip"] = emoSeconds / Double(audio.count) * 1000
         report["features_per_clip"] = extractor.featureNames.count
         // the same descriptors as the librosa column only (no formants, HNR, jitter, shimmer, speech rate)
-        let subset = try HandcraftedExtractor(config: .object([
+        let subset = try PluginExtractor(host: host, config: .object([
             "preset": "custom", "descriptors": ["mfcc", "chroma", "spectral_centroid", "spectral_rolloff", "zcr", "f0", "voiced_fraction"],
             "functionals": ["mean", "std"]]))
         _ = try subset.features(audio[0])
@@ -154,10 +179,11 @@ struct BenchFeatures: AsyncParsableCommand {
             let n = threads
             let results = ThreadResults(count: n)
             let cpu1 = Self.cpuSeconds(), t1 = Self.now()
+            let instances = try (0..<n).map { _ in try PluginExtractor(host: host, config: .object(["preset": "study-a"])) }
             let workers = (0..<n).map { w in
                 Thread {
                     do {
-                        let ex = try HandcraftedExtractor(config: .object(["preset": "study-a"]))
+                        let ex = instances[w]
                         var done = 0, secs = 0.0
                         for i in Swift.stride(from: w, to: allFiles.count, by: n) {
                             let y = try Self.decode(allFiles[i])
@@ -219,7 +245,7 @@ struct BenchFeatures: AsyncParsableCommand {
             return String(format: "%.\(digits)f", v)
         }
         print("handcrafted study-a (\(r["features_per_clip"] ?? "?") features per clip), \(r["clips"] ?? 0) clips, \(f("audio_seconds", 1)) s of audio (≤ \(seconds) s each)")
-        print("OpenBLAS core \(r["openblas_core"] ?? "?") (not used: the extractor is pure Swift); load average at start \(r["load_average_start"] ?? "?")")
+        print("OpenBLAS core \(r["openblas_core"] ?? "?") (not used: the extractor is pure Swift, called through the plugin ABI); load average at start \(r["load_average_start"] ?? "?")")
         print("  EmoKit  (1 thread): \(f("emokit_seconds")) s wall, \(f("emokit_cpu_seconds")) s CPU, \(f("emokit_ms_per_clip", 2)) ms/clip wall")
         if let why = r["librosa_missing"] { print("  librosa: missing (\(why))") } else if r["librosa_seconds"] != nil {
             print("  librosa (1 thread): \(f("librosa_seconds")) s wall, \(f("librosa_cpu_seconds")) s CPU, \(f("librosa_ms_per_clip", 2)) ms/clip wall (+ \(f("librosa_warmup_s", 1)) s numba warm-up, untimed)")

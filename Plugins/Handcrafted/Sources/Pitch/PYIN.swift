@@ -181,7 +181,7 @@ public final class PYIN {
                             rp[k] = rp[k] * rp[k] + ip[k] * ip[k]
                             ip[k] = 0
                         }
-                        fft.inverse(UnsafePointer(rp), UnsafePointer(ip), ap)
+                        fft.inverse(UnsafePointer(rp), UnsafePointer(ip), ap, count: maxPeriod + 1)   // lags 0...maxPeriod
                     }
                 }
             }
@@ -242,16 +242,18 @@ public final class PYIN {
         let nThr = config.nThresholds
         let lambda = config.boltzmannParameter
         let fact0 = 1 - exp(-lambda)
+        // exp(−λ·r) for r < j: the same values the per-use calls would give, computed once per frame
+        let boltzmann = (0...j).map { exp(-lambda * Double($0)) }
         // For each threshold, the troughs below it get Boltzmann weights by rank.
         for t in 0..<nThr {
             let thr = thresholds[t + 1]
             var nBelow = 0
             for idx in 0..<j where yin[troughs[idx]] < thr { nBelow += 1 }
             guard nBelow > 0 else { continue }
-            let fact = fact0 / (1 - exp(-lambda * Double(nBelow)))
+            let fact = fact0 / (1 - boltzmann[nBelow])
             var rank = 0
             for idx in 0..<j where yin[troughs[idx]] < thr {
-                probs[idx] += fact * exp(-lambda * Double(rank)) * betaProbs[t]
+                probs[idx] += fact * boltzmann[rank] * betaProbs[t]
                 rank += 1
             }
         }

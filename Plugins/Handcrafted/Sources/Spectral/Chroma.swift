@@ -149,21 +149,12 @@ public struct ChromaFilterbank: Sendable {
     /// Chroma of a power spectrogram, each frame divided by its max (frames whose max is below the smallest
     /// normal double are left as they are). // [T, F] → [T, 12]
     public func apply(_ power: [Double], frames: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: frames * nChroma)
-        power.withUnsafeBufferPointer { p in
-            weights.withUnsafeBufferPointer { w in
-                for t in 0..<frames {
-                    var mx = 0.0
-                    for c in 0..<nChroma {
-                        var s = 0.0
-                        for k in 0..<bins { s += w[c * bins + k] * p[t * bins + k] }
-                        out[t * nChroma + c] = s
-                        mx = max(mx, abs(s))
-                    }
-                    let len = mx < Double.leastNormalMagnitude ? 1.0 : mx
-                    for c in 0..<nChroma { out[t * nChroma + c] /= len }
-                }
-            }
+        var out = RowProducts(weights: weights, outputs: nChroma, inputs: bins).apply(power, rows: frames)
+        for t in 0..<frames {
+            var mx = 0.0
+            for c in 0..<nChroma { mx = max(mx, abs(out[t * nChroma + c])) }
+            let len = mx < Double.leastNormalMagnitude ? 1.0 : mx
+            for c in 0..<nChroma { out[t * nChroma + c] /= len }
         }
         return out
     }

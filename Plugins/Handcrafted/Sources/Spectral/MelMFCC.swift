@@ -113,6 +113,8 @@ public struct DCT2: Sendable {
     public let nOut: Int
     /// Basis // [nOut, N]
     let basis: [Double]
+    /// The basis arranged for frame-by-basis products.
+    let product: RowProducts
 
     /// Builds the basis `c_k · cos(π k (2n + 1) / 2N)`, `c_0 = √(1/N)`, `c_k = √(2/N)`.
     public init(n: Int, nOut: Int) {
@@ -124,22 +126,11 @@ public struct DCT2: Sendable {
             for i in 0..<n { b[k * n + i] = c * cos(Double.pi * Double(k) * Double(2 * i + 1) / Double(2 * n)) }
         }
         basis = b
+        product = RowProducts(weights: b, outputs: nOut, inputs: n)
     }
 
     /// Transforms each row. // [T, N] → [T, nOut]
     public func apply(_ x: [Double], rows: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: rows * nOut)
-        x.withUnsafeBufferPointer { xp in
-            basis.withUnsafeBufferPointer { bp in
-                for t in 0..<rows {
-                    for k in 0..<nOut {
-                        var s = 0.0
-                        for i in 0..<n { s += bp[k * n + i] * xp[t * n + i] }
-                        out[t * nOut + k] = s
-                    }
-                }
-            }
-        }
-        return out
+        product.apply(x, rows: rows)
     }
 }

@@ -39,8 +39,7 @@ extension VoiceQuality {
     /// LPC coefficients [1, a1, ..., ap] by autocorrelation and Levinson–Durbin; nil if unstable.
     func lpc(_ x: [Double], order p: Int) -> [Double]? {
         let n = x.count
-        var r = [Double](repeating: 0, count: p + 1)
-        for k in 0...p { var s = 0.0; for i in 0..<(n - k) { s += x[i] * x[i + k] }; r[k] = s }
+        var r = Self.lagProducts(x, maxLag: p)
         guard r[0] > 0 else { return nil }
         r[0] *= 1 + 1e-9   // white-noise correction keeps the recursion stable on near-silent frames
         var a = [Double](repeating: 0, count: p + 1)
@@ -58,6 +57,39 @@ extension VoiceQuality {
             guard err > 0 else { return nil }
         }
         return a
+    }
+
+    /// r[k] = Σ_i x[i]·x[i + k] for k ≤ maxLag, each summed in i order (as the plain double loop does, so the same
+    /// rounding) but with all lags accumulated side by side instead of one dependent chain per lag.
+    static func lagProducts(_ x: [Double], maxLag p: Int) -> [Double] {
+        let n = x.count
+        var r = [Double](repeating: 0, count: p + 1)
+        guard n > 0 else { return r }
+        let lanes = (p + 2) / 2                          // SIMD2 accumulators covering lags 0...p (+1 spare)
+        var acc = [SIMD2<Double>](repeating: .zero, count: lanes)
+        x.withUnsafeBufferPointer { xb in
+            acc.withUnsafeMutableBufferPointer { ab in
+                guard let xp = xb.baseAddress, let ap = ab.baseAddress else { return }
+                let rx = UnsafeRawPointer(xp)
+                // every lag (and the spare one) in range: vectorised over lags
+                let full = Swift.max(n - (2 * lanes - 1), 0)
+                var i = 0
+                while i < full {
+                    let xi = SIMD2<Double>(repeating: xp[i])
+                    for l in 0..<lanes {
+                        ap[l] += xi * rx.loadUnaligned(fromByteOffset: (i &+ 2 &* l) &* 8, as: SIMD2<Double>.self)
+                    }
+                    i = i &+ 1
+                }
+                // the tail: lag k only while i + k < n
+                while i < n {
+                    for k in 0...p where i + k < n { ap[k / 2][k % 2] += xp[i] * xp[i + k] }
+                    i = i &+ 1
+                }
+            }
+        }
+        for k in 0...p { r[k] = acc[k / 2][k % 2] }
+        return r
     }
 
     /// Formant frequencies from the roots of A(z) = z^p + a1 z^(p−1) + ... + ap.
@@ -86,36 +118,49 @@ func polynomialRoots(_ c: [Double], start: [Complex]? = nil) -> [Complex] {
         return Complex(re: 0.9 * cos(ang), im: 0.9 * sin(ang))
     }
     if let start, start.count == p, start.allSatisfy({ $0.re.isFinite && $0.im.isFinite }) { z = start }
+    /// p(z) and p'(z) by Horner for two points at once (each lane does exactly the scalar recurrence).
+    @inline(__always) func horner2(_ zr: SIMD2<Double>, _ zi: SIMD2<Double>)
+        -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
+        var pr = SIMD2<Double>(repeating: 1), pi = SIMD2<Double>.zero, dr = SIMD2<Double>.zero, di = SIMD2<Double>.zero
+        for j in 1...p {
+            let ndr = dr * zr - di * zi + pr, ndi = dr * zi + di * zr + pi
+            dr = ndr; di = ndi
+            let npr = pr * zr - pi * zi + SIMD2(repeating: c[j]), npi = pr * zi + pi * zr
+            pr = npr; pi = npi
+        }
+        return (pr, pi, dr, di)
+    }
     for _ in 0..<80 {
         var maxStep = 0.0
-        for k in 0..<p {
-            // Horner for p(z) and p'(z)
-            var pr = 1.0, pi = 0.0, dr = 0.0, di = 0.0
-            let zr = z[k].re, zi = z[k].im
-            for j in 1...p {
-                let ndr = dr * zr - di * zi + pr, ndi = dr * zi + di * zr + pi
-                dr = ndr; di = ndi
-                let npr = pr * zr - pi * zi + c[j], npi = pr * zi + pi * zr
-                pr = npr; pi = npi
+        var k = 0
+        while k < p {
+            // p(z) and p'(z) do not depend on this sweep's earlier updates: evaluate roots k and k + 1 together
+            let k2 = Swift.min(k + 1, p - 1)
+            let (prs, pis, drs, dis) = horner2(SIMD2(z[k].re, z[k2].re), SIMD2(z[k].im, z[k2].im))
+            for lane in 0..<(k2 > k ? 2 : 1) {
+                let kk = k + lane
+                let pr = prs[lane], pi = pis[lane], dr = drs[lane], di = dis[lane]
+                let zr = z[kk].re, zi = z[kk].im
+                // ratio = p / p'
+                let dd = dr * dr + di * di
+                guard dd > 0 else { continue }
+                let rr = (pr * dr + pi * di) / dd, ri = (pi * dr - pr * di) / dd
+                // sum 1/(z_k − z_j), with this sweep's updated z_j for j < k (Gauss–Seidel)
+                var sr = 0.0, si = 0.0
+                for j in 0..<p where j != kk {
+                    let ar = zr - z[j].re, ai = zi - z[j].im
+                    let m = ar * ar + ai * ai
+                    if m > 0 { sr += ar / m; si -= ai / m }
+                }
+                // w = ratio / (1 − ratio · sum)
+                let br = 1 - (rr * sr - ri * si), bi = -(rr * si + ri * sr)
+                let bm = br * br + bi * bi
+                guard bm > 0 else { continue }
+                let wr = (rr * br + ri * bi) / bm, wi = (ri * br - rr * bi) / bm
+                z[kk].re -= wr; z[kk].im -= wi
+                maxStep = max(maxStep, abs(wr) + abs(wi))
             }
-            // ratio = p / p'
-            let dd = dr * dr + di * di
-            guard dd > 0 else { continue }
-            let rr = (pr * dr + pi * di) / dd, ri = (pi * dr - pr * di) / dd
-            // sum 1/(z_k − z_j)
-            var sr = 0.0, si = 0.0
-            for j in 0..<p where j != k {
-                let ar = zr - z[j].re, ai = zi - z[j].im
-                let m = ar * ar + ai * ai
-                if m > 0 { sr += ar / m; si -= ai / m }
-            }
-            // w = ratio / (1 − ratio · sum)
-            let br = 1 - (rr * sr - ri * si), bi = -(rr * si + ri * sr)
-            let bm = br * br + bi * bi
-            guard bm > 0 else { continue }
-            let wr = (rr * br + ri * bi) / bm, wi = (ri * br - rr * bi) / bm
-            z[k].re -= wr; z[k].im -= wi
-            maxStep = max(maxStep, abs(wr) + abs(wi))
+            k += 2
         }
         if maxStep < 1e-10 { break }    // 1e-10 of the unit circle is far below 1 Hz
     }
