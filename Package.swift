@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["EmoFusion", "EmoClassifiers", "EmoPipeline", "EmoTensor",
                                                           "EmoCore", "EmoPluginSDK", "EmoRuntime", "EmoTestSupport"],
                     path: "Tests/TrainingTests", resources: [.copy("Fixtures")]),
-        .testTarget(name: "HandcraftedTests", dependencies: ["EmoHandcrafted", "EmoMedia", "CSndFile"],
+        .testTarget(name: "HandcraftedTests", dependencies: ["EmoHandcrafted", "EmoMedia", "CSndFile", "EmoTestSupport"],
                     path: "Tests/HandcraftedTests", resources: [.copy("Fixtures")]),
     ]
 )

@@ -1,3 +1,4 @@
+import EmoTestSupport
 import CSndFile
 import Foundation
 import XCTest
@@ -6,14 +7,7 @@ import XCTest
 /// Tests/Reference/handcrafted_reference.py.
 enum Support {
     /// The repository root (the folder holding Package.swift), found from this file's path.
-    static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    static var repoRoot: URL { TestRepository.root }
 
     /// ../shared/data next to the repository.
     static var dataDir: URL { repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data") }
