@@ -107,14 +107,16 @@ final class WaveformExplainTests: XCTestCase {
                           cache: ProbeCache(path: dir + "/plugin-cache.json"))
     }
 
-    private func load() throws -> (Fixture, WaveformModel, PluginHost) {
+    /// The fixture and the chain; `keepActivations` sets the encoder's tape (backward without recomputation).
+    private func load(keepActivations: Bool = false) throws -> (Fixture, WaveformModel, PluginHost) {
         let url = Self.repoRoot.appendingPathComponent("Tests/EmoPipelineTests/Fixtures/waveform/waveform_explain.json")
         let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         let dir = NSTemporaryDirectory() + "emokit-wave-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let host = try host(dir)
         let checkpoint = Self.repoRoot.appendingPathComponent(f.checkpoint).path
-        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint)])
+        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint),
+                                                                     "keep_activations": .bool(keepActivations)])
         let head = LinearHead(weight: try f.head.weight.array(), bias: try f.head.bias.array())
         let model = WaveformModel(encoder: encoder, head: .component(head), classes: f.head.bias.data.count)
         return (f, model, host)
@@ -140,7 +142,16 @@ final class WaveformExplainTests: XCTestCase {
     }
 
     func testIntegratedGradientsMatchCaptumAndAreComplete() throws {
-        let (f, model, host) = try load()
+        try checkIntegratedGradients(keepActivations: false)
+    }
+
+    /// The same with the encoder keeping its activations (the tape-reading backward `emo explain` uses).
+    func testIntegratedGradientsWithKeptActivationsMatchCaptum() throws {
+        try checkIntegratedGradients(keepActivations: true)
+    }
+
+    private func checkIntegratedGradients(keepActivations: Bool) throws {
+        let (f, model, host) = try load(keepActivations: keepActivations)
         let x = try f.input.array()
         for c in f.ig {
             let ig = try host.instantiate(id: "integrated-gradients", config: [
