@@ -128,7 +128,8 @@ final class SpeechEncoderCore: @unchecked Sendable {
             // One critical section: the tape backward reads belongs to the `last` recorded beside it.
             lock.lock()
             defer { lock.unlock() }
-            out = try encoder.forward(x, batch: b, samples: n, lengths: padded ? lengths : nil, recordTape: taped)
+            out = try encoder.forward(x, batch: b, samples: n, lengths: padded ? lengths : nil, recordTape: taped,
+                                      keepHiddenStates: pooling != .mean || returnHidden)
             last = (x, b, n, padded ? lengths : nil, inputs.count > 1, taped)
             lastScales = scales
         } catch {

@@ -13,7 +13,7 @@ public struct SpeechEncoderOutput: Sendable {
     public var layers: Int
     /// Real frames of each clip (T for unpadded input).
     public var frameLengths: [Int]
-    /// `[L+1, B, T, C]`.
+    /// `[L+1, B, T, C]` (empty when the forward ran without `keepHiddenStates`).
     public var hiddenStates: [Float]
     /// `[B, T, C]`: Hugging Face's `last_hidden_state` (layer L, after `encoder.layer_norm` for pre-LN layouts).
     public var lastHiddenState: [Float]
@@ -82,17 +82,20 @@ extension SpeechEncoder {
     /// With `lengths` (real samples per clip), padded frames are zeroed before the positional conv and masked as
     /// attention keys, exactly as Hugging Face does when given an `attention_mask`. Without, every sample is real.
     /// With `recordTape`, the pass also keeps what `inputGradientOfLastForward` needs (see `tapeFloats`; about
-    /// 120 MB per 3 s clip for a base model), so the backward pass recomputes nothing.
+    /// 120 MB per 3 s clip for a base model), so the backward pass recomputes nothing. Without
+    /// `keepHiddenStates`, the output's `hiddenStates` is empty (only `lastHiddenState` is kept, and the layers
+    /// run in place: less memory traffic when only the last layer is pooled).
     /// Not safe to call concurrently on one instance (the workspace is shared); allocates only its outputs.
     public func forward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]? = nil,
-                        keepConvFeatures: Bool = false, recordTape: Bool = false) throws -> SpeechEncoderOutput {
+                        keepConvFeatures: Bool = false, recordTape: Bool = false,
+                        keepHiddenStates: Bool = true) throws -> SpeechEncoderOutput {
         try forward(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: keepConvFeatures,
-                    depth: recordTape ? .full : .none)
+                    depth: recordTape ? .full : .none, keepHiddenStates: keepHiddenStates)
     }
 
     /// The forward pass, keeping `depth` of the tape.
     func forward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
-                 depth: TapeDepth) throws -> SpeechEncoderOutput {
+                 depth: TapeDepth, keepHiddenStates: Bool = true) throws -> SpeechEncoderOutput {
         guard batch > 0, samples > 0, input.count == batch * samples else {
             throw CheckpointError.invalidConfig(path: "forward", message: "input has \(input.count) samples, expected B × N = \(batch) × \(samples)")
         }
@@ -108,8 +111,10 @@ extension SpeechEncoder {
         let (c, l, cc) = (config.hiddenSize, config.numLayers, config.convOutputDim)
         let ws = workspace
         let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t)
-        var hidden = [Float](repeating: 0, count: (l + 1) * batch * t * c)
-        var last = [Float](repeating: 0, count: batch * t * c)
+        // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
+        let keepAll = keepHiddenStates || depth == .frontEnd
+        var hidden = [Float](repeating: 0, count: (keepAll ? l + 1 : 1) * batch * t * c)  // [L+1 or 1, B, T, C]
+        var last = [Float](repeating: 0, count: config.stableLayerNorm || keepAll ? batch * t * c : 0)
         var conv = [Float](repeating: 0, count: keepConvFeatures ? batch * t * cc : 0)
         input.withUnsafeBufferPointer { x in
             hidden.withUnsafeMutableBufferPointer { hs in
@@ -133,14 +138,14 @@ extension SpeechEncoder {
                 let bias = relativePositionBias(frames: t, ws: ws)
                 let keys = lengths == nil ? Array(repeating: t, count: batch) : frameLengths
                 for i in 0..<l {
-                    let h = hs + (i + 1) * batch * t * c
-                    h.update(from: hs + i * batch * t * c, count: batch * t * c)
+                    let h = keepAll ? hs + (i + 1) * batch * t * c : hs
+                    if keepAll { h.update(from: hs + i * batch * t * c, count: batch * t * c) }
                     transformerLayer(layers[i], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws,
                                      tape: depth == .full ? layerTape(i, batch: batch, frames: t) : nil)
                 }
-                last.withUnsafeMutableBufferPointer { out in
-                    guard let out = out.baseAddress else { return }
-                    let top = hs + l * batch * t * c
+                last.withUnsafeMutableBufferPointer { buf in
+                    guard buf.count > 0, let out = buf.baseAddress else { return }  // empty: post-LN in place
+                    let top = keepAll ? hs + l * batch * t * c : hs
                     if config.stableLayerNorm {
                         layerNorm(rows: batch * t, x: top, norm: encoderNorm, y: out, xhat: front?.encXhat, rstd: front?.encRstd)
                     } else {
@@ -148,6 +153,11 @@ extension SpeechEncoder {
                     }
                 }
             }
+        }
+        if !keepAll {
+            // Post-LN: the top layer's output is last_hidden_state itself.
+            if !config.stableLayerNorm { last = hidden }
+            hidden = []
         }
         if depth != .none {
             tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
