@@ -90,6 +90,24 @@ public enum Dense {
         }
     }
 
+    /// Runs `body` over `0..<count` split into up to `Dense.threads` chunks, one per thread, with OpenBLAS
+    /// single-threaded meanwhile, so each chunk's GEMMs run on its own thread: one fork-join for many small
+    /// products (attention heads) instead of one per product, which matters most on a busy machine where every
+    /// fork-join waits for a descheduled thread. `body` must not call `parallel` (it would run nested).
+    public static func parallelWithSerialBLAS(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = min(threads, count)
+        if chunks <= 1 { body(0..<count); return }
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(saved) }
+        withoutActuallyEscaping(body) { escaping in
+            let box = UncheckedSendable(escaping)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                box.value((c * count / chunks)..<((c + 1) * count / chunks))
+            }
+        }
+    }
+
     /// Threads the elementwise kernels use (the BLAS's own thread count, 2 on the reference machine).
     nonisolated(unsafe) public static var threads: Int = max(1, Int(openblas_get_num_threads()))
 

@@ -266,14 +266,18 @@ extension SpeechEncoder {
         let ws = workspace
         let dqkv = ws.buffer("bQKV", rows * 3 * c)  // [B, T, 3C]
         let dGate = ws.buffer("bGate", rows * nh)   // [B, T, H]
-        let dP = ws.buffer("bP", t * t)             // [T, T] one head
+        let dPAll = ws.buffer("bP", batch * nh * t * t)  // [B, H, T, T]
         dqkv.update(repeating: 0, count: rows * 3 * c)
-        for b in 0..<batch {
-            let nk = keys[b]
-            let base = UnsafePointer(tape.qkv + b * t * 3 * c), dbase = dqkv + b * t * 3 * c
-            for hh in 0..<nh {
-                let probs = UnsafePointer(tape.probs + (b * nh + hh) * t * t)
+        let gated = p.gate != nil
+        // Per (clip, head), the pairs split across threads (single-threaded GEMMs inside; disjoint writes).
+        Dense.parallelWithSerialBLAS(batch * nh) { pairs in
+            for bh in pairs {
+                let (b, hh) = (bh / nh, bh % nh)
+                let nk = keys[b]
+                let base = UnsafePointer(tape.qkv + b * t * 3 * c), dbase = dqkv + b * t * 3 * c
+                let probs = UnsafePointer(tape.probs + bh * t * t)
                 let dctx = dCtx + b * t * c + hh * d
+                let dP = dPAll + bh * t * t
                 // dP = dctx · Vᵀ [T, nk]; dV = Pᵀ · dctx [nk, D]
                 Dense.gemm(m: t, n: nk, k: d, a: dctx, lda: c, b: base + 2 * c + hh * d, ldb: 3 * c,
                            transB: true, beta: 0, c: dP, ldc: t)
@@ -285,7 +289,7 @@ extension SpeechEncoder {
                     var dot: Float = 0
                     for k in 0..<nk { dot += drow[k] * prow[k] }
                     for k in 0..<nk { drow[k] = prow[k] * (drow[k] - dot) }
-                    if let pb = positionBias, p.gate != nil {
+                    if let pb = positionBias, gated {
                         let brow = pb + (hh * t + qi) * t
                         var s: Float = 0
                         for k in 0..<nk { s += drow[k] * brow[k] }

@@ -369,17 +369,21 @@ extension SpeechEncoder {
                 }
             }
         }
+        // Attention per (clip, head), the pairs split across threads (single-threaded GEMMs inside).
         let scale = 1 / Float(d).squareRoot()
-        for b in 0..<batch {
-            let nk = keys[b]
-            let base = qkv + b * t * 3 * c
-            for hh in 0..<nh {
-                let scores = tape.map { $0.probs + (b * nh + hh) * t * t } ?? ws.buffer("scores", t * t)  // [T, T]
+        let probs = tape?.probs ?? ws.buffer("scores", batch * nh * t * t)  // [B, H, T, T]
+        let gated = p.gate != nil
+        Dense.parallelWithSerialBLAS(batch * nh) { pairs in
+            for bh in pairs {
+                let (b, hh) = (bh / nh, bh % nh)
+                let nk = keys[b]
+                let base = qkv + b * t * 3 * c
+                let scores = probs + bh * t * t  // [T, T]
                 Dense.gemm(m: t, n: nk, k: d, alpha: scale, a: base + hh * d, lda: 3 * c, b: base + c + hh * d, ldb: 3 * c,
                            transB: true, beta: 0, c: scores, ldc: t)
                 for q in 0..<t {
                     let row = scores + q * t
-                    if let pb = positionBias, p.gate != nil {
+                    if let pb = positionBias, gated {
                         let gq = gate[(b * t + q) * nh + hh]
                         let brow = pb + (hh * t + q) * t
                         for k in 0..<nk { row[k] += gq * brow[k] }
