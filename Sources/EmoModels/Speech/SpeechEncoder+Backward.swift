@@ -116,37 +116,39 @@ extension SpeechEncoder {
             Dense.layerNormBackward(rows: rows, n: cc, xhat: front.projXhat, rstd: front.projRstd, gamma: norm.weight,
                                     dy: dFeat, dx: dFeat)
         }
-        // Conv stack, last layer first, per clip.
+        // Conv stack, last layer first, clips in parallel (one chunk per thread, its own scratch).
         var dx = [Float](repeating: 0, count: batch * samples)
         let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
-        let maxSize = max(samples, convs.indices.map { frames[$0] * convs[$0].cout }.max() ?? 0)
-        let ping = ws.buffer("bConvA", maxSize), pong = ws.buffer("bConvB", maxSize)
+        let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "b") }
         dx.withUnsafeMutableBufferPointer { dxp in
             guard let dxp = dxp.baseAddress else { return }
-            for b in 0..<batch {
-                var dY = dFeat + b * t * cc  // [T_i, C_out] d conv output (after GELU)
-                for i in stride(from: convs.count - 1, through: 0, by: -1) {
-                    let cl = convs[i]
-                    let tOut = frames[i], tIn = i == 0 ? samples : frames[i - 1]
-                    let saved = front.conv[i] + b * tOut * cl.cout
-                    // d GELU input, then through the norm: d conv output (before norm) in place in dY.
-                    if let norm = cl.norm {
-                        Dense.affineGeluBackward(xhat: saved, rows: tOut, cols: cl.cout, gamma: norm.weight,
-                                                 beta: norm.bias, dy: dY)
-                        if cl.groupNorm {
-                            Dense.columnNormBackward(rows: tOut, cols: cl.cout, xhat: saved,
-                                                     rstd: front.convRstd[i] + b * cl.cout, gamma: norm.weight,
-                                                     dy: dY, dx: dY, scratch: ws.buffer("bNormScratch", 2 * cl.cout))
+            Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
+                let sc = scratch[chunk]
+                for b in clips {
+                    var dY = dFeat + b * t * cc  // [T_i, C_out] d conv output (after GELU)
+                    for i in stride(from: convs.count - 1, through: 0, by: -1) {
+                        let cl = convs[i]
+                        let tOut = frames[i], tIn = i == 0 ? samples : frames[i - 1]
+                        let saved = front.conv[i] + b * tOut * cl.cout
+                        // d GELU input, then through the norm: d conv output (before norm) in place in dY.
+                        if let norm = cl.norm {
+                            Dense.affineGeluBackward(xhat: saved, rows: tOut, cols: cl.cout, gamma: norm.weight,
+                                                     beta: norm.bias, dy: dY)
+                            if cl.groupNorm {
+                                Dense.columnNormBackward(rows: tOut, cols: cl.cout, xhat: saved,
+                                                         rstd: front.convRstd[i] + b * cl.cout, gamma: norm.weight,
+                                                         dy: dY, dx: dY, scratch: sc.norm)
+                            } else {
+                                Dense.layerNormBackward(rows: tOut, n: cl.cout, xhat: saved, rstd: front.convRstd[i] + b * tOut,
+                                                        gamma: norm.weight, dy: dY, dx: dY)
+                            }
                         } else {
-                            Dense.layerNormBackward(rows: tOut, n: cl.cout, xhat: saved, rstd: front.convRstd[i] + b * tOut,
-                                                    gamma: norm.weight, dy: dY, dx: dY)
+                            Dense.geluBackward(z: saved, dy: dY, count: tOut * cl.cout)
                         }
-                    } else {
-                        Dense.geluBackward(z: saved, dy: dY, count: tOut * cl.cout)
+                        let dIn = i == 0 ? dxp + b * samples : (i % 2 == 0 ? sc.ping : sc.pong)
+                        convInputBackward(cl, dZ: dY, framesOut: tOut, framesIn: tIn, into: dIn, col: sc.col)
+                        dY = dIn
                     }
-                    let dIn = i == 0 ? dxp + b * samples : (i % 2 == 0 ? ping : pong)
-                    convInputBackward(cl, dZ: dY, framesOut: tOut, framesIn: tIn, into: dIn, ws: ws)
-                    dY = dIn
                 }
             }
         }
@@ -188,15 +190,15 @@ extension SpeechEncoder {
     }
 
     /// Back through a convolution: d conv output `dZ [T_out, C_out]` → d input `dIn [T_in, C_in]` (overwritten;
-    /// col2im without copies: each chunk of `stride` taps writes non-overlapping rows of a strided view).
+    /// col2im without copies: each chunk of `stride` taps writes non-overlapping rows of a strided view; `dcol`
+    /// holds `[T_out, K·C_in]` for a layer with a small receptive field).
     func convInputBackward(_ cl: ConvLayer, dZ: UnsafePointer<Float>, framesOut tOut: Int, framesIn tIn: Int,
-                           into dIn: UnsafeMutablePointer<Float>, ws: SpeechWorkspace) {
+                           into dIn: UnsafeMutablePointer<Float>, col dcol: UnsafeMutablePointer<Float>) {
         dIn.update(repeating: 0, count: tIn * cl.cin)
         cl.weight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
             if cl.cin * cl.kernel <= 64 {
                 let kk = cl.cin * cl.kernel
-                let dcol = ws.buffer("bIm2col", tOut * kk)
                 Dense.gemm(m: tOut, n: kk, k: cl.cout, a: dZ, lda: cl.cout, b: w, ldb: kk, transB: false, beta: 0, c: dcol, ldc: kk)
                 for r in 0..<tOut {
                     let d = dIn + r * cl.stride * cl.cin, s = dcol + r * kk

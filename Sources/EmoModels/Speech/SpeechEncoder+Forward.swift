@@ -121,8 +121,13 @@ extension SpeechEncoder {
                 guard let x = x.baseAddress, let hs = hs.baseAddress else { return }
                 // [B, T, C'] conv features, then [B, T, C] projected.
                 let feat = ws.buffer("feat", batch * t * cc)
-                for b in 0..<batch {
-                    featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, ws: ws, tape: front, clip: b)
+                // Clips in parallel, one chunk per thread with its own scratch (single-threaded GEMMs inside).
+                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "") }
+                Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
+                    for b in clips {
+                        featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
+                                       tape: front, clip: b)
+                    }
                 }
                 if keepConvFeatures { conv.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: feat, count: $0.count) } }
                 featureProjection(feat, rows: batch * t, out: hs, ws: ws, tape: front)
@@ -192,28 +197,46 @@ extension SpeechEncoder {
         }
     }
 
+    /// Per-thread scratch of the conv feature encoder (forward or backward).
+    struct ConvScratch {
+        /// Two buffers of the largest layer output `[T_i, C']` (also the input samples for backward).
+        var ping: UnsafeMutablePointer<Float>, pong: UnsafeMutablePointer<Float>
+        /// im2col (forward) or col2im (backward) of the small-receptive-field layers `[T_i, K·C_in]`.
+        var col: UnsafeMutablePointer<Float>
+        /// Norm statistics without a tape (`[C']` or `[T_i]`), and norm scratch (`2·C'`).
+        var rstd: UnsafeMutablePointer<Float>, norm: UnsafeMutablePointer<Float>
+    }
+
+    /// Scratch for chunk `chunk` for clips of `samples` samples (names prefixed by `prefix`; allocate before any
+    /// parallel region: the workspace is not thread-safe).
+    func convScratch(samples: Int, chunk: Int, prefix: String) -> ConvScratch {
+        let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
+        let size = max(samples, convs.indices.map { frames[$0] * convs[$0].cout }.max() ?? 0)
+        // Layers with a small receptive field (cin·K ≤ 64) go through an explicit im2col.
+        let col = convs.indices.filter { convs[$0].cin * convs[$0].kernel <= 64 }
+            .map { frames[$0] * convs[$0].cin * convs[$0].kernel }.max() ?? 1
+        let widest = convs.map(\.cout).max() ?? 1
+        let ws = workspace, s = "\(prefix)\(chunk)"
+        return ConvScratch(ping: ws.buffer("convA" + s, size), pong: ws.buffer("convB" + s, size), col: ws.buffer("convCol" + s, col),
+                           rstd: ws.buffer("convRstd" + s, max(widest, frames.max() ?? 1)), norm: ws.buffer("convNorm" + s, 2 * widest))
+    }
+
     /// Conv feature encoder for clip `b`: `x[N]` → `out[T, C']`, frames-major; with a tape, each layer's GELU
     /// input (normalised value for normed layers) and norm statistics are kept.
     func featureEncoder(_ x: UnsafePointer<Float>, samples: Int, out: UnsafeMutablePointer<Float>,
-                        ws: SpeechWorkspace, tape: FrontTape?, clip b: Int) {
+                        scratch: ConvScratch, tape: FrontTape?, clip b: Int) {
         var len = samples
         var src = x
-        let maxSize = convs.indices.map { i -> Int in
-            config.frameCount(samples: samples, layers: i + 1) * convs[i].cout
-        }.max() ?? 0
-        let ping = ws.buffer("convA", maxSize), pong = ws.buffer("convB", maxSize)
         for (i, cl) in convs.enumerated() {
             let tOut = (len - cl.kernel) / cl.stride + 1
-            let dst = i == convs.count - 1 ? out : (i % 2 == 0 ? ping : pong)
+            let dst = i == convs.count - 1 ? out : (i % 2 == 0 ? scratch.ping : scratch.pong)
             // z: the conv output, normalised in place for normed layers, then GELU (out of place with a tape).
             let z = tape.map { $0.conv[i] + b * tOut * cl.cout } ?? dst
-            convolve(cl, src, frames: tOut, into: z, ws: ws)
+            convolve(cl, src, frames: tOut, into: z, col: scratch.col)
             if let norm = cl.norm {
-                let rstd = tape.map { $0.convRstd[i] + b * (cl.groupNorm ? cl.cout : tOut) }
-                    ?? ws.buffer("normRstd", cl.groupNorm ? cl.cout : tOut)
+                let rstd = tape.map { $0.convRstd[i] + b * (cl.groupNorm ? cl.cout : tOut) } ?? scratch.rstd
                 if cl.groupNorm {
-                    Dense.columnNormalize(rows: tOut, cols: cl.cout, x: z, eps: 1e-5, rstd: rstd,
-                                          scratch: ws.buffer("normScratch", cl.cout))
+                    Dense.columnNormalize(rows: tOut, cols: cl.cout, x: z, eps: 1e-5, rstd: rstd, scratch: scratch.norm)
                     Dense.affineGelu(z, rows: tOut, cols: cl.cout, gamma: norm.weight, beta: norm.bias, into: dst)
                 } else {
                     Dense.layerNorm(rows: tOut, n: cl.cout, x: z, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
@@ -229,8 +252,9 @@ extension SpeechEncoder {
     }
 
     /// One conv layer without its norm: `src[T_in, C_in]` → `dst[T_out, C_out]` (+ bias), frames-major.
+    /// `col` holds the im2col `[T_out, K·C_in]` of a layer with a small receptive field.
     func convolve(_ cl: ConvLayer, _ src: UnsafePointer<Float>, frames tOut: Int, into dst: UnsafeMutablePointer<Float>,
-                  ws: SpeechWorkspace) {
+                  col: UnsafeMutablePointer<Float>) {
         if let bias = cl.bias { for r in 0..<tOut { (dst + r * cl.cout).update(from: bias, count: cl.cout) } }
         let beta0: Float = cl.bias == nil ? 0 : 1
         cl.weight.withUnsafeBufferPointer { w in
@@ -238,7 +262,6 @@ extension SpeechEncoder {
             if cl.cin * cl.kernel <= 64 {
                 // Small receptive field (the first layer): explicit im2col [T_out, K * C_in], one GEMM.
                 let kk = cl.cin * cl.kernel
-                let col = ws.buffer("im2col", tOut * kk)
                 for r in 0..<tOut { (col + r * kk).update(from: src + r * cl.stride * cl.cin, count: kk) }
                 Dense.gemm(m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, transB: true,
                            beta: beta0, c: dst, ldc: cl.cout)
