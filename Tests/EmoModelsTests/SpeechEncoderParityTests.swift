@@ -37,6 +37,11 @@ final class SpeechEncoderParityTests: XCTestCase {
         }
         check(name, out.lastHiddenState, try expected.floats("\(run).last_hidden_state"), "\(run) last_hidden_state")
         check(name, out.meanPooled(), try expected.floats("\(run).pooled_mean"), "\(run) mean over valid frames")
+        // Layers in place, only the last hidden state kept (what mean pooling uses).
+        let lean = try encoder.forward(input, batch: b, samples: n, lengths: b > 1 ? lengths : nil, keepHiddenStates: false)
+        XCTAssertTrue(lean.hiddenStates.isEmpty)
+        check(name, lean.lastHiddenState, try expected.floats("\(run).last_hidden_state"), "\(run) last_hidden_state (in place)")
+        check(name, lean.meanPooled(), try expected.floats("\(run).pooled_mean"), "\(run) mean (in place)")
         let frameMask = try expected.floats("\(run).frame_mask")
         XCTAssertEqual(out.frameLengths, (0..<b).map { bi in Int(frameMask[(bi * out.frames)..<((bi + 1) * out.frames)].reduce(0, +)) })
     }

@@ -13,7 +13,7 @@ import XCTest
 /// (thousands of summed products through the convolutions and attention), which no per-element relative bound
 /// survives; the issue asks 1e-4 relative, and this is relative to what a plot of the attributions shows.
 final class WaveformExplainTests: XCTestCase {
-    private static let repoRoot: URL = {
+    static let repoRoot: URL = {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
             dir = dir.deletingLastPathComponent()
@@ -95,7 +95,8 @@ final class WaveformExplainTests: XCTestCase {
         }
     }
 
-    private func host(_ dir: String) throws -> PluginHost {
+    /// A plugin host over the plugins built beside the tests, probing into `dir`.
+    static func pluginHost(_ dir: String) throws -> PluginHost {
         let build = PluginSources.executableDirectory()
         guard FileManager.default.fileExists(atPath: build + "/libEmoPluginTemplate.so"),
               FileManager.default.isExecutableFile(atPath: build + "/emo-probe") else {
@@ -107,14 +108,26 @@ final class WaveformExplainTests: XCTestCase {
                           cache: ProbeCache(path: dir + "/plugin-cache.json"))
     }
 
-    private func load() throws -> (Fixture, WaveformModel, PluginHost) {
-        let url = Self.repoRoot.appendingPathComponent("Tests/EmoPipelineTests/Fixtures/waveform/waveform_explain.json")
-        let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+    /// The fixture and the chain; `keepActivations` sets the encoder's tape (backward without recomputation).
+    /// The reference script's fixture.
+    static func fixture() throws -> Fixture {
+        let url = repoRoot.appendingPathComponent("Tests/EmoPipelineTests/Fixtures/waveform/waveform_explain.json")
+        return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+    }
+
+    /// A fresh temporary folder.
+    static func temporaryFolder() throws -> String {
         let dir = NSTemporaryDirectory() + "emokit-wave-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let host = try host(dir)
+        return dir
+    }
+
+    private func load(keepActivations: Bool = false) throws -> (Fixture, WaveformModel, PluginHost) {
+        let f = try Self.fixture()
+        let host = try Self.pluginHost(try Self.temporaryFolder())
         let checkpoint = Self.repoRoot.appendingPathComponent(f.checkpoint).path
-        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint)])
+        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint),
+                                                                     "keep_activations": .bool(keepActivations)])
         let head = LinearHead(weight: try f.head.weight.array(), bias: try f.head.bias.array())
         let model = WaveformModel(encoder: encoder, head: .component(head), classes: f.head.bias.data.count)
         return (f, model, host)
@@ -140,7 +153,16 @@ final class WaveformExplainTests: XCTestCase {
     }
 
     func testIntegratedGradientsMatchCaptumAndAreComplete() throws {
-        let (f, model, host) = try load()
+        try checkIntegratedGradients(keepActivations: false)
+    }
+
+    /// The same with the encoder keeping its activations (the tape-reading backward `emo explain` uses).
+    func testIntegratedGradientsWithKeptActivationsMatchCaptum() throws {
+        try checkIntegratedGradients(keepActivations: true)
+    }
+
+    private func checkIntegratedGradients(keepActivations: Bool) throws {
+        let (f, model, host) = try load(keepActivations: keepActivations)
         let x = try f.input.array()
         for c in f.ig {
             let ig = try host.instantiate(id: "integrated-gradients", config: [

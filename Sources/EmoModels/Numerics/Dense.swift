@@ -90,6 +90,33 @@ public enum Dense {
         }
     }
 
+    /// Runs `body` over `0..<count` split into up to `Dense.threads` chunks, one per thread, with OpenBLAS
+    /// single-threaded meanwhile, so each chunk's GEMMs run on its own thread: one fork-join for many small
+    /// products (attention heads) instead of one per product, which matters most on a busy machine where every
+    /// fork-join waits for a descheduled thread. `parallel` calls inside run nested (libdispatch runs them inline
+    /// when the outer region already uses every thread).
+    public static func parallelWithSerialBLAS(_ count: Int, _ body: (Range<Int>) -> Void) {
+        parallelChunksWithSerialBLAS(count) { _, range in body(range) }
+    }
+
+    /// Chunks `parallelChunksWithSerialBLAS` splits `count` items into (index them with per-thread scratch).
+    public static func chunkCount(_ count: Int) -> Int { max(1, min(threads, count)) }
+
+    /// `parallelWithSerialBLAS`, passing each chunk's index in `0..<chunkCount(count)` with its range.
+    public static func parallelChunksWithSerialBLAS(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
+        let chunks = chunkCount(count)
+        if chunks <= 1 { body(0, 0..<count); return }
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(saved) }
+        withoutActuallyEscaping(body) { escaping in
+            let box = UncheckedSendable(escaping)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                box.value(c, (c * count / chunks)..<((c + 1) * count / chunks))
+            }
+        }
+    }
+
     /// Threads the elementwise kernels use (the BLAS's own thread count, 2 on the reference machine).
     nonisolated(unsafe) public static var threads: Int = max(1, Int(openblas_get_num_threads()))
 

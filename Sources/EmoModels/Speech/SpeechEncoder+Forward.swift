@@ -13,7 +13,7 @@ public struct SpeechEncoderOutput: Sendable {
     public var layers: Int
     /// Real frames of each clip (T for unpadded input).
     public var frameLengths: [Int]
-    /// `[L+1, B, T, C]`.
+    /// `[L+1, B, T, C]` (empty when the forward ran without `keepHiddenStates`).
     public var hiddenStates: [Float]
     /// `[B, T, C]`: Hugging Face's `last_hidden_state` (layer L, after `encoder.layer_norm` for pre-LN layouts).
     public var lastHiddenState: [Float]
@@ -81,9 +81,21 @@ extension SpeechEncoder {
     ///
     /// With `lengths` (real samples per clip), padded frames are zeroed before the positional conv and masked as
     /// attention keys, exactly as Hugging Face does when given an `attention_mask`. Without, every sample is real.
+    /// With `recordTape`, the pass also keeps what `inputGradientOfLastForward` needs (see `tapeFloats`; about
+    /// 120 MB per 3 s clip for a base model), so the backward pass recomputes nothing. Without
+    /// `keepHiddenStates`, the output's `hiddenStates` is empty (only `lastHiddenState` is kept, and the layers
+    /// run in place: less memory traffic when only the last layer is pooled).
     /// Not safe to call concurrently on one instance (the workspace is shared); allocates only its outputs.
     public func forward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]? = nil,
-                        keepConvFeatures: Bool = false) throws -> SpeechEncoderOutput {
+                        keepConvFeatures: Bool = false, recordTape: Bool = false,
+                        keepHiddenStates: Bool = true) throws -> SpeechEncoderOutput {
+        try forward(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: keepConvFeatures,
+                    depth: recordTape ? .full : .none, keepHiddenStates: keepHiddenStates)
+    }
+
+    /// The forward pass, keeping `depth` of the tape.
+    func forward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
+                 depth: TapeDepth, keepHiddenStates: Bool = true) throws -> SpeechEncoderOutput {
         guard batch > 0, samples > 0, input.count == batch * samples else {
             throw CheckpointError.invalidConfig(path: "forward", message: "input has \(input.count) samples, expected B × N = \(batch) × \(samples)")
         }
@@ -94,48 +106,67 @@ extension SpeechEncoder {
         guard t > 0 else {
             throw CheckpointError.invalidConfig(path: "forward", message: "\(samples) samples are too few for one frame of this encoder (pad short clips)")
         }
+        tapeShape = nil
         let frameLengths = lengths.map { $0.map { config.frameCount(samples: $0) } } ?? Array(repeating: t, count: batch)
-        let (c, l) = (config.hiddenSize, config.numLayers)
+        let (c, l, cc) = (config.hiddenSize, config.numLayers, config.convOutputDim)
         let ws = workspace
-        var hidden = [Float](repeating: 0, count: (l + 1) * batch * t * c)
-        var last = [Float](repeating: 0, count: batch * t * c)
-        var conv = [Float](repeating: 0, count: keepConvFeatures ? batch * t * config.convOutputDim : 0)
+        let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t)
+        // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
+        let keepAll = keepHiddenStates || depth == .frontEnd
+        var hidden = [Float](repeating: 0, count: (keepAll ? l + 1 : 1) * batch * t * c)  // [L+1 or 1, B, T, C]
+        var last = [Float](repeating: 0, count: config.stableLayerNorm || keepAll ? batch * t * c : 0)
+        var conv = [Float](repeating: 0, count: keepConvFeatures ? batch * t * cc : 0)
         input.withUnsafeBufferPointer { x in
             hidden.withUnsafeMutableBufferPointer { hs in
                 guard let x = x.baseAddress, let hs = hs.baseAddress else { return }
                 // [B, T, C'] conv features, then [B, T, C] projected.
-                let feat = ws.buffer("feat", batch * t * config.convOutputDim)
-                for b in 0..<batch { featureEncoder(x + b * samples, samples: samples, frames: t, out: feat + b * t * config.convOutputDim, ws: ws) }
+                let feat = ws.buffer("feat", batch * t * cc)
+                // Clips in parallel, one chunk per thread with its own scratch (single-threaded GEMMs inside).
+                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "") }
+                Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
+                    for b in clips {
+                        featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
+                                       tape: front, clip: b)
+                    }
+                }
                 if keepConvFeatures { conv.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: feat, count: $0.count) } }
-                featureProjection(feat, rows: batch * t, out: hs, ws: ws)
+                featureProjection(feat, rows: batch * t, out: hs, ws: ws, tape: front)
                 if lengths != nil {
                     for b in 0..<batch where frameLengths[b] < t {
                         (hs + (b * t + frameLengths[b]) * c).update(repeating: 0, count: (t - frameLengths[b]) * c)
                     }
                 }
-                for b in 0..<batch { positionalConv(hs + b * t * c, frames: t, ws: ws) }
+                positionalConv(hs, batch: batch, frames: t, ws: ws, pre: front?.posPre)
                 if !config.stableLayerNorm {
-                    Dense.layerNorm(rows: batch * t, n: c, x: hs, gamma: encoderNorm.weight, beta: encoderNorm.bias,
-                                    eps: config.layerNormEps, y: hs)
+                    layerNorm(rows: batch * t, x: hs, norm: encoderNorm, y: hs, xhat: front?.encXhat, rstd: front?.encRstd)
                 }
                 let bias = relativePositionBias(frames: t, ws: ws)
                 let keys = lengths == nil ? Array(repeating: t, count: batch) : frameLengths
                 for i in 0..<l {
-                    let h = hs + (i + 1) * batch * t * c
-                    h.update(from: hs + i * batch * t * c, count: batch * t * c)
-                    transformerLayer(layers[i], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws)
+                    let h = keepAll ? hs + (i + 1) * batch * t * c : hs
+                    if keepAll { h.update(from: hs + i * batch * t * c, count: batch * t * c) }
+                    transformerLayer(layers[i], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws,
+                                     tape: depth == .full ? layerTape(i, batch: batch, frames: t) : nil)
                 }
-                last.withUnsafeMutableBufferPointer { out in
-                    guard let out = out.baseAddress else { return }
-                    let top = hs + l * batch * t * c
+                last.withUnsafeMutableBufferPointer { buf in
+                    guard buf.count > 0, let out = buf.baseAddress else { return }  // empty: post-LN in place
+                    let top = keepAll ? hs + l * batch * t * c : hs
                     if config.stableLayerNorm {
-                        Dense.layerNorm(rows: batch * t, n: c, x: top, gamma: encoderNorm.weight, beta: encoderNorm.bias,
-                                        eps: config.layerNormEps, y: out)
+                        layerNorm(rows: batch * t, x: top, norm: encoderNorm, y: out, xhat: front?.encXhat, rstd: front?.encRstd)
                     } else {
                         out.update(from: top, count: batch * t * c)
                     }
                 }
             }
+        }
+        if !keepAll {
+            // Post-LN: the top layer's output is last_hidden_state itself.
+            if !config.stableLayerNorm { last = hidden }
+            hidden = []
+        }
+        if depth != .none {
+            tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
+                                  frameLengths: frameLengths, depth: depth)
         }
         return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: l + 1, frameLengths: frameLengths,
                                    hiddenStates: hidden, lastHiddenState: last,
@@ -154,29 +185,76 @@ extension SpeechEncoder {
 
     // MARK: - Stages
 
-    /// Conv feature encoder for one clip: `x[N]` → `out[T, C']`, frames-major.
-    func featureEncoder(_ x: UnsafePointer<Float>, samples: Int, frames: Int, out: UnsafeMutablePointer<Float>,
-                        ws: SpeechWorkspace) {
+    /// Layer norm of `rows` rows of width C, recording `xhat`/`rstd` when given (the same arithmetic either way).
+    func layerNorm(rows: Int, x: UnsafePointer<Float>, norm: (weight: [Float], bias: [Float]), y: UnsafeMutablePointer<Float>,
+                   xhat: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?) {
+        let n = norm.weight.count
+        if let xhat, let rstd {
+            Dense.layerNorm(rows: rows, n: n, x: x, gamma: norm.weight, beta: norm.bias, eps: config.layerNormEps,
+                            y: y, xhat: xhat, rstd: rstd)
+        } else {
+            Dense.layerNorm(rows: rows, n: n, x: x, gamma: norm.weight, beta: norm.bias, eps: config.layerNormEps, y: y)
+        }
+    }
+
+    /// Per-thread scratch of the conv feature encoder (forward or backward).
+    struct ConvScratch {
+        /// Two buffers of the largest layer output `[T_i, C']` (also the input samples for backward).
+        var ping: UnsafeMutablePointer<Float>, pong: UnsafeMutablePointer<Float>
+        /// im2col (forward) or col2im (backward) of the small-receptive-field layers `[T_i, K·C_in]`.
+        var col: UnsafeMutablePointer<Float>
+        /// Norm statistics without a tape (`[C']` or `[T_i]`), and norm scratch (`2·C'`).
+        var rstd: UnsafeMutablePointer<Float>, norm: UnsafeMutablePointer<Float>
+    }
+
+    /// Scratch for chunk `chunk` for clips of `samples` samples (names prefixed by `prefix`; allocate before any
+    /// parallel region: the workspace is not thread-safe).
+    func convScratch(samples: Int, chunk: Int, prefix: String) -> ConvScratch {
+        let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
+        let size = max(samples, convs.indices.map { frames[$0] * convs[$0].cout }.max() ?? 0)
+        // Layers with a small receptive field (cin·K ≤ 64) go through an explicit im2col.
+        let col = convs.indices.filter { convs[$0].cin * convs[$0].kernel <= 64 }
+            .map { frames[$0] * convs[$0].cin * convs[$0].kernel }.max() ?? 1
+        let widest = convs.map(\.cout).max() ?? 1
+        let ws = workspace, s = "\(prefix)\(chunk)"
+        return ConvScratch(ping: ws.buffer("convA" + s, size), pong: ws.buffer("convB" + s, size), col: ws.buffer("convCol" + s, col),
+                           rstd: ws.buffer("convRstd" + s, max(widest, frames.max() ?? 1)), norm: ws.buffer("convNorm" + s, 2 * widest))
+    }
+
+    /// Conv feature encoder for clip `b`: `x[N]` → `out[T, C']`, frames-major; with a tape, each layer's GELU
+    /// input (normalised value for normed layers) and norm statistics are kept.
+    func featureEncoder(_ x: UnsafePointer<Float>, samples: Int, out: UnsafeMutablePointer<Float>,
+                        scratch: ConvScratch, tape: FrontTape?, clip b: Int) {
         var len = samples
-        var src = UnsafeMutablePointer(mutating: x)
-        let maxSize = convs.indices.map { i -> Int in
-            config.frameCount(samples: samples, layers: i + 1) * convs[i].cout
-        }.max() ?? 0
-        let ping = ws.buffer("convA", maxSize), pong = ws.buffer("convB", maxSize)
+        var src = x
         for (i, cl) in convs.enumerated() {
             let tOut = (len - cl.kernel) / cl.stride + 1
-            let dst = i == convs.count - 1 ? out : (i % 2 == 0 ? ping : pong)
-            convolve(cl, src, frames: tOut, into: dst, ws: ws)
-            normalizeAndActivate(cl, dst, frames: tOut, ws: ws)
-            src = dst
+            let dst = i == convs.count - 1 ? out : (i % 2 == 0 ? scratch.ping : scratch.pong)
+            // z: the conv output, normalised in place for normed layers, then GELU (out of place with a tape).
+            let z = tape.map { $0.conv[i] + b * tOut * cl.cout } ?? dst
+            convolve(cl, src, frames: tOut, into: z, col: scratch.col)
+            if let norm = cl.norm {
+                let rstd = tape.map { $0.convRstd[i] + b * (cl.groupNorm ? cl.cout : tOut) } ?? scratch.rstd
+                if cl.groupNorm {
+                    Dense.columnNormalize(rows: tOut, cols: cl.cout, x: z, eps: 1e-5, rstd: rstd, scratch: scratch.norm)
+                    Dense.affineGelu(z, rows: tOut, cols: cl.cout, gamma: norm.weight, beta: norm.bias, into: dst)
+                } else {
+                    Dense.layerNorm(rows: tOut, n: cl.cout, x: z, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
+                                    y: dst, xhat: z, rstd: rstd)
+                    Dense.gelu(dst, count: tOut * cl.cout)
+                }
+            } else {
+                Dense.gelu(z, count: tOut * cl.cout, into: dst)
+            }
+            src = UnsafePointer(dst)
             len = tOut
         }
-        _ = frames
     }
 
     /// One conv layer without its norm: `src[T_in, C_in]` → `dst[T_out, C_out]` (+ bias), frames-major.
+    /// `col` holds the im2col `[T_out, K·C_in]` of a layer with a small receptive field.
     func convolve(_ cl: ConvLayer, _ src: UnsafePointer<Float>, frames tOut: Int, into dst: UnsafeMutablePointer<Float>,
-                  ws: SpeechWorkspace) {
+                  col: UnsafeMutablePointer<Float>) {
         if let bias = cl.bias { for r in 0..<tOut { (dst + r * cl.cout).update(from: bias, count: cl.cout) } }
         let beta0: Float = cl.bias == nil ? 0 : 1
         cl.weight.withUnsafeBufferPointer { w in
@@ -184,7 +262,6 @@ extension SpeechEncoder {
             if cl.cin * cl.kernel <= 64 {
                 // Small receptive field (the first layer): explicit im2col [T_out, K * C_in], one GEMM.
                 let kk = cl.cin * cl.kernel
-                let col = ws.buffer("im2col", tOut * kk)
                 for r in 0..<tOut { (col + r * kk).update(from: src + r * cl.stride * cl.cin, count: kk) }
                 Dense.gemm(m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, transB: true,
                            beta: beta0, c: dst, ldc: cl.cout)
@@ -203,56 +280,51 @@ extension SpeechEncoder {
         }
     }
 
-    /// A conv layer's norm (group: per channel over time; layer: per frame over channels), then GELU, in place.
-    func normalizeAndActivate(_ cl: ConvLayer, _ dst: UnsafeMutablePointer<Float>, frames tOut: Int, ws: SpeechWorkspace) {
-        if let norm = cl.norm {
-            if cl.groupNorm {
-                Dense.columnNorm(rows: tOut, cols: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
-                                 scratch: ws.buffer("normScratch", 2 * cl.cout))
-            } else {
-                Dense.layerNorm(rows: tOut, n: cl.cout, x: dst, gamma: norm.weight, beta: norm.bias, eps: 1e-5, y: dst)
-            }
-        }
-        Dense.gelu(dst, count: tOut * cl.cout)
-    }
-
     /// `feature_projection`: layer norm (optional) then linear, `[R, C']` → `[R, C]`.
-    func featureProjection(_ feat: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, ws: SpeechWorkspace) {
+    func featureProjection(_ feat: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, ws: SpeechWorkspace,
+                           tape: FrontTape?) {
         let cc = config.convOutputDim
         var src = feat
         if let norm = projectionNorm {
             let normed = ws.buffer("featNorm", rows * cc)
-            Dense.layerNorm(rows: rows, n: cc, x: feat, gamma: norm.weight, beta: norm.bias, eps: config.layerNormEps, y: normed)
+            layerNorm(rows: rows, x: feat, norm: norm, y: normed, xhat: tape?.projXhat, rstd: tape?.projRstd)
             src = UnsafePointer(normed)
         }
         Dense.linear(m: rows, k: cc, n: config.hiddenSize, x: src, weight: projectionWeight, bias: projectionBias, y: out)
     }
 
-    /// `encoder.pos_conv_embed` for one clip, added in place: `h[T, C] += gelu(conv(h))` (grouped conv,
-    /// "same" padding, the extra frame of an even kernel dropped).
-    func positionalConv(_ h: UnsafeMutablePointer<Float>, frames t: Int, ws: SpeechWorkspace) {
+    /// `encoder.pos_conv_embed` for `batch` clips, added in place: `h[B, T, C] += gelu(conv(h))` (grouped conv,
+    /// "same" padding per clip, the extra frame of an even kernel dropped). The pre-activation goes to `pre`
+    /// `[B, T, C]` when given (the tape).
+    func positionalConv(_ h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, ws: SpeechWorkspace,
+                        pre: UnsafeMutablePointer<Float>?) {
         let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
-        let cg = c / g, pad = k / 2
-        let padded = ws.buffer("posPadded", (t + k) * c)  // [T + K, C], zero rows around the clip
-        padded.update(repeating: 0, count: pad * c)
-        (padded + pad * c).update(from: h, count: t * c)
-        (padded + (pad + t) * c).update(repeating: 0, count: (k - pad) * c)
-        let col = ws.buffer("posCol", t * k * cg)   // [T, K * C/G] for one group
-        let out = ws.buffer("posOut", t * c)        // [T, C]
-        for r in 0..<t { (out + r * c).update(from: posConvBias, count: c) }
+        let cg = c / g, pad = k / 2, rows = batch * t
+        let padded = ws.buffer("posPadded", batch * (t + k) * c)  // [B, T + K, C], zero rows around each clip
+        for b in 0..<batch {
+            let p = padded + b * (t + k) * c
+            p.update(repeating: 0, count: pad * c)
+            (p + pad * c).update(from: h + b * t * c, count: t * c)
+            (p + (pad + t) * c).update(repeating: 0, count: (k - pad) * c)
+        }
+        let col = ws.buffer("posCol", rows * k * cg)  // [B·T, K·C/G] for one group
+        let z = pre ?? ws.buffer("posOut", rows * c)   // [B·T, C]
+        for r in 0..<rows { (z + r * c).update(from: posConvBias, count: c) }
         posConvWeight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
             for gi in 0..<g {
-                for r in 0..<t {
-                    let dst = col + r * k * cg
-                    for tap in 0..<k { (dst + tap * cg).update(from: padded + (r + tap) * c + gi * cg, count: cg) }
+                Dense.parallel(rows, grain: 64) { range in
+                    for row in range {
+                        let (b, r) = (row / t, row % t)
+                        let dst = col + row * k * cg, src = padded + (b * (t + k) + r) * c + gi * cg
+                        for tap in 0..<k { (dst + tap * cg).update(from: src + tap * c, count: cg) }
+                    }
                 }
-                Dense.gemm(m: t, n: cg, k: k * cg, a: col, lda: k * cg, b: w + gi * cg * k * cg, ldb: k * cg,
-                           transB: true, beta: 1, c: out + gi * cg, ldc: c)
+                Dense.gemm(m: rows, n: cg, k: k * cg, a: col, lda: k * cg, b: w + gi * cg * k * cg, ldb: k * cg,
+                           transB: true, beta: 1, c: z + gi * cg, ldc: c)
             }
         }
-        Dense.gelu(out, count: t * c)
-        Dense.add(out, into: h, count: t * c)
+        Dense.addGelu(z, into: h, count: rows * c)
     }
 
     /// WavLM's relative position bias `[H, T, T]` from `rel_attn_embed` (nil for other families).
@@ -282,23 +354,25 @@ extension SpeechEncoder {
         return out
     }
 
-    /// One transformer layer in place on `h[B, T, C]` (post-LN for base layouts, pre-LN for stable ones).
+    /// One transformer layer in place on `h[B, T, C]` (post-LN for base layouts, pre-LN for stable ones),
+    /// recording into `tape` when given.
     func transformerLayer(_ p: Layer, h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, keys: [Int],
-                          positionBias: UnsafeMutablePointer<Float>?, ws: SpeechWorkspace) {
+                          positionBias: UnsafeMutablePointer<Float>?, ws: SpeechWorkspace, tape: LayerTape?) {
         let (c, f, nh, d) = (config.hiddenSize, config.intermediateSize, config.numHeads, config.headDim)
         let rows = batch * t
-        let eps = config.layerNormEps
-        let x = ws.buffer("x", rows * c)          // [B, T, C] attention input
-        let qkv = ws.buffer("qkv", rows * 3 * c)  // [B, T, 3C]
-        let ctx = ws.buffer("ctx", rows * c)      // [B, T, C]
-        let tmp = ws.buffer("tmp", rows * c)      // [B, T, C]
-        let ff = ws.buffer("ff", rows * f)        // [B, T, F]
-        let scores = ws.buffer("scores", t * t)   // [T, T] one head
-        let gate = ws.buffer("gate", rows * nh)   // [B, T, H]
+        let qkv = tape?.qkv ?? ws.buffer("qkv", rows * 3 * c)  // [B, T, 3C]
+        let ctx = ws.buffer("ctx", rows * c)                    // [B, T, C]
+        let tmp = ws.buffer("tmp", rows * c)                    // [B, T, C]
+        let ff = ws.buffer("ff", rows * f)                      // [B, T, F] GELU output
+        let ffPre = tape?.ffPre ?? ff                            // [B, T, F] GELU input
+        let gate = ws.buffer("gate", rows * nh)                 // [B, T, H]
+        // x: the attention input (the layer input for post-LN, its norm for pre-LN).
+        let x: UnsafeMutablePointer<Float>
         if config.stableLayerNorm {
-            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm1.weight, beta: p.norm1.bias, eps: eps, y: x)
+            x = ws.buffer("x", rows * c)
+            layerNorm(rows: rows, x: h, norm: p.norm1, y: x, xhat: tape?.normAXhat, rstd: tape?.normARstd)
         } else {
-            x.update(from: h, count: rows * c)
+            x = h
         }
         Dense.linear(m: rows, k: c, n: 3 * c, x: x, weight: p.qkvWeight, bias: p.qkvBias, y: qkv)
         if let g = p.gate {
@@ -314,19 +388,25 @@ extension SpeechEncoder {
                     }
                     let ga = 1 / (1 + expf(-s0)), gb = 1 / (1 + expf(-s1))
                     gate[r * nh + hh] = ga * (gb * g.const[hh] - 1) + 2
+                    if let tape { tape.gateA[r * nh + hh] = ga; tape.gateB[r * nh + hh] = gb }
                 }
             }
         }
+        // Attention per (clip, head), the pairs split across threads (single-threaded GEMMs inside).
         let scale = 1 / Float(d).squareRoot()
-        for b in 0..<batch {
-            let nk = keys[b]
-            let base = qkv + b * t * 3 * c
-            for hh in 0..<nh {
+        let probs = tape?.probs ?? ws.buffer("scores", batch * nh * t * t)  // [B, H, T, T]
+        let gated = p.gate != nil
+        Dense.parallelWithSerialBLAS(batch * nh) { pairs in
+            for bh in pairs {
+                let (b, hh) = (bh / nh, bh % nh)
+                let nk = keys[b]
+                let base = qkv + b * t * 3 * c
+                let scores = probs + bh * t * t  // [T, T]
                 Dense.gemm(m: t, n: nk, k: d, alpha: scale, a: base + hh * d, lda: 3 * c, b: base + c + hh * d, ldb: 3 * c,
                            transB: true, beta: 0, c: scores, ldc: t)
                 for q in 0..<t {
                     let row = scores + q * t
-                    if let pb = positionBias, p.gate != nil {
+                    if let pb = positionBias, gated {
                         let gq = gate[(b * t + q) * nh + hh]
                         let brow = pb + (hh * t + q) * t
                         for k in 0..<nk { row[k] += gq * brow[k] }
@@ -339,19 +419,21 @@ extension SpeechEncoder {
         }
         Dense.linear(m: rows, k: c, n: c, x: ctx, weight: p.outWeight, bias: p.outBias, y: tmp)
         Dense.add(tmp, into: h, count: rows * c)
+        // The FFN's input: LN2(h) into x (pre-LN) or LN1(h) in place (post-LN).
+        let ffIn: UnsafeMutablePointer<Float>
         if config.stableLayerNorm {
-            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm2.weight, beta: p.norm2.bias, eps: eps, y: x)
-            Dense.linear(m: rows, k: c, n: f, x: x, weight: p.ffInWeight, bias: p.ffInBias, y: ff)
-            Dense.gelu(ff, count: rows * f)
-            Dense.linear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, y: tmp)
-            Dense.add(tmp, into: h, count: rows * c)
+            layerNorm(rows: rows, x: h, norm: p.norm2, y: x, xhat: tape?.normBXhat, rstd: tape?.normBRstd)
+            ffIn = x
         } else {
-            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm1.weight, beta: p.norm1.bias, eps: eps, y: h)
-            Dense.linear(m: rows, k: c, n: f, x: h, weight: p.ffInWeight, bias: p.ffInBias, y: ff)
-            Dense.gelu(ff, count: rows * f)
-            Dense.linear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, y: tmp)
-            Dense.add(tmp, into: h, count: rows * c)
-            Dense.layerNorm(rows: rows, n: c, x: h, gamma: p.norm2.weight, beta: p.norm2.bias, eps: eps, y: h)
+            layerNorm(rows: rows, x: h, norm: p.norm1, y: h, xhat: tape?.normAXhat, rstd: tape?.normARstd)
+            ffIn = h
+        }
+        Dense.linear(m: rows, k: c, n: f, x: ffIn, weight: p.ffInWeight, bias: p.ffInBias, y: ffPre)
+        Dense.gelu(ffPre, count: rows * f, into: ff)
+        Dense.linear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, y: tmp)
+        Dense.add(tmp, into: h, count: rows * c)
+        if !config.stableLayerNorm {
+            layerNorm(rows: rows, x: h, norm: p.norm2, y: h, xhat: tape?.normBXhat, rstd: tape?.normBRstd)
         }
     }
 }

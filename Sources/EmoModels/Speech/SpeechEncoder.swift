@@ -53,6 +53,10 @@ public final class SpeechEncoder: @unchecked Sendable {
 
     /// Scratch memory reused across calls (so one instance serves one thread at a time).
     let workspace = SpeechWorkspace()
+    /// Activations a recording forward keeps for the backward pass (grown once, reused across calls).
+    let tapeSpace = SpeechWorkspace()
+    /// The shape of what `tapeSpace` holds after a recording forward (nil: nothing recorded).
+    var tapeShape: TapeShape?
     var convs: [ConvLayer] = []
     /// `feature_projection.layer_norm.weight` / `.bias` `[C']` (absent for HuBERT with `feat_proj_layer_norm: false`).
     var projectionNorm: (weight: [Float], bias: [Float])?

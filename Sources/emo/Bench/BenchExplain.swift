@@ -20,7 +20,8 @@ struct BenchExplain: AsyncParsableCommand {
         target. The peer is Tests/Reference/captum_reference.py bench. The chains differ in weights and in one step:
         EmoKit's encoder applies the checkpoint's do_normalize (per-clip zero mean, unit variance) and the peer does
         not, so the two IG deltas are not comparable (parity is tested in WaveformExplainTests, not here).
-        Times are one wall-clock run each; peak memory is each process's peak RSS.
+        Times are one wall-clock run each, with each process's CPU time (all threads) beside them (steadier on a
+        busy machine); peak memory is each process's peak RSS.
         """)
 
     @Flag(help: "Print one JSON object instead of a table.")
@@ -44,6 +45,9 @@ struct BenchExplain: AsyncParsableCommand {
     @Option(help: "Rows per model call (IG interpolation steps, occluded copies), both sides.")
     var batch = 8
 
+    @Flag(help: "Run the encoder without keep_activations (backward recomputes the forward; less memory).")
+    var checkpointed = false
+
     @Flag(help: "Measure EmoKit only.")
     var emokitOnly = false
 
@@ -60,7 +64,9 @@ struct BenchExplain: AsyncParsableCommand {
         }
         PeakMemory.reset()
         let host = PluginHost.standard()
-        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint)])
+        // keep_activations: backward reads the forward's tape instead of recomputing it (as `emo explain` runs it).
+        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint),
+                                                                     "keep_activations": .bool(!checkpointed)])
         let model = WaveformModel(encoder: encoder, head: .component(BenchMLPHead(input: 768, hidden: 256, classes: 7)),
                                   classes: 7, output: .logits)
         let n = Int(seconds * 16_000)
@@ -74,21 +80,22 @@ struct BenchExplain: AsyncParsableCommand {
         let target = probs.indices.max { probs[$0] < probs[$1] } ?? 0
         let ig = try host.instantiate(id: "integrated-gradients", config: [
             "method": "gausslegendre", "n_steps": .number(Double(steps)), "max_batch_elements": .number(Double(batch * n))])
-        var t0 = Date()
+        var t0 = Date(), c0 = BenchEncoders.cpuSeconds()
         let igResult = try ig.explain(model: model, input: wave, baseline: nil, targets: [target])
-        let igSeconds = Date().timeIntervalSince(t0)
+        let igSeconds = Date().timeIntervalSince(t0), igCPU = BenchEncoders.cpuSeconds() - c0
         let occ = try host.instantiate(id: "occlusion", config: [
             "window": [.number(Double(window))], "stride": [.number(Double(stride))], "baseline": 0,
             "max_batch_elements": .number(Double(batch * n))])
-        t0 = Date()
+        (t0, c0) = (Date(), BenchEncoders.cpuSeconds())
         _ = try occ.explain(model: model, input: wave, baseline: nil, targets: [target])
-        let occSeconds = Date().timeIntervalSince(t0)
+        let occSeconds = Date().timeIntervalSince(t0), occCPU = BenchEncoders.cpuSeconds() - c0
         let peak = PeakMemory.megabytes() ?? 0
 
-        var row: [String: Any] = ["seconds_audio": seconds, "ig_steps": steps, "occlusion_window": window,
+        var row: [String: Any] = ["seconds_audio": seconds, "emokit_keep_activations": !checkpointed, "ig_steps": steps, "occlusion_window": window,
                                   "occlusion_stride": stride, "batch": batch,
                                   "emokit_ig_seconds": igSeconds, "emokit_ig_delta": Double(abs(igResult.delta?.first ?? .nan)),
-                                  "emokit_occlusion_seconds": occSeconds, "emokit_peak_mb": peak,
+                                  "emokit_occlusion_seconds": occSeconds,
+                                  "emokit_ig_cpu_seconds": igCPU, "emokit_occlusion_cpu_seconds": occCPU, "emokit_peak_mb": peak,
                                   "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
                                   "openblas_threads": Int(openblas_get_num_threads())]
         switch peer {
@@ -96,6 +103,8 @@ struct BenchExplain: AsyncParsableCommand {
             for (k, v) in p { row["captum_" + k] = v }
             if let s = p["ig_seconds"] as? Double { row["ig_ratio"] = igSeconds / s }
             if let s = p["occlusion_seconds"] as? Double { row["occlusion_ratio"] = occSeconds / s }
+            if let s = p["ig_cpu_seconds"] as? Double { row["ig_cpu_ratio"] = igCPU / s }
+            if let s = p["occlusion_cpu_seconds"] as? Double { row["occlusion_cpu_ratio"] = occCPU / s }
         case .missing(let why):
             row["captum_missing"] = why
         }
@@ -109,6 +118,7 @@ struct BenchExplain: AsyncParsableCommand {
         print("wav2vec2-base + MLP head, \(seconds) s clip, batch \(batch)")
         print("IG gausslegendre \(steps) steps: EmoKit \(f("emokit_ig_seconds", "%.2f")) s, Captum \(f("captum_ig_seconds", "%.2f")) s, ratio \(f("ig_ratio", "%.2f")) (|delta| EmoKit \(f("emokit_ig_delta", "%.3g")), Captum \(f("captum_ig_delta", "%.3g")))")
         print("Occlusion window \(window) stride \(stride): EmoKit \(f("emokit_occlusion_seconds", "%.2f")) s, Captum \(f("captum_occlusion_seconds", "%.2f")) s, ratio \(f("occlusion_ratio", "%.2f"))")
+        print("CPU time (all threads): IG EmoKit \(f("emokit_ig_cpu_seconds", "%.2f")) s, Captum \(f("captum_ig_cpu_seconds", "%.2f")) s, ratio \(f("ig_cpu_ratio", "%.2f")); Occlusion EmoKit \(f("emokit_occlusion_cpu_seconds", "%.2f")) s, Captum \(f("captum_occlusion_cpu_seconds", "%.2f")) s, ratio \(f("occlusion_cpu_ratio", "%.2f"))")
         print("peak RSS: EmoKit \(f("emokit_peak_mb", "%.0f")) MB, Captum \(f("captum_peak_rss_mb", "%.0f")) MB")
     }
 }

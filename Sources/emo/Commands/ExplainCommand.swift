@@ -14,9 +14,14 @@ struct ExplainCommand: AsyncParsableCommand {
         its features extracted, scaled with the bundle's scaler, and the explainer plugin attributes the chosen
         class's softmax probability to every scaled feature. Writes OUT/explanation.json and OUT/explanation.html
         (feature bars with readable names, modality shares).
+        Waveform mode (--waveform): for a bundle with a speech-encoder group (wav2vec2, hubert, wavlm), attribute the
+        prediction to the clip's samples through that encoder (other groups held at the clip's values) with both
+        Integrated Gradients (--config) and Occlusion (--occlusion-config, default 0.1 s windows every 0.05 s); the
+        HTML shows the waveform, IG, occlusion and their difference.
         Batch mode (--corpus): every item of a corpus (or N per class) is explained towards its true class (or
         the predicted one) and OUT/batch.json + OUT/batch.html give per-class mean attributions and modality shares.
           emo explain emo-runs/study-a-handcrafted-early-mlp clip.wav --method ig --target predicted
+          emo explain emo-runs/study-b-wavlm clip.mp4 --waveform --config '{"n_steps": 50}'
           emo explain emo-runs/study-a-handcrafted-early-mlp --corpus ../shared/data/tess --kind tess --per-class 10
         """)
 
@@ -44,6 +49,12 @@ struct ExplainCommand: AsyncParsableCommand {
     @Option(help: "Explainer config as a JSON object (e.g. {\"n_steps\": 100} or {\"window\": 4, \"stride\": 2}).")
     var config: String = "{}"
 
+    @Flag(help: "Attribute to the waveform samples through the bundle's speech-encoder group (IG and occlusion).")
+    var waveform = false
+
+    @Option(help: "Waveform mode: occlusion config as a JSON object (default {\"window\": [1600], \"stride\": [800]}).")
+    var occlusionConfig: String?
+
     @Option(help: "Output folder.")
     var out: String = "emo-explain"
 
@@ -60,6 +71,10 @@ struct ExplainCommand: AsyncParsableCommand {
             return
         }
         guard let clip else { throw ValidationError("give a CLIP to explain, or --corpus for batch mode") }
+        if waveform {
+            try runWaveform(clip: clip, bundle: loaded, predictor: predictor, host: host)
+            return
+        }
         let classes = loaded.manifest.classes
         let prediction = try predictor.predict(path: clip)
         let scaled = try loaded.scaler.transform(prediction.features).values

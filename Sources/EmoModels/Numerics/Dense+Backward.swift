@@ -1,0 +1,205 @@
+import Foundation
+
+/// Kernels for the backward pass (vector-Jacobian products to the input, weights frozen) and the forward variants
+/// that record what it needs. Row-major, caller-owned memory, no allocation; multithreaded like the forward ones.
+///
+/// Dimension legend: `R` rows (frames), `N` row width, `T` rows of a column-normalised matrix, `C` its columns.
+extension Dense {
+    // MARK: - Layer norm with recorded statistics
+
+    /// Layer norm of each row that also records `xhat[R, N]` (the normalised row, before `gamma`/`beta`) and
+    /// `rstd[R]` (`1 / sqrt(var + eps)`), which `layerNormBackward` needs. `x`, `y` and `xhat` may alias.
+    public static func layerNorm(rows: Int, n: Int, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+                                 beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>,
+                                 xhat: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
+        parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
+            for r in range {
+                let xr = x + r * n, yr = y + r * n, hr = xhat + r * n
+                var sum: Float = 0
+                for i in 0..<n { sum += xr[i] }
+                let mean = sum / Float(n)
+                var ss: Float = 0
+                for i in 0..<n { let d = xr[i] - mean; ss += d * d }
+                let inv = 1 / (ss / Float(n) + eps).squareRoot()
+                rstd[r] = inv
+                for i in 0..<n {
+                    let h = (xr[i] - mean) * inv
+                    hr[i] = h
+                    yr[i] = h * gamma[i] + beta[i]
+                }
+            }
+        }
+    }
+
+    /// Layer-norm backward per row: `dx = rstd (g − mean(g) − xhat mean(g xhat))`, `g = dy γ`, written to `dx`
+    /// (or added to it with `accumulate`). `dx` may alias `dy` (not with `accumulate`).
+    public static func layerNormBackward(rows: Int, n: Int, xhat: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                         gamma: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                         dx: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
+            for r in range {
+                let hr = xhat + r * n, dyr = dy + r * n, dxr = dx + r * n
+                var m1: Float = 0, m2: Float = 0
+                for i in 0..<n {
+                    let g = dyr[i] * gamma[i]
+                    m1 += g
+                    m2 += g * hr[i]
+                }
+                m1 /= Float(n)
+                m2 /= Float(n)
+                let s = rstd[r]
+                if accumulate {
+                    for i in 0..<n { dxr[i] += s * (dyr[i] * gamma[i] - m1 - hr[i] * m2) }
+                } else {
+                    for i in 0..<n { dxr[i] = s * (dyr[i] * gamma[i] - m1 - hr[i] * m2) }
+                }
+            }
+        }
+    }
+
+    // MARK: - Column norm (GroupNorm(C, C) on frames-major data) with recorded statistics
+
+    /// Normalises each column of `x[T, C]` over its rows in place, leaving `xhat` (no `gamma`/`beta`), and
+    /// records `rstd[C]`.
+    public static func columnNormalize(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, eps: Float,
+                                       rstd: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let mean = scratch
+        parallel(cols / 8, grain: 4) { r in
+            let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
+            (mean + c0).update(repeating: 0, count: c1 - c0)
+            (rstd + c0).update(repeating: 0, count: c1 - c0)
+            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { mean[c] += row[c] } }
+            for c in c0..<c1 { mean[c] /= Float(rows) }
+            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { let d = row[c] - mean[c]; rstd[c] += d * d } }
+            for c in c0..<c1 { rstd[c] = 1 / (rstd[c] / Float(rows) + eps).squareRoot() }
+            for t in 0..<rows {
+                let row = x + t * cols
+                for c in c0..<c1 { row[c] = (row[c] - mean[c]) * rstd[c] }
+            }
+        }
+    }
+
+    /// Backward of `columnNormalize` followed by `* gamma[c] + beta[c]`: `dy[T, C]` → `dx[T, C]` (may alias).
+    /// `scratch` holds `2 * C` floats.
+    public static func columnNormBackward(rows: Int, cols: Int, xhat: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                          gamma: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                          dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let m1 = scratch, m2 = scratch + cols
+        parallel(cols / 8, grain: 4) { r in
+            let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
+            (m1 + c0).update(repeating: 0, count: c1 - c0)
+            (m2 + c0).update(repeating: 0, count: c1 - c0)
+            for t in 0..<rows {
+                let d = dy + t * cols, h = xhat + t * cols
+                for c in c0..<c1 { let g = d[c] * gamma[c]; m1[c] += g; m2[c] += g * h[c] }
+            }
+            for c in c0..<c1 { m1[c] /= Float(rows); m2[c] /= Float(rows) }
+            for t in 0..<rows {
+                let d = dy + t * cols, h = xhat + t * cols, o = dx + t * cols
+                for c in c0..<c1 { o[c] = rstd[c] * (d[c] * gamma[c] - m1[c] - h[c] * m2[c]) }
+            }
+        }
+    }
+
+    // MARK: - GELU variants
+
+    /// `y = gelu(x)` out of place (`y` may alias `x`).
+    public static func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        elementwise(count, vector: { i in store(FastMath.gelu(load(x + i)), y + i) },
+                    scalar: { i in y[i] = geluScalar(x[i]) })
+    }
+
+    /// `y = gelu(xhat[t, c] · gamma[c] + beta[c])` over `[T, C]` (a norm's affine step fused with GELU).
+    public static func affineGelu(_ xhat: UnsafePointer<Float>, rows: Int, cols: Int, gamma: UnsafePointer<Float>,
+                                  beta: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        parallel(rows, grain: max(1, 65_536 / max(cols, 1))) { range in
+            for t in range {
+                let h = xhat + t * cols, o = y + t * cols
+                var c = 0
+                while c + 8 <= cols {
+                    store(FastMath.gelu(load(h + c) * load(gamma + c) + load(beta + c)), o + c)
+                    c += 8
+                }
+                while c < cols { o[c] = geluScalar(h[c] * gamma[c] + beta[c]); c += 1 }
+            }
+        }
+    }
+
+    /// `h += gelu(z)` (`z` unchanged).
+    public static func addGelu(_ z: UnsafePointer<Float>, into h: UnsafeMutablePointer<Float>, count: Int) {
+        elementwise(count, vector: { i in store(load(h + i) + FastMath.gelu(load(z + i)), h + i) },
+                    scalar: { i in h[i] += geluScalar(z[i]) })
+    }
+
+    /// `dy *= gelu'(z)` elementwise.
+    public static func geluBackward(z: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int) {
+        elementwise(count, vector: { i in store(load(dy + i) * FastMath.geluDerivative(load(z + i)), dy + i) },
+                    scalar: { i in dy[i] *= geluDerivativeScalar(z[i]) })
+    }
+
+    /// `dy[t, c] *= gelu'(xhat[t, c] · gamma[c] + beta[c])` over `[T, C]`.
+    public static func affineGeluBackward(xhat: UnsafePointer<Float>, rows: Int, cols: Int, gamma: UnsafePointer<Float>,
+                                          beta: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>) {
+        parallel(rows, grain: max(1, 65_536 / max(cols, 1))) { range in
+            for t in range {
+                let h = xhat + t * cols, d = dy + t * cols
+                var c = 0
+                while c + 8 <= cols {
+                    store(load(d + c) * FastMath.geluDerivative(load(h + c) * load(gamma + c) + load(beta + c)), d + c)
+                    c += 8
+                }
+                while c < cols { d[c] *= geluDerivativeScalar(h[c] * gamma[c] + beta[c]); c += 1 }
+            }
+        }
+    }
+
+    /// GELU of one value (the 8-lane formula), for tails.
+    @inline(__always)
+    static func geluScalar(_ z: Float) -> Float { FastMath.gelu(SIMD8(repeating: z))[0] }
+
+    /// GELU derivative of one value, for tails.
+    @inline(__always)
+    static func geluDerivativeScalar(_ z: Float) -> Float { FastMath.geluDerivative(SIMD8(repeating: z))[0] }
+
+    // MARK: - Helpers
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(p)) }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// Runs `vector(i)` on every 8-aligned block of `0..<count` on the kernel threads, then `scalar(i)` on the tail.
+    @inline(__always)
+    static func elementwise(_ count: Int, vector: (Int) -> Void, scalar: (Int) -> Void) {
+        let full = count / 8
+        parallel(full, grain: 2_048) { r in
+            for blk in r { vector(blk * 8) }
+        }
+        for i in (full * 8)..<count { scalar(i) }
+    }
+}
+
+extension FastMath {
+    /// d GELU / dz = Φ(z) + z φ(z) for 8 lanes, sharing one `exp(−z²/2)` between the A&S `erf` and the density.
+    @inline(__always)
+    public static func geluDerivative(_ z: SIMD8<Float>) -> SIMD8<Float> {
+        let x = z * 0.70710678118654752
+        let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)  // |x|
+        let t = 1 / (a * 0.3275911 + 1)
+        var r = SIMD8<Float>(repeating: 1.061405429)
+        r = r * t - 1.453152027
+        r = r * t + 1.421413741
+        r = r * t - 0.284496736
+        r = r * t + 0.254829592
+        let e = exp(-(a * a))                       // exp(−z²/2)
+        var erf = 1 - r * t * e
+        erf.replace(with: -erf, where: x .< 0)
+        return 0.5 * (1 + erf) + z * e * 0.3989422804014327
+    }
+}
