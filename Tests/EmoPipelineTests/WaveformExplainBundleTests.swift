@@ -6,10 +6,10 @@ import XCTest
 
 /// Waveform attribution of a bundle-shaped chain: tiny wav2vec2 group + a fixed handcrafted group, standard
 /// scaling fitted on a few rows, early fusion and an MLP (random initial weights, plugins through the C ABI).
-/// `BundleHead` must reproduce scaler + chain exactly, and its gradient to the samples must match central
+/// `GroupHead` must reproduce scaler + chain exactly, and its gradient to the samples must match central
 /// finite differences of the scores (expected values from the definition, not from our code).
 final class WaveformExplainBundleTests: XCTestCase {
-    func testBundleHeadReproducesScalerAndChainAndDifferentiatesToTheSamples() throws {
+    func testGroupHeadReproducesScalerAndChainAndDifferentiatesToTheSamples() throws {
         let f = try WaveformExplainTests.fixture()
         let host = try WaveformExplainTests.pluginHost(try WaveformExplainTests.temporaryFolder())
         let checkpoint = WaveformExplainTests.repoRoot.appendingPathComponent(f.checkpoint).path
@@ -40,7 +40,7 @@ final class WaveformExplainBundleTests: XCTestCase {
         let e = logits.map { expf($0 - mx) }
         let expected = e.map { $0 / e.reduce(0, +) }
 
-        let head = try BundleHead(chain: chain, scaler: scaler, group: 0, scaledRow: scaled)
+        let head = try GroupHead(chain: chain, scaler: scaler, group: 0, scaledRow: scaled)
         let model = WaveformModel(encoder: encoder, head: .component(head), classes: 3)
         XCTAssertTrue(model.isDifferentiable)
         let p = try model.scores(x).data

@@ -2,7 +2,7 @@ import EmoCore
 import EmoRuntime
 
 /// Waveform attribution of a trained bundle: the prediction seen as a function of the clip's samples through the
-/// bundle's audio-encoder group (`WaveformModel` = encoder → `BundleHead`), explained with Integrated Gradients
+/// bundle's audio-encoder group (`WaveformModel` = encoder → `GroupHead`), explained with Integrated Gradients
 /// and Occlusion over the samples, as in the MELD study's figures.
 public enum BundleWaveform {
     /// Index of the first group whose component is a differentiable encoder reading audio (wav2vec2, HuBERT,
@@ -21,7 +21,7 @@ public enum BundleWaveform {
 
     /// The bundle's prediction over waveforms `[B, N]` for one clip whose scaled feature row is `scaledRow` `[1, ΣC]`:
     /// a fresh instance of group `group`'s encoder (with `keep_activations`, so backward recomputes nothing),
-    /// then `BundleHead`. Scores are class probabilities.
+    /// then `GroupHead`. Scores are class probabilities.
     public static func model(predictor: Predictor, host: PluginHost, group: Int, scaledRow: NDArray) throws -> WaveformModel {
         let g = predictor.bundle.manifest.groups[group]
         var config = g.config
@@ -29,7 +29,7 @@ public enum BundleWaveform {
             config = config.merging(["keep_activations": true])
         }
         let encoder = try host.instantiate(id: g.component, config: config)
-        let head = try BundleHead(chain: predictor.chain, scaler: predictor.bundle.scaler, group: group, scaledRow: scaledRow)
+        let head = try GroupHead(chain: predictor.chain, scaler: predictor.bundle.scaler, group: group, scaledRow: scaledRow)
         return WaveformModel(encoder: encoder, head: .component(head), classes: predictor.bundle.manifest.classes.count)
     }
 

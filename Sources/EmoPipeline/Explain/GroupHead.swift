@@ -20,8 +20,9 @@ extension TrainingChain: GroupsToLogits {
 /// applied in front (and differentiated), so an encoder's output `[B, C]` maps to logits `[B, K]`.
 ///
 /// This is how one modality of a fused pipeline is explained while the others stay as they were for the clip
-/// (audio held while tokens vary, or the reverse).
-public final class GroupHead {
+/// (audio held while tokens vary, or the reverse). As a `DifferentiableComponent` (embedding `[B, C]` → logits
+/// `[B, K]`) it is the head of a `WaveformModel`; `TokenModel` calls `logits` / `embeddingGradient` directly.
+public final class GroupHead: DifferentiableComponent {
     private let head: any GroupsToLogits
     /// Index of the varying group among the head's inputs.
     public let group: Int
@@ -50,6 +51,51 @@ public final class GroupHead {
         self.width = width
         self.affine = scaling
         fixed = groups.enumerated().map { $0.offset == group ? nil : $0.element }
+    }
+
+    /// The head of a trained bundle seen from group `group`: `scaledRow` `[1, ΣC]` is one clip's scaled feature row
+    /// (the other groups are held at it) and the scaler's global statistics for the group's columns are applied
+    /// to the group's raw values. Refused for per-speaker scaling (the clip's speaker statistics are unknown).
+    public convenience init(chain: TrainingChain, scaler: FittedScaler, group: Int, scaledRow: NDArray) throws {
+        let ranges = scaler.layout.ranges
+        guard ranges.indices.contains(group) else {
+            throw ComponentError.invalidInput(component: "group-head", message: "group \(group) is not in the scaler's layout (\(ranges.count) groups)")
+        }
+        guard scaledRow.count == scaler.layout.width else {
+            throw ComponentError.invalidInput(component: "group-head", message: "the scaled row has \(scaledRow.count) values, the layout \(scaler.layout.width)")
+        }
+        guard !scaler.spec.perSpeaker else {
+            throw ComponentError.unsupported(component: "group-head", call: "attribution through one group of a bundle scaled per speaker (the clip's speaker statistics are unknown); retrain with global scaling")
+        }
+        chain.setTraining(false)
+        let columns = ranges[group].columns
+        try self.init(head: chain, groups: splitColumns(try NDArray(shape: [1, scaler.layout.width], data: scaledRow.data), layout: scaler.layout),
+                      varying: group, scaling: ColumnAffine(shift: Array(scaler.global.shift[columns]), scale: Array(scaler.global.scale[columns])))
+    }
+
+    /// Identity (a host-side component, not a plugin).
+    public var info: ComponentInfo {
+        ComponentInfo(kind: .classifier, id: "group-head", version: "1", displayName: "trained head seen from one feature group",
+                      manifest: .object([:]))
+    }
+
+    /// The varying group and its width.
+    public var resolvedDescription: JSONValue { ["group": .number(Double(group)), "width": .number(Double(width))] }
+
+    /// `[.array(embedding [B, C])]` → `[.array(logits [B, K])]`.
+    public func forward(_ inputs: [Value]) throws -> [Value] {
+        guard let e = inputs.first?.array else {
+            throw ComponentError.invalidInput(component: "group-head", message: "expected the group's values [B, \(width)]")
+        }
+        return [.array(try logits(e))]
+    }
+
+    /// `[d logits [B, K]]` → `[d embedding [B, C]]`.
+    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
+        guard let d = gradOutputs.first else {
+            throw ComponentError.invalidInput(component: "group-head", message: "expected d logits [B, K]")
+        }
+        return [try embeddingGradient(d)]
     }
 
     /// Logits `[B, K]` for the varying group's raw (unscaled) values `[B, C]`.

@@ -22,9 +22,7 @@ extension Predictor {
     /// each text group encoded (by group index).
     public func tokenAttributions(features: NDArray, texts: [Int: String], target: Int, explainer: LoadedComponent,
                                   host: PluginHost) throws -> [Int: (tokens: ExplanationReport.Tokens, delta: Float?)] {
-        let layout = bundle.scaler.layout
         let scaled = try bundle.scaler.transform(features).values               // [1, ΣC_g]
-        let groupRows = splitColumns(scaled, layout: layout)                   // G × [1, C_g]
         var result: [Int: (tokens: ExplanationReport.Tokens, delta: Float?)] = [:]
         for (g, group) in bundle.manifest.groups.enumerated() where group.readsText {
             guard let text = texts[g] else { continue }
@@ -37,10 +35,7 @@ extension Predictor {
             guard encoder.isDifferentiable else {
                 throw RunError.unsupported("\(group.component) has no backward, so its tokens cannot be attributed by gradients")
             }
-            let columns = layout.ranges[g].columns
-            let affine = ColumnAffine(shift: Array(bundle.scaler.global.shift[columns]),
-                                      scale: Array(bundle.scaler.global.scale[columns]))
-            let head = try GroupHead(head: chain, groups: groupRows, varying: g, scaling: affine)
+            let head = try GroupHead(chain: chain, scaler: bundle.scaler, group: g, scaledRow: scaled)
             let model = TokenModel(encoder: encoder, ids: ids, head: head, classes: bundle.manifest.classes.count)
             let attribution = try explainer.explain(model: model, input: words, baseline: nil, targets: [target])
             let names = Self.tokenNames(ids, modelFolder: group.config["model"]?.stringValue)
