@@ -188,6 +188,29 @@ final class PipelineRunnerTests: XCTestCase {
         let perClass = try XCTUnwrap(batch["per_class"]?.objectValue)
         XCTAssertTrue(perClass.values.contains { $0["top_tokens"]?.arrayValue?.isEmpty == false }, "token rankings present")
         XCTAssertTrue(perClass.values.contains { $0["mean_attribution"]?.objectValue?.count == 4 + 32 }, "every fused feature has a mean")
+        // The CLI on that bundle: `emo explain BUNDLE CLIP --text ...` attributes the features and the tokens.
+        let emo = PluginSources.executableDirectory() + "/emo"
+        if FileManager.default.isExecutableFile(atPath: emo) {
+            let cli = Process()
+            cli.executableURL = URL(fileURLWithPath: emo)
+            cli.arguments = ["explain", dir + "/bundle", item.path, "--text", try XCTUnwrap(item.text), "--json",
+                             "--config", "{\"n_steps\": 16}", "--out", dir + "/explain-cli"]
+            var env = ProcessInfo.processInfo.environment
+            env["EMO_CACHE_DIR"] = dir + "/cli-cache"
+            cli.environment = env
+            let pipe = Pipe()
+            cli.standardOutput = pipe
+            cli.standardError = FileHandle.nullDevice
+            try cli.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            cli.waitUntilExit()
+            XCTAssertEqual(cli.terminationStatus, 0, String(decoding: data, as: UTF8.self))
+            let report = try JSONValue.parse(data)
+            let cliTokens = try XCTUnwrap(report["tokens"]?.arrayValue)
+            XCTAssertEqual(cliTokens.compactMap { $0["token"]?.stringValue }, tokens.tokens.tokens, "same tokens as the library call")
+            XCTAssertEqual(report["feature_attributions"]?.arrayValue?.count, 4 + 32)
+        }
     }
+
 
 }

@@ -49,6 +49,9 @@ struct ExplainCommand: AsyncParsableCommand {
     @Option(help: "Explainer config as a JSON object (e.g. {\"n_steps\": 100} or {\"window\": 4, \"stride\": 2}).")
     var config: String = "{}"
 
+    @Option(help: "The utterance's text, for bundles with a text group (a transcript group transcribes the clip when it is omitted); with --method ig its tokens are attributed too.")
+    var text: String?
+
     @Flag(help: "Attribute to the waveform samples through the bundle's speech-encoder group (IG and occlusion).")
     var waveform = false
 
@@ -76,7 +79,7 @@ struct ExplainCommand: AsyncParsableCommand {
             return
         }
         let classes = loaded.manifest.classes
-        let prediction = try predictor.predict(path: clip)
+        let prediction = try predictor.predict(path: clip, text: text)
         let scaled = try loaded.scaler.transform(prediction.features).values
         let model = ChainModel(chain: predictor.chain, layout: loaded.scaler.layout, classes: classes.count)
         let predicted = prediction.probabilities.indices.max { prediction.probabilities[$0] < prediction.probabilities[$1] } ?? 0
@@ -93,11 +96,16 @@ struct ExplainCommand: AsyncParsableCommand {
         let groups = loaded.manifest.groups.map {
             FeatureNames.Group(name: $0.name, width: $0.featureNames.count, dimensionNames: $0.featureNames)
         }
+        // Tokens of the (first) text group, by gradients through its encoder: Integrated Gradients only.
+        let tokens = explainerID == "integrated-gradients" && predictor.needsText
+            ? try predictor.tokenAttributions(prediction, target: targetIndex, explainer: explainer, host: host)
+                .sorted { $0.key < $1.key }.first?.value.tokens
+            : nil
         let report = ExplanationReport(
             title: "\((clip as NSString).lastPathComponent): \(explainerID) for '\(classes[targetIndex])' (\(loaded.manifest.name))",
             classNames: classes, scores: prediction.probabilities, target: targetIndex, method: explainerID,
             delta: attribution.delta?.first,
-            features: .init(groups: groups, values: attribution.values.data))
+            features: .init(groups: groups, values: attribution.values.data), tokens: tokens)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let jsonText = report.json().serialized(pretty: true)
         try jsonText.write(toFile: out + "/explanation.json", atomically: true, encoding: .utf8)
@@ -114,6 +122,9 @@ struct ExplainCommand: AsyncParsableCommand {
             print("  " + name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%+.5f", v))
         }
         if let d = attribution.delta?.first { print(String(format: "convergence delta %.3g", d)) }
+        if let tokens {
+            print("tokens: " + zip(tokens.tokens, tokens.values).map { "\($0)(\(String(format: "%+.3f", $1)))" }.joined(separator: " "))
+        }
         print("wrote \(out)/explanation.json and \(out)/explanation.html")
     }
 
@@ -135,11 +146,11 @@ struct ExplainCommand: AsyncParsableCommand {
         }
         let classes = loaded.manifest.classes
         var taken = [Int](repeating: 0, count: classes.count)
-        var items: [(path: String, label: Int)] = []
+        var items: [(path: String, label: Int, text: String?)] = []
         for item in try CorpusLoader.load(kind: corpusKind, path: corpus).items {
             guard let c = loaded.manifest.classIndex(ofRawLabel: item.label), taken[c] < perClass else { continue }
             taken[c] += 1
-            items.append((item.path, c))
+            items.append((item.path, c, item.text))
         }
         guard !items.isEmpty else { throw ValidationError("no corpus item has a label among \(classes)") }
         let (explainerID, explainer) = try makeExplainer(host)
@@ -147,42 +158,30 @@ struct ExplainCommand: AsyncParsableCommand {
         let groups = loaded.manifest.groups.map {
             FeatureNames.Group(name: $0.name, width: $0.featureNames.count, dimensionNames: $0.featureNames)
         }
-        let names = FeatureNames.names(for: groups)
-        var summary = ClassModalitySummary(groups: groups.map(\.name), classNames: classes)
-        var sums = [[Double]](repeating: [Double](repeating: 0, count: names.count), count: classes.count)
-        var counts = [Int](repeating: 0, count: classes.count)
-        var correct = 0
+        let towards = self.target == "predicted" ? "predicted" : "true"
+        var batch = BatchExplanation(
+            name: loaded.manifest.name, method: explainerID,
+            provenance: "\(items.count) items from \(corpus) (at most \(self.perClass) per class), explained towards the \(towards) class. Model evaluation: \(loaded.manifest.evaluation).",
+            groups: groups, classNames: classes)
+        let withTokens = explainerID == "integrated-gradients" && predictor.needsText
         for (n, item) in items.enumerated() {
-            let prediction = try predictor.predict(path: item.path)
+            let prediction = try predictor.predict(path: item.path, text: item.text)
             let p = prediction.probabilities
             let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
-            if predicted == item.label { correct += 1 }
+            batch.addItem(correct: predicted == item.label)
             let target = self.target == "predicted" ? predicted : item.label
             let scaled = try loaded.scaler.transform(prediction.features).values
-            let a = try explainer.explain(model: model, input: scaled, baseline: nil, targets: [target]).values.data
-            for j in 0..<min(a.count, names.count) { sums[target][j] += Double(a[j]) }
-            counts[target] += 1
-            summary.add(label: target, totals: AttributionPlots.modalityTotals(a, groups: FeatureNames.ranges(for: groups)))
+            batch.addFeatures(try explainer.explain(model: model, input: scaled, baseline: nil, targets: [target]).values.data, target: target)
+            if withTokens {
+                for (_, t) in try predictor.tokenAttributions(prediction, target: target, explainer: explainer, host: host) {
+                    batch.addTokens(t.tokens, target: target)
+                }
+            }
             if !json { stderrLine("explained \(n + 1)/\(items.count)") }
         }
-        var perClass: [String: JSONValue] = [:]
-        var html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>\(ReportSVG.escape(loaded.manifest.name)): \(explainerID) per class</title></head><body style=\"font-family:sans-serif\">"
-        html += "<h1>\(ReportSVG.escape(loaded.manifest.name)): \(explainerID), mean attributions per class</h1>"
-        html += "<p>\(items.count) items from \(ReportSVG.escape(corpus)) (at most \(self.perClass) per class), explained towards the \(self.target == "predicted" ? "predicted" : "true") class; the model classified \(correct) of them correctly. Model evaluation: \(ReportSVG.escape(loaded.manifest.evaluation)).</p>"
-        html += summary.svg()
-        for c in classes.indices where counts[c] > 0 {
-            let mean = sums[c].map { Float($0 / Double(counts[c])) }
-            perClass[classes[c]] = ["n": .number(Double(counts[c])),
-                                    "mean_attribution": .object(Dictionary(uniqueKeysWithValues: zip(names, mean.map { .number(Double($0)) })))]
-            html += AttributionPlots.featureBars(names: names, values: mean, title: "\(classes[c]) (n=\(counts[c])): mean attribution", top: 12)
-        }
-        html += "</body></html>"
-        let report: JSONValue = ["bundle": .string(loaded.manifest.name), "method": .string(explainerID), "items": .number(Double(items.count)),
-                                 "correct": .number(Double(correct)), "target": .string(self.target == "predicted" ? "predicted" : "true"),
-                                 "per_class": .object(perClass), "modality_per_class": summary.json()]
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        try report.serialized(pretty: true).write(toFile: out + "/batch.json", atomically: true, encoding: .utf8)
-        try html.write(toFile: out + "/batch.html", atomically: true, encoding: .utf8)
+        let report = batch.json()
+        try batch.write(to: out)
+        let correct = batch.correct
         if json { print(report.serialized(pretty: true)) } else { print("wrote \(out)/batch.json and \(out)/batch.html (\(correct)/\(items.count) predicted correctly)") }
     }
 }
