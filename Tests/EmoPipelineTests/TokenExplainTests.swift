@@ -13,11 +13,7 @@ import XCTest
 /// convergence delta within 1e-5 of Captum's (the bounds; the scale is explained in WaveformExplainTests).
 final class TokenExplainTests: XCTestCase {
     struct Fixture: Decodable {
-        struct Tensor: Decodable {
-            var shape: [Int]
-            var data: [Float]
-            func array() throws -> NDArray { try NDArray(shape: shape, data: data) }
-        }
+        typealias Tensor = FixtureTensor
         struct Head: Decodable { var weight: Tensor; var bias: Tensor }
         struct IGCase: Decodable {
             var method: String

@@ -13,21 +13,11 @@ import XCTest
 /// (thousands of summed products through the convolutions and attention), which no per-element relative bound
 /// survives; the issue asks 1e-4 relative, and this is relative to what a plot of the attributions shows.
 final class WaveformExplainTests: XCTestCase {
-    static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    static var repoRoot: URL { TestPlugins.repoRoot }
 
     /// The fixture the reference script writes.
     struct Fixture: Decodable {
-        struct Tensor: Decodable {
-            var shape: [Int]
-            var data: [Float]
-            func array() throws -> NDArray { try NDArray(shape: shape, data: data) }
-        }
+        typealias Tensor = FixtureTensor
         struct Head: Decodable { var weight: Tensor; var bias: Tensor }
         struct IGCase: Decodable {
             var baseline: String
@@ -96,17 +86,7 @@ final class WaveformExplainTests: XCTestCase {
     }
 
     /// A plugin host over the plugins built beside the tests, probing into `dir`.
-    static func pluginHost(_ dir: String) throws -> PluginHost {
-        let build = PluginSources.executableDirectory()
-        guard FileManager.default.fileExists(atPath: build + "/libEmoPluginTemplate.so"),
-              FileManager.default.isExecutableFile(atPath: build + "/emo-probe") else {
-            throw XCTSkip("plugins are not built beside the tests (\(build)); run `swift build` first")
-        }
-        let sources = PluginSources(registries: [Self.repoRoot.appendingPathComponent("registry.json").path],
-                                    hostDirectory: build)
-        return PluginHost(sources: sources, prober: Prober(executable: build + "/emo-probe", timeout: 30),
-                          cache: ProbeCache(path: dir + "/plugin-cache.json"))
-    }
+    static func pluginHost(_ dir: String) throws -> PluginHost { try TestPlugins.host(cacheFolder: dir) }
 
     /// The fixture and the chain; `keepActivations` sets the encoder's tape (backward without recomputation).
     /// The reference script's fixture.

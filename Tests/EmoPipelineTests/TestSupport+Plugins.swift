@@ -1,3 +1,4 @@
+import EmoCore
 import EmoRuntime
 import EmoTestSupport
 import Foundation
@@ -45,4 +46,12 @@ enum TestPlugins {
         test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         return dir
     }
+}
+
+/// A tensor as the reference scripts write it: `{"shape": [...], "data": [...]}` (row-major float32 values).
+struct FixtureTensor: Decodable {
+    var shape: [Int]
+    var data: [Float]
+    /// As an `NDArray` (throws when the shape and the data disagree).
+    func array() throws -> NDArray { try NDArray(shape: shape, data: data) }
 }
