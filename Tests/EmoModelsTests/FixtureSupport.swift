@@ -1,17 +1,11 @@
+import EmoTestSupport
 import EmoModels
 import Foundation
 import XCTest
 
 /// Locates the repo root (the folder holding Package.swift) from this file's path, and the encoder fixtures.
 enum Fixtures {
-    static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-            dir = dir.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-    }()
+    static var repoRoot: URL { TestRepository.root }
 
     /// `Tests/EmoModelsTests/Fixtures/encoders/<name>`.
     static func encoder(_ name: String) -> URL {

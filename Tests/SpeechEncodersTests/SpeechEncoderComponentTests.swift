@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EmoModels
 import EmoPluginSDK
@@ -7,13 +8,7 @@ import XCTest
 
 /// The wav2vec2 / hubert / wavlm components: config, normalisation + pooling against Hugging Face, backward.
 final class SpeechEncoderComponentTests: XCTestCase {
-    static let root: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    static var root: URL { TestRepository.root }
 
     static func fixture(_ name: String) -> URL { root.appendingPathComponent("Tests/EmoModelsTests/Fixtures/encoders/\(name)") }
 

@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import Foundation
 import XCTest
@@ -62,15 +63,9 @@ struct CaptumFixture: Decodable {
     let mlp: Model
     let conv: Model
 
-    /// Loads the fixture, found from this file's path (walk up to the folder holding Package.swift).
-    static func load(filePath: String = #filePath) throws -> CaptumFixture {
-        var dir = URL(fileURLWithPath: filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            let parent = dir.deletingLastPathComponent()
-            if parent.path == dir.path { throw XCTSkip("no Package.swift above \(filePath)") }
-            dir = parent
-        }
-        let url = dir.appendingPathComponent("Tests/ExplainersTests/Fixtures/captum_reference.json")
+    /// Loads the fixture from the repository.
+    static func load() throws -> CaptumFixture {
+        let url = TestRepository.root.appendingPathComponent("Tests/ExplainersTests/Fixtures/captum_reference.json")
         return try JSONDecoder().decode(CaptumFixture.self, from: Data(contentsOf: url))
     }
 
