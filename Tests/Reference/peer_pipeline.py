@@ -9,9 +9,12 @@ Usage
       PyTorch model per seed x fold and prints one JSON object on its last stdout line:
       {"peer": ..., "versions": {...}, "runs": [{"seed", "fold", "accuracy", "macro_f1", ...}], ...}
       `--features emokit` trains the peer's model on EmoKit's own feature matrix (exported in the protocol), which
-      separates feature differences from training differences.
+      separates feature differences from training differences; `--features emokit-praat-voice` swaps only the 7
+      voice-quality columns (formants, HNR, jitter, shimmer, speech rate) for the peer's Praat values.
   peer_pipeline.py extract LIST.txt
       Computes and caches peer features for the audio files listed one per line (to warm the cache).
+  peer_pipeline.py extract-praat LIST.txt
+      Caches only the 7 Praat values (what `--features emokit-praat-voice` needs).
   peer_pipeline.py compare PROTOCOL.json
       Per feature, how EmoKit's values (in the protocol) agree with the peer's cached ones.
 
@@ -150,6 +153,42 @@ def clip_features(path):
     np.save(tmp, feats)
     os.replace(tmp, cp)
     return feats
+
+
+def praat_cache_path(path):
+    """Cache of the 7 Praat values alone (for the emokit-praat-voice diagnostic)."""
+    d = cache_dir() + "-praat"
+    os.makedirs(d, exist_ok=True)
+    return os.path.join(d, os.path.basename(cache_path(path)))
+
+
+def praat_only(path):
+    """The 7 Praat values of one file: from the full cache, the Praat-only cache, or computed."""
+    import numpy as np
+    full = cache_path(path)
+    if os.path.exists(full):
+        return np.load(full)[58:65]
+    cp = praat_cache_path(path)
+    if os.path.exists(cp):
+        return np.load(cp)
+    y, sr = read_audio(path)
+    feats = praat_features(y, sr)
+    tmp = cp + f".tmp{os.getpid()}.npy"
+    np.save(tmp, feats)
+    os.replace(tmp, cp)
+    return feats
+
+
+def praat_for(paths, log=sys.stderr):
+    import numpy as np
+    out = np.zeros((len(paths), 7), dtype=np.float64)
+    start = time.time()
+    for i, p in enumerate(paths):
+        out[i] = praat_only(p)
+        if (i + 1) % 200 == 0 or i + 1 == len(paths):
+            print(f"peer Praat features: {i + 1}/{len(paths)} clips ({time.time() - start:.1f} s wall, "
+                  f"{time.process_time():.1f} s CPU)", file=log, flush=True)
+    return out
 
 
 def features_for(paths, log=sys.stderr):
@@ -450,6 +489,18 @@ def main_run(args):
     if feature_source == "emokit":
         x = np.array([[np.nan if v is None else v for v in row] for row in protocol["emokitFeatures"]], dtype=np.float64)
         features_desc = "EmoKit's own feature matrix (from the protocol file)"
+    elif feature_source == "emokit-praat-voice":
+        groups = protocol["groups"]
+        if len(groups) != 1 or groups[0]["component"] != "handcrafted" or groups[0]["width"] != 65:
+            print(json.dumps({"missing": "emokit-praat-voice needs the handcrafted study-a group (65 features) alone"}))
+            return
+        # Diagnostic: EmoKit's matrix with its 7 voice-quality columns (F1-F3, HNR, jitter, shimmer, speech rate)
+        # replaced by the peer's Praat values; the 58 librosa columns stay EmoKit's.
+        x = np.array([[np.nan if v is None else v for v in row] for row in protocol["emokitFeatures"]], dtype=np.float64)
+        t0 = time.time()
+        x[:, 58:65] = praat_for([it["path"] for it in protocol["items"]])
+        feature_seconds = time.time() - t0
+        features_desc = "EmoKit's librosa-equivalent columns + the peer's Praat voice-quality columns (diagnostic)"
     else:
         groups = protocol["groups"]
         if len(groups) != 1 or groups[0]["component"] != "handcrafted" or groups[0]["width"] != 65:
@@ -526,6 +577,10 @@ def main_compare(protocol_path):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "extract":
         main_extract(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "extract-praat":
+        with open(sys.argv[2]) as f:
+            praat_for([line.strip() for line in f if line.strip()])
+        print(json.dumps({"done": True}))
     elif len(sys.argv) >= 3 and sys.argv[1] == "compare":
         main_compare(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "run":

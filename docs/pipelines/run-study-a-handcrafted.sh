@@ -7,7 +7,8 @@
 #                  separates training differences from feature differences)
 #   CELLS: model:protocol:scaling triples to run (default: every cell, scaled ones first), e.g.
 #          early-mlp-dropout:random:standard late-fusion:speaker:none
-# environment: EMO (default .build/release/emo), EMO_REFERENCE_PYTHON, EMO_STORE, EMO_DATA as for `emo run`.
+# environment: EMO (default .build/release/emo), EMO_RUN_ARGS (extra `emo run` arguments, e.g. --max-per-class 100),
+#              EMO_REFERENCE_PYTHON, EMO_STORE, EMO_DATA as for `emo run`.
 set -euo pipefail
 out=${1:?usage: $0 OUT_DIR [peer|emokit] [model:protocol:scaling ...]}
 features=${2:-peer}
@@ -39,7 +40,8 @@ spec["explainers"] = []
 json.dump(spec, open(dst, "w"), indent=1)
 EOF
   echo "== $name ($(date -u +%H:%M:%S))"
-  "$emo" run "$out/$name.json" --out "$out/$name" --peer --peer-features "$features" > "$out/$name.log" 2>&1 \
+  # shellcheck disable=SC2086
+  "$emo" run "$out/$name.json" --out "$out/$name" --peer --peer-features "$features" ${EMO_RUN_ARGS:-} > "$out/$name.log" 2>&1 \
     || echo "   failed: see $out/$name.log"
   grep -E "^  (Accuracy|Macro F1) |NOT met|met$|unavailable" "$out/$name.log" || true
 done

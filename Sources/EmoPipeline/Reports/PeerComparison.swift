@@ -41,7 +41,7 @@ public struct PeerReport: Sendable, Equatable, Codable {
         if let missing { return "peer: unavailable — \(missing)" }
         var lines = ["peer: \(peer ?? "?") (features: \(features ?? "?"))"]
         if let s = featureSeconds, features == "peer" {
-            lines.append(String(format: "  peer features: %.1f s wall, %d clips computed (the rest cached)", s, featuresComputed ?? 0))
+            lines.append(String(format: "  peer features: %.1f s wall, ", s) + "\(featuresComputed ?? 0) clips computed (the rest cached)")
         }
         lines.append("  " + "metric".padding(toLength: 15, withPad: " ", startingAt: 0) + "EmoKit              peer                EmoKit − peer  goal (≥ −1 point)")
         for r in rows {
@@ -60,6 +60,7 @@ public enum PeerError: Error, CustomStringConvertible {
     /// The JSON did not have the expected fields.
     case badOutput(String)
 
+    /// The message, naming the script.
     public var description: String {
         switch self {
         case .badOutput(let m): return "Tests/Reference/peer_pipeline.py printed an unusable result: \(m)"

@@ -57,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Skip the explainers the spec lists (they run on test items of the bundled model's split by default).")
     var noExplain = false
 
-    @Option(help: "Features the peer trains on: 'peer' (its own librosa/Praat features) or 'emokit' (EmoKit's matrix, to separate feature from training differences).")
+    @Option(help: "Features the peer trains on: 'peer' (its own librosa/Praat features), 'emokit' (EmoKit's matrix, to separate feature from training differences) or 'emokit-praat-voice' (EmoKit's matrix with the peer's 7 Praat voice-quality columns).")
     var peerFeatures: String = "peer"
 
     func run() async throws {
@@ -97,7 +97,9 @@ struct RunCommand: AsyncParsableCommand {
         if let cap = maxPerClass { result.runProtocol.corpus += ", at most \(cap) per class" }
         var report = MetricsReport(title: pipeline.name, runs: [result])
         if peer {
-            guard ["peer", "emokit"].contains(peerFeatures) else { throw ValidationError("--peer-features must be 'peer' or 'emokit'") }
+            guard ["peer", "emokit", "emokit-praat-voice"].contains(peerFeatures) else {
+                throw ValidationError("--peer-features must be 'peer', 'emokit' or 'emokit-praat-voice'")
+            }
             let (peerRun, peerReport) = try runPeer(outcome, emokit: result, folder: folder, showProgress: showProgress)
             report = MetricsReport(title: pipeline.name + (peerRun == nil ? "" : " vs peer"), runs: [result] + (peerRun.map { [$0] } ?? []),
                                    comparisons: peerRun.map { p in [SummaryMetric.accuracy, .macroF1].map { RunComparison.make(result, p, metric: $0) } } ?? [])
