@@ -8,25 +8,9 @@ import XCTest
 /// `emo run --peer`'s contract: the exported protocol holds exactly the indices the runner trained and tested on,
 /// and a missing or broken peer gives a clear message, never a crash.
 final class PeerProtocolTests: XCTestCase {
-    private static let repoRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }()
+    private static var repoRoot: URL { TestPlugins.repoRoot }
 
-    private func host(_ dir: String) throws -> PluginHost {
-        let build = PluginSources.executableDirectory()
-        guard FileManager.default.fileExists(atPath: build + "/libEmoPluginTemplate.so"),
-              FileManager.default.isExecutableFile(atPath: build + "/emo-probe") else {
-            throw XCTSkip("plugins are not built beside the tests (\(build)); run `swift build` first")
-        }
-        let sources = PluginSources(registries: [Self.repoRoot.appendingPathComponent("registry.json").path],
-                                    hostDirectory: build)
-        return PluginHost(sources: sources, prober: Prober(executable: build + "/emo-probe", timeout: 30),
-                          cache: ProbeCache(path: dir + "/plugin-cache.json"))
-    }
+    private func host(_ dir: String) throws -> PluginHost { try TestPlugins.host(cacheFolder: dir) }
 
     /// A small real run: 3 TESS classes × 12 clips, speaker 2-fold (the two TESS speakers), two seeds.
     private func smallRun() throws -> (PipelineSpec, PipelineRun) {
