@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoRuntime
 import Foundation
 import XCTest
@@ -10,19 +11,12 @@ final class DemoCommandTests: XCTestCase {
             throw XCTSkip("the emo executable is not built beside the tests; run `swift build` first")
         }
         let out = NSTemporaryDirectory() + "emokit-demo-\(UUID().uuidString.prefix(8))"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: emo)
-        p.arguments = ["demo", "--json", "--out", out]
         var env = ProcessInfo.processInfo.environment
         env["EMO_CACHE_DIR"] = out + "/cache"
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(decoding: data, as: UTF8.self))
+        let (status, stdout) = try TestRepository.run(emo, ["demo", "--json", "--out", out], environment: env,
+                                                      includeStandardError: false)
+        XCTAssertEqual(status, 0, stdout)
+        let data = Data(stdout.utf8)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let probabilities = try XCTUnwrap(json["probabilities"] as? [String: Double])
         XCTAssertEqual(Set(probabilities.keys), ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"])

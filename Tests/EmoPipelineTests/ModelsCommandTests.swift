@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoRuntime
 import Foundation
 import XCTest
@@ -10,20 +11,10 @@ final class ModelsCommandTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: emo) else {
             throw XCTSkip("the emo executable is not built beside the tests; run `swift build` first")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: emo)
-        p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["EMO_MODELS"] = registry
         env["EMO_CACHE_DIR"] = (registry as NSString).deletingLastPathComponent + "/cache"
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try TestRepository.run(emo, arguments, environment: env)
     }
 
     func testImportsSpeechAndTextCheckpointsAndRefusesOtherFolders() throws {

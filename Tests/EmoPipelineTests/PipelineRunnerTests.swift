@@ -191,20 +191,14 @@ final class PipelineRunnerTests: XCTestCase {
         // The CLI on that bundle: `emo explain BUNDLE CLIP --text ...` attributes the features and the tokens.
         let emo = PluginSources.executableDirectory() + "/emo"
         if FileManager.default.isExecutableFile(atPath: emo) {
-            let cli = Process()
-            cli.executableURL = URL(fileURLWithPath: emo)
-            cli.arguments = ["explain", dir + "/bundle", item.path, "--text", try XCTUnwrap(item.text), "--json",
-                             "--config", "{\"n_steps\": 16}", "--out", dir + "/explain-cli"]
             var env = ProcessInfo.processInfo.environment
             env["EMO_CACHE_DIR"] = dir + "/cli-cache"
-            cli.environment = env
-            let pipe = Pipe()
-            cli.standardOutput = pipe
-            cli.standardError = FileHandle.nullDevice
-            try cli.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            cli.waitUntilExit()
-            XCTAssertEqual(cli.terminationStatus, 0, String(decoding: data, as: UTF8.self))
+            let (status, stdout) = try TestRepository.run(
+                emo, ["explain", dir + "/bundle", item.path, "--text", try XCTUnwrap(item.text), "--json",
+                      "--config", "{\"n_steps\": 16}", "--out", dir + "/explain-cli"],
+                environment: env, includeStandardError: false)
+            XCTAssertEqual(status, 0, stdout)
+            let data = Data(stdout.utf8)
             let report = try JSONValue.parse(data)
             let cliTokens = try XCTUnwrap(report["tokens"]?.arrayValue)
             XCTAssertEqual(cliTokens.compactMap { $0["token"]?.stringValue }, tokens.tokens.tokens, "same tokens as the library call")

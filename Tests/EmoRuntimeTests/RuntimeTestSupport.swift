@@ -64,18 +64,8 @@ enum RuntimeFixtures {
     /// Runs a program, returning its exit status and combined output.
     @discardableResult
     static func run(_ exe: String, _ args: [String], cwd: String? = nil, environment: [String: String]? = nil) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        if let environment { p.environment = environment }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try TestRepository.run(exe, args, cwd: cwd, environment: environment)
+        return (r.status, r.output)
     }
 
     /// Skips unless emo-probe has been built beside the test binary.

@@ -34,6 +34,25 @@ public enum TestRepository {
         return url
     }
 
+    /// Runs a program to completion: its exit status and its standard output (with standard error appended to it
+    /// when `includeStandardError`, else discarded).
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], cwd: String? = nil,
+                           environment: [String: String]? = nil, includeStandardError: Bool = true) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        if let environment { p.environment = environment }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = includeStandardError ? pipe : FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Runs the ffmpeg CLI quietly, or skips when it is not installed or fails.
     public static func ffmpeg(_ arguments: [String]) throws {
         let candidates = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"]

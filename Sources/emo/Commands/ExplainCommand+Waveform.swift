@@ -35,14 +35,7 @@ extension ExplainCommand {
             classNames: classes, scores: p, target: targetIndex, method: "integrated-gradients + occlusion", delta: a.delta,
             waveform: .init(samples: prediction.clip.samples, sampleRate: prediction.clip.sampleRate,
                             integratedGradients: a.integratedGradients, occlusion: a.occlusion))
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let jsonText = report.json().serialized(pretty: true)
-        try jsonText.write(toFile: out + "/explanation.json", atomically: true, encoding: .utf8)
-        try report.html().write(toFile: out + "/explanation.html", atomically: true, encoding: .utf8)
-        if json {
-            print(jsonText)
-            return
-        }
+        if try write(report) { return }
         print("predicted \(classes[predicted]) (p = \(String(format: "%.3f", p[predicted]))); explained '\(classes[targetIndex])' over the waveform")
         if let d = a.delta { print(String(format: "IG convergence delta %.3g", d)) }
         print("wrote \(out)/explanation.json and \(out)/explanation.html")

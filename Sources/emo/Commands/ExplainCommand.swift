@@ -106,14 +106,7 @@ struct ExplainCommand: AsyncParsableCommand {
             classNames: classes, scores: prediction.probabilities, target: targetIndex, method: explainerID,
             delta: attribution.delta?.first,
             features: .init(groups: groups, values: attribution.values.data), tokens: tokens)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let jsonText = report.json().serialized(pretty: true)
-        try jsonText.write(toFile: out + "/explanation.json", atomically: true, encoding: .utf8)
-        try report.html().write(toFile: out + "/explanation.html", atomically: true, encoding: .utf8)
-        if json {
-            print(jsonText)
-            return
-        }
+        if try write(report) { return }
         print("predicted \(classes[predicted]) (p = \(String(format: "%.3f", prediction.probabilities[predicted]))); explaining '\(classes[targetIndex])' with \(explainerID)")
         let names = FeatureNames.names(for: groups)
         let ranked = attribution.values.data.enumerated().sorted { abs($0.element) > abs($1.element) }.prefix(10)
@@ -126,6 +119,16 @@ struct ExplainCommand: AsyncParsableCommand {
             print("tokens: " + zip(tokens.tokens, tokens.values).map { "\($0)(\(String(format: "%+.3f", $1)))" }.joined(separator: " "))
         }
         print("wrote \(out)/explanation.json and \(out)/explanation.html")
+    }
+
+    /// Writes OUT/explanation.json and OUT/explanation.html; with --json also prints the JSON and returns true.
+    func write(_ report: ExplanationReport) throws -> Bool {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let jsonText = report.json().serialized(pretty: true)
+        try jsonText.write(toFile: out + "/explanation.json", atomically: true, encoding: .utf8)
+        try report.html().write(toFile: out + "/explanation.html", atomically: true, encoding: .utf8)
+        if json { print(jsonText) }
+        return json
     }
 
     /// The explainer plugin named by --method, with --config merged in.
