@@ -1,0 +1,94 @@
+"""Praat formant fixtures for EmoKit's `formant_method: praat-burg` (Tests/HandcraftedTests/PraatFormantTests.swift).
+
+Praat 6.1.38 through praat-parselmouth 0.4.7: `Sound: To Formant (burg)` with Praat's defaults (time step None =
+window/4 = 0.00625 s, 5 formants, maximum formant 5500 Hz, window length 0.025 s, pre-emphasis from 50 Hz) on the
+first 2.5 s of four real clips (2 RAVDESS, 2 TESS; read with libsndfile as float32, promoted to float64 as the Swift
+test does). Writes Tests/HandcraftedTests/Fixtures/praat_formants.json: per clip the frame times and F1, F2, F3 of
+every frame (null where Praat found fewer formants), and their means over all frames; and Praat's median F1-F3 on
+two synthetic vowels built exactly as VoiceQualityTests.vowel builds them (125 Hz pulse train, 1.5 s, through
+two-pole resonators at 700/1220/2600 Hz, and at 700/1220/2600/3600/4500 Hz).
+
+Run: /work/refenv/bin/python Tests/Reference/praat_formants_reference.py
+Deterministic (no randomness).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import parselmouth
+import soundfile as sf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+OUT = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures", "praat_formants.json")
+N = 40000  # 2.5 s at 16 kHz
+CLIPS = [
+    "ravdess/Actor_01/03-01-05-01-01-01-01.flac",   # angry, male
+    "ravdess/Actor_02/03-01-03-02-02-01-02.flac",   # happy, female
+    "tess/OAF_angry/OAF_back_angry.flac",
+    "tess/YAF_sad/YAF_base_sad.flac",
+]
+
+
+SYNTHETIC = {
+    "three": [(700.0, 80.0), (1220.0, 90.0), (2600.0, 120.0)],
+    "five": [(700.0, 80.0), (1220.0, 90.0), (2600.0, 120.0), (3600.0, 150.0), (4500.0, 200.0)],
+}
+
+
+def vowel(formants, sr=16000, period=128, count=188):
+    """VoiceQualityTests.vowel: unit pulses every `period` samples through a cascade of two-pole resonators."""
+    n = period * count
+    x = np.zeros(n)
+    x[::period] = 1.0
+    for f, bw in formants:
+        r = np.exp(-np.pi * bw / sr)
+        a1, a2 = 2 * r * np.cos(2 * np.pi * f / sr), -r * r
+        y1 = y2 = 0.0
+        for i in range(n):
+            y = x[i] + a1 * y1 + a2 * y2
+            y2, y1 = y1, y
+            x[i] = y
+    return 0.5 * x / np.max(np.abs(x))
+
+
+def main():
+    versions = {"parselmouth": parselmouth.__version__, "praat": parselmouth.PRAAT_VERSION,
+                "numpy": np.__version__, "soundfile": sf.__version__, "python": sys.version.split()[0]}
+    print("versions:", versions, file=sys.stderr)
+    clips = []
+    for rel in CLIPS:
+        y, sr = sf.read(os.path.join(DATA, rel), dtype="float32")
+        assert sr == 16000 and y.ndim == 1, rel
+        y = y[:N].astype(np.float64)
+        snd = parselmouth.Sound(y, sampling_frequency=sr)
+        fm = snd.to_formant_burg(time_step=None, max_number_of_formants=5.0, maximum_formant=5500.0,
+                                 window_length=0.025, pre_emphasis_from=50.0)
+        times = [float(t) for t in fm.xs()]
+        tracks = []
+        for i in (1, 2, 3):
+            vals = [fm.get_value_at_time(i, t) for t in times]   # at a frame centre: that frame's value
+            tracks.append([float(v) if np.isfinite(v) else None for v in vals])
+        means = [float(np.mean([v for v in tr if v is not None])) for tr in tracks]
+        clips.append({"path": rel, "samples": int(len(y)), "times": times, "f1": tracks[0], "f2": tracks[1],
+                      "f3": tracks[2], "means_all_frames": means})
+    synthetic = {}
+    for name, fs in SYNTHETIC.items():
+        fm = parselmouth.Sound(vowel(fs), sampling_frequency=16000).to_formant_burg()
+        med = []
+        for i in (1, 2, 3):
+            v = np.array([fm.get_value_at_time(i, t) for t in fm.xs()])
+            med.append(float(np.median(v[np.isfinite(v)])))
+        synthetic[name] = {"resonances_hz": [f for f, _ in fs], "praat_median_f1_f3": med, "frames": int(fm.n_frames)}
+    doc = {"generator": "Tests/Reference/praat_formants_reference.py", "versions": versions,
+           "settings": {"time_step": None, "max_number_of_formants": 5, "maximum_formant": 5500.0,
+                        "window_length": 0.025, "pre_emphasis_from": 50.0}, "clips": clips, "synthetic": synthetic}
+    with open(OUT, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+    print(json.dumps({"written": len(clips), "file": OUT, "bytes": os.path.getsize(OUT)}))
+
+
+if __name__ == "__main__":
+    main()
