@@ -141,4 +141,62 @@ final class PraatFormantTests: XCTestCase {
             XCTAssertEqual(v[k], target, accuracy: (i == 0 ? 0.12 : 0.05) * target, "F\(i + 1) mean (praat-burg)")
         }
     }
+
+    /// Opt-in survey (EMO_PRAAT_SURVEY=file from `praat_formants_reference.py --survey N file`): clip-mean F1–F3 of
+    /// both methods against Praat's peer-style means; prints correlation, median relative difference and the time of
+    /// each tracker (formants only, the pYIN track given).
+    func testSurveyAgainstPraat() throws {
+        guard let file = ProcessInfo.processInfo.environment["EMO_PRAAT_SURVEY"] else {
+            throw XCTSkip("set EMO_PRAAT_SURVEY to a file from praat_formants_reference.py --survey to run the survey")
+        }
+        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any] ?? [:]
+        let rows = doc["clips"] as? [[String: Any]] ?? []
+        let analyzer = try DescriptorAnalyzer(settings: ExtractorSettings())
+        let lpc = try VoiceQuality(sampleRate: 16000, pitchHop: 512, lpcOrder: 18, formantMethod: .lpc)
+        let praat = try VoiceQuality(sampleRate: 16000, pitchHop: 512, lpcOrder: 18, formantMethod: .praatBurg)
+        var ref: [[Double]] = [[], [], []], mine: [FormantMethod: [[Double]]] = [.lpc: [[], [], []], .praatBurg: [[], [], []]]
+        var seconds: [FormantMethod: Double] = [.lpc: 0, .praatBurg: 0]
+        var audio = 0.0
+        for row in rows {
+            let (samples, _) = try Support.readMono(row["path"] as? String ?? "")
+            let y = samples.map { Double($0) }
+            audio += Double(y.count) / 16000
+            let track = analyzer.pyin(y)
+            let r = (row["praat_peer_means"] as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
+            var means: [FormantMethod: [Double]] = [:]
+            for (method, vq) in [(FormantMethod.lpc, lpc), (.praatBurg, praat)] {
+                let t0 = Date()
+                let fm = vq.formants(y, track: track)
+                seconds[method, default: 0] += Date().timeIntervalSince(t0)
+                means[method] = (0..<3).map { c in Functional.mean.apply(fm.map { $0[c] }, dt: 1) }
+            }
+            guard r.count == 3, r.allSatisfy(\.isFinite), means.values.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { continue }
+            for c in 0..<3 {
+                ref[c].append(r[c])
+                for m in [FormantMethod.lpc, .praatBurg] { mine[m]?[c].append(means[m]?[c] ?? .nan) }
+            }
+        }
+        func pearson(_ a: [Double], _ b: [Double]) -> Double {
+            let n = Double(a.count), ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
+            var sab = 0.0, saa = 0.0, sbb = 0.0
+            for (x, y) in zip(a, b) { sab += (x - ma) * (y - mb); saa += (x - ma) * (x - ma); sbb += (y - mb) * (y - mb) }
+            return sab / (saa * sbb).squareRoot()
+        }
+        func medianRel(_ a: [Double], _ b: [Double]) -> Double {
+            let d = zip(a, b).map { abs($0 - $1) / $1 }.sorted()
+            return d.isEmpty ? .nan : d[d.count / 2]
+        }
+        print("survey: \(ref[0].count) of \(rows.count) clips voiced in both, \(String(format: "%.1f", audio)) s of audio")
+        for c in 0..<3 {
+            let pm = ref[c].reduce(0, +) / Double(ref[c].count)
+            var line = "F\(c + 1): Praat (peer) mean \(String(format: "%.0f", pm)) Hz"
+            for m in [FormantMethod.lpc, .praatBurg] {
+                let v = mine[m]?[c] ?? []
+                line += " | \(m.rawValue): mean \(String(format: "%.0f", v.reduce(0, +) / Double(v.count))) Hz, r \(String(format: "%.3f", pearson(v, ref[c]))), median rel diff \(String(format: "%.1f", 100 * medianRel(v, ref[c]))) %"
+            }
+            print(line)
+        }
+        print("formant tracking time (this build): lpc \(String(format: "%.2f", seconds[.lpc] ?? 0)) s, praat-burg \(String(format: "%.2f", seconds[.praatBurg] ?? 0)) s")
+        XCTAssertGreaterThan(ref[0].count, rows.count / 2)
+    }
 }

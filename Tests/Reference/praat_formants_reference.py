@@ -10,6 +10,12 @@ two-pole resonators at 700/1220/2600 Hz, and at 700/1220/2600/3600/4500 Hz).
 
 Run: /work/refenv/bin/python Tests/Reference/praat_formants_reference.py
 Deterministic (no randomness).
+
+Survey mode: `... praat_formants_reference.py --survey N OUT.json` takes N real clips (every k-th of the sorted
+RAVDESS + TESS files, full length) and writes, per clip, Praat's F1-F3 means the way the peer pipeline
+(Tests/Reference/peer_pipeline.py) computes them: To Formant (burg) with a 10 ms step, values at the frames Praat's
+pitch (75-600 Hz, 10 ms) calls voiced. PraatFormantTests.testSurveyAgainstPraat reads that file when
+EMO_PRAAT_SURVEY=OUT.json is set and compares EmoKit's lpc and praat-burg clip means with it.
 """
 import json
 import os
@@ -90,5 +96,38 @@ def main():
     print(json.dumps({"written": len(clips), "file": OUT, "bytes": os.path.getsize(OUT)}))
 
 
+def survey(n, out):
+    files = []
+    for corpus in ("ravdess", "tess"):
+        for dirpath, _, names in os.walk(os.path.join(DATA, corpus)):
+            files += [os.path.join(dirpath, f) for f in names if f.endswith(".flac")]
+    files.sort()
+    step = max(1, len(files) // n)
+    picked = files[::step][:n]
+    rows = []
+    for path in picked:
+        y, sr = sf.read(path, dtype="float32")
+        snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
+        pitch = snd.to_pitch(time_step=0.01, pitch_floor=75.0, pitch_ceiling=600.0)
+        pf = pitch.selected_array["frequency"]
+        voiced_times = pitch.xs()[pf > 0]
+        fm = snd.to_formant_burg(time_step=0.01, max_number_of_formants=5, maximum_formant=5500.0,
+                                 window_length=0.025, pre_emphasis_from=50.0)
+        means = []
+        for i in (1, 2, 3):
+            v = np.array([fm.get_value_at_time(i, t) for t in voiced_times], dtype=np.float64)
+            v = v[np.isfinite(v)]
+            means.append(float(v.mean()) if v.size else None)
+        rows.append({"path": os.path.relpath(path, DATA), "praat_peer_means": means})
+    with open(out, "w") as f:
+        json.dump({"generator": "Tests/Reference/praat_formants_reference.py --survey",
+                   "versions": {"parselmouth": parselmouth.__version__, "praat": parselmouth.PRAAT_VERSION},
+                   "clips": rows}, f)
+    print(json.dumps({"survey": len(rows), "file": out}))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4 and sys.argv[1] == "--survey":
+        survey(int(sys.argv[2]), sys.argv[3])
+    else:
+        main()
