@@ -154,7 +154,7 @@ final class PraatFormantTests: XCTestCase {
         let analyzer = try DescriptorAnalyzer(settings: ExtractorSettings())
         let lpc = try VoiceQuality(sampleRate: 16000, pitchHop: 512, lpcOrder: 18, formantMethod: .lpc)
         let praat = try VoiceQuality(sampleRate: 16000, pitchHop: 512, lpcOrder: 18, formantMethod: .praatBurg)
-        var ref: [[Double]] = [[], [], []], mine: [FormantMethod: [[Double]]] = [.lpc: [[], [], []], .praatBurg: [[], [], []]]
+        var ref: [[Double]] = [[], [], []], refPYIN: [[Double]] = [[], [], []], mine: [FormantMethod: [[Double]]] = [.lpc: [[], [], []], .praatBurg: [[], [], []]]
         var seconds: [FormantMethod: Double] = [.lpc: 0, .praatBurg: 0]
         var audio = 0.0
         for row in rows {
@@ -163,6 +163,7 @@ final class PraatFormantTests: XCTestCase {
             audio += Double(y.count) / 16000
             let track = analyzer.pyin(y)
             let r = (row["praat_peer_means"] as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
+            let rp = (row["praat_default_pyin_voiced_means"] as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan }
             var means: [FormantMethod: [Double]] = [:]
             for (method, vq) in [(FormantMethod.lpc, lpc), (.praatBurg, praat)] {
                 let t0 = Date()
@@ -170,9 +171,10 @@ final class PraatFormantTests: XCTestCase {
                 seconds[method, default: 0] += Date().timeIntervalSince(t0)
                 means[method] = (0..<3).map { c in Functional.mean.apply(fm.map { $0[c] }, dt: 1) }
             }
-            guard r.count == 3, r.allSatisfy(\.isFinite), means.values.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { continue }
+            guard r.count == 3, r.allSatisfy(\.isFinite), rp.count == 3, rp.allSatisfy(\.isFinite), means.values.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { continue }
             for c in 0..<3 {
                 ref[c].append(r[c])
+                refPYIN[c].append(rp[c])
                 for m in [FormantMethod.lpc, .praatBurg] { mine[m]?[c].append(means[m]?[c] ?? .nan) }
             }
         }
@@ -195,6 +197,11 @@ final class PraatFormantTests: XCTestCase {
                 line += " | \(m.rawValue): mean \(String(format: "%.0f", v.reduce(0, +) / Double(v.count))) Hz, r \(String(format: "%.3f", pearson(v, ref[c]))), median rel diff \(String(format: "%.1f", 100 * medianRel(v, ref[c]))) %"
             }
             print(line)
+            let pb = mine[.praatBurg]?[c] ?? [], lp = mine[.lpc]?[c] ?? []
+            let worst = zip(pb, refPYIN[c]).map { abs($0 - $1) }.max() ?? .nan
+            print("   vs Praat's default track over pYIN-voiced frames (\(String(format: "%.0f", refPYIN[c].reduce(0, +) / Double(refPYIN[c].count))) Hz): "
+                  + "praat-burg r \(String(format: "%.4f", pearson(pb, refPYIN[c]))), max |diff| \(String(format: "%.3g", worst)) Hz; "
+                  + "lpc r \(String(format: "%.3f", pearson(lp, refPYIN[c]))), median rel diff \(String(format: "%.1f", 100 * medianRel(lp, refPYIN[c]))) %")
         }
         print("formant tracking time (this build): lpc \(String(format: "%.2f", seconds[.lpc] ?? 0)) s, praat-burg \(String(format: "%.2f", seconds[.praatBurg] ?? 0)) s")
         XCTAssertGreaterThan(ref[0].count, rows.count / 2)

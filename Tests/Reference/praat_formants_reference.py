@@ -14,7 +14,9 @@ Deterministic (no randomness).
 Survey mode: `... praat_formants_reference.py --survey N OUT.json` takes N real clips (every k-th of the sorted
 RAVDESS + TESS files, full length) and writes, per clip, Praat's F1-F3 means the way the peer pipeline
 (Tests/Reference/peer_pipeline.py) computes them: To Formant (burg) with a 10 ms step, values at the frames Praat's
-pitch (75-600 Hz, 10 ms) calls voiced. PraatFormantTests.testSurveyAgainstPraat reads that file when
+pitch (75-600 Hz, 10 ms) calls voiced; and the means of Praat's default track (6.25 ms) over the frames librosa
+0.11's pYIN (C2-C7, frame 2048, hop 512: EmoKit's voicing) calls voiced, which is what `praat-burg` computes, so the
+two columns separate the tracker from the voicing mask. PraatFormantTests.testSurveyAgainstPraat reads that file when
 EMO_PRAAT_SURVEY=OUT.json is set and compares EmoKit's lpc and praat-burg clip means with it.
 """
 import json
@@ -97,6 +99,7 @@ def main():
 
 
 def survey(n, out):
+    import librosa
     files = []
     for corpus in ("ravdess", "tess"):
         for dirpath, _, names in os.walk(os.path.join(DATA, corpus)):
@@ -118,10 +121,22 @@ def survey(n, out):
             v = np.array([fm.get_value_at_time(i, t) for t in voiced_times], dtype=np.float64)
             v = v[np.isfinite(v)]
             means.append(float(v.mean()) if v.size else None)
-        rows.append({"path": os.path.relpath(path, DATA), "praat_peer_means": means})
+        _, voiced, _ = librosa.pyin(y.astype(np.float64), fmin=librosa.note_to_hz("C2"),
+                                    fmax=librosa.note_to_hz("C7"), sr=sr, frame_length=2048, hop_length=512)
+        fd = snd.to_formant_burg()   # Praat's defaults: 6.25 ms
+        ts = np.array(fd.xs())
+        k = np.clip(np.rint((ts * sr - 0.5) / 512).astype(int), 0, len(voiced) - 1)
+        pyin_means = []
+        for i in (1, 2, 3):
+            v = np.array([fd.get_value_at_time(i, t) for t in ts[voiced[k]]], dtype=np.float64)
+            v = v[np.isfinite(v)]
+            pyin_means.append(float(v.mean()) if v.size else None)
+        rows.append({"path": os.path.relpath(path, DATA), "praat_peer_means": means,
+                     "praat_default_pyin_voiced_means": pyin_means})
     with open(out, "w") as f:
         json.dump({"generator": "Tests/Reference/praat_formants_reference.py --survey",
-                   "versions": {"parselmouth": parselmouth.__version__, "praat": parselmouth.PRAAT_VERSION},
+                   "versions": {"parselmouth": parselmouth.__version__, "praat": parselmouth.PRAAT_VERSION,
+                                "librosa": librosa.__version__},
                    "clips": rows}, f)
     print(json.dumps({"survey": len(rows), "file": out}))
 

@@ -174,28 +174,42 @@ public struct PraatBurgFormants: Sendable {
             return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)))
         }
         let left = midright - maxDepth, right = midleft + maxDepth
-        var result = 0.0
-        var a = Double.pi * (x - Double(midleft))
-        var halfSin = 0.5 * sin(a)
-        var aa = a / (x - Double(left) + 1)
-        var daa = Double.pi / (x - Double(left) + 1)
-        var k = midleft
-        while k >= left {
-            result += at(k) * (halfSin / a * (1.0 + cos(aa)))
-            a += Double.pi; aa += daa; halfSin = -halfSin
-            k -= 1
+        // Praat's sum with the window's cosine advanced by rotation (Praat's own variant of this loop, as built for
+        // PowerPC) instead of one cos() per tap: the same terms up to rounding (~1e-16 relative), 100× fewer cos().
+        return y.withUnsafeBufferPointer { yb -> Double in
+            var result = 0.0
+            var a = Double.pi * (x - Double(midleft))
+            var halfSin = 0.5 * sin(a)
+            var aa = a / (x - Double(left) + 1)
+            var daa = Double.pi / (x - Double(left) + 1)
+            var cosaa = cos(aa), sinaa = sin(aa), cosdaa = cos(daa), sindaa = sin(daa)
+            var k = midleft
+            while k >= left {
+                result += yb[k - 1] * (halfSin / a * (1.0 + cosaa))
+                a += Double.pi
+                let c = cosaa * cosdaa - sinaa * sindaa
+                sinaa = cosaa * sindaa + sinaa * cosdaa
+                cosaa = c
+                halfSin = -halfSin
+                k -= 1
+            }
+            a = Double.pi * (Double(midright) - x)
+            halfSin = 0.5 * sin(a)
+            aa = a / (Double(right) - x + 1)
+            daa = Double.pi / (Double(right) - x + 1)
+            cosaa = cos(aa); sinaa = sin(aa); cosdaa = cos(daa); sindaa = sin(daa)
+            k = midright
+            while k <= right {
+                result += yb[k - 1] * (halfSin / a * (1.0 + cosaa))
+                a += Double.pi
+                let c = cosaa * cosdaa - sinaa * sindaa
+                sinaa = cosaa * sindaa + sinaa * cosdaa
+                cosaa = c
+                halfSin = -halfSin
+                k += 1
+            }
+            return result
         }
-        a = Double.pi * (Double(midright) - x)
-        halfSin = 0.5 * sin(a)
-        aa = a / (Double(right) - x + 1)
-        daa = Double.pi / (Double(right) - x + 1)
-        k = midright
-        while k <= right {
-            result += at(k) * (halfSin / a * (1.0 + cos(aa)))
-            a += Double.pi; aa += daa; halfSin = -halfSin
-            k += 1
-        }
-        return result
     }
 
     /// Praat's NUMburg: Burg's LPC coefficients a1…am (prediction x[n] ≈ Σ a_k x[n − k]); nil when the frame is
