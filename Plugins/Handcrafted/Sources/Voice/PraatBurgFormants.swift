@@ -145,9 +145,48 @@ public struct PraatBurgFormants: Sendable {
         let dxNew = 1.0 / newRate
         let x1New = 0.5 * (0 + xmax - Double(count - 1) / newRate)
         var result = [Double](repeating: 0, count: count)
-        for i in 0..<count {
-            let x = x1New + Double(i) * dxNew
-            result[i] = interpolateSinc(filtered, at: (x - x1Old) / dx + 1.0, depth: depth)
+        // Between integer rates the fractional positions repeat every newRate / gcd samples (11 for 16 → 11 kHz):
+        // away from the edges, reuse the sinc weights of the last sample with the same fraction (to 1e-9 of a
+        // sample; rounding of the position differs by ~1e-11) instead of recomputing them.
+        let oldRate = (1.0 / dx).rounded()
+        var period = 0
+        if newRate == newRate.rounded(), oldRate > 0, abs(oldRate * dx - 1) < 1e-12 {
+            var a = Int(newRate), b = Int(oldRate)
+            while b != 0 { (a, b) = (b, a % b) }
+            if a > 0, Int(newRate) / a <= 256 { period = Int(newRate) / a }
+        }
+        let width = 2 * depth
+        var fracs = [Double](repeating: -1, count: max(period, 1))          // -1: not computed yet
+        var weights = [Double](repeating: 0, count: max(period, 1) * width)  // [period][2·depth]
+        filtered.withUnsafeBufferPointer { yb in
+            for i in 0..<count {
+                let x = x1New + Double(i) * dxNew
+                let index = (x - x1Old) / dx + 1.0
+                let midleft = Int(floor(index))
+                let frac = index - Double(midleft)
+                let interior = period > 0 && frac > 1e-9 && frac < 1 - 1e-9
+                    && midleft - depth + 1 >= 1 && midleft + depth <= nx
+                guard interior, let y = yb.baseAddress else {
+                    result[i] = interpolateSinc(filtered, at: index, depth: depth)
+                    continue
+                }
+                let c = i % period
+                if abs(fracs[c] - frac) > 1e-9 {
+                    fracs[c] = frac
+                    let w = sincWeights(at: index, depth: depth)
+                    for j in 0..<width { weights[c * width + j] = w[j] }
+                }
+                // Praat's order: midleft down to midleft − depth + 1, then midleft + 1 up to midleft + depth
+                result[i] = weights.withUnsafeBufferPointer { wb -> Double in
+                    guard let w = wb.baseAddress else { return 0 }
+                    let wl = w + c * width, wr = wl + depth
+                    let yl = y + (midleft - 1), yr = y + midleft
+                    var sum = 0.0
+                    for j in 0..<depth { sum += yl[-j] * wl[j] }
+                    for j in 0..<depth { sum += yr[j] * wr[j] }
+                    return sum
+                }
+            }
         }
         return (result, x1New)
     }
@@ -210,6 +249,42 @@ public struct PraatBurgFormants: Sendable {
             }
             return result
         }
+    }
+
+    /// The 2·depth weights `interpolateSinc` gives to y[midleft], y[midleft − 1], …, then y[midleft + 1], … at an
+    /// interior position x (no edge clipping), computed by the same recurrences.
+    static func sincWeights(at x: Double, depth: Int) -> [Double] {
+        let midleft = Int(floor(x)), midright = midleft + 1
+        let left = midright - depth, right = midleft + depth
+        var w: [Double] = []
+        w.reserveCapacity(2 * depth)
+        var a = Double.pi * (x - Double(midleft))
+        var halfSin = 0.5 * sin(a)
+        var aa = a / (x - Double(left) + 1)
+        var daa = Double.pi / (x - Double(left) + 1)
+        var cosaa = cos(aa), sinaa = sin(aa), cosdaa = cos(daa), sindaa = sin(daa)
+        for _ in 0..<depth {
+            w.append(halfSin / a * (1.0 + cosaa))
+            a += Double.pi
+            let c = cosaa * cosdaa - sinaa * sindaa
+            sinaa = cosaa * sindaa + sinaa * cosdaa
+            cosaa = c
+            halfSin = -halfSin
+        }
+        a = Double.pi * (Double(midright) - x)
+        halfSin = 0.5 * sin(a)
+        aa = a / (Double(right) - x + 1)
+        daa = Double.pi / (Double(right) - x + 1)
+        cosaa = cos(aa); sinaa = sin(aa); cosdaa = cos(daa); sindaa = sin(daa)
+        for _ in 0..<depth {
+            w.append(halfSin / a * (1.0 + cosaa))
+            a += Double.pi
+            let c = cosaa * cosdaa - sinaa * sindaa
+            sinaa = cosaa * sindaa + sinaa * cosdaa
+            cosaa = c
+            halfSin = -halfSin
+        }
+        return w
     }
 
     /// Praat's NUMburg: Burg's LPC coefficients a1…am (prediction x[n] ≈ Σ a_k x[n − k]); nil when the frame is
