@@ -71,6 +71,8 @@ public struct ExtractorSettings: Sendable {
     public var pitch = PYINConfig()
     /// LPC order for formants.
     public var lpcOrder = 18
+    /// Formant tracker.
+    public var formantMethod = FormantMethod.lpc
 
     /// Defaults (the reference study's).
     public init() {}
@@ -102,7 +104,7 @@ public final class DescriptorAnalyzer {
         dct = DCT2(n: s.nMels, nOut: s.nMFCC)
         freqs = Spectrogram.frequencies(sampleRate: s.sampleRate, nFFT: s.nFFT)
         pyin = try PYIN(sampleRate: s.sampleRate, config: s.pitch)
-        voice = try VoiceQuality(sampleRate: s.sampleRate, pitchHop: s.pitch.hopLength, lpcOrder: s.lpcOrder)
+        voice = try VoiceQuality(sampleRate: s.sampleRate, pitchHop: s.pitch.hopLength, lpcOrder: s.lpcOrder, formantMethod: s.formantMethod)
     }
 
     /// Splits a frame-major matrix `[T, C]` into channel tracks `[C][T]`.
@@ -184,7 +186,7 @@ public final class DescriptorAnalyzer {
             out.tracks[.voicedFraction] = ([[nVoiced / nFrames]], 0)
             if wanted.contains(.formants) {
                 let fm = voice.formants(y, track: track)
-                out.tracks[.formants] = ((0..<3).map { c in fm.map { $0[c] } }, 0.01)
+                out.tracks[.formants] = ((0..<3).map { c in fm.map { $0[c] } }, voice.formantTimeStep)
             }
             if wanted.contains(.hnr) { out.tracks[.hnr] = ([voice.hnr(y, track: track)], pdt) }
             if wanted.contains(.jitterLocal) || wanted.contains(.shimmerLocal) {

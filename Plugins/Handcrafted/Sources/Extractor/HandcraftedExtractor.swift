@@ -54,6 +54,10 @@ public final class HandcraftedExtractor: Extractor {
         s.pitch.frameLength = try int("pitch_frame_length")
         s.pitch.hopLength = s.hop
         s.lpcOrder = try int("lpc_order")
+        guard let fmName = cfg["formant_method"]?.stringValue, let fm = FormantMethod(rawValue: fmName) else {
+            throw bad("formant_method must be one of \(FormantMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        s.formantMethod = fm
         guard s.sampleRate == 16000 else { throw bad("sample_rate must be 16000 (EmoKit clips are 16 kHz mono)") }
         guard s.nMels >= 1, s.nMFCC >= 1, s.nMFCC <= s.nMels else { throw bad("need 1 <= n_mfcc <= n_mels") }
         guard s.rollPercent > 0, s.rollPercent < 1 else { throw bad("roll_percent must be in (0, 1)") }

@@ -26,7 +26,8 @@ extension HandcraftedExtractor {
                 "pitch_fmin": opt("number", 65.40639132514966, "pYIN lowest f0 in Hz (C2)"),
                 "pitch_fmax": opt("number", 2093.004522404789, "pYIN highest f0 in Hz (C7)"),
                 "pitch_frame_length": opt("integer", 2048, "pYIN frame length in samples"),
-                "lpc_order": opt("integer", 18, "LPC order for formants (2 + sr/1000)"),
+                "lpc_order": opt("integer", 18, "LPC order for formants (2 + sr/1000), formant_method lpc"),
+                "formant_method": opt("string", "lpc", "lpc (autocorrelation LPC, 10 ms frames) | praat-burg (Praat 6.1.38 To Formant (burg) with its defaults: 5500 Hz, 5 formants, 0.025 s window, 50 Hz pre-emphasis); F1-F3 averaged over pYIN-voiced frames either way"),
             ]),
         ])
     }()

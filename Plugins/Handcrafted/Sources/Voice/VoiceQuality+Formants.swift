@@ -2,9 +2,43 @@
 
 import Foundation
 
+/// The formant tracker behind the `formants` descriptor (config `formant_method`).
+public enum FormantMethod: String, CaseIterable, Sendable {
+    /// 25 ms Hamming frames every 10 ms, autocorrelation LPC of `lpc_order`, bandwidth < 400 Hz (the default).
+    case lpc
+    /// Praat's To Formant (burg) with Praat's defaults (5500 Hz, 5 formants, 0.025 s, 50 Hz), frames every 6.25 ms.
+    case praatBurg = "praat-burg"
+}
+
 extension VoiceQuality {
-    /// F1–F3 (Hz) per analysed voiced frame. // [frames][3], NaN where fewer than three formants were found
+    /// Seconds between the frames `formants` returns (before the unvoiced ones are dropped).
+    public var formantTimeStep: Double { formantMethod == .lpc ? 0.010 : PraatBurgFormants().timeStep }
+
+    /// F1–F3 (Hz) per analysed voiced frame. // [frames][3], NaN where fewer formants were found
     public func formants(_ y: [Double], track: PitchTrack) -> [[Double]] {
+        switch formantMethod {
+        case .lpc: return lpcFormants(y, track: track)
+        case .praatBurg: return praatFormants(y, track: track)
+        }
+    }
+
+    /// Praat's To Formant (burg) frames whose centre lies in a pYIN-voiced frame: F1–F3, NaN where Praat found
+    /// fewer formants (Praat's F1 is simply the lowest formant it keeps; no bandwidth limit).
+    func praatFormants(_ y: [Double], track: PitchTrack) -> [[Double]] {
+        guard !track.voiced.isEmpty else { return [] }
+        let fm = PraatBurgFormants().track(y, sampleRate: sampleRate)
+        var out: [[Double]] = []
+        for (t, fs) in zip(fm.times, fm.frequencies) {
+            // input sample i lies at (i + 0.5)/sr; pYIN frame k is centred on sample k·hop
+            let sample = Int((t * sampleRate - 0.5).rounded())
+            guard track.voiced[pitchFrame(sample, track)] else { continue }
+            out.append((0..<3).map { $0 < fs.count ? fs[$0] : .nan })
+        }
+        return out
+    }
+
+    /// Today's LPC tracker (see VoiceQuality.swift). // [frames][3]
+    func lpcFormants(_ y: [Double], track: PitchTrack) -> [[Double]] {
         let n = y.count
         let win = Int((0.025 * sampleRate).rounded()), hop = Int((0.010 * sampleRate).rounded())
         guard n >= win, !track.voiced.isEmpty else { return [] }
