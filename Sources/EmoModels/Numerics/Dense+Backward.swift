@@ -66,11 +66,7 @@ extension Dense {
         let mean = scratch
         parallel(cols / 8, grain: 4) { r in
             let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
-            (mean + c0).update(repeating: 0, count: c1 - c0)
-            (rstd + c0).update(repeating: 0, count: c1 - c0)
-            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { mean[c] += row[c] } }
-            for c in c0..<c1 { mean[c] /= Float(rows) }
-            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { let d = row[c] - mean[c]; rstd[c] += d * d } }
+            columnMoments(rows: rows, cols: cols, x: x, columns: c0..<c1, mean: mean, squares: rstd)
             for c in c0..<c1 { rstd[c] = 1 / (rstd[c] / Float(rows) + eps).squareRoot() }
             for t in 0..<rows {
                 let row = x + t * cols

@@ -64,17 +64,26 @@ public enum Dense {
         // Split the columns between threads (multiples of 8 so no two threads share a cache line of stats).
         parallel(cols / 8, grain: 4) { r in
             let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
-            (mean + c0).update(repeating: 0, count: c1 - c0)
-            (scale + c0).update(repeating: 0, count: c1 - c0)
-            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { mean[c] += row[c] } }
-            for c in c0..<c1 { mean[c] /= Float(rows) }
-            for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { let d = row[c] - mean[c]; scale[c] += d * d } }
+            columnMoments(rows: rows, cols: cols, x: x, columns: c0..<c1, mean: mean, squares: scale)
             for c in c0..<c1 { scale[c] = gamma[c] / (scale[c] / Float(rows) + eps).squareRoot() }
             for t in 0..<rows {
                 let row = x + t * cols
                 for c in c0..<c1 { row[c] = (row[c] - mean[c]) * scale[c] + beta[c] }
             }
         }
+    }
+
+    /// For `columns` of `x[T, C]`: the column means into `mean` and Σ_t (x − mean)² into `squares` (both `[C]`,
+    /// overwritten there): the statistics `columnNorm` and `columnNormalize` finish in their own ways.
+    @inline(__always)
+    static func columnMoments(rows: Int, cols: Int, x: UnsafePointer<Float>, columns: Range<Int>,
+                              mean: UnsafeMutablePointer<Float>, squares: UnsafeMutablePointer<Float>) {
+        let (c0, c1) = (columns.lowerBound, columns.upperBound)
+        (mean + c0).update(repeating: 0, count: c1 - c0)
+        (squares + c0).update(repeating: 0, count: c1 - c0)
+        for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { mean[c] += row[c] } }
+        for c in c0..<c1 { mean[c] /= Float(rows) }
+        for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { let d = row[c] - mean[c]; squares[c] += d * d } }
     }
 
     /// Runs `body` over `0..<count` split into contiguous chunks on up to `Dense.threads` threads (one chunk,
