@@ -185,17 +185,7 @@ extension FastMath {
     /// d GELU / dz = Φ(z) + z φ(z) for 8 lanes, sharing one `exp(−z²/2)` between the A&S `erf` and the density.
     @inline(__always)
     public static func geluDerivative(_ z: SIMD8<Float>) -> SIMD8<Float> {
-        let x = z * 0.70710678118654752
-        let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)  // |x|
-        let t = 1 / (a * 0.3275911 + 1)
-        var r = SIMD8<Float>(repeating: 1.061405429)
-        r = r * t - 1.453152027
-        r = r * t + 1.421413741
-        r = r * t - 0.284496736
-        r = r * t + 0.254829592
-        let e = exp(-(a * a))                       // exp(−z²/2)
-        var erf = 1 - r * t * e
-        erf.replace(with: -erf, where: x .< 0)
+        let (erf, e) = erfAndGaussian(z * 0.70710678118654752)  // e = exp(−z²/2)
         return 0.5 * (1 + erf) + z * e * 0.3989422804014327
     }
 }

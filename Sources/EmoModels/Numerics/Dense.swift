@@ -213,7 +213,11 @@ public enum FastMath {
     /// erf(x) by Abramowitz–Stegun 7.1.26, `1 - t P(t) exp(-x^2)`, `t = 1 / (1 + 0.3275911 |x|)`
     /// (max abs error 1.5e-7): the same approximation PyTorch's vectorised CPU `erf` uses.
     @inline(__always)
-    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> { erfAndGaussian(x).erf }
+
+    /// `erf(x)` as `erf(_:)` computes it, and the `exp(−x²)` it uses along the way (GELU's derivative needs both).
+    @inline(__always)
+    static func erfAndGaussian(_ x: SIMD8<Float>) -> (erf: SIMD8<Float>, gaussian: SIMD8<Float>) {
         let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)  // |x|
         let t = 1 / (a * 0.3275911 + 1)
         var r = SIMD8<Float>(repeating: 1.061405429)
@@ -221,8 +225,9 @@ public enum FastMath {
         r = r * t + 1.421413741
         r = r * t - 0.284496736
         r = r * t + 0.254829592
-        let y = 1 - r * t * exp(-(a * a))
-        return y.replacing(with: -y, where: x .< 0)
+        let e = exp(-(a * a))
+        let y = 1 - r * t * e
+        return (y.replacing(with: -y, where: x .< 0), e)
     }
 
     /// Exact-form GELU, `x/2 (1 + erf(x / sqrt 2))`, for 8 lanes.
