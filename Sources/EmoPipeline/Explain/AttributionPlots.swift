@@ -21,21 +21,8 @@ public enum AttributionPlots {
     /// Font stack.
     static let font = "font-family=\"Helvetica, Arial, sans-serif\""
 
-    /// Escapes text for SVG/XML content and attribute values.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    /// Escapes text for SVG/XML content and attribute values (the report's one escaping rule).
+    static func escape(_ s: String) -> String { ReportSVG.escape(s) }
 
     /// A coordinate or size with at most two decimals.
     static func fmt(_ v: Double) -> String {
