@@ -123,6 +123,9 @@ final class PraatPointProcessTests: XCTestCase {
         XCTAssertNil(m.jitterLocal)
         XCTAssertNil(m.shimmerLocal)
         XCTAssertEqual(PraatPointProcess.pulses([], sampleRate: 16000, pitch: unvoiced), [])
+        // an absurd contour (f0 near Nyquist: periods of about one sample) still terminates
+        let absurd = PraatPitchTrack(x1: 0.02, dt: 0.01, f0: [Double](repeating: 7900, count: 97))
+        XCTAssertLessThanOrEqual(PraatPointProcess.pulses(y, sampleRate: 16000, pitch: absurd).count, y.count)
         // two periods are too few for jitter; jitter needs three pulses, shimmer three pulses and one pair
         XCTAssertNil(PraatJitterShimmer.jitterLocal([0.1, 0.11]))
         XCTAssertNotNil(PraatJitterShimmer.jitterLocal([0.1, 0.11, 0.12]))

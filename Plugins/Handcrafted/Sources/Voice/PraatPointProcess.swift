@@ -50,7 +50,11 @@ public enum PraatPointProcess {
             var tmax = tstart
             while let f0 = pitch.value(at: tmax) {
                 let m = sound.maximumCorrelation(at: tmax, window: 1 / f0, from: tmax - 1.25 / f0, to: tmax - 0.8 / f0)
-                tmax = m.correlation == -1 ? tmax - 1 / f0 : m.time
+                let next = m.correlation == -1 ? tmax - 1 / f0 : m.time
+                // the walk must move on; it always does unless a period is about a sample long (the search starts
+                // 0.8 periods away, the parabolic refinement shifts by less than a sample), where Praat would loop
+                guard next < tmax else { break }
+                tmax = next
                 if tmax < tleft {
                     if m.correlation > 0.7, m.peak > 0.023333 * globalPeak, tmax - addedRight > 0.8 / f0 { points.add(tmax) }
                     break
@@ -63,7 +67,9 @@ public enum PraatPointProcess {
             tmax = tstart
             while let f0 = pitch.value(at: tmax) {
                 let m = sound.maximumCorrelation(at: tmax, window: 1 / f0, from: tmax + 0.8 / f0, to: tmax + 1.25 / f0)
-                tmax = m.correlation == -1 ? tmax + 1 / f0 : m.time
+                let next = m.correlation == -1 ? tmax + 1 / f0 : m.time
+                guard next > tmax else { break }
+                tmax = next
                 if tmax > tright {
                     if m.correlation > 0.7, m.peak > 0.023333 * globalPeak { points.add(tmax); addedRight = tmax }
                     break
