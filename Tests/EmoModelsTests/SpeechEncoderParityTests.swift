@@ -53,4 +53,30 @@ final class SpeechEncoderParityTests: XCTestCase {
     func testPaddedBatchMatchesTransformers() throws {
         for name in Self.cases { try runCase(name, run: "batch") }
     }
+
+    /// A forward without a tape splits the batch across threads (one sub-batch per thread, serial GEMMs); its
+    /// outputs must be those of one pass over the whole batch: every hidden state, conv features, frame lengths.
+    /// Forces two threads so the split also runs on a one-core machine; 3 clips split unevenly (1 + 2).
+    func testBatchSplitForwardEqualsOnePass() throws {
+        let saved = Dense.threads
+        Dense.threads = 2
+        defer { Dense.threads = saved }
+        for name in ["wav2vec2-base", "wavlm-base"] {
+            let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
+            let (b, n) = (3, 4000)
+            var x = [Float](repeating: 0, count: b * n)
+            for i in x.indices { x[i] = sinf(Float(i % n) * 0.031 * Float(1 + i / n)) + 0.1 * cosf(Float(i) * 0.7) }
+            let lengths = [4000, 2500, 3100]
+            let split = try encoder.forward(x, batch: b, samples: n, lengths: lengths, keepConvFeatures: true)
+            let whole = try Dense.serially { try encoder.forward(x, batch: b, samples: n, lengths: lengths, keepConvFeatures: true) }
+            XCTAssertEqual(split.hiddenStates.count, whole.hiddenStates.count)
+            XCTAssertEqual(split.frameLengths, whole.frameLengths)
+            check(name, split.hiddenStates, whole.hiddenStates, "split vs one pass: hidden states")
+            check(name, split.lastHiddenState, whole.lastHiddenState, "split vs one pass: last hidden state")
+            check(name, split.convFeatures ?? [], whole.convFeatures ?? [], "split vs one pass: conv features")
+            print("\(name): split vs one pass max abs diff \(maxAbsDiff(split.hiddenStates, whole.hiddenStates)) of \(maxAbs(whole.hiddenStates))")
+            XCTAssertLessThanOrEqual(maxAbsDiff(split.hiddenStates, whole.hiddenStates), 1e-5 * max(1, maxAbs(whole.hiddenStates)),
+                                     "\(name): the split changes results beyond rounding")
+        }
+    }
 }

@@ -63,9 +63,20 @@ final class WaveformExplainBundleTests: XCTestCase {
         }
 
         // Both explainers through BundleWaveform; IG's delta is Σ attributions − (F(x) − F(0)).
-        let a = try BundleWaveform.attribute(model: model, samples: x.data, target: target, host: host,
-                                             igConfig: ["n_steps": 8],
-                                             occlusionConfig: ["window": [.number(Double(n / 8))], "stride": [.number(Double(n / 8))]])
+        let a = try BundleWaveform.attribute(samples: x.data, target: target, host: host, igConfig: ["n_steps": 8],
+                                             occlusionConfig: ["window": [.number(Double(n / 8))], "stride": [.number(Double(n / 8))]]) { tape in
+            guard !tape else { return model }
+            // Occlusion's model as `emo explain` makes it: a second encoder instance without the tape (its forward
+            // splits the batch across threads); the attributions must not change.
+            let plain = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint), "keep_activations": false])
+            return WaveformModel(encoder: plain, head: .component(head), classes: 3)
+        }
+        let occ = try host.instantiate(id: "occlusion", config: ["window": [.number(Double(n / 8))], "stride": [.number(Double(n / 8))]])
+        let taped = try occ.explain(model: model, input: x, baseline: nil, targets: [target]).values.data
+        let occScale = taped.map(abs).max() ?? 0
+        for i in stride(from: 0, to: n, by: max(1, n / 64)) {
+            XCTAssertEqual(a.occlusion[i], taped[i], accuracy: 1e-5 * max(occScale, 1e-3), "occlusion with and without the tape, sample \(i)")
+        }
         XCTAssertEqual(a.integratedGradients.count, n)
         XCTAssertEqual(a.occlusion.count, n)
         let f0 = try model.scores(NDArray(zeros: [1, n])).data[target]

@@ -89,7 +89,7 @@ public enum Dense {
     /// Runs `body` over `0..<count` split into contiguous chunks on up to `Dense.threads` threads (one chunk,
     /// inline, when `count < grain`).
     public static func parallel(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-        let chunks = min(threads, max(1, count / max(grain, 1)))
+        let chunks = isSerial ? 1 : min(threads, max(1, count / max(grain, 1)))
         if chunks <= 1 { body(0..<count); return }
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
@@ -109,7 +109,7 @@ public enum Dense {
     }
 
     /// Chunks `parallelChunksWithSerialBLAS` splits `count` items into (index them with per-thread scratch).
-    public static func chunkCount(_ count: Int) -> Int { max(1, min(threads, count)) }
+    public static func chunkCount(_ count: Int) -> Int { isSerial ? 1 : max(1, min(threads, count)) }
 
     /// `parallelWithSerialBLAS`, passing each chunk's index in `0..<chunkCount(count)` with its range.
     public static func parallelChunksWithSerialBLAS(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
@@ -124,6 +124,18 @@ public enum Dense {
                 box.value(c, (c * count / chunks)..<((c + 1) * count / chunks))
             }
         }
+    }
+
+    /// True on a thread inside `serially`: the parallel helpers run their body inline there.
+    public static var isSerial: Bool { pthread_getspecific(serialKey) != nil }
+
+    /// Runs `body` with every parallel helper on this thread inline (one chunk), for callers that already split
+    /// the work across threads themselves and keep OpenBLAS single-threaded meanwhile.
+    public static func serially<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = pthread_getspecific(serialKey)
+        pthread_setspecific(serialKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(serialKey, saved) }
+        return try body()
     }
 
     /// Threads the elementwise kernels use (the BLAS's own thread count, 2 on the reference machine).
@@ -237,6 +249,13 @@ public enum FastMath {
         return x * 0.5 * (1 + e)
     }
 }
+
+/// The thread-specific key behind `Dense.isSerial` (non-nil value: serial).
+private let serialKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
 
 /// Hands a non-Sendable value to `concurrentPerform` (the caller guarantees the threads touch disjoint memory).
 struct UncheckedSendable<T>: @unchecked Sendable {

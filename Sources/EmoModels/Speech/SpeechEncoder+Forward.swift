@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// What one forward pass returns: every hidden state, layer-indexed (s3prl's convention).
@@ -107,9 +108,67 @@ extension SpeechEncoder {
             throw CheckpointError.invalidConfig(path: "forward", message: "\(samples) samples are too few for one frame of this encoder (pad short clips)")
         }
         tapeShape = nil
+        if depth == .none, batch >= 2, Dense.threads >= 2, !Dense.isSerial {
+            return try forwardSplittingBatch(input, batch: batch, samples: samples, lengths: lengths,
+                                             keepConvFeatures: keepConvFeatures, keepHiddenStates: keepHiddenStates)
+        }
+        return forwardPass(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: keepConvFeatures,
+                               depth: depth, keepHiddenStates: keepHiddenStates, ws: workspace)
+    }
+
+    /// Without a tape, the clips split into one sub-batch per thread, each run start to end on its own thread with
+    /// single-threaded GEMMs and its own workspace: no fork-join per layer, no BLAS threads spinning while the
+    /// elementwise kernels run (15 % less CPU time than threading each GEMM, measured with `emo bench explain`).
+    /// The outputs are exactly those of one pass over the whole batch (every stage is per clip).
+    func forwardSplittingBatch(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
+                               keepHiddenStates: Bool) throws -> SpeechEncoderOutput {
+        let chunks = min(Dense.threads, batch)
+        while chunkWorkspaces.count < chunks { chunkWorkspaces.append(SpeechWorkspace()) }
+        let spaces = chunkWorkspaces
+        let ranges = (0..<chunks).map { (($0 * batch) / chunks)..<((($0 + 1) * batch) / chunks) }
+        var results = [SpeechEncoderOutput?](repeating: nil, count: chunks)
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(saved) }
+        results.withUnsafeMutableBufferPointer { res in
+            let box = UncheckedSendable((res, spaces))
+            DispatchQueue.concurrentPerform(iterations: chunks) { k in
+                let r = ranges[k]
+                let sub = Array(input[(r.lowerBound * samples)..<(r.upperBound * samples)])
+                box.value.0[k] = Dense.serially {
+                    forwardPass(sub, batch: r.count, samples: samples, lengths: lengths.map { Array($0[r]) },
+                                keepConvFeatures: keepConvFeatures, depth: .none,
+                                keepHiddenStates: keepHiddenStates, ws: box.value.1[k])
+                }
+            }
+        }
+        let parts = results.compactMap { $0 }
+        guard let first = parts.first, parts.count == chunks else {
+            throw CheckpointError.invalidConfig(path: "forward", message: "a sub-batch returned nothing")
+        }
+        let (t, c) = (first.frames, first.channels)
+        var hidden: [Float] = []
+        if !first.hiddenStates.isEmpty {
+            hidden.reserveCapacity(first.layers * batch * t * c)
+            for layer in 0..<first.layers {
+                for p in parts {
+                    let n = p.batch * t * c
+                    hidden.append(contentsOf: p.hiddenStates[(layer * n)..<((layer + 1) * n)])
+                }
+            }
+        }
+        return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: first.layers,
+                                   frameLengths: parts.flatMap(\.frameLengths), hiddenStates: hidden,
+                                   lastHiddenState: parts.flatMap(\.lastHiddenState),
+                                   convFeatures: keepConvFeatures ? parts.flatMap { $0.convFeatures ?? [] } : nil)
+    }
+
+    /// One pass over the whole batch in workspace `ws` (`forward`'s arguments checked).
+    func forwardPass(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
+                     depth: TapeDepth, keepHiddenStates: Bool, ws: SpeechWorkspace) -> SpeechEncoderOutput {
+        let t = config.frameCount(samples: samples)
         let frameLengths = lengths.map { $0.map { config.frameCount(samples: $0) } } ?? Array(repeating: t, count: batch)
         let (c, l, cc) = (config.hiddenSize, config.numLayers, config.convOutputDim)
-        let ws = workspace
         let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t)
         // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
         let keepAll = keepHiddenStates || depth == .frontEnd
@@ -122,7 +181,7 @@ extension SpeechEncoder {
                 // [B, T, C'] conv features, then [B, T, C] projected.
                 let feat = ws.buffer("feat", batch * t * cc)
                 // Clips in parallel, one chunk per thread with its own scratch (single-threaded GEMMs inside).
-                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "") }
+                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "", ws: ws) }
                 Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
                     for b in clips {
                         featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
@@ -209,14 +268,14 @@ extension SpeechEncoder {
 
     /// Scratch for chunk `chunk` for clips of `samples` samples (names prefixed by `prefix`; allocate before any
     /// parallel region: the workspace is not thread-safe).
-    func convScratch(samples: Int, chunk: Int, prefix: String) -> ConvScratch {
+    func convScratch(samples: Int, chunk: Int, prefix: String, ws: SpeechWorkspace? = nil) -> ConvScratch {
         let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
         let size = max(samples, convs.indices.map { frames[$0] * convs[$0].cout }.max() ?? 0)
         // Layers with a small receptive field (cin·K ≤ 64) go through an explicit im2col.
         let col = convs.indices.filter { convs[$0].cin * convs[$0].kernel <= 64 }
             .map { frames[$0] * convs[$0].cin * convs[$0].kernel }.max() ?? 1
         let widest = convs.map(\.cout).max() ?? 1
-        let ws = workspace, s = "\(prefix)\(chunk)"
+        let ws = ws ?? workspace, s = "\(prefix)\(chunk)"
         return ConvScratch(ping: ws.buffer("convA" + s, size), pong: ws.buffer("convB" + s, size), col: ws.buffer("convCol" + s, col),
                            rstd: ws.buffer("convRstd" + s, max(widest, frames.max() ?? 1)), norm: ws.buffer("convNorm" + s, 2 * widest))
     }

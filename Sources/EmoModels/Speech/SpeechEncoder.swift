@@ -53,6 +53,8 @@ public final class SpeechEncoder: @unchecked Sendable {
 
     /// Scratch memory reused across calls (so one instance serves one thread at a time).
     let workspace = SpeechWorkspace()
+    /// One workspace per sub-batch of a batch-split forward (see `forwardSplittingBatch`).
+    var chunkWorkspaces: [SpeechWorkspace] = []
     /// Activations a recording forward keeps for the backward pass (grown once, reused across calls).
     let tapeSpace = SpeechWorkspace()
     /// The shape of what `tapeSpace` holds after a recording forward (nil: nothing recorded).

@@ -20,13 +20,16 @@ public enum BundleWaveform {
     }
 
     /// The bundle's prediction over waveforms `[B, N]` for one clip whose scaled feature row is `scaledRow` `[1, ΣC]`:
-    /// a fresh instance of group `group`'s encoder (with `keep_activations`, so backward recomputes nothing),
-    /// then `GroupHead`. Scores are class probabilities.
-    public static func model(predictor: Predictor, host: PluginHost, group: Int, scaledRow: NDArray) throws -> WaveformModel {
+    /// a fresh instance of group `group`'s encoder, then `GroupHead`. Scores are class probabilities. With `tape`
+    /// (for gradient explainers), the encoder keeps each forward's activations (`keep_activations`) so backward
+    /// recomputes nothing; forward-only explainers (Occlusion) want it off: no tape to write, and the encoder
+    /// splits each batch across threads.
+    public static func model(predictor: Predictor, host: PluginHost, group: Int, scaledRow: NDArray,
+                             tape: Bool = true) throws -> WaveformModel {
         let g = predictor.bundle.manifest.groups[group]
         var config = g.config
         if predictor.extractors[group].info.manifest["config"]?["keep_activations"] != nil {
-            config = config.merging(["keep_activations": true])
+            config = config.merging(["keep_activations": .bool(tape)])
         }
         let encoder = try host.instantiate(id: g.component, config: config)
         let head = try GroupHead(chain: predictor.chain, scaler: predictor.bundle.scaler, group: group, scaledRow: scaledRow)
@@ -35,14 +38,16 @@ public enum BundleWaveform {
 
     /// IG and Occlusion attributions `[N]` of `target`'s probability for `samples`, with the explainer plugins
     /// `integrated-gradients` (`igConfig`) and `occlusion` (`occlusionConfig`); the IG convergence delta too.
-    public static func attribute(model: WaveformModel, samples: [Float], target: Int, host: PluginHost,
-                                 igConfig: JSONValue, occlusionConfig: JSONValue) throws
+    /// `model(tape)` makes the model each explainer runs (`tape` true for IG, false for Occlusion; see `model`),
+    /// one at a time, so only one encoder instance is alive at once.
+    public static func attribute(samples: [Float], target: Int, host: PluginHost, igConfig: JSONValue,
+                                 occlusionConfig: JSONValue, model: (_ tape: Bool) throws -> WaveformModel) throws
         -> (integratedGradients: [Float], occlusion: [Float], delta: Float?) {
         let x = try NDArray(shape: [1, samples.count], data: samples)  // [1, N]
         let ig = try host.instantiate(id: "integrated-gradients", config: igConfig)
-        let igResult = try ig.explain(model: model, input: x, baseline: nil, targets: [target])
+        let igResult = try ig.explain(model: try model(true), input: x, baseline: nil, targets: [target])
         let occ = try host.instantiate(id: "occlusion", config: occlusionConfig)
-        let occResult = try occ.explain(model: model, input: x, baseline: nil, targets: [target])
+        let occResult = try occ.explain(model: try model(false), input: x, baseline: nil, targets: [target])
         return (igResult.values.data, occResult.values.data, igResult.delta?.first)
     }
 

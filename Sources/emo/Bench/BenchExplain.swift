@@ -64,11 +64,15 @@ struct BenchExplain: AsyncParsableCommand {
         }
         PeakMemory.reset()
         let host = PluginHost.standard()
-        // keep_activations: backward reads the forward's tape instead of recomputing it (as `emo explain` runs it).
-        let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint),
-                                                                     "keep_activations": .bool(!checkpointed)])
-        let model = WaveformModel(encoder: encoder, head: .component(BenchMLPHead(input: 768, hidden: 256, classes: 7)),
-                                  classes: 7, output: .logits)
+        // As `emo explain` runs them: IG's encoder keeps each forward's tape (keep_activations), so backward
+        // recomputes nothing; Occlusion's is a second instance without one (forward only: no tape to write, and
+        // each batch splits across threads). One head for both.
+        let head = BenchMLPHead(input: 768, hidden: 256, classes: 7)
+        func makeModel(tape: Bool) throws -> WaveformModel {
+            let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint), "keep_activations": .bool(tape)])
+            return WaveformModel(encoder: encoder, head: .component(head), classes: 7, output: .logits)
+        }
+        var model = try makeModel(tape: !checkpointed)
         let n = Int(seconds * 16_000)
         var rng = SeededGenerator(seed: 0)
         var wave = NDArray(zeros: [1, n])  // [1, T]
@@ -83,6 +87,7 @@ struct BenchExplain: AsyncParsableCommand {
         var t0 = Date(), c0 = BenchEncoders.cpuSeconds()
         let igResult = try ig.explain(model: model, input: wave, baseline: nil, targets: [target])
         let igSeconds = Date().timeIntervalSince(t0), igCPU = BenchEncoders.cpuSeconds() - c0
+        model = try makeModel(tape: false)
         let occ = try host.instantiate(id: "occlusion", config: [
             "window": [.number(Double(window))], "stride": [.number(Double(stride))], "baseline": 0,
             "max_batch_elements": .number(Double(batch * n))])
@@ -91,7 +96,7 @@ struct BenchExplain: AsyncParsableCommand {
         let occSeconds = Date().timeIntervalSince(t0), occCPU = BenchEncoders.cpuSeconds() - c0
         let peak = PeakMemory.megabytes() ?? 0
 
-        var row: [String: Any] = ["seconds_audio": seconds, "emokit_keep_activations": !checkpointed, "ig_steps": steps, "occlusion_window": window,
+        var row: [String: Any] = ["seconds_audio": seconds, "emokit_ig_keep_activations": !checkpointed, "emokit_occlusion_keep_activations": false, "ig_steps": steps, "occlusion_window": window,
                                   "occlusion_stride": stride, "batch": batch,
                                   "emokit_ig_seconds": igSeconds, "emokit_ig_delta": Double(abs(igResult.delta?.first ?? .nan)),
                                   "emokit_occlusion_seconds": occSeconds,

@@ -21,15 +21,16 @@ extension ExplainCommand {
             throw ValidationError("--target '\(target)' is not 'predicted' or one of \(classes)")
         }
         let group = try BundleWaveform.encoderGroup(of: predictor)
-        let model = try BundleWaveform.model(predictor: predictor, host: host, group: group, scaledRow: scaled)
         let igConfig: JSONValue, occConfig: JSONValue
         do {
             igConfig = try JSONValue.parse(config)
             occConfig = try occlusionConfig.map { try JSONValue.parse($0) } ?? BundleWaveform.defaultOcclusionConfig
         } catch { throw ValidationError("--config / --occlusion-config: \(error)") }
         if !json { stderrLine("explaining \(prediction.clip.samples.count) samples through '\(loaded.manifest.groups[group].name)' with integrated-gradients and occlusion ...") }
-        let a = try BundleWaveform.attribute(model: model, samples: prediction.clip.samples, target: targetIndex, host: host,
-                                             igConfig: igConfig, occlusionConfig: occConfig)
+        let a = try BundleWaveform.attribute(samples: prediction.clip.samples, target: targetIndex, host: host,
+                                             igConfig: igConfig, occlusionConfig: occConfig) { tape in
+            try BundleWaveform.model(predictor: predictor, host: host, group: group, scaledRow: scaled, tape: tape)
+        }
         let report = ExplanationReport(
             title: "\((clip as NSString).lastPathComponent): waveform attribution for '\(classes[targetIndex])' through \(loaded.manifest.groups[group].name) (\(loaded.manifest.name))",
             classNames: classes, scores: p, target: targetIndex, method: "integrated-gradients + occlusion", delta: a.delta,
