@@ -140,17 +140,26 @@ final class PraatPitchFrameAnalyzer {
             r[c + i] = v
             r[c - i] = v
         }
+        r.withUnsafeBufferPointer { rb in
+            search(rb, into: &candidates)
+        }
+        return (intensity, candidates)
+    }
+
+    /// Candidate maxima of r (`rb`: r(m − brentIxmax) at element m) appended to `candidates`, then refined.
+    private func search(_ rb: UnsafeBufferPointer<Double>, into candidates: inout [PraatPitchCandidates.Candidate]) {
+        let c = brentIxmax
         // first pass: every local maximum above half the voicing threshold
         let oneOverDx = 1.0 / dx
         let offset = -c - 1                  // r's element k (1-based) is r(k + offset)
         var lags: [Int] = [0]                // integer lag of each candidate's maximum
         var i = 2
         while i < maximumLag && i < c {
-            let rm = r[c + i - 1], r0 = r[c + i], rp = r[c + i + 1]
+            let rm = rb[c + i - 1], r0 = rb[c + i], rp = rb[c + i + 1]
             if r0 > 0.5 * voicingThreshold && r0 > rm && r0 >= rp {
                 let dr = 0.5 * (rp - rm), d2r = 2.0 * r0 - rm - rp
                 let frequency = oneOverDx / (Double(i) + dr / d2r)
-                var strength = PraatBurgFormants.interpolateSinc(r, at: oneOverDx / frequency - Double(offset), depth: 30)
+                var strength = PraatSinc.interpolate(rb, at: oneOverDx / frequency - Double(offset), depth: 30)
                 if strength > 1.0 { strength = 1.0 / strength }
                 var place: Int? = nil
                 if candidates.count < maxnCandidates {
@@ -176,12 +185,11 @@ final class PraatPitchFrameAnalyzer {
         // second pass: maximise the sinc-interpolated r around each candidate (Brent)
         for k in 1..<candidates.count {
             let depth = candidates[k].frequency > 0.3 / dx ? 700 : brentDepth
-            let (xmid, ymid) = Self.improveMaximum(r, at: lags[k] - offset, depth: depth)
+            let (xmid, ymid) = Self.improveMaximum(rb, at: lags[k] - offset, depth: depth)
             let lag = xmid + Double(offset)
             candidates[k].frequency = oneOverDx / lag
             candidates[k].strength = ymid > 1.0 ? 1.0 / ymid : ymid
         }
-        return (intensity, candidates)
     }
 
     /// log2 as Praat writes it (ln x · log2 e).
@@ -189,11 +197,11 @@ final class PraatPitchFrameAnalyzer {
 
     /// The maximum of the windowed-sinc interpolation of `y` (1-based positions) between ixmid − 1 and ixmid + 1:
     /// its position and value (Praat's NUMimproveMaximum with sinc interpolation).
-    static func improveMaximum(_ y: [Double], at ixmid: Int, depth: Int) -> (Double, Double) {
+    static func improveMaximum(_ y: UnsafeBufferPointer<Double>, at ixmid: Int, depth: Int) -> (Double, Double) {
         if ixmid <= 1 { return (1, y[0]) }
         if ixmid >= y.count { return (Double(y.count), y[y.count - 1]) }
         let (x, fx) = BrentMinimizer.minimize(a: Double(ixmid - 1), b: Double(ixmid + 1), tolerance: 1e-10) {
-            -PraatBurgFormants.interpolateSinc(y, at: $0, depth: depth)
+            -PraatSinc.interpolate(y, at: $0, depth: depth)
         }
         return (x, -fx)
     }
