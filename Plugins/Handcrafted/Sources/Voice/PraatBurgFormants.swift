@@ -29,8 +29,12 @@ public struct PraatBurgFormants: Sendable {
     /// Praat's defaults.
     public init() {}
 
-    /// Praat's default time step: window length / 4.
-    public var timeStep: Double { windowLength / 4 }
+    /// Time step between frames (s): Praat's default window length / 4 unless set (the peer pipeline sets 0.01).
+    public var timeStep: Double {
+        get { explicitTimeStep ?? windowLength / 4 }
+        set { explicitTimeStep = newValue > 0 ? newValue : nil }
+    }
+    private var explicitTimeStep: Double?
 
     /// One analysis: frame times (s, clip time where sample i of the input lies at (i + 0.5)/sr) and each frame's
     /// formant frequencies in Hz, ascending (as many as Praat finds: 0…5).
