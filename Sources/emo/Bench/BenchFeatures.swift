@@ -35,6 +35,9 @@ struct BenchFeatures: AsyncParsableCommand {
     @Option(help: "Folder holding ravdess/ and tess/ (default ../shared/data from the working directory).")
     var data: String?
 
+    @Option(help: "voice_method of the study-a set: praat (default; the peer column then adds Praat through parselmouth for formants, HNR, jitter, shimmer, speech rate) or pyin.")
+    var voiceMethod = "praat"
+
     @Flag(help: "Skip the librosa column.")
     var noPeer = false
 
@@ -126,7 +129,9 @@ struct BenchFeatures: AsyncParsableCommand {
         ]
         // EmoKit, one thread, through the plugin ABI
         let host = PluginHost.standard()
-        let extractor = try PluginExtractor(host: host, config: .object(["preset": "study-a"]))
+        let studyA: JSONValue = .object(["preset": "study-a", "voice_method": .string(voiceMethod)])
+        report["voice_method"] = voiceMethod
+        let extractor = try PluginExtractor(host: host, config: studyA)
         _ = try extractor.features(audio[0])   // warm caches
         var vectors: [[Double]] = []
         let cpu0 = Self.cpuSeconds(), t0 = Self.now()
@@ -150,7 +155,8 @@ struct BenchFeatures: AsyncParsableCommand {
             let list = FileManager.default.temporaryDirectory.appendingPathComponent("emo-bench-features-\(getpid()).txt")
             try chosen.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: list) }
-            switch ReferencePeer.run("bench_features.py", arguments: [list.path, String(maxSamples)]) {
+            let peerArgs = [list.path, String(maxSamples)] + (voiceMethod == "praat" ? ["praat"] : [])
+            switch ReferencePeer.run("bench_features.py", arguments: peerArgs) {
             case .missing(let why):
                 report["librosa_missing"] = why
             case .measured(let obj):
@@ -159,6 +165,10 @@ struct BenchFeatures: AsyncParsableCommand {
                 report["librosa_ms_per_clip"] = peerSeconds / Double(audio.count) * 1000
                 report["librosa_warmup_s"] = obj["warmup_s"]
                 report["librosa_version"] = obj["librosa"]
+                if let ps = obj["praat_seconds"] as? Double {
+                    report["peer_praat_seconds"] = ps
+                    report["peer_praat_version"] = obj["praat"]
+                }
                 report["speedup"] = peerSeconds / emoSeconds
                 if let peerCPU = obj["cpu_seconds"] as? Double {
                     report["librosa_cpu_seconds"] = peerCPU
@@ -179,7 +189,7 @@ struct BenchFeatures: AsyncParsableCommand {
             let n = threads
             let results = ThreadResults(count: n)
             let cpu1 = Self.cpuSeconds(), t1 = Self.now()
-            let instances = try (0..<n).map { _ in try PluginExtractor(host: host, config: .object(["preset": "study-a"])) }
+            let instances = try (0..<n).map { _ in try PluginExtractor(host: host, config: studyA) }
             let workers = (0..<n).map { w in
                 Thread {
                     do {
@@ -244,11 +254,13 @@ struct BenchFeatures: AsyncParsableCommand {
             guard let v = r[k] as? Double else { return "\(r[k] ?? "-")" }
             return String(format: "%.\(digits)f", v)
         }
-        print("handcrafted study-a (\(r["features_per_clip"] ?? "?") features per clip), \(r["clips"] ?? 0) clips, \(f("audio_seconds", 1)) s of audio (≤ \(seconds) s each)")
+        print("handcrafted study-a, voice_method \(r["voice_method"] ?? "?") (\(r["features_per_clip"] ?? "?") features per clip), \(r["clips"] ?? 0) clips, \(f("audio_seconds", 1)) s of audio (≤ \(seconds) s each)")
         print("OpenBLAS core \(r["openblas_core"] ?? "?") (not used: the extractor is pure Swift, called through the plugin ABI); load average at start \(r["load_average_start"] ?? "?")")
         print("  EmoKit  (1 thread): \(f("emokit_seconds")) s wall, \(f("emokit_cpu_seconds")) s CPU, \(f("emokit_ms_per_clip", 2)) ms/clip wall")
         if let why = r["librosa_missing"] { print("  librosa: missing (\(why))") } else if r["librosa_seconds"] != nil {
-            print("  librosa (1 thread): \(f("librosa_seconds")) s wall, \(f("librosa_cpu_seconds")) s CPU, \(f("librosa_ms_per_clip", 2)) ms/clip wall (+ \(f("librosa_warmup_s", 1)) s numba warm-up, untimed)")
+            let withPraat = r["peer_praat_seconds"] != nil ? " + Praat \(r["peer_praat_version"] ?? "")" : ""
+            print("  librosa\(withPraat) (1 thread): \(f("librosa_seconds")) s wall, \(f("librosa_cpu_seconds")) s CPU, \(f("librosa_ms_per_clip", 2)) ms/clip wall (+ \(f("librosa_warmup_s", 1)) s numba warm-up, untimed)")
+            if r["peer_praat_seconds"] != nil { print("    of which Praat (formants, HNR, jitter, shimmer, speech rate): \(f("peer_praat_seconds")) s wall") }
             print("  speed-up: \(f("speedup", 1))x wall, \(f("speedup_cpu", 1))x CPU")
             print("  EmoKit on librosa's descriptors only: \(f("emokit_librosa_subset_cpu_seconds")) s CPU → \(f("speedup_cpu_same_descriptors", 1))x CPU")
             if let a = r["agreement"] { print("  agreement with librosa (float32 input): \(a)") }

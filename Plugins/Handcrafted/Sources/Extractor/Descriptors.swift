@@ -71,8 +71,10 @@ public struct ExtractorSettings: Sendable {
     public var pitch = PYINConfig()
     /// LPC order for formants.
     public var lpcOrder = 18
-    /// Formant tracker.
+    /// Formant tracker (voice method `pyin` only).
     public var formantMethod = FormantMethod.lpc
+    /// How formants, HNR, jitter, shimmer and speech rate are measured.
+    public var voiceMethod = VoiceMethod.praat
 
     /// Defaults (the reference study's).
     public init() {}
@@ -184,17 +186,33 @@ public final class DescriptorAnalyzer {
             let nFrames = Double(max(track.voiced.count, 1))
             let nVoiced = Double(track.voiced.filter { $0 }.count)
             out.tracks[.voicedFraction] = ([[nVoiced / nFrames]], 0)
-            if wanted.contains(.formants) {
-                let fm = voice.formants(y, track: track)
-                out.tracks[.formants] = ((0..<3).map { c in fm.map { $0[c] } }, voice.formantTimeStep)
+            if s.voiceMethod == .praat {
+                let wantJS = wanted.contains(.jitterLocal) || wanted.contains(.shimmerLocal)
+                if wanted.contains(.formants) || wanted.contains(.hnr) || wantJS || wanted.contains(.speechRate) {
+                    let p = PraatVoiceTracks.analyse(y, sampleRate: s.sampleRate, formants: wanted.contains(.formants),
+                                                     hnr: wanted.contains(.hnr), jitterShimmer: wantJS,
+                                                     speechRate: wanted.contains(.speechRate))
+                    if wanted.contains(.formants) { out.tracks[.formants] = (p.formants, p.timeStep) }
+                    if wanted.contains(.hnr) { out.tracks[.hnr] = ([p.hnr], p.timeStep) }
+                    if wantJS {
+                        out.tracks[.jitterLocal] = ([[p.jitter]], 0)
+                        out.tracks[.shimmerLocal] = ([[p.shimmer]], 0)
+                    }
+                    if wanted.contains(.speechRate) { out.tracks[.speechRate] = ([[p.speechRate]], 0) }
+                }
+            } else {
+                if wanted.contains(.formants) {
+                    let fm = voice.formants(y, track: track)
+                    out.tracks[.formants] = ((0..<3).map { c in fm.map { $0[c] } }, voice.formantTimeStep)
+                }
+                if wanted.contains(.hnr) { out.tracks[.hnr] = ([voice.hnr(y, track: track)], pdt) }
+                if wanted.contains(.jitterLocal) || wanted.contains(.shimmerLocal) {
+                    let (j, sh) = voice.jitterShimmer(y, track: track, fmin: s.pitch.fmin, fmax: s.pitch.fmax)
+                    out.tracks[.jitterLocal] = ([[j]], 0)
+                    out.tracks[.shimmerLocal] = ([[sh]], 0)
+                }
+                if wanted.contains(.speechRate) { out.tracks[.speechRate] = ([[voice.speechRate(y, track: track)]], 0) }
             }
-            if wanted.contains(.hnr) { out.tracks[.hnr] = ([voice.hnr(y, track: track)], pdt) }
-            if wanted.contains(.jitterLocal) || wanted.contains(.shimmerLocal) {
-                let (j, sh) = voice.jitterShimmer(y, track: track, fmin: s.pitch.fmin, fmax: s.pitch.fmax)
-                out.tracks[.jitterLocal] = ([[j]], 0)
-                out.tracks[.shimmerLocal] = ([[sh]], 0)
-            }
-            if wanted.contains(.speechRate) { out.tracks[.speechRate] = ([[voice.speechRate(y, track: track)]], 0) }
             // voiced / unvoiced segment statistics
             var voicedRuns: [Int] = [], unvoicedRuns: [Int] = []
             var i = 0

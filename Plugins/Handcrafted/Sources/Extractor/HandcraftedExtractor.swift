@@ -11,7 +11,7 @@ import Foundation
 public final class HandcraftedExtractor: Extractor {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
-        kind: .extractor, id: "handcrafted", version: "1.0.0", displayName: "Handcrafted acoustic features",
+        kind: .extractor, id: "handcrafted", version: "1.1.0", displayName: "Handcrafted acoustic features",
         manifest: manifest)
 
     /// The resolved settings.
@@ -58,6 +58,10 @@ public final class HandcraftedExtractor: Extractor {
             throw bad("formant_method must be one of \(FormantMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         s.formantMethod = fm
+        guard let vmName = cfg["voice_method"]?.stringValue, let vm = VoiceMethod(rawValue: vmName) else {
+            throw bad("voice_method must be one of \(VoiceMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        s.voiceMethod = vm
         guard s.sampleRate == 16000 else { throw bad("sample_rate must be 16000 (EmoKit clips are 16 kHz mono)") }
         guard s.nMels >= 1, s.nMFCC >= 1, s.nMFCC <= s.nMels else { throw bad("need 1 <= n_mfcc <= n_mels") }
         guard s.rollPercent > 0, s.rollPercent < 1 else { throw bad("roll_percent must be in (0, 1)") }
