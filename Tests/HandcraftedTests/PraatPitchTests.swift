@@ -137,7 +137,7 @@ final class PraatPitchTests: XCTestCase {
                 guard let m = mine, let r = ref else {
                     XCTAssertEqual(mine == nil, ref == nil, "\(clip.path): F\(k + 1) mean defined"); continue
                 }
-                XCTAssertEqual(m, r, accuracy: 1e-3, "\(clip.path): F\(k + 1) mean (Hz)")
+                XCTAssertEqual(m, r, accuracy: 1e-6, "\(clip.path): F\(k + 1) mean (Hz)")
             }
         }
     }

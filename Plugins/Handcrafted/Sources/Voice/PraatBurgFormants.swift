@@ -49,7 +49,9 @@ public struct PraatBurgFormants: Sendable {
     public func track(_ y: [Double], sampleRate: Double) -> Track {
         let dxIn = 1.0 / sampleRate
         let newRate = 2 * maximumFormant
-        var (s, x1) = Self.resample(y, dx: dxIn, newRate: newRate, depth: 50)
+        // the clip ends at n / sr, as parselmouth's Sound(values, sampling_frequency) sets xmax (n·dx can be 1 ulp
+        // more, which moves every frame time by ~1e-16 s and, with a 10 ms step, flips sample windows)
+        var (s, x1) = Self.resample(y, dx: dxIn, newRate: newRate, depth: 50, xmax: Double(y.count) / sampleRate)
         let dx = 1.0 / newRate
         let nx = s.count
         guard nx > 0 else { return Track(times: [], frequencies: []) }
@@ -100,12 +102,13 @@ public struct PraatBurgFormants: Sendable {
         return Track(times: times, frequencies: freqs)
     }
 
-    /// Praat's Sound_resample(me, newRate, depth) for a sound starting at time 0 with samples at (i + 0.5)·dx:
-    /// the resampled samples and the time of the first one.
-    static func resample(_ y: [Double], dx: Double, newRate: Double, depth: Int) -> ([Double], Double) {
+    /// Praat's Sound_resample(me, newRate, depth) for a sound starting at time 0 with samples at (i + 0.5)·dx and
+    /// ending at `xmax` (default n·dx): the resampled samples and the time of the first one.
+    static func resample(_ y: [Double], dx: Double, newRate: Double, depth: Int,
+                         xmax clipEnd: Double? = nil) -> ([Double], Double) {
         let nx = y.count
         let upfactor = newRate * dx
-        let xmax = Double(nx) * dx
+        let xmax = clipEnd ?? Double(nx) * dx
         let count = Int(floor(xmax * newRate + 0.5))
         guard count >= 1 else { return ([], 0) }
         var filtered = y
