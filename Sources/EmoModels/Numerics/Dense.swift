@@ -1,4 +1,5 @@
 import CBLAS
+import EmoTensor
 import Foundation
 
 /// Dense inference kernels on raw pointers (row-major, caller-owned memory, no allocation).
@@ -196,50 +197,22 @@ public enum Dense {
     }
 }
 
-/// Vectorised elementary functions (8 lanes), accurate to what the encoders need and matching PyTorch's CPU kernels.
+/// Vectorised elementary functions (8 lanes) for the encoders: EmoTensor's kernels (`Kernels.exp8`, `erf8`: the
+/// Cephes `expf` polynomial and the Abramowitz–Stegun erf PyTorch's vectorised CPU `erf` uses), plus GELU on top.
 public enum FastMath {
-    /// e^x (Cephes `expf` polynomial after range reduction by ln 2; relative error ≈ 1e-7, inputs clamped to
-    /// [-87.3, 88.7]).
+    /// e^x (Cephes `expf`; ≤ 2 ulp on [−87.3, 88.7], 0 below, +∞ above).
     @inline(__always)
-    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var x = x
-        x.replace(with: -87.33654, where: x .< -87.33654)
-        x.replace(with: 88.72283, where: x .> 88.72283)
-        // Adding 1.5 * 2^23 rounds to the nearest integer and leaves it in the low mantissa bits.
-        let shifted = x * 1.44269504088896341 + 12_582_912
-        let n = shifted - 12_582_912
-        let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        var r = x - n * 0.693359375
-        r = r - n * -2.12194440e-4
-        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let y = p * r * r + r + 1
-        let bits = (ni &+ 127) &<< 23
-        return y * unsafeBitCast(bits, to: SIMD8<Float>.self)
-    }
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> { Kernels.exp8(x) }
 
     /// erf(x) by Abramowitz–Stegun 7.1.26, `1 - t P(t) exp(-x^2)`, `t = 1 / (1 + 0.3275911 |x|)`
     /// (max abs error 1.5e-7): the same approximation PyTorch's vectorised CPU `erf` uses.
     @inline(__always)
-    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> { erfAndGaussian(x).erf }
+    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> { Kernels.erf8(x) }
 
     /// `erf(x)` as `erf(_:)` computes it, and the `exp(−x²)` it uses along the way (GELU's derivative needs both).
     @inline(__always)
     static func erfAndGaussian(_ x: SIMD8<Float>) -> (erf: SIMD8<Float>, gaussian: SIMD8<Float>) {
-        let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)  // |x|
-        let t = 1 / (a * 0.3275911 + 1)
-        var r = SIMD8<Float>(repeating: 1.061405429)
-        r = r * t - 1.453152027
-        r = r * t + 1.421413741
-        r = r * t - 0.284496736
-        r = r * t + 0.254829592
-        let e = exp(-(a * a))
-        let y = 1 - r * t * e
-        return (y.replacing(with: -y, where: x .< 0), e)
+        Kernels.erfAndGaussian8(x)
     }
 
     /// Exact-form GELU, `x/2 (1 + erf(x / sqrt 2))`, for 8 lanes.

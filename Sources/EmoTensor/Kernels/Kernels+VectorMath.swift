@@ -64,7 +64,11 @@ extension Kernels {
 
     /// erf(x) on 8 lanes (A&S 7.1.26; the sign of x is copied onto erf(|x|) with bit operations).
     @inlinable @inline(__always)
-    public static func erf8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    public static func erf8(_ x: SIMD8<Float>) -> SIMD8<Float> { erfAndGaussian8(x).erf }
+
+    /// `erf8(x)` and the e^(−x²) it computes along the way (GELU's derivative needs both).
+    @inlinable @inline(__always)
+    public static func erfAndGaussian8(_ x: SIMD8<Float>) -> (erf: SIMD8<Float>, gaussian: SIMD8<Float>) {
         let ax = abs8(x)
         let t = 1 / (1 + 0.3275911 * ax)
         var poly = SIMD8<Float>(repeating: 1.061405429)
@@ -72,9 +76,10 @@ extension Kernels {
         poly = poly * t + 1.421413741
         poly = poly * t - 0.284496736
         poly = poly * t + 0.254829592
-        let y = 1 - poly * t * expNonPositive8(-ax * ax)  // erf(|x|) ≥ 0
+        let gaussian = expNonPositive8(-ax * ax)
+        let y = 1 - poly * t * gaussian  // erf(|x|) ≥ 0
         let sign = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
-        return unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: SIMD8<Float>.self)
+        return (unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: SIMD8<Float>.self), gaussian)
     }
 
     /// tanh(x) on 8 lanes: sign(x) · (1 − 2 / (e^{2|x|} + 1)); exact 0 stays 0.
