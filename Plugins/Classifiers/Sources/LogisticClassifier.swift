@@ -2,7 +2,7 @@ import EmoCore
 
 /// Multinomial logistic regression: logits `[B, K]` = x `[B, D]` · Wᵀ + b, trained with the host's softmax
 /// cross-entropy. Parameter names `net.0.weight`, `net.0.bias`.
-public final class LogisticClassifier: Classifier {
+public final class LogisticClassifier: Classifier, NetworkClassifier {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .classifier, id: "logistic", version: "1.0.0", displayName: "Multinomial logistic regression",
@@ -18,7 +18,8 @@ public final class LogisticClassifier: Classifier {
             ],
         ])
 
-    private let runner: NetworkRunner
+    /// The network and its calling convention (`NetworkClassifier` forwards the component calls to it).
+    public let runner: NetworkRunner
     private let d: Int, k: Int, l2: Float
 
     /// Builds the layer from `config`.
@@ -37,17 +38,4 @@ public final class LogisticClassifier: Classifier {
         ["config": ["inputs": .number(Double(d)), "classes": .number(Double(k)), "l2": .number(Double(l2))],
          "outputs": [["name": "logits", "dims": ["B", .number(Double(k))]]]]
     }
-
-    /// `[.array([B, D])]` → `[.array([B, K])]`.
-    public func forward(_ inputs: [Value]) throws -> [Value] { try runner.forward(inputs) }
-    /// d logits → d features; accumulates dW and db.
-    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try runner.backward(gradOutputs) }
-    /// `net.0.weight` `[K, D]` (with the configured L2) and `net.0.bias` `[K]`.
-    public var parameters: [ParameterBuffer] { runner.parameters }
-    /// Nothing changes between training and evaluation.
-    public func setTraining(_ training: Bool) { runner.training = training }
-    /// Weight and bias by name.
-    public func saveState() throws -> [UInt8] { runner.saveState() }
-    /// Restores `saveState`'s bytes.
-    public func loadState(_ bytes: [UInt8]) throws { try runner.loadState(bytes) }
 }

@@ -7,7 +7,7 @@ import EmoCore
 /// Study A's heads are configs of this one component: the one-branch MLP (`hidden: [256, 128]` on 768 inputs)
 /// and the large early-fusion MLP (`hidden: [1024, 512, 256]`, `batch_norm: true`, `dropout: 0.2` or 0).
 /// Parameter names follow a PyTorch `nn.Sequential` named `net` built the same way (`net.0.weight`, ...).
-public final class MLPClassifier: Classifier {
+public final class MLPClassifier: Classifier, NetworkClassifier {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .classifier, id: "mlp", version: "1.0.0", displayName: "Multilayer perceptron",
@@ -28,7 +28,8 @@ public final class MLPClassifier: Classifier {
             ],
         ])
 
-    private let runner: NetworkRunner
+    /// The network and its calling convention (`NetworkClassifier` forwards the component calls to it).
+    public let runner: NetworkRunner
     private let d: Int, k: Int, hidden: [Int], batchNorm: Bool, normPosition: String, dropout: [Float], l2: [Float]
 
     /// Builds the network from `config`.
@@ -55,17 +56,4 @@ public final class MLPClassifier: Classifier {
                     "dropout": .array(dropout.map { .number(Double($0)) }), "l2": .array(l2.map { .number(Double($0)) })],
          "outputs": [["name": "logits", "dims": ["B", .number(Double(k))]]]]
     }
-
-    /// `[.array([B, D])]` → `[.array([B, K])]`.
-    public func forward(_ inputs: [Value]) throws -> [Value] { try runner.forward(inputs) }
-    /// d logits → d features; accumulates parameter gradients.
-    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try runner.backward(gradOutputs) }
-    /// Linear weights/biases, batch-norm γ/β and running statistics (buffers), in layer order.
-    public var parameters: [ParameterBuffer] { runner.parameters }
-    /// Dropout and batch statistics on (training) or off.
-    public func setTraining(_ training: Bool) { runner.training = training }
-    /// Every tensor by name (see `ParameterState`).
-    public func saveState() throws -> [UInt8] { runner.saveState() }
-    /// Restores `saveState`'s bytes; a state from another config is rejected naming the tensor.
-    public func loadState(_ bytes: [UInt8]) throws { try runner.loadState(bytes) }
 }

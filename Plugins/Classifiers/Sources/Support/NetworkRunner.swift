@@ -1,7 +1,8 @@
 import EmoCore
 
 /// What a classifier needs around its `Sequential`: the training flag, the `[.array([B, D])]` → `[.array([B, K])]`
-/// calling convention, parameter export and state. Components hold one and forward their protocol calls to it.
+/// calling convention, parameter export and state. Components hold one and adopt `NetworkClassifier`, which
+/// forwards their protocol calls to it.
 public final class NetworkRunner {
     /// The network.
     public let net: Sequential
@@ -43,4 +44,26 @@ public final class NetworkRunner {
 
     /// Restores `saveState`'s bytes.
     public func loadState(_ bytes: [UInt8]) throws { try ParameterState.decode(bytes, into: storage, component: component) }
+}
+
+/// A classifier that is one `NetworkRunner`: `forward`, `backward`, `parameters`, `setTraining`, `saveState` and
+/// `loadState` come from the runner (MLP and logistic regression differ only in the network they build).
+public protocol NetworkClassifier: AnyObject {
+    /// The runner every component call goes to.
+    var runner: NetworkRunner { get }
+}
+
+extension NetworkClassifier {
+    /// `[.array([B, D])]` → `[.array([B, K])]` logits.
+    public func forward(_ inputs: [Value]) throws -> [Value] { try runner.forward(inputs) }
+    /// d logits → d features; accumulates the parameter gradients (with each layer's L2).
+    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try runner.backward(gradOutputs) }
+    /// Weights, biases, batch-norm γ/β and running statistics (buffers), in layer order.
+    public var parameters: [ParameterBuffer] { runner.parameters }
+    /// Dropout and batch statistics on (training) or off.
+    public func setTraining(_ training: Bool) { runner.training = training }
+    /// Every tensor by name (see `ParameterState`).
+    public func saveState() throws -> [UInt8] { runner.saveState() }
+    /// Restores `saveState`'s bytes; a state from another config is rejected naming the tensor.
+    public func loadState(_ bytes: [UInt8]) throws { try runner.loadState(bytes) }
 }
