@@ -38,6 +38,9 @@ public struct PraatIntensity: Sendable {
     public func track(_ y: [Double], sampleRate: Double) -> Track {
         let dx = 1.0 / sampleRate
         let nx = y.count
+        guard nx > 0, sampleRate > 0, minimumPitch > 0, timeStep >= 0 else {
+            return Track(x1: 0, dt: timeStep, values: [])
+        }
         let logicalWindow = 3.2 / minimumPitch
         let dt = timeStep > 0 ? timeStep : logicalWindow / 4.0
         let physicalWindow = 2.0 * logicalWindow
@@ -45,12 +48,12 @@ public struct PraatIntensity: Sendable {
         let halfSamples = Int(floor(halfWindow / dx))
         let windowCount = 2 * halfSamples + 1
         let centre = halfSamples + 1                           // 1-based
+        let duration = dx * Double(nx)
+        guard physicalWindow <= duration else { return Track(x1: 0, dt: dt, values: []) }
         let window = (1...windowCount).map { i -> Double in
             let x = Double(i - centre) * dx / halfWindow
             return Self.besselI0((2.0 * Double.pi * Double.pi + 0.5) * max(0.0, 1.0 - x * x).squareRoot())
         }
-        let duration = dx * Double(nx)
-        guard nx > 0, minimumPitch > 0, physicalWindow <= duration else { return Track(x1: 0, dt: dt, values: []) }
         let nFrames = Int(floor((duration - physicalWindow) / dt)) + 1
         let x1 = 0.5 * dx
         let t1 = (x1 - 0.5 * dx + 0.5 * duration) - 0.5 * (Double(nFrames) * dt) + 0.5 * dt

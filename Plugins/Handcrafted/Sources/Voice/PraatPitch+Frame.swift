@@ -10,7 +10,6 @@ final class PraatPitchFrameAnalyzer {
     private let dx: Double
     private let minimumPitch: Double
     private let maxnCandidates: Int
-    private let gaussian: Bool
     private let voicingThreshold: Double
     private let octaveCost: Double
     private let nsampWindow: Int, halfnsampWindow: Int, maximumLag: Int, nsampFFT: Int
@@ -36,7 +35,6 @@ final class PraatPitchFrameAnalyzer {
         self.dx = dx
         self.minimumPitch = minimumPitch
         self.maxnCandidates = maxnCandidates
-        self.gaussian = gaussian
         self.voicingThreshold = voicingThreshold
         self.octaveCost = octaveCost
         self.nsampWindow = nsampWindow

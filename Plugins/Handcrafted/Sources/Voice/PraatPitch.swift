@@ -116,7 +116,7 @@ struct PraatPitchSettings {
         var ceiling = self.ceiling
         let empty = PraatPitchCandidates(x1: 0, dt: timeStep, ceiling: ceiling, frames: [])
         guard nx > 0, sampleRate > 0, minimumPitch > 0 else { return empty }
-        var maxnCandidates = maxCandidates
+        var maxnCandidates = max(maxCandidates, 2)          // the unvoiced candidate and at least one voiced
         if Double(maxnCandidates) < ceiling / minimumPitch { maxnCandidates = Int(floor(ceiling / minimumPitch)) }
         var dt = timeStep
         if dt <= 0 { dt = periodsPerWindow / minimumPitch / 4.0 }
