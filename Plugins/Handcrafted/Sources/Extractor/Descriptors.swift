@@ -74,7 +74,7 @@ public struct ExtractorSettings: Sendable {
     /// Formant tracker (voice method `pyin` only).
     public var formantMethod = FormantMethod.lpc
     /// How formants, HNR, jitter, shimmer and speech rate are measured.
-    public var voiceMethod = VoiceMethod.praat
+    public var voiceMethod = VoiceMethod.pyin
 
     /// Defaults (the reference study's).
     public init() {}
