@@ -3,6 +3,7 @@ import EmoClassifiers
 import EmoCore
 import EmoFusion
 import EmoRuntime
+import EmoTensor
 import XCTest
 
 /// The host trainer on synthetic data, in process and through the C ABI.
@@ -51,6 +52,27 @@ final class TrainerTests: XCTestCase {
         c.learningRate = 0.05
         let result = try Trainer(config: c).train(TrainingChain(fusion: nil, classifier: head), on: data)
         XCTAssertGreaterThanOrEqual(result.history.last?.validationAccuracy ?? 0, 0.85)
+    }
+
+    /// Training runs with `blasThreads` OpenBLAS threads and gives the process its own setting back, also when
+    /// training fails; a thread count below 1 is a named config problem.
+    func testTrainingSetsAndRestoresTheBLASThreadCount() throws {
+        let data = try TrainingFixtures.blobs(rows: 60, widths: [4], classes: 3, seed: 8)
+        let saved = BLASInfo.threadCount
+        defer { BLASInfo.setThreadCount(saved) }
+        BLASInfo.setThreadCount(2)
+        var c = config()
+        c.blasThreads = 1
+        c.maxEpochs = 2
+        var seen: [Int] = []
+        let trainer = Trainer(config: c) { _ in seen.append(BLASInfo.threadCount) }
+        _ = try trainer.train(TrainingChain(fusion: nil, classifier: try LogisticClassifier(config: ["inputs": 4, "classes": 3, "seed": 1])), on: data)
+        XCTAssertEqual(seen, [1, 1], "one BLAS thread during both epochs")
+        XCTAssertEqual(BLASInfo.threadCount, 2, "the process's setting is restored")
+        c.blasThreads = 0
+        XCTAssertTrue(c.problems.contains { $0.contains("threads") }, "\(c.problems)")
+        XCTAssertThrowsError(try Trainer(config: c).train(TrainingChain(fusion: nil, classifier: try LogisticClassifier(config: ["inputs": 4, "classes": 3, "seed": 1])), on: data))
+        XCTAssertEqual(BLASInfo.threadCount, 2)
     }
 
     func testValidationSplitIsStratifiedAndDisjoint() {

@@ -174,6 +174,7 @@ public final class PipelineRunner {
         c.weightDecay = t.weightDecay
         c.l2 = t.l2
         c.gradientClipNorm = t.gradientClipNorm
+        c.blasThreads = t.threads
         if t.betas.count == 2 { c.beta1 = t.betas[0]; c.beta2 = t.betas[1] }
         c.epsilon = t.epsilon
         c.momentum = t.momentum

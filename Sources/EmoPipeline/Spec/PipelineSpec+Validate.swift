@@ -119,6 +119,7 @@ extension TrainingSpec {
         }
         if let w = warmup, !(w.fraction >= 0 && w.fraction < 1) { fail("warmup.fraction", "must lie in [0, 1)") }
         if let g = gradientClipNorm, !(g > 0) { fail("gradientClipNorm", "must be positive") }
+        if threads < 1 { fail("threads", "must be at least 1 (OpenBLAS threads while training)") }
         if case .explicit(let weights) = classWeights {
             for (label, w) in weights.sorted(by: { $0.key < $1.key }) {
                 if !classes.contains(label) { fail("classWeights.\(label)", "\"\(label)\" is not one of corpus.classes") }

@@ -161,10 +161,13 @@ public struct TrainingSpec: Sendable, Equatable, Codable {
     public var classWeights: ClassWeights
     /// Shuffle the training part every epoch (seeded); default true.
     public var shuffle: Bool
+    /// OpenBLAS threads while training; default 1 (mini-batch products are too small to split: see
+    /// `TrainingConfig.blasThreads`).
+    public var threads: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case optimizer, learningRate, batchSize, maxEpochs, betas, epsilon, momentum, l2, weightDecay, earlyStopping,
-             lrPlateau, warmup, gradientClipNorm, classWeights, shuffle
+             lrPlateau, warmup, gradientClipNorm, classWeights, shuffle, threads
     }
 
     /// Decodes with the stated defaults.
@@ -185,6 +188,7 @@ public struct TrainingSpec: Sendable, Equatable, Codable {
         gradientClipNorm = try c.decodeIfPresent(Double.self, forKey: .gradientClipNorm)
         classWeights = try c.decodeIfPresent(ClassWeights.self, forKey: .classWeights) ?? .none
         shuffle = try c.decodeIfPresent(Bool.self, forKey: .shuffle) ?? true
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? 1
     }
 }
 

@@ -40,6 +40,9 @@ public struct Trainer {
         }
         guard trainSet.count >= 1 else { throw TrainingError.invalidData("no training rows left after the validation split") }
 
+        let savedThreads = BLASInfo.threadCount
+        if let t = config.blasThreads { BLASInfo.setThreadCount(t) }
+        defer { BLASInfo.setThreadCount(savedThreads) }
         let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
         let stepper = try OptimizerStep(chain: chain, config: config, optimizer: makeOptimizer)
         let n = trainSet.count, bs = config.batchSize

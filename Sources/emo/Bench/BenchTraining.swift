@@ -50,6 +50,7 @@ struct BenchTraining: AsyncParsableCommand {
         config.learningRate = 1e-3
         config.batchSize = 32
         config.maxEpochs = 1
+        config.blasThreads = threads  // the side-by-side thread count, not the trainer's default of 1
         var times: [Double] = [], losses: [Double] = []
         for e in 0...max(1, epochs) {
             config.seed = UInt64(e)
