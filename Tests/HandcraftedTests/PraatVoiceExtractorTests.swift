@@ -77,4 +77,21 @@ final class PraatVoiceExtractorTests: XCTestCase {
             XCTAssertTrue(message.contains("voice_method"), message)
         }
     }
+
+    /// Clips Praat finds no voice in (silence, low noise, a clip shorter than one analysis window) give NaN voice
+    /// values, never a crash, and the spectral features stay finite.
+    func testUnvoicedAndTooShortClipsGiveNaNVoiceValues() throws {
+        let ex = try HandcraftedExtractor(config: .object(["voice_method": "praat"]))
+        let names = ex.featureNames
+        var rng = Support.Rng(state: 11)
+        let noise = (0..<16000).map { _ in Float(0.01 * rng.next()) }
+        for (what, y) in [("silence + noise", [Float](repeating: 0, count: 8000) + noise), ("30 ms", Array(noise.prefix(480)))] {
+            let v = try ex.features(y)
+            for n in ["f1_hz_mean", "jitter_local", "shimmer_local"] {
+                XCTAssertTrue(v[try XCTUnwrap(names.firstIndex(of: n))].isNaN, "\(what): \(n)")
+            }
+            XCTAssertTrue(v[try XCTUnwrap(names.firstIndex(of: "mfcc_1_mean"))].isFinite, what)
+            XCTAssertFalse(v[try XCTUnwrap(names.firstIndex(of: "speech_rate"))] > 0, "\(what): no syllable nuclei without voicing")
+        }
+    }
 }
