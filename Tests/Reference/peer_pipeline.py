@@ -87,38 +87,26 @@ def librosa_features(y, sr):
                                                                     f0_mean, f0_std, float(np.mean(voiced))]])
 
 
-def praat_features(y, sr):
-    """7 values: F1, F2, F3 means, HNR mean, jitter (local), shimmer (local), speech rate."""
+def praat_formant_means(snd, pitch):
+    """F1-F3 means (Burg, 5 formants up to 5500 Hz, 25 ms window, 10 ms step) at the frames `pitch` calls voiced;
+    NaN where no voiced frame has the formant."""
     import numpy as np
-    import parselmouth
-    from parselmouth.praat import call
-    nan = float("nan")
-    snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
-    duration = len(y) / sr
-    pitch = snd.to_pitch(time_step=0.01, pitch_floor=75.0, pitch_ceiling=600.0)
     pf = pitch.selected_array["frequency"]
-    ptimes = pitch.xs()
-    voiced_times = ptimes[pf > 0]
+    voiced_times = pitch.xs()[pf > 0]
     formant = snd.to_formant_burg(time_step=0.01, max_number_of_formants=5, maximum_formant=5500.0,
                                   window_length=0.025, pre_emphasis_from=50.0)
     fmeans = []
     for i in (1, 2, 3):
         vals = np.array([formant.get_value_at_time(i, t) for t in voiced_times], dtype=np.float64)
         vals = vals[np.isfinite(vals)]
-        fmeans.append(float(vals.mean()) if vals.size else nan)
-    harm = snd.to_harmonicity_ac(time_step=0.01, minimum_pitch=75.0, silence_threshold=0.1, periods_per_window=4.5)
-    hv = harm.values[0]
-    hv = hv[hv != -200]
-    hnr = float(hv.mean()) if hv.size else nan
-    jitter = shimmer = nan
-    if voiced_times.size:
-        pp = call(snd, "To PointProcess (periodic, cc)", 75.0, 600.0)
-        try:
-            jitter = float(call(pp, "Get jitter (local)", 0, 0, 0.0001, 0.02, 1.3))
-            shimmer = float(call([snd, pp], "Get shimmer (local)", 0, 0, 0.0001, 0.02, 1.3, 1.6))
-        except parselmouth.PraatError:
-            pass
-    # de Jong & Wempe (2009), simplified: intensity peaks above threshold, 2 dB dips, voiced.
+        fmeans.append(float(vals.mean()) if vals.size else float("nan"))
+    return fmeans
+
+
+def praat_speech_rate(snd, pitch, duration):
+    """de Jong & Wempe (2009), simplified: intensity peaks above threshold, 2 dB dips, voiced. Returns the
+    intensity object and the rate (nuclei per second; NaN for an empty clip)."""
+    import numpy as np
     inten = snd.to_intensity(minimum_pitch=50.0, time_step=0.01)
     iv = inten.values[0]
     it = inten.xs()
@@ -133,7 +121,33 @@ def praat_features(y, sr):
                 if np.isfinite(f) and f > 0:
                     nuclei += 1
                     dip = iv[k]
-    rate = nuclei / duration if duration > 0 else nan
+    return inten, (nuclei / duration if duration > 0 else float("nan"))
+
+
+def praat_features(y, sr):
+    """7 values: F1, F2, F3 means, HNR mean, jitter (local), shimmer (local), speech rate."""
+    import numpy as np
+    import parselmouth
+    from parselmouth.praat import call
+    nan = float("nan")
+    snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
+    duration = len(y) / sr
+    pitch = snd.to_pitch(time_step=0.01, pitch_floor=75.0, pitch_ceiling=600.0)
+    voiced = (pitch.selected_array["frequency"] > 0).any()
+    fmeans = praat_formant_means(snd, pitch)
+    harm = snd.to_harmonicity_ac(time_step=0.01, minimum_pitch=75.0, silence_threshold=0.1, periods_per_window=4.5)
+    hv = harm.values[0]
+    hv = hv[hv != -200]
+    hnr = float(hv.mean()) if hv.size else nan
+    jitter = shimmer = nan
+    if voiced:
+        pp = call(snd, "To PointProcess (periodic, cc)", 75.0, 600.0)
+        try:
+            jitter = float(call(pp, "Get jitter (local)", 0, 0, 0.0001, 0.02, 1.3))
+            shimmer = float(call([snd, pp], "Get shimmer (local)", 0, 0, 0.0001, 0.02, 1.3, 1.6))
+        except parselmouth.PraatError:
+            pass
+    _, rate = praat_speech_rate(snd, pitch, duration)
     return np.array(fmeans + [hnr, jitter, shimmer, rate], dtype=np.float64)
 
 

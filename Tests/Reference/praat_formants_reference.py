@@ -30,6 +30,8 @@ import soundfile as sf
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+sys.path.insert(0, HERE)  # reference_common (and peer_pipeline)
+from reference_common import survey_files, write_fixture  # noqa: E402
 OUT = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures", "praat_formants.json")
 N = 40000  # 2.5 s at 16 kHz
 CLIPS = [
@@ -93,20 +95,12 @@ def main():
     doc = {"generator": "Tests/Reference/praat_formants_reference.py", "versions": versions,
            "settings": {"time_step": None, "max_number_of_formants": 5, "maximum_formant": 5500.0,
                         "window_length": 0.025, "pre_emphasis_from": 50.0}, "clips": clips, "synthetic": synthetic}
-    with open(OUT, "w") as f:
-        json.dump(doc, f, separators=(",", ":"))
-    print(json.dumps({"written": len(clips), "file": OUT, "bytes": os.path.getsize(OUT)}))
+    write_fixture(OUT, doc, len(clips))
 
 
 def survey(n, out):
     import librosa
-    files = []
-    for corpus in ("ravdess", "tess"):
-        for dirpath, _, names in os.walk(os.path.join(DATA, corpus)):
-            files += [os.path.join(dirpath, f) for f in names if f.endswith(".flac")]
-    files.sort()
-    step = max(1, len(files) // n)
-    picked = files[::step][:n]
+    picked = survey_files(DATA, n)
     rows = []
     for path in picked:
         y, sr = sf.read(path, dtype="float32")

@@ -37,6 +37,8 @@ from parselmouth.praat import call
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+sys.path.insert(0, HERE)  # reference_common (and peer_pipeline)
+from reference_common import survey_files, write_fixture  # noqa: E402
 OUT = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures", "praat_pulses.json")
 FLOOR, CEILING = 75.0, 600.0
 JITTER_ARGS = (0, 0, 0.0001, 0.02, 1.3)
@@ -133,20 +135,12 @@ def main():
                         "pulses": "To PointProcess (periodic, cc) 75 600",
                         "jitter_local": list(JITTER_ARGS), "shimmer_local": list(SHIMMER_ARGS)},
            "clips": clips, "synthetic": s}
-    with open(OUT, "w") as f:
-        json.dump(doc, f, separators=(",", ":"))
-    print(json.dumps({"written": len(clips), "file": OUT, "bytes": os.path.getsize(OUT)}))
+    write_fixture(OUT, doc, len(clips))
 
 
 def survey(n, out):
-    files = []
-    for corpus in ("ravdess", "tess"):
-        for dirpath, _, names in os.walk(os.path.join(DATA, corpus)):
-            files += [os.path.join(dirpath, f) for f in names if f.endswith(".flac")]
-    files.sort()
-    step = max(1, len(files) // n)
     rows = []
-    for path in files[::step][:n]:
+    for path in survey_files(DATA, n):
         y, sr = read(path)
         r = analyse(y, sr, check=False)
         rows.append({"path": os.path.relpath(path, DATA), "pitch": r["pitch"], "pulse_count": len(r["pulses"]),

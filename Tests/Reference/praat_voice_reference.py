@@ -33,6 +33,8 @@ import soundfile as sf
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+sys.path.insert(0, HERE)  # reference_common (and peer_pipeline)
+from reference_common import survey_files, write_fixture  # noqa: E402
 OUT = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures", "praat_voice.json")
 CLIPS = [
     "ravdess/Actor_01/03-01-05-01-01-01-01.flac",   # angry, male
@@ -50,32 +52,12 @@ def versions():
 
 
 def peer_rate_and_formants(snd, pitch, duration):
-    """The peer's speech rate and F1-F3 means (peer_pipeline.praat_features, the same statements)."""
-    pf = pitch.selected_array["frequency"]
-    voiced_times = pitch.xs()[pf > 0]
-    formant = snd.to_formant_burg(time_step=0.01, max_number_of_formants=5, maximum_formant=5500.0,
-                                  window_length=0.025, pre_emphasis_from=50.0)
-    fmeans = []
-    for i in (1, 2, 3):
-        vals = np.array([formant.get_value_at_time(i, t) for t in voiced_times], dtype=np.float64)
-        vals = vals[np.isfinite(vals)]
-        fmeans.append(float(vals.mean()) if vals.size else None)
-    inten = snd.to_intensity(minimum_pitch=50.0, time_step=0.01)
-    iv = inten.values[0]
-    it = inten.xs()
-    nuclei = 0
-    if iv.size >= 3:
-        threshold = np.quantile(iv, 0.99) - 25.0
-        dip = iv[0]
-        for k in range(1, iv.size - 1):
-            dip = min(dip, iv[k])
-            if iv[k] > iv[k - 1] and iv[k] >= iv[k + 1] and iv[k] > threshold and iv[k] - dip >= 2.0:
-                f = pitch.get_value_at_time(it[k])
-                if np.isfinite(f) and f > 0:
-                    nuclei += 1
-                    dip = iv[k]
-    rate = nuclei / duration if duration > 0 else None
-    return inten, rate, fmeans, int(voiced_times.size)
+    """The peer's speech rate and F1-F3 means (peer_pipeline.praat_features' own functions); None for NaN."""
+    from peer_pipeline import praat_formant_means, praat_speech_rate
+    voiced = int((pitch.selected_array["frequency"] > 0).sum())
+    fmeans = [None if np.isnan(v) else v for v in praat_formant_means(snd, pitch)]
+    inten, rate = praat_speech_rate(snd, pitch, duration)
+    return inten, (None if np.isnan(rate) else rate), fmeans, voiced
 
 
 def main():
@@ -113,21 +95,12 @@ def main():
                         "formants": {"time_step": 0.01, "max_number_of_formants": 5, "maximum_formant": 5500.0,
                                      "window_length": 0.025, "pre_emphasis_from": 50.0}},
            "clips": clips}
-    with open(OUT, "w") as f:
-        json.dump(doc, f, separators=(",", ":"))
-    print(json.dumps({"written": len(clips), "file": OUT, "bytes": os.path.getsize(OUT)}))
+    write_fixture(OUT, doc, len(clips))
 
 
 def survey(n, out):
-    sys.path.insert(0, HERE)
     from peer_pipeline import praat_features, read_audio
-    files = []
-    for corpus in ("ravdess", "tess"):
-        for dirpath, _, names in os.walk(os.path.join(DATA, corpus)):
-            files += [os.path.join(dirpath, f) for f in names if f.endswith(".flac")]
-    files.sort()
-    step = max(1, len(files) // n)
-    picked = files[::step][:n]
+    picked = survey_files(DATA, n)
     rows = []
     for path in picked:
         y, sr = read_audio(path)
