@@ -199,63 +199,9 @@ public struct PraatBurgFormants: Sendable {
     }
 
     /// Praat's NUM_interpolate_sinc: y (1-based positions) at real position x, windowed sinc of depth `maxDepth`
-    /// (raised-cosine window), falling back to cubic / linear / nearest near the edges.
+    /// (raised-cosine window), falling back to cubic / linear / nearest near the edges (PraatSinc.swift).
     static func interpolateSinc(_ y: [Double], at x: Double, depth: Int) -> Double {
-        let n = y.count
-        guard n >= 1 else { return .nan }
-        if x > Double(n) { return y[n - 1] }
-        if x < 1 { return y[0] }
-        let midleft = Int(floor(x)), midright = midleft + 1
-        if x == Double(midleft) { return y[midleft - 1] }
-        var maxDepth = depth
-        if maxDepth > midright - 1 { maxDepth = midright - 1 }
-        if maxDepth > n - midleft { maxDepth = n - midleft }
-        func at(_ k: Int) -> Double { y[k - 1] }
-        if maxDepth <= 0 { return at(Int(floor(x + 0.5))) }
-        if maxDepth == 1 { return at(midleft) + (x - Double(midleft)) * (at(midright) - at(midleft)) }
-        if maxDepth == 2 {
-            let yl = at(midleft), yr = at(midright)
-            let dyl = 0.5 * (yr - at(midleft - 1)), dyr = 0.5 * (at(midright + 1) - yl)
-            let fil = x - Double(midleft), fir = Double(midright) - x
-            return yl * fir + yr * fil - fil * fir * (0.5 * (dyr - dyl) + (fil - 0.5) * (dyl + dyr - 2 * (yr - yl)))
-        }
-        let left = midright - maxDepth, right = midleft + maxDepth
-        // Praat's sum with the window's cosine advanced by rotation (Praat's own variant of this loop, as built for
-        // PowerPC) instead of one cos() per tap: the same terms up to rounding (~1e-16 relative), 100× fewer cos().
-        return y.withUnsafeBufferPointer { yb -> Double in
-            var result = 0.0
-            var a = Double.pi * (x - Double(midleft))
-            var halfSin = 0.5 * sin(a)
-            var aa = a / (x - Double(left) + 1)
-            var daa = Double.pi / (x - Double(left) + 1)
-            var cosaa = cos(aa), sinaa = sin(aa), cosdaa = cos(daa), sindaa = sin(daa)
-            var k = midleft
-            while k >= left {
-                result += yb[k - 1] * (halfSin / a * (1.0 + cosaa))
-                a += Double.pi
-                let c = cosaa * cosdaa - sinaa * sindaa
-                sinaa = cosaa * sindaa + sinaa * cosdaa
-                cosaa = c
-                halfSin = -halfSin
-                k -= 1
-            }
-            a = Double.pi * (Double(midright) - x)
-            halfSin = 0.5 * sin(a)
-            aa = a / (Double(right) - x + 1)
-            daa = Double.pi / (Double(right) - x + 1)
-            cosaa = cos(aa); sinaa = sin(aa); cosdaa = cos(daa); sindaa = sin(daa)
-            k = midright
-            while k <= right {
-                result += yb[k - 1] * (halfSin / a * (1.0 + cosaa))
-                a += Double.pi
-                let c = cosaa * cosdaa - sinaa * sindaa
-                sinaa = cosaa * sindaa + sinaa * cosdaa
-                cosaa = c
-                halfSin = -halfSin
-                k += 1
-            }
-            return result
-        }
+        y.withUnsafeBufferPointer { PraatSinc.interpolate($0, at: x, depth: depth) }
     }
 
     /// The 2·depth weights `interpolateSinc` gives to y[midleft], y[midleft − 1], …, then y[midleft + 1], … at an
