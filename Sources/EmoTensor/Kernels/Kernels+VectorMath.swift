@@ -16,20 +16,7 @@ extension Kernels {
         var clamped = x
         clamped.replace(with: SIMD8(repeating: -87.33), where: x .< -87.33)
         clamped.replace(with: SIMD8(repeating: 88.72), where: x .> 88.72)
-        let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer
-        let t = clamped * 1.44269504088896341 + magic
-        let n = t - magic                                // round(x / ln 2)
-        let r = clamped - n * 0.693359375 - n * -2.12194440e-4
-        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let y = p * r * r + r + 1
-        let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
-            &+ 127) &<< 23
-        var result = y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+        var result = expInRange8(clamped)
         result.replace(with: 0, where: x .< -87.33)
         result.replace(with: .infinity, where: x .> 88.72)
         result.replace(with: x, where: x .!= x)
@@ -44,9 +31,18 @@ extension Kernels {
         let under = x .< -87.33
         var clamped = x
         clamped.replace(with: SIMD8(repeating: -87.33), where: under)
-        let magic = SIMD8<Float>(repeating: 12_582_912)
+        var result = expInRange8(clamped)
+        result.replace(with: 0, where: under)
+        return result
+    }
+
+    /// e^x for x already inside [−87.33, 88.72]: n = round(x / ln 2) by the 1.5·2²³ trick (whose bit pattern also
+    /// carries n for the 2ⁿ scale), the remainder r = x − n·ln 2 in two parts, and the Cephes degree-6 polynomial.
+    @inlinable @inline(__always)
+    static func expInRange8(_ clamped: SIMD8<Float>) -> SIMD8<Float> {
+        let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer
         let t = clamped * 1.44269504088896341 + magic
-        let n = t - magic
+        let n = t - magic                                // round(x / ln 2)
         let r = clamped - n * 0.693359375 - n * -2.12194440e-4
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -57,9 +53,7 @@ extension Kernels {
         let y = p * r * r + r + 1
         let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
             &+ 127) &<< 23
-        var result = y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
-        result.replace(with: 0, where: under)
-        return result
+        return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     }
 
     /// erf(x) on 8 lanes (A&S 7.1.26; the sign of x is copied onto erf(|x|) with bit operations).
