@@ -27,12 +27,9 @@ import numpy as np
 import parselmouth
 import soundfile as sf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
-sys.path.insert(0, HERE)  # reference_common (and peer_pipeline)
-from reference_common import survey_files, write_fixture  # noqa: E402
-OUT = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures", "praat_formants.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # reference_common (and peer_pipeline)
+from reference_common import DATA, FIXTURES, run, survey_files, write_fixture, write_survey  # noqa: E402
+OUT = os.path.join(FIXTURES, "praat_formants.json")
 N = 40000  # 2.5 s at 16 kHz
 CLIPS = [
     "ravdess/Actor_01/03-01-05-01-01-01-01.flac",   # angry, male
@@ -100,21 +97,13 @@ def main():
 
 def survey(n, out):
     import librosa
-    picked = survey_files(DATA, n)
+    from peer_pipeline import praat_formant_means
     rows = []
-    for path in picked:
+    for path in survey_files(DATA, n):
         y, sr = sf.read(path, dtype="float32")
         snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
         pitch = snd.to_pitch(time_step=0.01, pitch_floor=75.0, pitch_ceiling=600.0)
-        pf = pitch.selected_array["frequency"]
-        voiced_times = pitch.xs()[pf > 0]
-        fm = snd.to_formant_burg(time_step=0.01, max_number_of_formants=5, maximum_formant=5500.0,
-                                 window_length=0.025, pre_emphasis_from=50.0)
-        means = []
-        for i in (1, 2, 3):
-            v = np.array([fm.get_value_at_time(i, t) for t in voiced_times], dtype=np.float64)
-            v = v[np.isfinite(v)]
-            means.append(float(v.mean()) if v.size else None)
+        means = [None if np.isnan(m) else m for m in praat_formant_means(snd, pitch)]   # the peer's own function
         _, voiced, _ = librosa.pyin(y.astype(np.float64), fmin=librosa.note_to_hz("C2"),
                                     fmax=librosa.note_to_hz("C7"), sr=sr, frame_length=2048, hop_length=512)
         fd = snd.to_formant_burg()   # Praat's defaults: 6.25 ms
@@ -127,16 +116,9 @@ def survey(n, out):
             pyin_means.append(float(v.mean()) if v.size else None)
         rows.append({"path": os.path.relpath(path, DATA), "praat_peer_means": means,
                      "praat_default_pyin_voiced_means": pyin_means})
-    with open(out, "w") as f:
-        json.dump({"generator": "Tests/Reference/praat_formants_reference.py --survey",
-                   "versions": {"parselmouth": parselmouth.__version__, "praat": parselmouth.PRAAT_VERSION,
-                                "librosa": librosa.__version__},
-                   "clips": rows}, f)
-    print(json.dumps({"survey": len(rows), "file": out}))
-
+    write_survey(out, "Tests/Reference/praat_formants_reference.py --survey",
+                 {"parselmouth": parselmouth.__version__, "praat": parselmouth.PRAAT_VERSION,
+                  "librosa": librosa.__version__}, rows)
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--survey":
-        survey(int(sys.argv[2]), sys.argv[3])
-    else:
-        main()
+    run(main, survey)

@@ -34,12 +34,9 @@ import parselmouth
 import soundfile as sf
 from parselmouth.praat import call
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
-sys.path.insert(0, HERE)  # reference_common (and peer_pipeline)
-from reference_common import survey_files, write_fixture  # noqa: E402
-OUT = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures", "praat_pulses.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # reference_common (and peer_pipeline)
+from reference_common import DATA, FIXTURES, run, survey_files, write_fixture, write_survey  # noqa: E402
+OUT = os.path.join(FIXTURES, "praat_pulses.json")
 FLOOR, CEILING = 75.0, 600.0
 JITTER_ARGS = (0, 0, 0.0001, 0.02, 1.3)
 SHIMMER_ARGS = (0, 0, 0.0001, 0.02, 1.3, 1.6)
@@ -145,14 +142,8 @@ def survey(n, out):
         r = analyse(y, sr, check=False)
         rows.append({"path": os.path.relpath(path, DATA), "pitch": r["pitch"], "pulse_count": len(r["pulses"]),
                      "jitter_local": r["jitter_local"], "shimmer_local": r["shimmer_local"]})
-    with open(out, "w") as f:
-        json.dump({"generator": "Tests/Reference/praat_pulses_reference.py --survey", "versions": versions(),
-                   "clips": rows}, f)
-    print(json.dumps({"survey": len(rows), "file": out}))
+    write_survey(out, "Tests/Reference/praat_pulses_reference.py --survey", versions(), rows)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--survey":
-        survey(int(sys.argv[2]), sys.argv[3])
-    else:
-        main()
+    run(main, survey)

@@ -30,12 +30,9 @@ import numpy as np
 import parselmouth
 import soundfile as sf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
-sys.path.insert(0, HERE)  # reference_common (and peer_pipeline)
-from reference_common import survey_files, write_fixture  # noqa: E402
-OUT = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures", "praat_voice.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # reference_common (and peer_pipeline)
+from reference_common import DATA, FIXTURES, run, survey_files, write_fixture, write_survey  # noqa: E402
+OUT = os.path.join(FIXTURES, "praat_voice.json")
 CLIPS = [
     "ravdess/Actor_01/03-01-05-01-01-01-01.flac",   # angry, male
     "ravdess/Actor_02/03-01-03-02-02-01-02.flac",   # happy, female
@@ -110,14 +107,8 @@ def survey(n, out):
             return float(x) if np.isfinite(x) else None
         rows.append({"path": os.path.relpath(path, DATA), "formant_means": [num(v[0]), num(v[1]), num(v[2])],
                      "hnr_mean": num(v[3]), "speech_rate": num(v[6])})
-    with open(out, "w") as f:
-        json.dump({"generator": "Tests/Reference/praat_voice_reference.py --survey", "versions": versions(),
-                   "clips": rows}, f)
-    print(json.dumps({"survey": len(rows), "file": out}))
+    write_survey(out, "Tests/Reference/praat_voice_reference.py --survey", versions(), rows)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--survey":
-        survey(int(sys.argv[2]), sys.argv[3])
-    else:
-        main()
+    run(main, survey)

@@ -2,6 +2,12 @@
 praat_pulses_reference.py): which real clips a survey takes, and how a fixture is written."""
 import json
 import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))                   # the repository
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")    # ../shared/data
+FIXTURES = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures")
 
 
 def survey_files(data, n):
@@ -20,3 +26,18 @@ def write_fixture(path, doc, clips):
     with open(path, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
     print(json.dumps({"written": clips, "file": path, "bytes": os.path.getsize(path)}))
+
+
+def write_survey(out, generator, versions, rows):
+    """Writes a survey file (`--survey N OUT.json`) and prints how many clips it holds."""
+    with open(out, "w") as f:
+        json.dump({"generator": generator, "versions": versions, "clips": rows}, f)
+    print(json.dumps({"survey": len(rows), "file": out}))
+
+
+def run(main, survey):
+    """The scripts' command line: `--survey N OUT.json` runs `survey(N, OUT)`, no arguments `main()`."""
+    if len(sys.argv) == 4 and sys.argv[1] == "--survey":
+        survey(int(sys.argv[2]), sys.argv[3])
+    else:
+        main()
