@@ -211,32 +211,25 @@ public struct PraatBurgFormants: Sendable {
         let left = midright - depth, right = midleft + depth
         var w: [Double] = []
         w.reserveCapacity(2 * depth)
-        var a = Double.pi * (x - Double(midleft))
-        var halfSin = 0.5 * sin(a)
-        var aa = a / (x - Double(left) + 1)
-        var daa = Double.pi / (x - Double(left) + 1)
-        var cosaa = cos(aa), sinaa = sin(aa), cosdaa = cos(daa), sindaa = sin(daa)
-        for _ in 0..<depth {
-            w.append(halfSin / a * (1.0 + cosaa))
-            a += Double.pi
-            let c = cosaa * cosdaa - sinaa * sindaa
-            sinaa = cosaa * sindaa + sinaa * cosdaa
-            cosaa = c
-            halfSin = -halfSin
+        // One side's `depth` weights from the first tap's angle a0 and the window width, the raised cosine
+        // advanced by rotation (the same recurrence on both sides).
+        func side(a0: Double, width: Double) {
+            var a = a0
+            var halfSin = 0.5 * sin(a)
+            let aa = a / width, daa = Double.pi / width
+            var cosaa = cos(aa), sinaa = sin(aa)
+            let cosdaa = cos(daa), sindaa = sin(daa)
+            for _ in 0..<depth {
+                w.append(halfSin / a * (1.0 + cosaa))
+                a += Double.pi
+                let c = cosaa * cosdaa - sinaa * sindaa
+                sinaa = cosaa * sindaa + sinaa * cosdaa
+                cosaa = c
+                halfSin = -halfSin
+            }
         }
-        a = Double.pi * (Double(midright) - x)
-        halfSin = 0.5 * sin(a)
-        aa = a / (Double(right) - x + 1)
-        daa = Double.pi / (Double(right) - x + 1)
-        cosaa = cos(aa); sinaa = sin(aa); cosdaa = cos(daa); sindaa = sin(daa)
-        for _ in 0..<depth {
-            w.append(halfSin / a * (1.0 + cosaa))
-            a += Double.pi
-            let c = cosaa * cosdaa - sinaa * sindaa
-            sinaa = cosaa * sindaa + sinaa * cosdaa
-            cosaa = c
-            halfSin = -halfSin
-        }
+        side(a0: Double.pi * (x - Double(midleft)), width: x - Double(left) + 1)
+        side(a0: Double.pi * (Double(midright) - x), width: Double(right) - x + 1)
         return w
     }
 

@@ -10,12 +10,11 @@ import Foundation
 
 /// The Viterbi path finder through pitch candidates.
 struct PraatPitchPath {
-    var silenceThreshold: Double
-    var voicingThreshold: Double
-    var octaveCost: Double
-    var octaveJumpCost: Double
-    var voicedUnvoicedCost: Double
+    /// The analysis' thresholds and costs.
+    var settings: PraatPitchSettings
+    /// The effective ceiling (the settings' one, capped at the Nyquist frequency).
     var ceiling: Double
+    /// The effective time step (the settings' one, or the automatic one when that is 0).
     var dt: Double
 
     /// `frames` with each frame's chosen candidate swapped to the front.
@@ -23,7 +22,8 @@ struct PraatPitchPath {
         let n = frames.count
         guard n > 0 else { return frames }
         let correction = 0.01 / dt
-        let jumpCost = octaveJumpCost * correction, vuvCost = voicedUnvoicedCost * correction
+        let (silenceThreshold, voicingThreshold, octaveCost) = (settings.silenceThreshold, settings.voicingThreshold, settings.octaveCost)
+        let jumpCost = settings.octaveJumpCost * correction, vuvCost = settings.voicedUnvoicedCost * correction
         func voiceless(_ f: Double) -> Bool { !(f > 0.0 && f < ceiling) }
         // local strengths
         var delta: [[Double]] = []

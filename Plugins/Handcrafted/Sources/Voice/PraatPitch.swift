@@ -169,10 +169,7 @@ struct PraatPitchSettings {
             frames.append(candidates)
             intensities.append(intensity)
         }
-        result.frames = PraatPitchPath(
-            silenceThreshold: silenceThreshold, voicingThreshold: voicingThreshold, octaveCost: octaveCost,
-            octaveJumpCost: octaveJumpCost, voicedUnvoicedCost: voicedUnvoicedCost, ceiling: ceiling, dt: dt)
-            .choose(frames, intensities: intensities)
+        result.frames = PraatPitchPath(settings: self, ceiling: ceiling, dt: dt).choose(frames, intensities: intensities)
         return result
     }
 }
