@@ -11,15 +11,7 @@ extension ExplainCommand {
         let prediction = try predictor.predict(path: clip)
         let scaled = try loaded.scaler.transform(prediction.features).values
         let p = prediction.probabilities
-        let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
-        let targetIndex: Int
-        if target == "predicted" {
-            targetIndex = predicted
-        } else if let i = classes.firstIndex(of: target) {
-            targetIndex = i
-        } else {
-            throw ValidationError("--target '\(target)' is not 'predicted' or one of \(classes)")
-        }
+        let (predicted, targetIndex) = try resolveTarget(probabilities: p, classes: classes)
         let group = try BundleWaveform.encoderGroup(of: predictor)
         let igConfig: JSONValue, occConfig: JSONValue
         do {

@@ -82,15 +82,7 @@ struct ExplainCommand: AsyncParsableCommand {
         let prediction = try predictor.predict(path: clip, text: text)
         let scaled = try loaded.scaler.transform(prediction.features).values
         let model = ChainModel(chain: predictor.chain, layout: loaded.scaler.layout, classes: classes.count)
-        let predicted = prediction.probabilities.indices.max { prediction.probabilities[$0] < prediction.probabilities[$1] } ?? 0
-        let targetIndex: Int
-        if target == "predicted" {
-            targetIndex = predicted
-        } else if let i = classes.firstIndex(of: target) {
-            targetIndex = i
-        } else {
-            throw ValidationError("--target '\(target)' is not 'predicted' or one of \(classes)")
-        }
+        let (predicted, targetIndex) = try resolveTarget(probabilities: prediction.probabilities, classes: classes)
         let (explainerID, explainer) = try makeExplainer(host)
         let attribution = try explainer.explain(model: model, input: scaled, baseline: nil, targets: [targetIndex])
         let groups = loaded.manifest.groups.map {
@@ -129,6 +121,17 @@ struct ExplainCommand: AsyncParsableCommand {
         try report.html().write(toFile: out + "/explanation.html", atomically: true, encoding: .utf8)
         if json { print(jsonText) }
         return json
+    }
+
+    /// The predicted class (arg max of `probabilities`) and the class to explain: the predicted one for
+    /// `--target predicted`, else the named class (a ValidationError naming the classes when there is none).
+    func resolveTarget(probabilities p: [Float], classes: [String]) throws -> (predicted: Int, target: Int) {
+        let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
+        if target == "predicted" { return (predicted, predicted) }
+        guard let i = classes.firstIndex(of: target) else {
+            throw ValidationError("--target '\(target)' is not 'predicted' or one of \(classes)")
+        }
+        return (predicted, i)
     }
 
     /// The explainer plugin named by --method, with --config merged in.
