@@ -34,22 +34,12 @@ public enum PraatVoiceMeans {
                       formantMeans: formantMeans(y, sampleRate: sampleRate, pitch: pitch))
     }
 
-    /// F1–F3 means of Praat's Burg formants (10 ms step) at the voiced frames of `pitch`.
+    /// F1–F3 means of Praat's Burg formants (10 ms step) at the voiced frames of `pitch` (the defined values of
+    /// `PraatVoiceTracks.formantFrames`, summed in time order).
     public static func formantMeans(_ y: [Double], sampleRate: Double, pitch: PraatPitchTrack) -> [Double?] {
-        var burg = PraatBurgFormants()
-        burg.timeStep = 0.01
-        let track = burg.track(y, sampleRate: sampleRate)
-        let duration = Double(y.count) / sampleRate
-        let times = pitch.voicedTimes
-        guard let x1 = track.times.first else { return [nil, nil, nil] }
-        return (0..<3).map { k -> Double? in
+        PraatVoiceTracks.formantFrames(y, sampleRate: sampleRate, pitch: pitch).map { frames -> Double? in
             var sum = 0.0, n = 0
-            for t in times where t >= 0 && t <= duration {
-                let v = valueAtTime(t, x1: x1, dt: burg.timeStep, count: track.times.count) { i in
-                    k < track.frequencies[i].count ? track.frequencies[i][k] : nil
-                }
-                if let v, v.isFinite { sum += v; n += 1 }
-            }
+            for v in frames where v.isFinite { sum += v; n += 1 }
             return n > 0 ? sum / Double(n) : nil
         }
     }
