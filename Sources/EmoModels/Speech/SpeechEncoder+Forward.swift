@@ -118,8 +118,9 @@ extension SpeechEncoder {
 
     /// Without a tape, the clips split into one sub-batch per thread, each run start to end on its own thread with
     /// single-threaded GEMMs and its own workspace: no fork-join per layer, no BLAS threads spinning while the
-    /// elementwise kernels run (15 % less CPU time than threading each GEMM, measured with `emo bench explain`).
-    /// The outputs are exactly those of one pass over the whole batch (every stage is per clip).
+    /// elementwise kernels run (about 10 % less CPU time than threading each GEMM: 34.7–34.9 against 38.4–39.0
+    /// CPU-s for `emo bench explain`'s 60 occlusion forwards). Every stage is per clip, so the outputs are those of
+    /// one pass over the whole batch up to float rounding (the GEMMs' blocking; `testBatchSplitForwardEqualsOnePass`).
     func forwardSplittingBatch(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
                                keepHiddenStates: Bool) throws -> SpeechEncoderOutput {
         let chunks = min(Dense.threads, batch)
