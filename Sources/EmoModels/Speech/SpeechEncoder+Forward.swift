@@ -182,7 +182,7 @@ extension SpeechEncoder {
                 // [B, T, C'] conv features, then [B, T, C] projected.
                 let feat = ws.buffer("feat", batch * t * cc)
                 // Clips in parallel, one chunk per thread with its own scratch (single-threaded GEMMs inside).
-                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "", ws: ws) }
+                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "", ws: ws, forward: true) }
                 Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
                     for b in clips {
                         featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
@@ -265,20 +265,25 @@ extension SpeechEncoder {
         var col: UnsafeMutablePointer<Float>
         /// Norm statistics without a tape (`[C']` or `[T_i]`), and norm scratch (`2·C'`).
         var rstd: UnsafeMutablePointer<Float>, norm: UnsafeMutablePointer<Float>
+        /// The Winograd layers' transformed inputs and products (forward only; nil for backward).
+        var winograd: UnsafeMutablePointer<Float>?
     }
 
     /// Scratch for chunk `chunk` for clips of `samples` samples (names prefixed by `prefix`; allocate before any
     /// parallel region: the workspace is not thread-safe).
-    func convScratch(samples: Int, chunk: Int, prefix: String, ws: SpeechWorkspace? = nil) -> ConvScratch {
+    func convScratch(samples: Int, chunk: Int, prefix: String, ws: SpeechWorkspace? = nil, forward: Bool = false) -> ConvScratch {
         let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
         let size = max(samples, convs.indices.map { frames[$0] * convs[$0].cout }.max() ?? 0)
         // Layers with a small receptive field (cin·K ≤ 64) go through an explicit im2col.
         let col = convs.indices.filter { convs[$0].cin * convs[$0].kernel <= 64 }
             .map { frames[$0] * convs[$0].cin * convs[$0].kernel }.max() ?? 1
         let widest = convs.map(\.cout).max() ?? 1
+        let wino = convs.indices.filter { convs[$0].winograd != nil }
+            .map { Self.winogradScratchCount(frames: frames[$0], cin: convs[$0].cin, cout: convs[$0].cout) }.max()
         let ws = ws ?? workspace, s = "\(prefix)\(chunk)"
         return ConvScratch(ping: ws.buffer("convA" + s, size), pong: ws.buffer("convB" + s, size), col: ws.buffer("convCol" + s, col),
-                           rstd: ws.buffer("convRstd" + s, max(widest, frames.max() ?? 1)), norm: ws.buffer("convNorm" + s, 2 * widest))
+                           rstd: ws.buffer("convRstd" + s, max(widest, frames.max() ?? 1)), norm: ws.buffer("convNorm" + s, 2 * widest),
+                           winograd: forward ? wino.map { ws.buffer("convWino" + s, $0) } : nil)
     }
 
     /// Conv feature encoder for clip `b`: `x[N]` → `out[T, C']`, frames-major; with a tape, each layer's GELU
@@ -292,7 +297,11 @@ extension SpeechEncoder {
             let dst = i == convs.count - 1 ? out : (i % 2 == 0 ? scratch.ping : scratch.pong)
             // z: the conv output, normalised in place for normed layers, then GELU (out of place with a tape).
             let z = tape.map { $0.conv[i] + b * tOut * cl.cout } ?? dst
-            convolve(cl, src, frames: tOut, into: z, col: scratch.col)
+            if let wino = cl.winograd, let buf = scratch.winograd, tOut >= Self.winogradMinFrames {
+                convolveWinograd(cl, wino, src, frames: tOut, into: z, scratch: buf)
+            } else {
+                convolve(cl, src, frames: tOut, into: z, col: scratch.col)
+            }
             if let norm = cl.norm {
                 let rstd = tape.map { $0.convRstd[i] + b * (cl.groupNorm ? cl.cout : tOut) } ?? scratch.rstd
                 if cl.groupNorm {

@@ -31,6 +31,8 @@ public final class SpeechEncoder: @unchecked Sendable {
         var norm: (weight: [Float], bias: [Float])?
         /// True for the group-norm variant (normalise each channel over time).
         var groupNorm: Bool
+        /// Winograd F(3, 2) weights of a stride-2, kernel-3 layer (`convolveWinograd`); nil for other shapes.
+        var winograd: WinogradWeights?
     }
 
     /// One transformer layer: `encoder.layers.{i}`.
@@ -116,9 +118,11 @@ public final class SpeechEncoder: @unchecked Sendable {
             let bias = config.convBias ? try r.take(p + "conv.bias", shape: [cout]) : nil
             let hasNorm = config.convLayerNorm || i == 0
             let norm = hasNorm ? (try r.take(p + "layer_norm.weight", shape: [cout]), try r.take(p + "layer_norm.bias", shape: [cout])) : nil
+            let packed = Self.tapsMajor(w, cout: cout, cin: cin, k: k)
             convs.append(ConvLayer(cin: cin, cout: cout, kernel: k, stride: config.convStride[i],
-                                   weight: Self.tapsMajor(w, cout: cout, cin: cin, k: k), bias: bias,
-                                   norm: norm, groupNorm: !config.convLayerNorm))
+                                   weight: packed, bias: bias, norm: norm, groupNorm: !config.convLayerNorm,
+                                   winograd: WinogradWeights(kernel: k, stride: config.convStride[i], cin: cin, cout: cout,
+                                                             weight: packed, bias: bias)))
             cin = cout
         }
         // Feature projection.

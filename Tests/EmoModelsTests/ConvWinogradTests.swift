@@ -1,0 +1,76 @@
+@testable import EmoModels
+import XCTest
+
+/// Winograd F(3, 2) for stride-2, kernel-3 conv layers (`SpeechEncoder.convolveWinograd`) against the direct
+/// convolution (`convolve`, GEMMs over the taps) and against a Double loop, on random weights of wav2vec2-base's
+/// conv width (512 → 512) and of the tiny fixture's (16 → 16), for frame counts that leave 0, 1 and 2 frames after
+/// the last tile, with and without bias. Tolerance: max |Winograd − Double| ≤ 2e-5 × max(1, max |Double|), and no
+/// worse than 2× the direct path's own error plus 1e-6 of the output scale (the transforms add a few roundings).
+final class ConvWinogradTests: XCTestCase {
+    func testWinogradEqualsDirectConvolution() throws {
+        let encoder = try SpeechEncoder(directory: Fixtures.encoder("wav2vec2-base").path)
+        var rng = LCG(seed: 7)
+        for (cin, cout) in [(512, 512), (16, 16), (24, 40)] {
+            for withBias in [false, true] {
+                let w = (0..<(cout * 3 * cin)).map { _ in rng.uniform() / Float(cin).squareRoot() }  // [C_out, 3, C_in]
+                let bias = withBias ? (0..<cout).map { _ in rng.uniform() } : nil
+                guard let wino = SpeechEncoder.WinogradWeights(kernel: 3, stride: 2, cin: cin, cout: cout, weight: w, bias: bias) else {
+                    return XCTFail("stride-2 kernel-3 layer got no Winograd weights")
+                }
+                let cl = SpeechEncoder.ConvLayer(cin: cin, cout: cout, kernel: 3, stride: 2, weight: w, bias: bias, norm: nil,
+                                                 groupNorm: true, winograd: wino)
+                for tOut in cin >= 512 ? [12, 13, 14, 31] : [12, 13, 14, 15, 100, 299] {
+                    let tIn = 2 * tOut + 1 + (tOut % 2)  // (tIn − 3)/2 + 1 = tOut, with and without a spare sample
+                    let x = (0..<(tIn * cin)).map { _ in rng.uniform() * 3 }  // [T_in, C_in]
+                    var direct = [Float](repeating: .nan, count: tOut * cout)
+                    var fast = [Float](repeating: .nan, count: tOut * cout)
+                    var col = [Float](repeating: 0, count: tOut * 3 * cin)
+                    var scratch = [Float](repeating: .nan, count: SpeechEncoder.winogradScratchCount(frames: tOut, cin: cin, cout: cout))
+                    x.withUnsafeBufferPointer { xp in
+                        guard let xp = xp.baseAddress else { return }
+                        direct.withUnsafeMutableBufferPointer { d in
+                            col.withUnsafeMutableBufferPointer { c in
+                                guard let d = d.baseAddress, let c = c.baseAddress else { return }
+                                encoder.convolve(cl, xp, frames: tOut, into: d, col: c)
+                            }
+                        }
+                        fast.withUnsafeMutableBufferPointer { f in
+                            scratch.withUnsafeMutableBufferPointer { s in
+                                guard let f = f.baseAddress, let s = s.baseAddress else { return }
+                                encoder.convolveWinograd(cl, wino, xp, frames: tOut, into: f, scratch: s)
+                            }
+                        }
+                    }
+                    // Double reference: y[t, o] = b[o] + Σ_k Σ_c W[o, k, c] x[2t + k, c].
+                    var exact = [Float](repeating: 0, count: tOut * cout)
+                    for t in 0..<tOut {
+                        for o in 0..<cout {
+                            var acc = Double(bias?[o] ?? 0)
+                            for k in 0..<3 {
+                                for c in 0..<cin { acc += Double(w[(o * 3 + k) * cin + c]) * Double(x[(2 * t + k) * cin + c]) }
+                            }
+                            exact[t * cout + o] = Float(acc)
+                        }
+                    }
+                    let scale = max(1, maxAbs(exact))
+                    let errFast = maxAbsDiff(fast, exact), errDirect = maxAbsDiff(direct, exact)
+                    let what = "C_in \(cin) C_out \(cout) bias \(withBias) T_out \(tOut)"
+                    XCTAssertFalse(fast.contains { $0.isNaN }, "\(what): an output frame was not written")
+                    XCTAssertLessThanOrEqual(errFast, 2e-5 * scale, "\(what): Winograd off the Double result by \(errFast)")
+                    XCTAssertLessThanOrEqual(errFast, 2 * errDirect + 1e-6 * scale,
+                                             "\(what): Winograd error \(errFast) against the direct path's \(errDirect)")
+                }
+            }
+        }
+    }
+}
+
+/// A small deterministic generator for test data (uniform in [−1, 1)).
+private struct LCG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func uniform() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(bitPattern: state >> 11) % (1 << 24)) / Float(1 << 23) - 1
+    }
+}
