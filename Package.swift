@@ -58,8 +58,10 @@ let package = Package(
         .target(name: "EmoCore", path: "Sources/EmoCore"),
         // Tensors, BLAS kernels + naive references, autodiff, optimisers.
         .target(name: "EmoTensor", dependencies: ["CBLAS"], path: "Sources/EmoTensor"),
+        // EmoModels' elementwise kernels in C: AVX2 + FMA when the CPU has them, portable otherwise.
+        .target(name: "CEmoKernels", path: "Sources/CEmoKernels"),
         // Transformer blocks, checkpoint loading, tokenizers (linked into plugins).
-        .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore"], path: "Sources/EmoModels"),
+        .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore", "CEmoKernels"], path: "Sources/EmoModels"),
         // Swift implementation → C descriptor.
         .target(name: "EmoPluginSDK", dependencies: ["EmoPluginABI", "EmoCore"], path: "Sources/EmoPluginSDK"),
         // Registry, loader, child-process probe, C descriptor → Swift protocol.

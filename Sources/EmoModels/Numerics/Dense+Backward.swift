@@ -1,3 +1,4 @@
+import CEmoKernels
 import Foundation
 
 /// Kernels for the backward pass (vector-Jacobian products to the input, weights frozen) and the forward variants
@@ -13,21 +14,9 @@ extension Dense {
                                  beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>,
                                  xhat: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
         parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
-            for r in range {
-                let xr = x + r * n, yr = y + r * n, hr = xhat + r * n
-                var sum: Float = 0
-                for i in 0..<n { sum += xr[i] }
-                let mean = sum / Float(n)
-                var ss: Float = 0
-                for i in 0..<n { let d = xr[i] - mean; ss += d * d }
-                let inv = 1 / (ss / Float(n) + eps).squareRoot()
-                rstd[r] = inv
-                for i in 0..<n {
-                    let h = (xr[i] - mean) * inv
-                    hr[i] = h
-                    yr[i] = h * gamma[i] + beta[i]
-                }
-            }
+            let first = range.lowerBound
+            kernels.layer_norm(x + first * n, range.count, n, gamma, beta, eps, y + first * n, xhat + first * n,
+                               rstd + first)
         }
     }
 
@@ -63,16 +52,7 @@ extension Dense {
     /// records `rstd[C]`.
     public static func columnNormalize(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, eps: Float,
                                        rstd: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        let mean = scratch
-        parallel(cols / 8, grain: 4) { r in
-            let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
-            columnMoments(rows: rows, cols: cols, x: x, columns: c0..<c1, mean: mean, squares: rstd)
-            for c in c0..<c1 { rstd[c] = 1 / (rstd[c] / Float(rows) + eps).squareRoot() }
-            for t in 0..<rows {
-                let row = x + t * cols
-                for c in c0..<c1 { row[c] = (row[c] - mean[c]) * rstd[c] }
-            }
-        }
+        columnNormalize(rows: rows, cols: cols, x: x, gamma: nil, beta: nil, eps: eps, mean: scratch, rstd: rstd)
     }
 
     /// Backward of `columnNormalize` followed by `* gamma[c] + beta[c]`: `dy[T, C]` → `dx[T, C]` (may alias).
@@ -101,30 +81,21 @@ extension Dense {
 
     /// `y = gelu(x)` out of place (`y` may alias `x`).
     public static func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
-        elementwise(count, vector: { i in store(FastMath.gelu(load(x + i)), y + i) },
-                    scalar: { i in y[i] = geluScalar(x[i]) })
+        parallelBlocks(count, grain: 2_048) { start, n in kernels.gelu(x + start, y + start, n) }
     }
 
     /// `y = gelu(xhat[t, c] · gamma[c] + beta[c])` over `[T, C]` (a norm's affine step fused with GELU).
     public static func affineGelu(_ xhat: UnsafePointer<Float>, rows: Int, cols: Int, gamma: UnsafePointer<Float>,
                                   beta: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         parallel(rows, grain: max(1, 65_536 / max(cols, 1))) { range in
-            for t in range {
-                let h = xhat + t * cols, o = y + t * cols
-                var c = 0
-                while c + 8 <= cols {
-                    store(FastMath.gelu(load(h + c) * load(gamma + c) + load(beta + c)), o + c)
-                    c += 8
-                }
-                while c < cols { o[c] = geluScalar(h[c] * gamma[c] + beta[c]); c += 1 }
-            }
+            let first = range.lowerBound
+            kernels.affine_gelu(xhat + first * cols, range.count, cols, gamma, beta, y + first * cols)
         }
     }
 
     /// `h += gelu(z)` (`z` unchanged).
     public static func addGelu(_ z: UnsafePointer<Float>, into h: UnsafeMutablePointer<Float>, count: Int) {
-        elementwise(count, vector: { i in store(load(h + i) + FastMath.gelu(load(z + i)), h + i) },
-                    scalar: { i in h[i] += geluScalar(z[i]) })
+        parallelBlocks(count, grain: 2_048) { start, n in kernels.add_gelu(z + start, h + start, n) }
     }
 
     /// `dy *= gelu'(z)` elementwise.
@@ -148,10 +119,6 @@ extension Dense {
             }
         }
     }
-
-    /// GELU of one value (the 8-lane formula), for tails.
-    @inline(__always)
-    static func geluScalar(_ z: Float) -> Float { FastMath.gelu(SIMD8(repeating: z))[0] }
 
     /// GELU derivative of one value, for tails.
     @inline(__always)

@@ -1,12 +1,14 @@
 import CBLAS
+import CEmoKernels
 import EmoTensor
 import Foundation
 
 /// Dense inference kernels on raw pointers (row-major, caller-owned memory, no allocation).
 ///
-/// The speech encoders use these while EmoTensor's kernels land; each fast path has a naive reference
-/// (`Dense.Reference`) that the tests compare it with. Dimension legend: `M` rows (frames), `K` input width,
-/// `N` output width.
+/// The speech encoders use these while EmoTensor's kernels land; the tests compare each with the math in double
+/// precision. The elementwise and row kernels (GELU and its fused forms, softmax, norms, add) are C
+/// (`CEmoKernels`): AVX2 + FMA on CPUs that have them, a portable build otherwise; these functions split the
+/// work across threads and call them. Dimension legend: `M` rows (frames), `K` input width, `N` output width.
 public enum Dense {
     /// `C[M, N] = alpha * op(A) * op(B) + beta * C`, where `op(A)` is `A[M, K]` or, with `transA`, `A[K, M]^T`,
     /// and `op(B)` is `B[K, N]` or, with `transB`, `B[N, K]^T`.
@@ -40,51 +42,30 @@ public enum Dense {
     public static func layerNorm(rows: Int, n: Int, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                                  beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>) {
         parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
-            for r in range { layerNormRow(x + r * n, n: n, gamma: gamma, beta: beta, eps: eps, y: y + r * n) }
+            kernels.layer_norm(x + range.lowerBound * n, range.count, n, gamma, beta, eps, y + range.lowerBound * n,
+                               nil, nil)
         }
-    }
-
-    /// Layer norm of one row.
-    @inline(__always)
-    static func layerNormRow(_ xr: UnsafePointer<Float>, n: Int, gamma: UnsafePointer<Float>,
-                             beta: UnsafePointer<Float>, eps: Float, y yr: UnsafeMutablePointer<Float>) {
-        var sum: Float = 0
-        for i in 0..<n { sum += xr[i] }
-        let mean = sum / Float(n)
-        var ss: Float = 0
-        for i in 0..<n { let d = xr[i] - mean; ss += d * d }
-        let inv = 1 / (ss / Float(n) + eps).squareRoot()
-        for i in 0..<n { yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i] }
     }
 
     /// Normalises each column of `x[T, C]` over its `T` rows (PyTorch `GroupNorm(C, C)` on `[C, T]`), in place.
     /// `scratch` holds `2 * C` floats.
     public static func columnNorm(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>,
                                   beta: UnsafePointer<Float>, eps: Float, scratch: UnsafeMutablePointer<Float>) {
-        let mean = scratch, scale = scratch + cols
-        // Split the columns between threads (multiples of 8 so no two threads share a cache line of stats).
-        parallel(cols / 8, grain: 4) { r in
-            let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
-            columnMoments(rows: rows, cols: cols, x: x, columns: c0..<c1, mean: mean, squares: scale)
-            for c in c0..<c1 { scale[c] = gamma[c] / (scale[c] / Float(rows) + eps).squareRoot() }
-            for t in 0..<rows {
-                let row = x + t * cols
-                for c in c0..<c1 { row[c] = (row[c] - mean[c]) * scale[c] + beta[c] }
-            }
-        }
+        columnNormalize(rows: rows, cols: cols, x: x, gamma: gamma, beta: beta, eps: eps, mean: scratch,
+                        rstd: scratch + cols)
     }
 
-    /// For `columns` of `x[T, C]`: the column means into `mean` and Σ_t (x − mean)² into `squares` (both `[C]`,
-    /// overwritten there): the statistics `columnNorm` and `columnNormalize` finish in their own ways.
-    @inline(__always)
-    static func columnMoments(rows: Int, cols: Int, x: UnsafePointer<Float>, columns: Range<Int>,
-                              mean: UnsafeMutablePointer<Float>, squares: UnsafeMutablePointer<Float>) {
-        let (c0, c1) = (columns.lowerBound, columns.upperBound)
-        (mean + c0).update(repeating: 0, count: c1 - c0)
-        (squares + c0).update(repeating: 0, count: c1 - c0)
-        for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { mean[c] += row[c] } }
-        for c in c0..<c1 { mean[c] /= Float(rows) }
-        for t in 0..<rows { let row = x + t * cols; for c in c0..<c1 { let d = row[c] - mean[c]; squares[c] += d * d } }
+    /// `x[T, C]` normalised per column in place, then `* gamma[c] + beta[c]` when both are given; `mean[C]` and
+    /// `rstd[C]` receive the statistics. The columns are split between threads in multiples of 8, so no two
+    /// threads share a cache line of statistics.
+    static func columnNormalize(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, gamma: UnsafePointer<Float>?,
+                                beta: UnsafePointer<Float>?, eps: Float, mean: UnsafeMutablePointer<Float>,
+                                rstd: UnsafeMutablePointer<Float>) {
+        parallel(cols / 8, grain: 4) { r in
+            let c0 = r.lowerBound * 8, c1 = r.upperBound == cols / 8 ? cols : r.upperBound * 8
+            kernels.column_normalize(x + c0, rows, c1 - c0, cols, gamma.map { $0 + c0 }, beta.map { $0 + c0 }, eps,
+                                     mean + c0, rstd + c0)
+        }
     }
 
     /// Runs `body` over `0..<count` split into contiguous chunks on up to `Dense.threads` threads (one chunk,
@@ -144,56 +125,39 @@ public enum Dense {
 
     /// Exact GELU, `x * 0.5 * (1 + erf(x / sqrt 2))`, in place (PyTorch's default `nn.GELU`), multithreaded.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        parallel(count / 8, grain: 16_384) { r in
-            let start = r.lowerBound * 8
-            let end = r.upperBound == count / 8 ? count : r.upperBound * 8
-            geluSerial(x + start, count: end - start)
-        }
+        parallelBlocks(count, grain: 16_384) { start, n in kernels.gelu(x + start, x + start, n) }
     }
 
-    /// Single-threaded GELU.
-    static func geluSerial(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(x + i).storeBytes(of: FastMath.gelu(v), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            var tail = SIMD8<Float>(repeating: 0)
-            let n = min(8, count - i)
-            for j in 0..<n { tail[j] = x[i + j] }
-            let g = FastMath.gelu(tail)
-            for j in 0..<n { x[i + j] = g[j] }
-            i += n
-        }
-    }
-
-    /// Softmax of one row of `n` values in place.
+    /// Softmax of one row of `n` values in place (max-subtracted; a NaN, a +∞, or a row of only −∞ makes the
+    /// row NaN).
     @inline(__always)
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-        guard n > 0 else { return }
-        var mx = -Float.infinity
-        for i in 0..<n { mx = max(mx, x[i]) }
-        var sum: Float = 0
-        var i = 0
-        var acc = SIMD8<Float>()
-        while i + 8 <= n {
-            let e = FastMath.exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - mx)
-            UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD8<Float>.self)
-            acc += e
-            i += 8
-        }
-        sum = acc.sum()
-        while i < n { let e = expf(x[i] - mx); x[i] = e; sum += e; i += 1 }
-        let inv = 1 / sum
-        for i in 0..<n { x[i] *= inv }
+        kernels.softmax(x, n)
     }
 
     /// `y += x`, elementwise.
     @inline(__always)
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] += x[i] }
+        kernels.add(x, y, count)
+    }
+
+    /// The C kernels this process runs (`CEmoKernels`, chosen once: AVX2 + FMA when the CPU has both and
+    /// `EMOKIT_NO_AVX2` is unset).
+    @inline(__always)
+    static var kernels: EmoKernelTable { emo_kernels().pointee }
+
+    /// Name of the kernel path in use, `"avx2-fma"` or `"portable"` (for benchmark reports).
+    public static var kernelPath: String { String(cString: kernels.name) }
+
+    /// Runs `body(start, length)` over `0..<count` split into slices of whole 8-float blocks (the last slice also
+    /// takes the tail) on the kernel threads; one slice, inline, below `grain` blocks per thread.
+    @inline(__always)
+    static func parallelBlocks(_ count: Int, grain: Int, _ body: (Int, Int) -> Void) {
+        let blocks = count / 8
+        parallel(blocks, grain: grain) { r in
+            let start = r.lowerBound * 8, end = r.upperBound == blocks ? count : r.upperBound * 8
+            body(start, end - start)
+        }
     }
 }
 

@@ -1,0 +1,35 @@
+/* Picks the kernel path once per process (CEmoKernels.h). */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "CEmoKernels.h"
+
+extern const EmoKernelTable emo_kernel_table_portable;
+#if defined(__x86_64__)
+extern const EmoKernelTable emo_kernel_table_avx2;
+#endif
+
+const EmoKernelTable *emo_kernels_portable(void) { return &emo_kernel_table_portable; }
+
+const EmoKernelTable *emo_kernels_avx2(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &emo_kernel_table_avx2;
+#endif
+    return NULL;
+}
+
+/* The choice, made by the first caller (racing first callers compute the same answer). */
+static _Atomic(const EmoKernelTable *) active = NULL;
+
+const EmoKernelTable *emo_kernels(void) {
+    const EmoKernelTable *table = atomic_load_explicit(&active, memory_order_acquire);
+    if (table) return table;
+    const char *off = getenv("EMOKIT_NO_AVX2");
+    int forced = off != NULL && off[0] != '\0' && strcmp(off, "0") != 0;
+    table = forced ? NULL : emo_kernels_avx2();
+    if (!table) table = emo_kernels_portable();
+    atomic_store_explicit(&active, table, memory_order_release);
+    return table;
+}
