@@ -123,17 +123,28 @@ static EMO_TARGET void add_gelu(const float *z, float *h, size_t n) {
     }
 }
 
-static EMO_TARGET void affine_gelu(const float *xhat, size_t rows, size_t cols, const float *gamma,
-                                   const float *beta, float *y) {
+EMO_FN void affine_gelu_rows(const float *x, size_t rows, size_t cols, const float *center, const float *gamma,
+                             const float *beta, float *y) {
     for (size_t r = 0; r < rows; r++) {
-        const float *h = xhat + r * cols;
+        const float *h = x + r * cols;
         float *o = y + r * cols;
         for (size_t c = 0; c < cols; c += 8) {
             size_t k = block_size(c, cols);
-            v8f z = load_k(h + c, k, 0) * load_k(gamma + c, k, 0) + load_k(beta + c, k, 0);
-            store_k(o + c, gelu8(z), k);
+            v8f v = load_k(h + c, k, 0);
+            if (center) v = v - load_k(center + c, k, 0);
+            store_k(o + c, gelu8(v * load_k(gamma + c, k, 0) + load_k(beta + c, k, 0)), k);
         }
     }
+}
+
+static EMO_TARGET void affine_gelu(const float *xhat, size_t rows, size_t cols, const float *gamma,
+                                   const float *beta, float *y) {
+    affine_gelu_rows(xhat, rows, cols, NULL, gamma, beta, y);
+}
+
+static EMO_TARGET void centered_affine_gelu(const float *x, size_t rows, size_t cols, const float *center,
+                                            const float *scale, const float *shift, float *y) {
+    affine_gelu_rows(x, rows, cols, center, scale, shift, y);
 }
 
 static EMO_TARGET void softmax(float *x, size_t n) {
@@ -185,10 +196,9 @@ static EMO_TARGET void layer_norm(const float *x, size_t rows, size_t n, const f
     }
 }
 
-static EMO_TARGET void column_normalize(float *x, size_t rows, size_t cols, size_t ld, const float *gamma,
-                                        const float *beta, float eps, float *mean, float *rstd) {
-    // Sums then squared deviations, row by row (the [cols] accumulators stay in L1), then scale each row.
-    for (size_t c = 0; c < cols; c++) { mean[c] = 0; rstd[c] = 0; }
+static EMO_TARGET void column_moments(const float *x, size_t rows, size_t cols, size_t ld, float *mean, float *m2) {
+    // Sums then squared deviations, row by row (the [cols] accumulators stay in L1).
+    for (size_t c = 0; c < cols; c++) { mean[c] = 0; m2[c] = 0; }
     for (size_t t = 0; t < rows; t++) {
         const float *row = x + t * ld;
         for (size_t c = 0; c < cols; c += 8) {
@@ -202,9 +212,14 @@ static EMO_TARGET void column_normalize(float *x, size_t rows, size_t cols, size
         for (size_t c = 0; c < cols; c += 8) {
             size_t k = block_size(c, cols);
             v8f d = load_k(row + c, k, 0) - load_k(mean + c, k, 0);
-            store_k(rstd + c, load_k(rstd + c, k, 0) + d * d, k);
+            store_k(m2 + c, load_k(m2 + c, k, 0) + d * d, k);
         }
     }
+}
+
+static EMO_TARGET void column_normalize(float *x, size_t rows, size_t cols, size_t ld, const float *gamma,
+                                        const float *beta, float eps, float *mean, float *rstd) {
+    column_moments(x, rows, cols, ld, mean, rstd);
     for (size_t c = 0; c < cols; c++) rstd[c] = 1.0f / sqrtf(rstd[c] / (float)rows + eps);
     for (size_t t = 0; t < rows; t++) {
         float *row = x + t * ld;
@@ -229,8 +244,10 @@ __attribute__((visibility("hidden"))) const EmoKernelTable EMO_TABLE = {
     .gelu = gelu,
     .add_gelu = add_gelu,
     .affine_gelu = affine_gelu,
+    .centered_affine_gelu = centered_affine_gelu,
     .softmax = softmax,
     .layer_norm = layer_norm,
+    .column_moments = column_moments,
     .column_normalize = column_normalize,
     .add = add,
 };

@@ -38,6 +38,11 @@ typedef struct EmoKernelTable {
     /* y[r, c] = gelu(xhat[r, c] * gamma[c] + beta[c]) over [rows, cols] (row stride cols); y may be xhat. */
     void (*_Nonnull affine_gelu)(const float *_Nonnull xhat, size_t rows, size_t cols, const float *_Nonnull gamma,
                                  const float *_Nonnull beta, float *_Nonnull y);
+    /* y[r, c] = gelu((x[r, c] - center[c]) * scale[c] + shift[c]) over [rows, cols]: a norm with known statistics,
+       its affine step and GELU in one pass; y may be x. */
+    void (*_Nonnull centered_affine_gelu)(const float *_Nonnull x, size_t rows, size_t cols,
+                                          const float *_Nonnull center, const float *_Nonnull scale,
+                                          const float *_Nonnull shift, float *_Nonnull y);
     /* Softmax of one row of n values in place, max-subtracted. NaN values are skipped by the max and make the
        whole row NaN; a row containing +inf, or made only of -inf, becomes NaN (as Dense.softmax in Swift). */
     void (*_Nonnull softmax)(float *_Nonnull x, size_t n);
@@ -47,6 +52,10 @@ typedef struct EmoKernelTable {
     void (*_Nonnull layer_norm)(const float *_Nonnull x, size_t rows, size_t n, const float *_Nonnull gamma,
                                 const float *_Nonnull beta, float eps, float *_Nonnull y, float *_Nullable xhat_out,
                                 float *_Nullable rstd_out);
+    /* Per-column mean[cols] and sum of squared deviations m2[cols] of x (row stride ld ≥ cols, `rows` rows ≥ 1),
+       two passes (mean first), x unchanged. */
+    void (*_Nonnull column_moments)(const float *_Nonnull x, size_t rows, size_t cols, size_t ld,
+                                    float *_Nonnull mean, float *_Nonnull m2);
     /* Normalises each of `cols` columns of x (row stride ld ≥ cols, `rows` rows) over its rows in place:
        x = (x - mean) * rstd, then * gamma[c] + beta[c] when gamma and beta are non-NULL (both or neither).
        mean[cols] and rstd[cols] (1 / sqrt(var + eps), biased) are written (also used as accumulators). */

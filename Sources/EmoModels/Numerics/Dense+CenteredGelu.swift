@@ -5,15 +5,14 @@ extension Dense {
                                           scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
                                           into y: UnsafeMutablePointer<Float>) {
         parallel(rows, grain: max(1, 65_536 / max(cols, 1))) { range in
-            for t in range {
-                let h = x + t * cols, o = y + t * cols
-                var c = 0
-                while c + 8 <= cols {
-                    store(FastMath.gelu((load(h + c) - load(center + c)) * load(scale + c) + load(shift + c)), o + c)
-                    c += 8
-                }
-                while c < cols { o[c] = geluScalar((h[c] - center[c]) * scale[c] + shift[c]); c += 1 }
-            }
+            let first = range.lowerBound
+            kernels.centered_affine_gelu(x + first * cols, range.count, cols, center, scale, shift, y + first * cols)
         }
+    }
+
+    /// Per-column `mean[C]` and sum of squared deviations `m2[C]` of `x[T, C]` (`T ≥ 1`; two passes, `x` unchanged).
+    public static func columnMoments(rows: Int, cols: Int, x: UnsafePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                                     m2: UnsafeMutablePointer<Float>) {
+        kernels.column_moments(x, rows, cols, cols, mean, m2)
     }
 }

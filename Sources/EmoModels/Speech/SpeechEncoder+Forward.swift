@@ -347,7 +347,7 @@ extension SpeechEncoder {
             let n = min(block, tOut - seen)
             let zb = z + seen * cout
             convolve(cl, src + seen * cl.stride * cl.cin, frames: n, into: zb, col: scratch.col)
-            Dense.columnMoments(rows: n, cols: cout, x: zb, columns: 0..<cout, mean: bMean, squares: bM2)
+            Dense.columnMoments(rows: n, cols: cout, x: zb, mean: bMean, m2: bM2)
             // Chan et al.: merge (seen, mean, m2) with the block's (n, bMean, bM2).
             let (na, nb) = (Double(seen), Double(n))
             let total = na + nb
