@@ -12,6 +12,9 @@ struct ComplexFFT: Sendable {
     let count: Int
     /// `cos(2 pi j / N)` and `sin(2 pi j / N)` for `j < N / 2`.
     private let cosines: [Float], sines: [Float]
+    /// `reversed[i]`: `i` with its log2(N) bits reversed (where a caller that fills the planes itself puts sample `i`
+    /// to skip the permutation: `permuted: true`).
+    let reversed: [Int]
     /// The bit-reversal pairs `(i, j)`, `i < j`, that the permutation before the butterflies swaps.
     private let swaps: [(Int, Int)]
 
@@ -22,27 +25,28 @@ struct ComplexFFT: Sendable {
         cosines = (0..<(count / 2)).map { Float(cos(2 * Double.pi * Double($0) / Double(count))) }
         sines = (0..<(count / 2)).map { Float(sin(2 * Double.pi * Double($0) / Double(count))) }
         let bits = count.trailingZeroBitCount
-        var pairs: [(Int, Int)] = []
-        for i in 0..<count {
+        reversed = (0..<count).map { i in
             var r = 0
             for b in 0..<bits where i & (1 << b) != 0 { r |= 1 << (bits - 1 - b) }
-            if i < r { pairs.append((i, r)) }
+            return r
         }
-        swaps = pairs
+        swaps = reversed.enumerated().filter { $0.offset < $0.element }.map { ($0.offset, $0.element) }
     }
 
-    /// Forward transform (`e^{-2 pi i n k / N}`) of the 8 signals in `re`/`im` `[N, 8]`, in place.
-    func forward(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
-        transform(re: re, im: im, sign: -1)
+    /// Forward transform (`e^{-2 pi i n k / N}`) of the 8 signals in `re`/`im` `[N, 8]`, in place; with
+    /// `permuted`, sample `i` was stored at `reversed[i]` (the output is in natural order either way).
+    func forward(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, permuted: Bool = false) {
+        transform(re: re, im: im, sign: -1, permuted: permuted)
     }
 
-    /// Inverse transform (`e^{+2 pi i n k / N}`, unscaled) of the 8 signals in `re`/`im` `[N, 8]`, in place.
-    func inverse(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
-        transform(re: re, im: im, sign: 1)
+    /// Inverse transform (`e^{+2 pi i n k / N}`, unscaled) of the 8 signals in `re`/`im` `[N, 8]`, in place;
+    /// `permuted` as for `forward`.
+    func inverse(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, permuted: Bool = false) {
+        transform(re: re, im: im, sign: 1, permuted: permuted)
     }
 
-    /// Iterative decimation in time: bit-reversal permutation, then log2(N) stages of butterflies.
-    private func transform(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, sign: Float) {
+    /// Iterative decimation in time: bit-reversal permutation (unless `permuted`), then log2(N) stages of butterflies.
+    private func transform(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, sign: Float, permuted: Bool) {
         let n = count
         let r = UnsafeMutableRawPointer(re), i = UnsafeMutableRawPointer(im)
         @inline(__always) func load(_ p: UnsafeMutableRawPointer, _ k: Int) -> SIMD8<Float> {
@@ -51,7 +55,7 @@ struct ComplexFFT: Sendable {
         @inline(__always) func store(_ p: UnsafeMutableRawPointer, _ k: Int, _ v: SIMD8<Float>) {
             p.storeBytes(of: v, toByteOffset: k * 32, as: SIMD8<Float>.self)
         }
-        for (a, b) in swaps {
+        for (a, b) in swaps where !permuted {
             let (ra, ia, rb, ib) = (load(r, a), load(i, a), load(r, b), load(i, b))
             store(r, a, rb); store(i, a, ib); store(r, b, ra); store(i, b, ia)
         }

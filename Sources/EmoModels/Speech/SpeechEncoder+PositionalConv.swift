@@ -115,7 +115,7 @@ extension SpeechEncoder {
         let z = pre ?? ws.buffer("posOut", rows * c)         // [B·T, C]
         let threads = Dense.chunkCount(v * chunks)
         let scratch = (0..<threads).map { ws.buffer("posFFT\($0)", 16 * n) }  // [2, N, 8] per thread
-        let fft = spectra.fft
+        let fft = spectra.fft, reversed = spectra.fft.reversed
         // 1. Forward FFTs: item (block, 16-channel chunk).
         Dense.parallelChunksWithSerialBLAS(v * chunks) { thread, items in
             let re = scratch[thread], im = scratch[thread] + 8 * n
@@ -123,17 +123,17 @@ extension SpeechEncoder {
                 let (vi, c0) = (item / chunks, (item % chunks) * 16)
                 let (b, t0) = (vi / blocks, (vi % blocks) * hop - pad)
                 for m in 0..<n {
-                    let frame = t0 + m
+                    let frame = t0 + m, slot = 8 * reversed[m]  // loaded in bit-reversed order for the FFT
                     if frame >= 0 && frame < t {
                         let src = h + (b * t + frame) * c + c0
-                        (re + 8 * m).update(from: src, count: 8)
-                        (im + 8 * m).update(from: src + 8, count: 8)
+                        store8(load8(src), re + slot)
+                        store8(load8(src + 8), im + slot)
                     } else {
-                        (re + 8 * m).update(repeating: 0, count: 8)
-                        (im + 8 * m).update(repeating: 0, count: 8)
+                        store8(.zero, re + slot)
+                        store8(.zero, im + slot)
                     }
                 }
-                fft.forward(re: re, im: im)
+                fft.forward(re: re, im: im, permuted: true)
                 // Split Z = A + iB (A, B real signals): A[f] = (Z[f] + conj Z[N−f]) / 2, B[f] = (Z[f] − conj Z[N−f]) / 2i;
                 // the halves are folded into the weight spectra.
                 for f in 0..<bins {
@@ -172,12 +172,13 @@ extension SpeechEncoder {
                     for f in 0..<bins {
                         let src = ys + ((f * v + vi) * c + c0) * 2
                         let (ar, ai) = loadInterleaved(src), (br, bi) = loadInterleaved(src + 16)
-                        store8(ar - bi, re + 8 * f); store8(ai + br, im + 8 * f)
+                        let (slot, mirror) = (8 * reversed[f], 8 * reversed[(n - f) % n])  // bit-reversed order
+                        store8(ar - bi, re + slot); store8(ai + br, im + slot)
                         if f > 0 && f < n - f {
-                            store8(ar + bi, re + 8 * (n - f)); store8(br - ai, im + 8 * (n - f))
+                            store8(ar + bi, re + mirror); store8(br - ai, im + mirror)
                         }
                     }
-                    fft.inverse(re: re, im: im)
+                    fft.inverse(re: re, im: im, permuted: true)
                     let (ba, bb) = (load8(bias + c0), load8(bias + c0 + 8))
                     for m in 0..<min(hop, t - t0) {
                         let dst = z + (b * t + t0 + m) * c + c0
@@ -203,8 +204,8 @@ extension SpeechEncoder {
 
 /// Writes 8 complex values `(re[l], im[l])` interleaved at `p[0 ..< 16]`.
 @inline(__always) private func storeInterleaved(_ re: SIMD8<Float>, _ im: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
-    var v = SIMD16<Float>()
-    for l in 0..<8 { v[2 * l] = re[l]; v[2 * l + 1] = im[l] }
+    let v = SIMD16<Float>(re[0], im[0], re[1], im[1], re[2], im[2], re[3], im[3],
+                          re[4], im[4], re[5], im[5], re[6], im[6], re[7], im[7])
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
 }
 
