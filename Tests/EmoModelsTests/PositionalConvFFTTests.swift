@@ -130,12 +130,21 @@ final class PositionalConvFFTTests: XCTestCase {
         }
     }
 
-    /// The dispatch takes the FFT path for base-layout 3 s clips and the direct one for a single frame, and the
+    /// The dispatch takes the FFT path for base-layout 3 s clips and the direct one for short ones, and the
     /// public entry point runs each path as asked.
     func testDispatchAndPublicEntry() throws {
         let encoder = try baseLayoutEncoder()
-        XCTAssertTrue(encoder.usesFFTPositionalConv(frames: 149))
-        XCTAssertFalse(encoder.usesFFTPositionalConv(frames: 1))
+        XCTAssertTrue(encoder.usesFFTPositionalConv(batch: 1, frames: 149))
+        XCTAssertTrue(encoder.usesFFTPositionalConv(batch: 4, frames: 149))
+        XCTAssertTrue(encoder.usesFFTPositionalConv(batch: 1, frames: 1000))
+        XCTAssertFalse(encoder.usesFFTPositionalConv(batch: 1, frames: 1))
+        XCTAssertFalse(encoder.usesFFTPositionalConv(batch: 1, frames: 16))
+        XCTAssertFalse(encoder.usesFFTPositionalConv(batch: 4, frames: 8))
+        // SpeechEncoderParityTests' padded batch (B = 2, T = 59, C = 32, K = 16 and 15) runs the FFT path against HF.
+        for name in ["wav2vec2-base", "wav2vec2-large"] {
+            let small = try SpeechEncoder(directory: Fixtures.encoder(name).path)
+            XCTAssertTrue(small.usesFFTPositionalConv(batch: 2, frames: 59), name)
+        }
         let (b, t) = (2, 149)
         let h = randomInput(batch: b, frames: t, lengths: [149, 90], seed: 5)
         var viaDirect = h, viaFFT = h

@@ -13,26 +13,30 @@ public enum PositionalConvMethod: String, Sendable, CaseIterable {
 extension SpeechEncoder {
     /// `encoder.pos_conv_embed` for `batch` clips, added in place: `h[B, T, C] += gelu(conv(h))` (grouped conv,
     /// "same" padding per clip, the extra frame of an even kernel dropped). The pre-activation goes to `pre`
-    /// `[B, T, C]` when given (the tape). Runs the FFT path when the layout allows it (C a multiple of 16) and the
-    /// clip is long enough for it to be cheaper (`usesFFTPositionalConv`), else the direct path.
+    /// `[B, T, C]` when given (the tape). Runs the FFT path when the layout allows it (C a multiple of 16) and it is
+    /// the cheaper one for this batch (`usesFFTPositionalConv`), else the direct path.
     func positionalConv(_ h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, ws: SpeechWorkspace,
                         pre: UnsafeMutablePointer<Float>?) {
-        if usesFFTPositionalConv(frames: t), let spectra = positionalSpectra() {
+        if usesFFTPositionalConv(batch: batch, frames: t), let spectra = positionalSpectra() {
             positionalConvFFT(h, batch: batch, frames: t, spectra: spectra, ws: ws, pre: pre)
         } else {
             positionalConvDirect(h, batch: batch, frames: t, ws: ws, pre: pre)
         }
     }
 
-    /// Whether `positionalConv` takes the FFT path for clips of `t` frames: when its multiply-adds (4 real per
-    /// complex one, `ceil(T / hop)` blocks of `N/2 + 1` bins) are under half the direct path's (`T·K` per
-    /// channel pair), the margin paying for the transforms and the complex GEMMs' lower throughput.
-    func usesFFTPositionalConv(frames t: Int) -> Bool {
+    /// Whether `positionalConv` takes the FFT path for `batch` clips of `t` frames. Cost model in multiply-add
+    /// equivalents per channel and input channel of a group, fitted to `emo bench encoders --positional-conv`-style
+    /// single-thread timings (C = 768, K = 128; crossover at T ≈ 32 frames for B = 1, 20 for B = 2, 14 for B = 4):
+    /// direct `B·T·K`; FFT `bins·(26 + 8·V)` with V = B·blocks, where 26 stands for streaming the weight spectra
+    /// once per call (8 bytes per bin, memory-bound: about 3.3 multiply-adds per byte) and 8 per block for the
+    /// complex GEMMs (4 real multiply-adds per complex one, at about half the direct GEMM's rate) and the transforms.
+    func usesFFTPositionalConv(batch: Int, frames t: Int) -> Bool {
         guard PositionalConvSpectra.supports(channels: config.hiddenSize, groups: config.posConvGroups), t > 0 else { return false }
-        let n = PositionalConvSpectra.blockLength(kernel: config.posConvKernel)
-        let hop = n - config.posConvKernel + 1
+        let k = config.posConvKernel
+        let n = PositionalConvSpectra.blockLength(kernel: k)
+        let (hop, bins) = (n - k + 1, n / 2 + 1)
         let blocks = (t + hop - 1) / hop
-        return 2 * blocks * (n / 2 + 1) * 4 < t * config.posConvKernel
+        return batch * t * k > bins * (26 + 8 * batch * blocks)
     }
 
     /// The positional conv's weight spectra, computed on first use under a lock (nil when the layout has no FFT path).
