@@ -130,6 +130,33 @@ final class PositionalConvFFTTests: XCTestCase {
         }
     }
 
+    /// The FFT adjoint (`dh += convT(dz)`) against the direct col2im backward, same cases and tolerance.
+    func testFFTPositionalConvBackwardMatchesDirect() throws {
+        let encoder = try baseLayoutEncoder()
+        let spectra = try XCTUnwrap(encoder.positionalSpectra())
+        let cases: [(t: Int, batch: Int)] = [(1, 1), (2, 2), (127, 1), (128, 1), (129, 1), (149, 4), (300, 3), (1000, 1)]
+        for (i, (t, b)) in cases.enumerated() {
+            let dz = randomInput(batch: b, frames: t, lengths: Array(repeating: t, count: b), seed: UInt64(300 + i))
+            let dh0 = randomInput(batch: b, frames: t, lengths: Array(repeating: t, count: b), seed: UInt64(400 + i))
+            var direct = dh0, fft = dh0
+            let ws = SpeechWorkspace()
+            dz.withUnsafeBufferPointer { d in
+                guard let d = d.baseAddress else { return }
+                direct.withUnsafeMutableBufferPointer { o in
+                    if let o = o.baseAddress { encoder.positionalConvBackwardDirect(d, batch: b, frames: t, into: o) }
+                }
+                fft.withUnsafeMutableBufferPointer { o in
+                    if let o = o.baseAddress { encoder.positionalConvBackwardFFT(d, batch: b, frames: t, spectra: spectra, ws: ws, into: o) }
+                }
+            }
+            let grad = zip(direct, dh0).map { $0 - $1 }
+            let d = maxAbsDiff(fft, direct), tol = 1e-5 * max(1, maxAbs(grad))
+            print("pos conv backward B = \(b), T = \(t): FFT vs direct max abs diff \(d) (max |convT(dz)| \(maxAbs(grad)))")
+            XCTAssertGreaterThan(maxAbs(grad), 0.01, "the backward added nothing")
+            XCTAssertLessThanOrEqual(d, tol, "B = \(b), T = \(t)")
+        }
+    }
+
     /// The dispatch takes the FFT path for base-layout 3 s clips and the direct one for short ones, and the
     /// public entry point runs each path as asked.
     func testDispatchAndPublicEntry() throws {

@@ -24,6 +24,16 @@ extension SpeechEncoder {
         }
     }
 
+    /// Adds the positional conv's input gradient (`dz [B, T, C]` at the pre-activation) into `dh [B, T, C]`, on
+    /// the FFT path when `usesFFTPositionalConv` (same cost as the forward), else by im2col.
+    func positionalConvBackward(_ dz: UnsafePointer<Float>, batch: Int, frames t: Int, into dh: UnsafeMutablePointer<Float>) {
+        if usesFFTPositionalConv(batch: batch, frames: t), let spectra = positionalSpectra() {
+            positionalConvBackwardFFT(dz, batch: batch, frames: t, spectra: spectra, ws: workspace, into: dh)
+        } else {
+            positionalConvBackwardDirect(dz, batch: batch, frames: t, into: dh)
+        }
+    }
+
     /// Whether `positionalConv` takes the FFT path for `batch` clips of `t` frames. Cost model in multiply-add
     /// equivalents per channel and input channel of a group, fitted to `emo bench encoders --positional-conv`-style
     /// single-thread timings (C = 768, K = 128; crossover at T ≈ 32 frames for B = 1, 20 for B = 2, 14 for B = 4):
@@ -100,23 +110,48 @@ extension SpeechEncoder {
         Dense.addGelu(z, into: h, count: rows * c)
     }
 
-    /// The FFT path (overlap-save). Each clip is cut into `ceil(T / hop)` blocks; block `s` is the `N` input frames
-    /// starting at `s·hop − K/2` (zeros outside the clip) and yields output frames `s·hop ..< s·hop + hop`, since
-    /// `y[t] = sum_j w[j] x[t + j − K/2]` never wraps around the block for those. Per block and 16 channels, one
-    /// complex FFT carries two real channels (8 lanes in the real part, 8 in the imaginary one); per bin and group,
-    /// one complex GEMM `[V, C/G] × [C/G, C/G]` over the V = B·blocks block spectra; then the inverse FFT, again
-    /// two real channels per complex transform, + bias, and `Dense.addGelu`.
+    /// The FFT path (overlap-save): `h += gelu(conv(h) + bias)`, the pre-activation into `pre` when given.
     /// Scratch (from `ws`): the input and output spectra, each `(N/2 + 1)·V·C` complex (≈ 6.3 MB at B = 4,
     /// T = 149, C = 768), and `16·N` floats per thread.
     func positionalConvFFT(_ h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, spectra: PositionalConvSpectra,
                            ws: SpeechWorkspace, pre: UnsafeMutablePointer<Float>?) {
+        let rows = batch * t, c = spectra.channels
+        let z = pre ?? ws.buffer("posOut", rows * c)  // [B·T, C]
+        posConvBias.withUnsafeBufferPointer { bias in
+            overlapSave(UnsafePointer(h), batch: batch, frames: t, spectra: spectra, ws: ws, adjoint: false,
+                        into: z, bias: bias.baseAddress, accumulate: false)
+        }
+        Dense.addGelu(z, into: h, count: rows * c)
+    }
+
+    /// The FFT path of the backward: `dh += convT(dz)` (the adjoint of the conv without bias), the same spectra
+    /// read conjugate-transposed (see `overlapSave`). Scratch as `positionalConvFFT`.
+    func positionalConvBackwardFFT(_ dz: UnsafePointer<Float>, batch: Int, frames t: Int, spectra: PositionalConvSpectra,
+                                   ws: SpeechWorkspace, into dh: UnsafeMutablePointer<Float>) {
+        overlapSave(dz, batch: batch, frames: t, spectra: spectra, ws: ws, adjoint: true, into: dh, bias: nil, accumulate: true)
+    }
+
+    /// Overlap-save FFT correlation of `x [B, T, C]` with the positional conv's weights, into `out [B, T, C]`
+    /// (`= y + bias`, or `+= y` with `accumulate`).
+    ///
+    /// Forward: `y[t] = sum_j w[j] x[t + j − K/2]`. Each clip is cut into `ceil(T / hop)` blocks; block `s` is
+    /// the N input frames from `s·hop − pad` (zeros outside the clip) and yields output frames `s·hop ..< s·hop + hop`,
+    /// which never wrap around the block. Per block and 16 channels, one complex FFT carries two real channels
+    /// (8 lanes in the real part, 8 in the imaginary one); per bin and group, one complex GEMM
+    /// `[V, C/G] × [C/G, C/G]` over the V = B·blocks block spectra; then the inverse FFT, again two real channels
+    /// per complex transform.
+    /// Adjoint (`adjoint`): `y[s] = sum_j w[j]ᵀ x[s + K/2 − j]`, a correlation with the kernel flipped in time
+    /// (pad `K − 1 − K/2`) and transposed per group; its spectrum is `e^{2 pi i f (K−1)/N} W[f]`, so each bin's GEMM
+    /// reads the stored `conj(W[f]) / 2N` conjugate-transposed with that phase as alpha (no second table).
+    func overlapSave(_ x: UnsafePointer<Float>, batch: Int, frames t: Int, spectra: PositionalConvSpectra,
+                     ws: SpeechWorkspace, adjoint: Bool, into out: UnsafeMutablePointer<Float>,
+                     bias: UnsafePointer<Float>?, accumulate: Bool) {
         let (c, g, cg, k) = (spectra.channels, spectra.groups, spectra.channels / spectra.groups, spectra.kernel)
-        let (n, bins, hop, pad) = (spectra.fft.count, spectra.bins, spectra.hop, k / 2)
+        let (n, bins, hop) = (spectra.fft.count, spectra.bins, spectra.hop)
+        let pad = adjoint ? k - 1 - k / 2 : k / 2
         let blocks = (t + hop - 1) / hop, v = batch * blocks, chunks = c / 16
-        let rows = batch * t
         let xs = ws.buffer("posSpecIn", bins * v * c * 2)   // [bins, V, C] complex (re, im interleaved)
         let ys = ws.buffer("posSpecOut", bins * v * c * 2)  // [bins, V, C] complex
-        let z = pre ?? ws.buffer("posOut", rows * c)         // [B·T, C]
         let threads = Dense.chunkCount(v * chunks)
         let scratch = (0..<threads).map { ws.buffer("posFFT\($0)", 16 * n) }  // [2, N, 8] per thread
         let fft = spectra.fft, reversed = spectra.fft.reversed
@@ -129,7 +164,7 @@ extension SpeechEncoder {
                 for m in 0..<n {
                     let frame = t0 + m, slot = 8 * reversed[m]  // loaded in bit-reversed order for the FFT
                     if frame >= 0 && frame < t {
-                        let src = h + (b * t + frame) * c + c0
+                        let src = x + (b * t + frame) * c + c0
                         store8(load8(src), re + slot)
                         store8(load8(src + 8), im + slot)
                     } else {
@@ -150,49 +185,51 @@ extension SpeechEncoder {
                 }
             }
         }
-        // 2. Per bin and group: Y[f][V, C/G] = X[f][V, C/G] · S[f, g][C/G, C/G] (complex, single-threaded GEMMs).
+        // 2. Per bin and group: Y[f][V, C/G] = X[f][V, C/G] · S[f, g] (complex, single-threaded GEMMs).
         spectra.values.withUnsafeBufferPointer { s in
             guard let s = s.baseAddress else { return }
             Dense.parallelWithSerialBLAS(bins) { range in
-                var one: (Float, Float) = (1, 0), zero: (Float, Float) = (0, 0)
+                var zero: (Float, Float) = (0, 0)
                 for f in range {
+                    let phase = adjoint ? 2 * Double.pi * Double(f * (k - 1)) / Double(n) : 0
+                    var alpha: (Float, Float) = (Float(cos(phase)), Float(sin(phase)))
                     for gi in 0..<g {
-                        let a = xs + (f * v * c + gi * cg) * 2, out = ys + (f * v * c + gi * cg) * 2
+                        let a = xs + (f * v * c + gi * cg) * 2, y = ys + (f * v * c + gi * cg) * 2
                         let w = s + (f * g + gi) * cg * cg * 2
-                        cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(v), Int32(cg), Int32(cg),
-                                    &one, a, Int32(c), w, Int32(cg), &zero, out, Int32(c))
+                        cblas_cgemm(CblasRowMajor, CblasNoTrans, adjoint ? CblasConjTrans : CblasNoTrans,
+                                    Int32(v), Int32(cg), Int32(cg), &alpha, a, Int32(c), w, Int32(cg), &zero, y, Int32(c))
                     }
                 }
             }
         }
-        // 3. Inverse FFTs: Z = A + iB from the two channels' half spectra (Hermitian), then bias and the kept frames.
-        posConvBias.withUnsafeBufferPointer { bias in
-            guard let bias = bias.baseAddress else { return }
-            Dense.parallelChunksWithSerialBLAS(v * chunks) { thread, items in
-                let re = scratch[thread], im = scratch[thread] + 8 * n
-                for item in items {
-                    let (vi, c0) = (item / chunks, (item % chunks) * 16)
-                    let (b, t0) = (vi / blocks, (vi % blocks) * hop)
-                    for f in 0..<bins {
-                        let src = ys + ((f * v + vi) * c + c0) * 2
-                        let (ar, ai) = loadInterleaved(src), (br, bi) = loadInterleaved(src + 16)
-                        let (slot, mirror) = (8 * reversed[f], 8 * reversed[(n - f) % n])  // bit-reversed order
-                        store8(ar - bi, re + slot); store8(ai + br, im + slot)
-                        if f > 0 && f < n - f {
-                            store8(ar + bi, re + mirror); store8(br - ai, im + mirror)
-                        }
+        // 3. Inverse FFTs: Z = A + iB from the two channels' half spectra (Hermitian), then the kept frames.
+        Dense.parallelChunksWithSerialBLAS(v * chunks) { thread, items in
+            let re = scratch[thread], im = scratch[thread] + 8 * n
+            for item in items {
+                let (vi, c0) = (item / chunks, (item % chunks) * 16)
+                let (b, t0) = (vi / blocks, (vi % blocks) * hop)
+                for f in 0..<bins {
+                    let src = ys + ((f * v + vi) * c + c0) * 2
+                    let (ar, ai) = loadInterleaved(src), (br, bi) = loadInterleaved(src + 16)
+                    let (slot, mirror) = (8 * reversed[f], 8 * reversed[(n - f) % n])  // bit-reversed order
+                    store8(ar - bi, re + slot); store8(ai + br, im + slot)
+                    if f > 0 && f < n - f {
+                        store8(ar + bi, re + mirror); store8(br - ai, im + mirror)
                     }
-                    fft.inverse(re: re, im: im, permuted: true)
-                    let (ba, bb) = (load8(bias + c0), load8(bias + c0 + 8))
-                    for m in 0..<min(hop, t - t0) {
-                        let dst = z + (b * t + t0 + m) * c + c0
-                        store8(load8(re + 8 * m) + ba, dst)
-                        store8(load8(im + 8 * m) + bb, dst + 8)
+                }
+                fft.inverse(re: re, im: im, permuted: true)
+                let ba = bias.map { load8($0 + c0) } ?? .zero, bb = bias.map { load8($0 + c0 + 8) } ?? .zero
+                for m in 0..<min(hop, t - t0) {
+                    let dst = out + (b * t + t0 + m) * c + c0
+                    let (va, vb) = (load8(re + 8 * m) + ba, load8(im + 8 * m) + bb)
+                    if accumulate {
+                        store8(load8(dst) + va, dst); store8(load8(dst + 8) + vb, dst + 8)
+                    } else {
+                        store8(va, dst); store8(vb, dst + 8)
                     }
                 }
             }
         }
-        Dense.addGelu(z, into: h, count: rows * c)
     }
 }
 
