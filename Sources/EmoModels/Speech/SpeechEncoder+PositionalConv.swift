@@ -38,7 +38,7 @@ extension SpeechEncoder {
     /// equivalents per channel and input channel of a group, fitted to `emo bench encoders --positional-conv`-style
     /// single-thread timings (C = 768, K = 128; crossover at T ≈ 32 frames for B = 1, 20 for B = 2, 14 for B = 4):
     /// direct `B·T·K`; FFT `bins·(26 + 8·V)` with V = B·blocks, where 26 stands for streaming the weight spectra
-    /// once per call (8 bytes per bin, memory-bound: about 3.3 multiply-adds per byte) and 8 per block for the
+    /// once per call (`bins·C·C/G` complex values of 8 bytes, memory-bound: about 3.3 multiply-adds per byte) and 8 per block for the
     /// complex GEMMs (4 real multiply-adds per complex one, at about half the direct GEMM's rate) and the transforms.
     func usesFFTPositionalConv(batch: Int, frames t: Int) -> Bool {
         guard PositionalConvSpectra.supports(channels: config.hiddenSize, groups: config.posConvGroups), t > 0 else { return false }
@@ -263,7 +263,7 @@ extension SpeechEncoder {
 /// bins per output frame (N = 512: 257 bins for 385 frames) but double this table and, at T = 149 (3 s), costs
 /// the same 257 vs 258 bins per clip; smaller N (non powers of two) would need more, shorter blocks.
 /// Memory: `(N/2 + 1)·G·(C/G)²` complex floats: 129 · 16 · 48² · 8 B ≈ 38 MB for base models (C = 768),
-/// ≈ 68 MB for large ones (C = 1024, C/G = 64), built once per encoder on first use (a few milliseconds).
+/// ≈ 68 MB for large ones (C = 1024, C/G = 64), built once per encoder on first use (about 85 ms, release build, C = 768).
 struct PositionalConvSpectra: Sendable {
     /// C, G, K.
     let channels: Int, groups: Int, kernel: Int
