@@ -155,8 +155,9 @@ extension SpeechEncoder {
         return dx
     }
 
-    /// Adds the positional conv's input gradient (`dz [B, T, C]` at the pre-activation) into `dh [B, T, C]`.
-    func positionalConvBackward(_ dz: UnsafePointer<Float>, batch: Int, frames t: Int, into dh: UnsafeMutablePointer<Float>) {
+    /// Adds the positional conv's input gradient (`dz [B, T, C]` at the pre-activation) into `dh [B, T, C]`, by
+    /// im2col (the reference for `positionalConvBackwardFFT`; `positionalConvBackward` picks the path).
+    func positionalConvBackwardDirect(_ dz: UnsafePointer<Float>, batch: Int, frames t: Int, into dh: UnsafeMutablePointer<Float>) {
         let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
         let cg = c / g, pad = k / 2, rows = batch * t
         let ws = workspace

@@ -413,40 +413,6 @@ extension SpeechEncoder {
         Dense.linear(m: rows, k: cc, n: config.hiddenSize, x: src, weight: projectionWeight, bias: projectionBias, y: out)
     }
 
-    /// `encoder.pos_conv_embed` for `batch` clips, added in place: `h[B, T, C] += gelu(conv(h))` (grouped conv,
-    /// "same" padding per clip, the extra frame of an even kernel dropped). The pre-activation goes to `pre`
-    /// `[B, T, C]` when given (the tape).
-    func positionalConv(_ h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, ws: SpeechWorkspace,
-                        pre: UnsafeMutablePointer<Float>?) {
-        let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
-        let cg = c / g, pad = k / 2, rows = batch * t
-        let padded = ws.buffer("posPadded", batch * (t + k) * c)  // [B, T + K, C], zero rows around each clip
-        for b in 0..<batch {
-            let p = padded + b * (t + k) * c
-            p.update(repeating: 0, count: pad * c)
-            (p + pad * c).update(from: h + b * t * c, count: t * c)
-            (p + (pad + t) * c).update(repeating: 0, count: (k - pad) * c)
-        }
-        let col = ws.buffer("posCol", rows * k * cg)  // [B·T, K·C/G] for one group
-        let z = pre ?? ws.buffer("posOut", rows * c)   // [B·T, C]
-        for r in 0..<rows { (z + r * c).update(from: posConvBias, count: c) }
-        posConvWeight.withUnsafeBufferPointer { w in
-            guard let w = w.baseAddress else { return }
-            for gi in 0..<g {
-                Dense.parallel(rows, grain: 64) { range in
-                    for row in range {
-                        let (b, r) = (row / t, row % t)
-                        let dst = col + row * k * cg, src = padded + (b * (t + k) + r) * c + gi * cg
-                        for tap in 0..<k { (dst + tap * cg).update(from: src + tap * c, count: cg) }
-                    }
-                }
-                Dense.gemm(m: rows, n: cg, k: k * cg, a: col, lda: k * cg, b: w + gi * cg * k * cg, ldb: k * cg,
-                           transB: true, beta: 1, c: z + gi * cg, ldc: c)
-            }
-        }
-        Dense.addGelu(z, into: h, count: rows * c)
-    }
-
     /// WavLM's relative position bias `[H, T, T]` from `rel_attn_embed` (nil for other families).
     func relativePositionBias(frames t: Int, ws: SpeechWorkspace) -> UnsafeMutablePointer<Float>? {
         guard let table = relativeEmbedding else { return nil }

@@ -70,7 +70,9 @@ public final class SpeechEncoder: @unchecked Sendable {
     var projectionBias: [Float] = []
     /// `encoder.pos_conv_embed.conv` weight after weight norm (`g * v / ||v||` over dims 0, 1), `[C, C/G, K]`
     /// stored as `[C, K, C/G]`.
-    var posConvWeight: [Float] = []
+    var posConvWeight: [Float] = [] { didSet { positionalSpectraCache.reset() } }
+    /// `posConvWeight`'s spectra for the FFT path, built on first use (see `PositionalConvSpectra`).
+    let positionalSpectraCache = LazyPositionalSpectra()
     /// `encoder.pos_conv_embed.conv.bias` `[C]`.
     var posConvBias: [Float] = []
     /// `encoder.layer_norm.weight` / `.bias` `[C]`.

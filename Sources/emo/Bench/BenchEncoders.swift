@@ -35,6 +35,9 @@ struct BenchEncoders: AsyncParsableCommand {
     @Option(help: "Comma-separated models.")
     var models = "wav2vec2-base,hubert-base,wavlm-base-plus"
 
+    @Flag(help: "Also time the positional conv alone, direct vs FFT path (B = 4, T = 149, one thread).")
+    var positionalConv = false
+
     func run() async throws {
         let dir = cache ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.cache/emokit/bench-encoders" } ?? "/tmp/emokit-bench-encoders")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -56,6 +59,7 @@ struct BenchEncoders: AsyncParsableCommand {
         }
         let inputs = try Self.inputs(dir: dir)
         var rows: [[String: Any]] = []
+        var posConvRows: [[String: Any]] = []
         for (seed, name) in names.enumerated() {
             let folder = dir + "/" + name
             if !FileManager.default.fileExists(atPath: folder + "/model.safetensors") {
@@ -71,6 +75,7 @@ struct BenchEncoders: AsyncParsableCommand {
             let encoder = try SpeechEncoder(directory: folder)
             let loadMs = Date().timeIntervalSince(t0) * 1000
             let reference = try? SafeTensorsFile(path: folder + "/pytorch_outputs.safetensors")
+            if positionalConv { posConvRows.append(Self.positionalConvRow(encoder, model: name, repeats: max(5, repeats))) }
             for clip in ["3s", "8s", "batch"] {
                 guard let x = inputs[clip] else { continue }
                 let (b, n) = (x.shape[0], x.shape[1])
@@ -134,6 +139,7 @@ struct BenchEncoders: AsyncParsableCommand {
         let threads = Int(openblas_get_num_threads())
         if json {
             var obj: [String: Any] = ["openblas_core": core, "openblas_threads": threads, "rows": rows, "cache": dir]
+            if positionalConv { obj["positional_conv"] = posConvRows }
             if let missingWhy { obj["pytorch_missing"] = missingWhy }
             for k in ["torch", "transformers", "threads"] { if let v = peerInfo[k] { obj["pytorch_\(k)"] = v } }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
@@ -153,6 +159,7 @@ struct BenchEncoders: AsyncParsableCommand {
                          (r["backward_max_abs_diff"] as? Double).flatMap { d in (r["backward_grad_scale"] as? Double).map { String(format: "%.1e", d / max($0, 1e-30)) } } ?? "-"]
             print(cells.enumerated().map { $1.padding(toLength: $0 == 0 ? 17 : 12, withPad: " ", startingAt: 0) }.joined())
         }
+        for r in posConvRows { print(Self.positionalConvLine(r)) }
     }
 
     /// `torch.linspace(-1, 1, count)` repeated for each of `batch` rows.
