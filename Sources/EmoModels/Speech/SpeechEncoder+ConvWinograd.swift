@@ -69,11 +69,11 @@ extension SpeechEncoder {
             let u0 = u + i * cin, u1 = u0 + tiles * cin, u2 = u1 + tiles * cin, u3 = u2 + tiles * cin
             var c = 0
             while c < vec {
-                let a = Self.load8(d0 + c), b = Self.load8(d1 + c), e = Self.load8(d2 + c), f = Self.load8(d3 + c)
-                Self.store8(a - e, u0 + c)
-                Self.store8(b + e, u1 + c)
-                Self.store8(e - b, u2 + c)
-                Self.store8(f - b, u3 + c)
+                let a = Dense.load(d0 + c), b = Dense.load(d1 + c), e = Dense.load(d2 + c), f = Dense.load(d3 + c)
+                Dense.store(a - e, u0 + c)
+                Dense.store(b + e, u1 + c)
+                Dense.store(e - b, u2 + c)
+                Dense.store(f - b, u3 + c)
                 c += 8
             }
             while c < cin {
@@ -107,11 +107,11 @@ extension SpeechEncoder {
                             let p = m1 + i * cout, q = m2 + i * cout
                             var o = 0
                             while o < vec {
-                                let (pv, qv, bv) = (Self.load8(p + o), Self.load8(q + o), Self.load8(bias + o))
+                                let (pv, qv, bv) = (Dense.load(p + o), Dense.load(q + o), Dense.load(bias + o))
                                 let sb = (pv + qv) + bv
-                                Self.store8(Self.load8(y0 + o) + sb, y0 + o)
-                                Self.store8((pv - qv) + bv, y1 + o)
-                                Self.store8(Self.load8(y2 + o) + sb, y2 + o)
+                                Dense.store(Dense.load(y0 + o) + sb, y0 + o)
+                                Dense.store((pv - qv) + bv, y1 + o)
+                                Dense.store(Dense.load(y2 + o) + sb, y2 + o)
                                 o += 8
                             }
                             while o < cout {
@@ -142,13 +142,5 @@ extension SpeechEncoder {
                 }
             }
         }
-    }
-
-    @inline(__always)
-    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-
-    @inline(__always)
-    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 }
