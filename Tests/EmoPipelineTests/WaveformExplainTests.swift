@@ -153,13 +153,15 @@ final class WaveformExplainTests: XCTestCase {
             check("ig \(c.baseline) \(c.method) n=\(c.n_steps)", a.values.data, c.attributions.data)
             // Convergence delta against Captum's (the 1e-5), relative to the output difference's scale.
             let ours = try XCTUnwrap(a.delta?.first), theirs = try XCTUnwrap(c.delta.first)
-            // One case is held to 2e-5: the zero baseline with a rule that evaluates the path's end point α = 0,
+            // One case is held to 5e-5: the zero baseline with a rule that evaluates the path's end point α = 0,
             // exact silence, where the gradient runs through the input normaliser's 1/√1e-7 and the first conv
             // layer's GroupNorm of an all-zero signal (1/√1e-5); there the sum is dominated by that one
-            // ill-conditioned step, and rounding-level differences in the forward (threads, batch split) move the
-            // delta by up to ~1.2e-5. Every other case: the 1e-5.
+            // ill-conditioned step, and any rounding-level change in the forward moves the delta by 1e-5 to 3e-5.
+            // Measured on the trapezoid rule (delta 0.89877): direct conv paths 1.4e-6 from Captum; Winograd conv
+            // layers alone +1.3e-5; FFT positional conv alone +0.8e-5; both −2.2e-5 (−2.95e-5 with the AVX2/FMA
+            // kernels). Every other case: the 1e-5.
             let silentEndpoint = c.baseline == "zero" && (c.method == "riemann_trapezoid" || c.method == "riemann_left")
-            XCTAssertEqual(ours, theirs, accuracy: (silentEndpoint ? 2e-5 : 1e-5) * max(1, abs(theirs)), "\(c.baseline) \(c.method)")
+            XCTAssertEqual(ours, theirs, accuracy: (silentEndpoint ? 5e-5 : 1e-5) * max(1, abs(theirs)), "\(c.baseline) \(c.method)")
             // The delta is what it says: Σ attributions − (F(x) − F(baseline)), with F from the reference.
             let fBase = c.baseline == "zero" ? f.f_zero : f.f_given
             let sum = a.values.data.reduce(0, +)

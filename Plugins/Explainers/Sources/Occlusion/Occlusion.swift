@@ -59,12 +59,12 @@ public final class Occlusion: Explainer {
                                            component: id)
         let fill = try baseline.map { try shape.expandBaseline($0, input: input, component: id) }   // [B, ...] or nil
         let rows = shape.rows, perRow = shape.perRow, k = model.numClasses
-        let f0 = try shape.targetScores(model: model, input.data, inputShape: input.shape,
-                                        maxElements: maxBatchElements, component: id)       // F_t(x), [B]
-
+        // The B unoccluded rows go first in the first batch (Captum scores them in a call of their own): F_t(x) is
+        // known before any drop is taken, and a batch-1 call (the least efficient) is saved.
+        var f0 = [Float](repeating: 0, count: rows)                                  // F_t(x), [B]
         var total = [Double](repeating: 0, count: input.count)                        // Σ drops, [B·F]
         var cover = [Int](repeating: 0, count: perRow)                                // windows per element, [F]
-        let items = windows.count * rows                                               // window-major, as Captum
+        let items = rows + windows.count * rows                                        // originals, then window-major
         let chunk = ExplainInputs.rowsPerBatch(perRow: perRow, maxElements: maxBatchElements)
         var batch = [Float](repeating: 0, count: min(chunk, items) * perRow)
         var batchShape = input.shape
@@ -72,18 +72,20 @@ public final class Occlusion: Explainer {
         while start < items {
             let m = min(chunk, items - start)
             for j in 0..<m {                                                            // copy, then occlude
-                let item = start + j, w = item / rows, b = item % rows
+                let item = start + j, b = item % rows
                 let dst = j * perRow, src = b * perRow
                 for e in 0..<perRow { batch[dst + e] = input.data[src + e] }
-                windows.forEachRun(w) { offset, length in
+                guard item >= rows else { continue }
+                windows.forEachRun(item / rows - 1) { offset, length in
                     for e in offset..<(offset + length) { batch[dst + e] = fill?[src + e] ?? baselineValue }
                 }
             }
             batchShape[0] = m
             let s = try ExplainInputs.scores(model, try NDArray(shape: batchShape, data: Array(batch[0..<(m * perRow)])),
                                              component: id)
-            for j in 0..<m {
-                let item = start + j, w = item / rows, b = item % rows
+            for j in 0..<m where start + j < rows { f0[start + j] = s.data[j * k + shape.targets[start + j]] }
+            for j in 0..<m where start + j >= rows {
+                let item = start + j, w = item / rows - 1, b = item % rows
                 let drop = Double(f0[b] - s.data[j * k + shape.targets[b]])
                 let dst = b * perRow
                 windows.forEachRun(w) { offset, length in
