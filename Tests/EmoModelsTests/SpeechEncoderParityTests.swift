@@ -79,4 +79,32 @@ final class SpeechEncoderParityTests: XCTestCase {
                                      "\(name): the split changes results beyond rounding")
         }
     }
+
+    /// A taped forward splits the same way, each sub-batch on its own instance over the same weights with its own
+    /// tape, and the backward splits with it: outputs and input gradients equal one pass's up to rounding.
+    func testBatchSplitTapedForwardAndBackwardEqualOnePass() throws {
+        let saved = Dense.threads
+        Dense.threads = 2
+        defer { Dense.threads = saved }
+        for name in ["wav2vec2-base", "wavlm-base"] {
+            let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
+            let (b, n) = (3, 4000)
+            var x = [Float](repeating: 0, count: b * n)
+            for i in x.indices { x[i] = sinf(Float(i % n) * 0.027 * Float(1 + i / n)) + 0.1 * cosf(Float(i) * 0.9) }
+            let lengths = [4000, 2600, 3300]
+            let c = encoder.config.hiddenSize
+            let pooledGrad = (0..<(b * c)).map { Float(($0 * 7919) % 13) / 13 - 0.5 }
+            let split = try encoder.forward(x, batch: b, samples: n, lengths: lengths, recordTape: true)
+            let dSplit = try encoder.inputGradientOfLastForward(pooledGrad: pooledGrad)
+            let (whole, dWhole) = try Dense.serially { () throws -> (SpeechEncoderOutput, [Float]) in
+                let out = try encoder.forward(x, batch: b, samples: n, lengths: lengths, recordTape: true)
+                return (out, try encoder.inputGradientOfLastForward(pooledGrad: pooledGrad))
+            }
+            check(name, split.lastHiddenState, whole.lastHiddenState, "taped split vs one pass: last hidden state")
+            XCTAssertEqual(dSplit.count, b * n)
+            let d = maxAbsDiff(dSplit, dWhole)
+            print("\(name): taped split vs one pass input gradient max abs diff \(d) of \(maxAbs(dWhole))")
+            XCTAssertLessThanOrEqual(d, 1e-5 * max(1, maxAbs(dWhole)), "\(name): the split changes the input gradient beyond rounding")
+        }
+    }
 }

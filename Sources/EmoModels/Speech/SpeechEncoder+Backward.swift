@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// Backward pass (vector-Jacobian product) from the mean-pooled `last_hidden_state` to the input samples.
@@ -24,6 +25,35 @@ extension SpeechEncoder {
         return (out, dx)
     }
 
+    /// The backward of a taped forward that `forwardSplittingBatch` split across `splitClones`: each clone
+    /// differentiates its own clips on its own thread (single-threaded GEMMs), then the `[B_k, N]` parts are joined.
+    func backwardSplit(pooledGrad: [Float], ranges: [Range<Int>], samples: Int) throws -> [Float] {
+        let c = config.hiddenSize
+        let clones = Array(splitClones.prefix(ranges.count))
+        guard clones.count == ranges.count else {
+            throw CheckpointError.invalidConfig(path: "backward", message: "the split forward's instances are gone")
+        }
+        var parts = [Result<[Float], any Error>?](repeating: nil, count: ranges.count)
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(saved) }
+        parts.withUnsafeMutableBufferPointer { res in
+            let box = UncheckedSendable(res)
+            DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
+                let r = ranges[k]
+                let g = Array(pooledGrad[(r.lowerBound * c)..<(r.upperBound * c)])
+                box.value[k] = Result { try Dense.serially { try clones[k].backward(pooledGrad: g, hiddenStates: nil) } }
+            }
+        }
+        var dx: [Float] = []
+        dx.reserveCapacity(pooledGrad.count / c * samples)
+        for part in parts {
+            guard let part else { throw CheckpointError.invalidConfig(path: "backward", message: "a sub-batch returned nothing") }
+            dx.append(contentsOf: try part.get())
+        }
+        return dx
+    }
+
     /// d(sum_{b,c} pooledGrad[b, c] * meanPooled[b, c]) / d input `[B, N]` for the last forward, which must have
     /// been run with `recordTape: true` (and no forward since).
     public func inputGradientOfLastForward(pooledGrad: [Float]) throws -> [Float] {
@@ -45,6 +75,9 @@ extension SpeechEncoder {
         }
         if shape.depth == .frontEnd && hiddenStates == nil {
             throw CheckpointError.invalidConfig(path: "backward", message: "a checkpointed tape needs the forward's hidden states")
+        }
+        if let ranges = splitRanges {
+            return try backwardSplit(pooledGrad: pooledGrad, ranges: ranges, samples: shape.samples)
         }
         let rows = batch * t
         let ws = workspace

@@ -108,38 +108,51 @@ extension SpeechEncoder {
             throw CheckpointError.invalidConfig(path: "forward", message: "\(samples) samples are too few for one frame of this encoder (pad short clips)")
         }
         tapeShape = nil
-        if depth == .none, batch >= 2, Dense.threads >= 2, !Dense.isSerial {
+        splitRanges = nil
+        if depth != .frontEnd, batch >= 2, Dense.threads >= 2, !Dense.isSerial {
             return try forwardSplittingBatch(input, batch: batch, samples: samples, lengths: lengths,
-                                             keepConvFeatures: keepConvFeatures, keepHiddenStates: keepHiddenStates)
+                                             keepConvFeatures: keepConvFeatures, keepHiddenStates: keepHiddenStates,
+                                             taped: depth == .full)
         }
         return forwardPass(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: keepConvFeatures,
                                depth: depth, keepHiddenStates: keepHiddenStates, ws: workspace)
     }
 
-    /// Without a tape, the clips split into one sub-batch per thread, each run start to end on its own thread with
-    /// single-threaded GEMMs and its own workspace: no fork-join per layer, no BLAS threads spinning while the
-    /// elementwise kernels run (about 10 % less CPU time than threading each GEMM: 34.7–34.9 against 38.4–39.0
-    /// CPU-s for `emo bench explain`'s 60 occlusion forwards). Every stage is per clip, so the outputs are those of
-    /// one pass over the whole batch up to float rounding (the GEMMs' blocking; `testBatchSplitForwardEqualsOnePass`).
+    /// The clips split into one sub-batch per thread, each run start to end on its own thread with single-threaded
+    /// GEMMs and its own workspace: no fork-join per layer, no BLAS threads spinning while the elementwise kernels
+    /// run (about 10 % less CPU time than threading each GEMM: 34.7–34.9 against 38.4–39.0 CPU-s for
+    /// `emo bench explain`'s 60 occlusion forwards). Every stage is per clip, so the outputs are those of one pass
+    /// over the whole batch up to float rounding (the GEMMs' blocking; `testBatchSplitForwardEqualsOnePass`).
+    /// With `taped`, each sub-batch runs on one of `splitClones` (same weights, own tape), and the backward
+    /// (`backward(pooledGrad:hiddenStates:)`) splits the same way.
     func forwardSplittingBatch(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
-                               keepHiddenStates: Bool) throws -> SpeechEncoderOutput {
+                               keepHiddenStates: Bool, taped: Bool = false) throws -> SpeechEncoderOutput {
         let chunks = min(Dense.threads, batch)
         while chunkWorkspaces.count < chunks { chunkWorkspaces.append(SpeechWorkspace()) }
-        let spaces = chunkWorkspaces
+        while taped && splitClones.count < chunks { splitClones.append(SpeechEncoder(sharingWeightsOf: self)) }
+        let spaces = chunkWorkspaces, clones = taped ? Array(splitClones.prefix(chunks)) : []
         let ranges = (0..<chunks).map { (($0 * batch) / chunks)..<((($0 + 1) * batch) / chunks) }
         var results = [SpeechEncoderOutput?](repeating: nil, count: chunks)
         let saved = openblas_get_num_threads()
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(saved) }
         results.withUnsafeMutableBufferPointer { res in
-            let box = UncheckedSendable((res, spaces))
+            let box = UncheckedSendable((res, spaces, clones))
             DispatchQueue.concurrentPerform(iterations: chunks) { k in
                 let r = ranges[k]
                 let sub = Array(input[(r.lowerBound * samples)..<(r.upperBound * samples)])
+                let subLengths = lengths.map { Array($0[r]) }
                 box.value.0[k] = Dense.serially {
-                    forwardPass(sub, batch: r.count, samples: samples, lengths: lengths.map { Array($0[r]) },
-                                keepConvFeatures: keepConvFeatures, depth: .none,
-                                keepHiddenStates: keepHiddenStates, ws: box.value.1[k])
+                    if taped {
+                        let clone = box.value.2[k]
+                        clone.splitRanges = nil
+                        return clone.forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
+                                                 keepConvFeatures: keepConvFeatures, depth: .full,
+                                                 keepHiddenStates: keepHiddenStates, ws: clone.workspace)
+                    }
+                    return forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
+                                       keepConvFeatures: keepConvFeatures, depth: .none,
+                                       keepHiddenStates: keepHiddenStates, ws: box.value.1[k])
                 }
             }
         }
@@ -157,6 +170,11 @@ extension SpeechEncoder {
                     hidden.append(contentsOf: p.hiddenStates[(layer * n)..<((layer + 1) * n)])
                 }
             }
+        }
+        if taped {
+            splitRanges = ranges
+            tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
+                                  frameLengths: parts.flatMap(\.frameLengths), depth: .full)
         }
         return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: first.layers,
                                    frameLengths: parts.flatMap(\.frameLengths), hiddenStates: hidden,

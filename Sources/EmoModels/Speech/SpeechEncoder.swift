@@ -72,7 +72,12 @@ public final class SpeechEncoder: @unchecked Sendable {
     /// stored as `[C, K, C/G]`.
     var posConvWeight: [Float] = [] { didSet { positionalSpectraCache.reset() } }
     /// `posConvWeight`'s spectra for the FFT path, built on first use (see `PositionalConvSpectra`).
-    let positionalSpectraCache = LazyPositionalSpectra()
+    let positionalSpectraCache: LazyPositionalSpectra
+    /// Instances over the same weights, one per thread of a taped forward split across threads (each keeps its
+    /// sub-batch's tape; see `forwardSplittingBatch`).
+    var splitClones: [SpeechEncoder] = []
+    /// After a taped forward split across `splitClones`: clone k holds clips `splitRanges[k]` (nil otherwise).
+    var splitRanges: [Range<Int>]?
     /// `encoder.pos_conv_embed.conv.bias` `[C]`.
     var posConvBias: [Float] = []
     /// `encoder.layer_norm.weight` / `.bias` `[C]`.
@@ -107,6 +112,7 @@ public final class SpeechEncoder: @unchecked Sendable {
     public init(config: SpeechEncoderConfig, preprocessor: SpeechPreprocessorConfig = .init(), file: any TensorArchive) throws {
         self.config = config
         self.preprocessor = preprocessor
+        positionalSpectraCache = LazyPositionalSpectra()
         // Task models (Wav2Vec2ForCTC, ...) store the encoder under "<model_type>."; bare models under "".
         let prefix = file.shape(of: "feature_extractor.conv_layers.0.conv.weight") != nil ? "" : "\(config.family.rawValue)."
         let r = WeightReader(file: file, prefix: prefix)
@@ -186,6 +192,23 @@ public final class SpeechEncoder: @unchecked Sendable {
                                 ffOutWeight: fw, ffOutBias: fb, norm2: try norm("final_layer_norm"), gate: gate))
         }
         try r.finish(ignoring: Self.ignoredNames)
+    }
+
+    /// A second instance over `other`'s weights (arrays shared copy-on-write, positional spectra shared) with its own
+    /// workspaces and tape: one thread's share of a split taped forward.
+    init(sharingWeightsOf other: SpeechEncoder) {
+        config = other.config
+        preprocessor = other.preprocessor
+        positionalSpectraCache = other.positionalSpectraCache
+        convs = other.convs
+        projectionNorm = other.projectionNorm
+        projectionWeight = other.projectionWeight
+        projectionBias = other.projectionBias
+        posConvWeight = other.posConvWeight
+        posConvBias = other.posConvBias
+        encoderNorm = other.encoderNorm
+        layers = other.layers
+        relativeEmbedding = other.relativeEmbedding
     }
 
     /// `[C_out, C_in, K]` → `[C_out, K, C_in]`, so one output frame's receptive field is contiguous in a
