@@ -138,7 +138,7 @@ struct BenchEncoders: AsyncParsableCommand {
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         let threads = Int(openblas_get_num_threads())
         if json {
-            var obj: [String: Any] = ["openblas_core": core, "openblas_threads": threads, "rows": rows, "cache": dir]
+            var obj: [String: Any] = ["openblas_core": core, "openblas_threads": threads, "elementwise_kernels": Dense.kernelPath, "rows": rows, "cache": dir]
             if positionalConv { obj["positional_conv"] = posConvRows }
             if let missingWhy { obj["pytorch_missing"] = missingWhy }
             for k in ["torch", "transformers", "threads"] { if let v = peerInfo[k] { obj["pytorch_\(k)"] = v } }
@@ -146,7 +146,7 @@ struct BenchEncoders: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("OpenBLAS core \(core), \(threads) threads; PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
+        print("OpenBLAS core \(core), \(threads) threads, elementwise kernels \(Dense.kernelPath); PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
         if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
         let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB",
                       "bwd emokit", "bwd torch", "bwd |diff|/max"]

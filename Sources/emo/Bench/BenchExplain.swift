@@ -102,6 +102,7 @@ struct BenchExplain: AsyncParsableCommand {
                                   "emokit_occlusion_seconds": occSeconds,
                                   "emokit_ig_cpu_seconds": igCPU, "emokit_occlusion_cpu_seconds": occCPU, "emokit_peak_mb": peak,
                                   "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
+                                  "elementwise_kernels": Dense.kernelPath,
                                   "openblas_threads": Int(openblas_get_num_threads())]
         switch peer {
         case .measured(let p):
@@ -119,7 +120,7 @@ struct BenchExplain: AsyncParsableCommand {
             return
         }
         func f(_ k: String, _ fmt: String) -> String { (row[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
-        print("OpenBLAS core \(row["openblas_core"] ?? "-"), \(row["openblas_threads"] ?? "-") threads; peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
+        print("OpenBLAS core \(row["openblas_core"] ?? "-"), \(row["openblas_threads"] ?? "-") threads, elementwise kernels \(row["elementwise_kernels"] ?? "-"); peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
         print("wav2vec2-base + MLP head, \(seconds) s clip, batch \(batch)")
         print("IG gausslegendre \(steps) steps: EmoKit \(f("emokit_ig_seconds", "%.2f")) s, Captum \(f("captum_ig_seconds", "%.2f")) s, ratio \(f("ig_ratio", "%.2f")) (|delta| EmoKit \(f("emokit_ig_delta", "%.3g")), Captum \(f("captum_ig_delta", "%.3g")))")
         print("Occlusion window \(window) stride \(stride): EmoKit \(f("emokit_occlusion_seconds", "%.2f")) s, Captum \(f("captum_occlusion_seconds", "%.2f")) s, ratio \(f("occlusion_ratio", "%.2f"))")
