@@ -145,7 +145,6 @@ extension SpeechEncoder {
                 box.value.0[k] = Dense.serially {
                     if taped {
                         let clone = box.value.2[k]
-                        clone.splitRanges = nil
                         return clone.forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
                                                  keepConvFeatures: keepConvFeatures, depth: .full,
                                                  keepHiddenStates: keepHiddenStates, ws: clone.workspace)
