@@ -1,4 +1,5 @@
 @testable import EmoModels
+import EmoTensor
 import XCTest
 
 /// The conv feature encoder's fast paths.
@@ -11,11 +12,11 @@ import XCTest
 final class ConvFastPathTests: XCTestCase {
     func testWinogradEqualsDirectConvolution() throws {
         let encoder = try SpeechEncoder(directory: Fixtures.encoder("wav2vec2-base").path)
-        var rng = LCG(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         for (cin, cout) in [(512, 512), (16, 16), (24, 40)] {
             for withBias in [false, true] {
-                let w = (0..<(cout * 3 * cin)).map { _ in rng.uniform() / Float(cin).squareRoot() }  // [C_out, 3, C_in]
-                let bias = withBias ? (0..<cout).map { _ in rng.uniform() } : nil
+                let w = (0..<(cout * 3 * cin)).map { _ in (2 * rng.nextUniform() - 1) / Float(cin).squareRoot() }  // [C_out, 3, C_in]
+                let bias = withBias ? (0..<cout).map { _ in (2 * rng.nextUniform() - 1) } : nil
                 guard let wino = SpeechEncoder.WinogradWeights(kernel: 3, stride: 2, cin: cin, cout: cout, weight: w, bias: bias) else {
                     return XCTFail("stride-2 kernel-3 layer got no Winograd weights")
                 }
@@ -23,7 +24,7 @@ final class ConvFastPathTests: XCTestCase {
                                                  groupNorm: true, winograd: wino)
                 for tOut in cin >= 512 ? [12, 13, 14, 31] : [12, 13, 14, 15, 100, 299] {
                     let tIn = 2 * tOut + 1 + (tOut % 2)  // (tIn − 3)/2 + 1 = tOut, with and without a spare sample
-                    let x = (0..<(tIn * cin)).map { _ in rng.uniform() * 3 }  // [T_in, C_in]
+                    let x = (0..<(tIn * cin)).map { _ in (2 * rng.nextUniform() - 1) * 3 }  // [T_in, C_in]
                     var direct = [Float](repeating: .nan, count: tOut * cout)
                     var fast = [Float](repeating: .nan, count: tOut * cout)
                     var col = [Float](repeating: 0, count: tOut * 3 * cin)
@@ -128,15 +129,5 @@ extension ConvFastPathTests {
             XCTAssertLessThanOrEqual(errFast, 1e-4 * scale, "\(name): tape-less GroupNorm + GELU off Double by \(errFast)")
             XCTAssertLessThanOrEqual(errFast, errTaped + 1e-6 * scale, "\(name): tape-less \(errFast) worse than taped \(errTaped)")
         }
-    }
-}
-
-/// A small deterministic generator for test data (uniform in [−1, 1)).
-private struct LCG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func uniform() -> Float {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Float(Int64(bitPattern: state >> 11) % (1 << 24)) / Float(1 << 23) - 1
     }
 }

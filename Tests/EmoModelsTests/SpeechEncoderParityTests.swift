@@ -58,15 +58,7 @@ final class SpeechEncoderParityTests: XCTestCase {
     /// outputs must be those of one pass over the whole batch: every hidden state, conv features, frame lengths.
     /// Forces two threads so the split also runs on a one-core machine; 3 clips split unevenly (1 + 2).
     func testBatchSplitForwardEqualsOnePass() throws {
-        let saved = Dense.threads
-        Dense.threads = 2
-        defer { Dense.threads = saved }
-        for name in ["wav2vec2-base", "wavlm-base"] {
-            let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
-            let (b, n) = (3, 4000)
-            var x = [Float](repeating: 0, count: b * n)
-            for i in x.indices { x[i] = sinf(Float(i % n) * 0.031 * Float(1 + i / n)) + 0.1 * cosf(Float(i) * 0.7) }
-            let lengths = [4000, 2500, 3100]
+        try forEachSplitCase(frequency: 0.031, noise: 0.7, lengths: [4000, 2500, 3100]) { name, encoder, x, b, n, lengths in
             let split = try encoder.forward(x, batch: b, samples: n, lengths: lengths, keepConvFeatures: true)
             let whole = try Dense.serially { try encoder.forward(x, batch: b, samples: n, lengths: lengths, keepConvFeatures: true) }
             XCTAssertEqual(split.hiddenStates.count, whole.hiddenStates.count)
@@ -83,15 +75,7 @@ final class SpeechEncoderParityTests: XCTestCase {
     /// A taped forward splits the same way, each sub-batch on its own instance over the same weights with its own
     /// tape, and the backward splits with it: outputs and input gradients equal one pass's up to rounding.
     func testBatchSplitTapedForwardAndBackwardEqualOnePass() throws {
-        let saved = Dense.threads
-        Dense.threads = 2
-        defer { Dense.threads = saved }
-        for name in ["wav2vec2-base", "wavlm-base"] {
-            let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
-            let (b, n) = (3, 4000)
-            var x = [Float](repeating: 0, count: b * n)
-            for i in x.indices { x[i] = sinf(Float(i % n) * 0.027 * Float(1 + i / n)) + 0.1 * cosf(Float(i) * 0.9) }
-            let lengths = [4000, 2600, 3300]
+        try forEachSplitCase(frequency: 0.027, noise: 0.9, lengths: [4000, 2600, 3300]) { name, encoder, x, b, n, lengths in
             let c = encoder.config.hiddenSize
             let pooledGrad = (0..<(b * c)).map { Float(($0 * 7919) % 13) / 13 - 0.5 }
             let split = try encoder.forward(x, batch: b, samples: n, lengths: lengths, recordTape: true)
@@ -105,6 +89,23 @@ final class SpeechEncoderParityTests: XCTestCase {
             let d = maxAbsDiff(dSplit, dWhole)
             print("\(name): taped split vs one pass input gradient max abs diff \(d) of \(maxAbs(dWhole))")
             XCTAssertLessThanOrEqual(d, 1e-5 * max(1, maxAbs(dWhole)), "\(name): the split changes the input gradient beyond rounding")
+        }
+    }
+
+    /// Runs `body` for wav2vec2-base and WavLM-base with two threads forced (so the batch split also runs on a
+    /// one-core machine) on 3 clips of 4000 samples (split unevenly, 1 + 2): chirps of base `frequency` with a
+    /// cosine of `noise` rad/sample, real lengths `lengths`.
+    private func forEachSplitCase(frequency: Float, noise: Float, lengths: [Int],
+                                  _ body: (String, SpeechEncoder, [Float], Int, Int, [Int]) throws -> Void) throws {
+        let saved = Dense.threads
+        Dense.threads = 2
+        defer { Dense.threads = saved }
+        for name in ["wav2vec2-base", "wavlm-base"] {
+            let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
+            let (b, n) = (3, 4000)
+            var x = [Float](repeating: 0, count: b * n)
+            for i in x.indices { x[i] = sinf(Float(i % n) * frequency * Float(1 + i / n)) + 0.1 * cosf(Float(i) * noise) }
+            try body(name, encoder, x, b, n, lengths)
         }
     }
 }
