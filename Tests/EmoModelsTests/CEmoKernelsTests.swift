@@ -96,6 +96,43 @@ final class CEmoKernelsTests: XCTestCase {
             XCTAssertEqual(got[0], .infinity)
             XCTAssertTrue(got[1].isNaN, "gelu(−∞) is −∞ · 0 = NaN, as in the Swift kernel")
             XCTAssertTrue(got[2].isNaN)
+            // The same values inside a 32-lane block (the 16 edges twice) give the same results.
+            let wide = guarded(edges + edges, "\(name) gelu edges, 32 lanes") { k.gelu($0, $0, 2 * edges.count) }
+            for i in 0..<(2 * edges.count) {
+                let narrow = got[i % edges.count]
+                XCTAssertTrue(wide[i] == narrow || (wide[i].isNaN && narrow.isNaN), "\(name) gelu(\(edges[i % edges.count])) 32-lane \(wide[i]), 8-lane \(narrow)")
+            }
+        }
+    }
+
+    /// The GELU loops take 32 lanes at a time and the rest 8 at a time; both run the same expressions, so every
+    /// element must come out bit-identical to a call on that element alone (which takes the 8-lane path).
+    func testThirtyTwoLaneBlocksEqualEightLaneOnesBitwise() {
+        let n = 1003, cols = 45, rows = 3
+        for k in paths {
+            let name = String(cString: k.name)
+            let x = values(n, -12, 12), h0 = values(n, -3, 3, seed: 0.37)
+            var whole = [Float](repeating: 0, count: n), one: Float = 0
+            k.gelu(x, &whole, n)
+            var added = h0
+            k.add_gelu(x, &added, n)
+            for i in 0..<n {
+                k.gelu([x[i]], &one, 1)
+                XCTAssertEqual(whole[i].bitPattern, one.bitPattern, "\(name) gelu x=\(x[i])")
+                var single = h0[i]
+                k.add_gelu([x[i]], &single, 1)
+                XCTAssertEqual(added[i].bitPattern, single.bitPattern, "\(name) add_gelu x=\(x[i])")
+            }
+            let xs = values(rows * cols, -6, 6, seed: 0.11), center = values(cols, -1, 1, seed: 0.3)
+            let scale = values(cols, 0.5, 2, seed: 0.2), shift = values(cols, -1, 1, seed: 0.7)
+            var y = [Float](repeating: 0, count: rows * cols)
+            k.centered_affine_gelu(xs, rows, cols, center, scale, shift, &y)
+            for r in 0..<rows {
+                for c in 0..<cols {
+                    k.centered_affine_gelu([xs[r * cols + c]], 1, 1, [center[c]], [scale[c]], [shift[c]], &one)
+                    XCTAssertEqual(y[r * cols + c].bitPattern, one.bitPattern, "\(name) centered_affine_gelu [\(r), \(c)]")
+                }
+            }
         }
     }
 

@@ -51,11 +51,14 @@ struct BenchExplain: AsyncParsableCommand {
     @Flag(help: "Measure EmoKit only.")
     var emokitOnly = false
 
+    @Flag(help: "Skip EmoKit's IG explanation (for profiling the occlusion sweep alone; implies --emokit-only).")
+    var occlusionOnly = false
+
     func run() async throws {
         let args = ["bench", "--seconds", "\(seconds)", "--steps", "\(steps)", "--window", "\(window)",
                     "--stride", "\(stride)", "--batch", "\(batch)"]
-        if !json && !emokitOnly { print("running the Captum peer (\(ReferencePeer.python) Tests/Reference/captum_reference.py bench) ...") }
-        let peer = emokitOnly ? .missing("--emokit-only") : ReferencePeer.run("captum_reference.py", arguments: args)
+        if !json && !emokitOnly && !occlusionOnly { print("running the Captum peer (\(ReferencePeer.python) Tests/Reference/captum_reference.py bench) ...") }
+        let peer = emokitOnly || occlusionOnly ? .missing(occlusionOnly ? "--occlusion-only" : "--emokit-only") : ReferencePeer.run("captum_reference.py", arguments: args)
 
         if !FileManager.default.fileExists(atPath: checkpoint + "/model.safetensors") {
             let cfgJSON = SpeechEncoderConfig.baseConfigJSON(.wav2vec2)
@@ -85,7 +88,7 @@ struct BenchExplain: AsyncParsableCommand {
         let ig = try host.instantiate(id: "integrated-gradients", config: [
             "method": "gausslegendre", "n_steps": .number(Double(steps)), "max_batch_elements": .number(Double(batch * n))])
         var t0 = Date(), c0 = BenchEncoders.cpuSeconds()
-        let igResult = try ig.explain(model: model, input: wave, baseline: nil, targets: [target])
+        let igResult = occlusionOnly ? nil : try ig.explain(model: model, input: wave, baseline: nil, targets: [target])
         let igSeconds = Date().timeIntervalSince(t0), igCPU = BenchEncoders.cpuSeconds() - c0
         model = try makeModel(tape: false)
         let occ = try host.instantiate(id: "occlusion", config: [
@@ -96,14 +99,19 @@ struct BenchExplain: AsyncParsableCommand {
         let occSeconds = Date().timeIntervalSince(t0), occCPU = BenchEncoders.cpuSeconds() - c0
         let peak = PeakMemory.megabytes() ?? 0
 
-        var row: [String: Any] = ["seconds_audio": seconds, "emokit_ig_keep_activations": !checkpointed, "emokit_occlusion_keep_activations": false, "ig_steps": steps, "occlusion_window": window,
-                                  "occlusion_stride": stride, "batch": batch,
-                                  "emokit_ig_seconds": igSeconds, "emokit_ig_delta": Double(abs(igResult.delta?.first ?? .nan)),
-                                  "emokit_occlusion_seconds": occSeconds,
-                                  "emokit_ig_cpu_seconds": igCPU, "emokit_occlusion_cpu_seconds": occCPU, "emokit_peak_mb": peak,
+        var row: [String: Any] = ["seconds_audio": seconds, "emokit_occlusion_keep_activations": false, "occlusion_window": window,
+                                  "occlusion_stride": stride, "batch": batch, "emokit_occlusion_seconds": occSeconds,
+                                  "emokit_occlusion_cpu_seconds": occCPU, "emokit_peak_mb": peak,
                                   "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
                                   "elementwise_kernels": Dense.kernelPath,
                                   "openblas_threads": Int(openblas_get_num_threads())]
+        if let igResult {
+            row["emokit_ig_keep_activations"] = !checkpointed
+            row["ig_steps"] = steps
+            row["emokit_ig_seconds"] = igSeconds
+            row["emokit_ig_cpu_seconds"] = igCPU
+            if let delta = igResult.delta?.first { row["emokit_ig_delta"] = Double(abs(delta)) }
+        }
         switch peer {
         case .measured(let p):
             for (k, v) in p { row["captum_" + k] = v }
