@@ -18,7 +18,12 @@ import Foundation
 //
 // so a layer costs 4/3 + 1 products per output frame instead of 3: 22 % fewer multiply-adds. The transforms only
 // add and subtract, and halving is exact, so the result differs from the direct convolution by a few roundings of
-// the sums (tested against it in `ConvWinogradTests`).
+// the sums (tested against it in `ConvFastPathTests`).
+//
+// Order of work: M1 (into the y1 rows) and M2 (scratch) are the only GEMMs with beta 0, which OpenBLAS runs as a
+// zeroing pass over C before its kernel; the output transform then writes M1 ± M2 + bias into all three rows, and
+// the M0, M3 and odd-phase GEMMs accumulate onto them (beta 1). Two zeroing passes per tile fewer than writing
+// each Mk on its own.
 
 extension SpeechEncoder {
     /// The transformed weights of one stride-2, kernel-3 conv layer: `V1 = (W0 + W2)/2` and `V2 = (W0 − W2)/2`,
@@ -47,10 +52,10 @@ extension SpeechEncoder {
     static let winogradMinFrames = 12
 
     /// Floats of scratch `convolveWinograd` needs for a layer of `frames` outputs: four `[tiles, C_in]` transformed
-    /// inputs and two `[tiles, C_out]` products.
+    /// inputs and one `[tiles, C_out]` product (M2; the others go straight into the output rows).
     static func winogradScratchCount(frames: Int, cin: Int, cout: Int) -> Int {
         let tiles = frames / 3
-        return tiles * (4 * cin + 2 * cout)
+        return tiles * (4 * cin + cout)
     }
 
     /// `dst[T_out, C_out] = conv(src[T_in, C_in]) + bias` for a stride-2, kernel-3 layer by Winograd F(3, 2)
@@ -60,7 +65,7 @@ extension SpeechEncoder {
                           into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let (cin, cout) = (cl.cin, cl.cout)
         let tiles = tOut / 3
-        let u = scratch, m1 = scratch + 4 * tiles * cin, m2 = m1 + tiles * cout
+        let u = scratch, m2 = scratch + 4 * tiles * cin
         // Input transform: tile i reads d[3i…3i+3] = x rows 6i, 6i+2, 6i+4, 6i+6 (8 lanes at a time: the loop is
         // memory-bound, and four output streams defeat the auto-vectoriser).
         let vec = cin / 8 * 8
@@ -89,40 +94,43 @@ extension SpeechEncoder {
                 wino.v2.withUnsafeBufferPointer { v2 in
                     guard let w = w.baseAddress, let v1 = v1.baseAddress, let v2 = v2.baseAddress else { return }
                     let ldw = 3 * cin
-                    // M0 straight into output rows 3i, M3 into rows 3i+2 (row stride 3·C_out); M1, M2 to scratch.
-                    Dense.gemm(m: tiles, n: cout, k: cin, a: u, lda: cin, b: w, ldb: ldw, transB: true,
-                               beta: 0, c: dst, ldc: 3 * cout)
-                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + 3 * tiles * cin, lda: cin, b: w + 2 * cin, ldb: ldw,
-                               transB: true, beta: 0, c: dst + 2 * cout, ldc: 3 * cout)
+                    // M1 straight into output rows 3i+1 (row stride 3·C_out), M2 to scratch: the only two
+                    // products written with beta 0 (OpenBLAS zeroes C first, a pass of its own).
                     Dense.gemm(m: tiles, n: cout, k: cin, a: u + tiles * cin, lda: cin, b: v1, ldb: cin, transB: true,
-                               beta: 0, c: m1, ldc: cout)
+                               beta: 0, c: dst + cout, ldc: 3 * cout)
                     Dense.gemm(m: tiles, n: cout, k: cin, a: u + 2 * tiles * cin, lda: cin, b: v2, ldb: cin, transB: true,
                                beta: 0, c: m2, ldc: cout)
-                    // Output transform, with the bias.
+                    // Output transform, with the bias: y0 = y2 = M1 + M2 + b, y1 = M1 − M2 + b; M0 and M3 are
+                    // then accumulated onto y0 and y2 by their GEMMs (beta 1).
                     wino.bias.withUnsafeBufferPointer { bias in
                         guard let bias = bias.baseAddress else { return }
                         let vec = cout / 8 * 8
                         for i in 0..<tiles {
                             let y0 = dst + 3 * i * cout, y1 = y0 + cout, y2 = y1 + cout
-                            let p = m1 + i * cout, q = m2 + i * cout
+                            let q = m2 + i * cout
                             var o = 0
                             while o < vec {
-                                let (pv, qv, bv) = (Dense.load(p + o), Dense.load(q + o), Dense.load(bias + o))
+                                let (pv, qv, bv) = (Dense.load(y1 + o), Dense.load(q + o), Dense.load(bias + o))
                                 let sb = (pv + qv) + bv
-                                Dense.store(Dense.load(y0 + o) + sb, y0 + o)
+                                Dense.store(sb, y0 + o)
                                 Dense.store((pv - qv) + bv, y1 + o)
-                                Dense.store(Dense.load(y2 + o) + sb, y2 + o)
+                                Dense.store(sb, y2 + o)
                                 o += 8
                             }
                             while o < cout {
-                                let sb = (p[o] + q[o]) + bias[o]
-                                y0[o] += sb
-                                y1[o] = (p[o] - q[o]) + bias[o]
-                                y2[o] += sb
+                                let (pv, qv) = (y1[o], q[o])
+                                let sb = (pv + qv) + bias[o]
+                                y0[o] = sb
+                                y1[o] = (pv - qv) + bias[o]
+                                y2[o] = sb
                                 o += 1
                             }
                         }
                     }
+                    Dense.gemm(m: tiles, n: cout, k: cin, a: u, lda: cin, b: w, ldb: ldw, transB: true,
+                               beta: 1, c: dst, ldc: 3 * cout)
+                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + 3 * tiles * cin, lda: cin, b: w + 2 * cin, ldb: ldw,
+                               transB: true, beta: 1, c: dst + 2 * cout, ldc: 3 * cout)
                     // The last tOut mod 3 frames, direct: bias, then taps 0 and 2.
                     let t0 = 3 * tiles
                     if t0 < tOut {
