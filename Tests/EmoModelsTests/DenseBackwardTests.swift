@@ -1,9 +1,39 @@
 import EmoModels
+import EmoTensor
 import Foundation
 import XCTest
 
 /// The backward kernels against naive double-precision formulas (expected values from the math, not our code).
 final class DenseBackwardTests: XCTestCase {
+    /// `addLinear` (bias onto the residual, then one beta-1 GEMM) against the same sum in Double, with and without
+    /// a bias, at a width with a tail (N = 13).
+    func testAddLinearAddsTheBranchToTheResidual() {
+        let (m, k, n) = (7, 19, 13)
+        var rng = SeededGenerator(seed: 3)
+        func draw(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &rng) } }
+        let x = draw(m * k), w = draw(n * k), bias = draw(n), h = draw(m * n)
+        for withBias in [true, false] {
+            var y = h
+            x.withUnsafeBufferPointer { xp in
+                w.withUnsafeBufferPointer { wp in
+                    bias.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            guard let xb = xp.baseAddress, let wb = wp.baseAddress, let yb = yp.baseAddress else { return }
+                            Dense.addLinear(m: m, k: k, n: n, x: xb, weight: wb, bias: withBias ? bp.baseAddress : nil, into: yb)
+                        }
+                    }
+                }
+            }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var exact = Double(h[i * n + j]) + (withBias ? Double(bias[j]) : 0)
+                    for l in 0..<k { exact += Double(x[i * k + l]) * Double(w[j * k + l]) }
+                    XCTAssertEqual(Double(y[i * n + j]), exact, accuracy: 2e-6, "bias \(withBias) [\(i), \(j)]")
+                }
+            }
+        }
+    }
+
     func testGeluDerivativeMatchesTheExactFormula() {
         var worst = 0.0
         var z = -8.0

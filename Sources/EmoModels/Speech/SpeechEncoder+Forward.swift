@@ -465,7 +465,6 @@ extension SpeechEncoder {
         let rows = batch * t
         let qkv = tape?.qkv ?? ws.buffer("qkv", rows * 3 * c)  // [B, T, 3C]
         let ctx = ws.buffer("ctx", rows * c)                    // [B, T, C]
-        let tmp = ws.buffer("tmp", rows * c)                    // [B, T, C]
         let ff = ws.buffer("ff", rows * f)                      // [B, T, F] GELU output
         let ffPre = tape?.ffPre ?? ff                            // [B, T, F] GELU input
         let gate = ws.buffer("gate", rows * nh)                 // [B, T, H]
@@ -520,8 +519,7 @@ extension SpeechEncoder {
                            beta: 0, c: ctx + b * t * c + hh * d, ldc: c)
             }
         }
-        Dense.linear(m: rows, k: c, n: c, x: ctx, weight: p.outWeight, bias: p.outBias, y: tmp)
-        Dense.add(tmp, into: h, count: rows * c)
+        Dense.addLinear(m: rows, k: c, n: c, x: ctx, weight: p.outWeight, bias: p.outBias, into: h)
         // The FFN's input: LN2(h) into x (pre-LN) or LN1(h) in place (post-LN).
         let ffIn: UnsafeMutablePointer<Float>
         if config.stableLayerNorm {
@@ -533,8 +531,7 @@ extension SpeechEncoder {
         }
         Dense.linear(m: rows, k: c, n: f, x: ffIn, weight: p.ffInWeight, bias: p.ffInBias, y: ffPre)
         Dense.gelu(ffPre, count: rows * f, into: ff)
-        Dense.linear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, y: tmp)
-        Dense.add(tmp, into: h, count: rows * c)
+        Dense.addLinear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, into: h)
         if !config.stableLayerNorm {
             layerNorm(rows: rows, x: h, norm: p.norm2, y: h, xhat: tape?.normBXhat, rstd: tape?.normBRstd)
         }
