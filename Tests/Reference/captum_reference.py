@@ -248,6 +248,7 @@ def bench(argv):
     ap.add_argument("--stride", type=int, default=800)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    ap.add_argument("--repeats", type=int, default=1, help="time each method this many times in this process")
     args = ap.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -268,21 +269,29 @@ def bench(argv):
     wave = (0.3 * torch.sin(2 * np.pi * 220 * t) + 0.05 * torch.randn(n)).unsqueeze(0)  # [1, T]
     with torch.no_grad():
         target = int(chain(wave).argmax(1))
-    t0, c0 = time.perf_counter(), time.process_time()
-    _, delta = IntegratedGradients(chain).attribute(wave, target=target, n_steps=args.steps, method="gausslegendre",
-                                                    internal_batch_size=args.batch, return_convergence_delta=True)
-    ig_s, ig_cpu = time.perf_counter() - t0, time.process_time() - c0
-    t0, c0 = time.perf_counter(), time.process_time()
-    Occlusion(chain).attribute(wave, sliding_window_shapes=(args.window,), strides=(args.stride,), baselines=0.0,
-                               target=target, perturbations_per_eval=args.batch)
-    occ_s, occ_cpu = time.perf_counter() - t0, time.process_time() - c0
+    ig_runs, ig_cpu_runs, occ_runs, occ_cpu_runs = [], [], [], []
+    for _ in range(max(1, args.repeats)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        _, delta = IntegratedGradients(chain).attribute(wave, target=target, n_steps=args.steps, method="gausslegendre",
+                                                        internal_batch_size=args.batch, return_convergence_delta=True)
+        ig_runs.append(time.perf_counter() - t0)
+        ig_cpu_runs.append(time.process_time() - c0)
+    for _ in range(max(1, args.repeats)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        Occlusion(chain).attribute(wave, sliding_window_shapes=(args.window,), strides=(args.stride,), baselines=0.0,
+                                   target=target, perturbations_per_eval=args.batch)
+        occ_runs.append(time.perf_counter() - t0)
+        occ_cpu_runs.append(time.process_time() - c0)
+    median = lambda v: float(np.median(v))
+    ig_s, ig_cpu, occ_s, occ_cpu = median(ig_runs), median(ig_cpu_runs), median(occ_runs), median(occ_cpu_runs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"peer": f"captum {captum.__version__} + transformers {transformers.__version__} "
                               f"(torch {torch.__version__}, {torch.get_num_threads()} threads)",
                       "seconds_audio": args.seconds, "ig_steps": args.steps, "ig_seconds": ig_s,
                       "ig_delta": float(delta.abs().max()), "occlusion_window": args.window,
                       "occlusion_stride": args.stride, "occlusion_seconds": occ_s, "peak_rss_mb": peak_mb,
-                      "ig_cpu_seconds": ig_cpu, "occlusion_cpu_seconds": occ_cpu}))
+                      "ig_cpu_seconds": ig_cpu, "occlusion_cpu_seconds": occ_cpu, "ig_runs": ig_runs,
+                      "occlusion_runs": occ_runs}))
 
 
 if __name__ == "__main__":

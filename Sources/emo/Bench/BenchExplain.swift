@@ -20,8 +20,10 @@ struct BenchExplain: AsyncParsableCommand {
         target. The peer is Tests/Reference/captum_reference.py bench. The chains differ in weights and in one step:
         EmoKit's encoder applies the checkpoint's do_normalize (per-clip zero mean, unit variance) and the peer does
         not, so the two IG deltas are not comparable (parity is tested in WaveformExplainTests, not here).
-        Times are one wall-clock run each, with each process's CPU time (all threads) beside them (steadier on a
-        busy machine); peak memory is each process's peak RSS.
+        Each side times each method --repeats times in one process (default 1) and reports the median wall-clock
+        time, with each process's CPU time (all threads, median) beside it (steadier on a busy machine); the
+        ratios are of medians, and with repeats the min-to-min ratios and every run are printed too. Peak memory
+        is each process's peak RSS.
         """)
 
     @Flag(help: "Print one JSON object instead of a table.")
@@ -45,6 +47,9 @@ struct BenchExplain: AsyncParsableCommand {
     @Option(help: "Rows per model call (IG interpolation steps, occluded copies), both sides.")
     var batch = 8
 
+    @Option(help: "Time each method this many times on each side (in one process) and compare medians.")
+    var repeats = 1
+
     @Flag(help: "Run the encoder without keep_activations (backward recomputes the forward; less memory).")
     var checkpointed = false
 
@@ -56,7 +61,7 @@ struct BenchExplain: AsyncParsableCommand {
 
     func run() async throws {
         let args = ["bench", "--seconds", "\(seconds)", "--steps", "\(steps)", "--window", "\(window)",
-                    "--stride", "\(stride)", "--batch", "\(batch)"]
+                    "--stride", "\(stride)", "--batch", "\(batch)", "--repeats", "\(max(1, repeats))"]
         if !json && !emokitOnly && !occlusionOnly { print("running the Captum peer (\(ReferencePeer.python) Tests/Reference/captum_reference.py bench) ...") }
         let peer = emokitOnly || occlusionOnly ? .missing(occlusionOnly ? "--occlusion-only" : "--emokit-only") : ReferencePeer.run("captum_reference.py", arguments: args)
 
@@ -87,20 +92,37 @@ struct BenchExplain: AsyncParsableCommand {
         let target = probs.indices.max { probs[$0] < probs[$1] } ?? 0
         let ig = try host.instantiate(id: "integrated-gradients", config: [
             "method": "gausslegendre", "n_steps": .number(Double(steps)), "max_batch_elements": .number(Double(batch * n))])
-        var t0 = Date(), c0 = BenchEncoders.cpuSeconds()
-        let igResult = occlusionOnly ? nil : try ig.explain(model: model, input: wave, baseline: nil, targets: [target])
-        let igSeconds = Date().timeIntervalSince(t0), igCPU = BenchEncoders.cpuSeconds() - c0
+        let runs = max(1, repeats)
+        var igRuns: [Double] = [], igCPURuns: [Double] = [], occRuns: [Double] = [], occCPURuns: [Double] = []
+        var igResult: Attribution?
+        if !occlusionOnly {
+            for _ in 0..<runs {
+                let (t0, c0) = (Date(), BenchEncoders.cpuSeconds())
+                igResult = try ig.explain(model: model, input: wave, baseline: nil, targets: [target])
+                igRuns.append(Date().timeIntervalSince(t0))
+                igCPURuns.append(BenchEncoders.cpuSeconds() - c0)
+            }
+        }
         model = try makeModel(tape: false)
         let occ = try host.instantiate(id: "occlusion", config: [
             "window": [.number(Double(window))], "stride": [.number(Double(stride))], "baseline": 0,
             "max_batch_elements": .number(Double(batch * n))])
-        (t0, c0) = (Date(), BenchEncoders.cpuSeconds())
-        _ = try occ.explain(model: model, input: wave, baseline: nil, targets: [target])
-        let occSeconds = Date().timeIntervalSince(t0), occCPU = BenchEncoders.cpuSeconds() - c0
+        for _ in 0..<runs {
+            let (t0, c0) = (Date(), BenchEncoders.cpuSeconds())
+            _ = try occ.explain(model: model, input: wave, baseline: nil, targets: [target])
+            occRuns.append(Date().timeIntervalSince(t0))
+            occCPURuns.append(BenchEncoders.cpuSeconds() - c0)
+        }
+        func median(_ v: [Double]) -> Double {
+            let s = v.sorted()
+            return s.isEmpty ? .nan : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+        let (igSeconds, igCPU, occSeconds, occCPU) = (median(igRuns), median(igCPURuns), median(occRuns), median(occCPURuns))
         let peak = PeakMemory.megabytes() ?? 0
 
         var row: [String: Any] = ["seconds_audio": seconds, "emokit_occlusion_keep_activations": false, "occlusion_window": window,
                                   "occlusion_stride": stride, "batch": batch, "emokit_occlusion_seconds": occSeconds,
+                                  "repeats": runs, "emokit_occlusion_runs": occRuns,
                                   "emokit_occlusion_cpu_seconds": occCPU, "emokit_peak_mb": peak,
                                   "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
                                   "elementwise_kernels": Dense.kernelPath,
@@ -110,6 +132,7 @@ struct BenchExplain: AsyncParsableCommand {
             row["ig_steps"] = steps
             row["emokit_ig_seconds"] = igSeconds
             row["emokit_ig_cpu_seconds"] = igCPU
+            row["emokit_ig_runs"] = igRuns
             if let delta = igResult.delta?.first { row["emokit_ig_delta"] = Double(abs(delta)) }
         }
         switch peer {
@@ -119,6 +142,10 @@ struct BenchExplain: AsyncParsableCommand {
             if let s = p["occlusion_seconds"] as? Double { row["occlusion_ratio"] = occSeconds / s }
             if let s = p["ig_cpu_seconds"] as? Double { row["ig_cpu_ratio"] = igCPU / s }
             if let s = p["occlusion_cpu_seconds"] as? Double { row["occlusion_cpu_ratio"] = occCPU / s }
+            if let r = p["ig_runs"] as? [Double], let best = r.min(), let ours = igRuns.min() { row["ig_ratio_min"] = ours / best }
+            if let r = p["occlusion_runs"] as? [Double], let best = r.min(), let ours = occRuns.min() {
+                row["occlusion_ratio_min"] = ours / best
+            }
         case .missing(let why):
             row["captum_missing"] = why
         }
@@ -129,11 +156,18 @@ struct BenchExplain: AsyncParsableCommand {
         }
         func f(_ k: String, _ fmt: String) -> String { (row[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
         print("OpenBLAS core \(row["openblas_core"] ?? "-"), \(row["openblas_threads"] ?? "-") threads, elementwise kernels \(row["elementwise_kernels"] ?? "-"); peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
-        print("wav2vec2-base + MLP head, \(seconds) s clip, batch \(batch)")
+        print("wav2vec2-base + MLP head, \(seconds) s clip, batch \(batch)" + (runs > 1 ? ", median of \(runs) runs per side" : ""))
         print("IG gausslegendre \(steps) steps: EmoKit \(f("emokit_ig_seconds", "%.2f")) s, Captum \(f("captum_ig_seconds", "%.2f")) s, ratio \(f("ig_ratio", "%.2f")) (|delta| EmoKit \(f("emokit_ig_delta", "%.3g")), Captum \(f("captum_ig_delta", "%.3g")))")
         print("Occlusion window \(window) stride \(stride): EmoKit \(f("emokit_occlusion_seconds", "%.2f")) s, Captum \(f("captum_occlusion_seconds", "%.2f")) s, ratio \(f("occlusion_ratio", "%.2f"))")
         print("CPU time (all threads): IG EmoKit \(f("emokit_ig_cpu_seconds", "%.2f")) s, Captum \(f("captum_ig_cpu_seconds", "%.2f")) s, ratio \(f("ig_cpu_ratio", "%.2f")); Occlusion EmoKit \(f("emokit_occlusion_cpu_seconds", "%.2f")) s, Captum \(f("captum_occlusion_cpu_seconds", "%.2f")) s, ratio \(f("occlusion_cpu_ratio", "%.2f"))")
         print("peak RSS: EmoKit \(f("emokit_peak_mb", "%.0f")) MB, Captum \(f("captum_peak_rss_mb", "%.0f")) MB")
+        if runs > 1 {
+            func list(_ k: String) -> String {
+                ((row[k] as? [Double]) ?? []).map { String(format: "%.2f", $0) }.joined(separator: " ")
+            }
+            print("runs (s): IG EmoKit \(list("emokit_ig_runs")) | Captum \(list("captum_ig_runs")); Occlusion EmoKit \(list("emokit_occlusion_runs")) | Captum \(list("captum_occlusion_runs"))")
+            print("min-to-min ratios: IG \(f("ig_ratio_min", "%.2f")), Occlusion \(f("occlusion_ratio_min", "%.2f"))")
+        }
     }
 }
 
