@@ -5,37 +5,30 @@ import XCTest
 
 /// The backward kernels against naive double-precision formulas (expected values from the math, not our code).
 final class DenseBackwardTests: XCTestCase {
-    /// `linearT` and `addLinearT` (weight stored `[in, out]`; the latter adds bias + branch onto the residual with one
-    /// beta-1 GEMM) against the same sums in Double, with and without a bias, at a width with a tail (N = 13).
-    func testTransposedWeightLinearAndResidualAdd() {
+    /// `addLinear` (bias onto the residual, then one beta-1 GEMM) against the same sum in Double, with and without
+    /// a bias, at a width with a tail (N = 13).
+    func testAddLinearAddsTheBranchToTheResidual() {
         let (m, k, n) = (7, 19, 13)
         var rng = SeededGenerator(seed: 3)
         func draw(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &rng) } }
-        let x = draw(m * k), w = draw(n * k), bias = draw(n), h = draw(m * n)  // w: [N, K], PyTorch's layout
-        var wT = [Float](repeating: 0, count: k * n)
-        for j in 0..<n { for l in 0..<k { wT[l * n + j] = w[j * k + l] } }
-        for (withBias, residual) in [(true, true), (false, true), (true, false), (false, false)] {
-            var y = residual ? h : [Float](repeating: .nan, count: m * n)
+        let x = draw(m * k), w = draw(n * k), bias = draw(n), h = draw(m * n)
+        for withBias in [true, false] {
+            var y = h
             x.withUnsafeBufferPointer { xp in
-                wT.withUnsafeBufferPointer { wp in
+                w.withUnsafeBufferPointer { wp in
                     bias.withUnsafeBufferPointer { bp in
                         y.withUnsafeMutableBufferPointer { yp in
                             guard let xb = xp.baseAddress, let wb = wp.baseAddress, let yb = yp.baseAddress else { return }
-                            let b = withBias ? bp.baseAddress : nil
-                            if residual {
-                                Dense.addLinearT(m: m, k: k, n: n, x: xb, weightT: wb, bias: b, into: yb)
-                            } else {
-                                Dense.linearT(m: m, k: k, n: n, x: xb, weightT: wb, bias: b, y: yb)
-                            }
+                            Dense.addLinear(m: m, k: k, n: n, x: xb, weight: wb, bias: withBias ? bp.baseAddress : nil, into: yb)
                         }
                     }
                 }
             }
             for i in 0..<m {
                 for j in 0..<n {
-                    var exact = (residual ? Double(h[i * n + j]) : 0) + (withBias ? Double(bias[j]) : 0)
+                    var exact = Double(h[i * n + j]) + (withBias ? Double(bias[j]) : 0)
                     for l in 0..<k { exact += Double(x[i * k + l]) * Double(w[j * k + l]) }
-                    XCTAssertEqual(Double(y[i * n + j]), exact, accuracy: 2e-6, "bias \(withBias) residual \(residual) [\(i), \(j)]")
+                    XCTAssertEqual(Double(y[i * n + j]), exact, accuracy: 2e-6, "bias \(withBias) [\(i), \(j)]")
                 }
             }
         }

@@ -8,8 +8,12 @@
  *
  * Measured 2026-11-22 on the 2-core Zen 3 machine (OpenBLAS 0.3.21, core Zen): the transposed layout ran the
  * chain 1.6–2.3 % faster (90.6 → 92.6, 92.7 → 94.2 GFLOP/s at M = 596; 86.8 → 88.8 at M = 298) and the conv
- * GEMMs 1.2–4 % faster (87.6 → 90.7 at M = 1600; 86.6 → 90.3 at M = 400). The speech encoders store their
- * linear and Winograd weights transposed at load for this reason.
+ * GEMMs 1.2–4 % faster (87.6 → 90.7 at M = 1600; 86.6 → 90.3 at M = 400).
+ *
+ * Tried in the speech encoders and not kept: with the transformer and Winograd weights stored [in, out], the
+ * occlusion sweep of `emo bench explain --occlusion-only --repeats 2` took 13.97 s against 14.04 s (means of six
+ * runs each, interleaved old/new builds, run-to-run spread ±2.5 %): no difference the machine can resolve, while
+ * the backward GEMMs would read the weights the slower way and the Winograd weights would take 12.6 MB more.
  */
 #include <cblas.h>
 #include <stdio.h>

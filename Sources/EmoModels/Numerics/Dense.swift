@@ -38,26 +38,16 @@ public enum Dense {
              beta: bias == nil ? 0 : 1, c: y, ldc: ldy)
     }
 
-    /// `y[M, N] = x[M, K] * Wt[K, N] + bias[N]`: `linear` with the weight stored transposed (`[in, out]`), which
-    /// OpenBLAS packs faster than PyTorch's `[out, in]`; `y` may not alias `x`.
-    public static func linearT(m: Int, k: Int, n: Int, x: UnsafePointer<Float>, weightT: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
-        if let bias {
-            for i in 0..<m { (y + i * n).update(from: bias, count: n) }
-        }
-        gemm(m: m, n: n, k: k, a: x, lda: k, b: weightT, ldb: n, transB: false, beta: bias == nil ? 0 : 1, c: y, ldc: n)
-    }
-
-    /// `y[M, N] += x[M, K] * Wt[K, N] + bias[N]` (weight stored transposed, as `linearT`): a residual branch added
-    /// in place (the bias onto `y` first, then one GEMM with beta 1), without the `[M, N]` temporary and the
-    /// separate add of `linear` + `add`. `y` may not alias `x`.
-    public static func addLinearT(m: Int, k: Int, n: Int, x: UnsafePointer<Float>, weightT: UnsafePointer<Float>,
-                                  bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+    /// `y[M, N] += x[M, K] * W[N, K]^T + bias[N]`: a residual branch added in place (the bias onto `y` first, then
+    /// one GEMM with beta 1), without the `[M, N]` temporary and the separate add of `linear` + `add`. `y` may not
+    /// alias `x`.
+    public static func addLinear(m: Int, k: Int, n: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                 bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
         if let bias {
             let table = kernels
             for i in 0..<m { table.add(bias, y + i * n, n) }
         }
-        gemm(m: m, n: n, k: k, a: x, lda: k, b: weightT, ldb: n, transB: false, beta: 1, c: y, ldc: n)
+        gemm(m: m, n: n, k: k, a: x, lda: k, b: weight, ldb: k, transB: true, beta: 1, c: y, ldc: n)
     }
 
     /// Layer norm of each of `rows` rows of width `n` (biased variance, as PyTorch), in place or out of place.

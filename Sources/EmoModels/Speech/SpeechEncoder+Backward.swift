@@ -264,9 +264,9 @@ extension SpeechEncoder {
         let dG = ws.buffer("bG", rows * f)   // [B, T, F]
         // FFN backward from d(FFN output) in `dFfOut`: dG = dFfOut · W2, dG *= gelu'(pre), dT = dG · W1.
         func ffnBackward(_ dFfOut: UnsafePointer<Float>) {
-            Dense.gemm(m: rows, n: f, k: c, a: dFfOut, lda: c, b: p.ffOutWeightT, ldb: c, transB: true, beta: 0, c: dG, ldc: f)
+            Dense.gemm(m: rows, n: f, k: c, a: dFfOut, lda: c, b: p.ffOutWeight, ldb: f, transB: false, beta: 0, c: dG, ldc: f)
             Dense.geluBackward(z: tape.ffPre, dy: dG, count: rows * f)
-            Dense.gemm(m: rows, n: c, k: f, a: dG, lda: f, b: p.ffInWeightT, ldb: f, transB: true, beta: 0, c: dT, ldc: c)
+            Dense.gemm(m: rows, n: c, k: f, a: dG, lda: f, b: p.ffInWeight, ldb: c, transB: false, beta: 0, c: dT, ldc: c)
         }
         if config.stableLayerNorm {
             // out = a1 + FFN(LN2(a1)): dA1 = dOut + LN2ᵀ(FFNᵀ dOut), kept in dH.
@@ -283,7 +283,7 @@ extension SpeechEncoder {
                                     dy: dT, dx: dH)
         }
         // dH = d a1, a1 = hIn + out_proj(attention(x)): d ctx = dA1 · Wo, then attention back to x (in dA).
-        Dense.gemm(m: rows, n: c, k: c, a: dH, lda: c, b: p.outWeightT, ldb: c, transB: true, beta: 0, c: dT, ldc: c)
+        Dense.gemm(m: rows, n: c, k: c, a: dH, lda: c, b: p.outWeight, ldb: c, transB: false, beta: 0, c: dT, ldc: c)
         attentionBackward(p, tape: tape, dCtx: dT, into: dA, batch: batch, frames: t, keys: keys, positionBias: positionBias)
         if config.stableLayerNorm {
             Dense.layerNormBackward(rows: rows, n: c, xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
@@ -339,10 +339,10 @@ extension SpeechEncoder {
                            ldb: 3 * c, transB: false, beta: 0, c: dbase + c + hh * d, ldc: 3 * c)
             }
         }
-        // dx = dqkv · Wqkv [rows, C] (Wqkv stored transposed, [C, 3C])
-        p.qkvWeightT.withUnsafeBufferPointer { w in
+        // dx = dqkv · Wqkv [rows, C]
+        p.qkvWeight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
-            Dense.gemm(m: rows, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: w, ldb: 3 * c, transB: true, beta: 0, c: dx, ldc: c)
+            Dense.gemm(m: rows, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: w, ldb: c, transB: false, beta: 0, c: dx, ldc: c)
         }
         if let g = p.gate {
             // gate = ga (gb const − 1) + 2, ga = σ(s0), gb = σ(s1), s0/s1 = sums of 4 projections of x's head slice.

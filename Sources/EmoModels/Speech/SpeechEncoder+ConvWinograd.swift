@@ -26,26 +26,23 @@ import Foundation
 // each Mk on its own.
 
 extension SpeechEncoder {
-    /// The transformed weights of one stride-2, kernel-3 conv layer, each stored transposed `[C_in, C_out]`
-    /// (OpenBLAS packs a non-transposed B operand faster: 1–4 % on these GEMMs, `docs/bench/gemm_layout.c`):
-    /// `V1 = (W0 + W2)/2`, `V2 = (W0 − W2)/2`, the taps `W0`, `W1` (odd phase), `W2`, and the bias (zeros without
-    /// one).
+    /// The transformed weights of one stride-2, kernel-3 conv layer: `V1 = (W0 + W2)/2` and `V2 = (W0 − W2)/2`,
+    /// each `[C_out, C_in]` (`V0 = W0` and `V3 = W2` are read from the layer's own weight), and the bias (zeros
+    /// without one).
     struct WinogradWeights {
-        var v1t: [Float], v2t: [Float], w0t: [Float], w1t: [Float], w2t: [Float], bias: [Float]
+        var v1: [Float], v2: [Float], bias: [Float]
 
         /// The transform of `weight` `[C_out, 3, C_in]` (taps-major); nil unless the layer is stride 2, kernel 3.
         init?(kernel: Int, stride: Int, cin: Int, cout: Int, weight: [Float], bias: [Float]?) {
             guard kernel == 3, stride == 2, weight.count == cout * 3 * cin else { return nil }
             self.bias = bias ?? [Float](repeating: 0, count: cout)
-            v1t = [Float](repeating: 0, count: cout * cin)
-            (v2t, w0t, w1t, w2t) = (v1t, v1t, v1t, v1t)
+            v1 = [Float](repeating: 0, count: cout * cin)
+            v2 = v1
             for o in 0..<cout {
                 for i in 0..<cin {
-                    let (w0, w1, w2) = (weight[(o * 3) * cin + i], weight[(o * 3 + 1) * cin + i], weight[(o * 3 + 2) * cin + i])
-                    let at = i * cout + o
-                    v1t[at] = (w0 + w2) * 0.5
-                    v2t[at] = (w0 - w2) * 0.5
-                    (w0t[at], w1t[at], w2t[at]) = (w0, w1, w2)
+                    let (w0, w2) = (weight[(o * 3) * cin + i], weight[(o * 3 + 2) * cin + i])
+                    v1[o * cin + i] = (w0 + w2) * 0.5
+                    v2[o * cin + i] = (w0 - w2) * 0.5
                 }
             }
         }
@@ -92,78 +89,64 @@ extension SpeechEncoder {
                 c += 1
             }
         }
-        // Every GEMM's B is a transposed weight [C_in, C_out] (ldb C_out, transB false).
-        withUnsafePointers(wino.v1t, wino.v2t, wino.w0t, wino.w1t, wino.w2t) { v1, v2, w0, w1, w2 in
-            // M1 straight into output rows 3i+1 (row stride 3·C_out), M2 to scratch: the only two products
-            // written with beta 0 (OpenBLAS zeroes C first, a pass of its own).
-            Dense.gemm(m: tiles, n: cout, k: cin, a: u + tiles * cin, lda: cin, b: v1, ldb: cout, transB: false,
-                       beta: 0, c: dst + cout, ldc: 3 * cout)
-            Dense.gemm(m: tiles, n: cout, k: cin, a: u + 2 * tiles * cin, lda: cin, b: v2, ldb: cout, transB: false,
-                       beta: 0, c: m2, ldc: cout)
-            // Output transform, with the bias: y0 = y2 = M1 + M2 + b, y1 = M1 − M2 + b; M0 and M3 are then
-            // accumulated onto y0 and y2 by their GEMMs (beta 1).
-            wino.bias.withUnsafeBufferPointer { bias in
-                guard let bias = bias.baseAddress else { return }
-                let vec = cout / 8 * 8
-                for i in 0..<tiles {
-                    let y0 = dst + 3 * i * cout, y1 = y0 + cout, y2 = y1 + cout
-                    let q = m2 + i * cout
-                    var o = 0
-                    while o < vec {
-                        let (pv, qv, bv) = (Dense.load(y1 + o), Dense.load(q + o), Dense.load(bias + o))
-                        let sb = (pv + qv) + bv
-                        Dense.store(sb, y0 + o)
-                        Dense.store((pv - qv) + bv, y1 + o)
-                        Dense.store(sb, y2 + o)
-                        o += 8
+        cl.weight.withUnsafeBufferPointer { w in
+            wino.v1.withUnsafeBufferPointer { v1 in
+                wino.v2.withUnsafeBufferPointer { v2 in
+                    guard let w = w.baseAddress, let v1 = v1.baseAddress, let v2 = v2.baseAddress else { return }
+                    let ldw = 3 * cin
+                    // M1 straight into output rows 3i+1 (row stride 3·C_out), M2 to scratch: the only two
+                    // products written with beta 0 (OpenBLAS zeroes C first, a pass of its own).
+                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + tiles * cin, lda: cin, b: v1, ldb: cin, transB: true,
+                               beta: 0, c: dst + cout, ldc: 3 * cout)
+                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + 2 * tiles * cin, lda: cin, b: v2, ldb: cin, transB: true,
+                               beta: 0, c: m2, ldc: cout)
+                    // Output transform, with the bias: y0 = y2 = M1 + M2 + b, y1 = M1 − M2 + b; M0 and M3 are
+                    // then accumulated onto y0 and y2 by their GEMMs (beta 1).
+                    wino.bias.withUnsafeBufferPointer { bias in
+                        guard let bias = bias.baseAddress else { return }
+                        let vec = cout / 8 * 8
+                        for i in 0..<tiles {
+                            let y0 = dst + 3 * i * cout, y1 = y0 + cout, y2 = y1 + cout
+                            let q = m2 + i * cout
+                            var o = 0
+                            while o < vec {
+                                let (pv, qv, bv) = (Dense.load(y1 + o), Dense.load(q + o), Dense.load(bias + o))
+                                let sb = (pv + qv) + bv
+                                Dense.store(sb, y0 + o)
+                                Dense.store((pv - qv) + bv, y1 + o)
+                                Dense.store(sb, y2 + o)
+                                o += 8
+                            }
+                            while o < cout {
+                                let (pv, qv) = (y1[o], q[o])
+                                let sb = (pv + qv) + bias[o]
+                                y0[o] = sb
+                                y1[o] = (pv - qv) + bias[o]
+                                y2[o] = sb
+                                o += 1
+                            }
+                        }
                     }
-                    while o < cout {
-                        let (pv, qv) = (y1[o], q[o])
-                        let sb = (pv + qv) + bias[o]
-                        y0[o] = sb
-                        y1[o] = (pv - qv) + bias[o]
-                        y2[o] = sb
-                        o += 1
+                    Dense.gemm(m: tiles, n: cout, k: cin, a: u, lda: cin, b: w, ldb: ldw, transB: true,
+                               beta: 1, c: dst, ldc: 3 * cout)
+                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + 3 * tiles * cin, lda: cin, b: w + 2 * cin, ldb: ldw,
+                               transB: true, beta: 1, c: dst + 2 * cout, ldc: 3 * cout)
+                    // The last tOut mod 3 frames, direct: bias, then taps 0 and 2.
+                    let t0 = 3 * tiles
+                    if t0 < tOut {
+                        let rest = tOut - t0
+                        wino.bias.withUnsafeBufferPointer { bias in
+                            guard let bias = bias.baseAddress else { return }
+                            for r in t0..<tOut { (dst + r * cout).update(from: bias, count: cout) }
+                        }
+                        for tap in stride(from: 0, through: 2, by: 2) {
+                            Dense.gemm(m: rest, n: cout, k: cin, a: src + (2 * t0 + tap) * cin, lda: 2 * cin,
+                                       b: w + tap * cin, ldb: ldw, transB: true, beta: 1, c: dst + t0 * cout, ldc: cout)
+                        }
                     }
-                }
-            }
-            Dense.gemm(m: tiles, n: cout, k: cin, a: u, lda: cin, b: w0, ldb: cout, transB: false,
-                       beta: 1, c: dst, ldc: 3 * cout)
-            Dense.gemm(m: tiles, n: cout, k: cin, a: u + 3 * tiles * cin, lda: cin, b: w2, ldb: cout, transB: false,
-                       beta: 1, c: dst + 2 * cout, ldc: 3 * cout)
-            // The last tOut mod 3 frames, direct: bias, then taps 0 and 2.
-            let t0 = 3 * tiles
-            if t0 < tOut {
-                let rest = tOut - t0
-                wino.bias.withUnsafeBufferPointer { bias in
-                    guard let bias = bias.baseAddress else { return }
-                    for r in t0..<tOut { (dst + r * cout).update(from: bias, count: cout) }
-                }
-                for (tap, wt) in [(0, w0), (2, w2)] {
-                    Dense.gemm(m: rest, n: cout, k: cin, a: src + (2 * t0 + tap) * cin, lda: 2 * cin,
-                               b: wt, ldb: cout, transB: false, beta: 1, c: dst + t0 * cout, ldc: cout)
-                }
-            }
-            // The odd phase, every frame: y[t] += W1·x[2t+1].
-            Dense.gemm(m: tOut, n: cout, k: cin, a: src + cin, lda: 2 * cin, b: w1, ldb: cout, transB: false,
-                       beta: 1, c: dst, ldc: cout)
-        }
-    }
-}
-
-/// Runs `body` with base pointers of five non-empty arrays (nested `withUnsafeBufferPointer`, flattened).
-private func withUnsafePointers(_ a: [Float], _ b: [Float], _ c: [Float], _ d: [Float], _ e: [Float],
-                                _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
-                                         UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
-    a.withUnsafeBufferPointer { a in
-        b.withUnsafeBufferPointer { b in
-            c.withUnsafeBufferPointer { c in
-                d.withUnsafeBufferPointer { d in
-                    e.withUnsafeBufferPointer { e in
-                        guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress,
-                              let d = d.baseAddress, let e = e.baseAddress else { return }
-                        body(a, b, c, d, e)
-                    }
+                    // The odd phase, every frame: y[t] += W1·x[2t+1].
+                    Dense.gemm(m: tOut, n: cout, k: cin, a: src + cin, lda: 2 * cin, b: w + cin, ldb: ldw,
+                               transB: true, beta: 1, c: dst, ldc: cout)
                 }
             }
         }

@@ -476,7 +476,7 @@ extension SpeechEncoder {
         } else {
             x = h
         }
-        Dense.linearT(m: rows, k: c, n: 3 * c, x: x, weightT: p.qkvWeightT, bias: p.qkvBias, y: qkv)
+        Dense.linear(m: rows, k: c, n: 3 * c, x: x, weight: p.qkvWeight, bias: p.qkvBias, y: qkv)
         if let g = p.gate {
             // WavLM gate per (frame, head) from the attention input: sigmoid of two sums of 4 projections.
             for r in 0..<rows {
@@ -519,7 +519,7 @@ extension SpeechEncoder {
                            beta: 0, c: ctx + b * t * c + hh * d, ldc: c)
             }
         }
-        Dense.addLinearT(m: rows, k: c, n: c, x: ctx, weightT: p.outWeightT, bias: p.outBias, into: h)
+        Dense.addLinear(m: rows, k: c, n: c, x: ctx, weight: p.outWeight, bias: p.outBias, into: h)
         // The FFN's input: LN2(h) into x (pre-LN) or LN1(h) in place (post-LN).
         let ffIn: UnsafeMutablePointer<Float>
         if config.stableLayerNorm {
@@ -529,9 +529,9 @@ extension SpeechEncoder {
             layerNorm(rows: rows, x: h, norm: p.norm1, y: h, xhat: tape?.normAXhat, rstd: tape?.normARstd)
             ffIn = h
         }
-        Dense.linearT(m: rows, k: c, n: f, x: ffIn, weightT: p.ffInWeightT, bias: p.ffInBias, y: ffPre)
+        Dense.linear(m: rows, k: c, n: f, x: ffIn, weight: p.ffInWeight, bias: p.ffInBias, y: ffPre)
         Dense.gelu(ffPre, count: rows * f, into: ff)
-        Dense.addLinearT(m: rows, k: f, n: c, x: ff, weightT: p.ffOutWeightT, bias: p.ffOutBias, into: h)
+        Dense.addLinear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, into: h)
         if !config.stableLayerNorm {
             layerNorm(rows: rows, x: h, norm: p.norm2, y: h, xhat: tape?.normBXhat, rstd: tape?.normBRstd)
         }

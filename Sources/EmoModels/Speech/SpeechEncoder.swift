@@ -36,21 +36,17 @@ public final class SpeechEncoder: @unchecked Sendable {
     }
 
     /// One transformer layer: `encoder.layers.{i}`.
-    ///
-    /// The four linear weights are kept transposed, `[in, out]` (PyTorch stores `[out, in]`): OpenBLAS packs a
-    /// non-transposed B operand faster: the forward GEMMs of a 12-layer chain at 596 rows ran 1.6–2.3 % faster
-    /// (`docs/bench/gemm_layout.c`; numbers in docs/numerics.md).
     struct Layer {
-        /// `attention.{q,k,v}_proj.weight` fused and transposed, `[C, 3C]`, and their biases `[3C]`.
-        var qkvWeightT: [Float], qkvBias: [Float]
-        /// `attention.out_proj.weight` transposed `[C, C]`, `.bias` `[C]`.
-        var outWeightT: [Float], outBias: [Float]
+        /// `attention.{q,k,v}_proj.weight` fused `[3C, C]`, and their biases `[3C]`.
+        var qkvWeight: [Float], qkvBias: [Float]
+        /// `attention.out_proj.weight` `[C, C]`, `.bias` `[C]`.
+        var outWeight: [Float], outBias: [Float]
         /// `layer_norm.weight` / `.bias` `[C]`.
         var norm1: (weight: [Float], bias: [Float])
-        /// `feed_forward.intermediate_dense.weight` transposed `[C, F]`, `.bias` `[F]`.
-        var ffInWeightT: [Float], ffInBias: [Float]
-        /// `feed_forward.output_dense.weight` transposed `[F, C]`, `.bias` `[C]`.
-        var ffOutWeightT: [Float], ffOutBias: [Float]
+        /// `feed_forward.intermediate_dense.weight` `[F, C]`, `.bias` `[F]`.
+        var ffInWeight: [Float], ffInBias: [Float]
+        /// `feed_forward.output_dense.weight` `[C, F]`, `.bias` `[C]`.
+        var ffOutWeight: [Float], ffOutBias: [Float]
         /// `final_layer_norm.weight` / `.bias` `[C]`.
         var norm2: (weight: [Float], bias: [Float])
         /// WavLM: `attention.gru_rel_pos_linear.weight` `[8, D]`, `.bias` `[8]`, `attention.gru_rel_pos_const` `[1, H, 1, 1]`.
@@ -191,11 +187,9 @@ public final class SpeechEncoder: @unchecked Sendable {
                     relativeEmbedding = try r.take(p + "attention.rel_attn_embed.weight", shape: [config.numBuckets, h])
                 }
             }
-            layers.append(Layer(qkvWeightT: Self.transposed(qw + kw + vw, rows: 3 * c, cols: c), qkvBias: qb + kb + vb,
-                                outWeightT: Self.transposed(ow, rows: c, cols: c), outBias: ob,
-                                norm1: try norm("layer_norm"), ffInWeightT: Self.transposed(iw, rows: f, cols: c),
-                                ffInBias: ib, ffOutWeightT: Self.transposed(fw, rows: c, cols: f), ffOutBias: fb,
-                                norm2: try norm("final_layer_norm"), gate: gate))
+            layers.append(Layer(qkvWeight: qw + kw + vw, qkvBias: qb + kb + vb, outWeight: ow, outBias: ob,
+                                norm1: try norm("layer_norm"), ffInWeight: iw, ffInBias: ib,
+                                ffOutWeight: fw, ffOutBias: fb, norm2: try norm("final_layer_norm"), gate: gate))
         }
         try r.finish(ignoring: Self.ignoredNames)
     }
@@ -217,13 +211,6 @@ public final class SpeechEncoder: @unchecked Sendable {
         relativeEmbedding = other.relativeEmbedding
     }
 
-    /// `w[rows, cols]` → `[cols, rows]` (row-major both).
-    static func transposed(_ w: [Float], rows: Int, cols: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: w.count)
-        for r in 0..<rows { for c in 0..<cols { out[c * rows + r] = w[r * cols + c] } }
-        return out
-    }
-
     /// `[C_out, C_in, K]` → `[C_out, K, C_in]`, so one output frame's receptive field is contiguous in a
     /// frames-major `[T, C_in]` input.
     static func tapsMajor(_ w: [Float], cout: Int, cin: Int, k: Int) -> [Float] {
@@ -238,8 +225,8 @@ public final class SpeechEncoder: @unchecked Sendable {
         n += encoderNorm.weight.count * 2 + (projectionNorm?.weight.count ?? 0) * 2 + (relativeEmbedding?.count ?? 0)
         for cl in convs { n += cl.weight.count + (cl.bias?.count ?? 0) + (cl.norm?.weight.count ?? 0) * 2 }
         for l in layers {
-            n += l.qkvWeightT.count + l.qkvBias.count + l.outWeightT.count + l.outBias.count + 4 * l.norm1.weight.count
-            n += l.ffInWeightT.count + l.ffInBias.count + l.ffOutWeightT.count + l.ffOutBias.count
+            n += l.qkvWeight.count + l.qkvBias.count + l.outWeight.count + l.outBias.count + 4 * l.norm1.weight.count
+            n += l.ffInWeight.count + l.ffInBias.count + l.ffOutWeight.count + l.ffOutBias.count
             n += (l.gate?.weight.count ?? 0) + (l.gate?.bias.count ?? 0) + (l.gate?.const.count ?? 0)
         }
         return n
