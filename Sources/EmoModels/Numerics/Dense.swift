@@ -44,8 +44,7 @@ public enum Dense {
     public static func addLinear(m: Int, k: Int, n: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
         if let bias {
-            let table = kernels
-            for i in 0..<m { table.add(bias, y + i * n, n) }
+            for i in 0..<m { add(bias, into: y + i * n, count: n) }
         }
         gemm(m: m, n: n, k: k, a: x, lda: k, b: weight, ldb: k, transB: true, beta: 1, c: y, ldc: n)
     }

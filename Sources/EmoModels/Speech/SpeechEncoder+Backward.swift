@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// Backward pass (vector-Jacobian product) from the mean-pooled `last_hidden_state` to the input samples.
@@ -34,15 +33,13 @@ extension SpeechEncoder {
             throw CheckpointError.invalidConfig(path: "backward", message: "the split forward's instances are gone")
         }
         var parts = [Result<[Float], any Error>?](repeating: nil, count: ranges.count)
-        let saved = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(saved) }
         parts.withUnsafeMutableBufferPointer { res in
-            let box = UncheckedSendable(res)
-            DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
-                let r = ranges[k]
-                let g = Array(pooledGrad[(r.lowerBound * c)..<(r.upperBound * c)])
-                box.value[k] = Result { try Dense.serially { try clones[k].backward(pooledGrad: g, hiddenStates: nil) } }
+            Dense.parallelChunksWithSerialBLAS(ranges.count) { _, clonesHere in
+                for k in clonesHere {
+                    let r = ranges[k]
+                    let g = Array(pooledGrad[(r.lowerBound * c)..<(r.upperBound * c)])
+                    res[k] = Result { try Dense.serially { try clones[k].backward(pooledGrad: g, hiddenStates: nil) } }
+                }
             }
         }
         var dx: [Float] = []

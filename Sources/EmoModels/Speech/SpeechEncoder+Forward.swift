@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// What one forward pass returns: every hidden state, layer-indexed (s3prl's convention).
@@ -127,31 +126,29 @@ extension SpeechEncoder {
     /// (`backward(pooledGrad:hiddenStates:)`) splits the same way.
     func forwardSplittingBatch(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
                                keepHiddenStates: Bool, taped: Bool = false) throws -> SpeechEncoderOutput {
-        let chunks = min(Dense.threads, batch)
+        let chunks = Dense.chunkCount(batch)
         while chunkWorkspaces.count < chunks { chunkWorkspaces.append(SpeechWorkspace()) }
         while taped && splitClones.count < chunks { splitClones.append(SpeechEncoder(sharingWeightsOf: self)) }
         let spaces = chunkWorkspaces, clones = taped ? Array(splitClones.prefix(chunks)) : []
-        let ranges = (0..<chunks).map { (($0 * batch) / chunks)..<((($0 + 1) * batch) / chunks) }
         var results = [SpeechEncoderOutput?](repeating: nil, count: chunks)
-        let saved = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(saved) }
+        var ranges = [Range<Int>](repeating: 0..<0, count: chunks)
         results.withUnsafeMutableBufferPointer { res in
-            let box = UncheckedSendable((res, spaces, clones))
-            DispatchQueue.concurrentPerform(iterations: chunks) { k in
-                let r = ranges[k]
-                let sub = Array(input[(r.lowerBound * samples)..<(r.upperBound * samples)])
-                let subLengths = lengths.map { Array($0[r]) }
-                box.value.0[k] = Dense.serially {
-                    if taped {
-                        let clone = box.value.2[k]
-                        return clone.forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
-                                                 keepConvFeatures: keepConvFeatures, depth: .full,
-                                                 keepHiddenStates: keepHiddenStates, ws: clone.workspace)
+            ranges.withUnsafeMutableBufferPointer { rangeOf in
+                Dense.parallelChunksWithSerialBLAS(batch) { k, r in
+                    rangeOf[k] = r
+                    let sub = Array(input[(r.lowerBound * samples)..<(r.upperBound * samples)])
+                    let subLengths = lengths.map { Array($0[r]) }
+                    res[k] = Dense.serially {
+                        if taped {
+                            let clone = clones[k]
+                            return clone.forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
+                                                     keepConvFeatures: keepConvFeatures, depth: .full,
+                                                     keepHiddenStates: keepHiddenStates, ws: clone.workspace)
+                        }
+                        return forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
+                                           keepConvFeatures: keepConvFeatures, depth: .none,
+                                           keepHiddenStates: keepHiddenStates, ws: spaces[k])
                     }
-                    return forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
-                                       keepConvFeatures: keepConvFeatures, depth: .none,
-                                       keepHiddenStates: keepHiddenStates, ws: box.value.1[k])
                 }
             }
         }
