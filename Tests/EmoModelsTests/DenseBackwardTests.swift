@@ -14,15 +14,10 @@ final class DenseBackwardTests: XCTestCase {
         let x = draw(m * k), w = draw(n * k), bias = draw(n), h = draw(m * n)
         for withBias in [true, false] {
             var y = h
-            x.withUnsafeBufferPointer { xp in
-                w.withUnsafeBufferPointer { wp in
-                    bias.withUnsafeBufferPointer { bp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            guard let xb = xp.baseAddress, let wb = wp.baseAddress, let yb = yp.baseAddress else { return }
-                            Dense.addLinear(m: m, k: k, n: n, x: xb, weight: wb, bias: withBias ? bp.baseAddress : nil, into: yb)
-                        }
-                    }
-                }
+            if withBias {
+                Dense.addLinear(m: m, k: k, n: n, x: x, weight: w, bias: bias, into: &y)
+            } else {
+                Dense.addLinear(m: m, k: k, n: n, x: x, weight: w, bias: nil, into: &y)
             }
             for i in 0..<m {
                 for j in 0..<n {
