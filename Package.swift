@@ -47,7 +47,6 @@ let package = Package(
     ],
     targets: [
         // System libraries (module.modulemap + shim.h each).
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile"),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
@@ -56,8 +55,10 @@ let package = Package(
         .target(name: "EmoPluginABI", path: "Sources/EmoPluginABI"),
         // Protocols, value types, errors. No I/O.
         .target(name: "EmoCore", path: "Sources/EmoCore"),
+        // The BLAS binding: chooses OpenBLAS's CPU kernel from the CPU flags, then dlopens it (no link-time BLAS).
+        .target(name: "CEmoBLAS", path: "Sources/CEmoBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Tensors, BLAS kernels + naive references, autodiff, optimisers.
-        .target(name: "EmoTensor", dependencies: ["CBLAS"], path: "Sources/EmoTensor"),
+        .target(name: "EmoTensor", dependencies: ["CEmoBLAS"], path: "Sources/EmoTensor"),
         // EmoModels' elementwise kernels in C: AVX2 + FMA when the CPU has them, portable otherwise.
         .target(name: "CEmoKernels", path: "Sources/CEmoKernels"),
         // Transformer blocks, checkpoint loading, tokenizers (linked into plugins).
@@ -77,7 +78,7 @@ let package = Package(
                 path: "Sources/EmoPipeline"),
         .executableTarget(name: "emo", dependencies: [
             "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
-            "CSndFile", "CBLAS",
+            "CSndFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo", resources: [.copy("Demo")]),

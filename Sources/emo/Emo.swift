@@ -1,5 +1,7 @@
 import ArgumentParser
 import EmoCore
+import EmoTensor
+import Foundation
 
 /// `emo`: the EmoKit command line. Each command group lives in `Commands/` (one file each), benchmarks in `Bench/`.
 @main
@@ -25,6 +27,51 @@ struct Emo: AsyncParsableCommand {
             ModelsCommand.self,
         ]
     )
+
+    /// Loads the BLAS before anything else runs (its CPU kernel is chosen through the environment, which is
+    /// safe only while this is the only thread), answers `--version --verbose`, then parses as usual.
+    static func main() async {
+        var blasError: BLASLoadError?
+        do { try BLASInfo.load() } catch { blasError = error }
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.contains("--version") && (arguments.contains("--verbose") || arguments.contains("-v")) {
+            print(VerboseVersion.text(blasError: blasError))
+            return
+        }
+        if let blasError {
+            FileHandle.standardError.write(Data("warning: \(blasError.message)\n".utf8))
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// `emo --version --verbose`: the release, the CPU, and the BLAS kernel that runs on it and why.
+enum VerboseVersion {
+    /// The report, one fact a line.
+    static func text(blasError: BLASLoadError?) -> String {
+        var lines = ["emo \(EmoVersion.string)"]
+        lines.append("cpu:            \(BLASInfo.cpu)")
+        lines.append("cpu flags:      \(BLASInfo.cpuFlags)")
+        lines.append("blas library:   \(BLASInfo.library)")
+        if let blasError {
+            lines.append("blas error:     \(blasError.message)")
+            return lines.joined(separator: "\n")
+        }
+        lines.append("blas core:      \(BLASInfo.coreName) (\(BLASInfo.coreSource))")
+        lines.append("rule's choice:  \(BLASInfo.chosenCore)")
+        lines.append("blas config:    \(BLASInfo.config)")
+        lines.append("blas threads:   \(BLASInfo.threadCount)")
+        return lines.joined(separator: "\n")
+    }
 }
 
 /// The EmoKit release this binary belongs to.

@@ -5,18 +5,7 @@ import XCTest
 
 /// `emo extract` killed with SIGKILL mid-run, twice, then rerun: every item ends up stored exactly once.
 final class ExtractionKillTests: XCTestCase {
-    /// The `emo` executable built beside this test bundle, or a skip.
-    func emoExecutable() throws -> URL {
-        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent(),
-                          TestRepository.root.appendingPathComponent(".build/debug")]
-        candidates += candidates.map { $0.deletingLastPathComponent() }
-        for dir in candidates {
-            let exe = dir.appendingPathComponent("emo")
-            if FileManager.default.isExecutableFile(atPath: exe.path) { return exe }
-        }
-        throw XCTSkip("the emo executable was not found beside the test bundle; run `swift build` first")
-    }
+    func emoExecutable() throws -> URL { try TestRepository.emoExecutable() }
 
     func launch(_ exe: URL, _ arguments: [String]) throws -> Process {
         let p = Process()

@@ -53,6 +53,19 @@ public enum TestRepository {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// The `emo` executable built beside the test bundle (or in `.build/debug`), or a skip saying to build it.
+    public static func emoExecutable() throws -> URL {
+        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                          Bundle.main.bundleURL.deletingLastPathComponent(),
+                          root.appendingPathComponent(".build/debug")]
+        candidates += candidates.map { $0.deletingLastPathComponent() }
+        for dir in candidates {
+            let exe = dir.appendingPathComponent("emo")
+            if FileManager.default.isExecutableFile(atPath: exe.path) { return exe }
+        }
+        throw XCTSkip("the emo executable was not found beside the test bundle; run `swift build` first")
+    }
+
     /// Runs the ffmpeg CLI quietly, or skips when it is not installed or fails.
     public static func ffmpeg(_ arguments: [String]) throws {
         let candidates = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"]

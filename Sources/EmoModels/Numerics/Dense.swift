@@ -1,4 +1,3 @@
-import CBLAS
 import CEmoKernels
 import EmoTensor
 import Foundation
@@ -22,8 +21,8 @@ public enum Dense {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        Kernels.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// `y[M, N] = x[M, K] * W[N, K]^T + bias[N]` (PyTorch `nn.Linear` layout); `y` may not alias `x`.
@@ -108,9 +107,9 @@ public enum Dense {
     public static func parallelChunksWithSerialBLAS(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
         let chunks = chunkCount(count)
         if chunks <= 1 { body(0, 0..<count); return }
-        let saved = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(saved) }
+        let saved = BLASInfo.threadCount
+        BLASInfo.setThreadCount(1)
+        defer { BLASInfo.setThreadCount(saved) }
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
@@ -132,7 +131,7 @@ public enum Dense {
     }
 
     /// Threads the elementwise kernels use (the BLAS's own thread count, 2 on the reference machine).
-    nonisolated(unsafe) public static var threads: Int = max(1, Int(openblas_get_num_threads()))
+    nonisolated(unsafe) public static var threads: Int = max(1, BLASInfo.threadCount)
 
     /// Exact GELU, `x * 0.5 * (1 + erf(x / sqrt 2))`, in place (PyTorch's default `nn.GELU`), multithreaded.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {

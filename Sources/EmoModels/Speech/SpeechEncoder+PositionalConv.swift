@@ -1,4 +1,4 @@
-import CBLAS
+import EmoTensor
 import Foundation
 
 /// How `encoder.pos_conv_embed`'s grouped convolution is computed (both give the same values up to rounding).
@@ -189,15 +189,14 @@ extension SpeechEncoder {
         spectra.values.withUnsafeBufferPointer { s in
             guard let s = s.baseAddress else { return }
             Dense.parallelWithSerialBLAS(bins) { range in
-                var zero: (Float, Float) = (0, 0)
                 for f in range {
                     let phase = adjoint ? 2 * Double.pi * Double(f * (k - 1)) / Double(n) : 0
-                    var alpha: (Float, Float) = (Float(cos(phase)), Float(sin(phase)))
+                    let alpha: (Float, Float) = (Float(cos(phase)), Float(sin(phase)))
                     for gi in 0..<g {
                         let a = xs + (f * v * c + gi * cg) * 2, y = ys + (f * v * c + gi * cg) * 2
                         let w = s + (f * g + gi) * cg * cg * 2
-                        cblas_cgemm(CblasRowMajor, CblasNoTrans, adjoint ? CblasConjTrans : CblasNoTrans,
-                                    Int32(v), Int32(cg), Int32(cg), &alpha, a, Int32(c), w, Int32(cg), &zero, y, Int32(c))
+                        Kernels.cgemm(m: v, n: cg, k: cg, alpha: alpha, a: a, lda: c, b: w, ldb: cg,
+                                      transB: adjoint ? .conjugateTranspose : .none, beta: (0, 0), c: y, ldc: c)
                     }
                 }
             }

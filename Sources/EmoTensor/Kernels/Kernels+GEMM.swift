@@ -1,5 +1,5 @@
 // Matrix multiply: the one primitive every dense op reduces to.
-import CBLAS
+import CEmoBLAS
 
 extension Kernels {
     /// Row-major single-precision GEMM: `C = alpha · op(A) · op(B) + beta · C`.
@@ -18,8 +18,37 @@ extension Kernels {
             scaleMatrix(c, rows: m, cols: n, ld: ldc, by: beta)
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        emo_blas_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                       b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// How `Kernels.cgemm` reads its B operand.
+    public enum ComplexTranspose: Int32 {
+        /// B as stored, `[k, n]`.
+        case none = 0
+        /// B stored `[n, k]`, used transposed.
+        case transpose = 1
+        /// B stored `[n, k]`, used conjugate-transposed.
+        case conjugateTranspose = 2
+    }
+
+    /// Row-major complex GEMM on interleaved (re, im) Float pairs: `C = alpha · A · op(B) + beta · C`, `A`
+    /// `[m, k]`, `op(B)` `[k, n]`, `C` `[m, n]`; strides in complex elements. Caller-owned buffers.
+    @inlinable
+    public static func cgemm(m: Int, n: Int, k: Int, alpha: (Float, Float), a: UnsafeRawPointer, lda: Int,
+                             b: UnsafeRawPointer, ldb: Int, transB: ComplexTranspose, beta: (Float, Float),
+                             c: UnsafeMutableRawPointer, ldc: Int) {
+        var alpha = alpha, beta = beta
+        withUnsafePointer(to: &alpha) { al in
+            withUnsafePointer(to: &beta) { be in
+                emo_blas_cgemm(0, transB.rawValue, Int32(m), Int32(n), Int32(k),
+                               UnsafeRawPointer(al).assumingMemoryBound(to: Float.self),
+                               a.assumingMemoryBound(to: Float.self), Int32(lda),
+                               b.assumingMemoryBound(to: Float.self), Int32(ldb),
+                               UnsafeRawPointer(be).assumingMemoryBound(to: Float.self),
+                               c.assumingMemoryBound(to: Float.self), Int32(ldc))
+            }
+        }
     }
 
     /// `C[m, n] *= beta` for a strided matrix; `beta == 0` writes zeros (NaN in C does not survive).

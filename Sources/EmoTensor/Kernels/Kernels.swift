@@ -32,7 +32,7 @@
 //   happens one level up (`Tensor` ops, `Conv1dGeometry.validate`, model loaders), which throw `TensorError`.
 // - Every fast kernel has a naive twin in `NaiveKernels` (same signature, plain loops, Double accumulation),
 //   and Tests/EmoTensorTests compares the two.
-import CBLAS
+import CEmoBLAS
 
 /// Fast Float32 kernels on caller-provided buffers (sgemm-backed where it pays).
 public enum Kernels {}
@@ -40,23 +40,82 @@ public enum Kernels {}
 /// Naive reference twins of `Kernels`: plain loops, Double accumulation, no BLAS. For tests and debugging only.
 public enum NaiveKernels {}
 
-/// The OpenBLAS build this process runs on.
+/// The BLAS this process runs on: which library, which OpenBLAS CPU kernel ("core"), and why that one.
+///
+/// EmoKit loads OpenBLAS itself (`CEmoBLAS`), after choosing the core from the CPU's feature flags, so a CPU
+/// newer than OpenBLAS's model table still gets its AVX2/AVX-512 kernels. A user's `OPENBLAS_CORETYPE` always
+/// wins; `EMOKIT_BLAS_CORE=openblas` leaves the choice to OpenBLAS; `EMOKIT_BLAS_LIBRARY` names another CBLAS.
 public enum BLASInfo {
-    /// The CPU kernel family OpenBLAS selected (e.g. "Haswell", "SkylakeX").
-    public static var coreName: String {
-        guard let name = openblas_get_corename() else { return "unknown" }
-        return String(cString: name)
+    /// Loads the BLAS now (it loads on first use otherwise); throws with what to install when it cannot.
+    ///
+    /// Call it early in `main`, before other threads start: the core is chosen through the environment,
+    /// which is modified for the duration of the load only.
+    public static func load() throws(BLASLoadError) {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        if emo_blas_load(&buffer, buffer.count) != 0 {
+            throw BLASLoadError(message: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+                                                as: UTF8.self))
+        }
     }
 
-    /// OpenBLAS's build configuration string.
-    public static var config: String {
-        guard let text = openblas_get_config() else { return "unknown" }
-        return String(cString: text)
-    }
+    private static var info: EmoBlasInfo { emo_blas_info().pointee }
+
+    /// The CPU kernel family OpenBLAS runs (e.g. "Haswell", "SkylakeX"; "n/a" for a non-OpenBLAS CBLAS).
+    public static var coreName: String { String(cString: info.core) }
+
+    /// The core EmoKit's rule picks for this CPU's flags ("none": left to OpenBLAS, no AVX usable).
+    public static var chosenCore: String { String(cString: info.chosen) }
+
+    /// Where the running core came from, in words ("chosen by EmoKit from the CPU flags", ...).
+    public static var coreSource: String { String(cString: info.source_text) }
+
+    /// True when the running core is the user's own `OPENBLAS_CORETYPE`.
+    public static var coreIsUsers: Bool { info.source == EMO_BLAS_CORE_USER }
+
+    /// The library given to `dlopen` (`libopenblas.so.0`, or `EMOKIT_BLAS_LIBRARY`).
+    public static var library: String { String(cString: info.library) }
+
+    /// This CPU as CPUID reports it ("GenuineIntel family 6 model 207").
+    public static var cpu: String { String(cString: info.cpu) }
+
+    /// The CPU feature flags the choice reads, space-separated ("avx2 fma avx512f ... os-zmm").
+    public static var cpuFlags: String { String(cString: info.flags) }
+
+    /// OpenBLAS's build configuration string ("n/a" for a non-OpenBLAS CBLAS).
+    public static var config: String { String(cString: info.config) }
 
     /// Number of threads OpenBLAS uses for one call.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    public static var threadCount: Int { Int(emo_blas_get_num_threads()) }
 
     /// Sets the number of OpenBLAS threads (process-wide).
-    public static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+    public static func setThreadCount(_ count: Int) { emo_blas_set_num_threads(Int32(max(1, count))) }
+
+    /// One line for reports: `OpenBLAS core SkylakeX (chosen by EmoKit from the CPU flags), 2 threads`.
+    public static var summary: String {
+        "OpenBLAS core \(coreName) (\(coreSource); rule's choice \(chosenCore)), \(threadCount) threads"
+    }
+
+    /// The core EmoKit's rule picks for a CPU with these flags (`nil`: leave it to OpenBLAS). For tests and
+    /// for reasoning about other machines; flag names as in `cpuFlags`, vendor as CPUID spells it.
+    public static func chooseCore(vendor: String, flags: Set<String>) -> String? {
+        var f = EmoCpuFeatures()
+        withUnsafeMutableBytes(of: &f.vendor) { raw in
+            for (i, byte) in vendor.utf8.prefix(15).enumerated() { raw[i] = byte }
+        }
+        func on(_ name: String) -> Int32 { flags.contains(name) ? 1 : 0 }
+        f.sse3 = on("sse3"); f.ssse3 = on("ssse3"); f.sse4_2 = on("sse4_2")
+        f.avx = on("avx"); f.avx2 = on("avx2"); f.fma = on("fma")
+        f.avx512f = on("avx512f"); f.avx512cd = on("avx512cd"); f.avx512bw = on("avx512bw")
+        f.avx512dq = on("avx512dq"); f.avx512vl = on("avx512vl"); f.avx512_bf16 = on("avx512_bf16")
+        f.os_ymm = on("os-ymm"); f.os_zmm = on("os-zmm")
+        guard let core = emo_blas_choose_core(&f) else { return nil }
+        return String(cString: core)
+    }
+}
+
+/// The BLAS library could not be loaded; the message names the library and what to install.
+public struct BLASLoadError: Error, CustomStringConvertible {
+    /// What failed and what to do.
+    public let message: String
+    public var description: String { message }
 }

@@ -8,12 +8,13 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
         The peer column runs a committed script under Tests/Reference with the Python named by
         EMO_REFERENCE_PYTHON (default python3). Without torch/librosa there, EmoKit is still measured and the
-        report says why the peer column is missing. The BLAS kernel OpenBLAS picked is printed with every report.
+        report says why the peer column is missing. The BLAS kernel that ran (and why: EmoKit's choice from the CPU flags, or your OPENBLAS_CORETYPE) is printed with every report; `emo bench blas` compares that choice with every core the CPU supports.
         """,
         subcommands: [
             BenchPlugins.self,
             BenchMedia.self,
             BenchFeatures.self,
+            BenchBLAS.self,
             BenchTensor.self,
             BenchEncoders.self,
             BenchTraining.self,

@@ -1,4 +1,3 @@
-import CBLAS
 import EmoModels
 import EmoTensor
 import Foundation
@@ -12,9 +11,9 @@ extension BenchEncoders {
         let (b, t, c) = (4, 149, encoder.config.hiddenSize)
         var rng = SeededGenerator(seed: 3)
         let h0 = (0..<(b * t * c)).map { _ in rng.nextNormal() }
-        let saved = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(saved) }
+        let saved = BLASInfo.threadCount
+        BLASInfo.setThreadCount(1)
+        defer { BLASInfo.setThreadCount(saved) }
         func threadSeconds() -> Double {
             var ts = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)

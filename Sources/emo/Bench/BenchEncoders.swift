@@ -1,5 +1,4 @@
 import ArgumentParser
-import CBLAS
 import EmoCore
 import EmoModels
 import EmoTensor
@@ -135,10 +134,10 @@ struct BenchEncoders: AsyncParsableCommand {
                 }
             }
         }
-        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
-        let threads = Int(openblas_get_num_threads())
+        let core = BLASInfo.coreName
+        let threads = BLASInfo.threadCount
         if json {
-            var obj: [String: Any] = ["openblas_core": core, "openblas_threads": threads, "elementwise_kernels": Dense.kernelPath, "rows": rows, "cache": dir]
+            var obj: [String: Any] = ["openblas_core": core, "openblas_core_source": BLASInfo.coreSource, "cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags, "openblas_threads": threads, "elementwise_kernels": Dense.kernelPath, "rows": rows, "cache": dir]
             if positionalConv { obj["positional_conv"] = posConvRows }
             if let missingWhy { obj["pytorch_missing"] = missingWhy }
             for k in ["torch", "transformers", "threads"] { if let v = peerInfo[k] { obj["pytorch_\(k)"] = v } }
@@ -146,7 +145,8 @@ struct BenchEncoders: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("OpenBLAS core \(core), \(threads) threads, elementwise kernels \(Dense.kernelPath); PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
+        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
+        print("OpenBLAS core \(core) (\(BLASInfo.coreSource)), \(threads) threads, elementwise kernels \(Dense.kernelPath); PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
         if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
         let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB",
                       "bwd emokit", "bwd torch", "bwd |diff|/max"]

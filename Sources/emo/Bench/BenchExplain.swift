@@ -1,5 +1,4 @@
 import ArgumentParser
-import CBLAS
 import EmoCore
 import EmoModels
 import EmoPipeline
@@ -124,9 +123,10 @@ struct BenchExplain: AsyncParsableCommand {
                                   "occlusion_stride": stride, "batch": batch, "emokit_occlusion_seconds": occSeconds,
                                   "repeats": runs, "emokit_occlusion_runs": occRuns,
                                   "emokit_occlusion_cpu_seconds": occCPU, "emokit_peak_mb": peak,
-                                  "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
+                                  "openblas_core": BLASInfo.coreName, "openblas_core_source": BLASInfo.coreSource,
+                                  "cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags,
                                   "elementwise_kernels": Dense.kernelPath,
-                                  "openblas_threads": Int(openblas_get_num_threads())]
+                                  "openblas_threads": BLASInfo.threadCount]
         if let igResult {
             row["emokit_ig_keep_activations"] = !checkpointed
             row["ig_steps"] = steps
@@ -155,7 +155,8 @@ struct BenchExplain: AsyncParsableCommand {
             return
         }
         func f(_ k: String, _ fmt: String) -> String { (row[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
-        print("OpenBLAS core \(row["openblas_core"] ?? "-"), \(row["openblas_threads"] ?? "-") threads, elementwise kernels \(row["elementwise_kernels"] ?? "-"); peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
+        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
+        print("OpenBLAS core \(row["openblas_core"] ?? "-") (\(BLASInfo.coreSource)), \(row["openblas_threads"] ?? "-") threads, elementwise kernels \(row["elementwise_kernels"] ?? "-"); peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
         print("wav2vec2-base + MLP head, \(seconds) s clip, batch \(batch)" + (runs > 1 ? ", median of \(runs) runs per side" : ""))
         print("IG gausslegendre \(steps) steps: EmoKit \(f("emokit_ig_seconds", "%.2f")) s, Captum \(f("captum_ig_seconds", "%.2f")) s, ratio \(f("ig_ratio", "%.2f")) (|delta| EmoKit \(f("emokit_ig_delta", "%.3g")), Captum \(f("captum_ig_delta", "%.3g")))")
         print("Occlusion window \(window) stride \(stride): EmoKit \(f("emokit_occlusion_seconds", "%.2f")) s, Captum \(f("captum_occlusion_seconds", "%.2f")) s, ratio \(f("occlusion_ratio", "%.2f"))")

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CBLAS
+import EmoTensor
 import CSndFile
 import EmoCore
 import EmoRuntime
@@ -124,7 +124,7 @@ struct BenchFeatures: AsyncParsableCommand {
         let audioSeconds = Double(audio.reduce(0) { $0 + $1.count }) / 16000
         var report: [String: Any] = [
             "clips": audio.count, "audio_seconds": audioSeconds, "max_seconds_per_clip": seconds,
-            "openblas_core": String(cString: openblas_get_corename()), "blas_used": false,
+            "openblas_core": BLASInfo.coreName, "blas_used": false,
             "cores_online": ProcessInfo.processInfo.activeProcessorCount, "load_average_start": Self.loadAverage(),
         ]
         // EmoKit, one thread, through the plugin ABI

@@ -70,7 +70,8 @@ struct BenchTensor: AsyncParsableCommand {
             peerNote = "PyTorch column missing: \(why)"
         }
         let header: [String: Any] = [
-            "openblas_core": BLASInfo.coreName, "openblas_threads": BLASInfo.threadCount,
+            "openblas_core": BLASInfo.coreName, "openblas_core_source": BLASInfo.coreSource,
+            "cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags, "openblas_threads": BLASInfo.threadCount,
             "openblas_config": BLASInfo.config, "peer": peerNote, "min_seconds": minSeconds, "cases": rows,
             "clock": clock.rawValue,
         ]
@@ -78,7 +79,8 @@ struct BenchTensor: AsyncParsableCommand {
             print(c2json(header))
             return
         }
-        print("OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threadCount) threads (\(BLASInfo.config)); \(clock.rawValue) clock")
+        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
+        print("OpenBLAS \(BLASInfo.coreName) kernels (\(BLASInfo.coreSource)), \(BLASInfo.threadCount) threads (\(BLASInfo.config)); \(clock.rawValue) clock")
         print(peerNote)
         func cell(_ any: Any?, flops: Double) -> String {
             guard let d = any as? [String: Any], let best = d["best_s"] as? Double else { return "—" }

@@ -71,7 +71,8 @@ struct BenchTraining: AsyncParsableCommand {
                                                                  "--threads", "\(threads)"])
         var out: [String: JSONValue] = [
             "model": "early fusion [768, 768, 768, 60] → MLP 2364 → 1024 → 512 → 256 → 7, batch norm, Adam, batch 32",
-            "rows": .number(Double(rows)), "blas_core": .string(BLASInfo.coreName),
+            "rows": .number(Double(rows)), "blas_core": .string(BLASInfo.coreName), "blas_core_source": .string(BLASInfo.coreSource),
+            "cpu_flags": .string(BLASInfo.cpuFlags),
             "blas_threads": .number(Double(BLASInfo.threadCount)),
             "emokit": ["epoch_seconds": .array(times.map(JSONValue.number)), "median_s": .number(ours),
                        "train_losses": .array(losses.map(JSONValue.number)), "path": "plugins through the C ABI",
@@ -94,7 +95,8 @@ struct BenchTraining: AsyncParsableCommand {
         }
         print("model:    \(out["model"]?.stringValue ?? "")")
         print("rows:     \(rows), timed epochs per side: \(times.count) (after one warm-up)")
-        print("OpenBLAS: core \(BLASInfo.coreName), \(BLASInfo.threadCount) threads")
+        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
+        print("OpenBLAS: core \(BLASInfo.coreName) (\(BLASInfo.coreSource)), \(BLASInfo.threadCount) threads")
         print(String(format: "EmoKit:   median %.3f s/epoch  (%@)", ours, times.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
         print(String(format: "          of which the Adam updates alone take about %.3f s (same parameter sizes and step count)", optimiserSeconds))
         switch peer {
