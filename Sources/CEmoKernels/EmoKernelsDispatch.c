@@ -8,6 +8,7 @@
 extern const EmoKernelTable emo_kernel_table_portable;
 #if defined(__x86_64__)
 extern const EmoKernelTable emo_kernel_table_avx2;
+extern const EmoKernelTable emo_kernel_table_avx512;
 #endif
 
 const EmoKernelTable *emo_kernels_portable(void) { return &emo_kernel_table_portable; }
@@ -20,6 +21,18 @@ const EmoKernelTable *emo_kernels_avx2(void) {
     return NULL;
 }
 
+const EmoKernelTable *emo_kernels_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    /* __builtin_cpu_supports reads CPUID and XGETBV (libgcc clears the AVX-512 bits when the OS does not save
+       ZMM state). */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && emo_kernels_avx2() != NULL)
+        return &emo_kernel_table_avx512;
+#endif
+    return NULL;
+}
+
 /* The choice, made by the first caller (racing first callers compute the same answer). */
 static _Atomic(const EmoKernelTable *) active = NULL;
 
@@ -28,7 +41,10 @@ const EmoKernelTable *emo_kernels(void) {
     if (table) return table;
     const char *off = getenv("EMOKIT_NO_AVX2");
     int forced = off != NULL && off[0] != '\0' && strcmp(off, "0") != 0;
-    table = forced ? NULL : emo_kernels_avx2();
+    const char *no512 = getenv("EMOKIT_NO_AVX512");
+    int forced256 = no512 != NULL && no512[0] != '\0' && strcmp(no512, "0") != 0;
+    table = (forced || forced256) ? NULL : emo_kernels_avx512();
+    if (!table && !forced) table = emo_kernels_avx2();
     if (!table) table = emo_kernels_portable();
     atomic_store_explicit(&active, table, memory_order_release);
     return table;

@@ -68,6 +68,9 @@ enum VerboseVersion {
         }
         lines.append("blas core:      \(BLASInfo.coreName) (\(BLASInfo.coreSource))")
         lines.append("rule's choice:  \(BLASInfo.chosenCore)")
+        if BLASInfo.coreIsUsers && BLASInfo.coreName.lowercased() != BLASInfo.chosenCore.lowercased() {
+            lines.append("note:           your OPENBLAS_CORETYPE overrides the rule's choice; `emo bench blas` shows what each core costs here")
+        }
         lines.append("blas config:    \(BLASInfo.config)")
         lines.append("blas threads:   \(BLASInfo.threadCount)")
         return lines.joined(separator: "\n")

@@ -20,6 +20,7 @@ final class CEmoKernelsTests: XCTestCase {
     /// The kernel tables this CPU can run.
     var paths: [EmoKernelTable] {
         [emo_kernels_portable().pointee] + (emo_kernels_avx2().map { [$0.pointee] } ?? [])
+            + (emo_kernels_avx512().map { [$0.pointee] } ?? [])
     }
 
     /// `n` values spread over [lo, hi] in a scrambled order (golden-ratio sequence).
@@ -43,8 +44,10 @@ final class CEmoKernelsTests: XCTestCase {
     }
 
     func testDispatchFollowsTheCPUAndTheEnvironment() {
-        let forced = ProcessInfo.processInfo.environment["EMOKIT_NO_AVX2"].map { !$0.isEmpty && $0 != "0" } ?? false
-        let expected = forced ? "portable" : (emo_kernels_avx2() == nil ? "portable" : "avx2-fma")
+        func set(_ name: String) -> Bool { ProcessInfo.processInfo.environment[name].map { !$0.isEmpty && $0 != "0" } ?? false }
+        let expected = set("EMOKIT_NO_AVX2") ? "portable"
+            : (!set("EMOKIT_NO_AVX512") && emo_kernels_avx512() != nil) ? "avx512"
+            : (emo_kernels_avx2() == nil ? "portable" : "avx2-fma")
         XCTAssertEqual(Dense.kernelPath, expected)
         #if arch(x86_64)
         // The reference machine (and every x86-64 CI runner this project uses) has AVX2 + FMA.
@@ -134,6 +137,47 @@ final class CEmoKernelsTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The avx512 path runs the avx2-fma path's expressions on wider registers: every kernel's output must be
+    /// bit-identical between the two (so switching paths can never move a parity result).
+    func testAVX512PathEqualsAVX2PathBitwise() throws {
+        guard let wide = emo_kernels_avx512()?.pointee, let narrow = emo_kernels_avx2()?.pointee else {
+            throw XCTSkip("this CPU (or OS) has no AVX-512 F/VL/BW/DQ; the avx512 path cannot run here")
+        }
+        let rows = 7, cols = 301, n = rows * cols
+        let x = values(n, -9, 9, seed: 0.21), h = values(n, -2, 2, seed: 0.43)
+        let gamma = values(cols, 0.5, 1.5, seed: 0.1), beta = values(cols, -0.5, 0.5, seed: 0.6)
+        let center = values(cols, -1, 1, seed: 0.3), scale = values(cols, 0.5, 2, seed: 0.9)
+        func both(_ what: String, _ body: (EmoKernelTable, inout [Float]) -> Void, start: [Float]) {
+            var a = start, b = start
+            body(wide, &a)
+            body(narrow, &b)
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(what): avx512 and avx2-fma differ")
+        }
+        both("gelu", { k, y in k.gelu(x, &y, n) }, start: [Float](repeating: 0, count: n))
+        both("add_gelu", { k, y in k.add_gelu(x, &y, n) }, start: h)
+        both("affine_gelu", { k, y in k.affine_gelu(x, rows, cols, gamma, beta, &y) }, start: [Float](repeating: 0, count: n))
+        both("centered_affine_gelu", { k, y in k.centered_affine_gelu(x, rows, cols, center, scale, beta, &y) },
+             start: [Float](repeating: 0, count: n))
+        both("softmax", { k, y in y.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows { if let base = p.baseAddress { k.softmax(base + r * cols, cols) } } } }, start: x)
+        both("layer_norm", { k, y in
+            var xhat = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: rows)
+            k.layer_norm(x, rows, cols, gamma, beta, 1e-5, &y, &xhat, &rstd)
+            y += xhat + rstd
+        }, start: [Float](repeating: 0, count: n))
+        both("column_moments", { k, y in
+            var mean = [Float](repeating: 0, count: cols), m2 = [Float](repeating: 0, count: cols)
+            k.column_moments(x, rows, cols, cols, &mean, &m2)
+            y = mean + m2
+        }, start: [])
+        both("column_normalize", { k, y in
+            var mean = [Float](repeating: 0, count: cols), rstd = [Float](repeating: 0, count: cols)
+            k.column_normalize(&y, rows, cols, cols, gamma, beta, 1e-5, &mean, &rstd)
+            y += mean + rstd
+        }, start: x)
+        both("add", { k, y in k.add(x, &y, n) }, start: h)
     }
 
     func testAddGeluAndAdd() {

@@ -3,11 +3,14 @@
  * softmax, layer norm, column norm, add), in C so that x86-64 machines with AVX2 + FMA run them 8 lanes wide
  * with fused multiply-adds while the package still builds for any x86-64 (and for aarch64).
  *
- * Two paths, one source (EmoKernelsBody.h, compiled twice):
+ * Three paths, one source (EmoKernelsBody.h, compiled three times):
+ *   - "avx512": x86-64 only, target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq"); the 32-lane loops on two ZMM
+ *     registers; bit-identical to avx2-fma. Picked when the CPU and OS support it (EMOKIT_NO_AVX512=1: not).
  *   - "avx2-fma": x86-64 only, compiled with __attribute__((target("avx2,fma"))); picked at run time when the
  *     CPU has both (__builtin_cpu_supports).
  *   - "portable": the same code for the package's default target (SSE2 on x86-64, NEON on aarch64).
  * emo_kernels() picks once per process; EMOKIT_NO_AVX2=1 in the environment forces the portable path.
+ * (The wider path pays on the long elementwise loops: see docs/numerics.md for the measurement.)
  *
  * The math is EmoTensor's (Sources/EmoTensor/Kernels/Kernels+VectorMath.swift), ported operation by operation:
  * exp is the Cephes expf polynomial (1.5·2²³ rounding trick, ln 2 in two parts), erf is Abramowitz–Stegun 7.1.26
@@ -66,8 +69,9 @@ typedef struct EmoKernelTable {
     void (*_Nonnull add)(const float *_Nonnull x, float *_Nonnull y, size_t n);
 } EmoKernelTable;
 
-/* The path this process uses: avx2-fma when the CPU has AVX2 and FMA and EMOKIT_NO_AVX2 is unset (or "0"),
-   else portable. Chosen on the first call; thread-safe. Never NULL. */
+/* The path this process uses: avx512 when the CPU (and OS) has AVX-512 F/VL/BW/DQ and neither EMOKIT_NO_AVX512 nor
+   EMOKIT_NO_AVX2 is set (to anything but "0"); else avx2-fma when the CPU has AVX2 and FMA and EMOKIT_NO_AVX2 is
+   unset; else portable. Chosen on the first call; thread-safe. Never NULL. */
 const EmoKernelTable *_Nonnull emo_kernels(void);
 
 /* The portable path (always available). */
@@ -75,6 +79,10 @@ const EmoKernelTable *_Nonnull emo_kernels_portable(void);
 
 /* The avx2-fma path, or NULL when this is not x86-64 or the CPU lacks AVX2 or FMA (ignores EMOKIT_NO_AVX2). */
 const EmoKernelTable *_Nullable emo_kernels_avx2(void);
+
+/* The avx512 path (bit-identical to avx2-fma), or NULL when this is not x86-64 or the CPU or OS lacks AVX-512
+   F/VL/BW/DQ (ignores the environment). */
+const EmoKernelTable *_Nullable emo_kernels_avx512(void);
 
 #ifdef __cplusplus
 }
