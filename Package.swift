@@ -58,8 +58,8 @@ let package = Package(
         // The BLAS binding: chooses OpenBLAS's CPU kernel from the CPU flags, then dlopens it (no link-time BLAS).
         .target(name: "CEmoBLAS", path: "Sources/CEmoBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Tensors, BLAS kernels + naive references, autodiff, optimisers.
-        .target(name: "EmoTensor", dependencies: ["CEmoBLAS"], path: "Sources/EmoTensor"),
-        // EmoModels' elementwise kernels in C: AVX2 + FMA when the CPU has them, portable otherwise.
+        .target(name: "EmoTensor", dependencies: ["CEmoBLAS", "CEmoKernels"], path: "Sources/EmoTensor"),
+        // The elementwise kernels in C (GELU, softmax, norms): AVX-512 or AVX2 + FMA when the CPU has them.
         .target(name: "CEmoKernels", path: "Sources/CEmoKernels"),
         // Transformer blocks, checkpoint loading, tokenizers (linked into plugins).
         .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore", "CEmoKernels"], path: "Sources/EmoModels"),

@@ -221,7 +221,7 @@ static EMO_TARGET void softmax(float *x, size_t n) {
 }
 
 static EMO_TARGET void layer_norm(const float *x, size_t rows, size_t n, const float *gamma, const float *beta,
-                                  float eps, float *y, float *xhat_out, float *rstd_out) {
+                                  float eps, float *y, float *xhat_out, float *mean_out, float *rstd_out) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
@@ -234,6 +234,7 @@ static EMO_TARGET void layer_norm(const float *x, size_t rows, size_t n, const f
             squares += d * d;
         }
         float rstd = 1.0f / sqrtf(sum8(squares) / (float)n + eps);
+        if (mean_out) mean_out[r] = mean;
         if (rstd_out) rstd_out[r] = rstd;
         for (size_t i = 0; i < n; i += 8) {
             size_t k = block_size(i, n);

@@ -164,7 +164,7 @@ final class CEmoKernelsTests: XCTestCase {
             for r in 0..<rows { if let base = p.baseAddress { k.softmax(base + r * cols, cols) } } } }, start: x)
         both("layer_norm", { k, y in
             var xhat = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: rows)
-            k.layer_norm(x, rows, cols, gamma, beta, 1e-5, &y, &xhat, &rstd)
+            k.layer_norm(x, rows, cols, gamma, beta, 1e-5, &y, &xhat, nil, &rstd)
             y += xhat + rstd
         }, start: [Float](repeating: 0, count: n))
         both("column_moments", { k, y in
@@ -269,16 +269,21 @@ final class CEmoKernelsTests: XCTestCase {
                 // An offset mean (as residual streams have) makes the centring matter.
                 let x = values(rows * n, 2, 9), gamma = values(n, 0.5, 2, seed: 0.3), beta = values(n, -1, 1, seed: 0.6)
                 var xhat = [Float](repeating: .nan, count: rows * n), rstd = [Float](repeating: .nan, count: rows)
+                var mean = [Float](repeating: .nan, count: rows)
                 let y = guarded([Float](repeating: .nan, count: rows * n), "\(name) layer_norm n=\(n)") { y in
-                    k.layer_norm(x, rows, n, gamma, beta, 1e-5, y, &xhat, &rstd)
+                    k.layer_norm(x, rows, n, gamma, beta, 1e-5, y, &xhat, &mean, &rstd)
+                }
+                for r in 0..<rows {
+                    let exact = x[(r * n)..<((r + 1) * n)].reduce(0.0) { $0 + Double($1) } / Double(n)
+                    XCTAssertEqual(Double(mean[r]), exact, accuracy: 1e-6 * max(1, abs(exact)), "\(name) mean row \(r)")
                 }
                 let yPlain = guarded([Float](repeating: .nan, count: rows * n), "\(name) layer_norm n=\(n)") { y in
-                    k.layer_norm(x, rows, n, gamma, beta, 1e-5, y, nil, nil)
+                    k.layer_norm(x, rows, n, gamma, beta, 1e-5, y, nil, nil, nil)
                 }
                 XCTAssertEqual(yPlain, y, "\(name): recording the statistics changes nothing")
                 // In place: x, y and xhat the same buffer.
                 let inPlace = guarded(x, "\(name) layer_norm in place n=\(n)") { p in
-                    k.layer_norm(p, rows, n, gamma, beta, 1e-5, p, nil, nil)
+                    k.layer_norm(p, rows, n, gamma, beta, 1e-5, p, nil, nil, nil)
                 }
                 XCTAssertEqual(inPlace, y, "\(name): in place differs")
                 for r in 0..<rows {

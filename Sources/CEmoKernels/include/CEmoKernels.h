@@ -51,10 +51,11 @@ typedef struct EmoKernelTable {
     void (*_Nonnull softmax)(float *_Nonnull x, size_t n);
     /* Layer norm of each of `rows` rows of width n (biased variance, as PyTorch):
        xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps), y = xhat * gamma + beta.
-       xhat_out ([rows, n]) and rstd_out ([rows]) are written when non-NULL. x, y and xhat_out may alias. */
+       xhat_out ([rows, n]), mean_out and rstd_out ([rows] each) are written when non-NULL. x, y and xhat_out
+       may alias. */
     void (*_Nonnull layer_norm)(const float *_Nonnull x, size_t rows, size_t n, const float *_Nonnull gamma,
                                 const float *_Nonnull beta, float eps, float *_Nonnull y, float *_Nullable xhat_out,
-                                float *_Nullable rstd_out);
+                                float *_Nullable mean_out, float *_Nullable rstd_out);
     /* Per-column mean[cols] and sum of squared deviations m2[cols] of x (row stride ld ≥ cols, `rows` rows ≥ 1),
        two passes (mean first), x unchanged. */
     void (*_Nonnull column_moments)(const float *_Nonnull x, size_t rows, size_t cols, size_t ld,

@@ -16,7 +16,7 @@ extension Dense {
         parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
             let first = range.lowerBound
             kernels.layer_norm(x + first * n, range.count, n, gamma, beta, eps, y + first * n, xhat + first * n,
-                               rstd + first)
+                               nil, rstd + first)
         }
     }
 

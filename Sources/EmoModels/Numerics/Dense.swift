@@ -53,7 +53,7 @@ public enum Dense {
                                  beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>) {
         parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
             kernels.layer_norm(x + range.lowerBound * n, range.count, n, gamma, beta, eps, y + range.lowerBound * n,
-                               nil, nil)
+                               nil, nil, nil)
         }
     }
 

@@ -1,4 +1,7 @@
-// Pointwise activations and the row softmax.
+// Pointwise activations and the row softmax. Exact GELU and softmax run CEmoKernels' C loops (AVX-512 or AVX2 +
+// FMA where the CPU has them, the same Cephes exp / A&S erf maths as Kernels+VectorMath.swift); the tanh GELU is
+// Swift.
+import CEmoKernels
 import Foundation
 
 /// Which GELU formula to use (PyTorch `nn.GELU(approximate:)`).
@@ -27,13 +30,7 @@ extension Kernels {
         var i = 0
         switch approximation {
         case .none:
-            let invSqrt2: Float = 0.70710678118654752440
-            while i + 8 <= count {
-                let v = load8(x + i)
-                store8(0.5 * v * (1 + erf8(v * invSqrt2)), y + i)
-                i += 8
-            }
-            while i < count { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * invSqrt2)); i += 1 }
+            elementwise.gelu(x, y, count)
         case .tanh:
             let k0: Float = 0.79788456080286535588  // √(2/π)
             while i + 8 <= count {
@@ -64,28 +61,24 @@ extension Kernels {
         }
     }
 
-    /// Softmax of one row of `count` values (`dst` may be `src`).
-    @inlinable
+    /// Softmax of one row of `count` values (`dst` may be `src`). A row of only −∞ (every key masked) becomes
+    /// zeros, not NaN.
     static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count d: Int) {
-        let m = maximum(src, count: d)
-        if m == -.infinity {
+        guard d > 0 else { return }
+        if maximum(src, count: d) == -.infinity {
             dst.update(repeating: 0, count: d)
             return
         }
-        var acc = SIMD8<Float>(repeating: 0)
-        let mv = SIMD8<Float>(repeating: m)
-        var j = 0
-        while j + 8 <= d {
-            let e = expNonPositive8(load8(src + j) - mv)  // ≤ 0 after max subtraction
-            store8(e, dst + j)
-            acc += e
-            j += 8
-        }
-        var total = acc.sum()
-        while j < d { let e = expf(src[j] - m); dst[j] = e; total += e; j += 1 }
-        let inv = 1 / total
-        for k in 0..<d { dst[k] *= inv }
+        if UnsafePointer(dst) != src { dst.update(from: src, count: d) }
+        elementwise.softmax(dst, d)
     }
+
+    /// The C elementwise kernels this process runs (`avx512`, `avx2-fma` or `portable`, chosen once).
+    @usableFromInline
+    static var elementwise: EmoKernelTable { emo_kernels().pointee }
+
+    /// The elementwise kernel path in use (`"avx512"`, `"avx2-fma"` or `"portable"`), for reports.
+    public static var elementwisePath: String { String(cString: emo_kernels().pointee.name) }
 }
 
 extension NaiveKernels {

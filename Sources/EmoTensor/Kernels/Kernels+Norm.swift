@@ -1,4 +1,5 @@
 // Layer norm and group norm forward (two-pass mean/variance in Float32, biased variance as in PyTorch).
+// Layer norm with an affine runs CEmoKernels' C loop; without one, and group norm, are Swift.
 
 extension Kernels {
     /// Layer norm over the last dimension: `y[n, c] = (x[n, c] − μ_n) · rstd_n · γ[c] + β[c]`,
@@ -22,6 +23,12 @@ extension Kernels {
                               gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
                               y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?,
                               rstd: UnsafeMutablePointer<Float>?) {
+        if let gamma, let beta, !rows.isEmpty {
+            let first = rows.lowerBound
+            elementwise.layer_norm(x + first * c, rows.count, c, gamma, beta, eps, y + first * c, nil,
+                                   mean.map { $0 + first }, rstd.map { $0 + first })
+            return
+        }
         for i in rows {
             let xr = x + i * c
             let yr = y + i * c
