@@ -249,6 +249,8 @@ def bench(argv):
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--repeats", type=int, default=1, help="time each method this many times in this process")
+    ap.add_argument("--save", default="", help="folder for the chain (HF checkpoint, head), the clip and the "
+                                               "attributions, so EmoKit runs the same function and compares")
     args = ap.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -261,6 +263,11 @@ def bench(argv):
             self.head = torch.nn.Sequential(torch.nn.Linear(768, 256), torch.nn.ReLU(), torch.nn.Linear(256, 7))
 
         def forward(self, wave):  # wave [B, T]
+            # The checkpoint's do_normalize (Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm: population variance
+            # + 1e-7), inside the chain so IG differentiates through it, as EmoKit's encoder plugin does.
+            mean = wave.mean(dim=1, keepdim=True)
+            var = wave.var(dim=1, unbiased=False, keepdim=True)
+            wave = (wave - mean) / torch.sqrt(var + 1e-7)
             return self.head(self.encoder(wave).last_hidden_state.mean(dim=1))  # [B, 7]
 
     chain = Chain().eval()
@@ -269,29 +276,42 @@ def bench(argv):
     wave = (0.3 * torch.sin(2 * np.pi * 220 * t) + 0.05 * torch.randn(n)).unsqueeze(0)  # [1, T]
     with torch.no_grad():
         target = int(chain(wave).argmax(1))
+    if args.save:
+        from transformers import Wav2Vec2FeatureExtractor
+        enc_dir = os.path.join(args.save, "wav2vec2-base")
+        chain.encoder.save_pretrained(enc_dir, safe_serialization=True)
+        Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(enc_dir)
+        lin1, lin2 = chain.head[0], chain.head[2]
+        for name, t in [("head_w1", lin1.weight), ("head_b1", lin1.bias), ("head_w2", lin2.weight),
+                        ("head_b2", lin2.bias), ("wave", wave[0])]:
+            t.detach().numpy().astype("<f4").tofile(os.path.join(args.save, name + ".f32"))
     ig_runs, ig_cpu_runs, occ_runs, occ_cpu_runs = [], [], [], []
     for _ in range(max(1, args.repeats)):
         t0, c0 = time.perf_counter(), time.process_time()
-        _, delta = IntegratedGradients(chain).attribute(wave, target=target, n_steps=args.steps, method="gausslegendre",
+        ig_attr, delta = IntegratedGradients(chain).attribute(wave, target=target, n_steps=args.steps, method="gausslegendre",
                                                         internal_batch_size=args.batch, return_convergence_delta=True)
         ig_runs.append(time.perf_counter() - t0)
         ig_cpu_runs.append(time.process_time() - c0)
     for _ in range(max(1, args.repeats)):
         t0, c0 = time.perf_counter(), time.process_time()
-        Occlusion(chain).attribute(wave, sliding_window_shapes=(args.window,), strides=(args.stride,), baselines=0.0,
+        occ_attr = Occlusion(chain).attribute(wave, sliding_window_shapes=(args.window,), strides=(args.stride,), baselines=0.0,
                                    target=target, perturbations_per_eval=args.batch)
         occ_runs.append(time.perf_counter() - t0)
         occ_cpu_runs.append(time.process_time() - c0)
     median = lambda v: float(np.median(v))
     ig_s, ig_cpu, occ_s, occ_cpu = median(ig_runs), median(ig_cpu_runs), median(occ_runs), median(occ_cpu_runs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.save:
+        ig_attr[0].detach().numpy().astype("<f4").tofile(os.path.join(args.save, "ig_attr.f32"))
+        occ_attr[0].detach().numpy().astype("<f4").tofile(os.path.join(args.save, "occlusion_attr.f32"))
     print(json.dumps({"peer": f"captum {captum.__version__} + transformers {transformers.__version__} "
                               f"(torch {torch.__version__}, {torch.get_num_threads()} threads)",
                       "seconds_audio": args.seconds, "ig_steps": args.steps, "ig_seconds": ig_s,
                       "ig_delta": float(delta.abs().max()), "occlusion_window": args.window,
                       "occlusion_stride": args.stride, "occlusion_seconds": occ_s, "peak_rss_mb": peak_mb,
                       "ig_cpu_seconds": ig_cpu, "occlusion_cpu_seconds": occ_cpu, "ig_runs": ig_runs,
-                      "occlusion_runs": occ_runs}))
+                      "occlusion_runs": occ_runs, "target": target, "saved": args.save,
+                      "ig_delta_signed": float(delta.reshape(-1)[0])}))
 
 
 if __name__ == "__main__":

@@ -173,6 +173,19 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(out.gradient.data[0] + out.gradient.data[1], 0, accuracy: 1e-6)
     }
 
+    /// Early stopping watches the macro-F1 the reports print: with a class absent from labels and predictions,
+    /// the trainer's number equals `ClassificationMetrics.compute(...).macroF1` (the old trainer-only
+    /// definition skipped absent classes and said 0.75 here, the report 0.5).
+    func testTrainerMacroF1IsTheReportedOne() throws {
+        // 4 classes; class 3 never appears. Rows: truth 0,0,1,2 predicted 0,1,1,2.
+        let logits = try NDArray(shape: [4, 4], data: [9, 0, 0, 0, 0, 9, 0, 0, 0, 9, 0, 0, 0, 0, 9, 0])
+        let truth = [0, 0, 1, 2]
+        let trainer = Trainer.macroF1(logits: logits, labels: truth, classes: 4)
+        let reported = try ClassificationMetrics.compute(truth: truth, predicted: [0, 1, 1, 2], classes: ["a", "b", "c", "d"]).macroF1
+        XCTAssertEqual(trainer, reported, accuracy: 1e-12)
+        XCTAssertEqual(reported, (2.0 / 3 + 2.0 / 3 + 1 + 0) / 4, accuracy: 1e-12)
+    }
+
     /// An explicit validation set replaces the carved-out one; balanced weights follow n / (K · n_c); AdamW with
     /// warm-up, clipping and a plateau runs and reports its schedule.
     func testExplicitValidationBalancedWeightsAndScheduleSettings() throws {
@@ -180,6 +193,10 @@ final class TrainerTests: XCTestCase {
         let unbalanced = data.rows(Array(0..<120).filter { $0 % 3 != 2 || $0 < 30 })  // class 2 keeps 10 rows
         XCTAssertEqual(unbalanced.classCounts, [40, 40, 10])
         XCTAssertEqual(CrossEntropy.balancedWeights(classCounts: unbalanced.classCounts), [0.75, 0.75, 3])
+        // One rule everywhere: a class with no rows gets 1 from the trainer's function and from the spec's.
+        XCTAssertEqual(CrossEntropy.balancedWeights(classCounts: [6, 0, 2]), [8.0 / 18, 1, 8.0 / 6])
+        XCTAssertEqual(TrainingSpec.ClassWeights.balanced.resolved(classes: ["a", "b", "c"], trainingLabels: [0, 0, 0, 0, 0, 0, 2, 2]),
+                       [8.0 / 18, 1, 8.0 / 6])
         let validation = try TrainingFixtures.blobs(rows: 30, widths: [5, 4], classes: 3, seed: 22)
         var c = config()
         c.optimizer = .adamw

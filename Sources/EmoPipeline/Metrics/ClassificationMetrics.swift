@@ -40,6 +40,22 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
     /// Prevalence-weighted mean of the per-class AUCs (`average="weighted"`), nil when `macroAUC` is.
     public var weightedAUC: Double?
 
+    /// Unweighted mean of the per-class F1 over all `classes` (a class absent from both lists scores 0), the
+    /// `macroF1` of `compute`; ids outside `0..<classes` are ignored.
+    public static func macroF1(truth: [Int], predicted: [Int], classes k: Int) -> Double {
+        guard k > 0 else { return 0 }
+        var tp = [Int](repeating: 0, count: k), fp = tp, fn = tp
+        for (t, p) in zip(truth, predicted) where (0..<k).contains(t) && (0..<k).contains(p) {
+            if t == p { tp[t] += 1 } else { fp[p] += 1; fn[t] += 1 }
+        }
+        var sum = 0.0
+        for c in 0..<k where tp[c] > 0 {
+            let precision = Double(tp[c]) / Double(tp[c] + fp[c]), recall = Double(tp[c]) / Double(tp[c] + fn[c])
+            sum += 2 * precision * recall / (precision + recall)
+        }
+        return sum / Double(k)
+    }
+
     /// Computes all metrics. `truth` and `predicted` hold class ids in `0..<classes.count`; `scores`, if given,
     /// holds one row of `K` scores (probabilities or logits) per sample for the AUCs.
     public static func compute(truth: [Int], predicted: [Int], classes: [String],

@@ -195,8 +195,8 @@ public struct TrainingSpec: Sendable, Equatable, Codable {
 extension TrainingSpec.ClassWeights {
     /// One loss weight per class id, from the training part's labels (class ids in `0..<classes.count`).
     ///
-    /// `balanced` is scikit-learn's `compute_class_weight("balanced")`: n / (K · n_c). A class without training
-    /// items gets 1 (it contributes no loss term anyway; scikit-learn refuses such input instead).
+    /// `balanced` is `CrossEntropy.balancedWeights` (scikit-learn's `compute_class_weight("balanced")`:
+    /// n / (K · n_c); a class without training items gets 1).
     public func resolved(classes: [String], trainingLabels: [Int]) -> [Double] {
         let k = classes.count
         switch self {
@@ -205,8 +205,7 @@ extension TrainingSpec.ClassWeights {
         case .balanced:
             var counts = [Int](repeating: 0, count: k)
             for y in trainingLabels where (0..<k).contains(y) { counts[y] += 1 }
-            let n = Double(counts.reduce(0, +))
-            return counts.map { $0 > 0 ? n / (Double(k) * Double($0)) : 1 }
+            return CrossEntropy.balancedWeights(classCounts: counts)
         case .explicit(let w):
             return classes.map { w[$0] ?? 1 }
         }

@@ -56,9 +56,11 @@ public struct CrossEntropy: Sendable {
         return (loss, grad, correct)
     }
 
-    /// scikit-learn's "balanced" weights n / (K · n_c) (0 for a class with no rows).
-    public static func balancedWeights(classCounts: [Int]) -> [Float] {
+    /// scikit-learn's `compute_class_weight("balanced")`, n / (K · n_c): EmoKit's one balanced-weights rule
+    /// (the trainer and `TrainingSpec.ClassWeights.resolved` both use it). A class without rows gets 1: it
+    /// contributes no loss term anyway (scikit-learn refuses such input instead).
+    public static func balancedWeights(classCounts: [Int]) -> [Double] {
         let n = classCounts.reduce(0, +), k = classCounts.count
-        return classCounts.map { $0 == 0 ? 0 : Float(Double(n) / (Double(k) * Double($0))) }
+        return classCounts.map { $0 == 0 ? 1 : Double(n) / (Double(k) * Double($0)) }
     }
 }

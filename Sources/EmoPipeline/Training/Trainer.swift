@@ -120,7 +120,7 @@ public struct Trainer {
     private func classWeights(_ set: TrainingSet) throws -> [Float]? {
         switch config.classWeights {
         case .none: return nil
-        case .balanced: return CrossEntropy.balancedWeights(classCounts: set.classCounts)
+        case .balanced: return CrossEntropy.balancedWeights(classCounts: set.classCounts).map { Float($0) }
         case .explicit(let w):
             guard w.count == set.classes, w.allSatisfy({ $0 >= 0 }) else {
                 throw TrainingError.invalidConfig(["classWeights must list \(set.classes) non-negative weights, got \(w.count)"])
@@ -138,20 +138,14 @@ public struct Trainer {
         }
     }
 
-    /// Unweighted mean of per-class F1 over classes present in labels or predictions.
+    /// The validation macro-F1 early stopping watches: the one the reports print (`ClassificationMetrics.macroF1`,
+    /// every class counted, as scikit-learn's `f1_score(labels=range(K), average="macro")`).
     static func macroF1(logits: NDArray, labels: [Int], classes: Int) -> Double {
-        var tp = [Int](repeating: 0, count: classes), fp = tp, fn = tp
-        for (i, y) in labels.enumerated() {
+        let predicted = labels.indices.map { i -> Int in
             let row = logits.data[(i * classes)..<((i + 1) * classes)]
-            let pred = (row.indices.max { row[$0] < row[$1] } ?? i * classes) - i * classes
-            if pred == y { tp[y] += 1 } else { fp[pred] += 1; fn[y] += 1 }
+            return (row.indices.max { row[$0] < row[$1] } ?? i * classes) - i * classes
         }
-        var sum = 0.0, count = 0
-        for c in 0..<classes where tp[c] + fp[c] + fn[c] > 0 {
-            sum += 2 * Double(tp[c]) / Double(2 * tp[c] + fp[c] + fn[c])
-            count += 1
-        }
-        return count == 0 ? 0 : sum / Double(count)
+        return ClassificationMetrics.macroF1(truth: labels, predicted: predicted, classes: classes)
     }
 }
 

@@ -16,6 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchFeatures.self,
             BenchBLAS.self,
             BenchTensor.self,
+            BenchText.self,
             BenchEncoders.self,
             BenchTraining.self,
             BenchExplain.self,

@@ -13,12 +13,16 @@ struct BenchExplain: AsyncParsableCommand {
         commandName: "explain",
         abstract: "Time IG (gausslegendre) and Occlusion over a waveform through wav2vec2-base + head against Captum.",
         discussion: """
-        Both sides use random weights of the published wav2vec2-base shape (EmoKit: the checkpoint in --checkpoint,
-        written with EmoKit's random initialiser when missing; Captum: transformers' default Wav2Vec2Config under
-        torch.manual_seed(0)), mean pooling and a 768 → 256 → 7 ReLU MLP head, zero baseline, the argmax class as
-        target. The peer is Tests/Reference/captum_reference.py bench. The chains differ in weights and in one step:
-        EmoKit's encoder applies the checkpoint's do_normalize (per-clip zero mean, unit variance) and the peer does
-        not, so the two IG deltas are not comparable (parity is tested in WaveformExplainTests, not here).
+        Both sides run one function: the peer (Tests/Reference/captum_reference.py bench) builds random weights of
+        the published wav2vec2-base shape (transformers' default Wav2Vec2Config under torch.manual_seed(0)), a
+        768 → 256 → 7 ReLU MLP head over mean pooling, and a 3 s clip (220 Hz tone + noise), applies the
+        checkpoint's do_normalize (per-clip zero mean, unit variance) inside the chain, and saves the checkpoint,
+        head, clip and its attributions into --chain; EmoKit then loads that checkpoint through its wav2vec2
+        plugin, the same head and clip, and explains the same target (zero baseline). So the run is also a
+        full-size parity check: the attributions are compared (max |diff| relative to the largest |value|, and
+        correlation) and the IG convergence deltas printed side by side. Without the peer (--emokit-only), a
+        chain saved by an earlier run is reused; failing that, EmoKit writes its own random checkpoint to
+        --checkpoint and no parity is checked.
         Each side times each method --repeats times in one process (default 1) and reports the median wall-clock
         time, with each process's CPU time (all threads, median) beside it (steadier on a busy machine); the
         ratios are of medians, and with repeats the min-to-min ratios and every run are printed too. Peak memory
@@ -28,8 +32,11 @@ struct BenchExplain: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    @Option(help: "wav2vec2-base checkpoint folder (config.json + model.safetensors).")
+    @Option(help: "wav2vec2-base checkpoint folder used only when no peer chain is saved (written when missing).")
     var checkpoint = "/tmp/emo-bench-enc/wav2vec2-base"
+
+    @Option(help: "Folder where the peer saves its chain (checkpoint, head, clip, attributions) for EmoKit to run.")
+    var chain: String?
 
     @Option(help: "Clip length in seconds.")
     var seconds: Double = 3
@@ -59,12 +66,17 @@ struct BenchExplain: AsyncParsableCommand {
     var occlusionOnly = false
 
     func run() async throws {
+        let chainDir = chain ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.cache/emokit/bench-explain" } ?? "/tmp/emokit-bench-explain")
+        try FileManager.default.createDirectory(atPath: chainDir, withIntermediateDirectories: true)
         let args = ["bench", "--seconds", "\(seconds)", "--steps", "\(steps)", "--window", "\(window)",
-                    "--stride", "\(stride)", "--batch", "\(batch)", "--repeats", "\(max(1, repeats))"]
+                    "--stride", "\(stride)", "--batch", "\(batch)", "--repeats", "\(max(1, repeats))",
+                    "--save", chainDir]
         if !json && !emokitOnly && !occlusionOnly { print("running the Captum peer (\(ReferencePeer.python) Tests/Reference/captum_reference.py bench) ...") }
         let peer = emokitOnly || occlusionOnly ? .missing(occlusionOnly ? "--occlusion-only" : "--emokit-only") : ReferencePeer.run("captum_reference.py", arguments: args)
 
-        if !FileManager.default.fileExists(atPath: checkpoint + "/model.safetensors") {
+        let shared = PeerChain(folder: chainDir, samples: Int(seconds * 16_000))
+        let checkpoint = shared?.checkpoint ?? self.checkpoint
+        if shared == nil && !FileManager.default.fileExists(atPath: checkpoint + "/model.safetensors") {
             let cfgJSON = SpeechEncoderConfig.baseConfigJSON(.wav2vec2)
             let cfg = try SpeechEncoderConfig(json: cfgJSON, path: checkpoint + "/config.json")
             try cfg.writeRandomCheckpoint(to: checkpoint, configJSON: cfgJSON, seed: 1)
@@ -74,18 +86,22 @@ struct BenchExplain: AsyncParsableCommand {
         // As `emo explain` runs them: IG's encoder keeps each forward's tape (keep_activations), so backward
         // recomputes nothing; Occlusion's is a second instance without one (forward only: no tape to write, and
         // each batch splits across threads). One head for both.
-        let head = BenchMLPHead(input: 768, hidden: 256, classes: 7)
+        let head = shared?.head ?? BenchMLPHead(input: 768, hidden: 256, classes: 7)
         func makeModel(tape: Bool) throws -> WaveformModel {
             let encoder = try host.instantiate(id: "wav2vec2", config: ["model": .string(checkpoint), "keep_activations": .bool(tape)])
             return WaveformModel(encoder: encoder, head: .component(head), classes: 7, output: .logits)
         }
         var model = try makeModel(tape: !checkpointed)
         let n = Int(seconds * 16_000)
-        var rng = SeededGenerator(seed: 0)
         var wave = NDArray(zeros: [1, n])  // [1, T]
-        for i in 0..<n {
-            let t = Double(i) / 16_000
-            wave.data[i] = Float(0.3 * sin(2 * Double.pi * 220 * t) + 0.05 * Double.random(in: -1.7...1.7, using: &rng))
+        if let shared {
+            wave.data = shared.wave
+        } else {
+            var rng = SeededGenerator(seed: 0)
+            for i in 0..<n {
+                let t = Double(i) / 16_000
+                wave.data[i] = Float(0.3 * sin(2 * Double.pi * 220 * t) + 0.05 * Double.random(in: -1.7...1.7, using: &rng))
+            }
         }
         let probs = try model.scores(wave).data
         let target = probs.indices.max { probs[$0] < probs[$1] } ?? 0
@@ -93,7 +109,7 @@ struct BenchExplain: AsyncParsableCommand {
             "method": "gausslegendre", "n_steps": .number(Double(steps)), "max_batch_elements": .number(Double(batch * n))])
         let runs = max(1, repeats)
         var igRuns: [Double] = [], igCPURuns: [Double] = [], occRuns: [Double] = [], occCPURuns: [Double] = []
-        var igResult: Attribution?
+        var igResult: Attribution?, occResult: Attribution?
         if !occlusionOnly {
             for _ in 0..<runs {
                 let (t0, c0) = (Date(), BenchEncoders.cpuSeconds())
@@ -108,7 +124,7 @@ struct BenchExplain: AsyncParsableCommand {
             "max_batch_elements": .number(Double(batch * n))])
         for _ in 0..<runs {
             let (t0, c0) = (Date(), BenchEncoders.cpuSeconds())
-            _ = try occ.explain(model: model, input: wave, baseline: nil, targets: [target])
+            occResult = try occ.explain(model: model, input: wave, baseline: nil, targets: [target])
             occRuns.append(Date().timeIntervalSince(t0))
             occCPURuns.append(BenchEncoders.cpuSeconds() - c0)
         }
@@ -134,6 +150,15 @@ struct BenchExplain: AsyncParsableCommand {
             row["emokit_ig_cpu_seconds"] = igCPU
             row["emokit_ig_runs"] = igRuns
             if let delta = igResult.delta?.first { row["emokit_ig_delta"] = Double(abs(delta)) }
+        }
+        row["parity"] = shared == nil ? "not checked: no peer chain in \(chainDir)" : "same checkpoint, head, clip and target"
+        row["emokit_target"] = target
+        if let shared {
+            if let ig = igResult, let ref = shared.attribution("ig_attr") { row["ig_attribution"] = PeerChain.compare(ig.values.data, ref) }
+            if let oc = occResult, let ref = shared.attribution("occlusion_attr") {
+                row["occlusion_attribution"] = PeerChain.compare(oc.values.data, ref)
+            }
+            if let delta = igResult?.delta?.first { row["emokit_ig_delta_signed"] = Double(delta) }
         }
         switch peer {
         case .measured(let p):
@@ -162,6 +187,15 @@ struct BenchExplain: AsyncParsableCommand {
         print("Occlusion window \(window) stride \(stride): EmoKit \(f("emokit_occlusion_seconds", "%.2f")) s, Captum \(f("captum_occlusion_seconds", "%.2f")) s, ratio \(f("occlusion_ratio", "%.2f"))")
         print("CPU time (all threads): IG EmoKit \(f("emokit_ig_cpu_seconds", "%.2f")) s, Captum \(f("captum_ig_cpu_seconds", "%.2f")) s, ratio \(f("ig_cpu_ratio", "%.2f")); Occlusion EmoKit \(f("emokit_occlusion_cpu_seconds", "%.2f")) s, Captum \(f("captum_occlusion_cpu_seconds", "%.2f")) s, ratio \(f("occlusion_cpu_ratio", "%.2f"))")
         print("peak RSS: EmoKit \(f("emokit_peak_mb", "%.0f")) MB, Captum \(f("captum_peak_rss_mb", "%.0f")) MB")
+        print("parity: \(row["parity"] ?? "-"); target EmoKit \(target), Captum \(row["captum_target"] ?? "-")")
+        for (name, key) in [("IG", "ig_attribution"), ("Occlusion", "occlusion_attribution")] {
+            guard let c = row[key] as? [String: Double] else { continue }
+            print(String(format: "  %@ attributions: max|diff| %.3g (%.3g of the largest |value| %.3g), correlation %.6f",
+                         name, c["max_abs_diff"] ?? .nan, c["max_rel_diff"] ?? .nan, c["scale"] ?? .nan, c["correlation"] ?? .nan))
+        }
+        if shared != nil {
+            print("  IG signed delta: EmoKit \(f("emokit_ig_delta_signed", "%.4g")), Captum \(f("captum_ig_delta_signed", "%.4g"))")
+        }
         if runs > 1 {
             func list(_ k: String) -> String {
                 ((row[k] as? [Double]) ?? []).map { String(format: "%.2f", $0) }.joined(separator: " ")
@@ -169,6 +203,59 @@ struct BenchExplain: AsyncParsableCommand {
             print("runs (s): IG EmoKit \(list("emokit_ig_runs")) | Captum \(list("captum_ig_runs")); Occlusion EmoKit \(list("emokit_occlusion_runs")) | Captum \(list("captum_occlusion_runs"))")
             print("min-to-min ratios: IG \(f("ig_ratio_min", "%.2f")), Occlusion \(f("occlusion_ratio_min", "%.2f"))")
         }
+    }
+}
+
+/// The chain the Captum peer saved (`captum_reference.py bench --save`): its HF checkpoint, head, clip and
+/// attributions, so both sides of `emo bench explain` run one function.
+struct PeerChain {
+    let folder: String
+    /// The wav2vec2-base checkpoint folder.
+    let checkpoint: String
+    let head: BenchMLPHead
+    /// The clip `[T]`.
+    let wave: [Float]
+
+    /// Reads the saved chain, or nil when any file is missing or has the wrong size.
+    init?(folder: String, samples: Int) {
+        func floats(_ name: String, _ count: Int) -> [Float]? {
+            guard let data = FileManager.default.contents(atPath: folder + "/" + name + ".f32"), data.count == 4 * count else { return nil }
+            return data.withUnsafeBytes { raw in (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+        }
+        let ckpt = folder + "/wav2vec2-base"
+        guard FileManager.default.fileExists(atPath: ckpt + "/model.safetensors"),
+              let w1 = floats("head_w1", 256 * 768), let b1 = floats("head_b1", 256), let w2 = floats("head_w2", 7 * 256),
+              let b2 = floats("head_b2", 7), let wave = floats("wave", samples) else { return nil }
+        self.folder = folder
+        checkpoint = ckpt
+        head = BenchMLPHead(w1: w1, b1: b1, w2: w2, b2: b2, input: 768, hidden: 256, classes: 7)
+        self.wave = wave
+    }
+
+    /// The peer's saved attribution `name` (`ig_attr`, `occlusion_attr`), when present.
+    func attribution(_ name: String) -> [Float]? {
+        guard let data = FileManager.default.contents(atPath: folder + "/" + name + ".f32"), data.count == 4 * wave.count else { return nil }
+        return data.withUnsafeBytes { raw in (0..<wave.count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+    }
+
+    /// Max |diff|, max |diff| / max |ref|, and the Pearson correlation of two attribution vectors.
+    static func compare(_ ours: [Float], _ ref: [Float]) -> [String: Double] {
+        let n = min(ours.count, ref.count)
+        guard n > 1 else { return [:] }
+        var diff = 0.0, scale = 0.0, sa = 0.0, sb = 0.0
+        for i in 0..<n {
+            diff = max(diff, abs(Double(ours[i]) - Double(ref[i])))
+            scale = max(scale, abs(Double(ref[i])))
+            sa += Double(ours[i]); sb += Double(ref[i])
+        }
+        let (ma, mb) = (sa / Double(n), sb / Double(n))
+        var cov = 0.0, va = 0.0, vb = 0.0
+        for i in 0..<n {
+            let (a, b) = (Double(ours[i]) - ma, Double(ref[i]) - mb)
+            cov += a * b; va += a * a; vb += b * b
+        }
+        return ["max_abs_diff": diff, "scale": scale, "max_rel_diff": scale > 0 ? diff / scale : .nan,
+                "correlation": cov / (va * vb).squareRoot()]
     }
 }
 
@@ -187,6 +274,12 @@ final class BenchMLPHead: DifferentiableComponent {
         }
         (c, h, k) = (input, hidden, classes)
         (w1, b1, w2, b2) = (u(hidden * input, input), u(hidden, input), u(classes * hidden, hidden), u(classes, hidden))
+    }
+
+    /// Given weights (torch.nn.Linear layouts: `w1 [H, C]`, `w2 [K, H]`).
+    init(w1: [Float], b1: [Float], w2: [Float], b2: [Float], input: Int, hidden: Int, classes: Int) {
+        (c, h, k) = (input, hidden, classes)
+        (self.w1, self.b1, self.w2, self.b2) = (w1, b1, w2, b2)
     }
 
     var info: ComponentInfo {
