@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -189,6 +190,14 @@ static void do_load(void) {
     state.set_threads = (void (*)(int))dlsym(handle, "openblas_set_num_threads");
     if (!state.corename) source = EMO_BLAS_CORE_NOT_OPENBLAS;
     if (state.corename && state.corename()) state.info.core = state.corename();
+    /* Loaded before this copy of CEmoBLAS ran (each plugin links its own copy; the first one in the process
+       loads the library): OpenBLAS read the environment then, so name the source the running core implies. */
+    if (source == EMO_BLAS_CORE_PRELOADED && state.corename) {
+        if (user_core && user_core[0] && strcasecmp(state.info.core, user_core) == 0)
+            source = EMO_BLAS_CORE_USER;
+        else if (!(user_core && user_core[0]) && chosen && !leave_to_openblas && strcasecmp(state.info.core, chosen) == 0)
+            source = EMO_BLAS_CORE_CHOSEN;
+    }
     if (state.config && state.config()) state.info.config = state.config();
     state.info.source = source;
     state.info.source_text = source_text(source);

@@ -1,6 +1,6 @@
 @testable import EmoModels
 import EmoCore
-import EmoTensor
+@testable import EmoTensor
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import EmoTensor
 import EmoModels
 import XCTest
 

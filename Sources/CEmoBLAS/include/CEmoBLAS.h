@@ -68,7 +68,8 @@ typedef enum EmoBlasCoreSource {
     EMO_BLAS_CORE_CHOSEN = 0,       /* EmoKit chose it from the CPU flags and set it for the load */
     EMO_BLAS_CORE_USER = 1,         /* the user's OPENBLAS_CORETYPE, respected as it was */
     EMO_BLAS_CORE_OPENBLAS = 2,     /* OpenBLAS's own detection (EMOKIT_BLAS_CORE=openblas, or no AVX) */
-    EMO_BLAS_CORE_PRELOADED = 3,    /* the library was already in the process when EmoKit first used it */
+    EMO_BLAS_CORE_PRELOADED = 3,    /* the library was already in the process (loaded by someone other than an
+                                       EmoKit copy whose choice the running core matches) */
     EMO_BLAS_CORE_NOT_OPENBLAS = 4, /* EMOKIT_BLAS_LIBRARY named a CBLAS without OpenBLAS's extensions */
 } EmoBlasCoreSource;
 

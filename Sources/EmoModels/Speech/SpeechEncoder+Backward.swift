@@ -1,3 +1,4 @@
+import EmoTensor
 import Foundation
 
 /// Backward pass (vector-Jacobian product) from the mean-pooled `last_hidden_state` to the input samples.

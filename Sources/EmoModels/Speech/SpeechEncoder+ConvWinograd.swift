@@ -1,3 +1,4 @@
+import EmoTensor
 import Foundation
 
 // Winograd F(3, 2) for the conv feature encoder's stride-2, kernel-3 layers (wav2vec2-base's layers 1–4: a third
@@ -74,11 +75,11 @@ extension SpeechEncoder {
             let u0 = u + i * cin, u1 = u0 + tiles * cin, u2 = u1 + tiles * cin, u3 = u2 + tiles * cin
             var c = 0
             while c < vec {
-                let a = Dense.load(d0 + c), b = Dense.load(d1 + c), e = Dense.load(d2 + c), f = Dense.load(d3 + c)
-                Dense.store(a - e, u0 + c)
-                Dense.store(b + e, u1 + c)
-                Dense.store(e - b, u2 + c)
-                Dense.store(f - b, u3 + c)
+                let a = Kernels.load8(d0 + c), b = Kernels.load8(d1 + c), e = Kernels.load8(d2 + c), f = Kernels.load8(d3 + c)
+                Kernels.store8(a - e, u0 + c)
+                Kernels.store8(b + e, u1 + c)
+                Kernels.store8(e - b, u2 + c)
+                Kernels.store8(f - b, u3 + c)
                 c += 8
             }
             while c < cin {
@@ -110,11 +111,11 @@ extension SpeechEncoder {
                             let q = m2 + i * cout
                             var o = 0
                             while o < vec {
-                                let (pv, qv, bv) = (Dense.load(y1 + o), Dense.load(q + o), Dense.load(bias + o))
+                                let (pv, qv, bv) = (Kernels.load8(y1 + o), Kernels.load8(q + o), Kernels.load8(bias + o))
                                 let sb = (pv + qv) + bv
-                                Dense.store(sb, y0 + o)
-                                Dense.store((pv - qv) + bv, y1 + o)
-                                Dense.store(sb, y2 + o)
+                                Kernels.store8(sb, y0 + o)
+                                Kernels.store8((pv - qv) + bv, y1 + o)
+                                Kernels.store8(sb, y2 + o)
                                 o += 8
                             }
                             while o < cout {

@@ -1,3 +1,4 @@
+import EmoTensor
 import Foundation
 
 /// What one forward pass returns: every hidden state, layer-indexed (s3prl's convention).

@@ -165,11 +165,11 @@ extension SpeechEncoder {
                     let frame = t0 + m, slot = 8 * reversed[m]  // loaded in bit-reversed order for the FFT
                     if frame >= 0 && frame < t {
                         let src = x + (b * t + frame) * c + c0
-                        Dense.store(Dense.load(src), re + slot)
-                        Dense.store(Dense.load(src + 8), im + slot)
+                        Kernels.store8(Kernels.load8(src), re + slot)
+                        Kernels.store8(Kernels.load8(src + 8), im + slot)
                     } else {
-                        Dense.store(.zero, re + slot)
-                        Dense.store(.zero, im + slot)
+                        Kernels.store8(.zero, re + slot)
+                        Kernels.store8(.zero, im + slot)
                     }
                 }
                 fft.forward(re: re, im: im, permuted: true)
@@ -177,8 +177,8 @@ extension SpeechEncoder {
                 // the halves are folded into the weight spectra.
                 for f in 0..<bins {
                     let mirror = (n - f) % n
-                    let (zr, zi) = (Dense.load(re + 8 * f), Dense.load(im + 8 * f))
-                    let (mr, mi) = (Dense.load(re + 8 * mirror), Dense.load(im + 8 * mirror))
+                    let (zr, zi) = (Kernels.load8(re + 8 * f), Kernels.load8(im + 8 * f))
+                    let (mr, mi) = (Kernels.load8(re + 8 * mirror), Kernels.load8(im + 8 * mirror))
                     let dst = xs + ((f * v + vi) * c + c0) * 2
                     storeInterleaved(zr + mr, zi - mi, to: dst)
                     storeInterleaved(zi + mi, mr - zr, to: dst + 16)
@@ -211,20 +211,20 @@ extension SpeechEncoder {
                     let src = ys + ((f * v + vi) * c + c0) * 2
                     let (ar, ai) = loadInterleaved(src), (br, bi) = loadInterleaved(src + 16)
                     let (slot, mirror) = (8 * reversed[f], 8 * reversed[(n - f) % n])  // bit-reversed order
-                    Dense.store(ar - bi, re + slot); Dense.store(ai + br, im + slot)
+                    Kernels.store8(ar - bi, re + slot); Kernels.store8(ai + br, im + slot)
                     if f > 0 && f < n - f {
-                        Dense.store(ar + bi, re + mirror); Dense.store(br - ai, im + mirror)
+                        Kernels.store8(ar + bi, re + mirror); Kernels.store8(br - ai, im + mirror)
                     }
                 }
                 fft.inverse(re: re, im: im, permuted: true)
-                let ba = bias.map { Dense.load($0 + c0) } ?? .zero, bb = bias.map { Dense.load($0 + c0 + 8) } ?? .zero
+                let ba = bias.map { Kernels.load8($0 + c0) } ?? .zero, bb = bias.map { Kernels.load8($0 + c0 + 8) } ?? .zero
                 for m in 0..<min(hop, t - t0) {
                     let dst = out + (b * t + t0 + m) * c + c0
-                    let (va, vb) = (Dense.load(re + 8 * m) + ba, Dense.load(im + 8 * m) + bb)
+                    let (va, vb) = (Kernels.load8(re + 8 * m) + ba, Kernels.load8(im + 8 * m) + bb)
                     if accumulate {
-                        Dense.store(Dense.load(dst) + va, dst); Dense.store(Dense.load(dst + 8) + vb, dst + 8)
+                        Kernels.store8(Kernels.load8(dst) + va, dst); Kernels.store8(Kernels.load8(dst + 8) + vb, dst + 8)
                     } else {
-                        Dense.store(va, dst); Dense.store(vb, dst + 8)
+                        Kernels.store8(va, dst); Kernels.store8(vb, dst + 8)
                     }
                 }
             }

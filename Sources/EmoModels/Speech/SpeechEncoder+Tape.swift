@@ -1,3 +1,4 @@
+import EmoTensor
 import Foundation
 
 /// What a recording forward pass keeps for the backward pass (PyTorch's autograd saved tensors, by hand).

@@ -1,3 +1,4 @@
+import EmoTensor
 import EmoCore
 import Foundation
 

@@ -3,13 +3,14 @@ import Dispatch
 
 extension Kernels {
     /// Runs `body` on consecutive slices of `0..<count` on up to `BLASInfo.threadCount` threads; runs inline when
-    /// `count < minimumPerThread · 2` or one thread is configured. Slices start at multiples of `alignment`.
+    /// `count < minimumPerThread · 2`, one thread is configured, or the caller is inside `Dense.serially` (a
+    /// batch already split across threads). Slices start at multiples of `alignment`.
     ///
     /// The kernels call this between BLAS calls, when OpenBLAS's own threads are idle, so the two never compete.
     @inlinable
     static func parallelSlices(count: Int, minimumPerThread: Int, alignment: Int = 1,
                                _ body: (Range<Int>) -> Void) {
-        let threads = min(BLASInfo.threadCount, count / max(minimumPerThread, 1))
+        let threads = Dense.isSerial ? 1 : min(BLASInfo.threadCount, count / max(minimumPerThread, 1))
         if threads <= 1 {
             body(0..<count)
             return

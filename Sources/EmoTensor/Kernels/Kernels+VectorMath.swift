@@ -94,13 +94,17 @@ extension Kernels {
 
     /// Loads 8 floats (unaligned).
     @inlinable @inline(__always)
-    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    public static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
+    /// Loads 8 floats (unaligned) from a mutable pointer.
+    @inlinable @inline(__always)
+    public static func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load8(UnsafePointer(p)) }
+
     /// Stores 8 floats (unaligned).
     @inlinable @inline(__always)
-    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    public static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 }

@@ -7,19 +7,19 @@ import Foundation
 /// planes need no alignment. `forward` computes `X[k] = sum_n x[n] e^{-2 pi i n k / N}` and `inverse` the same sum
 /// with `e^{+...}`, unscaled (so `inverse(forward(x)) = N x`). Twiddles are computed in Double and stored once;
 /// the butterflies run in Float (error about `log2(N)` float roundings relative to the signal's norm).
-struct ComplexFFT: Sendable {
+public struct ComplexFFT: Sendable {
     /// N, a power of two ≥ 1.
-    let count: Int
+    public let count: Int
     /// `cos(2 pi j / N)` and `sin(2 pi j / N)` for `j < N / 2`.
     private let cosines: [Float], sines: [Float]
     /// `reversed[i]`: `i` with its log2(N) bits reversed (where a caller that fills the planes itself puts sample `i`
     /// to skip the permutation: `permuted: true`).
-    let reversed: [Int]
+    public let reversed: [Int]
     /// The bit-reversal pairs `(i, j)`, `i < j`, that the permutation before the butterflies swaps.
     private let swaps: [(Int, Int)]
 
     /// Plans a transform of `count` points (`nil` unless `count` is a power of two).
-    init?(count: Int) {
+    public init?(count: Int) {
         guard count >= 1, count & (count - 1) == 0 else { return nil }
         self.count = count
         cosines = (0..<(count / 2)).map { Float(cos(2 * Double.pi * Double($0) / Double(count))) }
@@ -35,13 +35,13 @@ struct ComplexFFT: Sendable {
 
     /// Forward transform (`e^{-2 pi i n k / N}`) of the 8 signals in `re`/`im` `[N, 8]`, in place; with
     /// `permuted`, sample `i` was stored at `reversed[i]` (the output is in natural order either way).
-    func forward(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, permuted: Bool = false) {
+    public func forward(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, permuted: Bool = false) {
         transform(re: re, im: im, sign: -1, permuted: permuted)
     }
 
     /// Inverse transform (`e^{+2 pi i n k / N}`, unscaled) of the 8 signals in `re`/`im` `[N, 8]`, in place;
     /// `permuted` as for `forward`.
-    func inverse(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, permuted: Bool = false) {
+    public func inverse(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, permuted: Bool = false) {
         transform(re: re, im: im, sign: 1, permuted: permuted)
     }
 

@@ -100,7 +100,7 @@ extension Dense {
 
     /// `dy *= gelu'(z)` elementwise.
     public static func geluBackward(z: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int) {
-        elementwise(count, vector: { i in store(load(dy + i) * FastMath.geluDerivative(load(z + i)), dy + i) },
+        elementwise(count, vector: { i in Kernels.store8(Kernels.load8(dy + i) * FastMath.geluDerivative(Kernels.load8(z + i)), dy + i) },
                     scalar: { i in dy[i] *= geluDerivativeScalar(z[i]) })
     }
 
@@ -112,7 +112,7 @@ extension Dense {
                 let h = xhat + t * cols, d = dy + t * cols
                 var c = 0
                 while c + 8 <= cols {
-                    store(load(d + c) * FastMath.geluDerivative(load(h + c) * load(gamma + c) + load(beta + c)), d + c)
+                    Kernels.store8(Kernels.load8(d + c) * FastMath.geluDerivative(Kernels.load8(h + c) * Kernels.load8(gamma + c) + Kernels.load8(beta + c)), d + c)
                     c += 8
                 }
                 while c < cols { d[c] *= geluDerivativeScalar(h[c] * gamma[c] + beta[c]); c += 1 }
@@ -126,16 +126,6 @@ extension Dense {
 
     // MARK: - Helpers
 
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-
-    @inline(__always)
-    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(p)) }
-
-    @inline(__always)
-    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
 
     /// Runs `vector(i)` on every 8-aligned block of `0..<count` on the kernel threads, then `scalar(i)` on the tail.
     @inline(__always)

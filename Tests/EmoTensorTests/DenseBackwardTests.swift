@@ -1,4 +1,3 @@
-import EmoModels
 import EmoTensor
 import Foundation
 import XCTest

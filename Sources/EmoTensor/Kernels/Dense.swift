@@ -1,5 +1,4 @@
 import CEmoKernels
-import EmoTensor
 import Foundation
 
 /// Dense inference kernels on raw pointers (row-major, caller-owned memory, no allocation).
@@ -204,8 +203,4 @@ private let serialKey: pthread_key_t = {
     return key
 }()
 
-/// Hands a non-Sendable value to `concurrentPerform` (the caller guarantees the threads touch disjoint memory).
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
+

@@ -1,5 +1,5 @@
 import CEmoKernels
-import EmoModels
+import EmoTensor
 import Foundation
 import XCTest
 

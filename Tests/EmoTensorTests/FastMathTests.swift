@@ -1,4 +1,4 @@
-import EmoModels
+import EmoTensor
 import Foundation
 import XCTest
 
