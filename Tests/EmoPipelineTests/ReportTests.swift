@@ -1,3 +1,4 @@
+import EmoTensor
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

@@ -1,3 +1,4 @@
+import EmoTensor
 import XCTest
 @testable import EmoPipeline
 

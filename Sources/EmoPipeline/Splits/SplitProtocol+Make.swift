@@ -1,3 +1,4 @@
+import EmoTensor
 extension SplitProtocol {
     /// The splits (one, or one per fold) of `items` under this protocol; a pure function of `items` and `seed`.
     ///

@@ -2,6 +2,7 @@ import ArgumentParser
 import EmoCore
 import EmoMedia
 import EmoPipeline
+import EmoTensor
 import Foundation
 
 /// `emo bench media`: decode + resample throughput on every RAVDESS + TESS file, beside librosa/soxr.
@@ -72,10 +73,10 @@ struct BenchMedia: AsyncParsableCommand {
         let decodeSeconds = BenchMedia.cpuSeconds() - c
 
         // 3. The resampler alone.
-        var generator = MediaBenchNoise(seed: 0)
+        var generator = SplitMix64(seed: 0)
         var resample: [String: Double] = [:]
         for rate in [48_000, 44_100] {
-            let x = (0..<Int(Double(rate) * resampleSeconds)).map { _ in Float(generator.nextGaussianish()) * 0.1 }
+            let x = (0..<Int(Double(rate) * resampleSeconds)).map { _ in Float(gaussianish(&generator)) * 0.1 }
             let r = try Resampler(inputRate: rate, outputRate: 16_000)
             _ = r.process(Array(x.prefix(rate)))
             let s = BenchMedia.cpuSeconds()
@@ -164,20 +165,9 @@ extension BenchMedia {
     }
 }
 
-/// A small deterministic generator for benchmark noise (SplitMix64; sum of uniforms ≈ Gaussian).
-private struct MediaBenchNoise {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextGaussianish() -> Double {
-        var s = 0.0
-        for _ in 0..<4 { s += Double(next() >> 11) / Double(1 << 53) }
-        return (s - 2) * 1.732
-    }
+/// Benchmark noise: a sum of four uniforms from EmoKit's SplitMix64, scaled to about unit variance.
+private func gaussianish(_ g: inout SplitMix64) -> Double {
+    var s = 0.0
+    for _ in 0..<4 { s += Double(g.next() >> 11) / Double(1 << 53) }
+    return (s - 2) * 1.732
 }
