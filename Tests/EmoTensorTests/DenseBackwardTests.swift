@@ -14,9 +14,11 @@ final class DenseBackwardTests: XCTestCase {
         for withBias in [true, false] {
             var y = h
             if withBias {
-                Dense.addLinear(m: m, k: k, n: n, x: x, weight: w, bias: bias, into: &y)
+                Kernels.linear(x: x, rows: m, inFeatures: k, weight: w, bias: bias, outFeatures: n, y: &y,
+                               accumulate: true)
             } else {
-                Dense.addLinear(m: m, k: k, n: n, x: x, weight: w, bias: nil, into: &y)
+                Kernels.linear(x: x, rows: m, inFeatures: k, weight: w, bias: nil, outFeatures: n, y: &y,
+                               accumulate: true)
             }
             for i in 0..<m {
                 for j in 0..<n {

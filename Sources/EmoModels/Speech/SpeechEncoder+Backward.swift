@@ -141,7 +141,7 @@ extension SpeechEncoder {
         let dFeat = ws.buffer("bFeat", rows * cc)
         projectionWeight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
-            Dense.gemm(m: rows, n: cc, k: c, a: dH, lda: c, b: w, ldb: cc, transB: false, beta: 0, c: dFeat, ldc: cc)
+            Kernels.sgemm(m: rows, n: cc, k: c, a: dH, lda: c, b: w, ldb: cc, beta: 0, c: dFeat, ldc: cc)
         }
         if let norm = projectionNorm {
             Dense.layerNormBackward(rows: rows, n: cc, xhat: front.projXhat, rstd: front.projRstd, gamma: norm.weight,
@@ -199,8 +199,8 @@ extension SpeechEncoder {
             guard let w = w.baseAddress else { return }
             for gi in 0..<g {
                 // dcol = dz_g [B·T, C/G] · W_g [C/G, K·C/G]
-                Dense.gemm(m: rows, n: k * cg, k: cg, a: dz + gi * cg, lda: c, b: w + gi * cg * k * cg, ldb: k * cg,
-                           transB: false, beta: 0, c: dcol, ldc: k * cg)
+                Kernels.sgemm(m: rows, n: k * cg, k: cg, a: dz + gi * cg, lda: c, b: w + gi * cg * k * cg,
+                              ldb: k * cg, beta: 0, c: dcol, ldc: k * cg)
                 // col2im: frame r's tap j came from padded row r + j; clips are independent.
                 Dense.parallel(batch, grain: 1) { range in
                     for b in range {
@@ -231,7 +231,8 @@ extension SpeechEncoder {
             guard let w = w.baseAddress else { return }
             if cl.cin * cl.kernel <= 64 {
                 let kk = cl.cin * cl.kernel
-                Dense.gemm(m: tOut, n: kk, k: cl.cout, a: dZ, lda: cl.cout, b: w, ldb: kk, transB: false, beta: 0, c: dcol, ldc: kk)
+                Kernels.sgemm(m: tOut, n: kk, k: cl.cout, a: dZ, lda: cl.cout, b: w, ldb: kk, beta: 0, c: dcol,
+                              ldc: kk)
                 for r in 0..<tOut {
                     let d = dIn + r * cl.stride * cl.cin, s = dcol + r * kk
                     for j in 0..<kk { d[j] += s[j] }
@@ -240,9 +241,9 @@ extension SpeechEncoder {
                 var j = 0
                 while j * cl.stride < cl.kernel {
                     let taps = min(cl.stride, cl.kernel - j * cl.stride)
-                    Dense.gemm(m: tOut, n: taps * cl.cin, k: cl.cout, a: dZ, lda: cl.cout,
-                               b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin, transB: false,
-                               beta: 1, c: dIn + j * cl.stride * cl.cin, ldc: cl.stride * cl.cin)
+                    Kernels.sgemm(m: tOut, n: taps * cl.cin, k: cl.cout, a: dZ, lda: cl.cout,
+                                  b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin, beta: 1,
+                                  c: dIn + j * cl.stride * cl.cin, ldc: cl.stride * cl.cin)
                     j += 1
                 }
             }
@@ -262,9 +263,9 @@ extension SpeechEncoder {
         let dG = ws.buffer("bG", rows * f)   // [B, T, F]
         // FFN backward from d(FFN output) in `dFfOut`: dG = dFfOut · W2, dG *= gelu'(pre), dT = dG · W1.
         func ffnBackward(_ dFfOut: UnsafePointer<Float>) {
-            Dense.gemm(m: rows, n: f, k: c, a: dFfOut, lda: c, b: p.ffOutWeight, ldb: f, transB: false, beta: 0, c: dG, ldc: f)
+            Kernels.sgemm(m: rows, n: f, k: c, a: dFfOut, lda: c, b: p.ffOutWeight, ldb: f, beta: 0, c: dG, ldc: f)
             Dense.geluBackward(z: tape.ffPre, dy: dG, count: rows * f)
-            Dense.gemm(m: rows, n: c, k: f, a: dG, lda: f, b: p.ffInWeight, ldb: c, transB: false, beta: 0, c: dT, ldc: c)
+            Kernels.sgemm(m: rows, n: c, k: f, a: dG, lda: f, b: p.ffInWeight, ldb: c, beta: 0, c: dT, ldc: c)
         }
         if config.stableLayerNorm {
             // out = a1 + FFN(LN2(a1)): dA1 = dOut + LN2ᵀ(FFNᵀ dOut), kept in dH.
@@ -281,7 +282,7 @@ extension SpeechEncoder {
                                     dy: dT, dx: dH)
         }
         // dH = d a1, a1 = hIn + out_proj(attention(x)): d ctx = dA1 · Wo, then attention back to x (in dA).
-        Dense.gemm(m: rows, n: c, k: c, a: dH, lda: c, b: p.outWeight, ldb: c, transB: false, beta: 0, c: dT, ldc: c)
+        Kernels.sgemm(m: rows, n: c, k: c, a: dH, lda: c, b: p.outWeight, ldb: c, beta: 0, c: dT, ldc: c)
         attentionBackward(p, tape: tape, dCtx: dT, into: dA, batch: batch, frames: t, keys: keys, positionBias: positionBias)
         if config.stableLayerNorm {
             Dense.layerNormBackward(rows: rows, n: c, xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
@@ -313,10 +314,10 @@ extension SpeechEncoder {
                 let dctx = dCtx + b * t * c + hh * d
                 let dP = dPAll + bh * t * t
                 // dP = dctx · Vᵀ [T, nk]; dV = Pᵀ · dctx [nk, D]
-                Dense.gemm(m: t, n: nk, k: d, a: dctx, lda: c, b: base + 2 * c + hh * d, ldb: 3 * c,
-                           transB: true, beta: 0, c: dP, ldc: t)
-                Dense.gemm(m: nk, n: d, k: t, a: probs, lda: t, transA: true, b: dctx, ldb: c,
-                           transB: false, beta: 0, c: dbase + 2 * c + hh * d, ldc: 3 * c)
+                Kernels.sgemm(transB: true, m: t, n: nk, k: d, a: dctx, lda: c, b: base + 2 * c + hh * d, ldb: 3 * c,
+                              beta: 0, c: dP, ldc: t)
+                Kernels.sgemm(transA: true, m: nk, n: d, k: t, a: probs, lda: t, b: dctx, ldb: c, beta: 0,
+                              c: dbase + 2 * c + hh * d, ldc: 3 * c)
                 // dS = P ⊙ (dP − rowsum(dP ⊙ P)); WavLM: dgate[q] = Σ_k dS[q, k] bias[h, q, k]
                 for qi in 0..<t {
                     let prow = probs + qi * t, drow = dP + qi * t
@@ -331,16 +332,16 @@ extension SpeechEncoder {
                     }
                 }
                 // dQ = scale dS · K [T, D]; dK = scale dSᵀ · Q [nk, D]
-                Dense.gemm(m: t, n: d, k: nk, alpha: scale, a: dP, lda: t, b: base + c + hh * d, ldb: 3 * c,
-                           transB: false, beta: 0, c: dbase + hh * d, ldc: 3 * c)
-                Dense.gemm(m: nk, n: d, k: t, alpha: scale, a: dP, lda: t, transA: true, b: base + hh * d,
-                           ldb: 3 * c, transB: false, beta: 0, c: dbase + c + hh * d, ldc: 3 * c)
+                Kernels.sgemm(m: t, n: d, k: nk, alpha: scale, a: dP, lda: t, b: base + c + hh * d, ldb: 3 * c,
+                              beta: 0, c: dbase + hh * d, ldc: 3 * c)
+                Kernels.sgemm(transA: true, m: nk, n: d, k: t, alpha: scale, a: dP, lda: t, b: base + hh * d,
+                              ldb: 3 * c, beta: 0, c: dbase + c + hh * d, ldc: 3 * c)
             }
         }
         // dx = dqkv · Wqkv [rows, C]
         p.qkvWeight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
-            Dense.gemm(m: rows, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: w, ldb: c, transB: false, beta: 0, c: dx, ldc: c)
+            Kernels.sgemm(m: rows, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: w, ldb: c, beta: 0, c: dx, ldc: c)
         }
         if let g = p.gate {
             // gate = ga (gb const − 1) + 2, ga = σ(s0), gb = σ(s1), s0/s1 = sums of 4 projections of x's head slice.

@@ -97,10 +97,10 @@ extension SpeechEncoder {
                     let ldw = 3 * cin
                     // M1 straight into output rows 3i+1 (row stride 3·C_out), M2 to scratch: the only two
                     // products written with beta 0 (OpenBLAS zeroes C first, a pass of its own).
-                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + tiles * cin, lda: cin, b: v1, ldb: cin, transB: true,
-                               beta: 0, c: dst + cout, ldc: 3 * cout)
-                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + 2 * tiles * cin, lda: cin, b: v2, ldb: cin, transB: true,
-                               beta: 0, c: m2, ldc: cout)
+                    Kernels.sgemm(transB: true, m: tiles, n: cout, k: cin, a: u + tiles * cin, lda: cin, b: v1,
+                                  ldb: cin, beta: 0, c: dst + cout, ldc: 3 * cout)
+                    Kernels.sgemm(transB: true, m: tiles, n: cout, k: cin, a: u + 2 * tiles * cin, lda: cin, b: v2,
+                                  ldb: cin, beta: 0, c: m2, ldc: cout)
                     // Output transform, with the bias: y0 = y2 = M1 + M2 + b, y1 = M1 − M2 + b; M0 and M3 are
                     // then accumulated onto y0 and y2 by their GEMMs (beta 1).
                     wino.bias.withUnsafeBufferPointer { bias in
@@ -128,10 +128,10 @@ extension SpeechEncoder {
                             }
                         }
                     }
-                    Dense.gemm(m: tiles, n: cout, k: cin, a: u, lda: cin, b: w, ldb: ldw, transB: true,
-                               beta: 1, c: dst, ldc: 3 * cout)
-                    Dense.gemm(m: tiles, n: cout, k: cin, a: u + 3 * tiles * cin, lda: cin, b: w + 2 * cin, ldb: ldw,
-                               transB: true, beta: 1, c: dst + 2 * cout, ldc: 3 * cout)
+                    Kernels.sgemm(transB: true, m: tiles, n: cout, k: cin, a: u, lda: cin, b: w, ldb: ldw, beta: 1,
+                                  c: dst, ldc: 3 * cout)
+                    Kernels.sgemm(transB: true, m: tiles, n: cout, k: cin, a: u + 3 * tiles * cin, lda: cin,
+                                  b: w + 2 * cin, ldb: ldw, beta: 1, c: dst + 2 * cout, ldc: 3 * cout)
                     // The last tOut mod 3 frames, direct: bias, then taps 0 and 2.
                     let t0 = 3 * tiles
                     if t0 < tOut {
@@ -141,13 +141,14 @@ extension SpeechEncoder {
                             for r in t0..<tOut { (dst + r * cout).update(from: bias, count: cout) }
                         }
                         for tap in stride(from: 0, through: 2, by: 2) {
-                            Dense.gemm(m: rest, n: cout, k: cin, a: src + (2 * t0 + tap) * cin, lda: 2 * cin,
-                                       b: w + tap * cin, ldb: ldw, transB: true, beta: 1, c: dst + t0 * cout, ldc: cout)
+                            Kernels.sgemm(transB: true, m: rest, n: cout, k: cin, a: src + (2 * t0 + tap) * cin,
+                                          lda: 2 * cin, b: w + tap * cin, ldb: ldw, beta: 1, c: dst + t0 * cout,
+                                          ldc: cout)
                         }
                     }
                     // The odd phase, every frame: y[t] += W1·x[2t+1].
-                    Dense.gemm(m: tOut, n: cout, k: cin, a: src + cin, lda: 2 * cin, b: w + cin, ldb: ldw,
-                               transB: true, beta: 1, c: dst, ldc: cout)
+                    Kernels.sgemm(transB: true, m: tOut, n: cout, k: cin, a: src + cin, lda: 2 * cin, b: w + cin,
+                                  ldb: ldw, beta: 1, c: dst, ldc: cout)
                 }
             }
         }

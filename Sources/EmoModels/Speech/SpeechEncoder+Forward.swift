@@ -332,10 +332,10 @@ extension SpeechEncoder {
                 } else {
                     Dense.layerNorm(rows: tOut, n: cl.cout, x: z, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
                                     y: dst, xhat: z, rstd: rstd)
-                    Dense.gelu(dst, count: tOut * cl.cout)
+                    Kernels.gelu(x: dst, y: dst, count: tOut * cl.cout)
                 }
             } else {
-                Dense.gelu(z, count: tOut * cl.cout, into: dst)
+                Kernels.gelu(x: z, y: dst, count: tOut * cl.cout)
             }
             src = UnsafePointer(dst)
             len = tOut
@@ -398,17 +398,18 @@ extension SpeechEncoder {
                 // Small receptive field (the first layer): explicit im2col [T_out, K * C_in], one GEMM.
                 let kk = cl.cin * cl.kernel
                 for r in 0..<tOut { (col + r * kk).update(from: src + r * cl.stride * cl.cin, count: kk) }
-                Dense.gemm(m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, transB: true,
-                           beta: beta0, c: dst, ldc: cl.cout)
+                Kernels.sgemm(transB: true, m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, beta: beta0,
+                              c: dst, ldc: cl.cout)
             } else {
                 // Zero-copy im2col: frame r's taps [j*s, j*s + s) are rows r*s + j*s ... of x, contiguous, so
                 // each chunk of `stride` taps is one GEMM over a strided view (lda = s * C_in).
                 var j = 0
                 while j * cl.stride < cl.kernel {
                     let taps = min(cl.stride, cl.kernel - j * cl.stride)
-                    Dense.gemm(m: tOut, n: cl.cout, k: taps * cl.cin, a: src + j * cl.stride * cl.cin,
-                               lda: cl.stride * cl.cin, b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin,
-                               transB: true, beta: j == 0 ? beta0 : 1, c: dst, ldc: cl.cout)
+                    Kernels.sgemm(transB: true, m: tOut, n: cl.cout, k: taps * cl.cin,
+                                  a: src + j * cl.stride * cl.cin, lda: cl.stride * cl.cin,
+                                  b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin, beta: j == 0 ? beta0 : 1,
+                                  c: dst, ldc: cl.cout)
                     j += 1
                 }
             }
@@ -425,7 +426,8 @@ extension SpeechEncoder {
             layerNorm(rows: rows, x: feat, norm: norm, y: normed, xhat: tape?.projXhat, rstd: tape?.projRstd)
             src = UnsafePointer(normed)
         }
-        Dense.linear(m: rows, k: cc, n: config.hiddenSize, x: src, weight: projectionWeight, bias: projectionBias, y: out)
+        Kernels.linear(x: src, rows: rows, inFeatures: cc, weight: projectionWeight, bias: projectionBias,
+                       outFeatures: config.hiddenSize, y: out)
     }
 
     /// WavLM's relative position bias `[H, T, T]` from `rel_attn_embed` (nil for other families).
@@ -474,7 +476,8 @@ extension SpeechEncoder {
         } else {
             x = h
         }
-        Dense.linear(m: rows, k: c, n: 3 * c, x: x, weight: p.qkvWeight, bias: p.qkvBias, y: qkv)
+        Kernels.linear(x: x, rows: rows, inFeatures: c, weight: p.qkvWeight, bias: p.qkvBias, outFeatures: 3 * c,
+                       y: qkv)
         if let g = p.gate {
             // WavLM gate per (frame, head) from the attention input: sigmoid of two sums of 4 projections.
             for r in 0..<rows {
@@ -502,8 +505,8 @@ extension SpeechEncoder {
                 let nk = keys[b]
                 let base = qkv + b * t * 3 * c
                 let scores = probs + bh * t * t  // [T, T]
-                Dense.gemm(m: t, n: nk, k: d, alpha: scale, a: base + hh * d, lda: 3 * c, b: base + c + hh * d, ldb: 3 * c,
-                           transB: true, beta: 0, c: scores, ldc: t)
+                Kernels.sgemm(transB: true, m: t, n: nk, k: d, alpha: scale, a: base + hh * d, lda: 3 * c,
+                              b: base + c + hh * d, ldb: 3 * c, beta: 0, c: scores, ldc: t)
                 for q in 0..<t {
                     let row = scores + q * t
                     if let pb = positionBias, gated {
@@ -513,11 +516,12 @@ extension SpeechEncoder {
                     }
                     Dense.softmax(row, count: nk)
                 }
-                Dense.gemm(m: t, n: d, k: nk, a: scores, lda: t, b: base + 2 * c + hh * d, ldb: 3 * c, transB: false,
-                           beta: 0, c: ctx + b * t * c + hh * d, ldc: c)
+                Kernels.sgemm(m: t, n: d, k: nk, a: scores, lda: t, b: base + 2 * c + hh * d, ldb: 3 * c, beta: 0,
+                              c: ctx + b * t * c + hh * d, ldc: c)
             }
         }
-        Dense.addLinear(m: rows, k: c, n: c, x: ctx, weight: p.outWeight, bias: p.outBias, into: h)
+        Kernels.linear(x: ctx, rows: rows, inFeatures: c, weight: p.outWeight, bias: p.outBias, outFeatures: c, y: h,
+                       accumulate: true)
         // The FFN's input: LN2(h) into x (pre-LN) or LN1(h) in place (post-LN).
         let ffIn: UnsafeMutablePointer<Float>
         if config.stableLayerNorm {
@@ -527,9 +531,11 @@ extension SpeechEncoder {
             layerNorm(rows: rows, x: h, norm: p.norm1, y: h, xhat: tape?.normAXhat, rstd: tape?.normARstd)
             ffIn = h
         }
-        Dense.linear(m: rows, k: c, n: f, x: ffIn, weight: p.ffInWeight, bias: p.ffInBias, y: ffPre)
-        Dense.gelu(ffPre, count: rows * f, into: ff)
-        Dense.addLinear(m: rows, k: f, n: c, x: ff, weight: p.ffOutWeight, bias: p.ffOutBias, into: h)
+        Kernels.linear(x: ffIn, rows: rows, inFeatures: c, weight: p.ffInWeight, bias: p.ffInBias, outFeatures: f,
+                       y: ffPre)
+        Kernels.gelu(x: ffPre, y: ff, count: rows * f)
+        Kernels.linear(x: ff, rows: rows, inFeatures: f, weight: p.ffOutWeight, bias: p.ffOutBias, outFeatures: c,
+                       y: h, accumulate: true)
         if !config.stableLayerNorm {
             layerNorm(rows: rows, x: h, norm: p.norm2, y: h, xhat: tape?.normBXhat, rstd: tape?.normBRstd)
         }

@@ -103,8 +103,8 @@ extension SpeechEncoder {
                         for tap in 0..<k { (dst + tap * cg).update(from: src + tap * c, count: cg) }
                     }
                 }
-                Dense.gemm(m: rows, n: cg, k: k * cg, a: col, lda: k * cg, b: w + gi * cg * k * cg, ldb: k * cg,
-                           transB: true, beta: 1, c: z + gi * cg, ldc: c)
+                Kernels.sgemm(transB: true, m: rows, n: cg, k: k * cg, a: col, lda: k * cg, b: w + gi * cg * k * cg,
+                              ldb: k * cg, beta: 1, c: z + gi * cg, ldc: c)
             }
         }
         Dense.addGelu(z, into: h, count: rows * c)

@@ -79,11 +79,6 @@ extension Dense {
 
     // MARK: - GELU variants
 
-    /// `y = gelu(x)` out of place (`y` may alias `x`).
-    public static func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
-        parallelBlocks(count, grain: 2_048) { start, n in kernels.gelu(x + start, y + start, n) }
-    }
-
     /// `y = gelu(xhat[t, c] · gamma[c] + beta[c])` over `[T, C]` (a norm's affine step fused with GELU).
     public static func affineGelu(_ xhat: UnsafePointer<Float>, rows: Int, cols: Int, gamma: UnsafePointer<Float>,
                                   beta: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {

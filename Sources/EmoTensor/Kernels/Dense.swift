@@ -8,44 +8,7 @@ import Foundation
 /// (`CEmoKernels`): AVX2 + FMA on CPUs that have them, a portable build otherwise; these functions split the
 /// work across threads and call them. Dimension legend: `M` rows (frames), `K` input width, `N` output width.
 public enum Dense {
-    /// `C[M, N] = alpha * op(A) * op(B) + beta * C`, where `op(A)` is `A[M, K]` or, with `transA`, `A[K, M]^T`,
-    /// and `op(B)` is `B[K, N]` or, with `transB`, `B[N, K]^T`.
-    @inline(__always)
-    public static func gemm(m: Int, n: Int, k: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
-                            b: UnsafePointer<Float>, ldb: Int, transB: Bool,
-                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        guard m > 0, n > 0 else { return }
-        guard k > 0 else {
-            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-            return
-        }
-        Kernels.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-    }
-
-    /// `y[M, N] = x[M, K] * W[N, K]^T + bias[N]` (PyTorch `nn.Linear` layout); `y` may not alias `x`.
-    public static func linear(m: Int, k: Int, n: Int, x: UnsafePointer<Float>, ldx: Int? = nil,
-                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                              y: UnsafeMutablePointer<Float>, ldy: Int? = nil) {
-        let ldy = ldy ?? n
-        if let bias {
-            for i in 0..<m { (y + i * ldy).update(from: bias, count: n) }
-        }
-        gemm(m: m, n: n, k: k, a: x, lda: ldx ?? k, b: weight, ldb: k, transB: true,
-             beta: bias == nil ? 0 : 1, c: y, ldc: ldy)
-    }
-
-    /// `y[M, N] += x[M, K] * W[N, K]^T + bias[N]`: a residual branch added in place (the bias onto `y` first, then
-    /// one GEMM with beta 1), without the `[M, N]` temporary and the separate add of `linear` + `add`. `y` may not
-    /// alias `x`.
-    public static func addLinear(m: Int, k: Int, n: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                 bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
-        if let bias {
-            for i in 0..<m { add(bias, into: y + i * n, count: n) }
-        }
-        gemm(m: m, n: n, k: k, a: x, lda: k, b: weight, ldb: k, transB: true, beta: 1, c: y, ldc: n)
-    }
+    // GEMM and linear layers: Kernels.sgemm and Kernels.linear (accumulate: true adds a residual branch).
 
     /// Layer norm of each of `rows` rows of width `n` (biased variance, as PyTorch), in place or out of place.
     public static func layerNorm(rows: Int, n: Int, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
@@ -131,11 +94,6 @@ public enum Dense {
 
     /// Threads the elementwise kernels use (the BLAS's own thread count, 2 on the reference machine).
     nonisolated(unsafe) public static var threads: Int = max(1, BLASInfo.threadCount)
-
-    /// Exact GELU, `x * 0.5 * (1 + erf(x / sqrt 2))`, in place (PyTorch's default `nn.GELU`), multithreaded.
-    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        parallelBlocks(count, grain: 16_384) { start, n in kernels.gelu(x + start, x + start, n) }
-    }
 
     /// Softmax of one row of `n` values in place (max-subtracted; a NaN, a +∞, or a row of only −∞ makes the
     /// row NaN).

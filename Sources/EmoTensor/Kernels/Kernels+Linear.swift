@@ -1,4 +1,5 @@
 // Linear layer forward with PyTorch's weight layout.
+import CEmoKernels
 
 extension Kernels {
     /// Linear forward: `y = x · Wᵀ + b` (PyTorch `nn.Linear`, weight stored `[out, in]`).
@@ -8,8 +9,9 @@ extension Kernels {
     ///   - weight: `[outFeatures, inFeatures]`, as in the checkpoint (no transpose copy is made).
     ///   - bias: `[outFeatures]` or nil.
     ///   - y: output `[N, outFeatures]`; must not alias `x`.
-    ///   - accumulate: when true, computes `y += x · Wᵀ + b` (fuses a residual add into the GEMM for free).
-    /// One `cblas_sgemm` call; no workspace, no allocation.
+    ///   - accumulate: when true, computes `y += x · Wᵀ + b`: a residual branch added in place (the bias onto `y`
+    ///     first, then one GEMM with beta 1), with no `[N, out]` temporary and no separate add pass.
+    /// One sgemm call; no workspace, no allocation.
     @inlinable
     public static func linear(x: UnsafePointer<Float>, rows n: Int, inFeatures: Int,
                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
@@ -19,7 +21,7 @@ extension Kernels {
             for i in 0..<n {
                 let row = y + i * outFeatures
                 if accumulate {
-                    for j in 0..<outFeatures { row[j] += bias[j] }
+                    elementwise.add(bias, row, outFeatures)
                 } else {
                     row.update(from: bias, count: outFeatures)
                 }
