@@ -79,9 +79,7 @@ final class OptimizerTests: XCTestCase {
     func testOptimizersMatchTorch() throws {
         let ref = try TorchReference.load()
         for (name, run) in ref.optimizers.sorted(by: { $0.key < $1.key }) {
-            let params = try zip(ref.shapes, ref.initial).enumerated().map { i, pair in
-                try Parameter(name: "p\(i)", shape: pair.0, values: pair.1)
-            }
+            let params = ref.initial.enumerated().map { i, values in TestParameter(name: "p\(i)", values: values) }
             let views = params.map(\.view)
             let c = run.config
             let optimizer: Optimizer
@@ -113,7 +111,7 @@ final class OptimizerTests: XCTestCase {
 
     func testClipGradientNormMatchesTorch() throws {
         let ref = try TorchReference.load()
-        let params = try zip(ref.shapes, ref.grads[0]).map { try Parameter(name: "p", shape: $0.0, values: $0.1) }
+        let params = ref.grads[0].map { TestParameter(name: "p", values: $0) }
         for (p, g) in zip(params, ref.grads[0]) { p.grad.update(from: g, count: p.count) }
         let total = clipGradientNorm(params.map(\.view), maxNorm: ref.clip.max_norm)
         XCTAssertEqual(total, ref.clip.total_norm, accuracy: 1e-6 * ref.clip.total_norm)
@@ -124,7 +122,7 @@ final class OptimizerTests: XCTestCase {
 
     func testReduceLROnPlateauMatchesTorch() throws {
         let ref = try TorchReference.load().plateau
-        let p = Parameter(name: "p", shape: [1])
+        let p = TestParameter(name: "p", values: [0])
         let sgd = try SGD(parameters: [p.view], learningRate: 0.1)
         let scheduler = try ReduceLROnPlateau(mode: .min, factor: ref.factor, patience: ref.patience,
                                               threshold: ref.threshold, cooldown: ref.cooldown,
@@ -135,30 +133,6 @@ final class OptimizerTests: XCTestCase {
             lrs.append(sgd.learningRate)
         }
         XCTAssertEqual(lrs, ref.lrs)
-    }
-
-    func testCrossEntropyMatchesTorch() throws {
-        let ref = try TorchReference.load().cross_entropy
-        let tape = Tape()
-        let logits = tape.watch(try Tensor(shape: [ref.targets.count, ref.weights.count], values: ref.logits))
-        let loss = try logits.crossEntropy(targets: ref.targets, classWeights: ref.weights,
-                                           labelSmoothing: ref.label_smoothing)
-        XCTAssertEqual(loss.item, ref.loss, accuracy: 1e-6 * abs(ref.loss))
-        let grad = try XCTUnwrap(try tape.backward(loss)[logits])
-        assertClose(grad.values, ref.grad, rtol: 1e-5, atol: 1e-7, "cross-entropy gradient")
-    }
-
-    func testBatchNorm1dMatchesTorch() throws {
-        let ref = try TorchReference.load().batch_norm
-        let bn = BatchNorm1d(name: "bn", features: 3)
-        try bn.gamma.assign(ref.weight)
-        try bn.beta.assign(ref.bias)
-        let x = try Tensor(shape: [5, 3], values: ref.x)
-        assertClose(try bn(x).values, ref.train, rtol: 1e-5, atol: 1e-6, "train")
-        assertClose(bn.runningMean.values, ref.running_mean, rtol: 1e-6, atol: 1e-7, "running mean")
-        assertClose(bn.runningVariance.values, ref.running_var, rtol: 1e-6, atol: 1e-7, "running var")
-        bn.training = false
-        assertClose(try bn(x).values, ref.eval, rtol: 1e-5, atol: 1e-6, "eval")
     }
 
     func testLinearWarmupDecay() throws {
@@ -174,54 +148,22 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testEarlyStoppingRestoresBestState() throws {
-        let p = try Parameter(name: "p", shape: [2], values: [1, 1])
-        let stopper = EarlyStopping(mode: .min, patience: 2, minDelta: 0.01)
-        let losses = [1.0, 0.8, 0.795, 0.9]  // best at epoch 1; 0.795 is not better by minDelta
-        var stoppedAt: Int?
-        for (epoch, loss) in losses.enumerated() {
-            try p.assign([Float(epoch), Float(epoch) * 2])
-            if stopper.update(metric: loss, parameters: [p.view]) { stoppedAt = epoch; break }
+        var values: [Float] = [1, 1], grads: [Float] = [0, 0]
+        try values.withUnsafeMutableBufferPointer { v in
+            try grads.withUnsafeMutableBufferPointer { g in
+                let view = try XCTUnwrap(v.baseAddress.flatMap { vp in g.baseAddress.map { ParameterView(value: vp, grad: $0, count: 2) } })
+                let stopper = EarlyStopping(mode: .min, patience: 2, minDelta: 0.01)
+                let losses = [1.0, 0.8, 0.795, 0.9]  // best at epoch 1; 0.795 is not better by minDelta
+                var stoppedAt: Int?
+                for (epoch, loss) in losses.enumerated() {
+                    v[0] = Float(epoch); v[1] = Float(epoch) * 2
+                    if stopper.update(metric: loss, parameters: [view]) { stoppedAt = epoch; break }
+                }
+                XCTAssertEqual(stoppedAt, 3)
+                XCTAssertEqual(stopper.bestEpoch, 1)
+                try stopper.restoreBest(into: [view])
+            }
         }
-        XCTAssertEqual(stoppedAt, 3)
-        XCTAssertEqual(stopper.bestEpoch, 1)
-        try stopper.restoreBest(into: [p.view])
-        XCTAssertEqual(p.values, [1, 2])
-    }
-
-    func testMLPTrainsOnSeparableData() throws {
-        // Two Gaussian blobs; a 2-layer MLP with batch norm and dropout should fit them.
-        var rng = SeededGenerator(seed: 42)
-        let n = 64
-        var xs: [Float] = [], ys: [Int] = []
-        for i in 0..<n {
-            let label = i % 2
-            xs += [rng.nextNormal() * 0.5 + (label == 0 ? -1 : 1), rng.nextNormal() * 0.5 + (label == 0 ? 1 : -1)]
-            ys.append(label)
-        }
-        let x = try Tensor(shape: [n, 2], values: xs)
-        let fc1 = Linear(name: "fc1", inFeatures: 2, outFeatures: 16, generator: &rng)
-        let bn = BatchNorm1d(name: "bn", features: 16)
-        let fc2 = Linear(name: "fc2", inFeatures: 16, outFeatures: 2, generator: &rng)
-        let learned = fc1.parameters + [bn.gamma, bn.beta] + fc2.parameters
-        let adam = try Adam(parameters: learned.map(\.view), learningRate: 0.05)
-        var firstLoss: Float = 0, lastLoss: Float = 0
-        for epoch in 0..<60 {
-            learned.forEach { $0.zeroGrad() }
-            let tape = Tape()
-            let hidden = try bn(try fc1(x, tape: tape), tape: tape).relu().dropout(probability: 0.1, training: true,
-                                                                                  generator: &rng)
-            let loss = try fc2(hidden, tape: tape).crossEntropy(targets: ys)
-                .add(Tensor.l2Penalty([tape.watch(fc1.weight)], coefficient: 1e-4))
-            _ = try tape.backward(loss)
-            clipGradientNorm(learned.map(\.view), maxNorm: 5)
-            adam.step()
-            if epoch == 0 { firstLoss = loss.item }
-            lastLoss = loss.item
-        }
-        XCTAssertLessThan(lastLoss, firstLoss * 0.3)
-        bn.training = false
-        let logits = try fc2(try bn(try fc1(x)).relu())
-        let correct = (0..<n).filter { i in (logits.values[i * 2 + 1] > logits.values[i * 2]) == (ys[i] == 1) }.count
-        XCTAssertGreaterThanOrEqual(correct, 60)
+        XCTAssertEqual(values, [1, 2])
     }
 }

@@ -35,3 +35,28 @@ func withBuffers<R>(_ arrays: inout [[Float]], _ body: ([UnsafeMutablePointer<Fl
     for i in arrays.indices { arrays[i] = Array(UnsafeBufferPointer(start: pointers[i], count: arrays[i].count)) }
     return result
 }
+
+/// A named parameter for optimiser tests: values and gradients in stable memory, seen through a `ParameterView`.
+final class TestParameter {
+    let name: String
+    let count: Int
+    let value: UnsafeMutablePointer<Float>
+    let grad: UnsafeMutablePointer<Float>
+
+    init(name: String, values: [Float]) {
+        self.name = name
+        count = values.count
+        value = .allocate(capacity: max(count, 1))
+        value.initialize(from: values, count: count)
+        grad = .allocate(capacity: max(count, 1))
+        grad.initialize(repeating: 0, count: count)
+    }
+
+    deinit {
+        value.deallocate()
+        grad.deallocate()
+    }
+
+    var view: ParameterView { ParameterView(value: value, grad: grad, count: count) }
+    var values: [Float] { Array(UnsafeBufferPointer(start: value, count: count)) }
+}
