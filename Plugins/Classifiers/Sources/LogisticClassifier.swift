@@ -1,6 +1,6 @@
 import EmoCore
 
-/// Multinomial logistic regression: logits `[B, K]` = x `[B, D]` · Wᵀ + b, trained with the host's softmax
+/// Multinomial logistic regression: logits `[B, Y]` = x `[B, C]` · Wᵀ + b, trained with the host's softmax
 /// cross-entropy. Parameter names `net.0.weight`, `net.0.bias`.
 public final class LogisticClassifier: Classifier, NetworkClassifier {
     /// Identity and manifest.

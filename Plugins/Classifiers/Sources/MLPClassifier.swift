@@ -1,8 +1,8 @@
 import EmoCore
 
-/// Multilayer perceptron classifier: `[B, D]` → hidden layers (`Linear → [BatchNorm1d] → ReLU → [Dropout]`, or
+/// Multilayer perceptron classifier: `[B, C]` → hidden layers (`Linear → [BatchNorm1d] → ReLU → [Dropout]`, or
 /// with `batch_norm_position: after-activation` `Linear → ReLU → BatchNorm1d → [Dropout]`) →
-/// `Linear` → logits `[B, K]`.
+/// `Linear` → logits `[B, Y]`.
 ///
 /// Study A's heads are configs of this one component: the one-branch MLP (`hidden: [256, 128]` on 768 inputs)
 /// and the large early-fusion MLP (`hidden: [1024, 512, 256]`, `batch_norm: true`, `dropout: 0.2` or 0).

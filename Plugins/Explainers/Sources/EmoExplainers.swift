@@ -5,5 +5,6 @@
 //   modality-masking      Groups/               drop one feature group, re-predict (Captum's FeatureAblation
 //                                               with a group mask); plus per-group totals of any attribution
 //
-// Dimension legend: B rows (batch), K classes, N steps, P perturbations, F elements of one row.
+// Dimension legend: docs/numerics.md. Used here: B rows (batch), Y classes, E elements of one row, C the last
+// dimension, G feature groups; n_steps (points on the integration path) is a count, not a dimension.
 // Definitions and their sources: Plugins/Explainers/README.md.

@@ -73,7 +73,7 @@ public final class LateFusion: Fusion {
          "outputs": [["name": "fused", "dims": ["B", .number(Double(outWidth))]]]]
     }
 
-    /// G × `[B, C_g]` → branches → concatenation `[B, ΣO_g]` → [fusion layer] → `[B, D]`.
+    /// G × `[B, C_g]` → branches → concatenation `[B, ΣO_g]` → [fusion layer] → `[B, Cout]`.
     public func forward(_ inputs: [Value]) throws -> [Value] {
         let id = Self.componentInfo.id
         let groups = try GroupInputs(inputs, widths: widths, component: id)
@@ -87,7 +87,7 @@ public final class LateFusion: Fusion {
         return [.array(out)]
     }
 
-    /// d fused `[B, D]` → G × d group `[B, C_g]`; accumulates every branch's and the fusion layer's gradients.
+    /// d fused `[B, Cout]` → G × d group `[B, C_g]`; accumulates every branch's and the fusion layer's gradients.
     public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
         let id = Self.componentInfo.id
         let dy = try FusionSupport.gradient(gradOutputs, rows: lastBatch, width: outWidth, component: id)

@@ -21,9 +21,9 @@ public final class HuBERTEncoder: EmbeddingEncoder, DifferentiableComponent {
     /// The resolved config and output spec.
     public var resolvedDescription: JSONValue { core.resolvedDescription }
 
-    /// Audio `[B, N]` (+ lengths `[B]`) → embedding `[B, C]` (+ hidden states `[L+1, B, T, C]`).
+    /// Audio `[B, S]` (+ lengths `[B]`) → embedding `[B, C]` (+ hidden states `[L+1, B, T, C]`).
     public func forward(_ inputs: [Value]) throws -> [Value] { try core.forward(inputs) }
 
-    /// d loss / d embedding `[B, C]` → d loss / d audio `[B, N]` (mean pooling; through the input normalisation).
+    /// d loss / d embedding `[B, C]` → d loss / d audio `[B, S]` (mean pooling; through the input normalisation).
     public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try core.backward(gradOutputs) }
 }

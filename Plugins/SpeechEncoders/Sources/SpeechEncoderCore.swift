@@ -4,7 +4,7 @@ import Foundation
 
 /// What the wav2vec2, HuBERT and WavLM components share: config parsing, checkpoint loading, batching, pooling.
 ///
-/// Input `[.array([B, N])]` 16 kHz samples (or `[.array([N])]` for one clip), optionally `[.array([B])]` real
+/// Input `[.array([B, S])]` 16 kHz samples (or `[.array([S])]` for one clip), optionally `[.array([B])]` real
 /// lengths; output `[.array([B, C])]` pooled embedding, then with `"hidden_states": true` `[.array([L+1, B, T, C])]`.
 final class SpeechEncoderCore: @unchecked Sendable {
     /// How frames and layers become one vector per clip.
@@ -21,7 +21,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
     let keepActivations: Bool
     let resolvedConfig: JSONValue
     private let lock = NSLock()
-    /// The last forward's normalised input `[B, N]`, its lengths (nil = unpadded), and shape: what backward needs.
+    /// The last forward's normalised input `[B, S]`, its lengths (nil = unpadded), and shape: what backward needs.
     private var last: (x: [Float], batch: Int, samples: Int, lengths: [Int]?, hadLengths: Bool, taped: Bool)?
     /// Per clip `1 / sqrt(var + 1e-7)` of the last forward's raw audio (the normalisation's scale).
     private var lastScales: [Double] = []

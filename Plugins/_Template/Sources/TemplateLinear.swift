@@ -4,7 +4,7 @@ import Foundation
 /// A minimal trainable Classifier: logits = x · Wᵀ + b, with hand-written backward. Copy this file to start a
 /// new fusion or classifier; real ones use EmoTensor's layers instead of loops.
 ///
-/// Input `[.array([B, D])]` → output `[.array([B, K])]`. Parameters `weight` [K, D] and `bias` [K] live in
+/// Input `[.array([B, C])]` → output `[.array([B, Y])]`. Parameters `weight` [Y, C] and `bias` [Y] live in
 /// memory this instance allocates once, so the host's optimiser can update them in place through the ABI.
 public final class TemplateLinear: Classifier {
     /// Identity and manifest.
@@ -25,13 +25,13 @@ public final class TemplateLinear: Classifier {
     private let d: Int
     private let k: Int
     private let l2: Float
-    private let weight: UnsafeMutablePointer<Float>  // [K, D]
+    private let weight: UnsafeMutablePointer<Float>  // [Y, C]
     private let weightGrad: UnsafeMutablePointer<Float>
-    private let bias: UnsafeMutablePointer<Float>  // [K]
+    private let bias: UnsafeMutablePointer<Float>  // [Y]
     private let biasGrad: UnsafeMutablePointer<Float>
-    private var lastInput: NDArray?  // [B, D], kept for backward
+    private var lastInput: NDArray?  // [B, C], kept for backward
 
-    /// Creates the head with weights uniform in ±1/√D (PyTorch's nn.Linear rule), seeded.
+    /// Creates the head with weights uniform in ±1/√C (PyTorch's nn.Linear rule), seeded.
     public init(config: JSONValue) throws {
         guard let d = config["inputs"]?.intValue, d > 0, let k = config["classes"]?.intValue, k > 1 else {
             throw ComponentError.invalidConfig(component: Self.componentInfo.id, message: "inputs must be > 0 and classes > 1")
@@ -111,7 +111,7 @@ public final class TemplateLinear: Classifier {
         return [dx]
     }
 
-    /// `weight` [K, D] (with the configured L2) and `bias` [K].
+    /// `weight` [Y, C] (with the configured L2) and `bias` [Y].
     public var parameters: [ParameterBuffer] {
         [ParameterBuffer(name: "weight", shape: [k, d], value: weight, grad: weightGrad, weightDecay: l2),
          ParameterBuffer(name: "bias", shape: [k], value: bias, grad: biasGrad)]

@@ -2,7 +2,7 @@ import EmoCore
 
 /// A minimal Extractor: four summary statistics of a clip. Copy this file to start a new extractor.
 ///
-/// Input `[.array([T])]` 16 kHz mono samples → output `[.array([4])]`: RMS, peak |x|, zero-crossing rate
+/// Input `[.array([S])]` 16 kHz mono samples → output `[.array([4])]`: RMS, peak |x|, zero-crossing rate
 /// (crossings per sample), duration in seconds.
 public final class TemplateStats: Extractor {
     /// Identity and manifest: what `emo plugins show template-stats` prints.

@@ -9,7 +9,7 @@ import Foundation
 /// Gradients flow only to the input; weights are frozen. Every buffer is workspace memory; nothing is allocated
 /// per layer.
 extension SpeechEncoder {
-    /// Runs a forward pass, then returns d(sum_{b,c} pooledGrad[b, c] * meanPooled[b, c]) / d input, `[B, N]`.
+    /// Runs a forward pass, then returns d(sum_{b,c} pooledGrad[b, c] * meanPooled[b, c]) / d input, `[B, S]`.
     ///
     /// `pooledGrad` is `[B, C]`: the gradient of the caller's loss with respect to the mean of `last_hidden_state`
     /// over each clip's real frames (the `mean` pooling of the encoder components). With `checkpointed`, layer
@@ -26,7 +26,7 @@ extension SpeechEncoder {
     }
 
     /// The backward of a taped forward that `forwardSplittingBatch` split across `splitClones`: each clone
-    /// differentiates its own clips on its own thread (single-threaded GEMMs), then the `[B_k, N]` parts are joined.
+    /// differentiates its own clips on its own thread (single-threaded GEMMs), then the `[B_k, S]` parts are joined.
     func backwardSplit(pooledGrad: [Float], ranges: [Range<Int>], samples: Int) throws -> [Float] {
         let c = config.hiddenSize
         let clones = Array(splitClones.prefix(ranges.count))
@@ -52,7 +52,7 @@ extension SpeechEncoder {
         return dx
     }
 
-    /// d(sum_{b,c} pooledGrad[b, c] * meanPooled[b, c]) / d input `[B, N]` for the last forward, which must have
+    /// d(sum_{b,c} pooledGrad[b, c] * meanPooled[b, c]) / d input `[B, S]` for the last forward, which must have
     /// been run with `recordTape: true` (and no forward since).
     public func inputGradientOfLastForward(pooledGrad: [Float]) throws -> [Float] {
         guard let shape = tapeShape, shape.depth == .full else {
@@ -116,7 +116,7 @@ extension SpeechEncoder {
 
     // MARK: - Front end: conv feature encoder, projection, positional conv, first norm
 
-    /// Back-propagates d hidden_states[0] `[B, T, C]` (overwritten) to the input samples `[B, N]`.
+    /// Back-propagates d hidden_states[0] `[B, T, C]` (overwritten) to the input samples `[B, S]`.
     func frontBackward(_ front: FrontTape, shape: TapeShape, dHidden0 dH: UnsafeMutablePointer<Float>) -> [Float] {
         let (batch, samples, t) = (shape.batch, shape.samples, shape.frames)
         let (c, cc) = (config.hiddenSize, config.convOutputDim)

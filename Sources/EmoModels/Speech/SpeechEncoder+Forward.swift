@@ -78,7 +78,7 @@ final class SpeechWorkspace {
 }
 
 extension SpeechEncoder {
-    /// Runs the encoder on `input` `[B, N]` (already normalised; see `prepare`).
+    /// Runs the encoder on `input` `[B, S]` (already normalised; see `prepare`).
     ///
     /// With `lengths` (real samples per clip), padded frames are zeroed before the positional conv and masked as
     /// attention keys, exactly as Hugging Face does when given an `attention_mask`. Without, every sample is real.
@@ -248,7 +248,7 @@ extension SpeechEncoder {
                                    convFeatures: keepConvFeatures ? conv : nil)
     }
 
-    /// Pads clips to one length `[B, N]`, normalises them per `preprocessor`, and returns the lengths.
+    /// Pads clips to one length `[B, S]`, normalises them per `preprocessor`, and returns the lengths.
     public func prepare(_ clips: [[Float]]) -> (input: [Float], samples: Int, lengths: [Int]) {
         let n = clips.map(\.count).max() ?? 0
         var x = [Float](repeating: 0, count: clips.count * n)
@@ -301,7 +301,7 @@ extension SpeechEncoder {
                            winograd: forward ? wino.map { ws.buffer("convWino" + s, $0) } : nil)
     }
 
-    /// Conv feature encoder for clip `b`: `x[N]` → `out[T, C']`, frames-major; with a tape, each layer's GELU
+    /// Conv feature encoder for clip `b`: `x[S]` → `out[T, C']`, frames-major; with a tape, each layer's GELU
     /// input (normalised value for normed layers) and norm statistics are kept.
     func featureEncoder(_ x: UnsafePointer<Float>, samples: Int, out: UnsafeMutablePointer<Float>,
                         scratch: ConvScratch, tape: FrontTape?, clip b: Int) {
@@ -416,7 +416,7 @@ extension SpeechEncoder {
         }
     }
 
-    /// `feature_projection`: layer norm (optional) then linear, `[R, C']` → `[R, C]`.
+    /// `feature_projection`: layer norm (optional) then linear, `[N, C']` → `[N, C]`.
     func featureProjection(_ feat: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, ws: SpeechWorkspace,
                            tape: FrontTape?) {
         let cc = config.convOutputDim

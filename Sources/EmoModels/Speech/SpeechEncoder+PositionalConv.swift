@@ -37,7 +37,7 @@ extension SpeechEncoder {
     /// Whether `positionalConv` takes the FFT path for `batch` clips of `t` frames. Cost model in multiply-add
     /// equivalents per channel and input channel of a group, fitted to `emo bench encoders --positional-conv`-style
     /// single-thread timings (C = 768, K = 128; crossover at T ≈ 32 frames for B = 1, 20 for B = 2, 14 for B = 4):
-    /// direct `B·T·K`; FFT `bins·(26 + 8·V)` with V = B·blocks, where 26 stands for streaming the weight spectra
+    /// direct `B·T·K`; FFT `bins·(26 + 8·v)` with v = B·blocks, where 26 stands for streaming the weight spectra
     /// once per call (`bins·C·C/G` complex values of 8 bytes, memory-bound: about 3.3 multiply-adds per byte) and 8 per block for the
     /// complex GEMMs (4 real multiply-adds per complex one, at about half the direct GEMM's rate) and the transforms.
     func usesFFTPositionalConv(batch: Int, frames t: Int) -> Bool {
@@ -78,7 +78,8 @@ extension SpeechEncoder {
         }
     }
 
-    /// The direct path: per group an im2col `[B·T, K·C/G]` and a GEMM with N = C/G (the reference for the FFT path).
+    /// The direct path: per group an im2col `[B·T, K·C/G]` and a GEMM with C/G output columns (the reference for the
+    /// FFT path).
     func positionalConvDirect(_ h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, ws: SpeechWorkspace,
                               pre: UnsafeMutablePointer<Float>?) {
         let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
@@ -111,8 +112,8 @@ extension SpeechEncoder {
     }
 
     /// The FFT path (overlap-save): `h += gelu(conv(h) + bias)`, the pre-activation into `pre` when given.
-    /// Scratch (from `ws`): the input and output spectra, each `(N/2 + 1)·V·C` complex (≈ 6.3 MB at B = 4,
-    /// T = 149, C = 768), and `16·N` floats per thread.
+    /// Scratch (from `ws`): the input and output spectra, each `(n/2 + 1)·v·C` complex (≈ 6.3 MB at B = 4,
+    /// T = 149, C = 768), and `16·n` floats per thread.
     func positionalConvFFT(_ h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, spectra: PositionalConvSpectra,
                            ws: SpeechWorkspace, pre: UnsafeMutablePointer<Float>?) {
         let rows = batch * t, c = spectra.channels
@@ -135,14 +136,14 @@ extension SpeechEncoder {
     /// (`= y + bias`, or `+= y` with `accumulate`).
     ///
     /// Forward: `y[t] = sum_j w[j] x[t + j − K/2]`. Each clip is cut into `ceil(T / hop)` blocks; block `s` is
-    /// the N input frames from `s·hop − pad` (zeros outside the clip) and yields output frames `s·hop ..< s·hop + hop`,
+    /// the n input frames from `s·hop − pad` (zeros outside the clip) and yields output frames `s·hop ..< s·hop + hop`,
     /// which never wrap around the block. Per block and 16 channels, one complex FFT carries two real channels
     /// (8 lanes in the real part, 8 in the imaginary one); per bin and group, one complex GEMM
-    /// `[V, C/G] × [C/G, C/G]` over the V = B·blocks block spectra; then the inverse FFT, again two real channels
+    /// `[v, C/G] × [C/G, C/G]` over the v = B·blocks block spectra; then the inverse FFT, again two real channels
     /// per complex transform.
     /// Adjoint (`adjoint`): `y[s] = sum_j w[j]ᵀ x[s + K/2 − j]`, a correlation with the kernel flipped in time
-    /// (pad `K − 1 − K/2`) and transposed per group; its spectrum is `e^{2 pi i f (K−1)/N} W[f]`, so each bin's GEMM
-    /// reads the stored `conj(W[f]) / 2N` conjugate-transposed with that phase as alpha (no second table).
+    /// (pad `K − 1 − K/2`) and transposed per group; its spectrum is `e^{2 pi i f (K−1)/n} W[f]`, so each bin's GEMM
+    /// reads the stored `conj(W[f]) / 2n` conjugate-transposed with that phase as alpha (no second table).
     func overlapSave(_ x: UnsafePointer<Float>, batch: Int, frames t: Int, spectra: PositionalConvSpectra,
                      ws: SpeechWorkspace, adjoint: Bool, into out: UnsafeMutablePointer<Float>,
                      bias: UnsafePointer<Float>?, accumulate: Bool) {
@@ -150,10 +151,10 @@ extension SpeechEncoder {
         let (n, bins, hop) = (spectra.fft.count, spectra.bins, spectra.hop)
         let pad = adjoint ? k - 1 - k / 2 : k / 2
         let blocks = (t + hop - 1) / hop, v = batch * blocks, chunks = c / 16
-        let xs = ws.buffer("posSpecIn", bins * v * c * 2)   // [bins, V, C] complex (re, im interleaved)
-        let ys = ws.buffer("posSpecOut", bins * v * c * 2)  // [bins, V, C] complex
+        let xs = ws.buffer("posSpecIn", bins * v * c * 2)   // [bins, v, C] complex (re, im interleaved)
+        let ys = ws.buffer("posSpecOut", bins * v * c * 2)  // [bins, v, C] complex
         let threads = Dense.chunkCount(v * chunks)
-        let scratch = (0..<threads).map { ws.buffer("posFFT\($0)", 16 * n) }  // [2, N, 8] per thread
+        let scratch = (0..<threads).map { ws.buffer("posFFT\($0)", 16 * n) }  // [2, n, 8] per thread
         let fft = spectra.fft, reversed = spectra.fft.reversed
         // 1. Forward FFTs: item (block, 16-channel chunk).
         Dense.parallelChunksWithSerialBLAS(v * chunks) { thread, items in
@@ -173,7 +174,7 @@ extension SpeechEncoder {
                     }
                 }
                 fft.forward(re: re, im: im, permuted: true)
-                // Split Z = A + iB (A, B real signals): A[f] = (Z[f] + conj Z[N−f]) / 2, B[f] = (Z[f] − conj Z[N−f]) / 2i;
+                // Split Z = A + iB (A, B real signals): A[f] = (Z[f] + conj Z[n−f]) / 2, B[f] = (Z[f] − conj Z[n−f]) / 2i;
                 // the halves are folded into the weight spectra.
                 for f in 0..<bins {
                     let mirror = (n - f) % n
@@ -185,7 +186,7 @@ extension SpeechEncoder {
                 }
             }
         }
-        // 2. Per bin and group: Y[f][V, C/G] = X[f][V, C/G] · S[f, g] (complex, single-threaded GEMMs).
+        // 2. Per bin and group: Y[f][v, C/G] = X[f][v, C/G] · S[f, g] (complex, single-threaded GEMMs).
         spectra.values.withUnsafeBufferPointer { s in
             guard let s = s.baseAddress else { return }
             Dense.parallelWithSerialBLAS(bins) { range in
@@ -247,24 +248,24 @@ extension SpeechEncoder {
 
 /// The positional conv's weights in the frequency domain, for `SpeechEncoder.positionalConvFFT`.
 ///
-/// Block length N: the smallest power of two ≥ 2K (256 for the published K = 128), so each block yields
-/// hop = N − K + 1 new frames (129) and the spectra do not depend on the clip length. Larger N would cut the
-/// bins per output frame (N = 512: 257 bins for 385 frames) but double this table and, at T = 149 (3 s), costs
-/// the same 257 vs 258 bins per clip; smaller N (non powers of two) would need more, shorter blocks.
-/// Memory: `(N/2 + 1)·G·(C/G)²` complex floats: 129 · 16 · 48² · 8 B ≈ 38 MB for base models (C = 768),
+/// Block length n: the smallest power of two ≥ 2K (256 for the published K = 128), so each block yields
+/// hop = n − K + 1 new frames (129) and the spectra do not depend on the clip length. Larger n would cut the
+/// bins per output frame (n = 512: 257 bins for 385 frames) but double this table and, at T = 149 (3 s), costs
+/// the same 257 vs 258 bins per clip; smaller n (non powers of two) would need more, shorter blocks.
+/// Memory: `(n/2 + 1)·G·(C/G)²` complex floats: 129 · 16 · 48² · 8 B ≈ 38 MB for base models (C = 768),
 /// ≈ 68 MB for large ones (C = 1024, C/G = 64), built once per encoder on first use (about 85 ms, release build, C = 768).
 struct PositionalConvSpectra: Sendable {
     /// C, G, K.
     let channels: Int, groups: Int, kernel: Int
-    /// The block transform (N points).
+    /// The block transform (n points).
     let fft: ComplexFFT
-    /// N/2 + 1 (the bins of a real signal's spectrum).
+    /// n/2 + 1 (the bins of a real signal's spectrum).
     let bins: Int
-    /// New output frames per block, N − K + 1.
+    /// New output frames per block, n − K + 1.
     let hop: Int
-    /// `[bins, G, C/G in, C/G out]` complex interleaved: `conj(W[f]) / (2N)` for output `o`, input `i` of each
+    /// `[bins, G, C/G in, C/G out]` complex interleaved: `conj(W[f]) / (2n)` for output `o`, input `i` of each
     /// group (conj: the layer is a correlation; 1/2 from splitting two real channels out of one complex FFT,
-    /// 1/N the inverse FFT's scale).
+    /// 1/n the inverse FFT's scale).
     let values: [Float]
 
     /// Whether the FFT path handles this layout (channels in chunks of 16, whole groups).
@@ -292,7 +293,7 @@ struct PositionalConvSpectra: Sendable {
         hop = n - k + 1
         var out = [Float](repeating: 0, count: bins * g * cg * cg * 2)
         var re = [Float](repeating: 0, count: 8 * n), im = [Float](repeating: 0, count: 8 * n)
-        let scale = 0.5 / Float(n)  // the input split's 1/2 (positionalConvFFT stores 2A, 2B) and the inverse FFT's 1/N
+        let scale = 0.5 / Float(n)  // the input split's 1/2 (positionalConvFFT stores 2A, 2B) and the inverse FFT's 1/n
         weight.withUnsafeBufferPointer { w in
             re.withUnsafeMutableBufferPointer { rb in
                 im.withUnsafeMutableBufferPointer { ib in

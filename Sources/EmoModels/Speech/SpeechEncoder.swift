@@ -5,8 +5,9 @@ import Foundation
 /// A wav2vec 2.0-family speech encoder (wav2vec2, HuBERT, WavLM) loaded from a Hugging Face checkpoint folder,
 /// run for inference with dense kernels.
 ///
-/// Dimension legend: `B` batch, `N` samples, `T` frames (N / 320 for the published models), `C'` conv channels,
-/// `C` hidden size, `H` heads, `D` head width, `F` feed-forward width, `L` transformer layers, `K` kernel taps.
+/// Dimension legend: docs/numerics.md. Used here: `B` batch, `S` samples, `T` frames (S / 320 for the published
+/// models), `C'` conv channels (`C_in`/`C_out` of one conv layer), `C` hidden size, `H` heads, `D` head width,
+/// `F` feed-forward width, `L` transformer layers, `K` kernel taps, `G` groups.
 ///
 /// ```swift
 /// let enc = try SpeechEncoder(directory: "models/wavlm-base-plus")

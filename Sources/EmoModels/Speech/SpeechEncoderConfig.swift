@@ -179,7 +179,7 @@ public struct SpeechPreprocessorConfig: Sendable, Equatable {
         }
     }
 
-    /// Normalises each clip `[B, N]` in place over its first `lengths[b]` samples and zeroes the padding,
+    /// Normalises each clip `[B, S]` in place over its first `lengths[b]` samples and zeroes the padding,
     /// as `Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm` does. Does nothing when `normalize` is false.
     public func apply(_ x: inout [Float], batch: Int, samples: Int, lengths: [Int]) {
         guard normalize else { return }

@@ -4,12 +4,12 @@ import Foundation
 /// Kernels for the backward pass (vector-Jacobian products to the input, weights frozen) and the forward variants
 /// that record what it needs. Row-major, caller-owned memory, no allocation; multithreaded like the forward ones.
 ///
-/// Dimension legend: `R` rows (frames), `N` row width, `T` rows of a column-normalised matrix, `C` its columns.
+/// Dimension legend: docs/numerics.md (`N` rows, `C` row width; a column-normalised matrix is `[T, C]`).
 extension Dense {
     // MARK: - Layer norm with recorded statistics
 
-    /// Layer norm of each row that also records `xhat[R, N]` (the normalised row, before `gamma`/`beta`) and
-    /// `rstd[R]` (`1 / sqrt(var + eps)`), which `layerNormBackward` needs. `x`, `y` and `xhat` may alias.
+    /// Layer norm of each row that also records `xhat[N, C]` (the normalised row, before `gamma`/`beta`) and
+    /// `rstd[N]` (`1 / sqrt(var + eps)`), which `layerNormBackward` needs. `x`, `y` and `xhat` may alias.
     public static func layerNorm(rows: Int, n: Int, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                                  beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>,
                                  xhat: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {

@@ -6,7 +6,7 @@ import Foundation
 /// The speech encoders use these while EmoTensor's kernels land; the tests compare each with the math in double
 /// precision. The elementwise and row kernels (GELU and its fused forms, softmax, norms, add) are C
 /// (`CEmoKernels`): AVX2 + FMA on CPUs that have them, a portable build otherwise; these functions split the
-/// work across threads and call them. Dimension legend: `M` rows (frames), `K` input width, `N` output width.
+/// work across threads and call them. Dimension legend: docs/numerics.md (`T` frames, `C` channels).
 public enum Dense {
     // GEMM and linear layers: Kernels.sgemm and Kernels.linear (accumulate: true adds a residual branch).
 

@@ -1,8 +1,8 @@
 // Kernels: raw-pointer numeric kernels on Float32, the fast path of EmoTensor.
 //
-// Dimension legend (docs/numerics.md has the full table):
-//   B batch, T frames (time), C channels / features, N rows (any flattened leading dims),
-//   H attention heads, D head dimension (C = H·D), K kernel size, G groups, Tq/Tk query/key lengths.
+// Dimension legend: docs/numerics.md. Used here: B batch, T frames (time), C channels / features, N rows (any
+//   flattened leading dims), H attention heads, D head dimension (C = H·D), F feed-forward width, K kernel size,
+//   G groups, Tq/Tk query/key lengths.
 //
 // Usage: one post-norm transformer encoder layer on x [T, C] (B = 1), buffers allocated once per input length
 // and reused for every layer, so the forward pass allocates nothing:

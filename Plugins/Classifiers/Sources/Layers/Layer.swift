@@ -1,7 +1,8 @@
 // Feed-forward layers with hand-written backward passes on layer-owned buffers: the building blocks of the
 // classifier and fusion plugins.
 //
-// Dimension legend: B batch rows, C / D features (`inFeatures`), O output features, K classes, G groups.
+// Dimension legend: docs/numerics.md. Used here: B batch rows, C features, Cin/Cout a layer's input/output
+// features (`inFeatures`/`outFeatures`).
 //
 // Conventions:
 // - Row-major Float32 matrices `[B, C]` passed as raw pointers.

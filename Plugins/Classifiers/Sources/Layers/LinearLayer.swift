@@ -3,19 +3,19 @@ import EmoTensor
 
 /// Fully connected layer `y = x · Wᵀ + b` with PyTorch's `nn.Linear` layout and default initialisation.
 ///
-/// Parameters: `weight` `[O, C]` (carries the configured L2), `bias` `[O]`.
+/// Parameters: `weight` `[Cout, Cin]` (carries the configured L2), `bias` `[Cout]`.
 public final class LinearLayer: Layer {
-    /// C.
+    /// Cin.
     public let inFeatures: Int
-    /// O.
+    /// Cout.
     public let outFeatures: Int
-    /// `[O, C]`.
+    /// `[Cout, Cin]`.
     public let weight: ParameterStorage
-    /// `[O]`.
+    /// `[Cout]`.
     public let bias: ParameterStorage
-    private let output = FloatBuffer()  // [B, O]
-    private let inputGrad = FloatBuffer()  // [B, C]
-    private var input: UnsafePointer<Float>?  // [B, C], borrowed from the caller until backward
+    private let output = FloatBuffer()  // [B, Cout]
+    private let inputGrad = FloatBuffer()  // [B, Cin]
+    private var input: UnsafePointer<Float>?  // [B, Cin], borrowed from the caller until backward
     private var lastBatch = 0
 
     /// Creates the layer with weights and bias uniform in ±1/√C (what `nn.Linear.reset_parameters` draws),
@@ -33,7 +33,7 @@ public final class LinearLayer: Layer {
     /// `weight` then `bias`.
     public var parameters: [ParameterStorage] { [weight, bias] }
 
-    /// y `[B, O]` = x `[B, C]` · Wᵀ + b (one sgemm).
+    /// y `[B, Cout]` = x `[B, Cin]` · Wᵀ + b (one sgemm).
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) throws -> UnsafePointer<Float> {
         let y = output.reserve(batch * outFeatures)
         Kernels.linear(x: x, rows: batch, inFeatures: inFeatures, weight: weight.value, bias: bias.value,
@@ -48,7 +48,7 @@ public final class LinearLayer: Layer {
         guard let x = input, batch == lastBatch else {
             throw ComponentError.invalidInput(component: "linear", message: "backward of a \(batch)-row batch without a matching forward")
         }
-        // dW [O, C] += dyᵀ [O, B] · x [B, C]
+        // dW [Cout, Cin] += dyᵀ [Cout, B] · x [B, Cin]
         Kernels.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: batch,
                       a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: weight.grad, ldc: inFeatures)
         let db = bias.grad
@@ -56,7 +56,7 @@ public final class LinearLayer: Layer {
             let row = dy + r * outFeatures
             for o in 0..<outFeatures { db[o] += row[o] }
         }
-        // dx [B, C] = dy [B, O] · W [O, C]
+        // dx [B, Cin] = dy [B, Cout] · W [Cout, Cin]
         let dx = inputGrad.reserve(batch * inFeatures)
         Kernels.sgemm(m: batch, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
                       b: weight.value, ldb: inFeatures, beta: 0, c: dx, ldc: inFeatures)

@@ -1,6 +1,6 @@
 import EmoCore
 
-/// What a classifier needs around its `Sequential`: the training flag, the `[.array([B, D])]` → `[.array([B, K])]`
+/// What a classifier needs around its `Sequential`: the training flag, the `[.array([B, C])]` → `[.array([B, Y])]`
 /// calling convention, parameter export and state. Components hold one and adopt `NetworkClassifier`, which
 /// forwards their protocol calls to it.
 public final class NetworkRunner {
@@ -19,7 +19,7 @@ public final class NetworkRunner {
         storage = net.parameters
     }
 
-    /// One `[B, D]` float input → one `[B, K]` output.
+    /// One `[B, C]` float input → one `[B, Y]` output.
     public func forward(_ inputs: [Value]) throws -> [Value] {
         guard inputs.count == 1, let x = inputs[0].array else {
             throw ComponentError.invalidInput(component: component,
@@ -28,7 +28,7 @@ public final class NetworkRunner {
         return [.array(try net.forward(x, training: training, component: component))]
     }
 
-    /// d loss / d logits `[B, K]` → d loss / d input `[B, D]`.
+    /// d loss / d logits `[B, Y]` → d loss / d input `[B, C]`.
     public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
         guard gradOutputs.count == 1 else {
             throw ComponentError.invalidInput(component: component, message: "backward expects one gradient, got \(gradOutputs.count)")
@@ -54,7 +54,7 @@ public protocol NetworkClassifier: AnyObject {
 }
 
 extension NetworkClassifier {
-    /// `[.array([B, D])]` → `[.array([B, K])]` logits.
+    /// `[.array([B, C])]` → `[.array([B, Y])]` logits.
     public func forward(_ inputs: [Value]) throws -> [Value] { try runner.forward(inputs) }
     /// d logits → d features; accumulates the parameter gradients (with each layer's L2).
     public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try runner.backward(gradOutputs) }

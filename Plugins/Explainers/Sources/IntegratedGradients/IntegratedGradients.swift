@@ -4,7 +4,7 @@ import EmoCore
 /// `attr = (x − x′) · Σ_s step_s · ∂F_t/∂x (x′ + α_s (x − x′))`, with the convergence delta
 /// `Σ attr − (F_t(x) − F_t(x′))` per row (Captum's `compute_convergence_delta`).
 ///
-/// Works on any `ExplainableModel` whose `isDifferentiable` is true; the N·B interpolated rows are sent to the
+/// Works on any `ExplainableModel` whose `isDifferentiable` is true; the n_steps·B interpolated rows are sent to the
 /// model in batches of at most `max_batch_elements` elements (at least one row per batch).
 public final class IntegratedGradients: Explainer {
     /// Identity and manifest.
@@ -40,7 +40,7 @@ public final class IntegratedGradients: Explainer {
 
     /// Path-integral rule.
     public let method: IntegrationMethod
-    /// N.
+    /// Points on the path (`n_steps`).
     public let steps: Int
     /// Baseline used when `explain` receives none.
     public let baselineKind: BaselineKind
@@ -121,13 +121,13 @@ public final class IntegratedGradients: Explainer {
         }
     }
 
-    /// Σ_s step_s · ∂F_t/∂x at x′ + α_s (x − x′), per element `[B·F]`, accumulated in double precision.
+    /// Σ_s step_s · ∂F_t/∂x at x′ + α_s (x − x′), per element `[B·E]`, accumulated in double precision.
     /// Interpolated rows are ordered step-major (all rows of step 0, then step 1, ...) as in Captum.
     func integratedGradients(model: ExplainableModel, input: NDArray, baseline: [Float],
                              shape: ExplainInputs) throws -> [Double] {
         let (stepSizes, alphas) = try method.rule(steps: steps)
         let rows = shape.rows, perRow = shape.perRow
-        let items = steps * rows                                                      // N·B interpolated rows
+        let items = steps * rows                                                      // n_steps·B interpolated rows
         let chunk = ExplainInputs.rowsPerBatch(perRow: perRow, maxElements: maxBatchElements)
         var total = [Double](repeating: 0, count: input.count)
         var batchShape = input.shape

@@ -62,8 +62,8 @@ public final class Occlusion: Explainer {
         // The B unoccluded rows go first in the first batch (Captum scores them in a call of their own): F_t(x) is
         // known before any drop is taken, and a batch-1 call (the least efficient) is saved.
         var f0 = [Float](repeating: 0, count: rows)                                  // F_t(x), [B]
-        var total = [Double](repeating: 0, count: input.count)                        // Σ drops, [B·F]
-        var cover = [Int](repeating: 0, count: perRow)                                // windows per element, [F]
+        var total = [Double](repeating: 0, count: input.count)                        // Σ drops, [B·E]
+        var cover = [Int](repeating: 0, count: perRow)                                // windows per element, [E]
         let items = rows + windows.count * rows                                        // originals, then window-major
         let chunk = ExplainInputs.rowsPerBatch(perRow: perRow, maxElements: maxBatchElements)
         var batch = [Float](repeating: 0, count: min(chunk, items) * perRow)

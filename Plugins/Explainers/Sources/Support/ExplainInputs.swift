@@ -6,7 +6,7 @@ struct ExplainInputs {
     let rows: Int
     /// Elements of one row (product of the non-batch dimensions).
     let perRow: Int
-    /// Per-row target class, each in 0..<K.
+    /// Per-row target class, each in 0..<Y.
     let targets: [Int]
 
     /// Checks `input` `[B, ...]` and `targets` `[B]` against `model`.
@@ -44,7 +44,7 @@ struct ExplainInputs {
                                           message: "baseline has shape \(given.shape); expected \(input.shape), \(rowShape) or \([1] + rowShape)")
     }
 
-    /// Calls `model.scores` on `[m, ...]` rows and checks the result is `[m, K]`.
+    /// Calls `model.scores` on `[m, ...]` rows and checks the result is `[m, Y]`.
     static func scores(_ model: ExplainableModel, _ batch: NDArray, component: String) throws -> NDArray {
         let s = try model.scores(batch)
         let m = batch.shape.first ?? 0

@@ -6,7 +6,7 @@ import Foundation
 /// Handcrafted acoustic features (MFCC, chroma, spectral shape, ZCR, RMS, pYIN pitch, formants, HNR, jitter,
 /// shimmer, speech rate) with librosa 0.11 numerics, as one vector per clip.
 ///
-/// Input `[.array([T])]` 16 kHz mono samples; output `[.array([C])]` whose names are in `resolvedDescription`
+/// Input `[.array([S])]` 16 kHz mono samples; output `[.array([C])]` whose names are in `resolvedDescription`
 /// (`outputs[0].feature_names`) and in `featureNames`.
 public final class HandcraftedExtractor: Extractor {
     /// Identity and manifest.
@@ -111,7 +111,7 @@ public final class HandcraftedExtractor: Extractor {
                                              "feature_names": .array(featureNames.map { .string($0) })])])])
     }
 
-    /// `[.array([T])]` samples → `[.array([C])]` features.
+    /// `[.array([S])]` samples → `[.array([C])]` features.
     public func forward(_ inputs: [Value]) throws -> [Value] {
         guard inputs.count == 1, let a = inputs[0].array, a.rank == 1 else {
             throw ComponentError.invalidInput(component: "handcrafted", message: "expected one rank-1 array of 16 kHz mono samples [T]")

@@ -89,13 +89,13 @@ public func pitchTuning(_ frequencies: [Double], resolution: Double = 0.01, bins
     return edges[best]
 }
 
-/// The chroma filter bank `[12, F]` of librosa `filters.chroma` (float32 weights).
+/// The chroma filter bank `[12, bins]` of librosa `filters.chroma` (float32 weights).
 public struct ChromaFilterbank: Sendable {
     /// Number of chroma bins (12).
     public let nChroma: Int
-    /// F.
+    /// Frequency bins, n_fft/2 + 1.
     public let bins: Int
-    /// Weights // [nChroma, F]
+    /// Weights // [nChroma, bins]
     public let weights: [Double]
 
     /// Builds the bank for a tuning offset (fractions of a chroma bin).
@@ -136,7 +136,7 @@ public struct ChromaFilterbank: Sendable {
             let g = exp(-0.5 * oct * oct)
             for c in 0..<nChroma { wts[c * nFFT + i] = wts[c * nFFT + i] / l * g }
         }
-        // roll by -3 (start at C), keep F bins, round to float32
+        // roll by -3 (start at C), keep `bins` bins, round to float32
         let shift = 3 * (nChroma / 12)
         var out = [Double](repeating: 0, count: nChroma * bins)
         for c in 0..<nChroma {
@@ -147,7 +147,7 @@ public struct ChromaFilterbank: Sendable {
     }
 
     /// Chroma of a power spectrogram, each frame divided by its max (frames whose max is below the smallest
-    /// normal double are left as they are). // [T, F] → [T, 12]
+    /// normal double are left as they are). // [T, bins] → [T, 12]
     public func apply(_ power: [Double], frames: Int) -> [Double] {
         var out = RowProducts(weights: weights, outputs: nChroma, inputs: bins).apply(power, rows: frames)
         for t in 0..<frames {

@@ -37,13 +37,13 @@ public enum MelScale {
     }
 }
 
-/// A mel filter bank `[M, F]` (librosa `filters.mel`), weights rounded to Float32 as librosa stores them.
+/// A mel filter bank `[M, bins]` (librosa `filters.mel`), weights rounded to Float32 as librosa stores them.
 public struct MelFilterbank: Sendable {
     /// M.
     public let nMels: Int
-    /// F.
+    /// Frequency bins, n_fft/2 + 1.
     public let bins: Int
-    /// Weights // [M, F]
+    /// Weights // [M, bins]
     public let weights: [Double]
     /// First and last nonzero bin of each filter (sparse dot products).
     let support: [(Int, Int)]
@@ -75,7 +75,7 @@ public struct MelFilterbank: Sendable {
         self.support = support
     }
 
-    /// Mel power spectrogram of a power spectrogram. // [T, F] → [T, M]
+    /// Mel power spectrogram of a power spectrogram. // [T, bins] → [T, M]
     public func apply(_ power: [Double], frames: Int) -> [Double] {
         var out = [Double](repeating: 0, count: frames * nMels)
         power.withUnsafeBufferPointer { p in
@@ -107,16 +107,16 @@ public func powerToDB(_ s: [Double], amin: Double = 1e-10, topDB: Double? = 80) 
 
 /// Orthonormal DCT-II (scipy `dct(type=2, norm='ortho')`) keeping the first `nOut` coefficients.
 public struct DCT2: Sendable {
-    /// Input length N.
+    /// Input length n.
     public let n: Int
     /// Coefficients kept.
     public let nOut: Int
-    /// Basis // [nOut, N]
+    /// Basis // [nOut, n]
     let basis: [Double]
     /// The basis arranged for frame-by-basis products.
     let product: RowProducts
 
-    /// Builds the basis `c_k · cos(π k (2n + 1) / 2N)`, `c_0 = √(1/N)`, `c_k = √(2/N)`.
+    /// Builds the basis `c_k · cos(π k (2i + 1) / 2n)`, `c_0 = √(1/n)`, `c_k = √(2/n)`.
     public init(n: Int, nOut: Int) {
         self.n = n
         self.nOut = nOut
@@ -129,7 +129,7 @@ public struct DCT2: Sendable {
         product = RowProducts(weights: b, outputs: nOut, inputs: n)
     }
 
-    /// Transforms each row. // [T, N] → [T, nOut]
+    /// Transforms each row. // [T, n] → [T, nOut]
     public func apply(_ x: [Double], rows: Int) -> [Double] {
         product.apply(x, rows: rows)
     }

@@ -6,15 +6,16 @@
 // latency of one dependent add per multiply). BLAS would be faster still but may start threads for these sizes,
 // and the extractor is meant to run on one.
 
-/// A weight matrix `[M, K]` stored transposed and padded (`[K, M rounded up to 4]`) for `RowProducts.apply`.
+/// A weight matrix `[outputs, inputs]` stored transposed and padded (`[inputs, outputs rounded up to 4]`) for
+/// `RowProducts.apply`.
 public struct RowProducts: Sendable {
-    /// Inputs per frame K.
+    /// Inputs per frame.
     public let inputs: Int
-    /// Outputs per frame M.
+    /// Outputs per frame.
     public let outputs: Int
-    /// M rounded up to a multiple of 4.
+    /// `outputs` rounded up to a multiple of 4.
     let paddedOutputs: Int
-    /// Weights // [K, paddedOutputs], zero in the padding
+    /// Weights // [inputs, paddedOutputs], zero in the padding
     let transposed: [Double]
 
     /// Stores `weights` `[outputs, inputs]` (row-major) transposed.
@@ -27,7 +28,7 @@ public struct RowProducts: Sendable {
         transposed = t
     }
 
-    /// `out[t, c] = Σ_k w[c, k] · x[t, k]` in k order. // [T, K] → [T, M]
+    /// `out[t, c] = Σ_k w[c, k] · x[t, k]` in k order. // [T, inputs] → [T, outputs]
     public func apply(_ x: [Double], rows: Int) -> [Double] {
         let k = inputs, m = outputs, mp = paddedOutputs
         var out = [Double](repeating: 0, count: rows * m)

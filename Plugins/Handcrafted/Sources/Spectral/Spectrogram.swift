@@ -4,18 +4,18 @@
 
 import Foundation
 
-/// Dimension legend: `T` frames, `F` = n_fft/2 + 1 frequency bins.
-/// Magnitude and power spectrogram of one clip, stored frame-major (`[T, F]`, one contiguous row per frame).
+/// Dimension legend: docs/numerics.md (`T` frames; `bins` = n_fft/2 + 1 frequency bins).
+/// Magnitude and power spectrogram of one clip, stored frame-major (`[T, bins]`, one contiguous row per frame).
 public struct Spectrogram: Sendable {
     /// Number of frames T.
     public let frames: Int
-    /// Number of bins F = n_fft/2 + 1.
+    /// Number of bins, n_fft/2 + 1.
     public let bins: Int
     /// n_fft.
     public let nFFT: Int
-    /// |X| // [T, F]
+    /// |X| // [T, bins]
     public var magnitude: [Double]
-    /// |X|² // [T, F]
+    /// |X|² // [T, bins]
     public var power: [Double]
 
     /// Bin centre frequencies, `k · sr / n_fft` (numpy's `rfftfreq`).

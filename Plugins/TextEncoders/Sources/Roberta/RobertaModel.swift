@@ -3,8 +3,8 @@ import Foundation
 
 /// A RoBERTa encoder (Hugging Face `RobertaModel`): embeddings, then L post-LN transformer layers.
 ///
-/// Dimension legend: `B` batch rows, `T` tokens per row, `C` hidden width, `H` heads, `D = C / H`,
-/// `F` feed-forward width, `V` vocabulary, `P` position-table rows, `L` layers.
+/// Dimension legend: docs/numerics.md. Used here: `B` batch rows, `T` tokens per row, `N = B·T` rows, `C` hidden
+/// width, `H` heads, `D = C / H`, `F` feed-forward width, `V` vocabulary, `P` position-table rows, `L` layers.
 ///
 /// ```swift
 /// let model = try RobertaModel(folder: "roberta-base")          // config.json + model.safetensors

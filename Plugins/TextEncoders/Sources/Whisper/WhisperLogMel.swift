@@ -24,7 +24,7 @@ public struct WhisperLogMel: Sendable {
 
     /// Slaney-normalised triangular filters `[melCount, bins]` (librosa.filters.mel, htk=False, norm="slaney").
     let filters: [Float]
-    /// `[nFFT, 2·bins]`: column k = window[n]·cos(2πkn/N), column bins + k = window[n]·sin(2πkn/N).
+    /// `[nFFT, 2·bins]`: column k = window[n]·cos(2πkn/nFFT), column bins + k = window[n]·sin(2πkn/nFFT).
     let basis: [Float]
 
     /// Builds the filters and the windowed DFT basis (80 mels for Whisper tiny … large-v2, 128 for large-v3).

@@ -58,7 +58,7 @@ extension WhisperModel {
     /// not suppressed (`suppress` always, `suppressAtBegin` on the first step) until `endOfText` or
     /// `maxNewTokens`. Returns the generated ids (prompt and end-of-text excluded).
     ///
-    /// Self-attention keys and values are cached per layer (`[N, 2C]`), cross-attention keys and values of the
+    /// Self-attention keys and values are cached per layer (`[U, 2C]`), cross-attention keys and values of the
     /// encoder output computed once (`[T, 2C]` per layer), so each step costs one token's worth of work.
     public func greedyDecode(encoded: [Float], prompt: [Int], endOfText: Int, suppress: Set<Int>,
                              suppressAtBegin: Set<Int>, maxNewTokens: Int) throws -> [Int] {
@@ -75,7 +75,7 @@ extension WhisperModel {
         let maxLength = min(maxTargetPositions, prompt.count + max(0, maxNewTokens))
         let ff = decoderLayers[0].ffnIn.outFeatures
         let crossKV = UnsafeMutablePointer<Float>.allocate(capacity: layers * t * 2 * c)   // [L, T, 2C]
-        let selfKV = UnsafeMutablePointer<Float>.allocate(capacity: layers * maxLength * 2 * c)  // [L, N, 2C]
+        let selfKV = UnsafeMutablePointer<Float>.allocate(capacity: layers * maxLength * 2 * c)  // [L, U, 2C]
         let x = UnsafeMutablePointer<Float>.allocate(capacity: c)          // [1, C] residual stream
         let normed = UnsafeMutablePointer<Float>.allocate(capacity: c)     // [1, C]
         let qkv = UnsafeMutablePointer<Float>.allocate(capacity: 3 * c)    // [1, 3C]

@@ -5,8 +5,8 @@ import Foundation
 /// A Whisper encoder–decoder loaded from a CTranslate2 model folder (`model.bin`, `config.json`, `vocabulary.txt`,
 /// as `ct2-transformers-converter` writes it; fp32/fp16/bf16 weights are widened to Float32).
 ///
-/// Dimension legend: `M` mel bands (80), `T` encoder frames (1500 for 30 s), `C` width, `H` heads, `D = C / H`,
-/// `F` feed-forward width, `N` decoded tokens, `V` vocabulary.
+/// Dimension legend: docs/numerics.md. Used here: `S` samples, `M` mel bands (80), `T` encoder frames (1500 for
+/// 30 s), `C` width, `H` heads, `D = C / H`, `F` feed-forward width, `L` layers, `U` decoded tokens, `V` vocabulary.
 ///
 /// Every field names the CTranslate2 variable it holds (CTranslate2 fuses Hugging Face's q/k/v projections into
 /// `linear_0`; Whisper's key projection has no bias, which CTranslate2 stores as zeros).

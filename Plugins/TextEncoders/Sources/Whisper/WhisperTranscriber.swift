@@ -8,7 +8,7 @@ import Foundation
 /// end, encoder, greedy decoding without timestamps, byte-level BPE decoding. One 30 s window: longer clips are
 /// transcribed from their first 30 s only (RAVDESS, TESS and MELD utterances are all shorter).
 ///
-/// Input `[.array([T])]` (or `[.array([1, T])]`) → output `[.text]`.
+/// Input `[.array([S])]` (or `[.array([1, S])]`) → output `[.text]`.
 public final class WhisperTranscriber: Extractor {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
