@@ -126,11 +126,11 @@ public enum ComponentError: Error, CustomStringConvertible, Equatable {
 /// A live component instance: what both plugin authors implement and the host's loaded plugins present.
 ///
 /// Conventions per kind (inputs → outputs):
-/// - extractor: `[.array([T])]` 16 kHz mono samples → `[.array([C])]` (handcrafted) or `[.text]` (transcript)
-/// - encoder: `[.array([B, T])]` (+ optional `[.array([B])]` valid lengths) or `[.text]` → `[.array([B, C])]`, then
-///   optionally `[.array([L, B, T', C])]` all hidden states
-/// - fusion: G inputs `[.array([B, C_g])]` → `[.array([B, D])]`
-/// - classifier: `[.array([B, D])]` → `[.array([B, K])]` logits
+/// - extractor: `[.array([S])]` 16 kHz mono samples → `[.array([C])]` (handcrafted) or `[.text]` (transcript)
+/// - encoder: `[.array([B, S])]` (+ optional `[.array([B])]` valid lengths) or `[.text]` → `[.array([B, C])]`, then
+///   optionally `[.array([L+1, B, T, C])]` all hidden states
+/// - fusion: G inputs `[.array([B, C_g])]` → `[.array([B, Cout])]`
+/// - classifier: `[.array([B, C])]` → `[.array([B, Y])]` logits
 public protocol Component: AnyObject {
     /// Identity and manifest of this component's type.
     var info: ComponentInfo { get }
@@ -164,7 +164,7 @@ public protocol ExplainableModel {
     var numClasses: Int { get }
     /// True when `gradient` is available.
     var isDifferentiable: Bool { get }
-    /// Scores `[B, K]` for inputs `[B, ...]`.
+    /// Scores `[B, Y]` for inputs `[B, ...]`.
     func scores(_ inputs: NDArray) throws -> NDArray
     /// d scores[b, targets[b]] / d inputs, same shape as inputs.
     func gradient(_ inputs: NDArray, targets: [Int]) throws -> NDArray

@@ -1,7 +1,7 @@
 /// A dense, contiguous, row-major Float32 array: what crosses component boundaries.
 ///
-/// Shapes follow the dimension legend of docs/numerics.md: `B` batch, `T` frames or samples, `C` channels or
-/// features, `G` feature groups, `K` classes.
+/// Shapes follow the dimension legend of docs/numerics.md: `B` batch, `S` audio samples, `T` frames or tokens,
+/// `C` channels or features, `G` feature groups, `Y` classes.
 public struct NDArray: Sendable, Equatable {
     /// Extent of each dimension.
     public var shape: [Int]
