@@ -25,6 +25,7 @@ let package = Package(
     products: [
         .executable(name: "emo", targets: ["emo"]),
         .executable(name: "emo-probe", targets: ["emo-probe"]),
+        .executable(name: "emo-bench", targets: ["emo-bench"]),
         // What a third-party plugin author depends on.
         .library(name: "EmoPluginSDK", targets: ["EmoPluginSDK"]),
         .library(name: "EmoTensor", targets: ["EmoTensor"]),
@@ -61,8 +62,8 @@ let package = Package(
         .target(name: "EmoTensor", dependencies: ["CEmoBLAS", "CEmoKernels"], path: "Sources/EmoTensor"),
         // The elementwise kernels in C (GELU, softmax, norms): AVX-512 or AVX2 + FMA when the CPU has them.
         .target(name: "CEmoKernels", path: "Sources/CEmoKernels"),
-        // Transformer blocks, checkpoint loading, tokenizers (linked into plugins).
-        .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore", "CEmoKernels"], path: "Sources/EmoModels"),
+        // Checkpoint I/O and the model registry (linked into plugins; each network lives in its plugin).
+        .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore"], path: "Sources/EmoModels"),
         // Swift implementation → C descriptor.
         .target(name: "EmoPluginSDK", dependencies: ["EmoPluginABI", "EmoCore"], path: "Sources/EmoPluginSDK"),
         // Registry, loader, child-process probe, C descriptor → Swift protocol.
@@ -76,12 +77,22 @@ let package = Package(
         // Corpora, splits, scaling, training, evaluation, reports.
         .target(name: "EmoPipeline", dependencies: ["EmoCore", "EmoTensor", "EmoRuntime", "EmoMedia", "EmoStore"],
                 path: "Sources/EmoPipeline"),
+        // What the two command-line executables share: progress bars, the reference-peer runner.
+        .target(name: "EmoCLISupport", dependencies: ["EmoCore"], path: "Sources/EmoCLISupport"),
+        // The product CLI: links no network code (models run inside their plugins).
         .executableTarget(name: "emo", dependencies: [
             "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
-            "CSndFile",
+            "EmoCLISupport", "CSndFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo", resources: [.copy("Demo")]),
+        // `emo bench ...`: the benchmarks, beside their reference peers; links the speech networks to time them
+        // directly as well as through the plugins.
+        .executableTarget(name: "emo-bench", dependencies: [
+            "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
+            "EmoSpeechEncoders", "EmoCLISupport", "CSndFile",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/emo-bench"),
         // Loads one library in a child process and prints its manifest (plugins that crash here cannot hurt the host).
         .executableTarget(name: "emo-probe", dependencies: ["EmoRuntime"], path: "Sources/emo-probe"),
     ]
@@ -102,7 +113,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor", "EmoTestSupport"], path: "Tests/EmoModelsTests",
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SpeechEncodersTests", dependencies: ["EmoSpeechEncoders", "EmoModels", "EmoCore", "EmoPluginSDK", "EmoTestSupport"],
+        .testTarget(name: "SpeechEncodersTests", dependencies: ["EmoSpeechEncoders", "EmoModels", "EmoTensor", "EmoCore", "EmoPluginSDK", "EmoTestSupport"],
                     path: "Tests/SpeechEncodersTests"),
         .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore", "EmoTestSupport"],
                     path: "Tests/EmoRuntimeTests", exclude: ["Fixtures"]),

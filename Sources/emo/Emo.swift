@@ -3,7 +3,8 @@ import EmoCore
 import EmoTensor
 import Foundation
 
-/// `emo`: the EmoKit command line. Each command group lives in `Commands/` (one file each), benchmarks in `Bench/`.
+/// `emo`: the EmoKit command line. Each command group lives in `Commands/` (one file each); `emo bench` runs the
+/// separate `emo-bench` executable (Sources/emo-bench).
 @main
 struct Emo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import EmoModels
+import EmoTestSupport
 import Foundation
 import XCTest
 
@@ -6,7 +7,7 @@ import XCTest
 final class SafeTensorsTests: XCTestCase {
     /// F16 and BF16 convert to exactly the Float32 values torch's `.float()` gives (fixture from the reference script).
     func testHalfAndBFloat16ConvertLikeTorch() throws {
-        let f = try SafeTensorsFile(path: Fixtures.repoRoot.appendingPathComponent("Tests/EmoModelsTests/Fixtures/encoders/dtypes.safetensors").path)
+        let f = try SafeTensorsFile(path: TestRepository.root.appendingPathComponent("Tests/EmoModelsTests/Fixtures/encoders/dtypes.safetensors").path)
         XCTAssertEqual(try f.info("f16").dtype, .f16)
         XCTAssertEqual(try f.info("bf16").dtype, .bf16)
         let h = try f.floats("f16"), hRef = try f.floats("f16_as_f32")
@@ -17,7 +18,7 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testWriterRoundTripsEveryDType() throws {
-        let dir = try Fixtures.tempDir()
+        let dir = try TestRepository.temporaryFolder(self, prefix: "emomodels")
         let path = dir.appendingPathComponent("rt.safetensors").path
         var w = SafeTensorsWriter()
         let values: [Float] = [0, -0.0, 1, -2.5, 3.140625, 1e-3, 65504, -7.75]
@@ -44,7 +45,7 @@ final class SafeTensorsTests: XCTestCase {
 
     /// Writes `header` (raw JSON text, length-prefixed) followed by `data` bytes.
     func file(header: String, data: [UInt8] = [], headerLength: UInt64? = nil) throws -> String {
-        let dir = try Fixtures.tempDir()
+        let dir = try TestRepository.temporaryFolder(self, prefix: "emomodels")
         let path = dir.appendingPathComponent("bad.safetensors").path
         var bytes: [UInt8] = []
         withUnsafeBytes(of: (headerLength ?? UInt64(header.utf8.count)).littleEndian) { bytes.append(contentsOf: $0) }
@@ -77,16 +78,16 @@ final class SafeTensorsTests: XCTestCase {
         assertMalformed(try file(header: #"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: Array(repeating: 0, count: 8)), "non-integer")
         assertMalformed(try file(header: #"{"w":{"dtype":"F32","shape":[1]}}"#, data: Array(repeating: 0, count: 4)), "data_offsets")
         // Shorter than the length prefix itself.
-        let dir = try Fixtures.tempDir()
+        let dir = try TestRepository.temporaryFolder(self, prefix: "emomodels")
         let tiny = dir.appendingPathComponent("tiny.safetensors").path
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: tiny))
         assertMalformed(tiny, "shorter than")
     }
 
     func testTruncatedCheckpointIsRejected() throws {
-        let src = Fixtures.encoder("wav2vec2-base").appendingPathComponent("model.safetensors")
+        let src = TestRepository.root.appendingPathComponent("Tests/EmoModelsTests/Fixtures/encoders/wav2vec2-base").appendingPathComponent("model.safetensors")
         let bytes = try Data(contentsOf: src)
-        let dir = try Fixtures.tempDir()
+        let dir = try TestRepository.temporaryFolder(self, prefix: "emomodels")
         for cut in [4, 40, bytes.count / 2, bytes.count - 1] {
             let path = dir.appendingPathComponent("cut\(cut).safetensors").path
             try bytes.prefix(cut).write(to: URL(fileURLWithPath: path))

@@ -47,5 +47,35 @@ final class ModelsCommandTests: XCTestCase {
         XCTAssertNotEqual(broken.status, 0)
         XCTAssertTrue(broken.output.contains("the roberta plugin refused it"), broken.output)
         XCTAssertFalse(try emo(["models", "list"], registry: registry).output.contains("broken"), "nothing registered on failure")
+
+        // A model_type no installed plugin declares: refused, with what the installed plugins do load (their
+        // manifests' model_types, not a list inside the command).
+        try FileManager.default.createDirectory(atPath: dir + "/bert", withIntermediateDirectories: true)
+        try #"{"model_type": "bert"}"#.write(toFile: dir + "/bert/config.json", atomically: true, encoding: .utf8)
+        let bert = try emo(["models", "import", dir + "/bert", "--name", "bert"], registry: registry)
+        XCTAssertNotEqual(bert.status, 0)
+        XCTAssertTrue(bert.output.contains("model_type 'bert' is not one an installed plugin loads"), bert.output)
+        for declared in ["wav2vec2 (wav2vec2)", "hubert (hubert)", "wavlm (wavlm)", "roberta (roberta)",
+                         "ctranslate2-whisper (whisper-transcript)"] {
+            XCTAssertTrue(bert.output.contains(declared), "\(declared) missing from: \(bert.output)")
+        }
+    }
+
+    /// `emo` links no network code (the speech encoders run inside their plugin), and `emo bench` runs the
+    /// separate emo-bench executable with the same arguments.
+    func testEmoLinksNoModelCodeAndForwardsBench() throws {
+        let emo = PluginSources.executableDirectory() + "/emo"
+        guard FileManager.default.isExecutableFile(atPath: emo) else {
+            throw XCTSkip("the emo executable is not built beside the tests; run `swift build` first")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/nm") else {
+            throw XCTSkip("nm (binutils) is not installed; it lists the executable's symbols")
+        }
+        let symbols = try TestRepository.run("/usr/bin/nm", ["-C", emo], includeStandardError: false).output
+        XCTAssertFalse(symbols.isEmpty)
+        XCTAssertFalse(symbols.contains("SpeechEncoder"), "emo must not link the speech networks")
+        let help = try TestRepository.run(emo, ["bench", "--help"])
+        XCTAssertEqual(help.status, 0, help.output)
+        XCTAssertTrue(help.output.contains("blas") && help.output.contains("encoders"), help.output)
     }
 }

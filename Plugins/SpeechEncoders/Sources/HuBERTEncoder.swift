@@ -9,7 +9,7 @@ public final class HuBERTEncoder: EmbeddingEncoder, DifferentiableComponent {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "hubert", version: "1.0.0", displayName: "HuBERT",
-        manifest: SpeechEncoderCore.manifest("HuBERT (facebook/hubert-base-ls960, -large-ll60k): wav2vec2's architecture trained on clustered targets; optional feature-projection layer norm. Mean-pooled last hidden state by default; all hidden states on request."))
+        manifest: SpeechEncoderCore.manifest("HuBERT (facebook/hubert-base-ls960, -large-ll60k): wav2vec2's architecture trained on clustered targets; optional feature-projection layer norm. Mean-pooled last hidden state by default; all hidden states on request.", modelTypes: ["hubert"]))
 
     private let core: SpeechEncoderCore
 

@@ -26,13 +26,15 @@ final class SpeechEncoderCore: @unchecked Sendable {
     /// Per clip `1 / sqrt(var + 1e-7)` of the last forward's raw audio (the normalisation's scale).
     private var lastScales: [Double] = []
 
-    /// The manifest every family shares (its description names the family's checkpoints).
-    static func manifest(_ description: String) -> JSONValue {
+    /// The manifest every family shares (its description names the family's checkpoints; `modelTypes` are the
+    /// `config.json` `model_type`s it loads, which `emo models import` reads to pick the component).
+    static func manifest(_ description: String, modelTypes: [String]) -> JSONValue {
         func opt(_ type: String, _ d: JSONValue, _ text: String) -> JSONValue {
             .object(["type": .string(type), "default": d, "description": .string(text)])
         }
         return .object([
             "description": .string(description),
+            "model_types": .array(modelTypes.map { .string($0) }),
             "inputs": .array([
                 .object(["name": "audio", "dims": .array(["B", "N"]), "dtype": "float32", "description": "16 kHz mono samples, zero-padded to the longest clip"]),
                 .object(["name": "lengths", "dims": .array(["B"]), "dtype": "float32", "optional": true, "description": "real samples per clip (padding masked as Hugging Face does with attention_mask)"]),

@@ -9,7 +9,7 @@ public final class Wav2Vec2Encoder: EmbeddingEncoder, DifferentiableComponent {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "wav2vec2", version: "1.0.0", displayName: "wav2vec 2.0",
-        manifest: SpeechEncoderCore.manifest("wav2vec 2.0 (facebook/wav2vec2-base, -large-lv60 and fine-tuned variants): conv feature encoder (group- or layer-norm), post-LN (base) or pre-LN (large) transformer. Mean-pooled last hidden state by default; all hidden states on request."))
+        manifest: SpeechEncoderCore.manifest("wav2vec 2.0 (facebook/wav2vec2-base, -large-lv60 and fine-tuned variants): conv feature encoder (group- or layer-norm), post-LN (base) or pre-LN (large) transformer. Mean-pooled last hidden state by default; all hidden states on request.", modelTypes: ["wav2vec2"]))
 
     private let core: SpeechEncoderCore
 

@@ -9,7 +9,7 @@ public final class WavLMEncoder: EmbeddingEncoder, DifferentiableComponent {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "wavlm", version: "1.0.0", displayName: "WavLM",
-        manifest: SpeechEncoderCore.manifest("WavLM (microsoft/wavlm-base, -base-plus, -large): wav2vec2's architecture with gated relative position bias in every attention layer. Mean-pooled last hidden state by default; all hidden states on request."))
+        manifest: SpeechEncoderCore.manifest("WavLM (microsoft/wavlm-base, -base-plus, -large): wav2vec2's architecture with gated relative position bias in every attention layer. Mean-pooled last hidden state by default; all hidden states on request.", modelTypes: ["wavlm"]))
 
     private let core: SpeechEncoderCore
 

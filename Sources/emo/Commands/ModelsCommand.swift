@@ -18,11 +18,12 @@ struct ModelsImport: AsyncParsableCommand {
         commandName: "import",
         abstract: "Validate a checkpoint folder and register it under a name the encoders accept as `model`.",
         discussion: """
-        Speech encoders (wav2vec2, HuBERT, WavLM: config.json + model.safetensors or pytorch_model.bin) are loaded
-        here; RoBERTa folders (config.json with model_type roberta, model.safetensors, vocab.json, merges.txt) and
-        CTranslate2 Whisper folders (model.bin, config.json, vocabulary.txt) are loaded by the plugin that will use
-        them (`roberta`, `whisper-transcript`). Every tensor is read once: missing, unexpected or mis-shaped tensors
-        are named. The folder is used in place (not copied). pytorch_model.bin is read directly (safe pickle
+        The installed plugins say what they load: each component's manifest lists the config.json `model_type`s it
+        accepts (`model_types`; `emo plugins show ID`), and the folder is loaded by the first component that lists
+        its type, the one that will use it: wav2vec2, HuBERT, WavLM (config.json + model.safetensors or
+        pytorch_model.bin), RoBERTa (config.json, model.safetensors, vocab.json, merges.txt), CTranslate2 Whisper
+        (model.bin, config.json, vocabulary.txt: type `ctranslate2-whisper`). Every tensor is read once: missing,
+        unexpected or mis-shaped tensors are named. The folder is used in place (not copied). pytorch_model.bin is read directly (safe pickle
         subset); what that reader refuses (ZIP64, legacy formats) converts with
         Plugins/SpeechEncoders/convert_to_safetensors.py.
         The registry is EMO_MODELS, else $XDG_DATA_HOME/emokit/models.json.
@@ -39,60 +40,61 @@ struct ModelsImport: AsyncParsableCommand {
     func run() async throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         let registry = ModelRegistry.standard()
-        let entry: ModelRegistry.Entry
-        switch try Self.kind(of: dir) {
-        case .speech:
-            let encoder: SpeechEncoder
-            do { encoder = try SpeechEncoder(directory: dir) } catch let e as CheckpointError {
-                throw ModelsCommandError(message: "cannot import \(dir): \(e.description)")
-            }
-            entry = .init(path: dir, family: encoder.config.family.rawValue, parameters: encoder.parameterCount)
-            let c = encoder.config
-            print("\(c.family.rawValue): \(c.numLayers) layers, hidden \(c.hiddenSize), \(encoder.parameterCount) parameters, \(c.stableLayerNorm ? "pre-LN" : "post-LN"), \(c.convLayerNorm ? "layer" : "group")-norm feature encoder")
-        case .plugin(let component, let family):
-            do {
-                _ = try PluginHost.standard().instantiate(id: component, config: ["model": .string(dir)])
-            } catch {
-                throw ModelsCommandError(message: "cannot import \(dir): the \(component) plugin refused it: \(error)")
-            }
-            entry = .init(path: dir, family: family, parameters: Self.safetensorsParameters(dir))
-            print("\(family): loaded by the \(component) plugin\(entry.parameters > 0 ? ", \(entry.parameters) parameters" : "")")
+        let type = try Self.modelType(of: dir)
+        let host = PluginHost.standard()
+        let (component, installed) = Self.component(for: type, in: host)
+        guard let component else {
+            let known = installed.map { "\($0.type) (\($0.component))" }.joined(separator: ", ")
+            throw ModelsCommandError(message: "cannot import \(dir): model_type '\(type)' is not one an installed plugin loads (installed: \(known.isEmpty ? "none" : known))")
         }
+        do {
+            _ = try host.instantiate(id: component, config: ["model": .string(dir)])
+        } catch {
+            throw ModelsCommandError(message: "cannot import \(dir): the \(component) plugin refused it: \(error)")
+        }
+        let entry = ModelRegistry.Entry(path: dir, family: type == "ctranslate2-whisper" ? "whisper-ct2" : type,
+                                        parameters: Self.checkpointParameters(dir))
+        print("\(entry.family): loaded by the \(component) plugin\(entry.parameters > 0 ? ", \(entry.parameters) parameters" : "")")
         try registry.register(name: name, entry: entry)
         print("registered \(name) → \(dir)")
         print("registry: \(registry.file)")
     }
 
-    /// Which loader validates a folder.
-    enum Kind: Equatable {
-        /// A wav2vec2-family checkpoint, loaded by EmoModels' `SpeechEncoder`.
-        case speech
-        /// A folder one plugin component loads (component id, family name for the registry).
-        case plugin(String, String)
-    }
-
-    /// Tells the kind from the folder's files and `config.json`'s `model_type`.
-    static func kind(of dir: String) throws -> Kind {
+    /// The folder's model type: `ctranslate2-whisper` for a CTranslate2 Whisper folder (model.bin +
+    /// vocabulary.txt), else `config.json`'s `model_type` (`wav2vec2` when absent, as in early wav2vec2 configs).
+    static func modelType(of dir: String) throws -> String {
         let fm = FileManager.default
         if fm.fileExists(atPath: dir + "/model.bin") && fm.fileExists(atPath: dir + "/vocabulary.txt") {
-            return .plugin("whisper-transcript", "whisper-ct2")
+            return "ctranslate2-whisper"
         }
         guard let data = fm.contents(atPath: dir + "/config.json") else {
             throw ModelsCommandError(message: "cannot import \(dir): no config.json (a Hugging Face checkpoint folder has config.json and model.safetensors; a CTranslate2 Whisper folder has model.bin and vocabulary.txt)")
         }
         let type = (try? JSONValue.parse(data))?["model_type"]?.stringValue ?? ""
-        switch type {
-        case "roberta", "xlm-roberta": return .plugin("roberta", "roberta")
-        case "wav2vec2", "hubert", "wavlm", "": return .speech
-        default:
-            throw ModelsCommandError(message: "cannot import \(dir): model_type '\(type)' is not one EmoKit loads (wav2vec2, hubert, wavlm, roberta, or a CTranslate2 Whisper folder)")
-        }
+        return type.isEmpty ? "wav2vec2" : type
     }
 
-    /// Σ element counts of `model.safetensors`' tensors (0 when there is none).
-    static func safetensorsParameters(_ dir: String) -> Int {
-        guard let file = try? SafeTensorsFile(path: dir + "/model.safetensors") else { return 0 }
-        return file.tensors.values.reduce(0) { $0 + $1.count }
+    /// The first installed component whose manifest lists `type` in `model_types`, and every (type, component)
+    /// pair the installed plugins declare: the plugins, not this command, say what they load.
+    static func component(for type: String, in host: PluginHost) -> (String?, [(type: String, component: String)]) {
+        var installed: [(type: String, component: String)] = []
+        var match: String?
+        for registered in host.sortedComponents {
+            let types = registered.component.manifest["model_types"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            for t in types { installed.append((t, registered.component.id)) }
+            if match == nil && types.contains(type) { match = registered.component.id }
+        }
+        return (match, installed)
+    }
+
+    /// Σ element counts of the checkpoint's tensors (`model.safetensors`, else `pytorch_model.bin`; 0 for other
+    /// formats).
+    static func checkpointParameters(_ dir: String) -> Int {
+        if let file = try? SafeTensorsFile(path: dir + "/model.safetensors") {
+            return file.tensors.values.reduce(0) { $0 + $1.count }
+        }
+        guard let archive = try? PyTorchBinFile(path: dir + "/pytorch_model.bin") else { return 0 }
+        return archive.names.reduce(0) { $0 + (archive.shape(of: $1)?.reduce(1, *) ?? 0) }
     }
 }
 

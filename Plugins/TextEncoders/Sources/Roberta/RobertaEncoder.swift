@@ -23,6 +23,7 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
         kind: .encoder, id: "roberta", version: "1.0.0", displayName: "RoBERTa text encoder",
         manifest: [
             "description": "RoBERTa (Hugging Face RobertaModel checkpoint) embedding of a transcript: CLS or masked-mean pooled hidden state, with RoBERTa's byte-level BPE tokenizer.",
+            "model_types": ["roberta", "xlm-roberta"],
             "inputs": [["name": "text", "modality": "text", "dims": ["B"]]],
             "outputs": [["name": "embedding", "modality": "text", "dims": ["B", "C"]],
                         ["name": "hidden_states", "modality": "text", "dims": ["L+1", "B", "T", "C"], "optional": true]],

@@ -15,6 +15,7 @@ public final class WhisperTranscriber: Extractor {
         kind: .extractor, id: "whisper-transcript", version: "1.0.0", displayName: "Whisper transcript",
         manifest: [
             "description": "Greedy Whisper transcription (CTranslate2 model folder, e.g. Whisper tiny.en) of a 16 kHz clip, first 30 s.",
+            "model_types": ["ctranslate2-whisper"],
             "inputs": [["name": "audio", "modality": "audio", "dims": ["T"], "sample_rate": 16000]],
             "outputs": [["name": "transcript", "modality": "text", "dims": []]],
             "config": [

@@ -1,3 +1,4 @@
+import EmoModels
 import EmoCore
 import EmoTensor
 import Foundation

@@ -1,4 +1,5 @@
 import EmoModels
+import EmoSpeechEncoders
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import EmoCLISupport
 import ArgumentParser
 import EmoCore
 import EmoMedia

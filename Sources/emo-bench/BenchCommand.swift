@@ -1,9 +1,14 @@
 import ArgumentParser
+import EmoTensor
+import Foundation
 
-/// `emo bench ...`: EmoKit beside its reference peer (PyTorch, librosa, Captum) in the same run, with ratios.
+/// `emo-bench` (run as `emo bench ...`): EmoKit beside its reference peer (PyTorch, librosa, Captum) in the same
+/// run, with ratios. A separate executable so that the product's `emo` links no model code: the benchmarks time
+/// the networks directly (`EmoSpeechEncoders`) as well as through the plugins.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "emo bench",
         abstract: "Measure EmoKit beside its reference implementation in the same run and print the ratio.",
         discussion: """
         The peer column runs a committed script under Tests/Reference with the Python named by
@@ -22,4 +27,21 @@ struct BenchCommand: AsyncParsableCommand {
             BenchExplain.self,
         ]
     )
+
+    /// Loads the BLAS before any thread starts (its core is chosen through the environment), then parses.
+    static func main() async {
+        do { try BLASInfo.load() } catch {
+            FileHandle.standardError.write(Data("warning: \(error.message)\n".utf8))
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import EmoSpeechEncoders
 import EmoModels
 import EmoTensor
 import Foundation

@@ -4,9 +4,9 @@ import Foundation
 /// (default `python3`) and returns the JSON object it prints last on stdout, or why there is no peer column.
 ///
 /// The product never needs Python: only `emo bench` and the fixture generators call this.
-struct ReferencePeer {
+public struct ReferencePeer {
     /// The outcome of one peer run.
-    enum Outcome {
+    public enum Outcome {
         /// The script ran and printed this JSON object.
         case measured([String: Any])
         /// No peer column, and why (missing Python, missing torch, script failure).
@@ -14,10 +14,10 @@ struct ReferencePeer {
     }
 
     /// The interpreter used for the peer side.
-    static var python: String { ProcessInfo.processInfo.environment["EMO_REFERENCE_PYTHON"] ?? "python3" }
+    public static var python: String { ProcessInfo.processInfo.environment["EMO_REFERENCE_PYTHON"] ?? "python3" }
 
     /// Locates `Tests/Reference/<script>` by walking up from the executable and the working directory.
-    static func script(_ name: String) -> URL? {
+    public static func script(_ name: String) -> URL? {
         var candidates: [URL] = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
         candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent())
         for start in candidates {
@@ -32,7 +32,7 @@ struct ReferencePeer {
     }
 
     /// Runs `script` with `arguments`; stderr passes through so the user sees the peer's progress.
-    static func run(_ scriptName: String, arguments: [String], timeout: TimeInterval = 1800) -> Outcome {
+    public static func run(_ scriptName: String, arguments: [String], timeout: TimeInterval = 1800) -> Outcome {
         guard let url = script(scriptName) else {
             return .missing("reference script Tests/Reference/\(scriptName) not found (run from an EmoKit checkout)")
         }

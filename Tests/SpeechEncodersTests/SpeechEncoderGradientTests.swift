@@ -1,4 +1,5 @@
 import EmoModels
+import EmoSpeechEncoders
 import XCTest
 
 /// Backward to the waveform against PyTorch autograd: the fixtures hold d(Σ_b mean_c pooled[b, c]) / d input, where

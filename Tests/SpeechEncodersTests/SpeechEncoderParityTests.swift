@@ -1,5 +1,6 @@
 import EmoTensor
 import EmoModels
+import EmoSpeechEncoders
 import XCTest
 
 /// Layer-by-layer parity of the wav2vec2 / HuBERT / WavLM encoders with Hugging Face `transformers`, on the tiny

@@ -1,3 +1,4 @@
+import EmoCLISupport
 import ArgumentParser
 import EmoTensor
 import Foundation

@@ -1,3 +1,5 @@
+import EmoSpeechEncoders
+import EmoCLISupport
 import ArgumentParser
 import EmoCore
 import EmoModels

@@ -122,7 +122,7 @@ struct BenchBLAS: AsyncParsableCommand {
     static func runChild(env: [String: String], threads: Int, minSeconds: Double) throws -> [String: Any] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        p.arguments = ["bench", "blas", "--child", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)"]
+        p.arguments = ["blas", "--child", "--threads", "\(threads)", "--min-seconds", "\(minSeconds)"]
         p.environment = env
         let out = Pipe()
         p.standardOutput = out

@@ -1,4 +1,5 @@
-@testable import EmoModels
+@testable import EmoSpeechEncoders
+import EmoModels
 import EmoCore
 @testable import EmoTensor
 import Foundation

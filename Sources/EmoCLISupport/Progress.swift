@@ -2,7 +2,7 @@ import EmoCore
 import Foundation
 
 /// How a command talks while it works: a progress bar on stderr, nothing, or JSON for scripts.
-enum OutputMode {
+public enum OutputMode {
     /// Progress bar (redrawn in place on a terminal, a line every 10 % otherwise); human-readable result.
     case human
     /// No progress output; the result only.
@@ -11,7 +11,7 @@ enum OutputMode {
     case json
 
     /// The mode the `--quiet` / `--json` flags select.
-    init(quiet: Bool, json: Bool) { self = json ? .json : quiet ? .quiet : .human }
+    public init(quiet: Bool, json: Bool) { self = json ? .json : quiet ? .quiet : .human }
 }
 
 /// A progress bar with rate and ETA for any long loop: `update(done:)` after each item, `finish()` at the end.
@@ -19,10 +19,10 @@ enum OutputMode {
 /// ```
 /// extract handcrafted [##########..........]  2120/4240  50.0%  41.3/s  ETA 51s  failed 2
 /// ```
-final class ProgressBar {
-    let total: Int
-    let label: String
-    let mode: OutputMode
+public final class ProgressBar {
+    public let total: Int
+    public let label: String
+    public let mode: OutputMode
     private let started = Date()
     private var lastDraw = Date.distantPast
     private var lastDecile = -1
@@ -31,23 +31,23 @@ final class ProgressBar {
     private var detail = ""
 
     /// A bar for `total` items.
-    init(total: Int, label: String, mode: OutputMode) {
+    public init(total: Int, label: String, mode: OutputMode) {
         self.total = total
         self.label = label
         self.mode = mode
     }
 
     /// Items per second so far.
-    var rate: Double {
+    public var rate: Double {
         let t = Date().timeIntervalSince(started)
         return t > 0 ? Double(done) / t : 0
     }
 
     /// Estimated seconds left, nil before the first item.
-    var eta: Double? { rate > 0 ? Double(total - done) / rate : nil }
+    public var eta: Double? { rate > 0 ? Double(total - done) / rate : nil }
 
     /// Records progress and redraws when due (10 Hz on a terminal, 1 Hz for JSON, every 10 % otherwise).
-    func update(done: Int, detail: String = "") {
+    public func update(done: Int, detail: String = "") {
         self.done = done
         self.detail = detail
         let now = Date()
@@ -73,7 +73,7 @@ final class ProgressBar {
     }
 
     /// Final redraw and newline (the summary follows on stdout).
-    func finish() {
+    public func finish() {
         switch mode {
         case .quiet: return
         case .json: emitJSON(event: "done")
@@ -83,7 +83,7 @@ final class ProgressBar {
     }
 
     /// The bar text.
-    func line() -> String {
+    public func line() -> String {
         let width = 20
         let fraction = total > 0 ? Double(done) / Double(total) : 1
         let filled = min(width, Int(fraction * Double(width)))
@@ -109,7 +109,7 @@ final class ProgressBar {
     private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 
     /// "1h02m", "3m05s", "42s".
-    static func duration(_ seconds: Double) -> String {
+    public static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
         if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }

@@ -1,5 +1,6 @@
 import EmoCore
 import EmoModels
+import EmoSpeechEncoders
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import EmoModels
 import EmoTensor
 import Foundation
 
