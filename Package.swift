@@ -77,8 +77,10 @@ let package = Package(
         // Corpora, splits, scaling, training, evaluation, reports.
         .target(name: "EmoPipeline", dependencies: ["EmoCore", "EmoTensor", "EmoRuntime", "EmoMedia", "EmoStore"],
                 path: "Sources/EmoPipeline"),
-        // What the two command-line executables share: progress bars, the reference-peer runner.
-        .target(name: "EmoCLISupport", dependencies: ["EmoCore"], path: "Sources/EmoCLISupport"),
+        // What the two command-line executables share: the BLAS-first main, progress bars, the reference-peer runner.
+        .target(name: "EmoCLISupport", dependencies: ["EmoCore", "EmoTensor",
+                                                    .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "Sources/EmoCLISupport"),
         // The product CLI: links no network code (models run inside their plugins).
         .executableTarget(name: "emo", dependencies: [
             "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmoCLISupport
 import EmoTensor
 import Foundation
 
@@ -29,19 +30,5 @@ struct BenchCommand: AsyncParsableCommand {
     )
 
     /// Loads the BLAS before any thread starts (its core is chosen through the environment), then parses.
-    static func main() async {
-        do { try BLASInfo.load() } catch {
-            FileHandle.standardError.write(Data("warning: \(error.message)\n".utf8))
-        }
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() async { await mainLoadingBLASFirst() }
 }

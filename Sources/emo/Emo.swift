@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmoCLISupport
 import EmoCore
 import EmoTensor
 import Foundation
@@ -32,25 +33,13 @@ struct Emo: AsyncParsableCommand {
     /// Loads the BLAS before anything else runs (its CPU kernel is chosen through the environment, which is
     /// safe only while this is the only thread), answers `--version --verbose`, then parses as usual.
     static func main() async {
-        var blasError: BLASLoadError?
-        do { try BLASInfo.load() } catch { blasError = error }
-        let arguments = CommandLine.arguments.dropFirst()
-        if arguments.contains("--version") && (arguments.contains("--verbose") || arguments.contains("-v")) {
-            print(VerboseVersion.text(blasError: blasError))
-            return
-        }
-        if let blasError {
-            FileHandle.standardError.write(Data("warning: \(blasError.message)\n".utf8))
-        }
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+        await mainLoadingBLASFirst { blasError in
+            let arguments = CommandLine.arguments.dropFirst()
+            guard arguments.contains("--version") && (arguments.contains("--verbose") || arguments.contains("-v")) else {
+                return false
             }
-        } catch {
-            exit(withError: error)
+            print(VerboseVersion.text(blasError: blasError))
+            return true
         }
     }
 }
