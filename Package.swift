@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "EmoPluginSDK", targets: ["EmoPluginSDK"]),
         .library(name: "EmoTensor", targets: ["EmoTensor"]),
         .library(name: "EmoModels", targets: ["EmoModels"]),
+        .library(name: "EmoLayers", targets: ["EmoLayers"]),
         // Host libraries, for embedding EmoKit in another program.
         .library(name: "EmoRuntime", targets: ["EmoRuntime"]),
         .library(name: "EmoPipeline", targets: ["EmoPipeline"]),
@@ -64,6 +65,9 @@ let package = Package(
         .target(name: "CEmoKernels", path: "Sources/CEmoKernels"),
         // Checkpoint I/O and the model registry (linked into plugins; each network lives in its plugin).
         .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore"], path: "Sources/EmoModels"),
+        // Trainable layers (linear, batch norm, dropout, activations, Sequential) with hand-written backward,
+        // over the kernel library; the fusion and classifier plugins link it.
+        .target(name: "EmoLayers", dependencies: ["EmoCore", "EmoTensor"], path: "Sources/EmoLayers"),
         // Swift implementation → C descriptor.
         .target(name: "EmoPluginSDK", dependencies: ["EmoPluginABI", "EmoCore"], path: "Sources/EmoPluginSDK"),
         // Registry, loader, child-process probe, C descriptor → Swift protocol.
@@ -101,8 +105,8 @@ let package = Package(
     // In-tree plugins.
     + plugin("EmoTemplate", folder: "_Template", dependencies: ["EmoPluginSDK"])
     + plugin("EmoHandcrafted", folder: "Handcrafted", dependencies: ["EmoPluginSDK", "EmoTensor"])
-    + plugin("EmoFusion", folder: "Fusion", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoClassifiers"])
-    + plugin("EmoClassifiers", folder: "Classifiers", dependencies: ["EmoPluginSDK", "EmoTensor"])
+    + plugin("EmoFusion", folder: "Fusion", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoLayers"])
+    + plugin("EmoClassifiers", folder: "Classifiers", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoLayers"])
     + plugin("EmoSpeechEncoders", folder: "SpeechEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])
     + plugin("EmoExplainers", folder: "Explainers", dependencies: ["EmoPluginSDK"])
     + plugin("EmoTextEncoders", folder: "TextEncoders", dependencies: ["EmoPluginSDK", "EmoTensor", "EmoModels"])

@@ -1,3 +1,4 @@
+import EmoLayers
 import CEmoKernels
 import EmoTensor
 import Foundation

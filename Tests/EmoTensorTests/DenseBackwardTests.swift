@@ -1,3 +1,4 @@
+import EmoLayers
 import EmoTensor
 import Foundation
 import XCTest

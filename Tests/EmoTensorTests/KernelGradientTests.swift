@@ -1,6 +1,7 @@
 // The backward kernels (conv1d in both layouts, group and layer norm, attention, GELU, softmax) against finite
 // differences of Double references, against their naive twins, and against PyTorch itself (fixture from
 // Tests/Reference/tensor_fixtures.py). These are the kernels RoBERTa's and the trained layers' backward passes use.
+import EmoLayers
 import Foundation
 import XCTest
 @testable import EmoTensor

@@ -1,3 +1,4 @@
+import EmoLayers
 import EmoTensor
 import EmoModels
 import EmoSpeechEncoders

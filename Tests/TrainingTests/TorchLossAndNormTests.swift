@@ -1,4 +1,5 @@
 @testable import EmoPipeline
+import EmoLayers
 import EmoClassifiers
 import EmoCore
 import EmoTestSupport

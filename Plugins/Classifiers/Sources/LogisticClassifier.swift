@@ -1,3 +1,5 @@
+import EmoPluginSDK
+import EmoLayers
 import EmoCore
 
 /// Multinomial logistic regression: logits `[B, Y]` = x `[B, C]` · Wᵀ + b, trained with the host's softmax

@@ -1,3 +1,5 @@
+import EmoPluginSDK
+import EmoLayers
 import EmoCore
 
 /// Multilayer perceptron classifier: `[B, C]` → hidden layers (`Linear → [BatchNorm1d] → ReLU → [Dropout]`, or

@@ -1,4 +1,5 @@
-import EmoClassifiers
+import EmoPluginSDK
+import EmoLayers
 import EmoCore
 
 /// Early fusion: concatenates G feature groups `[B, C_g]` into `[B, ΣC_g]`. No parameters; its backward

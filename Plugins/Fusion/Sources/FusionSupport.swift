@@ -1,4 +1,5 @@
-import EmoClassifiers
+import EmoPluginSDK
+import EmoLayers
 import EmoCore
 
 /// The G feature groups of one fusion call, checked against the configured widths.

@@ -1,4 +1,5 @@
-import EmoClassifiers
+import EmoPluginSDK
+import EmoLayers
 import EmoCore
 
 /// Late (multi-branch) fusion: each feature group goes through its own sub-network (`Linear → [BatchNorm1d] →

@@ -1,4 +1,5 @@
-import EmoClassifiers
+import EmoPluginSDK
+import EmoLayers
 import EmoCore
 import EmoTensor
 

@@ -1,3 +1,4 @@
+import EmoLayers
 import EmoCore
 
 /// What a classifier needs around its `Sequential`: the training flag, the `[.array([B, C])]` → `[.array([B, Y])]`
