@@ -116,13 +116,13 @@ final class MetricsClassWeightTests: XCTestCase {
     func testBalancedClassWeightsMatchScikitLearn() throws {
         let ref = try XCTUnwrap(try EvalkitFixtures.reference()["classWeights"] as? [String: Any])
         let classes = (0..<7).map { "c\($0)" }
-        let got = TrainingSpec.ClassWeights.balanced.resolved(classes: classes, trainingLabels: EvalkitFixtures.ints(ref["labels"]))
+        let got = TrainingConfig.ClassWeights.balanced.resolved(classes: classes, trainingLabels: EvalkitFixtures.ints(ref["labels"]))
         let expected = EvalkitFixtures.doubles(ref["balanced"])
         XCTAssertEqual(got.count, 7)
         for (g, e) in zip(got, expected) { XCTAssertEqual(g, e, accuracy: 1e-12) }
-        XCTAssertEqual(TrainingSpec.ClassWeights.explicit(["c1": 2]).resolved(classes: classes, trainingLabels: []),
+        XCTAssertEqual(TrainingConfig.ClassWeights.named(["c1": 2]).resolved(classes: classes, trainingLabels: []),
                        [1, 2, 1, 1, 1, 1, 1])
-        XCTAssertEqual(TrainingSpec.ClassWeights.balanced.resolved(classes: ["a", "b"], trainingLabels: [0, 0]), [0.5, 1],
+        XCTAssertEqual(TrainingConfig.ClassWeights.balanced.resolved(classes: ["a", "b"], trainingLabels: [0, 0]), [0.5, 1],
                        "n / (K · n_c) = 2 / (2 · 2); a class without training items gets 1")
     }
 }

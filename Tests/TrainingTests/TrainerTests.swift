@@ -173,6 +173,33 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(out.gradient.data[0] + out.gradient.data[1], 0, accuracy: 1e-6)
     }
 
+    /// One training-settings type: a spec's `training` block decodes into the trainer's `TrainingConfig` with the
+    /// spec's defaults, encodes back to the same keys (what the peer protocol sends), and names a bad `betas`.
+    func testSpecTrainingBlockIsTheTrainersConfig() throws {
+        let json = #"{"optimizer": "adamw", "learningRate": 0.002, "batchSize": 16, "maxEpochs": 7, "weightDecay": 0.01,"# +
+            #" "classWeights": {"angry": 2}, "threads": 2, "earlyStopping": {"patience": 3, "monitor": "val-macro-f1"},"# +
+            #" "warmup": {"fraction": 0.1}}"#
+        let c = try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8))
+        XCTAssertEqual(c.optimizer, .adamw)
+        XCTAssertEqual(c.learningRate, 0.002)
+        XCTAssertEqual([c.beta1, c.beta2], [0.9, 0.999])
+        XCTAssertEqual(c.epsilon, 1e-8)
+        XCTAssertEqual(c.blasThreads, 2)
+        XCTAssertEqual(c.earlyStopping, .init(monitor: .validationMacroF1, patience: 3))
+        XCTAssertEqual(c.warmup, .init(fraction: 0.1, schedule: .linear))
+        XCTAssertEqual(c.classWeights, .named(["angry": 2]))
+        XCTAssertEqual(c.classWeights.resolved(classes: ["neutral", "angry"], trainingLabels: []), [1, 2])
+        XCTAssertTrue(c.problems.contains { $0.contains("classWeights") }, "named weights must be resolved before training")
+        let again = try JSONDecoder().decode(TrainingConfig.self, from: try JSONEncoder().encode(c))
+        XCTAssertEqual(again, c)
+        let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: try JSONEncoder().encode(c)) as? [String: Any]).keys
+        XCTAssertEqual(Set(keys), Set(TrainingConfig.CodingKeys.allCases.map(\.rawValue)).subtracting(["lrPlateau", "gradientClipNorm"]))
+        let bad = #"{"optimizer": "adam", "learningRate": 0.001, "batchSize": 8, "maxEpochs": 2, "betas": [0.9]}"#
+        XCTAssertThrowsError(try JSONDecoder().decode(TrainingConfig.self, from: Data(bad.utf8))) { error in
+            XCTAssertTrue("\(error)".contains("give two numbers"), "\(error)")
+        }
+    }
+
     /// Early stopping watches the macro-F1 the reports print: with a class absent from labels and predictions,
     /// the trainer's number equals `ClassificationMetrics.compute(...).macroF1` (the old trainer-only
     /// definition skipped absent classes and said 0.75 here, the report 0.5).
@@ -195,7 +222,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(CrossEntropy.balancedWeights(classCounts: unbalanced.classCounts), [0.75, 0.75, 3])
         // One rule everywhere: a class with no rows gets 1 from the trainer's function and from the spec's.
         XCTAssertEqual(CrossEntropy.balancedWeights(classCounts: [6, 0, 2]), [8.0 / 18, 1, 8.0 / 6])
-        XCTAssertEqual(TrainingSpec.ClassWeights.balanced.resolved(classes: ["a", "b", "c"], trainingLabels: [0, 0, 0, 0, 0, 0, 2, 2]),
+        XCTAssertEqual(TrainingConfig.ClassWeights.balanced.resolved(classes: ["a", "b", "c"], trainingLabels: [0, 0, 0, 0, 0, 0, 2, 2]),
                        [8.0 / 18, 1, 8.0 / 6])
         let validation = try TrainingFixtures.blobs(rows: 30, widths: [5, 4], classes: 3, seed: 22)
         var c = config()

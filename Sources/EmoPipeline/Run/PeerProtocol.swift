@@ -83,7 +83,7 @@ public struct PeerProtocol: Sendable, Equatable, Codable {
     /// Classifier component and config.
     public var classifier: ComponentRef
     /// Optimiser, batch, epochs, early stopping, LR plateau, L2, class weights.
-    public var training: TrainingSpec
+    public var training: TrainingConfig
     /// Every trained split, in the order of EmoKit's `RunResult.folds`.
     public var folds: [Fold]
 

@@ -163,46 +163,15 @@ public final class PipelineRunner {
 
     // MARK: training and evaluation
 
-    /// The trainer settings for `seed`.
+    /// The trainer settings for `seed`: the spec's `training` block, seeded, with class weights by name resolved
+    /// against the corpus classes.
     func trainingConfig(seed: UInt64) -> TrainingConfig {
-        let t = spec.training
-        var c = TrainingConfig()
-        c.optimizer = TrainingConfig.Optimizer(rawValue: t.optimizer.rawValue) ?? .adam
-        c.learningRate = t.learningRate
-        c.batchSize = t.batchSize
-        c.maxEpochs = t.maxEpochs
-        c.weightDecay = t.weightDecay
-        c.l2 = t.l2
-        c.gradientClipNorm = t.gradientClipNorm
-        c.blasThreads = t.threads
-        if t.betas.count == 2 { c.beta1 = t.betas[0]; c.beta2 = t.betas[1] }
-        c.epsilon = t.epsilon
-        c.momentum = t.momentum
-        c.shuffle = t.shuffle
+        var c = spec.training
         c.seed = seed
-        if let e = t.earlyStopping {
-            c.earlyStopping = .init(monitor: monitor(e.monitor), patience: e.patience, minDelta: e.minDelta,
-                                    restoreBestWeights: e.restoreBestWeights)
-        }
-        if let p = t.lrPlateau {
-            c.lrPlateau = .init(monitor: monitor(p.monitor), factor: p.factor, patience: p.patience,
-                                minLearningRate: p.minLearningRate)
-        }
-        if let w = t.warmup { c.warmup = .init(fraction: w.fraction, schedule: w.schedule == .constant ? .constant : .linear) }
-        switch t.classWeights {
-        case .none: c.classWeights = .none
-        case .balanced: c.classWeights = .balanced
-        case .explicit: c.classWeights = .explicit(t.classWeights.resolved(classes: spec.corpus.classes, trainingLabels: []).map { Float($0) })
+        if case .named = c.classWeights {
+            c.classWeights = .explicit(c.classWeights.resolved(classes: spec.corpus.classes, trainingLabels: []).map { Float($0) })
         }
         return c
-    }
-
-    private func monitor(_ m: TrainingSpec.Monitor) -> TrainingConfig.Monitor {
-        switch m {
-        case .validationLoss: return .validationLoss
-        case .validationAccuracy: return .validationAccuracy
-        case .validationMacroF1: return .validationMacroF1
-        }
     }
 
     /// Builds a fresh fusion + classifier chain for group widths `widths`, seeded.

@@ -108,10 +108,10 @@ enum SpecKeys {
         "scaling": keys(ScalingSpec.CodingKeys.self),
         "fusion": keys(FusionSpec.CodingKeys.self),
         "classifier": keys(ComponentRef.CodingKeys.self),
-        "training": keys(TrainingSpec.CodingKeys.self, [
-            "earlyStopping": keys(TrainingSpec.EarlyStopping.CodingKeys.self),
-            "lrPlateau": keys(TrainingSpec.Plateau.CodingKeys.self),
-            "warmup": keys(TrainingSpec.Warmup.CodingKeys.self),
+        "training": keys(TrainingConfig.CodingKeys.self, [
+            "earlyStopping": keys(TrainingConfig.EarlyStopping.CodingKeys.self),
+            "lrPlateau": keys(TrainingConfig.Plateau.CodingKeys.self),
+            "warmup": keys(TrainingConfig.Warmup.CodingKeys.self),
         ]),
         "explainers": .array(keys(ExplainerSpec.CodingKeys.self)),
     ])

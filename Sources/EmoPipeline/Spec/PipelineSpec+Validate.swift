@@ -93,39 +93,3 @@ extension PipelineSpec {
         return issues
     }
 }
-
-extension TrainingSpec {
-    /// Problems with the training settings, with paths under `training.`.
-    func issues(classes: [String]) -> [SpecIssue] {
-        var out: [SpecIssue] = []
-        func fail(_ path: String, _ message: String) { out.append(SpecIssue(path: "training.\(path)", message: message)) }
-        if !(learningRate > 0 && learningRate.isFinite) { fail("learningRate", "must be a positive number, got \(learningRate)") }
-        if batchSize < 1 { fail("batchSize", "must be at least 1, got \(batchSize)") }
-        if maxEpochs < 1 { fail("maxEpochs", "must be at least 1, got \(maxEpochs)") }
-        if betas.count != 2 || !betas.allSatisfy({ $0 >= 0 && $0 < 1 }) { fail("betas", "give two numbers in [0, 1)") }
-        if !(epsilon > 0) { fail("epsilon", "must be positive") }
-        if !(momentum >= 0 && momentum < 1) { fail("momentum", "must lie in [0, 1)") }
-        if !(l2 >= 0) { fail("l2", "must be ≥ 0") }
-        if !(weightDecay >= 0) { fail("weightDecay", "must be ≥ 0") }
-        if weightDecay > 0 && optimizer != .adamw { fail("weightDecay", "decoupled weight decay needs optimizer \"adamw\"; use l2 with adam") }
-        if let e = earlyStopping {
-            if e.patience < 1 { fail("earlyStopping.patience", "must be at least 1") }
-            if !(e.minDelta >= 0) { fail("earlyStopping.minDelta", "must be ≥ 0") }
-        }
-        if let p = lrPlateau {
-            if !(p.factor > 0 && p.factor < 1) { fail("lrPlateau.factor", "must lie strictly between 0 and 1, got \(p.factor)") }
-            if p.patience < 1 { fail("lrPlateau.patience", "must be at least 1") }
-            if !(p.minLearningRate >= 0) { fail("lrPlateau.minLearningRate", "must be ≥ 0") }
-        }
-        if let w = warmup, !(w.fraction >= 0 && w.fraction < 1) { fail("warmup.fraction", "must lie in [0, 1)") }
-        if let g = gradientClipNorm, !(g > 0) { fail("gradientClipNorm", "must be positive") }
-        if threads < 1 { fail("threads", "must be at least 1 (OpenBLAS threads while training)") }
-        if case .explicit(let weights) = classWeights {
-            for (label, w) in weights.sorted(by: { $0.key < $1.key }) {
-                if !classes.contains(label) { fail("classWeights.\(label)", "\"\(label)\" is not one of corpus.classes") }
-                if !(w > 0) { fail("classWeights.\(label)", "weight must be positive") }
-            }
-        }
-        return out
-    }
-}

@@ -28,7 +28,7 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
     /// The classifier component.
     public var classifier: ComponentRef
     /// Optimiser and schedule.
-    public var training: TrainingSpec
+    public var training: TrainingConfig
     /// One run per seed; results are reported as mean ± std over seeds (and folds).
     public var seeds: [UInt64]
     /// Metrics to report (default: all of `MetricName`).
@@ -54,7 +54,7 @@ public struct PipelineSpec: Sendable, Equatable, Codable {
         scaling = try c.decode(ScalingSpec.self, forKey: .scaling)
         fusion = try c.decode(FusionSpec.self, forKey: .fusion)
         classifier = try c.decode(ComponentRef.self, forKey: .classifier)
-        training = try c.decode(TrainingSpec.self, forKey: .training)
+        training = try c.decode(TrainingConfig.self, forKey: .training)
         seeds = try c.decode([UInt64].self, forKey: .seeds)
         metrics = try c.decodeIfPresent([MetricName].self, forKey: .metrics) ?? MetricName.allCases
         explainers = try c.decodeIfPresent([ExplainerSpec].self, forKey: .explainers) ?? []

@@ -57,7 +57,7 @@ public struct CrossEntropy: Sendable {
     }
 
     /// scikit-learn's `compute_class_weight("balanced")`, n / (K · n_c): EmoKit's one balanced-weights rule
-    /// (the trainer and `TrainingSpec.ClassWeights.resolved` both use it). A class without rows gets 1: it
+    /// (the trainer and `TrainingConfig.ClassWeights.resolved` both use it). A class without rows gets 1: it
     /// contributes no loss term anyway (scikit-learn refuses such input instead).
     public static func balancedWeights(classCounts: [Int]) -> [Double] {
         let n = classCounts.reduce(0, +), k = classCounts.count

@@ -126,6 +126,8 @@ public struct Trainer {
                 throw TrainingError.invalidConfig(["classWeights must list \(set.classes) non-negative weights, got \(w.count)"])
             }
             return w
+        case .named:
+            throw TrainingError.invalidConfig(["classWeights by class name must be resolved against the class names first (ClassWeights.resolved)"])
         }
     }
 

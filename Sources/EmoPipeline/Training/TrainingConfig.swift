@@ -1,4 +1,6 @@
-/// How the host trains a fusion → classifier chain. Field names mirror the pipeline spec's `training` block.
+/// How the host trains a fusion → classifier chain: EmoKit's one training-settings type. A pipeline spec's
+/// `training` block decodes straight into it (`TrainingConfig+Codable.swift`: JSON keys, defaults, allowed
+/// values); `seed`, `validationFraction` and `labelSmoothing` are set by the host, not the spec.
 ///
 /// Regularisation, three kinds (all off by default):
 /// - the L2 a component asks for per parameter (`ParameterBuffer.weightDecay`, e.g. the MLP's `l2`):
@@ -9,7 +11,7 @@
 /// The reported loss is the data loss (cross-entropy) without penalty terms, as PyTorch reports it.
 public struct TrainingConfig: Sendable, Equatable {
     /// Optimiser.
-    public enum Optimizer: String, Sendable, CaseIterable {
+    public enum Optimizer: String, Sendable, SpecEnum {
         /// Adam (torch.optim.Adam numerics).
         case adam
         /// AdamW: Adam with decoupled weight decay.
@@ -19,7 +21,7 @@ public struct TrainingConfig: Sendable, Equatable {
     }
 
     /// A validation quantity a callback watches.
-    public enum Monitor: String, Sendable, CaseIterable {
+    public enum Monitor: String, Sendable, SpecEnum {
         /// Validation loss (lower is better).
         case validationLoss = "val-loss"
         /// Validation accuracy (higher is better).
@@ -76,7 +78,7 @@ public struct TrainingConfig: Sendable, Equatable {
     /// last step (Hugging Face's `get_linear_schedule_with_warmup`).
     public struct Warmup: Sendable, Equatable {
         /// After warm-up.
-        public enum Schedule: String, Sendable, CaseIterable {
+        public enum Schedule: String, Sendable, SpecEnum {
             /// Keep the peak learning rate.
             case constant
             /// Decay linearly to 0 at the last step.
@@ -99,10 +101,13 @@ public struct TrainingConfig: Sendable, Equatable {
     public enum ClassWeights: Sendable, Equatable {
         /// All 1.
         case none
-        /// n / (K · n_c) from the rows actually trained on (scikit-learn's "balanced").
+        /// n / (K · n_c) from the rows actually trained on (`CrossEntropy.balancedWeights`).
         case balanced
         /// One weight per class index.
         case explicit([Float])
+        /// One weight per class name (a spec's object form; unnamed classes get 1). `resolved(classes:...)` turns
+        /// it into `explicit` before training.
+        case named([String: Double])
     }
 
     /// Optimiser.
@@ -153,23 +158,9 @@ public struct TrainingConfig: Sendable, Equatable {
     /// The defaults above (Adam 1e-3, batch 32, 100 epochs, nothing else, one BLAS thread).
     public init() {}
 
-    /// Problems with the settings (empty when usable), each naming the field.
+    /// Problems with the settings (empty when usable), each naming the field: `issues(classes:)` without the
+    /// spec-only rules, as text.
     public var problems: [String] {
-        var out: [String] = []
-        if !(learningRate > 0) { out.append("learningRate must be > 0, got \(learningRate)") }
-        if batchSize < 1 { out.append("batchSize must be ≥ 1, got \(batchSize)") }
-        if maxEpochs < 1 { out.append("maxEpochs must be ≥ 1, got \(maxEpochs)") }
-        if !(0..<1).contains(beta1) || !(0..<1).contains(beta2) { out.append("betas must be in [0, 1), got (\(beta1), \(beta2))") }
-        if epsilon < 0 || momentum < 0 || l2 < 0 || weightDecay < 0 { out.append("epsilon, momentum, l2 and weightDecay must be ≥ 0") }
-        if !(0..<1).contains(validationFraction) { out.append("validationFraction must be in [0, 1), got \(validationFraction)") }
-        if !(0..<1).contains(labelSmoothing) { out.append("labelSmoothing must be in [0, 1), got \(labelSmoothing)") }
-        if let e = earlyStopping, e.patience < 1 { out.append("earlyStopping.patience must be ≥ 1, got \(e.patience)") }
-        if let t = blasThreads, t < 1 { out.append("threads must be ≥ 1, got \(t)") }
-        if let p = lrPlateau, !(p.factor > 0 && p.factor < 1) || p.patience < 0 {
-            out.append("lrPlateau needs factor in (0, 1) and patience ≥ 0, got \(p.factor), \(p.patience)")
-        }
-        if let w = warmup, !(0..<1).contains(w.fraction) { out.append("warmup.fraction must be in [0, 1), got \(w.fraction)") }
-        if let c = gradientClipNorm, !(c > 0) { out.append("gradientClipNorm must be > 0, got \(c)") }
-        return out
+        issues(classes: nil).map { "\($0.path) \($0.message)" }
     }
 }
