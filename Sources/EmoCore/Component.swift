@@ -58,6 +58,35 @@ public struct ComponentInfo: Sendable, Equatable {
         !id.isEmpty && id.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
     }
 
+    /// What is wrong with a user's config for this component, before anything is built from it: every key must be
+    /// one the manifest's `config` schema declares (a typo is never silently ignored), and a value whose schema
+    /// entry states `minimum` and/or `maximum` must lie in that range (each element, for a list), so that an FFT
+    /// size of 2^30 or a hidden width of 10^9 is refused by name instead of reaching an allocator. Each message
+    /// names the key and what is allowed. A manifest without a `config` object accepts anything.
+    public func configIssues(_ user: JSONValue) -> [String] {
+        guard let schema = manifest["config"]?.objectValue, let given = user.objectValue else { return [] }
+        var out: [String] = []
+        for key in given.keys.sorted() {
+            guard let entry = schema[key] else {
+                out.append("unknown key '\(key)' (\(id) takes: \(schema.keys.sorted().joined(separator: ", ")))")
+                continue
+            }
+            let low = entry["minimum"]?.doubleValue, high = entry["maximum"]?.doubleValue
+            guard low != nil || high != nil, let value = given[key] else { continue }
+            let numbers = value.doubleValue.map { [$0] } ?? (value.arrayValue?.compactMap(\.doubleValue) ?? [])
+            for v in numbers where !(v >= (low ?? -.infinity) && v <= (high ?? .infinity)) {
+                let range = [low.map { "≥ \(Self.number($0))" }, high.map { "≤ \(Self.number($0))" }].compactMap { $0 }
+                out.append("'\(key)' must be \(range.joined(separator: " and ")), got \(Self.number(v))")
+                break
+            }
+        }
+        return out
+    }
+
+    private static func number(_ v: Double) -> String {
+        v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+
     /// The config defaults declared in the manifest (`config.<name>.default`).
     public var configDefaults: JSONValue {
         guard let props = manifest["config"]?.objectValue else { return .object([:]) }

@@ -58,6 +58,10 @@ func createInstance(slot: Int, config: UnsafePointer<CChar>?, out: UnsafeMutable
         guard case .object = user else {
             throw ComponentError.invalidConfig(component: type.componentInfo.id, message: "config must be a JSON object")
         }
+        let issues = type.componentInfo.configIssues(user)
+        guard issues.isEmpty else {
+            throw ComponentError.invalidConfig(component: type.componentInfo.id, message: issues.joined(separator: "; "))
+        }
         let component = try type.init(config: type.componentInfo.configDefaults.merging(user))
         out?.pointee = OpaquePointer(Unmanaged.passRetained(InstanceBox(component)).toOpaque())
         return EMO_OK

@@ -13,8 +13,8 @@ public final class LogisticClassifier: Classifier, NetworkClassifier {
             "inputs": [["name": "features", "modality": "any", "dims": ["B", "D"]]],
             "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "K"]]],
             "config": [
-                "inputs": ["type": "integer", "default": 64, "description": "D, input width"],
-                "classes": ["type": "integer", "default": 7, "description": "K, number of classes"],
+                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "D, input width"],
+                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "K, number of classes"],
                 "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the weight (the host adds l2·w to the gradient)"],
                 "seed": ["type": "integer", "default": 0, "description": "initialisation seed"],
             ],

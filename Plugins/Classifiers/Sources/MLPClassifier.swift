@@ -18,9 +18,9 @@ public final class MLPClassifier: Classifier, NetworkClassifier {
             "inputs": [["name": "features", "modality": "any", "dims": ["B", "D"]]],
             "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "K"]]],
             "config": [
-                "inputs": ["type": "integer", "default": 64, "description": "D, input width"],
-                "classes": ["type": "integer", "default": 7, "description": "K, number of classes"],
-                "hidden": ["type": "array", "default": [256, 128], "description": "hidden layer widths, first to last"],
+                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "D, input width"],
+                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "K, number of classes"],
+                "hidden": ["type": "array", "default": [256, 128], "minimum": 1, "maximum": 65_536, "description": "hidden layer widths, first to last"],
                 "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d in each hidden layer"],
                 "batch_norm_position": ["type": "string", "default": "before-activation",
                                         "description": "before-activation (Linear → BN → ReLU, the PyTorch habit) or after-activation (Linear → ReLU → BN, the Keras habit)"],

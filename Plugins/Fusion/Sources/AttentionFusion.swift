@@ -20,8 +20,8 @@ public final class AttentionFusion: Fusion {
             "outputs": [["name": "fused", "modality": "any", "dims": ["B", "d"]],
                         ["name": "attention", "modality": "weights", "dims": ["B", "G"]]],
             "config": [
-                "inputs": ["type": "array", "default": [64, 64], "description": "C_g: width of each feature group, in input order"],
-                "dim": ["type": "integer", "default": 128, "description": "d, the shared projection width"],
+                "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
+                "dim": ["type": "integer", "default": 128, "minimum": 1, "maximum": 65_536, "description": "d, the shared projection width"],
                 "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the projection weights"],
                 "seed": ["type": "integer", "default": 0, "description": "initialisation seed (projection g uses seed + g)"],
             ],

@@ -13,7 +13,7 @@ public final class EarlyFusion: Fusion {
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
             "outputs": [["name": "fused", "modality": "any", "dims": ["B", "D"]]],
             "config": [
-                "inputs": ["type": "array", "default": [64, 64], "description": "C_g: width of each feature group, in input order"],
+                "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
             ],
         ])
 

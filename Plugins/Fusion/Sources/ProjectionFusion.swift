@@ -16,8 +16,8 @@ public final class ProjectionFusion: Fusion {
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
             "outputs": [["name": "fused", "modality": "any", "dims": ["B", "G·d"]]],
             "config": [
-                "inputs": ["type": "array", "default": [64, 64], "description": "C_g: width of each feature group, in input order"],
-                "dim": ["type": "integer", "default": 256, "description": "d, the shared projection width (Study B: 128/256/512)"],
+                "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
+                "dim": ["type": "integer", "default": 256, "minimum": 1, "maximum": 65_536, "description": "d, the shared projection width (Study B: 128/256/512)"],
                 "activation": ["type": "string", "default": "none", "description": "after each projection: none, relu or tanh"],
                 "dropout": ["type": "number", "default": 0.1, "description": "dropout on the concatenation"],
                 "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the projection weights"],

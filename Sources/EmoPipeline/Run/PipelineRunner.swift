@@ -177,13 +177,19 @@ public final class PipelineRunner {
     /// Builds a fresh fusion + classifier chain for group widths `widths`, seeded.
     public func makeChain(widths: [Int], seed: UInt64) throws -> (chain: TrainingChain, fusion: LoadedComponent, classifier: LoadedComponent) {
         let seedValue = JSONValue.number(Double(seed % (1 << 52)))
-        let fusionConfig = JSONValue.object(["inputs": .array(widths.map { .number(Double($0)) }), "seed": seedValue])
+        /// The run's seed, for a component whose manifest takes one (components refuse keys they do not declare).
+        func seeded(_ id: String, _ config: [String: JSONValue]) throws -> JSONValue {
+            var config = config
+            if (try host.component(id)).component.manifest["config"]?["seed"] != nil { config["seed"] = seedValue }
+            return .object(config)
+        }
+        let fusionConfig = try seeded(spec.fusion.component, ["inputs": .array(widths.map { .number(Double($0)) })])
         let fusion = try host.instantiate(id: spec.fusion.component, config: spec.fusion.config.merging(fusionConfig))
         guard let fusedWidth = fusion.resolvedDescription["outputs"]?.arrayValue?.first?["dims"]?.arrayValue?.last?.intValue else {
             throw RunError.badOutput(component: spec.fusion.component, message: "describe() does not state its output width (outputs[0].dims)")
         }
-        let classifierConfig = JSONValue.object(["inputs": .number(Double(fusedWidth)),
-                                                 "classes": .number(Double(spec.corpus.classes.count)), "seed": seedValue])
+        let classifierConfig = try seeded(spec.classifier.component, ["inputs": .number(Double(fusedWidth)),
+                                                                      "classes": .number(Double(spec.corpus.classes.count))])
         let classifier = try host.instantiate(id: spec.classifier.component,
                                               config: spec.classifier.config.merging(classifierConfig))
         return (TrainingChain(fusion: fusion, classifier: classifier), fusion, classifier)

@@ -17,7 +17,7 @@ public final class IntegratedGradients: Explainer {
                 "method": ["type": "string", "default": "gausslegendre",
                            "enum": .array(IntegrationMethod.allCases.map { .string($0.rawValue) }),
                            "description": "path-integral rule (Captum's names)"],
-                "n_steps": ["type": "integer", "default": 50, "description": "points on the path"],
+                "n_steps": ["type": "integer", "default": 50, "minimum": 1, "maximum": 100_000, "description": "points on the path"],
                 "baseline": ["type": "string", "default": "zero", "enum": ["zero", "mean", "given"],
                              "description": "zero; mean = each row's mean over all its elements; given = the baseline passed to explain"],
                 "max_batch_elements": ["type": "integer", "default": 480_000,

@@ -29,7 +29,7 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
                         ["name": "hidden_states", "modality": "text", "dims": ["L+1", "B", "T", "C"], "optional": true]],
             "config": [
                 "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a folder with config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)"],
-                "max_tokens": ["type": "integer", "default": 64, "description": "tokens per text after truncation, <s> and </s> included"],
+                "max_tokens": ["type": "integer", "default": 64, "minimum": 3, "maximum": 8_192, "description": "tokens per text after truncation, <s> and </s> included"],
                 "pooling": ["type": "string", "default": "cls", "enum": ["cls", "mean"], "description": "first token (<s>) or mean over non-padding tokens"],
                 "layer": ["type": "integer", "default": -1, "description": "hidden state to pool: 0 = embeddings, L or -1 = last layer"],
                 "padding": ["type": "string", "default": "longest", "enum": ["longest", "max_length"], "description": "pad the batch to its longest row or to max_tokens"],

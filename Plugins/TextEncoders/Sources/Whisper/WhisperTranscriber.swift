@@ -20,7 +20,7 @@ public final class WhisperTranscriber: Extractor {
             "outputs": [["name": "transcript", "modality": "text", "dims": []]],
             "config": [
                 "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
-                "max_new_tokens": ["type": "integer", "default": 224, "description": "longest transcript in tokens (Whisper's default sample_len)"],
+                "max_new_tokens": ["type": "integer", "default": 224, "minimum": 1, "maximum": 448, "description": "longest transcript in tokens (Whisper's default sample_len)"],
                 "language": ["type": "string", "default": "en", "description": "spoken language for multilingual checkpoints (ignored by English-only ones)"],
             ],
             "trainable": false,
