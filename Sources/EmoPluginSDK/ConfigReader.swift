@@ -1,6 +1,9 @@
 import EmoCore
 
-/// Reads a component's merged JSON config with errors that name the component and the key.
+/// Reads a component's merged JSON config with errors that name the component and the key: EmoKit's one config
+/// reader. The SDK has already refused unknown keys and out-of-range values (`ComponentInfo.configIssues`) and merged
+/// the manifest's defaults, so every read is of a present key and states no default of its own (the manifest is
+/// where defaults live); `init(_:info:)` merges them too for direct Swift construction.
 public struct ConfigReader {
     /// The config object (manifest defaults merged with the user's values).
     public let config: JSONValue
@@ -38,18 +41,32 @@ public struct ConfigReader {
         return UInt64(try int(key, minimum: 0)) ^ hash
     }
 
-    /// A list of integers, each ≥ `minimum`.
-    public func ints(_ key: String, minimum: Int = 1) throws -> [Int] {
-        guard let list = config[key]?.arrayValue else { throw bad(key, "must be a list of integers") }
+    /// A list of integers, each ≥ `minimum`; with `acceptsSingle`, one integer is read as a one-element list; with
+    /// `nonEmpty`, an empty list is refused.
+    public func ints(_ key: String, minimum: Int = 1, acceptsSingle: Bool = false, nonEmpty: Bool = false) throws -> [Int] {
+        if acceptsSingle, let n = config[key]?.intValue {
+            guard n >= minimum else { throw bad(key, "must hold integers ≥ \(minimum), got \(n)") }
+            return [n]
+        }
+        guard let list = config[key]?.arrayValue else {
+            throw bad(key, acceptsSingle ? "must be an integer or a list of integers" : "must be a list of integers")
+        }
+        if nonEmpty && list.isEmpty { throw bad(key, "must list at least one integer") }
         return try list.map { v in
             guard let i = v.intValue, i >= minimum else { throw bad(key, "must hold integers ≥ \(minimum), got \(v.serialized())") }
             return i
         }
     }
 
-    /// A number in `range`.
+    /// A string.
+    public func string(_ key: String) throws -> String {
+        guard let v = config[key]?.stringValue else { throw bad(key, "must be a string") }
+        return v
+    }
+
+    /// A finite number in `range`.
     public func float(_ key: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws -> Float {
-        guard let v = config[key]?.doubleValue else { throw bad(key, "must be a number") }
+        guard let v = config[key]?.doubleValue, v.isFinite else { throw bad(key, "must be a finite number") }
         guard range.contains(v) else { throw bad(key, "must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
         return Float(v)
     }

@@ -1,3 +1,4 @@
+import EmoPluginSDK
 import EmoCore
 
 /// Modality masking: drop one feature group (set it to the baseline), re-predict, and credit the group with the
@@ -30,7 +31,7 @@ public final class ModalityMasking: Explainer {
 
     /// Creates the explainer from its merged config.
     public init(config: JSONValue) throws {
-        let read = ConfigReader(component: Self.componentInfo.id, config: config)
+        let read = ConfigReader(config, info: Self.componentInfo)
         self.groups = try FeatureGroupRange.parse(config["groups"], component: Self.componentInfo.id)
         self.baselineValue = try read.float("baseline")
         self.maxBatchElements = try read.int("max_batch_elements", minimum: 1)

@@ -1,3 +1,4 @@
+import EmoPluginSDK
 import EmoCore
 
 /// Integrated Gradients (Sundararajan et al. 2017) as Captum 0.9 computes it:
@@ -52,7 +53,7 @@ public final class IntegratedGradients: Explainer {
     /// Creates the explainer from its merged config.
     public init(config: JSONValue) throws {
         let id = Self.componentInfo.id
-        let read = ConfigReader(component: id, config: config)
+        let read = ConfigReader(config, info: Self.componentInfo)
         let name = try read.string("method")
         guard let method = IntegrationMethod(rawValue: name) else {
             throw ComponentError.invalidConfig(

@@ -1,3 +1,4 @@
+import EmoPluginSDK
 import EmoCore
 
 /// Occlusion (Zeiler & Fergus 2014) as Captum 0.9 computes it: slide a window over each row, replace what it
@@ -36,9 +37,9 @@ public final class Occlusion: Explainer {
 
     /// Creates the explainer from its merged config.
     public init(config: JSONValue) throws {
-        let read = ConfigReader(component: Self.componentInfo.id, config: config)
-        self.window = try read.ints("window", minimum: 1)
-        self.stride = try read.ints("stride", minimum: 1)
+        let read = ConfigReader(config, info: Self.componentInfo)
+        self.window = try read.ints("window", minimum: 1, acceptsSingle: true, nonEmpty: true)
+        self.stride = try read.ints("stride", minimum: 1, acceptsSingle: true, nonEmpty: true)
         self.baselineValue = try read.float("baseline")
         self.maxBatchElements = try read.int("max_batch_elements", minimum: 1)
     }

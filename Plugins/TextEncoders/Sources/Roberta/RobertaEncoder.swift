@@ -1,3 +1,4 @@
+import EmoPluginSDK
 import EmoCore
 import EmoModels
 import Foundation
@@ -66,8 +67,8 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
     public init(config: JSONValue) throws {
         let id = Self.componentInfo.id
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: id, message: m) }
-        let read = ConfigReader(config: config, component: id)
-        let folder = try read.string("model", default: "")
+        let read = ConfigReader(config, info: Self.componentInfo)
+        let folder = try read.string("model")
         guard !folder.isEmpty else {
             throw bad("\"model\" must name a model from `emo models list` or a folder with config.json, model.safetensors, vocab.json and merges.txt")
         }
@@ -78,7 +79,7 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
         } catch {
             throw ComponentError.io(component: id, path: folder, message: "\(error)")
         }
-        let maxTokens = try read.int("max_tokens", default: 64)
+        let maxTokens = try read.int("max_tokens")
         guard maxTokens >= 2 else {
             throw bad("\"max_tokens\" must be an integer ≥ 2 (room for <s> and </s>)")
         }
@@ -86,22 +87,22 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
             throw bad("\"max_tokens\" \(maxTokens) exceeds the checkpoint's \(model.config.maxTokens) positions")
         }
         self.maxTokens = maxTokens
-        let poolingName = try read.string("pooling", default: "cls")
+        let poolingName = try read.string("pooling")
         guard let pooling = Pooling(rawValue: poolingName) else { throw bad("\"pooling\" must be \"cls\" or \"mean\", found \"\(poolingName)\"") }
         self.pooling = pooling
         let layers = model.config.numLayers
-        let layer = try read.int("layer", default: -1)
+        let layer = try read.int("layer")
         guard layer >= -(layers + 1), layer <= layers else {
             throw bad("\"layer\" must be an integer in -\(layers + 1)...\(layers) (0 = embeddings, -1 = last)")
         }
         self.layer = layer < 0 ? layers + 1 + layer : layer
-        let paddingName = try read.string("padding", default: "longest")
+        let paddingName = try read.string("padding")
         guard let padding = PaddingStrategy(rawValue: paddingName), padding != .none else {
             throw bad("\"padding\" must be \"longest\" or \"max_length\", found \"\(paddingName)\"")
         }
         self.padding = padding
-        returnsHiddenStates = try read.bool("hidden_states", default: false)
-        returnsTokenEmbeddings = try read.bool("token_embeddings", default: false)
+        returnsHiddenStates = try read.bool("hidden_states")
+        returnsTokenEmbeddings = try read.bool("token_embeddings")
     }
 
     /// The resolved config and output widths.

@@ -1,3 +1,4 @@
+import EmoPluginSDK
 import EmoCore
 import EmoModels
 import Foundation
@@ -41,12 +42,12 @@ public final class WhisperTranscriber: Extractor {
     /// Loads the folder named by `config["model"]`.
     public init(config: JSONValue) throws {
         let id = Self.componentInfo.id
-        let read = ConfigReader(config: config, component: id)
-        let folder = try read.string("model", default: "")
+        let read = ConfigReader(config, info: Self.componentInfo)
+        let folder = try read.string("model")
         guard !folder.isEmpty else {
             throw ComponentError.invalidConfig(component: id, message: "\"model\" must name a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt)")
         }
-        let maxNew = try read.int("max_new_tokens", default: 224)
+        let maxNew = try read.int("max_new_tokens")
         guard maxNew > 0 else {
             throw ComponentError.invalidConfig(component: id, message: "\"max_new_tokens\" must be a positive integer")
         }
@@ -61,7 +62,7 @@ public final class WhisperTranscriber: Extractor {
             throw ComponentError.io(component: id, path: folder, message: "vocabulary.txt has \(vocabulary.tokens.count) tokens but the model's embedding has \(model.vocabularySize) rows")
         }
         maxNewTokens = maxNew
-        language = try read.string("language", default: "en")
+        language = try read.string("language")
         do { prompt = try vocabulary.prompt(language: language) } catch {
             throw ComponentError.invalidConfig(component: id, message: "\(error)")
         }
