@@ -64,11 +64,28 @@ public struct ConfigReader {
         return v
     }
 
-    /// A finite number in `range`.
+    /// A finite number in `range`, as Float.
     public func float(_ key: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws -> Float {
+        Float(try double(key, in: range))
+    }
+
+    /// A finite number in `range`, as Double.
+    public func double(_ key: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws -> Double {
         guard let v = config[key]?.doubleValue, v.isFinite else { throw bad(key, "must be a finite number") }
         guard range.contains(v) else { throw bad(key, "must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
-        return Float(v)
+        return v
+    }
+
+    /// A list of strings, each one of `allowed` (nil when the key is absent or null).
+    public func choices(_ key: String, _ allowed: [String]) throws -> [String]? {
+        guard has(key) else { return nil }
+        guard let list = config[key]?.arrayValue else { throw bad(key, "must be a list of strings or null") }
+        return try list.map { v in
+            guard let s = v.stringValue, allowed.contains(s) else {
+                throw bad(key, "holds \(v.serialized()); known: \(allowed.joined(separator: ", "))")
+            }
+            return s
+        }
     }
 
     /// A number (used for all `count` slots) or a list of exactly `count` numbers, each in `range`.

@@ -1,3 +1,4 @@
+import EmoPluginSDK
 import EmoCore
 import EmoModels
 import Foundation
@@ -8,7 +9,7 @@ import Foundation
 /// lengths; output `[.array([B, C])]` pooled embedding, then with `"hidden_states": true` `[.array([L+1, B, T, C])]`.
 final class SpeechEncoderCore: @unchecked Sendable {
     /// How frames and layers become one vector per clip.
-    enum Pooling: String { case mean, layer, weighted }
+    enum Pooling: String, CaseIterable { case mean, layer, weighted }
 
     let id: String
     let family: SpeechEncoderConfig.Family
@@ -57,11 +58,12 @@ final class SpeechEncoderCore: @unchecked Sendable {
     }
 
     init(id: String, family: SpeechEncoderConfig.Family, config: JSONValue, defaults: JSONValue) throws {
-        let cfg = defaults.merging(config)
+        let read = ConfigReader(defaults.merging(config), component: id)
+        let cfg = read.config
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: id, message: m) }
         self.id = id
         self.family = family
-        guard let model = cfg["model"]?.stringValue, !model.isEmpty else {
+        guard let model = try? read.string("model"), !model.isEmpty else {
             throw bad("\"model\" is required: a name from `emo models list` or a Hugging Face checkpoint folder")
         }
         do {
@@ -73,22 +75,16 @@ final class SpeechEncoderCore: @unchecked Sendable {
         guard encoder.config.family == family else {
             throw bad("model '\(model)' is a \(encoder.config.family.rawValue) checkpoint; use the \(encoder.config.family.rawValue) component")
         }
-        guard let p = Pooling(rawValue: cfg["pooling"]?.stringValue ?? "mean") else {
+        guard let p = Pooling(rawValue: try read.choice("pooling", Pooling.allCases.map(\.rawValue))) else {
             throw bad("\"pooling\" must be mean, layer or weighted")
         }
         pooling = p
-        layer = cfg["layer"]?.intValue ?? -1
+        layer = try read.int("layer")
         let nLayers = encoder.config.numLayers + 1
         guard layer >= -1, layer < nLayers else { throw bad("\"layer\" must be -1 or in 0...\(nLayers - 1)") }
-        if let w = cfg["layer_weights"]?.arrayValue {
-            let ws = w.compactMap(\.doubleValue).map(Float.init)
-            guard ws.count == nLayers, w.count == nLayers else { throw bad("\"layer_weights\" needs \(nLayers) numbers") }
-            layerWeights = ws
-        } else {
-            layerWeights = nil
-        }
-        returnHidden = cfg["hidden_states"]?.boolValue ?? false
-        keepActivations = cfg["keep_activations"]?.boolValue ?? false
+        layerWeights = read.has("layer_weights") ? try read.floats("layer_weights", count: nLayers, in: -1e30...1e30) : nil
+        returnHidden = try read.bool("hidden_states")
+        keepActivations = try read.bool("keep_activations")
         resolvedConfig = cfg
     }
 

@@ -1,6 +1,7 @@
 // The `handcrafted` Extractor component: 16 kHz mono samples in, one named feature vector out.
 
 import EmoCore
+import EmoPluginSDK
 import Foundation
 
 /// Handcrafted acoustic features (MFCC, chroma, spectral shape, ZCR, RMS, pYIN pitch, formants, HNR, jitter,
@@ -29,63 +30,36 @@ public final class HandcraftedExtractor: Extractor {
 
     /// Creates the extractor from a config (manifest defaults merged with the user's values).
     public init(config: JSONValue) throws {
-        let cfg = Self.componentInfo.configDefaults.merging(config)
+        let read = ConfigReader(config, info: Self.componentInfo)
+        let cfg = read.config
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: "handcrafted", message: m) }
-        func int(_ k: String) throws -> Int {
-            guard let v = cfg[k]?.intValue else { throw bad("\(k) must be an integer") }
-            return v
+        func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E where E.RawValue == String {
+            guard let e = E(rawValue: try read.choice(key, E.allCases.map(\.rawValue))) else { throw bad("\(key) is invalid") }
+            return e
         }
-        func num(_ k: String) throws -> Double {
-            guard let v = cfg[k]?.doubleValue else { throw bad("\(k) must be a number") }
-            return v
-        }
-        guard let presetName = cfg["preset"]?.stringValue, let p = Preset(rawValue: presetName) else {
-            throw bad("preset must be one of \(Preset.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let p = try choice("preset", Preset.self)
         var s = ExtractorSettings()
-        s.sampleRate = try num("sample_rate")
-        s.nFFT = try int("n_fft")
-        s.hop = try int("hop_length")
-        s.nMFCC = try int("n_mfcc")
-        s.nMels = try int("n_mels")
-        s.rollPercent = try num("roll_percent")
-        s.pitch.fmin = try num("pitch_fmin")
-        s.pitch.fmax = try num("pitch_fmax")
-        s.pitch.frameLength = try int("pitch_frame_length")
+        s.sampleRate = try read.double("sample_rate")
+        s.nFFT = try read.int("n_fft")
+        s.hop = try read.int("hop_length")
+        s.nMFCC = try read.int("n_mfcc")
+        s.nMels = try read.int("n_mels")
+        s.rollPercent = try read.double("roll_percent")
+        s.pitch.fmin = try read.double("pitch_fmin")
+        s.pitch.fmax = try read.double("pitch_fmax")
+        s.pitch.frameLength = try read.int("pitch_frame_length")
         s.pitch.hopLength = s.hop
-        s.lpcOrder = try int("lpc_order")
-        guard let fmName = cfg["formant_method"]?.stringValue, let fm = FormantMethod(rawValue: fmName) else {
-            throw bad("formant_method must be one of \(FormantMethod.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        s.formantMethod = fm
-        guard let vmName = cfg["voice_method"]?.stringValue, let vm = VoiceMethod(rawValue: vmName) else {
-            throw bad("voice_method must be one of \(VoiceMethod.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        s.voiceMethod = vm
+        s.lpcOrder = try read.int("lpc_order")
+        s.formantMethod = try choice("formant_method", FormantMethod.self)
+        s.voiceMethod = try choice("voice_method", VoiceMethod.self)
         guard s.sampleRate == 16000 else { throw bad("sample_rate must be 16000 (EmoKit clips are 16 kHz mono)") }
         guard s.nMels >= 1, s.nMFCC >= 1, s.nMFCC <= s.nMels else { throw bad("need 1 <= n_mfcc <= n_mels") }
         guard s.rollPercent > 0, s.rollPercent < 1 else { throw bad("roll_percent must be in (0, 1)") }
         guard s.lpcOrder >= 4, s.lpcOrder <= 40 else { throw bad("lpc_order must be in 4...40") }
-        var custom: [Descriptor] = []
-        if let list = cfg["descriptors"]?.arrayValue {
-            for v in list {
-                guard let name = v.stringValue, let d = Descriptor(rawValue: name) else {
-                    throw bad("unknown descriptor \(v.serialized()); known: \(Descriptor.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                custom.append(d)
-            }
-        }
+        let custom = try (read.choices("descriptors", Descriptor.allCases.map(\.rawValue)) ?? []).compactMap(Descriptor.init(rawValue:))
         if p == .custom && custom.isEmpty { throw bad("preset custom needs a non-empty descriptors list") }
-        var override: [Functional]? = nil
-        if let list = cfg["functionals"]?.arrayValue {
-            override = try list.map { v in
-                guard let name = v.stringValue, let f = Functional(rawValue: name) else {
-                    throw bad("unknown functional \(v.serialized()); known: \(Functional.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return f
-            }
-            if override?.isEmpty == true { throw bad("functionals must not be empty (or null for the preset's own)") }
-        }
+        let override = try read.choices("functionals", Functional.allCases.map(\.rawValue))?.compactMap(Functional.init(rawValue:))
+        if override?.isEmpty == true { throw bad("functionals must not be empty (or null for the preset's own)") }
         do { analyzer = try DescriptorAnalyzer(settings: s) } catch { throw bad(error.description) }
         settings = s
         preset = p

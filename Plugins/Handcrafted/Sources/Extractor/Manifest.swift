@@ -29,7 +29,7 @@ extension HandcraftedExtractor {
                 "pitch_fmax": opt("number", 2093.004522404789, "pYIN highest f0 in Hz (C7)"),
                 "pitch_frame_length": opt("integer", 2048, "pYIN frame length in samples", 64...65_536),
                 "voice_method": opt("string", "pyin", "pyin (the default: EmoKit's definitions on pYIN's voicing and periods, about 13 ms per 3 s clip for the whole study-a set; not Praat's numbers) | praat (Praat 6.1.38's analyses: voicing by To Pitch (ac) 75-600 Hz, F1-F3 by To Formant (burg) at voiced pitch frames, HNR by To Harmonicity (ac), jitter/shimmer (local) by To PointProcess (periodic, cc), speech rate on To Intensity; the values a Praat script reports); about 110 ms more per 3 s clip, 1.6x faster than Praat itself; what the Study A pipelines use)"),
-                "lpc_order": opt("integer", 18, "LPC order for formants (2 + sr/1000), voice_method pyin with formant_method lpc", 2...100),
+                "lpc_order": opt("integer", 18, "LPC order for formants (2 + sr/1000), voice_method pyin with formant_method lpc", 4...40),
                 "formant_method": opt("string", "lpc", "voice_method pyin only: lpc (autocorrelation LPC, 10 ms frames) | praat-burg (Praat 6.1.38 To Formant (burg) with its defaults: 5500 Hz, 5 formants, 0.025 s window, 50 Hz pre-emphasis); F1-F3 averaged over pYIN-voiced frames either way"),
             ]),
         ])
