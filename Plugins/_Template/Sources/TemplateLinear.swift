@@ -1,4 +1,5 @@
 import EmoCore
+import EmoPluginSDK
 import Foundation
 
 /// A minimal trainable Classifier: logits = x · Wᵀ + b, with hand-written backward. Copy this file to start a
@@ -33,19 +34,19 @@ public final class TemplateLinear: Classifier {
 
     /// Creates the head with weights uniform in ±1/√C (PyTorch's nn.Linear rule), seeded.
     public init(config: JSONValue) throws {
-        guard let d = config["inputs"]?.intValue, d > 0, let k = config["classes"]?.intValue, k > 1 else {
-            throw ComponentError.invalidConfig(component: Self.componentInfo.id, message: "inputs must be > 0 and classes > 1")
-        }
+        // The SDK has refused unknown keys and merged the manifest's defaults; read each key once, no defaults here.
+        let read = ConfigReader(config, info: Self.componentInfo)
+        let d = try read.int("inputs", minimum: 1), k = try read.int("classes", minimum: 2)
         self.d = d
         self.k = k
-        self.l2 = Float(config["l2"]?.doubleValue ?? 0)
+        self.l2 = try read.float("l2", in: 0...1e6)
         weight = .allocate(capacity: k * d)
         weightGrad = .allocate(capacity: k * d)
         bias = .allocate(capacity: k)
         biasGrad = .allocate(capacity: k)
         weightGrad.initialize(repeating: 0, count: k * d)
         biasGrad.initialize(repeating: 0, count: k)
-        var state = UInt64(config["seed"]?.intValue ?? 0) &+ 0x9E37_79B9_7F4A_7C15
+        var state = UInt64(try read.int("seed", minimum: 0)) &+ 0x9E37_79B9_7F4A_7C15
         let bound = 1 / Float(d).squareRoot()
         func next() -> Float {  // SplitMix64 → uniform in [-bound, bound)
             state &+= 0x9E37_79B9_7F4A_7C15

@@ -1,4 +1,5 @@
 import EmoCore
+import EmoPluginSDK
 
 /// A minimal Extractor: four summary statistics of a clip. Copy this file to start a new extractor.
 ///
@@ -21,10 +22,7 @@ public final class TemplateStats: Extractor {
 
     /// Creates the extractor; `sample_rate` must be positive.
     public init(config: JSONValue) throws {
-        guard let rate = config["sample_rate"]?.intValue, rate > 0 else {
-            throw ComponentError.invalidConfig(component: Self.componentInfo.id, message: "sample_rate must be a positive integer")
-        }
-        sampleRate = rate
+        sampleRate = try ConfigReader(config, info: Self.componentInfo).int("sample_rate", minimum: 1)
     }
 
     /// The resolved config and the names of the four outputs.
