@@ -10,11 +10,11 @@ public final class LogisticClassifier: Classifier, NetworkClassifier {
         kind: .classifier, id: "logistic", version: "1.0.0", displayName: "Multinomial logistic regression",
         manifest: [
             "description": "One Linear layer to the class logits (softmax regression). PyTorch nn.Linear default initialisation from a seed.",
-            "inputs": [["name": "features", "modality": "any", "dims": ["B", "D"]]],
-            "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "K"]]],
+            "inputs": [["name": "features", "modality": "any", "dims": ["B", "C"]]],
+            "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "Y"]]],
             "config": [
-                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "D, input width"],
-                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "K, number of classes"],
+                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "C, input width"],
+                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "Y, number of classes"],
                 "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the weight (the host adds l2·w to the gradient)"],
                 "seed": ["type": "integer", "default": 0, "description": "initialisation seed"],
             ],

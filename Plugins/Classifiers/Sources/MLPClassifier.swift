@@ -15,11 +15,11 @@ public final class MLPClassifier: Classifier, NetworkClassifier {
         kind: .classifier, id: "mlp", version: "1.0.0", displayName: "Multilayer perceptron",
         manifest: [
             "description": "Feed-forward classifier: Linear → [BatchNorm1d] → ReLU → [Dropout] per hidden layer, then a Linear layer to the class logits. PyTorch nn.Linear default initialisation from a seed.",
-            "inputs": [["name": "features", "modality": "any", "dims": ["B", "D"]]],
-            "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "K"]]],
+            "inputs": [["name": "features", "modality": "any", "dims": ["B", "C"]]],
+            "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "Y"]]],
             "config": [
-                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "D, input width"],
-                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "K, number of classes"],
+                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "C, input width"],
+                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "Y, number of classes"],
                 "hidden": ["type": "array", "default": [256, 128], "minimum": 1, "maximum": 65_536, "description": "hidden layer widths, first to last"],
                 "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d in each hidden layer"],
                 "batch_norm_position": ["type": "string", "default": "before-activation",

@@ -17,7 +17,7 @@ public final class AttentionFusion: Fusion {
         manifest: [
             "description": "Per-group tanh projections to a shared width, softmax attention over the groups, weighted sum; the weights are a second output.",
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
-            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "d"]],
+            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "Cout"]],
                         ["name": "attention", "modality": "weights", "dims": ["B", "G"]]],
             "config": [
                 "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],

@@ -11,7 +11,7 @@ public final class EarlyFusion: Fusion {
         manifest: [
             "description": "Concatenates the feature groups along the feature axis.",
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
-            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "D"]]],
+            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "C"]]],
             "config": [
                 "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
             ],

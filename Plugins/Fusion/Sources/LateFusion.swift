@@ -15,7 +15,7 @@ public final class LateFusion: Fusion {
         manifest: [
             "description": "A sub-network per feature group, outputs concatenated, optional fusion layer.",
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
-            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "D"]]],
+            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "C"]]],
             "config": [
                 "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
                 "branch": ["type": "array", "default": [512, 256, 128], "minimum": 1, "maximum": 65_536, "description": "hidden widths of every branch"],

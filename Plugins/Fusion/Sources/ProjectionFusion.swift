@@ -14,7 +14,7 @@ public final class ProjectionFusion: Fusion {
         manifest: [
             "description": "Each group linearly projected to a shared width d, concatenated, dropout.",
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
-            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "G·d"]]],
+            "outputs": [["name": "fused", "modality": "any", "dims": ["B", "Cout"]]],
             "config": [
                 "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
                 "dim": ["type": "integer", "default": 256, "minimum": 1, "maximum": 65_536, "description": "d, the shared projection width (Study B: 128/256/512)"],

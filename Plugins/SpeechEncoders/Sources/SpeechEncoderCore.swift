@@ -37,7 +37,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
             "description": .string(description),
             "model_types": .array(modelTypes.map { .string($0) }),
             "inputs": .array([
-                .object(["name": "audio", "dims": .array(["B", "N"]), "dtype": "float32", "description": "16 kHz mono samples, zero-padded to the longest clip"]),
+                .object(["name": "audio", "dims": .array(["B", "S"]), "dtype": "float32", "description": "16 kHz mono samples, zero-padded to the longest clip"]),
                 .object(["name": "lengths", "dims": .array(["B"]), "dtype": "float32", "optional": true, "description": "real samples per clip (padding masked as Hugging Face does with attention_mask)"]),
             ]),
             "outputs": .array([

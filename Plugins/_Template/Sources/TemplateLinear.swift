@@ -13,11 +13,11 @@ public final class TemplateLinear: Classifier {
         kind: .classifier, id: "template-linear", version: "1.0.0", displayName: "Template: linear classifier",
         manifest: [
             "description": "Multinomial logistic regression head (a copy-and-rename example of a trainable component).",
-            "inputs": [["name": "features", "modality": "any", "dims": ["B", "D"]]],
-            "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "K"]]],
+            "inputs": [["name": "features", "modality": "any", "dims": ["B", "C"]]],
+            "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "Y"]]],
             "config": [
-                "inputs": ["type": "integer", "default": 4, "description": "D, input width"],
-                "classes": ["type": "integer", "default": 7, "description": "K, number of classes"],
+                "inputs": ["type": "integer", "default": 4, "description": "C, input width"],
+                "classes": ["type": "integer", "default": 7, "description": "Y, number of classes"],
                 "seed": ["type": "integer", "default": 0, "description": "initialisation seed"],
                 "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient the host applies to weight"],
             ],

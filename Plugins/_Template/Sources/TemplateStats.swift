@@ -11,7 +11,7 @@ public final class TemplateStats: Extractor {
         kind: .extractor, id: "template-stats", version: "1.0.0", displayName: "Template: clip statistics",
         manifest: [
             "description": "RMS, peak, zero-crossing rate and duration of a clip (a copy-and-rename example).",
-            "inputs": [["name": "samples", "modality": "audio", "dims": ["T"], "sample_rate": 16000]],
+            "inputs": [["name": "samples", "modality": "audio", "dims": ["S"], "sample_rate": 16000]],
             "outputs": [["name": "features", "modality": "handcrafted", "dims": [4]]],
             "config": ["sample_rate": ["type": "integer", "default": 16000, "description": "samples per second of the input"]],
         ])

@@ -10,7 +10,7 @@ extension HandcraftedExtractor {
         }
         return .object([
             "description": "Handcrafted acoustic features with librosa 0.11 numerics (MFCC, chroma, spectral shape, ZCR, RMS, pYIN pitch) plus formants, HNR, jitter, shimmer and speech rate; presets study-a and egemaps-like.",
-            "inputs": .array([.object(["name": "audio", "dims": .array(["T"]), "dtype": "float32",
+            "inputs": .array([.object(["name": "audio", "dims": .array(["S"]), "dtype": "float32",
                                        "description": "16 kHz mono samples in [-1, 1]"])]),
             "outputs": .array([.object(["name": "features", "dims": .array(["C"]), "dtype": "float32",
                                         "description": "one value per feature name (see resolved description); NaN where undefined (e.g. pitch of an unvoiced clip, flagged by voiced_fraction = 0)"])]),

@@ -17,7 +17,7 @@ public final class WhisperTranscriber: Extractor {
         manifest: [
             "description": "Greedy Whisper transcription (CTranslate2 model folder, e.g. Whisper tiny.en) of a 16 kHz clip, first 30 s.",
             "model_types": ["ctranslate2-whisper"],
-            "inputs": [["name": "audio", "modality": "audio", "dims": ["T"], "sample_rate": 16000]],
+            "inputs": [["name": "audio", "modality": "audio", "dims": ["S"], "sample_rate": 16000]],
             "outputs": [["name": "transcript", "modality": "text", "dims": []]],
             "config": [
                 "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
