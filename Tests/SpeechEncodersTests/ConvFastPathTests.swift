@@ -86,7 +86,7 @@ extension ConvFastPathTests {
             ("DC offset 40", (0..<n).map { 40 + sinf(Float($0) * 0.05) + 0.3 * sinf(Float($0) * 0.71) }),
             ("click then quiet", (0..<n).map { ($0 < 50 ? 200 : 0) + 0.5 * cosf(Float($0) * 0.013 * Float(1 + $0 % 3)) }),
         ]
-        let scratch = encoder.convScratch(samples: n, chunk: 0, prefix: "test", forward: true)
+        let scratch = encoder.convScratch(samples: n, chunk: 0, backward: true, forward: true)  // a set apart from the forward's
         for (name, x) in clips {
             // Double reference: conv (no bias in this layout), GroupNorm(C, C) over time, affine, exact GELU.
             var z = [Double](repeating: 0, count: tOut * cout)

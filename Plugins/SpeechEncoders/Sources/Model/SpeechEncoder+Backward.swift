@@ -81,7 +81,7 @@ extension SpeechEncoder {
         let rows = batch * t
         let ws = workspace
         // d last_hidden_state [B, T, C]: the mean over real frames spreads each clip's gradient evenly.
-        let dH = ws.buffer("bH", rows * c)
+        let dH = ws.buffer(.bH, rows * c)
         dH.update(repeating: 0, count: rows * c)
         for b in 0..<batch {
             let n = shape.frameLengths[b]
@@ -104,7 +104,7 @@ extension SpeechEncoder {
             } else if let hs = hiddenStates {
                 // Recompute layer l from its input, recording into slot 0.
                 tape = layerTape(0, batch: batch, frames: t)
-                let h = ws.buffer("ckH", rows * c)
+                let h = ws.buffer(.ckH, rows * c)
                 h.update(from: hs + l * rows * c, count: rows * c)
                 transformerLayer(layers[l], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws, tape: tape)
             } else {
@@ -129,7 +129,7 @@ extension SpeechEncoder {
                                     dy: dH, dx: dH)
         }
         // dh0 = dHsum + convT(gelu'(z) * dHsum)
-        let dz = ws.buffer("bZ", rows * c)
+        let dz = ws.buffer(.bZ, rows * c)
         dz.update(from: dH, count: rows * c)
         Dense.geluBackward(z: front.posPre, dy: dz, count: rows * c)
         positionalConvBackward(dz, batch: batch, frames: t, into: dH)
@@ -139,7 +139,7 @@ extension SpeechEncoder {
             }
         }
         // Projection: d normed features = dh0 · W [rows, C'], then the projection layer norm.
-        let dFeat = ws.buffer("bFeat", rows * cc)
+        let dFeat = ws.buffer(.bFeat, rows * cc)
         projectionWeight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
             Kernels.sgemm(m: rows, n: cc, k: c, a: dH, lda: c, b: w, ldb: cc, beta: 0, c: dFeat, ldc: cc)
@@ -151,7 +151,7 @@ extension SpeechEncoder {
         // Conv stack, last layer first, clips in parallel (one chunk per thread, its own scratch).
         var dx = [Float](repeating: 0, count: batch * samples)
         let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
-        let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "b") }
+        let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, backward: true) }
         dx.withUnsafeMutableBufferPointer { dxp in
             guard let dxp = dxp.baseAddress else { return }
             Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
@@ -193,9 +193,9 @@ extension SpeechEncoder {
         let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
         let cg = c / g, pad = k / 2, rows = batch * t
         let ws = workspace
-        let dPadded = ws.buffer("bPosPadded", batch * (t + k) * c)  // [B, T + K, C]
+        let dPadded = ws.buffer(.bPosPadded, batch * (t + k) * c)  // [B, T + K, C]
         dPadded.update(repeating: 0, count: batch * (t + k) * c)
-        let dcol = ws.buffer("bPosCol", rows * k * cg)              // [B·T, K·C/G] for one group
+        let dcol = ws.buffer(.bPosCol, rows * k * cg)              // [B·T, K·C/G] for one group
         posConvWeight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
             for gi in 0..<g {
@@ -259,9 +259,9 @@ extension SpeechEncoder {
         let (c, f) = (config.hiddenSize, config.intermediateSize)
         let rows = batch * t
         let ws = workspace
-        let dA = ws.buffer("bA", rows * c)   // [B, T, C]
-        let dT = ws.buffer("bT", rows * c)   // [B, T, C]
-        let dG = ws.buffer("bG", rows * f)   // [B, T, F]
+        let dA = ws.buffer(.bA, rows * c)   // [B, T, C]
+        let dT = ws.buffer(.bT, rows * c)   // [B, T, C]
+        let dG = ws.buffer(.bG, rows * f)   // [B, T, F]
         // FFN backward from d(FFN output) in `dFfOut`: dG = dFfOut · W2, dG *= gelu'(pre), dT = dG · W1.
         func ffnBackward(_ dFfOut: UnsafePointer<Float>) {
             Kernels.sgemm(m: rows, n: f, k: c, a: dFfOut, lda: c, b: p.ffOutWeight, ldb: f, beta: 0, c: dG, ldc: f)
@@ -300,9 +300,9 @@ extension SpeechEncoder {
         let rows = batch * t
         let scale = 1 / Float(d).squareRoot()
         let ws = workspace
-        let dqkv = ws.buffer("bQKV", rows * 3 * c)  // [B, T, 3C]
-        let dGate = ws.buffer("bGate", rows * nh)   // [B, T, H]
-        let dPAll = ws.buffer("bP", batch * nh * t * t)  // [B, H, T, T]
+        let dqkv = ws.buffer(.bQKV, rows * 3 * c)  // [B, T, 3C]
+        let dGate = ws.buffer(.bGate, rows * nh)   // [B, T, H]
+        let dPAll = ws.buffer(.bP, batch * nh * t * t)  // [B, H, T, T]
         dqkv.update(repeating: 0, count: rows * 3 * c)
         let gated = p.gate != nil
         // Per (clip, head), the pairs split across threads (single-threaded GEMMs inside; disjoint writes).

@@ -60,13 +60,42 @@ public struct SpeechEncoderOutput: Sendable {
     }
 }
 
+/// What a `SpeechWorkspace` buffer holds: every scratch array of the forward, the backward and the tape has a
+/// name here, checked by the compiler (no string keys). Shapes are at the use sites.
+enum Scratch: Hashable {
+    /// Forward: the residual stream when the input is not reused, the fused projection, attention scores,
+    /// attention context, FFN output, WavLM gates, the conv features and their normalised copy, the relative
+    /// position bias.
+    case x, qkv, scores, ctx, ff, gate, feat, featNorm, posBias
+    /// Positional conv (direct path): zero-padded input, one group's im2col, output.
+    case posPadded, posCol, posOut
+    /// Positional conv (FFT path): input and output spectra, and thread `i`'s FFT planes.
+    case posSpecIn, posSpecOut, posFFT(Int)
+    /// The conv feature encoder's scratch for chunk `chunk` (`backward`: the backward pass's own set).
+    case conv(ConvScratchPart, chunk: Int, backward: Bool)
+    /// Backward: gradients of the hidden state, the recomputed hidden state (checkpointing), the conv output, the
+    /// conv features, the positional conv's padded gradient and im2col, the attention/FFN branch, the residual,
+    /// the FFN hidden, the fused projection, the gates and the probabilities.
+    case bH, ckH, bZ, bFeat, bPosPadded, bPosCol, bA, bT, bG, bQKV, bGate, bP
+    /// Tape: transformer layer `layer`'s saved activations.
+    case layer(Int, LayerTapePart)
+    /// Tape: conv layer `layer`'s output and its norm's `rstd`; the projection norm, positional conv input and
+    /// encoder norm.
+    case tapeConv(Int), tapeConvRstd(Int), projXhat, projRstd, posPre, encXhat, encRstd
+
+    /// The buffers of one conv scratch set.
+    enum ConvScratchPart: Hashable { case ping, pong, col, rstd, norm, winograd }
+    /// The saved activations of one transformer layer.
+    enum LayerTapePart: Hashable { case qkv, probs, normAXhat, normARstd, ffPre, normBXhat, normBRstd, gateA, gateB }
+}
+
 /// Scratch memory for one forward pass, sized once per (B, T) and reused by every layer.
 final class SpeechWorkspace {
-    private(set) var capacity: [String: Int] = [:]
-    private var buffers: [String: UnsafeMutablePointer<Float>] = [:]
+    private(set) var capacity: [Scratch: Int] = [:]
+    private var buffers: [Scratch: UnsafeMutablePointer<Float>] = [:]
 
     /// A buffer of at least `count` floats (contents undefined), grown only when too small.
-    func buffer(_ name: String, _ count: Int) -> UnsafeMutablePointer<Float> {
+    func buffer(_ name: Scratch, _ count: Int) -> UnsafeMutablePointer<Float> {
         if let b = buffers[name], let cap = capacity[name], cap >= count { return b }
         buffers[name]?.deallocate()
         let b = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
@@ -196,9 +225,9 @@ extension SpeechEncoder {
             hidden.withUnsafeMutableBufferPointer { hs in
                 guard let x = x.baseAddress, let hs = hs.baseAddress else { return }
                 // [B, T, C'] conv features, then [B, T, C] projected.
-                let feat = ws.buffer("feat", batch * t * cc)
+                let feat = ws.buffer(.feat, batch * t * cc)
                 // Clips in parallel, one chunk per thread with its own scratch (single-threaded GEMMs inside).
-                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, prefix: "", ws: ws, forward: true) }
+                let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, backward: false, ws: ws, forward: true) }
                 Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
                     for b in clips {
                         featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
@@ -285,9 +314,9 @@ extension SpeechEncoder {
         var winograd: UnsafeMutablePointer<Float>?
     }
 
-    /// Scratch for chunk `chunk` for clips of `samples` samples (names prefixed by `prefix`; allocate before any
-    /// parallel region: the workspace is not thread-safe).
-    func convScratch(samples: Int, chunk: Int, prefix: String, ws: SpeechWorkspace? = nil, forward: Bool = false) -> ConvScratch {
+    /// Scratch for chunk `chunk` for clips of `samples` samples (`backward`: the backward pass's own set; allocate
+    /// before any parallel region: the workspace is not thread-safe).
+    func convScratch(samples: Int, chunk: Int, backward: Bool, ws: SpeechWorkspace? = nil, forward: Bool = false) -> ConvScratch {
         let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
         let size = max(samples, convs.indices.map { frames[$0] * convs[$0].cout }.max() ?? 0)
         // Layers with a small receptive field (cin·K ≤ 64) go through an explicit im2col.
@@ -296,10 +325,11 @@ extension SpeechEncoder {
         let widest = convs.map(\.cout).max() ?? 1
         let wino = convs.indices.filter { convs[$0].winograd != nil }
             .map { Self.winogradScratchCount(frames: frames[$0], cin: convs[$0].cin, cout: convs[$0].cout) }.max()
-        let ws = ws ?? workspace, s = "\(prefix)\(chunk)"
-        return ConvScratch(ping: ws.buffer("convA" + s, size), pong: ws.buffer("convB" + s, size), col: ws.buffer("convCol" + s, col),
-                           rstd: ws.buffer("convRstd" + s, max(widest, frames.max() ?? 1)), norm: ws.buffer("convNorm" + s, 2 * widest),
-                           winograd: forward ? wino.map { ws.buffer("convWino" + s, $0) } : nil)
+        let ws = ws ?? workspace
+        func part(_ p: Scratch.ConvScratchPart) -> Scratch { .conv(p, chunk: chunk, backward: backward) }
+        return ConvScratch(ping: ws.buffer(part(.ping), size), pong: ws.buffer(part(.pong), size), col: ws.buffer(part(.col), col),
+                           rstd: ws.buffer(part(.rstd), max(widest, frames.max() ?? 1)), norm: ws.buffer(part(.norm), 2 * widest),
+                           winograd: forward ? wino.map { ws.buffer(part(.winograd), $0) } : nil)
     }
 
     /// Conv feature encoder for clip `b`: `x[S]` → `out[T, C']`, frames-major; with a tape, each layer's GELU
@@ -423,7 +453,7 @@ extension SpeechEncoder {
         let cc = config.convOutputDim
         var src = feat
         if let norm = projectionNorm {
-            let normed = ws.buffer("featNorm", rows * cc)
+            let normed = ws.buffer(.featNorm, rows * cc)
             layerNorm(rows: rows, x: feat, norm: norm, y: normed, xhat: tape?.projXhat, rstd: tape?.projRstd)
             src = UnsafePointer(normed)
         }
@@ -435,7 +465,7 @@ extension SpeechEncoder {
     func relativePositionBias(frames t: Int, ws: SpeechWorkspace) -> UnsafeMutablePointer<Float>? {
         guard let table = relativeEmbedding else { return nil }
         let h = config.numHeads
-        let out = ws.buffer("posBias", h * t * t)
+        let out = ws.buffer(.posBias, h * t * t)
         let half = config.numBuckets / 2
         let maxExact = half / 2
         let logRange = Float(log(Double(config.maxBucketDistance) / Double(maxExact)))
@@ -464,15 +494,15 @@ extension SpeechEncoder {
                           positionBias: UnsafeMutablePointer<Float>?, ws: SpeechWorkspace, tape: LayerTape?) {
         let (c, f, nh, d) = (config.hiddenSize, config.intermediateSize, config.numHeads, config.headDim)
         let rows = batch * t
-        let qkv = tape?.qkv ?? ws.buffer("qkv", rows * 3 * c)  // [B, T, 3C]
-        let ctx = ws.buffer("ctx", rows * c)                    // [B, T, C]
-        let ff = ws.buffer("ff", rows * f)                      // [B, T, F] GELU output
+        let qkv = tape?.qkv ?? ws.buffer(.qkv, rows * 3 * c)  // [B, T, 3C]
+        let ctx = ws.buffer(.ctx, rows * c)                    // [B, T, C]
+        let ff = ws.buffer(.ff, rows * f)                      // [B, T, F] GELU output
         let ffPre = tape?.ffPre ?? ff                            // [B, T, F] GELU input
-        let gate = ws.buffer("gate", rows * nh)                 // [B, T, H]
+        let gate = ws.buffer(.gate, rows * nh)                 // [B, T, H]
         // x: the attention input (the layer input for post-LN, its norm for pre-LN).
         let x: UnsafeMutablePointer<Float>
         if config.stableLayerNorm {
-            x = ws.buffer("x", rows * c)
+            x = ws.buffer(.x, rows * c)
             layerNorm(rows: rows, x: h, norm: p.norm1, y: x, xhat: tape?.normAXhat, rstd: tape?.normARstd)
         } else {
             x = h
@@ -498,7 +528,7 @@ extension SpeechEncoder {
         }
         // Attention per (clip, head), the pairs split across threads (single-threaded GEMMs inside).
         let scale = 1 / Float(d).squareRoot()
-        let probs = tape?.probs ?? ws.buffer("scores", batch * nh * t * t)  // [B, H, T, T]
+        let probs = tape?.probs ?? ws.buffer(.scores, batch * nh * t * t)  // [B, H, T, T]
         let gated = p.gate != nil
         Dense.parallelWithSerialBLAS(batch * nh) { pairs in
             for bh in pairs {

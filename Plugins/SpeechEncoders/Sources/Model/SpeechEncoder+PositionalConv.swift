@@ -85,15 +85,15 @@ extension SpeechEncoder {
                               pre: UnsafeMutablePointer<Float>?) {
         let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
         let cg = c / g, pad = k / 2, rows = batch * t
-        let padded = ws.buffer("posPadded", batch * (t + k) * c)  // [B, T + K, C], zero rows around each clip
+        let padded = ws.buffer(.posPadded, batch * (t + k) * c)  // [B, T + K, C], zero rows around each clip
         for b in 0..<batch {
             let p = padded + b * (t + k) * c
             p.update(repeating: 0, count: pad * c)
             (p + pad * c).update(from: h + b * t * c, count: t * c)
             (p + (pad + t) * c).update(repeating: 0, count: (k - pad) * c)
         }
-        let col = ws.buffer("posCol", rows * k * cg)  // [B·T, K·C/G] for one group
-        let z = pre ?? ws.buffer("posOut", rows * c)   // [B·T, C]
+        let col = ws.buffer(.posCol, rows * k * cg)  // [B·T, K·C/G] for one group
+        let z = pre ?? ws.buffer(.posOut, rows * c)   // [B·T, C]
         for r in 0..<rows { (z + r * c).update(from: posConvBias, count: c) }
         posConvWeight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
@@ -118,7 +118,7 @@ extension SpeechEncoder {
     func positionalConvFFT(_ h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int, spectra: PositionalConvSpectra,
                            ws: SpeechWorkspace, pre: UnsafeMutablePointer<Float>?) {
         let rows = batch * t, c = spectra.channels
-        let z = pre ?? ws.buffer("posOut", rows * c)  // [B·T, C]
+        let z = pre ?? ws.buffer(.posOut, rows * c)  // [B·T, C]
         posConvBias.withUnsafeBufferPointer { bias in
             overlapSave(UnsafePointer(h), batch: batch, frames: t, spectra: spectra, ws: ws, adjoint: false,
                         into: z, bias: bias.baseAddress, accumulate: false)
@@ -152,10 +152,10 @@ extension SpeechEncoder {
         let (n, bins, hop) = (spectra.fft.count, spectra.bins, spectra.hop)
         let pad = adjoint ? k - 1 - k / 2 : k / 2
         let blocks = (t + hop - 1) / hop, v = batch * blocks, chunks = c / 16
-        let xs = ws.buffer("posSpecIn", bins * v * c * 2)   // [bins, v, C] complex (re, im interleaved)
-        let ys = ws.buffer("posSpecOut", bins * v * c * 2)  // [bins, v, C] complex
+        let xs = ws.buffer(.posSpecIn, bins * v * c * 2)   // [bins, v, C] complex (re, im interleaved)
+        let ys = ws.buffer(.posSpecOut, bins * v * c * 2)  // [bins, v, C] complex
         let threads = Dense.chunkCount(v * chunks)
-        let scratch = (0..<threads).map { ws.buffer("posFFT\($0)", 16 * n) }  // [2, n, 8] per thread
+        let scratch = (0..<threads).map { ws.buffer(.posFFT($0), 16 * n) }  // [2, n, 8] per thread
         let fft = spectra.fft, reversed = spectra.fft.reversed
         // 1. Forward FFTs: item (block, 16-channel chunk).
         Dense.parallelChunksWithSerialBLAS(v * chunks) { thread, items in

@@ -66,13 +66,13 @@ extension SpeechEncoder {
     func layerTape(_ slot: Int, batch: Int, frames t: Int) -> LayerTape {
         let (c, f, nh) = (config.hiddenSize, config.intermediateSize, config.numHeads)
         let rows = batch * t
-        let s = tapeSpace, p = "layer\(slot)."
+        let s = tapeSpace
         let gated = config.family == .wavlm
-        return LayerTape(qkv: s.buffer(p + "qkv", rows * 3 * c), probs: s.buffer(p + "probs", batch * nh * t * t),
-                         normAXhat: s.buffer(p + "normAXhat", rows * c), normARstd: s.buffer(p + "normARstd", rows),
-                         ffPre: s.buffer(p + "ffPre", rows * f),
-                         normBXhat: s.buffer(p + "normBXhat", rows * c), normBRstd: s.buffer(p + "normBRstd", rows),
-                         gateA: s.buffer(p + "gateA", gated ? rows * nh : 1), gateB: s.buffer(p + "gateB", gated ? rows * nh : 1))
+        return LayerTape(qkv: s.buffer(.layer(slot, .qkv), rows * 3 * c), probs: s.buffer(.layer(slot, .probs), batch * nh * t * t),
+                         normAXhat: s.buffer(.layer(slot, .normAXhat), rows * c), normARstd: s.buffer(.layer(slot, .normARstd), rows),
+                         ffPre: s.buffer(.layer(slot, .ffPre), rows * f),
+                         normBXhat: s.buffer(.layer(slot, .normBXhat), rows * c), normBRstd: s.buffer(.layer(slot, .normBRstd), rows),
+                         gateA: s.buffer(.layer(slot, .gateA), gated ? rows * nh : 1), gateB: s.buffer(.layer(slot, .gateB), gated ? rows * nh : 1))
     }
 
     /// The front-end tape for `batch` clips of `samples` samples (`t` frames).
@@ -82,12 +82,12 @@ extension SpeechEncoder {
         var conv: [UnsafeMutablePointer<Float>] = [], rstd: [UnsafeMutablePointer<Float>] = []
         for (i, cl) in convs.enumerated() {
             let ti = config.frameCount(samples: samples, layers: i + 1)
-            conv.append(s.buffer("conv\(i)", batch * ti * cl.cout))
-            rstd.append(s.buffer("convRstd\(i)", cl.norm == nil ? 1 : batch * (cl.groupNorm ? cl.cout : ti)))
+            conv.append(s.buffer(.tapeConv(i), batch * ti * cl.cout))
+            rstd.append(s.buffer(.tapeConvRstd(i), cl.norm == nil ? 1 : batch * (cl.groupNorm ? cl.cout : ti)))
         }
-        return FrontTape(conv: conv, convRstd: rstd, projXhat: s.buffer("projXhat", batch * t * cc),
-                         projRstd: s.buffer("projRstd", batch * t), posPre: s.buffer("posPre", batch * t * c),
-                         encXhat: s.buffer("encXhat", batch * t * c), encRstd: s.buffer("encRstd", batch * t))
+        return FrontTape(conv: conv, convRstd: rstd, projXhat: s.buffer(.projXhat, batch * t * cc),
+                         projRstd: s.buffer(.projRstd, batch * t), posPre: s.buffer(.posPre, batch * t * c),
+                         encXhat: s.buffer(.encXhat, batch * t * c), encRstd: s.buffer(.encRstd, batch * t))
     }
 
     /// Floats a full tape takes for `batch` clips of `samples` samples (for memory planning and reports).
