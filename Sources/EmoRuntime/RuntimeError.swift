@@ -46,7 +46,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
         case .abiMinorTooNew(let path, let plugin, let host):
             return "\(path): plugin was built for ABI \(plugin), newer than this host's \(host). Upgrade EmoKit, or rebuild the plugin against this host's EmoPluginSDK."
         case .checksumMismatch(let path, let expected, let actual):
-            return "\(path): SHA-256 \(actual) does not match the pinned \(expected). The library changed since it was pinned: refusing to load it. Re-pin it (`emo plugins scan --pin`) only if you trust the new build."
+            return "\(path): SHA-256 \(actual) does not match the pinned \(expected). The library changed since it was pinned: refusing to load it. Only if you trust the new build, re-pin it: set this entry's \"sha256\" in its registry.json to \(actual) (`sha256sum \(path)` prints it)."
         case .probeCrashed(let path, let detail):
             return "\(path): plugin crashed while being probed (\(detail)); skipped. Run `emo-probe \(path)` to reproduce."
         case .probeTimedOut(let path, let seconds):

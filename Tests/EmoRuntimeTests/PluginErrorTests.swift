@@ -1,5 +1,6 @@
 import EmoCore
 import EmoRuntime
+import EmoTestSupport
 import Foundation
 import XCTest
 
@@ -69,6 +70,25 @@ final class PluginErrorTests: XCTestCase {
         XCTAssertTrue(host.problems[0].description.contains("Upgrade EmoKit"))
     }
 
+    /// `emo plugins scan` reports a broken library and exits 1 (it used to exit 0), in text and in JSON.
+    func testScanExitsNonZeroWhenALibraryIsBroken() throws {
+        let emo = try TestRepository.emoExecutable().path
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)
+        let registry = try RuntimeFixtures.writeRegistry(dir, [(lib, String(repeating: "0", count: 64))])
+        var env = ProcessInfo.processInfo.environment
+        env["EMO_REGISTRY"] = registry
+        env["EMO_CACHE_DIR"] = dir + "/cache"
+        for args in [["plugins", "scan"], ["plugins", "scan", "--json"]] {
+            let (status, output) = try RuntimeFixtures.run(emo, args, environment: env)
+            XCTAssertEqual(status, 1, output)
+            XCTAssertTrue(output.contains("does not match the pinned"), output)
+        }
+        let fine = try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])
+        env["EMO_REGISTRY"] = fine
+        XCTAssertEqual(try RuntimeFixtures.run(emo, ["plugins", "scan"], environment: env).0, 0)
+    }
+
     func testPinnedSHA256MismatchIsRefusedAndMatchingPinLoads() throws {
         let dir = try RuntimeFixtures.temporaryDirectory()
         let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)
@@ -81,6 +101,10 @@ final class PluginErrorTests: XCTestCase {
         XCTAssertEqual(expected, wrong)
         XCTAssertEqual(actual, sha256OfFile(lib))
         XCTAssertNil(bad.components["c-scale"])
+        // The message says how to re-pin with what exists (there is no `emo plugins scan --pin`).
+        let message = bad.problems[0].description
+        XCTAssertTrue(message.contains("set this entry's \"sha256\" in its registry.json to \(actual)"), message)
+        XCTAssertFalse(message.contains("--pin"), message)
 
         let good = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, sha256OfFile(lib))])],
                                         cacheIn: dir)

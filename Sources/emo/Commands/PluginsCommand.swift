@@ -90,7 +90,7 @@ struct PluginsScan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "Re-read registries and probe new or changed libraries (each in a child process).",
-        discussion: "With --force every library is probed again, ignoring the cache.")
+        discussion: "With --force every library is probed again, ignoring the cache. Exits with status 1 when a library or registry has a problem (after reporting everything).")
 
     @Flag(help: "Probe every library, ignoring the cache.")
     var force = false
@@ -111,6 +111,7 @@ struct PluginsScan: AsyncParsableCommand {
             let out: JSONValue = ["libraries": .array(libs), "probed": .number(Double(host.probedCount)),
                                   "registry_errors": .array(host.registryErrors.map { .string($0.description) })]
             print(out.serialized(pretty: true))
+            if !host.problems.isEmpty { throw ExitCode(1) }
             return
         }
         for e in host.registryErrors { print("error: \(e.description)") }
@@ -123,6 +124,7 @@ struct PluginsScan: AsyncParsableCommand {
             }
         }
         print("\(host.libraries.count) libraries, \(host.probedCount) probed, \(host.components.count) components, \(host.problems.count) problems")
+        if !host.problems.isEmpty { throw ExitCode(1) }
     }
 }
 
