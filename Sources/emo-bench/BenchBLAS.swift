@@ -9,13 +9,13 @@ struct BenchBLAS: AsyncParsableCommand {
         commandName: "blas",
         abstract: "GFLOP/s of the models' GEMM shapes under each OpenBLAS core, and how EmoKit's own choice compares.",
         discussion: """
-        OpenBLAS reads its core (OPENBLAS_CORETYPE) once, when it loads, so each column is a child process:
-        "auto" is EmoKit out of the box in a clean environment (no OPENBLAS_* variables), "openblas" is OpenBLAS's
-        own detection (EMOKIT_BLAS_CORE=openblas, what EmoKit ran before it chose), "yours" is this shell's
-        environment as it is (shown when it sets OPENBLAS_*), and every other column forces one core the CPU
-        supports. Shapes: wav2vec2-base's linears at B = 2 × 299 frames (598 rows), one head's attention scores
-        ×12, the feature encoder's 512→512 K3 conv as im2col, and the early-fusion MLP's first layer forward and
-        weight gradient at batch 32. Each cell is the best of ≥ 5 repeats (≥ --min-seconds) in the best of
+        OpenBLAS reads its core (OPENBLAS_CORETYPE) once, when it loads, so each column is a child process: \
+        "auto" is EmoKit out of the box in a clean environment (no OPENBLAS_* variables), "openblas" is OpenBLAS's \
+        own detection (EMOKIT_BLAS_CORE=openblas, what EmoKit ran before it chose), "yours" is this shell's \
+        environment as it is (shown when it sets OPENBLAS_*), and every other column forces one core the CPU \
+        supports. Shapes: wav2vec2-base's linears at B = 2 × 299 frames (598 rows), one head's attention scores \
+        ×12, the feature encoder's 512→512 K3 conv as im2col, and the early-fusion MLP's first layer forward and \
+        weight gradient at batch 32. Each cell is the best of ≥ 5 repeats (≥ --min-seconds) in the best of \
         --rounds passes over all columns (round-robin, so load drift hits every column alike).
         """)
 

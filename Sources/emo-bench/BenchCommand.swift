@@ -12,8 +12,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "emo bench",
         abstract: "Measure EmoKit beside its reference implementation in the same run and print the ratio.",
         discussion: """
-        The peer column runs a committed script under Tests/Reference with the Python named by
-        EMO_REFERENCE_PYTHON (default python3). Without torch/librosa there, EmoKit is still measured and the
+        The peer column runs a committed script under Tests/Reference with the Python named by \
+        EMO_REFERENCE_PYTHON (default python3). Without torch/librosa there, EmoKit is still measured and the \
         report says why the peer column is missing. The BLAS kernel that ran (and why: EmoKit's choice from the CPU flags, or your OPENBLAS_CORETYPE) is printed with every report; `emo bench blas` compares that choice with every core the CPU supports.
         """,
         subcommands: [

@@ -13,11 +13,11 @@ struct BenchEncoders: AsyncParsableCommand {
         commandName: "encoders",
         abstract: "Time the speech encoders against PyTorch (2 threads, inference_mode) on the same checkpoints and clips.",
         discussion: """
-        Checkpoints are generated once into --cache (default ~/.cache/emokit/bench-encoders) by
-        Tests/Reference/bench_encoders.py; without torch there, EmoKit writes its own random checkpoints and the
-        PyTorch columns say why they are missing. max_abs_diff compares last_hidden_state over real frames.
-        Times are the best of --repeat wall-clock runs after a warm-up (medians are in the JSON); cpu ratio compares
-        process CPU time (all threads), steadier on a busy machine.
+        Checkpoints are generated once into --cache (default ~/.cache/emokit/bench-encoders) by \
+        Tests/Reference/bench_encoders.py; without torch there, EmoKit writes its own random checkpoints and the \
+        PyTorch columns say why they are missing. max_abs_diff compares last_hidden_state over real frames. \
+        Times are the best of --repeat wall-clock runs after a warm-up (medians are in the JSON); cpu ratio compares \
+        process CPU time (all threads), steadier on a busy machine. \
         Peak memory is each process's peak RSS while loading and running that model.
         """)
 

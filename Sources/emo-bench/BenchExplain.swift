@@ -15,19 +15,19 @@ struct BenchExplain: AsyncParsableCommand {
         commandName: "explain",
         abstract: "Time IG (gausslegendre) and Occlusion over a waveform through wav2vec2-base + head against Captum.",
         discussion: """
-        Both sides run one function: the peer (Tests/Reference/captum_reference.py bench) builds random weights of
-        the published wav2vec2-base shape (transformers' default Wav2Vec2Config under torch.manual_seed(0)), a
-        768 → 256 → 7 ReLU MLP head over mean pooling, and a 3 s clip (220 Hz tone + noise), applies the
-        checkpoint's do_normalize (per-clip zero mean, unit variance) inside the chain, and saves the checkpoint,
-        head, clip and its attributions into --chain; EmoKit then loads that checkpoint through its wav2vec2
-        plugin, the same head and clip, and explains the same target (zero baseline). So the run is also a
-        full-size parity check: the attributions are compared (max |diff| relative to the largest |value|, and
-        correlation) and the IG convergence deltas printed side by side. Without the peer (--emokit-only), a
-        chain saved by an earlier run is reused; failing that, EmoKit writes its own random checkpoint to
-        --checkpoint and no parity is checked.
-        Each side times each method --repeats times in one process (default 1) and reports the median wall-clock
-        time, with each process's CPU time (all threads, median) beside it (steadier on a busy machine); the
-        ratios are of medians, and with repeats the min-to-min ratios and every run are printed too. Peak memory
+        Both sides run one function: the peer (Tests/Reference/captum_reference.py bench) builds random weights of \
+        the published wav2vec2-base shape (transformers' default Wav2Vec2Config under torch.manual_seed(0)), a \
+        768 → 256 → 7 ReLU MLP head over mean pooling, and a 3 s clip (220 Hz tone + noise), applies the \
+        checkpoint's do_normalize (per-clip zero mean, unit variance) inside the chain, and saves the checkpoint, \
+        head, clip and its attributions into --chain; EmoKit then loads that checkpoint through its wav2vec2 \
+        plugin, the same head and clip, and explains the same target (zero baseline). So the run is also a \
+        full-size parity check: the attributions are compared (max |diff| relative to the largest |value|, and \
+        correlation) and the IG convergence deltas printed side by side. Without the peer (--emokit-only), a \
+        chain saved by an earlier run is reused; failing that, EmoKit writes its own random checkpoint to \
+        --checkpoint and no parity is checked. \
+        Each side times each method --repeats times in one process (default 1) and reports the median wall-clock \
+        time, with each process's CPU time (all threads, median) beside it (steadier on a busy machine); the \
+        ratios are of medians, and with repeats the min-to-min ratios and every run are printed too. Peak memory \
         is each process's peak RSS.
         """)
 

@@ -14,10 +14,10 @@ struct BenchFeatures: AsyncParsableCommand {
         commandName: "features",
         abstract: "Time the handcrafted study-a features against librosa on real clips, and over the whole corpus.",
         discussion: """
-        Clips come from ../shared/data (or --data): RAVDESS + TESS 16 kHz FLAC files, sorted by path, every k-th
-        one so both corpora are represented. Each clip is cut to --seconds. Decoding is not timed in the
-        side-by-side part; the corpus part times decoding + extraction with --threads workers. The `handcrafted`
-        plugin is loaded through the plugin registry and called through the C ABI, as `emo extract` does.
+        Clips come from ../shared/data (or --data): RAVDESS + TESS 16 kHz FLAC files, sorted by path, every k-th \
+        one so both corpora are represented. Each clip is cut to --seconds. Decoding is not timed in the \
+        side-by-side part; the corpus part times decoding + extraction with --threads workers. The `handcrafted` \
+        plugin is loaded through the plugin registry and called through the C ABI, as `emo extract` does. \
         The librosa column runs Tests/Reference/bench_features.py with EMO_REFERENCE_PYTHON.
         """)
 

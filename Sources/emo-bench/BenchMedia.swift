@@ -12,12 +12,12 @@ struct BenchMedia: AsyncParsableCommand {
         commandName: "media",
         abstract: "Decode + resample all RAVDESS and TESS files to 16 kHz mono, beside librosa.load (soxr_hq) in the same run.",
         discussion: """
-        EmoKit side, single-threaded: MediaDecoder.decode (sniff, libsndfile/libavformat, downmix, resample,
-        SHA-256 of file and PCM) on each file; then decode + resample alone (no hashing); then the resampler on
-        --resample-seconds of noise at 48 kHz and 44.1 kHz. Peer side: Tests/Reference/bench_media.py runs
-        librosa.load(path, sr=16000) on the same files and soxr (HQ and VHQ) on the same resampling job.
-        Note that the corpus FLACs are already 16 kHz, so their resampling step is a copy on both sides; the
-        resampler rows measure the filter itself (EmoKit: 100 dB Kaiser windowed sinc, direct polyphase
+        EmoKit side, single-threaded: MediaDecoder.decode (sniff, libsndfile/libavformat, downmix, resample, \
+        SHA-256 of file and PCM) on each file; then decode + resample alone (no hashing); then the resampler on \
+        --resample-seconds of noise at 48 kHz and 44.1 kHz. Peer side: Tests/Reference/bench_media.py runs \
+        librosa.load(path, sr=16000) on the same files and soxr (HQ and VHQ) on the same resampling job. \
+        Note that the corpus FLACs are already 16 kHz, so their resampling step is a copy on both sides; the \
+        resampler rows measure the filter itself (EmoKit: 100 dB Kaiser windowed sinc, direct polyphase \
         convolution; soxr: FFT-based).
         """)
 

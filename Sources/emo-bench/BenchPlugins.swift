@@ -9,9 +9,9 @@ struct BenchPlugins: AsyncParsableCommand {
         commandName: "plugins",
         abstract: "Time discovering and loading every registered plugin (warm: the probe cache already filled).",
         discussion: """
-        Runs one scan first to fill the probe cache, then measures --repeat warm rounds of: read registries and
-        cache, stat every library, dlopen it and validate its descriptor. Target: under 100 ms for all in-tree plugins.
-        dlopen happens once per process, so rounds after the first measure the discovery part only; the first
+        Runs one scan first to fill the probe cache, then measures --repeat warm rounds of: read registries and \
+        cache, stat every library, dlopen it and validate its descriptor. Target: under 100 ms for all in-tree plugins. \
+        dlopen happens once per process, so rounds after the first measure the discovery part only; the first \
         round's load time is reported separately.
         """)
 

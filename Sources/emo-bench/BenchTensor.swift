@@ -9,13 +9,13 @@ struct BenchTensor: AsyncParsableCommand {
         commandName: "tensor",
         abstract: "GFLOP/s of linear and conv1d at base-transformer shapes: EmoTensor vs raw sgemm vs PyTorch CPU.",
         discussion: """
-        Linear: T = 149 and 399 frames, C = 768, FFN 3072 (with bias). Conv1d: the wav2vec2 feature encoder on
-        24000 samples (1→512 K10 s5; 512→512 K3 s2 on 4799 frames) and the positional convolution
-        (768 channels, K128, 16 groups, T = 399), in PyTorch layout (im2col) and channels-last (in place).
-        "raw sgemm" is one cblas_sgemm at the same GEMM shape on ready-made operands (no bias, no im2col).
-        PyTorch runs Tests/Reference/bench_tensor.py with EMO_REFERENCE_PYTHON and --threads. Each number is
-        the best of ≥ 5 timed repeats (≥ --min-seconds per side) after 3 warm-ups; medians are in --json.
-        On a shared machine, `--threads 1 --clock cpu` gives per-core numbers that other jobs cannot disturb.
+        Linear: T = 149 and 399 frames, C = 768, FFN 3072 (with bias). Conv1d: the wav2vec2 feature encoder on \
+        24000 samples (1→512 K10 s5; 512→512 K3 s2 on 4799 frames) and the positional convolution \
+        (768 channels, K128, 16 groups, T = 399), in PyTorch layout (im2col) and channels-last (in place). \
+        "raw sgemm" is one cblas_sgemm at the same GEMM shape on ready-made operands (no bias, no im2col). \
+        PyTorch runs Tests/Reference/bench_tensor.py with EMO_REFERENCE_PYTHON and --threads. Each number is \
+        the best of ≥ 5 timed repeats (≥ --min-seconds per side) after 3 warm-ups; medians are in --json. \
+        On a shared machine, `--threads 1 --clock cpu` gives per-core numbers that other jobs cannot disturb. \
         Build with -c release.
         """)
 

@@ -12,13 +12,13 @@ struct BenchTraining: AsyncParsableCommand {
         commandName: "training",
         abstract: "Time one training epoch of the large early-fusion MLP (EmoKit through the plugin ABI vs PyTorch).",
         discussion: """
-        Model: early fusion of four groups (768 + 768 + 768 + 60 = 2364 inputs) → MLP 1024 → 512 → 256 → 7 with
-        batch norm (Linear → BatchNorm1d → ReLU), cross-entropy, Adam lr 1e-3, batch 32, 3392 seeded random rows,
-        shuffled every epoch. EmoKit trains the `early` and `mlp` plugins through the C ABI with the host trainer;
-        the peer runs Tests/Reference/bench_training.py with torch.set_num_threads(--threads); EmoKit sets OpenBLAS
-        to the same count. On a machine shared with other work, also compare --threads 1: PyTorch's OpenMP threads
-        spin-wait badly when the cores are oversubscribed, which inflates its 2-thread time. Both sides run one
-        untimed warm-up epoch, then --epochs timed epochs; the medians are compared (goal: ratio ≤ 1.0).
+        Model: early fusion of four groups (768 + 768 + 768 + 60 = 2364 inputs) → MLP 1024 → 512 → 256 → 7 with \
+        batch norm (Linear → BatchNorm1d → ReLU), cross-entropy, Adam lr 1e-3, batch 32, 3392 seeded random rows, \
+        shuffled every epoch. EmoKit trains the `early` and `mlp` plugins through the C ABI with the host trainer; \
+        the peer runs Tests/Reference/bench_training.py with torch.set_num_threads(--threads); EmoKit sets OpenBLAS \
+        to the same count. On a machine shared with other work, also compare --threads 1: PyTorch's OpenMP threads \
+        spin-wait badly when the cores are oversubscribed, which inflates its 2-thread time. Both sides run one \
+        untimed warm-up epoch, then --epochs timed epochs; the medians are compared (goal: ratio ≤ 1.0). \
         Build with `swift build -c release` for meaningful numbers.
         """)
 

@@ -12,7 +12,7 @@ struct Emo: AsyncParsableCommand {
         commandName: "emo",
         abstract: "EmoKit: recognise emotion in speech from the voice and the transcript, and explain each prediction.",
         discussion: """
-        Every component (extractor, encoder, fusion, classifier, explainer) is a plugin library listed in
+        Every component (extractor, encoder, fusion, classifier, explainer) is a plugin library listed in \
         registry.json. Start with `emo demo`, then `emo plugins list` to see what is installed.
         """,
         version: EmoVersion.string,

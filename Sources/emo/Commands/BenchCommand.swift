@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure EmoKit beside its reference implementation in the same run and print the ratio.",
         discussion: """
-        Runs emo-bench (beside this executable) with the same arguments: `emo bench --help` lists the benchmarks
+        Runs emo-bench (beside this executable) with the same arguments: `emo bench --help` lists the benchmarks \
         (blas, tensor, text, media, features, encoders, training, explain, plugins).
         """)
 

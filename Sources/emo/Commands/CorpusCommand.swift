@@ -54,7 +54,7 @@ struct CorpusDescribe: AsyncParsableCommand {
         Examples:
           emo corpus describe ../shared/data/ravdess --kind ravdess
           emo corpus describe ../shared/data/meld --kind meld --classes 5 --json
-        --json prints {"kind", "root", "items": Int, "labels": {}, "speakers": {}, "groups": {}, "splits": {},
+        --json prints {"kind", "root", "items": Int, "labels": {}, "speakers": {}, "groups": {}, "splits": {}, \
         "skipped_count": Int, "skipped": [{"source", "reason"}]}.
         """)
 

@@ -10,9 +10,9 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Recognise the emotion in a short speech sample with the default pipeline, and explain it.",
         discussion: """
-        Uses the pipeline bundled with emo (handcrafted study-a features → standard scaling → early fusion → MLP,
-        trained on RAVDESS + TESS; see Sources/emo/Demo/README.md) and a bundled synthetic speech sample, so it
-        needs no data and no configuration. Prints the class probabilities and the features that pushed the
+        Uses the pipeline bundled with emo (handcrafted study-a features → standard scaling → early fusion → MLP, \
+        trained on RAVDESS + TESS; see Sources/emo/Demo/README.md) and a bundled synthetic speech sample, so it \
+        needs no data and no configuration. Prints the class probabilities and the features that pushed the \
         prediction most (Integrated Gradients), and writes OUT/report.html.
           emo demo
           emo demo --audio my-clip.wav --out my-demo

@@ -10,15 +10,15 @@ struct ExplainCommand: AsyncParsableCommand {
         commandName: "explain",
         abstract: "Attribute one prediction of a trained pipeline to its features (Integrated Gradients or Occlusion).",
         discussion: """
-        BUNDLE is a run's bundle folder (emo-runs/<name>/bundle) or a run folder containing one. The clip is decoded,
-        its features extracted, scaled with the bundle's scaler, and the explainer plugin attributes the chosen
-        class's softmax probability to every scaled feature. Writes OUT/explanation.json and OUT/explanation.html
-        (feature bars with readable names, modality shares).
-        Waveform mode (--waveform): for a bundle with a speech-encoder group (wav2vec2, hubert, wavlm), attribute the
-        prediction to the clip's samples through that encoder (other groups held at the clip's values) with both
-        Integrated Gradients (--config) and Occlusion (--occlusion-config, default 0.1 s windows every 0.05 s); the
-        HTML shows the waveform, IG, occlusion and their difference.
-        Batch mode (--corpus): every item of a corpus (or N per class) is explained towards its true class (or
+        BUNDLE is a run's bundle folder (emo-runs/<name>/bundle) or a run folder containing one. The clip is decoded, \
+        its features extracted, scaled with the bundle's scaler, and the explainer plugin attributes the chosen \
+        class's softmax probability to every scaled feature. Writes OUT/explanation.json and OUT/explanation.html \
+        (feature bars with readable names, modality shares). \
+        Waveform mode (--waveform): for a bundle with a speech-encoder group (wav2vec2, hubert, wavlm), attribute the \
+        prediction to the clip's samples through that encoder (other groups held at the clip's values) with both \
+        Integrated Gradients (--config) and Occlusion (--occlusion-config, default 0.1 s windows every 0.05 s); the \
+        HTML shows the waveform, IG, occlusion and their difference. \
+        Batch mode (--corpus): every item of a corpus (or N per class) is explained towards its true class (or \
         the predicted one) and OUT/batch.json + OUT/batch.html give per-class mean attributions and modality shares.
           emo explain emo-runs/study-a-handcrafted-early-mlp clip.wav --method ig --target predicted
           emo explain emo-runs/study-b-wavlm clip.mp4 --waveform --config '{"n_steps": 50}'

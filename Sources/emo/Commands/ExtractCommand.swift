@@ -13,10 +13,10 @@ struct ExtractCommand: AsyncParsableCommand {
         commandName: "extract",
         abstract: "Run an extractor or encoder plugin over a corpus, caching every result in the SQLite feature store.",
         discussion: """
-        Results are keyed by (clip PCM hash, component id, component version, config hash): a rerun over cached
-        clips does no model work, and a run killed at any point (even kill -9) is finished by running the same
-        command again (work is committed every --batch-size clips). Files that fail are listed at the end; the
-        exit status is 2 when any failed (0 with --allow-failures).
+        Results are keyed by (clip PCM hash, component id, component version, config hash): a rerun over cached \
+        clips does no model work, and a run killed at any point (even kill -9) is finished by running the same \
+        command again (work is committed every --batch-size clips). Files that fail are listed at the end; the \
+        exit status is 2 when any failed (0 with --allow-failures). \
         Examples:
           emo extract ../shared/data/ravdess --kind ravdess --component handcrafted --store feats.sqlite
           emo extract ../shared/data/tess --kind tess --component template-stats --export stats.csv --json

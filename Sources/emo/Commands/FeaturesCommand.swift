@@ -10,7 +10,7 @@ struct FeaturesCommand: AsyncParsableCommand {
         commandName: "features",
         abstract: "Decode one audio/video file and print the feature vector an extractor or encoder plugin computes.",
         discussion: """
-        The file is decoded to 16 kHz mono (any container libsndfile or libavformat reads), then passed to the
+        The file is decoded to 16 kHz mono (any container libsndfile or libavformat reads), then passed to the \
         component. Examples:
           emo features clip.wav --extractor handcrafted --preset study-a --json
           emo features clip.flac --extractor template-stats

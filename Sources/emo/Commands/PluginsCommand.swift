@@ -9,9 +9,9 @@ struct PluginsCommand: AsyncParsableCommand {
         commandName: "plugins",
         abstract: "List, inspect, scan and verify plugin libraries.",
         discussion: """
-        Plugins are found through registry.json (the nearest one above the emo executable, or EMO_REGISTRY),
-        then EMO_PLUGIN_PATH (registry files or folders of .so files, ':'-separated), then
-        ~/.local/share/emokit/plugins. What each library declares is cached in ~/.cache/emokit/plugin-cache.json
+        Plugins are found through registry.json (the nearest one above the emo executable, or EMO_REGISTRY), \
+        then EMO_PLUGIN_PATH (registry files or folders of .so files, ':'-separated), then \
+        ~/.local/share/emokit/plugins. What each library declares is cached in ~/.cache/emokit/plugin-cache.json \
         (EMO_CACHE_DIR); a library is probed again, in a child process, only when it changes.
         """,
         subcommands: [PluginsList.self, PluginsShow.self, PluginsScan.self, PluginsVerify.self],

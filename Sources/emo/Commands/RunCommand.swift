@@ -24,9 +24,9 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a pipeline spec end to end: features (cached), splits × seeds, training, metrics, report, bundle.",
         discussion: """
-        SPEC is a JSON pipeline spec (docs/evaluation.md; shipped ones in docs/pipelines/). Features are cached in
-        the feature store, so a second run over the same clips does no extraction. Writes OUT/metrics.json,
-        OUT/report.html and OUT/bundle/ (the model of the first seed's first split, loadable by `emo predict`,
+        SPEC is a JSON pipeline spec (docs/evaluation.md; shipped ones in docs/pipelines/). Features are cached in \
+        the feature store, so a second run over the same clips does no extraction. Writes OUT/metrics.json, \
+        OUT/report.html and OUT/bundle/ (the model of the first seed's first split, loadable by \
         `emo explain` and `emo demo --bundle`). Corpus paths may use ${EMO_DATA} (default ../shared/data).
         """)
 

@@ -1,0 +1,26 @@
+import EmoTestSupport
+import Foundation
+import XCTest
+
+/// `--help` texts read as prose: the discussions are written without hard line breaks inside sentences (the argument
+/// parser wraps them to the terminal), so no line of a help text stops short and continues mid-sentence.
+final class HelpTextTests: XCTestCase {
+    func testHelpTextsHaveNoHardBreaksInsideSentences() throws {
+        let emo = try TestRepository.emoExecutable().path
+        let commands: [[String]] = [[], ["run"], ["bench"], ["models", "import"], ["plugins", "scan"], ["plugins", "verify"],
+                                    ["features"], ["extract"], ["explain"], ["corpus", "describe"], ["demo"]]
+        var env = ProcessInfo.processInfo.environment
+        env["COLUMNS"] = "100"
+        for command in commands {
+            let (status, output) = try TestRepository.run(emo, command + ["--help"], environment: env)
+            XCTAssertEqual(status, 0, output)
+            // The overview and discussion: everything before USAGE.
+            let prose = output.components(separatedBy: "USAGE:")[0].split(separator: "\n", omittingEmptySubsequences: false)
+            for (a, b) in zip(prose, prose.dropFirst()) where !a.isEmpty && !b.isEmpty && !b.hasPrefix(" ") {
+                let continuesSentence = b.first.map { $0.isLowercase } ?? false
+                XCTAssertFalse(a.count < 60 && continuesSentence,
+                               "emo \(command.joined(separator: " ")) --help breaks a sentence after \"\(a)\"")
+            }
+        }
+    }
+}
