@@ -147,7 +147,7 @@ public enum ComponentError: Error, CustomStringConvertible, Equatable {
         case .unsupported(let c, let call):
             return "\(c): does not support \(call) (it is a black box for that call; choose a component that does, or a method that does not need it)"
         case .failed(let c, let m): return "\(c): \(m)"
-        case .io(let c, let p, let m): return "\(c): \(p): \(m)"
+        case .io(let c, let p, let m): return m.hasPrefix("\(p): ") ? "\(c): \(m)" : "\(c): \(p): \(m)"
         }
     }
 }

@@ -58,7 +58,9 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable {
         case .unknownComponent(let id, let known):
             return "no registered plugin provides component '\(id)'. Known: \(known.joined(separator: ", ")). Run `emo plugins list` or `emo plugins scan`."
         case .componentFailed(let id, let call, let message):
-            return "\(id).\(call): \(message)"
+            // The component's own error usually starts with its id: say it once.
+            let own = message.hasPrefix("\(id): ") ? String(message.dropFirst(id.count + 2)) : message
+            return "\(id).\(call): \(own)"
         }
     }
 }

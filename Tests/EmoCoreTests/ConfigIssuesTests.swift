@@ -26,6 +26,13 @@ final class ConfigIssuesTests: XCTestCase {
         XCTAssertEqual(info.configIssues(["n_fft": 8, "hidden": [0]]).count, 2)
     }
 
+    func testAPathIsNamedOnceInAnIOError() {
+        XCTAssertEqual(ComponentError.io(component: "wav2vec2", path: "base", message: "base: is not a folder").description,
+                       "wav2vec2: base: is not a folder")
+        XCTAssertEqual(ComponentError.io(component: "wav2vec2", path: "base", message: "is not a folder").description,
+                       "wav2vec2: base: is not a folder")
+    }
+
     func testAManifestWithoutConfigSchemaAcceptsAnything() {
         let free = ComponentInfo(kind: .fusion, id: "free", version: "1", displayName: "free", manifest: ["description": "x"])
         XCTAssertEqual(free.configIssues(["anything": 1]), [])

@@ -29,6 +29,7 @@ final class ConfigValidationTests: XCTestCase {
     func testUnknownKeysAreRefusedByName() throws {
         let typo = try refusal("mlp", ["inputs": 8, "classes": 3, "hiden": [16]])
         XCTAssertTrue(typo.contains("unknown key 'hiden'") && typo.contains("hidden"), typo)
+        XCTAssertTrue(typo.hasPrefix("mlp.create: invalid config:"), "the component is named once: \(typo)")
         let early = try refusal("early", ["inputs": [4, 4], "seed": 1])
         XCTAssertTrue(early.contains("unknown key 'seed' (early takes: inputs)"), early)
     }
