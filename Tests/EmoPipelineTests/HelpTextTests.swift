@@ -23,4 +23,17 @@ final class HelpTextTests: XCTestCase {
             }
         }
     }
+
+    /// A negative count is refused by name (it used to be read as a missing value: "Missing value for '--limit'").
+    func testNegativeCountsAreRefusedByName() throws {
+        let emo = try TestRepository.emoExecutable().path
+        let extract = try TestRepository.run(emo, ["extract", "/nonexistent", "--kind", "ravdess", "--component", "handcrafted",
+                                                   "--limit", "-5"])
+        XCTAssertNotEqual(extract.status, 0)
+        XCTAssertTrue(extract.output.contains("--limit must be a positive number of items, got -5"), extract.output)
+        let spec = TestRepository.path("docs/pipelines/study-a-1-one-branch-mlp.json")
+        let run = try TestRepository.run(emo, ["run", spec, "--max-per-class", "-3"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.output.contains("--max-per-class must be a positive number of items, got -3"), run.output)
+    }
 }

@@ -58,7 +58,7 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(help: "Trim leading/trailing silence quieter than this many dB below the peak.")
     var trimSilence: Double?
 
-    @Option(help: "Only the first N items (corpus order).")
+    @Option(parsing: .unconditional, help: "Only the first N items (corpus order).")
     var limit: Int?
 
     @Option(help: "Also write the features (output 0) to this .csv or .npy file, in corpus order.")
@@ -72,6 +72,11 @@ struct ExtractCommand: AsyncParsableCommand {
 
     @Flag(help: "Progress as JSON lines on stderr; the report as one JSON object on stdout.")
     var json = false
+
+    /// Refuses a negative or zero count by name (parsed unconditionally, so `-5` reaches here as a number).
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be a positive number of items, got \(limit)") }
+    }
 
     func run() async throws {
         let mode = OutputMode(quiet: quiet, json: json)

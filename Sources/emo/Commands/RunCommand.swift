@@ -39,7 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Feature store (default: $EMO_STORE or ~/.cache/emokit/features.sqlite).")
     var store: String?
 
-    @Option(help: "Use at most this many items per class (a quick run; the protocol line says so).")
+    @Option(parsing: .unconditional, help: "Use at most this many items per class (a quick run; the protocol line says so).")
     var maxPerClass: Int?
 
     @Option(help: "Override the spec's seeds (comma-separated).")
@@ -60,6 +60,13 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: "Features the peer trains on: 'peer' (its own librosa/Praat features), 'emokit' (EmoKit's matrix, to separate feature from training differences) or 'emokit-praat-voice' (EmoKit's matrix with the peer's 7 Praat voice-quality columns).")
     var peerFeatures: String = "peer"
+
+    /// Refuses a negative or zero cap by name (parsed unconditionally, so `-5` reaches here as a number).
+    func validate() throws {
+        if let maxPerClass, maxPerClass < 1 {
+            throw ValidationError("--max-per-class must be a positive number of items, got \(maxPerClass)")
+        }
+    }
 
     func run() async throws {
         let host = PluginHost.standard()
