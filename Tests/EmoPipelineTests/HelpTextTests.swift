@@ -36,4 +36,20 @@ final class HelpTextTests: XCTestCase {
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.output.contains("--max-per-class must be a positive number of items, got -3"), run.output)
     }
+
+    /// `emo runs compare` with a missing run or a file that is not a metrics.json says which file and what is wrong
+    /// (it used to print a raw NSError dump).
+    func testRunsCompareNamesTheBadInput() throws {
+        let emo = try TestRepository.emoExecutable().path
+        let dir = try TestRepository.temporaryFolder(self)
+        let missing = try TestRepository.run(emo, ["runs", "compare", dir.path + "/none", dir.path + "/none"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("\(dir.path)/none/metrics.json: not found or not readable"), missing.output)
+        XCTAssertFalse(missing.output.contains("NSCocoaErrorDomain"), missing.output)
+        let bad = dir.appendingPathComponent("bad.json")
+        try Data(#"{"x": 1}"#.utf8).write(to: bad)
+        let wrong = try TestRepository.run(emo, ["runs", "compare", bad.path, bad.path])
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertTrue(wrong.output.contains("not a metrics.json written by `emo run` (missing \"format\")"), wrong.output)
+    }
 }

@@ -229,12 +229,29 @@ struct RunsCompare: AsyncParsableCommand {
     @Option(help: "Write the comparison report (metrics.json + report.html) into this folder.")
     var out: String?
 
+    /// A decoding failure in words: which field is missing or has the wrong type.
+    static func reason(_ error: Error) -> String {
+        func path(_ c: [CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case DecodingError.keyNotFound(let key, let ctx): return "missing \"\(path(ctx.codingPath + [key]))\""
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
+            return "wrong type at \"\(path(ctx.codingPath))\""
+        case DecodingError.dataCorrupted(let ctx): return ctx.debugDescription
+        default: return "\(error)"
+        }
+    }
+
     func run() async throws {
         func load(_ p: String) throws -> RunResult {
             let url = p.hasSuffix(".json") ? URL(fileURLWithPath: p) : URL(fileURLWithPath: p).appendingPathComponent("metrics.json")
-            guard let run = try MetricsReport.read(from: url).runs.first else {
-                throw ValidationError("\(url.path) holds no run")
+            guard FileManager.default.isReadableFile(atPath: url.path) else {
+                throw ValidationError("\(url.path): not found or not readable; give a run folder written by `emo run` (it holds metrics.json) or its metrics.json")
             }
+            let report: MetricsReport
+            do { report = try MetricsReport.read(from: url) } catch {
+                throw ValidationError("\(url.path): not a metrics.json written by `emo run` (\(Self.reason(error)))")
+            }
+            guard let run = report.runs.first else { throw ValidationError("\(url.path) holds no run") }
             return run
         }
         let ra = try load(a), rb = try load(b)
