@@ -35,6 +35,12 @@ final class HelpTextTests: XCTestCase {
         let run = try TestRepository.run(emo, ["run", spec, "--max-per-class", "-3"])
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.output.contains("--max-per-class must be a positive number of items, got -3"), run.output)
+        // --out naming a file is refused before any work, not after the training as an NSError dump.
+        let file = try TestRepository.temporaryFolder(self).appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let out = try TestRepository.run(emo, ["run", spec, "--out", file.path])
+        XCTAssertNotEqual(out.status, 0)
+        XCTAssertTrue(out.output.contains("--out \(file.path) is a file; give a folder"), out.output)
     }
 
     /// `emo runs compare` with a missing run or a file that is not a metrics.json says which file and what is wrong

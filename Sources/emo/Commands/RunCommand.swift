@@ -66,6 +66,10 @@ struct RunCommand: AsyncParsableCommand {
         if let maxPerClass, maxPerClass < 1 {
             throw ValidationError("--max-per-class must be a positive number of items, got \(maxPerClass)")
         }
+        var isFolder: ObjCBool = false
+        if let out, FileManager.default.fileExists(atPath: out, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--out \(out) is a file; give a folder (created when missing) for metrics.json, report.html and bundle/")
+        }
     }
 
     func run() async throws {
