@@ -69,10 +69,15 @@ public struct FittedScaler: Sendable, Equatable, Codable {
 
     /// Reads a scaler written by `jsonData()`.
     public static func load(from url: URL) throws(ScalingError) -> FittedScaler {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw .unreadable(path: url.path, why: "the file is missing or not readable (a bundle folder needs bundle.json, scaler.json, fusion.state and classifier.state)")
+        }
         do {
-            return try JSONDecoder().decode(FittedScaler.self, from: Data(contentsOf: url))
+            return try JSONDecoder().decode(FittedScaler.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw .unreadable(path: url.path, why: "not a scaler written by EmoKit: missing \"\(key.stringValue)\"")
         } catch {
-            throw .unreadable(path: url.path, why: String(describing: error))
+            throw .unreadable(path: url.path, why: "not a scaler written by EmoKit (\(error))")
         }
     }
 }

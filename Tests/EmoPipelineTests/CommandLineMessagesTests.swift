@@ -2,9 +2,10 @@ import EmoTestSupport
 import Foundation
 import XCTest
 
-/// `--help` texts read as prose: the discussions are written without hard line breaks inside sentences (the argument
-/// parser wraps them to the terminal), so no line of a help text stops short and continues mid-sentence.
-final class HelpTextTests: XCTestCase {
+/// What the command line says to people: `--help` texts read as prose (no hard line breaks inside sentences; the
+/// argument parser wraps them to the terminal), and bad arguments or files are named with what is wrong, never as
+/// a raw NSError dump or a misleading "Missing value".
+final class CommandLineMessagesTests: XCTestCase {
     func testHelpTextsHaveNoHardBreaksInsideSentences() throws {
         let emo = try TestRepository.emoExecutable().path
         let commands: [[String]] = [[], ["run"], ["bench"], ["models", "import"], ["plugins", "scan"], ["plugins", "verify"],
@@ -57,5 +58,17 @@ final class HelpTextTests: XCTestCase {
         let wrong = try TestRepository.run(emo, ["runs", "compare", bad.path, bad.path])
         XCTAssertNotEqual(wrong.status, 0)
         XCTAssertTrue(wrong.output.contains("not a metrics.json written by `emo run` (missing \"format\")"), wrong.output)
+    }
+
+    /// A bundle folder without its scaler.json names the file and what a bundle holds (it used to print an NSError).
+    func testBundleWithoutScalerNamesTheFile() throws {
+        let emo = try TestRepository.emoExecutable().path
+        let dir = try TestRepository.temporaryFolder(self).appendingPathComponent("bundle")
+        try FileManager.default.copyItem(at: TestRepository.root.appendingPathComponent("Sources/emo/Demo/bundle"), to: dir)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("scaler.json"))
+        let out = try TestRepository.run(emo, ["explain", dir.path, TestRepository.path("Sources/emo/Demo/sample.wav")])
+        XCTAssertNotEqual(out.status, 0)
+        XCTAssertTrue(out.output.contains("\(dir.path)/scaler.json: the file is missing or not readable"), out.output)
+        XCTAssertFalse(out.output.contains("NSCocoaErrorDomain"), out.output)
     }
 }
