@@ -33,6 +33,36 @@ final class CheckpointLoadingTests: XCTestCase {
         return try enc.forward(x, batch: 1, samples: x.count).hiddenStates
     }
 
+    /// A sharded checkpoint (two safetensors shards and `model.safetensors.index.json`, as Hugging Face publishes
+    /// large models) loads to the same outputs as the single file; a missing shard and a broken index are named.
+    func testShardedSafetensorsLoadLikeOneFile() throws {
+        let tensors = try fixtureTensors()
+        let single = try folder(tensors)
+        let dir = try Fixtures.tempDir()
+        for file in ["config.json", "preprocessor_config.json"] {
+            try FileManager.default.copyItem(at: single.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+        }
+        var shards = [SafeTensorsWriter(), SafeTensorsWriter()]
+        var map: [String: JSONValue] = [:]
+        for (i, t) in tensors.enumerated() {
+            shards[i % 2].add(t.name, shape: t.shape, values: t.values)
+            map[t.name] = .string("model-0000\(i % 2 + 1)-of-00002.safetensors")
+        }
+        for (k, w) in shards.enumerated() { try w.write(to: dir.appendingPathComponent("model-0000\(k + 1)-of-00002.safetensors").path) }
+        let index = dir.appendingPathComponent("model.safetensors.index.json")
+        try Data(JSONValue.object(["weight_map": .object(map)]).serialized().utf8).write(to: index)
+        XCTAssertEqual(try output(dir), try output(single))
+
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("model-00002-of-00002.safetensors"))
+        XCTAssertThrowsError(try SpeechEncoder(directory: dir.path)) { error in
+            XCTAssertTrue("\(error)".contains("model-00002-of-00002.safetensors: missing: the index names it for"), "\(error)")
+        }
+        try Data(#"{"metadata": {}}"#.utf8).write(to: index)
+        XCTAssertThrowsError(try SpeechEncoder(directory: dir.path)) { error in
+            XCTAssertTrue("\(error)".contains("no \"weight_map\" object"), "\(error)")
+        }
+    }
+
     func testMissingTensorIsNamed() throws {
         let dir = try folder(try fixtureTensors().filter { $0.name != "encoder.layers.1.attention.k_proj.bias" })
         XCTAssertThrowsError(try SpeechEncoder(directory: dir.path)) { e in

@@ -87,13 +87,10 @@ struct ModelsImport: AsyncParsableCommand {
         return (match, installed)
     }
 
-    /// Σ element counts of the checkpoint's tensors (`model.safetensors`, else `pytorch_model.bin`; 0 for other
-    /// formats).
+    /// Σ element counts of the checkpoint's tensors (`model.safetensors`, its shards, or `pytorch_model.bin`; 0
+    /// for other formats).
     static func checkpointParameters(_ dir: String) -> Int {
-        if let file = try? SafeTensorsFile(path: dir + "/model.safetensors") {
-            return file.tensors.values.reduce(0) { $0 + $1.count }
-        }
-        guard let archive = try? PyTorchBinFile(path: dir + "/pytorch_model.bin") else { return 0 }
+        guard let archive = try? CheckpointFolder.weights(in: dir) else { return 0 }
         return archive.names.reduce(0) { $0 + (archive.shape(of: $1)?.reduce(1, *) ?? 0) }
     }
 }

@@ -92,23 +92,13 @@ public final class SpeechEncoder: @unchecked Sendable {
     /// Tensor names (after the prefix) a checkpoint may hold that inference does not use.
     static let ignoredNames = ["masked_spec_embed"]
 
-    /// Loads `config.json`, `preprocessor_config.json` (optional) and `model.safetensors` (else
-    /// `pytorch_model.bin`) from `directory`.
+    /// Loads `config.json`, `preprocessor_config.json` (optional) and the weights (`model.safetensors`, its shards
+    /// through `model.safetensors.index.json`, or `pytorch_model.bin`) from `directory`.
     public convenience init(directory: String) throws {
         let dir = URL(fileURLWithPath: directory)
         let config = try SpeechEncoderConfig(contentsOf: dir.appendingPathComponent("config.json").path)
         let pre = try SpeechPreprocessorConfig(contentsOf: dir.appendingPathComponent("preprocessor_config.json").path)
-        let weights = dir.appendingPathComponent("model.safetensors").path
-        let bin = dir.appendingPathComponent("pytorch_model.bin").path
-        let archive: any TensorArchive
-        if FileManager.default.fileExists(atPath: weights) {
-            archive = try SafeTensorsFile(path: weights)
-        } else if FileManager.default.fileExists(atPath: bin) {
-            archive = try PyTorchBinFile(path: bin)
-        } else {
-            throw CheckpointError.io(path: weights, message: "missing, and no pytorch_model.bin either (EmoKit loads Hugging Face checkpoint folders)")
-        }
-        try self.init(config: config, preprocessor: pre, file: archive)
+        try self.init(config: config, preprocessor: pre, file: CheckpointFolder.weights(in: directory))
     }
 
     /// Loads the weights of `config`'s architecture from `file`, naming any missing, mis-shaped or unexpected tensor.

@@ -50,23 +50,24 @@ public final class RobertaModel: @unchecked Sendable {
     public convenience init(folder: String) throws {
         let configPath = (folder as NSString).appendingPathComponent("config.json")
         let weightsPath = (folder as NSString).appendingPathComponent("model.safetensors")
-        guard FileManager.default.fileExists(atPath: weightsPath) else {
+        let index = (folder as NSString).appendingPathComponent("model.safetensors.index.json")
+        guard FileManager.default.fileExists(atPath: weightsPath) || FileManager.default.fileExists(atPath: index) else {
             let bin = (folder as NSString).appendingPathComponent("pytorch_model.bin")
             let hint = FileManager.default.fileExists(atPath: bin)
                 ? "only pytorch_model.bin is there; convert it once with transformers' save_pretrained(safe_serialization=True)"
-                : "download the checkpoint's model.safetensors into this folder"
+                : "download the checkpoint's model.safetensors (or its shards and model.safetensors.index.json) into this folder"
             throw CheckpointError.io(path: weightsPath, message: "not found (\(hint))")
         }
-        try self.init(config: RobertaConfig(path: configPath), weights: SafeTensorsFile(path: weightsPath))
+        try self.init(config: RobertaConfig(path: configPath), weights: CheckpointFolder.weights(in: folder, allowPickle: false))
     }
 
     /// Takes every tensor from `weights`, checking names and shapes against `config`.
     ///
     /// A `roberta.` prefix (task checkpoints) is detected; task heads (`lm_head.*`, `classifier.*`), the pooler
     /// and the `position_ids` buffer are ignored. Any other unused tensor is reported by name.
-    public init(config: RobertaConfig, weights file: SafeTensorsFile) throws {
+    public init(config: RobertaConfig, weights file: any TensorArchive) throws {
         self.config = config
-        let prefix = file.tensors["roberta.embeddings.word_embeddings.weight"] != nil ? "roberta." : ""
+        let prefix = file.shape(of: "roberta.embeddings.word_embeddings.weight") != nil ? "roberta." : ""
         let r = WeightReader(file: file, prefix: prefix)
         let c = config.hiddenSize, f = config.intermediateSize
         func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try r.take(name, shape: shape)) }
