@@ -151,6 +151,37 @@ final class CorporaTests: XCTestCase {
         XCTAssertThrowsError(try CorpusLoader.load(kind: .manifest, path: dir.path + "/nope.csv"))
     }
 
+    /// Broken CSV manifests are refused or reported by line: an unterminated quote (it used to swallow every later
+    /// row silently), a row with the wrong number of columns (it used to say "missing path"), and a .tsv file, which
+    /// is split on tabs (it used to be read as CSV).
+    func testManifestUnterminatedQuoteWrongColumnsAndTSV() throws {
+        let dir = try TestRepository.temporaryFolder(self)
+        for name in ["a.wav", "b.wav", "c.wav"] { try Data([1]).write(to: dir.appendingPathComponent(name)) }
+        let quoted = "path,label,text\na.wav,happy,\"fine\"\nb.wav,sad,\"never closed\nc.wav,angry,x\n"
+        try Data(quoted.utf8).write(to: dir.appendingPathComponent("q.csv"))
+        XCTAssertThrowsError(try CorpusLoader.load(kind: .manifest, path: dir.appendingPathComponent("q.csv").path)) { error in
+            XCTAssertTrue("\(error)".contains("line 3: a quote opens here and is never closed"), "\(error)")
+        }
+        XCTAssertNil(CSVReader.unterminatedQuoteLine("a,\"b\"\"c\",d\n\"multi\nline\"\n"))
+
+        let columns = "path,label,speaker\na.wav,happy,s1\nb.wav,sad\nc.wav,angry,s3,extra\n"
+        try Data(columns.utf8).write(to: dir.appendingPathComponent("c.csv"))
+        let c = try CorpusLoader.load(kind: .manifest, path: dir.appendingPathComponent("c.csv").path)
+        XCTAssertEqual(c.items.map(\.label), ["happy"])
+        XCTAssertEqual(c.skipped.map(\.reason), ["has 2 fields but the header has 3", "has 4 fields but the header has 3"])
+        XCTAssertEqual(c.skipped.map { $0.source.hasSuffix("c.csv:3") || $0.source.hasSuffix("c.csv:4") }, [true, true])
+
+        let tsv = "path\tlabel\ttext\na.wav\thappy\thello, there\nb.wav\tsad\t\n"
+        try Data(tsv.utf8).write(to: dir.appendingPathComponent("m.tsv"))
+        let t = try CorpusLoader.load(kind: .manifest, path: dir.appendingPathComponent("m.tsv").path)
+        XCTAssertEqual(t.items.map(\.label), ["happy", "sad"])
+        XCTAssertEqual(t.items.first?.text, "hello, there")
+        try Data(tsv.utf8).write(to: dir.appendingPathComponent("tabs.csv"))
+        XCTAssertThrowsError(try CorpusLoader.load(kind: .manifest, path: dir.appendingPathComponent("tabs.csv").path)) { error in
+            XCTAssertTrue("\(error)".contains("it is tab-separated: name the file .tsv"), "\(error)")
+        }
+    }
+
     func testCSVReaderQuotingAndNewlines() {
         let records = CSVReader.parse("\u{FEFF}a,b\r\n\"x, \"\"y\"\"\",\"multi\nline\"\n\nlast,\n")
         XCTAssertEqual(records.map(\.fields), [["a", "b"], ["x, \"y\"", "multi\nline"], ["last", ""]])

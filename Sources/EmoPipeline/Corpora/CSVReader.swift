@@ -1,4 +1,5 @@
-/// RFC 4180 CSV: quoted fields with embedded commas, quotes ("") and newlines; CRLF or LF; a UTF-8 BOM is dropped.
+/// RFC 4180 CSV (or TSV, with a tab separator): quoted fields with embedded separators, quotes ("") and newlines;
+/// CRLF or LF; a UTF-8 BOM is dropped.
 enum CSVReader {
     /// One parsed record and the 1-based line it starts on.
     struct Record {
@@ -6,8 +7,36 @@ enum CSVReader {
         var fields: [String]
     }
 
-    /// Every record of `text` (an unterminated quote at the end yields the partial field).
-    static func parse(_ text: String) -> [Record] {
+    /// The 1-based line on which a quote opens that is never closed (it would swallow every later row), if any:
+    /// the same quote rules as `parse`.
+    static func unterminatedQuoteLine(_ text: String, separator: Unicode.Scalar = ",") -> Int? {
+        var inQuotes = false, line = 1, openedOn = 0
+        var scalars = Substring(text).unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        func next() -> Unicode.Scalar? {
+            if let p = pending { pending = nil; return p }
+            return scalars.next()
+        }
+        while let c = next() {
+            if c == "\n" { line += 1 }
+            guard c == "\"" else { continue }
+            if !inQuotes {
+                inQuotes = true
+                openedOn = line
+                continue
+            }
+            if let n = next() {
+                if n == "\"" { continue }  // a doubled quote inside a quoted field
+                pending = n  // read again as ordinary text after the closing quote
+            }
+            inQuotes = false
+        }
+        return inQuotes ? openedOn : nil
+    }
+
+    /// Every record of `text` (an unterminated quote at the end yields the partial field: check
+    /// `unterminatedQuoteLine` first where that matters).
+    static func parse(_ text: String, separator: Unicode.Scalar = ",") -> [Record] {
         var records: [Record] = []
         var field = "", fields: [String] = []
         var inQuotes = false, line = 1, recordLine = 1
@@ -39,7 +68,7 @@ enum CSVReader {
             }
             switch c {
             case "\"": inQuotes = true
-            case ",": fields.append(field); field = ""
+            case separator: fields.append(field); field = ""
             case "\r":
                 if let n = next(), n != "\n" { pending = n }
                 endRecord(); line += 1; recordLine = line

@@ -11,16 +11,20 @@ enum ManifestAdapter {
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-        let rows: [(source: String, fields: [String: String])]
+        let rows: [(source: String, fields: [String: String], problem: String?)]
         if ext == "jsonl" || ext == "ndjson" {
-            rows = try jsonLines(text, path: path)
+            rows = try jsonLines(text, path: path).map { ($0.source, $0.fields, nil) }
         } else if ext == "csv" || ext == "tsv" || ext == "txt" {
-            rows = try csvRows(text, path: path)
+            rows = try csvRows(text, path: path, separator: ext == "tsv" ? "\t" : ",")
         } else {
             throw .malformed(path: path, message: "unknown manifest format '.\(ext)'; use .csv or .jsonl")
         }
         var items: [CorpusItem] = [], skipped: [SkippedItem] = []
         for row in rows {
+            if let problem = row.problem {
+                skipped.append(SkippedItem(source: row.source, reason: problem))
+                continue
+            }
             let f = row.fields
             let missing = ["path", "label"].filter { (f[$0] ?? "").isEmpty }
             guard missing.isEmpty else {
@@ -45,19 +49,26 @@ enum ManifestAdapter {
         return Corpus(kind: .manifest, root: path, items: items, skipped: skipped)
     }
 
-    static func csvRows(_ text: String, path: String) throws(CorpusError) -> [(source: String, fields: [String: String])] {
-        let records = CSVReader.parse(text)
+    static func csvRows(_ text: String, path: String, separator: Unicode.Scalar = ",") throws(CorpusError)
+        -> [(source: String, fields: [String: String], problem: String?) ] {
+        if let line = CSVReader.unterminatedQuoteLine(text, separator: separator) {
+            throw .malformed(path: path, message: "line \(line): a quote opens here and is never closed, so every later row would be swallowed into one field; close it (a quote inside a quoted field is written \"\")")
+        }
+        let records = CSVReader.parse(text, separator: separator)
         guard let header = records.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
               header.contains("path") else {
-            throw .malformed(path: path, message: "the first line must be a header naming at least 'path' and 'label'")
+            let tabs = separator == "," && (records.first?.fields.first?.contains("\t") ?? false)
+            throw .malformed(path: path, message: "the first line must be a header naming at least 'path' and 'label'"
+                + (tabs ? " (it is tab-separated: name the file .tsv)" : ""))
         }
         return records.dropFirst().map { r in
             var fields: [String: String] = [:]
             for (i, name) in header.enumerated() where i < r.fields.count {
                 fields[name] = r.fields[i].trimmingCharacters(in: .whitespaces)
             }
-            if r.fields.count != header.count { fields["path"] = nil }  // reported as missing below
-            return ("\(path):\(r.line)", fields)
+            let problem = r.fields.count == header.count ? nil
+                : "has \(r.fields.count) fields but the header has \(header.count)\(separator == "," && r.fields.count == 1 && header.count > 1 ? " (a tab-separated file needs the .tsv extension)" : "")"
+            return ("\(path):\(r.line)", fields, problem)
         }
     }
 
