@@ -27,6 +27,20 @@ final class ModelsCommandTests: XCTestCase {
         XCTAssertTrue(text.output.contains("loaded by the roberta plugin"), text.output)
         let speech = try emo(["models", "import", root + "/Tests/EmoModelsTests/Fixtures/encoders/wav2vec2-base", "--name", "tiny-w2v"], registry: registry)
         XCTAssertEqual(speech.status, 0, speech.output)
+        // The same name again is refused (it used to overwrite silently); --replace points it elsewhere.
+        let again = try emo(["models", "import", root + "/Tests/EmoModelsTests/Fixtures/encoders/hubert-base", "--name", "tiny-w2v"], registry: registry)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.output.contains("model 'tiny-w2v' is already registered") && again.output.contains("--replace"), again.output)
+        // An entry this version cannot read is kept, not dropped, when another name is written.
+        var raw = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: registry))) as? [String: Any])
+        var models = try XCTUnwrap(raw["models"] as? [String: Any])
+        models["future-entry"] = ["uri": "s3://somewhere"]
+        raw["models"] = models
+        try JSONSerialization.data(withJSONObject: raw).write(to: URL(fileURLWithPath: registry))
+        let replaced = try emo(["models", "import", root + "/Tests/EmoModelsTests/Fixtures/encoders/wav2vec2-base", "--name", "tiny-w2v", "--replace"], registry: registry)
+        XCTAssertEqual(replaced.status, 0, replaced.output)
+        let kept = try String(contentsOfFile: registry, encoding: .utf8)
+        XCTAssertTrue(kept.contains("future-entry") && kept.contains("s3://somewhere"), kept)
         let list = try emo(["models", "list"], registry: registry)
         XCTAssertTrue(list.output.contains("tiny-roberta") && list.output.contains("roberta"), list.output)
         XCTAssertTrue(list.output.contains("tiny-w2v") && list.output.contains("wav2vec2"), list.output)

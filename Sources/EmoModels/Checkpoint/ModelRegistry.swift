@@ -53,22 +53,26 @@ public struct ModelRegistry: Sendable {
         return out
     }
 
-    /// Adds or replaces `name`.
-    public func register(name: String, entry: Entry) throws {
+    /// Adds `name`, or replaces it when `replace` is true (an existing name is refused otherwise, naming where it
+    /// points). Every other entry of the file is written back as it was, even one this version cannot read.
+    public func register(name: String, entry: Entry, replace: Bool = false) throws {
         guard ComponentInfo.isValidID(name) else {
             throw CheckpointError.invalidConfig(path: file, message: "model name '\(name)' must match [a-z0-9-]+")
         }
-        var all = try entries()
-        all[name] = entry
-        var models: [String: JSONValue] = [:]
-        for (n, e) in all {
-            models[n] = ["path": .string(e.path), "family": .string(e.family), "parameters": .number(Double(e.parameters))]
+        if !replace, let existing = try entries()[name] {
+            throw CheckpointError.invalidConfig(path: file, message: "model '\(name)' is already registered (→ \(existing.path)); choose another name, or pass --replace to point it at \(entry.path)")
         }
-        let json: JSONValue = ["models": .object(models)]
+        var root: [String: JSONValue] = [:]
+        if let data = FileManager.default.contents(atPath: file), let old = try? JSONValue.parse(data).objectValue {
+            root = old
+        }
+        var models = root["models"]?.objectValue ?? [:]
+        models[name] = ["path": .string(entry.path), "family": .string(entry.family), "parameters": .number(Double(entry.parameters))]
+        root["models"] = .object(models)
         let url = URL(fileURLWithPath: file)
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(json.serialized(pretty: true).utf8).write(to: url, options: .atomic)
+            try Data(JSONValue.object(root).serialized(pretty: true).utf8).write(to: url, options: .atomic)
         } catch {
             throw CheckpointError.io(path: file, message: "cannot write the model registry (\(error.localizedDescription))")
         }

@@ -37,9 +37,15 @@ struct ModelsImport: AsyncParsableCommand {
     @Option(help: "Name to register ([a-z0-9-]+), used as the encoder's `model` config.")
     var name: String
 
+    @Flag(help: "Point an already registered name at this folder (without it, an existing name is refused).")
+    var replace = false
+
     func run() async throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         let registry = ModelRegistry.standard()
+        if !replace, let existing = try registry.entries()[name] {
+            throw ModelsCommandError(message: "model '\(name)' is already registered (→ \(existing.path)); choose another name, or pass --replace to point it at \(dir)")
+        }
         let type = try Self.modelType(of: dir)
         let host = PluginHost.standard()
         let (component, installed) = Self.component(for: type, in: host)
@@ -55,7 +61,7 @@ struct ModelsImport: AsyncParsableCommand {
         let entry = ModelRegistry.Entry(path: dir, family: type == "ctranslate2-whisper" ? "whisper-ct2" : type,
                                         parameters: Self.checkpointParameters(dir))
         print("\(entry.family): loaded by the \(component) plugin\(entry.parameters > 0 ? ", \(entry.parameters) parameters" : "")")
-        try registry.register(name: name, entry: entry)
+        try registry.register(name: name, entry: entry, replace: replace)
         print("registered \(name) → \(dir)")
         print("registry: \(registry.file)")
     }
