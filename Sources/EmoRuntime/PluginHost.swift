@@ -168,6 +168,13 @@ public final class PluginHost: @unchecked Sendable {
             status.error = .missingLibrary(path: path, registry: source)
             return status
         }
+        // Only a regular file can be a library: hashing a FIFO or a device would block forever, and a folder
+        // named *.so is not one either.
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            status.error = .loadFailed(path: path, reason: "not a regular file (a folder, FIFO or device); a plugin is a shared library file")
+            return status
+        }
         if !forceProbe, let record = cache.fresh(path) {
             if let pin, record.sha256 != pin {
                 status.error = .checksumMismatch(path: path, expected: pin, actual: record.sha256)

@@ -70,6 +70,21 @@ final class PluginErrorTests: XCTestCase {
         XCTAssertTrue(host.problems[0].description.contains("Upgrade EmoKit"))
     }
 
+    /// A FIFO, a device or a folder named like a library is refused as "not a regular file" at once (hashing a FIFO
+    /// used to block forever, and a folder made every command trap).
+    func testNonRegularFilesAreRefusedWithoutBlocking() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let fifo = dir + "/fifo.so", folder = dir + "/folder.so"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(fifo, nil), (folder, nil), ("/dev/null", nil)])],
+                                        cacheIn: dir)
+        XCTAssertEqual(host.libraries.count, 3)
+        for library in host.libraries {
+            XCTAssertTrue(library.error?.description.contains("not a regular file") == true, "\(library.path): \(String(describing: library.error))")
+        }
+    }
+
     /// `emo plugins scan` reports a broken library and exits 1 (it used to exit 0), in text and in JSON.
     func testScanExitsNonZeroWhenALibraryIsBroken() throws {
         let emo = try TestRepository.emoExecutable().path
