@@ -123,7 +123,7 @@ let package = Package(
                     path: "Tests/SpeechEncodersTests"),
         .testTarget(name: "EmoRuntimeTests", dependencies: ["EmoRuntime", "EmoPluginSDK", "EmoCore", "EmoTestSupport"],
                     path: "Tests/EmoRuntimeTests", exclude: ["Fixtures"]),
-        .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia", "EmoTestSupport"], path: "Tests/EmoMediaTests",
+        .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia", "EmoTensor", "EmoTestSupport"], path: "Tests/EmoMediaTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
         .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline", "EmoTestSupport"], path: "Tests/EmoPipelineTests",

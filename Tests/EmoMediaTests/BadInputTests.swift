@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 import EmoCore
 @testable import EmoMedia
+import EmoTensor
 
 /// Bad files fail with an error that names the file and says what is wrong.
 final class BadInputTests: XCTestCase {
@@ -36,14 +37,20 @@ final class BadInputTests: XCTestCase {
         try assertError(url.path) { if case .truncated = $0 { return true }; return false }
     }
 
+    /// Random bytes named .wav are refused with a reason, whatever the bytes happen to resemble (libavformat
+    /// sometimes reads noise as a text subtitle stream: then "no audio stream" is the honest answer). Twenty
+    /// fixed seeds, so a run is repeatable (the test used the system generator, and failed now and then).
     func testRandomBytesNamedWAV() throws {
         let url = try TestRepository.temporaryFolder(self).appendingPathComponent("noise.wav")
-        var g = SystemRandomNumberGenerator()
-        try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &g) }).write(to: url)
-        try assertError(url.path) { error in
-            switch error {
-            case .unrecognisedFormat, .decodeFailed, .emptyAudio: return true
-            default: return false
+        for seed in 1...20 as ClosedRange<UInt64> {
+            var g = SplitMix64(seed: seed)
+            let bytes: [UInt8] = (0..<4096).map { _ in UInt8(truncatingIfNeeded: g.next() >> 56) }
+            try Data(bytes).write(to: url)
+            try assertError(url.path) { error in
+                switch error {
+                case .unrecognisedFormat, .decodeFailed, .emptyAudio, .noAudioStream: return true
+                default: return false
+                }
             }
         }
     }
