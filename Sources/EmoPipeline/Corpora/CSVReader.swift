@@ -7,39 +7,29 @@ enum CSVReader {
         var fields: [String]
     }
 
-    /// The 1-based line on which a quote opens that is never closed (it would swallow every later row), if any:
-    /// the same quote rules as `parse`.
-    static func unterminatedQuoteLine(_ text: String, separator: Unicode.Scalar = ",") -> Int? {
-        var inQuotes = false, line = 1, openedOn = 0
-        var scalars = Substring(text).unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        func next() -> Unicode.Scalar? {
-            if let p = pending { pending = nil; return p }
-            return scalars.next()
-        }
-        while let c = next() {
-            if c == "\n" { line += 1 }
-            guard c == "\"" else { continue }
-            if !inQuotes {
-                inQuotes = true
-                openedOn = line
-                continue
-            }
-            if let n = next() {
-                if n == "\"" { continue }  // a doubled quote inside a quoted field
-                pending = n  // read again as ordinary text after the closing quote
-            }
-            inQuotes = false
-        }
-        return inQuotes ? openedOn : nil
+    /// What `read` found: the records, and the 1-based line on which a quote opens that is never closed (it would
+    /// swallow every later row into one field), if any.
+    struct Parsed {
+        var records: [Record]
+        var unterminatedQuoteLine: Int?
     }
 
-    /// Every record of `text` (an unterminated quote at the end yields the partial field: check
-    /// `unterminatedQuoteLine` first where that matters).
+    /// Every record of `text` (an unterminated quote at the end yields the partial field; `read` says where it
+    /// opened).
     static func parse(_ text: String, separator: Unicode.Scalar = ",") -> [Record] {
+        read(text, separator: separator).records
+    }
+
+    /// The line on which an unterminated quote opens, if any (`read(...).unterminatedQuoteLine`).
+    static func unterminatedQuoteLine(_ text: String, separator: Unicode.Scalar = ",") -> Int? {
+        read(text, separator: separator).unterminatedQuoteLine
+    }
+
+    /// Every record of `text`, and where an unterminated quote opens.
+    static func read(_ text: String, separator: Unicode.Scalar = ",") -> Parsed {
         var records: [Record] = []
         var field = "", fields: [String] = []
-        var inQuotes = false, line = 1, recordLine = 1
+        var inQuotes = false, line = 1, recordLine = 1, quoteLine = 0
         var scalars = Substring(text).unicodeScalars[...]
         if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
         var iterator = scalars.makeIterator()
@@ -67,7 +57,7 @@ enum CSVReader {
                 continue
             }
             switch c {
-            case "\"": inQuotes = true
+            case "\"": inQuotes = true; quoteLine = line
             case separator: fields.append(field); field = ""
             case "\r":
                 if let n = next(), n != "\n" { pending = n }
@@ -78,6 +68,6 @@ enum CSVReader {
             }
         }
         if !field.isEmpty || !fields.isEmpty { endRecord() }
-        return records
+        return Parsed(records: records, unterminatedQuoteLine: inQuotes ? quoteLine : nil)
     }
 }

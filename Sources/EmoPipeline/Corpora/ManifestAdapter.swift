@@ -51,10 +51,11 @@ enum ManifestAdapter {
 
     static func csvRows(_ text: String, path: String, separator: Unicode.Scalar = ",") throws(CorpusError)
         -> [(source: String, fields: [String: String], problem: String?) ] {
-        if let line = CSVReader.unterminatedQuoteLine(text, separator: separator) {
+        let parsed = CSVReader.read(text, separator: separator)
+        if let line = parsed.unterminatedQuoteLine {
             throw .malformed(path: path, message: "line \(line): a quote opens here and is never closed, so every later row would be swallowed into one field; close it (a quote inside a quoted field is written \"\")")
         }
-        let records = CSVReader.parse(text, separator: separator)
+        let records = parsed.records
         guard let header = records.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
               header.contains("path") else {
             let tabs = separator == "," && (records.first?.fields.first?.contains("\t") ?? false)
