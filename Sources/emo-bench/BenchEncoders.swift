@@ -139,7 +139,7 @@ struct BenchEncoders: AsyncParsableCommand {
         let core = BLASInfo.coreName
         let threads = BLASInfo.threadCount
         if json {
-            var obj: [String: Any] = ["openblas_core": core, "openblas_core_source": BLASInfo.coreSource, "cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags, "openblas_threads": threads, "elementwise_kernels": Dense.kernelPath, "rows": rows, "cache": dir]
+            var obj: [String: Any] = ["openblas_core": core, "openblas_core_source": BLASInfo.coreSource, "cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags, "openblas_threads": threads, "elementwise_kernels": Kernels.elementwisePath, "rows": rows, "cache": dir]
             if positionalConv { obj["positional_conv"] = posConvRows }
             if let missingWhy { obj["pytorch_missing"] = missingWhy }
             for k in ["torch", "transformers", "threads"] { if let v = peerInfo[k] { obj["pytorch_\(k)"] = v } }
@@ -148,7 +148,7 @@ struct BenchEncoders: AsyncParsableCommand {
             return
         }
         print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
-        print("OpenBLAS core \(core) (\(BLASInfo.coreSource)), \(threads) threads, elementwise kernels \(Dense.kernelPath); PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
+        print("OpenBLAS core \(core) (\(BLASInfo.coreSource)), \(threads) threads, elementwise kernels \(Kernels.elementwisePath); PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
         if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
         let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB",
                       "bwd emokit", "bwd torch", "bwd |diff|/max"]

@@ -143,7 +143,7 @@ struct BenchExplain: AsyncParsableCommand {
                                   "emokit_occlusion_cpu_seconds": occCPU, "emokit_peak_mb": peak,
                                   "openblas_core": BLASInfo.coreName, "openblas_core_source": BLASInfo.coreSource,
                                   "cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags,
-                                  "elementwise_kernels": Dense.kernelPath,
+                                  "elementwise_kernels": Kernels.elementwisePath,
                                   "openblas_threads": BLASInfo.threadCount]
         if let igResult {
             row["emokit_ig_keep_activations"] = !checkpointed

@@ -49,7 +49,7 @@ final class CEmoKernelsTests: XCTestCase {
         let expected = set("EMOKIT_NO_AVX2") ? "portable"
             : (!set("EMOKIT_NO_AVX512") && emo_kernels_avx512() != nil) ? "avx512"
             : (emo_kernels_avx2() == nil ? "portable" : "avx2-fma")
-        XCTAssertEqual(Dense.kernelPath, expected)
+        XCTAssertEqual(Kernels.elementwisePath, expected)
         #if arch(x86_64)
         // The reference machine (and every x86-64 CI runner this project uses) has AVX2 + FMA.
         if emo_kernels_avx2() == nil { print("note: this CPU lacks AVX2/FMA; only the portable path is tested") }

@@ -3,10 +3,10 @@ import Foundation
 
 /// Dense inference kernels on raw pointers (row-major, caller-owned memory, no allocation).
 ///
-/// The speech encoders use these while EmoTensor's kernels land; the tests compare each with the math in double
-/// precision. The elementwise and row kernels (GELU and its fused forms, softmax, norms, add) are C
-/// (`CEmoKernels`): AVX2 + FMA on CPUs that have them, a portable build otherwise; these functions split the
-/// work across threads and call them. Dimension legend: docs/numerics.md (`T` frames, `C` channels).
+/// The speech encoders' fused and statistics-recording forms, beside `Kernels`; the tests compare each with the
+/// math in double precision. The elementwise and row kernels (GELU and its fused forms, softmax, norms, add) are C
+/// (`CEmoKernels`, `Kernels.elementwise`: AVX-512 or AVX2 + FMA on CPUs that have them, a portable build
+/// otherwise); these functions split the work across threads and call them. Dimension legend: docs/numerics.md (`T` frames, `C` channels).
 public enum Dense {
     // GEMM and linear layers: Kernels.sgemm and Kernels.linear (accumulate: true adds a residual branch).
 
@@ -108,13 +108,9 @@ public enum Dense {
         kernels.add(x, y, count)
     }
 
-    /// The C kernels this process runs (`CEmoKernels`, chosen once: AVX2 + FMA when the CPU has both and
-    /// `EMOKIT_NO_AVX2` is unset).
+    /// The C kernels this process runs: `Kernels.elementwise` (one choice of path for every caller).
     @inline(__always)
-    static var kernels: EmoKernelTable { emo_kernels().pointee }
-
-    /// Name of the kernel path in use, `"avx2-fma"` or `"portable"` (for benchmark reports).
-    public static var kernelPath: String { String(cString: kernels.name) }
+    static var kernels: EmoKernelTable { Kernels.elementwise }
 
     /// Runs `body(start, length)` over `0..<count` split into slices of whole 8-float blocks (the last slice also
     /// takes the tail) on the kernel threads; one slice, inline, below `grain` blocks per thread.
