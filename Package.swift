@@ -62,7 +62,7 @@ let package = Package(
         // Tensors, BLAS kernels + naive references, autodiff, optimisers.
         .target(name: "EmoTensor", dependencies: ["CEmoBLAS", "CEmoKernels"], path: "Sources/EmoTensor"),
         // The elementwise kernels in C (GELU, softmax, norms): AVX-512 or AVX2 + FMA when the CPU has them.
-        .target(name: "CEmoKernels", path: "Sources/CEmoKernels"),
+        .target(name: "CEmoKernels", dependencies: ["CEmoBLAS"], path: "Sources/CEmoKernels"),
         // Checkpoint I/O and the model registry (linked into plugins; each network lives in its plugin).
         .target(name: "EmoModels", dependencies: ["EmoTensor", "EmoCore"], path: "Sources/EmoModels"),
         // Trainable layers (linear, batch norm, dropout, activations, Sequential) with hand-written backward,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "CEmoBLAS.h"
 #include "CEmoKernels.h"
 
 extern const EmoKernelTable emo_kernel_table_portable;
@@ -13,21 +14,24 @@ extern const EmoKernelTable emo_kernel_table_avx512;
 
 const EmoKernelTable *emo_kernels_portable(void) { return &emo_kernel_table_portable; }
 
+/* The CPU's features as the BLAS core choice reads them (CEmoBLAS: CPUID, and XGETBV for what the OS saves), so
+   the elementwise path and the BLAS kernel are decided from the same facts. */
+static int has_avx2_fma(const EmoCpuFeatures *f) { return f->avx2 && f->fma && f->os_ymm; }
+
 const EmoKernelTable *emo_kernels_avx2(void) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &emo_kernel_table_avx2;
+    EmoCpuFeatures f;
+    emo_cpu_detect(&f);
+    if (has_avx2_fma(&f)) return &emo_kernel_table_avx2;
 #endif
     return NULL;
 }
 
 const EmoKernelTable *emo_kernels_avx512(void) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    /* __builtin_cpu_supports reads CPUID and XGETBV (libgcc clears the AVX-512 bits when the OS does not save
-       ZMM state). */
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && emo_kernels_avx2() != NULL)
+    EmoCpuFeatures f;
+    emo_cpu_detect(&f);
+    if (has_avx2_fma(&f) && f.avx512f && f.avx512vl && f.avx512bw && f.avx512dq && f.os_zmm)
         return &emo_kernel_table_avx512;
 #endif
     return NULL;

@@ -7,7 +7,7 @@
  *   - "avx512": x86-64 only, target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq"); the 32-lane loops on two ZMM
  *     registers; bit-identical to avx2-fma. Picked when the CPU and OS support it (EMOKIT_NO_AVX512=1: not).
  *   - "avx2-fma": x86-64 only, compiled with __attribute__((target("avx2,fma"))); picked at run time when the
- *     CPU has both (__builtin_cpu_supports).
+ *     CPU has both and the OS saves YMM state (emo_cpu_detect, the facts the BLAS core choice reads).
  *   - "portable": the same code for the package's default target (SSE2 on x86-64, NEON on aarch64).
  * emo_kernels() picks once per process; EMOKIT_NO_AVX2=1 in the environment forces the portable path.
  * (The wider path pays on the long elementwise loops: see docs/numerics.md for the measurement.)
