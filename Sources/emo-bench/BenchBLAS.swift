@@ -36,7 +36,7 @@ struct BenchBLAS: AsyncParsableCommand {
 
     func run() async throws {
         if child {
-            print(Self.jsonText(Self.measureHere(threads: threads, minSeconds: minSeconds)))
+            print(jsonText(Self.measureHere(threads: threads, minSeconds: minSeconds)))
             return
         }
         let columns = Self.columns()
@@ -65,7 +65,7 @@ struct BenchBLAS: AsyncParsableCommand {
                 cols.append(["column": name, "core": cores[name] ?? "?", "total_s": total(name),
                              "shapes": results[name] ?? [:]])
             }
-            print(Self.jsonText(["cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags, "threads": threads,
+            print(jsonText(["cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags, "threads": threads,
                                  "rule_choice": BLASInfo.chosenCore, "best_forced": best,
                                  "auto_over_best": ratio, "columns": cols]))
             return
@@ -146,11 +146,6 @@ struct BenchBLAS: AsyncParsableCommand {
         }
         return ["core": BLASInfo.coreName, "source": BLASInfo.coreSource, "shapes": rows]
     }
-
-    static func jsonText(_ object: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
 }
 
 /// One GEMM shape as a model runs it: `repeats` sgemms of `[m, k] · op(B)` → `[m, n]`.
@@ -172,7 +167,7 @@ struct BLASShape {
         BLASShape(name: "mlp dW 1024x2364 over 32", m: 1024, n: 2364, k: 32, transA: true, transB: false),
     ]
 
-    /// Best seconds for one pass of this shape: 2 warm-ups, then ≥ 5 repeats and ≥ `minSeconds`.
+    /// Best seconds for one pass of this shape (`BenchTiming.measure`: warm-ups, then ≥ 5 repeats and ≥ `minSeconds`).
     func measure(minSeconds: Double) -> Double {
         let aCount = m * k, bCount = k * n
         let a = (0..<aCount).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }
@@ -184,15 +179,6 @@ struct BLASShape {
                               b: b, ldb: transB ? k : n, c: &c, ldc: n)
             }
         }
-        once(); once()
-        var best = Double.infinity, count = 0
-        let start = BenchClock.wall.now
-        while count < 5 || BenchClock.wall.now - start < minSeconds {
-            let t0 = BenchClock.wall.now
-            once()
-            best = min(best, BenchClock.wall.now - t0)
-            count += 1
-        }
-        return best
+        return BenchTiming.measure(minSeconds: minSeconds, [once])[0].best
     }
 }

@@ -220,10 +220,7 @@ struct PeerChain {
 
     /// Reads the saved chain, or nil when any file is missing or has the wrong size.
     init?(folder: String, samples: Int) {
-        func floats(_ name: String, _ count: Int) -> [Float]? {
-            guard let data = FileManager.default.contents(atPath: folder + "/" + name + ".f32"), data.count == 4 * count else { return nil }
-            return data.withUnsafeBytes { raw in (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
-        }
+        func floats(_ name: String, _ count: Int) -> [Float]? { Self.floats(folder + "/" + name + ".f32", count: count) }
         let ckpt = folder + "/wav2vec2-base"
         guard FileManager.default.fileExists(atPath: ckpt + "/model.safetensors"),
               let w1 = floats("head_w1", 256 * 768), let b1 = floats("head_b1", 256), let w2 = floats("head_w2", 7 * 256),
@@ -235,9 +232,15 @@ struct PeerChain {
     }
 
     /// The peer's saved attribution `name` (`ig_attr`, `occlusion_attr`), when present.
-    func attribution(_ name: String) -> [Float]? {
-        guard let data = FileManager.default.contents(atPath: folder + "/" + name + ".f32"), data.count == 4 * wave.count else { return nil }
-        return data.withUnsafeBytes { raw in (0..<wave.count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+    func attribution(_ name: String) -> [Float]? { Self.floats(folder + "/" + name + ".f32", count: wave.count) }
+
+    /// `count` little-endian Float32 values from a raw file (what numpy's `astype("<f4").tofile` writes), or nil
+    /// when the file is missing or has another size.
+    static func floats(_ path: String, count: Int) -> [Float]? {
+        guard let data = FileManager.default.contents(atPath: path), data.count == 4 * count else { return nil }
+        return data.withUnsafeBytes { raw in
+            (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
     }
 
     /// Max |diff|, max |diff| / max |ref|, and the Pearson correlation of two attribution vectors.

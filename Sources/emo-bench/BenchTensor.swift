@@ -50,7 +50,7 @@ struct BenchTensor: AsyncParsableCommand {
             rows.append(row)
             FileHandle.standardError.write(Data("measured \(c.name)\n".utf8))
         }
-        let peerArgs = ["--cases", c2json(cases.map(\.peerSpec)), "--threads", String(threads),
+        let peerArgs = ["--cases", jsonText(cases.map(\.peerSpec)), "--threads", String(threads),
                         "--min-seconds", String(minSeconds),
                         "--clock", clock.rawValue]
         var peerNote = ""
@@ -77,7 +77,7 @@ struct BenchTensor: AsyncParsableCommand {
             "clock": clock.rawValue,
         ]
         if json {
-            print(c2json(header))
+            print(jsonText(header))
             return
         }
         print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
@@ -108,8 +108,8 @@ struct BenchTensor: AsyncParsableCommand {
     }
 }
 
-/// JSON text of a Foundation object (sorted keys).
-private func c2json(_ object: Any) -> String {
+/// JSON text of a Foundation object (sorted keys): what every benchmark's --json prints.
+func jsonText(_ object: Any) -> String {
     guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
     return String(decoding: data, as: UTF8.self)
 }

@@ -88,7 +88,7 @@ struct BenchText: AsyncParsableCommand {
             report["whisper"] = try whisper(host: host, model: whisperModel, clip: clipPath)
         }
         if json {
-            print(BenchBLAS.jsonText(report))
+            print(jsonText(report))
             return
         }
         print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
