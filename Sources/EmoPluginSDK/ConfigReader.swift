@@ -118,6 +118,15 @@ public struct ConfigReader {
         return v
     }
 
+    /// One of `E`'s cases, by raw value (the allowed values listed in the error are `E`'s).
+    public func choice<E: RawRepresentable & CaseIterable>(_ key: String, as _: E.Type) throws -> E where E.RawValue == String {
+        let allowed = E.allCases.map(\.rawValue)
+        guard let value = E(rawValue: try choice(key, allowed)) else {
+            throw bad(key, "must be one of \(allowed.joined(separator: ", "))")
+        }
+        return value
+    }
+
     /// True when the key is present and not null.
     public func has(_ key: String) -> Bool {
         if let v = config[key], v != .null { return true }

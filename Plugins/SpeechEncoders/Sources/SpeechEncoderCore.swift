@@ -75,10 +75,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
         guard encoder.config.family == family else {
             throw bad("model '\(model)' is a \(encoder.config.family.rawValue) checkpoint; use the \(encoder.config.family.rawValue) component")
         }
-        guard let p = Pooling(rawValue: try read.choice("pooling", Pooling.allCases.map(\.rawValue))) else {
-            throw bad("\"pooling\" must be mean, layer or weighted")
-        }
-        pooling = p
+        pooling = try read.choice("pooling", as: Pooling.self)
         layer = try read.int("layer")
         let nLayers = encoder.config.numLayers + 1
         guard layer >= -1, layer < nLayers else { throw bad("\"layer\" must be -1 or in 0...\(nLayers - 1)") }

@@ -33,11 +33,7 @@ public final class HandcraftedExtractor: Extractor {
         let read = ConfigReader(config, info: Self.componentInfo)
         let cfg = read.config
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: "handcrafted", message: m) }
-        func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E where E.RawValue == String {
-            guard let e = E(rawValue: try read.choice(key, E.allCases.map(\.rawValue))) else { throw bad("\(key) is invalid") }
-            return e
-        }
-        let p = try choice("preset", Preset.self)
+        let p = try read.choice("preset", as: Preset.self)
         var s = ExtractorSettings()
         s.sampleRate = try read.double("sample_rate")
         s.nFFT = try read.int("n_fft")
@@ -50,8 +46,8 @@ public final class HandcraftedExtractor: Extractor {
         s.pitch.frameLength = try read.int("pitch_frame_length")
         s.pitch.hopLength = s.hop
         s.lpcOrder = try read.int("lpc_order")
-        s.formantMethod = try choice("formant_method", FormantMethod.self)
-        s.voiceMethod = try choice("voice_method", VoiceMethod.self)
+        s.formantMethod = try read.choice("formant_method", as: FormantMethod.self)
+        s.voiceMethod = try read.choice("voice_method", as: VoiceMethod.self)
         guard s.sampleRate == 16000 else { throw bad("sample_rate must be 16000 (EmoKit clips are 16 kHz mono)") }
         guard s.nMels >= 1, s.nMFCC >= 1, s.nMFCC <= s.nMels else { throw bad("need 1 <= n_mfcc <= n_mels") }
         guard s.rollPercent > 0, s.rollPercent < 1 else { throw bad("roll_percent must be in (0, 1)") }
