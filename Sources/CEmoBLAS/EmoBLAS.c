@@ -162,6 +162,8 @@ static void do_load(void) {
         handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
         unsetenv("OPENBLAS_CORETYPE");
     }
+    state.info.source = source;
+    state.info.source_text = source_text(source);
     if (!handle) {
         const char *why = dlerror();
         snprintf(state.error, sizeof state.error,
@@ -169,8 +171,6 @@ static void do_load(void) {
                  "libopenblas0-pthread) or set EMOKIT_BLAS_LIBRARY to the path of a CBLAS library.",
                  library, why ? why : "dlopen failed");
         state.info.error = state.error;
-        state.info.source = source;
-        state.info.source_text = source_text(source);
         return;
     }
     state.sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
@@ -180,8 +180,6 @@ static void do_load(void) {
                  "EmoKit loaded '%s' but it has no cblas_sgemm/cblas_cgemm: it is not a CBLAS library. Set "
                  "EMOKIT_BLAS_LIBRARY to OpenBLAS (libopenblas.so.0) or another CBLAS.", library);
         state.info.error = state.error;
-        state.info.source = source;
-        state.info.source_text = source_text(source);
         return;
     }
     state.corename = (char *(*)(void))dlsym(handle, "openblas_get_corename");

@@ -2,7 +2,7 @@
  * CEmoBLAS.h — EmoKit's binding to the system BLAS: it chooses OpenBLAS's CPU kernel for the machine it runs
  * on, then loads the library, so every sgemm in the process runs the fastest kernel the CPU supports.
  *
- * Usage (Swift callers go through EmoTensor's `BLAS` and `Kernels.sgemm`; C callers look like this):
+ * Usage (Swift callers go through EmoTensor's `BLASInfo` and `Kernels.sgemm`; C callers look like this):
  *
  *     char err[512];
  *     if (emo_blas_load(err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }  // optional: lazy too
