@@ -108,7 +108,7 @@ extension TrainingConfig: Codable {
     }
 }
 
-extension TrainingConfig.EarlyStopping: Codable {
+extension TrainingConfig.EarlyStopping {
     enum CodingKeys: String, CodingKey, CaseIterable { case monitor, patience, minDelta, restoreBestWeights }
 
     /// Decodes `patience` (required), `monitor` (`val-loss`), `minDelta` (0), `restoreBestWeights` (true).
@@ -119,18 +119,9 @@ extension TrainingConfig.EarlyStopping: Codable {
                   minDelta: try c.decodeIfPresent(Double.self, forKey: .minDelta) ?? 0,
                   restoreBestWeights: try c.decodeIfPresent(Bool.self, forKey: .restoreBestWeights) ?? true)
     }
-
-    /// Encodes every field.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(monitor, forKey: .monitor)
-        try c.encode(patience, forKey: .patience)
-        try c.encode(minDelta, forKey: .minDelta)
-        try c.encode(restoreBestWeights, forKey: .restoreBestWeights)
-    }
 }
 
-extension TrainingConfig.Plateau: Codable {
+extension TrainingConfig.Plateau {
     enum CodingKeys: String, CodingKey, CaseIterable { case monitor, factor, patience, minLearningRate }
 
     /// Decodes `factor` and `patience` (required), `monitor` (`val-loss`), `minLearningRate` (0).
@@ -140,18 +131,9 @@ extension TrainingConfig.Plateau: Codable {
                   factor: try c.decode(Double.self, forKey: .factor), patience: try c.decode(Int.self, forKey: .patience),
                   minLearningRate: try c.decodeIfPresent(Double.self, forKey: .minLearningRate) ?? 0)
     }
-
-    /// Encodes every field.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(monitor, forKey: .monitor)
-        try c.encode(factor, forKey: .factor)
-        try c.encode(patience, forKey: .patience)
-        try c.encode(minLearningRate, forKey: .minLearningRate)
-    }
 }
 
-extension TrainingConfig.Warmup: Codable {
+extension TrainingConfig.Warmup {
     enum CodingKeys: String, CodingKey, CaseIterable { case fraction, schedule }
 
     /// Decodes `fraction` (required) and `schedule` (`linear`).
@@ -159,13 +141,6 @@ extension TrainingConfig.Warmup: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(fraction: try c.decode(Double.self, forKey: .fraction),
                   schedule: try c.decodeIfPresent(Schedule.self, forKey: .schedule) ?? .linear)
-    }
-
-    /// Encodes every field.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(fraction, forKey: .fraction)
-        try c.encode(schedule, forKey: .schedule)
     }
 }
 

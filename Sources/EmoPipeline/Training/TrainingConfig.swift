@@ -34,7 +34,7 @@ public struct TrainingConfig: Sendable, Equatable {
     }
 
     /// Stop after `patience` epochs without an improvement larger than `minDelta` (Keras' EarlyStopping).
-    public struct EarlyStopping: Sendable, Equatable {
+    public struct EarlyStopping: Sendable, Equatable, Codable {
         /// Quantity watched.
         public var monitor: Monitor
         /// Epochs without improvement before stopping.
@@ -55,7 +55,7 @@ public struct TrainingConfig: Sendable, Equatable {
 
     /// Multiply the learning rate by `factor` when the monitored quantity has not improved (relative threshold
     /// 1e-4) for more than `patience` epochs, never below `minLearningRate` (torch's ReduceLROnPlateau).
-    public struct Plateau: Sendable, Equatable {
+    public struct Plateau: Sendable, Equatable, Codable {
         /// Quantity watched.
         public var monitor: Monitor
         /// Factor in (0, 1).
@@ -76,7 +76,7 @@ public struct TrainingConfig: Sendable, Equatable {
 
     /// Linear warm-up from 0 over the first `fraction` of all steps, then constant or linear decay to 0 at the
     /// last step (Hugging Face's `get_linear_schedule_with_warmup`).
-    public struct Warmup: Sendable, Equatable {
+    public struct Warmup: Sendable, Equatable, Codable {
         /// After warm-up.
         public enum Schedule: String, Sendable, SpecEnum {
             /// Keep the peak learning rate.
