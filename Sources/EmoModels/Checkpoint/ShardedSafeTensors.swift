@@ -67,9 +67,12 @@ public enum CheckpointFolder {
         let fm = FileManager.default
         if fm.fileExists(atPath: at("model.safetensors")) { return try SafeTensorsFile(path: at("model.safetensors")) }
         if fm.fileExists(atPath: at("model.safetensors.index.json")) { return try ShardedSafeTensors(index: at("model.safetensors.index.json")) }
-        if allowPickle, fm.fileExists(atPath: at("pytorch_model.bin")) { return try PyTorchBinFile(path: at("pytorch_model.bin")) }
+        let hasPickle = fm.fileExists(atPath: at("pytorch_model.bin"))
+        if allowPickle && hasPickle { return try PyTorchBinFile(path: at("pytorch_model.bin")) }
         throw CheckpointError.io(path: at("model.safetensors"), message: allowPickle
             ? "missing, and no model.safetensors.index.json (sharded) or pytorch_model.bin either (EmoKit loads Hugging Face checkpoint folders)"
-            : "missing, and no model.safetensors.index.json (sharded) either")
+            : hasPickle
+            ? "not found (only pytorch_model.bin is there; convert it once with transformers' save_pretrained(safe_serialization=True))"
+            : "not found (download the checkpoint's model.safetensors, or its shards and model.safetensors.index.json, into this folder)")
     }
 }

@@ -49,16 +49,8 @@ public final class RobertaModel: @unchecked Sendable {
     /// Loads `config.json` and `model.safetensors` from a folder as Hugging Face publishes it.
     public convenience init(folder: String) throws {
         let configPath = (folder as NSString).appendingPathComponent("config.json")
-        let weightsPath = (folder as NSString).appendingPathComponent("model.safetensors")
-        let index = (folder as NSString).appendingPathComponent("model.safetensors.index.json")
-        guard FileManager.default.fileExists(atPath: weightsPath) || FileManager.default.fileExists(atPath: index) else {
-            let bin = (folder as NSString).appendingPathComponent("pytorch_model.bin")
-            let hint = FileManager.default.fileExists(atPath: bin)
-                ? "only pytorch_model.bin is there; convert it once with transformers' save_pretrained(safe_serialization=True)"
-                : "download the checkpoint's model.safetensors (or its shards and model.safetensors.index.json) into this folder"
-            throw CheckpointError.io(path: weightsPath, message: "not found (\(hint))")
-        }
-        try self.init(config: RobertaConfig(path: configPath), weights: CheckpointFolder.weights(in: folder, allowPickle: false))
+        let weights = try CheckpointFolder.weights(in: folder, allowPickle: false)  // named first, as before
+        try self.init(config: RobertaConfig(path: configPath), weights: weights)
     }
 
     /// Takes every tensor from `weights`, checking names and shapes against `config`.
