@@ -70,7 +70,7 @@ struct BenchBLAS: AsyncParsableCommand {
                                  "auto_over_best": ratio, "columns": cols]))
             return
         }
-        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
+        print(BLASInfo.cpuLine)
         print("\(threads) OpenBLAS threads; \(BLASInfo.config)")
         print("GFLOP/s per shape (best of \(rounds) rounds); last row: ms for one of each shape")
         let width = 40

@@ -147,8 +147,8 @@ struct BenchEncoders: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
-        print("OpenBLAS core \(core) (\(BLASInfo.coreSource)), \(threads) threads, elementwise kernels \(Kernels.elementwisePath); PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
+        print(BLASInfo.cpuLine)
+        print("\(BLASInfo.summary), elementwise kernels \(Kernels.elementwisePath); PyTorch \(peerInfo["torch"] ?? "-") (\(peerInfo["threads"] ?? "-") threads)")
         if let missingWhy { print("PyTorch column missing: \(missingWhy)") }
         let header = ["model", "clip", "emokit ms", "pytorch ms", "ratio", "cpu ratio", "max|diff|", "emokit MB", "pytorch MB",
                       "bwd emokit", "bwd torch", "bwd |diff|/max"]

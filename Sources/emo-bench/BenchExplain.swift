@@ -182,8 +182,8 @@ struct BenchExplain: AsyncParsableCommand {
             return
         }
         func f(_ k: String, _ fmt: String) -> String { (row[k] as? Double).map { String(format: fmt, $0) } ?? "-" }
-        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
-        print("OpenBLAS core \(row["openblas_core"] ?? "-") (\(BLASInfo.coreSource)), \(row["openblas_threads"] ?? "-") threads, elementwise kernels \(row["elementwise_kernels"] ?? "-"); peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
+        print(BLASInfo.cpuLine)
+        print("\(BLASInfo.summary), elementwise kernels \(Kernels.elementwisePath); peer: \(row["captum_peer"] ?? row["captum_missing"] ?? "-")")
         print("wav2vec2-base + MLP head, \(seconds) s clip, batch \(batch)" + (runs > 1 ? ", median of \(runs) runs per side" : ""))
         print("IG gausslegendre \(steps) steps: EmoKit \(f("emokit_ig_seconds", "%.2f")) s, Captum \(f("captum_ig_seconds", "%.2f")) s, ratio \(f("ig_ratio", "%.2f")) (|delta| EmoKit \(f("emokit_ig_delta", "%.3g")), Captum \(f("captum_ig_delta", "%.3g")))")
         print("Occlusion window \(window) stride \(stride): EmoKit \(f("emokit_occlusion_seconds", "%.2f")) s, Captum \(f("captum_occlusion_seconds", "%.2f")) s, ratio \(f("occlusion_ratio", "%.2f"))")

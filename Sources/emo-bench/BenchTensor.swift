@@ -80,8 +80,8 @@ struct BenchTensor: AsyncParsableCommand {
             print(jsonText(header))
             return
         }
-        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
-        print("OpenBLAS \(BLASInfo.coreName) kernels (\(BLASInfo.coreSource)), \(BLASInfo.threadCount) threads (\(BLASInfo.config)); \(clock.rawValue) clock")
+        print(BLASInfo.cpuLine)
+        print("\(BLASInfo.summary) (\(BLASInfo.config)); \(clock.rawValue) clock")
         print(peerNote)
         func cell(_ any: Any?, flops: Double) -> String {
             guard let d = any as? [String: Any], let best = d["best_s"] as? Double else { return "—" }

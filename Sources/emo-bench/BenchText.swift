@@ -91,8 +91,8 @@ struct BenchText: AsyncParsableCommand {
             print(jsonText(report))
             return
         }
-        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
-        print("OpenBLAS core \(BLASInfo.coreName) (\(BLASInfo.coreSource)), \(BLASInfo.threadCount) threads, elementwise kernels \(Kernels.elementwisePath)")
+        print(BLASInfo.cpuLine)
+        print("\(BLASInfo.summary), elementwise kernels \(Kernels.elementwisePath)")
         func f(_ any: Any?, _ format: String) -> String { (any as? Double).map { String(format: format, $0) } ?? "—" }
         print("RoBERTa (roberta-base shape, random weights), \(texts.count) × \(tokens) tokens: EmoKit \(f(roberta["emokit_ms_min"], "%.1f")) ms, "
               + "\(roberta["peer"] ?? "peer") \(f(roberta["peer_ms_min"], "%.1f")) ms (\(roberta["peer_threads"] ?? "?") threads): "

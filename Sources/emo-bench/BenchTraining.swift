@@ -96,8 +96,8 @@ struct BenchTraining: AsyncParsableCommand {
         }
         print("model:    \(out["model"]?.stringValue ?? "")")
         print("rows:     \(rows), timed epochs per side: \(times.count) (after one warm-up)")
-        print("CPU \(BLASInfo.cpu); flags \(BLASInfo.cpuFlags)")
-        print("OpenBLAS: core \(BLASInfo.coreName) (\(BLASInfo.coreSource)), \(BLASInfo.threadCount) threads")
+        print(BLASInfo.cpuLine)
+        print(BLASInfo.summary)
         print(String(format: "EmoKit:   median %.3f s/epoch  (%@)", ours, times.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
         print(String(format: "          of which the Adam updates alone take about %.3f s (same parameter sizes and step count)", optimiserSeconds))
         switch peer {

@@ -91,9 +91,10 @@ public enum BLASInfo {
     public static func setThreadCount(_ count: Int) { emo_blas_set_num_threads(Int32(max(1, count))) }
 
     /// One line for reports: `OpenBLAS core SkylakeX (chosen by EmoKit from the CPU flags), 2 threads`.
-    public static var summary: String {
-        "OpenBLAS core \(coreName) (\(coreSource); rule's choice \(chosenCore)), \(threadCount) threads"
-    }
+    public static var summary: String { "OpenBLAS core \(coreName) (\(coreSource)), \(threadCount) threads" }
+
+    /// One line for reports: `CPU GenuineIntel family 6 model 207; flags sse3 ... os-zmm`.
+    public static var cpuLine: String { "CPU \(cpu); flags \(cpuFlags)" }
 
     /// The core EmoKit's rule picks for a CPU with these flags (`nil`: leave it to OpenBLAS). For tests and
     /// for reasoning about other machines; flag names as in `cpuFlags`, vendor as CPUID spells it.
