@@ -15,7 +15,7 @@ struct BenchText: AsyncParsableCommand {
         discussion: """
         RoBERTa: Tests/Reference/bench_text_peer.py writes a roberta-base-sized random-weight checkpoint (hidden \
         768, 12 layers, vocabulary 50265; RoBERTa BPE files from ../shared/data/bpe/gpt2) into --cache once, then \
-        times RobertaModel on --batch MELD test utterances padded to --tokens (as Study B) and prints the CLS \
+        times TextTransformer on --batch MELD test utterances padded to --tokens (as Study B) and prints the CLS \
         vectors of two rows. EmoKit runs the same batch through the `roberta` plugin; max|diff| compares those CLS \
         vectors (a full-size parity check, relative to the largest |value|). Whisper (optional): greedy \
         transcription of --clip with the `whisper-transcript` plugin beside ctranslate2 (float32, beam 1), and \

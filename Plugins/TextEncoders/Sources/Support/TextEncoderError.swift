@@ -2,7 +2,7 @@
 ///
 /// Every message names the file or input, what is wrong, and what to do about it.
 public enum TextEncoderError: Error, CustomStringConvertible, Equatable {
-    /// A tokenizer file (vocab.json, merges.txt) is missing or unreadable.
+    /// A tokenizer file (vocab.json, merges.txt, vocab.txt) is missing or unreadable.
     case io(path: String, message: String)
     /// A tokenizer file exists but its content is not what the format requires.
     case malformedVocabulary(path: String, message: String)
@@ -18,9 +18,9 @@ public enum TextEncoderError: Error, CustomStringConvertible, Equatable {
         case .io(let p, let m):
             return "\(p): \(m)"
         case .malformedVocabulary(let p, let m):
-            return "\(p): \(m) (expected Hugging Face's byte-level BPE files: vocab.json {token: id} and merges.txt)"
+            return "\(p): \(m)"
         case .missingSpecialToken(let p, let t):
-            return "\(p): special token \(t) is not in the vocabulary (is this a RoBERTa vocab.json?)"
+            return "\(p): special token \(t) is not in the vocabulary (the vocabulary is not this model kind's: RoBERTa needs <s> </s> <pad> <unk>, BERT [CLS] [SEP] [PAD] [UNK])"
         case .invalidOption(let m):
             return m
         case .tokenOutOfRange(let id, let n):

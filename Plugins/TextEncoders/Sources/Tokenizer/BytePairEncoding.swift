@@ -52,13 +52,13 @@ public struct BytePairEncoding: Sendable {
             throw TextEncoderError.io(path: vocabPath, message: "cannot read the vocabulary (\(error.localizedDescription))")
         }
         guard let object = try? JSONSerialization.jsonObject(with: vocabData), let dict = object as? [String: Any] else {
-            throw TextEncoderError.malformedVocabulary(path: vocabPath, message: "not a JSON object")
+            throw TextEncoderError.malformedVocabulary(path: vocabPath, message: "not a JSON object (expected Hugging Face's byte-level BPE files: vocab.json {token: id} and merges.txt)")
         }
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(dict.count)
         for (token, value) in dict {
             guard let n = value as? NSNumber, n.doubleValue.rounded() == n.doubleValue, n.intValue >= 0 else {
-                throw TextEncoderError.malformedVocabulary(path: vocabPath, message: "token \(token.debugDescription) has id \(value), not a non-negative integer")
+                throw TextEncoderError.malformedVocabulary(path: vocabPath, message: "token \(token.debugDescription) has id \(value), not a non-negative integer (expected Hugging Face's byte-level BPE files: vocab.json {token: id} and merges.txt)")
             }
             vocab[token] = n.intValue
         }
@@ -69,7 +69,7 @@ public struct BytePairEncoding: Sendable {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { String($0) }
         if let first = lines.first, first.hasPrefix("#version") { lines.removeFirst() }
         for (n, line) in lines.enumerated() where line.split(separator: " ").count != 2 {
-            throw TextEncoderError.malformedVocabulary(path: mergesPath, message: "line \(n + 2) \(line.debugDescription) is not two symbols separated by one space")
+            throw TextEncoderError.malformedVocabulary(path: mergesPath, message: "line \(n + 2) \(line.debugDescription) is not two symbols separated by one space (expected Hugging Face's byte-level BPE files: vocab.json {token: id} and merges.txt)")
         }
         self.init(vocab: vocab, merges: lines)
     }

@@ -1,29 +1,5 @@
 import Foundation
 
-/// How `RobertaTokenizer.encode(batch:)` pads rows.
-public enum PaddingStrategy: String, Sendable, CaseIterable {
-    /// Rows keep their own lengths (no padding tokens).
-    case none
-    /// Every row is padded to the longest row of the batch.
-    case longest
-    /// Every row is padded to `maxLength`.
-    case maxLength = "max_length"
-}
-
-/// Token ids of a batch with their attention mask (`[B, T]` each, row-major lists).
-public struct TokenBatch: Sendable, Equatable {
-    /// Token ids per row, special tokens and padding included.
-    public var ids: [[Int]]
-    /// 1 for real tokens (specials included), 0 for padding.
-    public var attentionMask: [[Int]]
-
-    /// Creates a batch.
-    public init(ids: [[Int]], attentionMask: [[Int]]) {
-        self.ids = ids
-        self.attentionMask = attentionMask
-    }
-}
-
 /// RoBERTa's tokenizer (Hugging Face `RobertaTokenizer` with `add_prefix_space=False`): GPT-2 byte-level BPE,
 /// `<s> … </s>` around each text, truncation to a maximum length and padding with `<pad>` plus an attention mask.
 ///
@@ -35,7 +11,7 @@ public struct TokenBatch: Sendable, Equatable {
 ///
 /// Special-token strings written in the text (`<s>`, `</s>`, `<pad>`, `<unk>`, `<mask>`) become those tokens, as in
 /// Hugging Face; the text between them goes through the byte-level regex and BPE. No Unicode normalisation.
-public struct RobertaTokenizer: Sendable {
+public struct RobertaTokenizer: TextTokenizer {
     /// The BPE vocabulary and merges.
     public let bpe: BytePairEncoding
     /// `<s>` (CLS / BOS).
@@ -75,7 +51,7 @@ public struct RobertaTokenizer: Sendable {
     /// Token ids of `text` without special tokens around it.
     public func tokenIDs(_ text: String) -> [Int] {
         var ids: [Int] = []
-        for segment in splitOnSpecialTokens(text) {
+        for segment in SpecialTokenSplit.split(text, on: specialTokens) {
             switch segment {
             case .special(let id):
                 ids.append(id)
@@ -103,30 +79,6 @@ public struct RobertaTokenizer: Sendable {
         return [bosID] + body + [eosID]
     }
 
-    /// Encodes several texts, truncated to `maxLength` and padded as `padding` says.
-    public func encode(batch texts: [String], maxLength: Int? = nil, padding: PaddingStrategy = .longest) throws -> TokenBatch {
-        var rows = try texts.map { try encode($0, maxLength: maxLength) }
-        var masks = rows.map { [Int](repeating: 1, count: $0.count) }
-        let target: Int?
-        switch padding {
-        case .none: target = nil
-        case .longest: target = rows.map(\.count).max()
-        case .maxLength:
-            guard let maxLength else {
-                throw TextEncoderError.invalidOption(message: "padding max_length needs a max length")
-            }
-            target = maxLength
-        }
-        if let target {
-            for r in rows.indices where rows[r].count < target {
-                let extra = target - rows[r].count
-                rows[r] += [Int](repeating: padID, count: extra)
-                masks[r] += [Int](repeating: 0, count: extra)
-            }
-        }
-        return TokenBatch(ids: rows, attentionMask: masks)
-    }
-
     /// The text `ids` spell (invalid UTF-8 becomes U+FFFD); special tokens are dropped when `skipSpecialTokens`.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
         let specials = Set(specialTokens.map(\.id))
@@ -140,32 +92,5 @@ public struct RobertaTokenizer: Sendable {
             bytes += ByteLevel.decode(token) ?? Array(token.utf8)
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// A stretch of input: plain text, or one special token written out.
-    enum Segment: Equatable { case text(String), special(Int) }
-
-    /// Cuts `text` at every special-token string (leftmost, longest first), as Hugging Face's added-token pass does.
-    func splitOnSpecialTokens(_ text: String) -> [Segment] {
-        guard text.contains("<") else { return text.isEmpty ? [] : [.text(text)] }
-        let scalars = Array(text.unicodeScalars)
-        let specials = specialTokens.map { (Array($0.text.unicodeScalars), $0.id) }
-        var out: [Segment] = []
-        var plain = String.UnicodeScalarView()
-        var i = 0
-        outer: while i < scalars.count {
-            if scalars[i] == "<" {
-                for (s, id) in specials where i + s.count <= scalars.count && Array(scalars[i..<(i + s.count)]) == s {
-                    if !plain.isEmpty { out.append(.text(String(plain))); plain = String.UnicodeScalarView() }
-                    out.append(.special(id))
-                    i += s.count
-                    continue outer
-                }
-            }
-            plain.append(scalars[i])
-            i += 1
-        }
-        if !plain.isEmpty { out.append(.text(String(plain))) }
-        return out
     }
 }

@@ -1,13 +1,13 @@
 import EmoTensor
 
-extension RobertaModel {
+extension TextTransformer {
     /// Gradient with respect to the word embeddings `[B, T, C]` of the recorded forward, given the gradient of
     /// hidden state `layer` (0 = embeddings output, L = last layer) `[B, T, C]`.
     ///
     /// Runs the layers below `layer` in reverse: output LayerNorm → feed-forward (GELU') → attention LayerNorm →
     /// output projection → attention (saved probabilities) → fused q|k|v projection, each adding its residual;
     /// then the embeddings LayerNorm. Parameters are frozen: no weight gradients are formed.
-    public func backward(tape: RobertaTape, gradHidden: [Float], layer: Int) throws -> [Float] {
+    public func backward(tape: TextTransformerTape, gradHidden: [Float], layer: Int) throws -> [Float] {
         let b = tape.batch, t = tape.tokens, c = config.hiddenSize, f = config.intermediateSize, n = b * t
         guard tape.isRecorded, tape.channels == c, tape.layers.count == layers.count else {
             throw TextEncoderError.invalidOption(message: "backward needs a tape recorded by forward(wordEmbeddings:…, tape:) of this model")

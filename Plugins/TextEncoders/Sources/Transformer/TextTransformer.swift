@@ -1,20 +1,22 @@
 import EmoModels
 import Foundation
 
-/// A RoBERTa encoder (Hugging Face `RobertaModel`): embeddings, then L post-LN transformer layers.
+/// A BERT-family text encoder (Hugging Face `RobertaModel`, `XLMRobertaModel`, `BertModel`): embeddings (word +
+/// position + token type, LayerNorm), then L post-LN transformer layers. RoBERTa and BERT differ here only in their
+/// position ids (`positionIDs`); their tokenizers are `RobertaTokenizer` and `WordPieceTokenizer`.
 ///
 /// Dimension legend: docs/numerics.md. Used here: `B` batch rows, `T` tokens per row, `N = B·T` rows, `C` hidden
 /// width, `H` heads, `D = C / H`, `F` feed-forward width, `V` vocabulary, `P` position-table rows, `L` layers.
 ///
 /// ```swift
-/// let model = try RobertaModel(folder: "roberta-base")          // config.json + model.safetensors
+/// let model = try TextTransformer(folder: "roberta-base")          // config.json + model.safetensors (or a BERT folder)
 /// let out = try model.forward(ids: [[0, 31414, 2]], mask: [[1, 1, 1]], keepHiddenStates: true)
 /// // out.lastHiddenState: [B, T, C]; out.hiddenStates: [L + 1, B, T, C]
 /// ```
 ///
-/// Every field names the checkpoint tensor it holds (names after the optional `roberta.` prefix of a
-/// `RobertaForMaskedLM` / `RobertaForSequenceClassification` checkpoint).
-public final class RobertaModel: @unchecked Sendable {
+/// Every field names the checkpoint tensor it holds (names after the optional `roberta.` / `bert.` prefix of a
+/// `RobertaForMaskedLM`, `BertForSequenceClassification`, … checkpoint).
+public final class TextTransformer: @unchecked Sendable {
     /// One transformer layer's weights (`encoder.layer.{i}.…`).
     public struct Layer: Sendable {
         /// `attention.self.{query,key,value}.weight` stacked on the output axis: `[3C, C]`.
@@ -34,10 +36,10 @@ public final class RobertaModel: @unchecked Sendable {
     }
 
     /// The architecture.
-    public let config: RobertaConfig
+    public let config: TextTransformerConfig
     /// `embeddings.word_embeddings.weight`: `[V, C]`.
     let wordEmbeddings: FloatBuffer
-    /// `embeddings.position_embeddings.weight`: `[P, C]` (row `padID` is the padding position).
+    /// `embeddings.position_embeddings.weight`: `[P, C]` (RoBERTa: row `padID` is the padding position).
     let positionEmbeddings: FloatBuffer
     /// `embeddings.token_type_embeddings.weight`: `[types, C]` (row 0 is used).
     let tokenTypeEmbeddings: FloatBuffer
@@ -50,16 +52,17 @@ public final class RobertaModel: @unchecked Sendable {
     public convenience init(folder: String) throws {
         let configPath = (folder as NSString).appendingPathComponent("config.json")
         let weights = try CheckpointFolder.weights(in: folder, allowPickle: false)  // named first, as before
-        try self.init(config: RobertaConfig(path: configPath), weights: weights)
+        try self.init(config: TextTransformerConfig(path: configPath), weights: weights)
     }
 
     /// Takes every tensor from `weights`, checking names and shapes against `config`.
     ///
-    /// A `roberta.` prefix (task checkpoints) is detected; task heads (`lm_head.*`, `classifier.*`), the pooler
-    /// and the `position_ids` buffer are ignored. Any other unused tensor is reported by name.
-    public init(config: RobertaConfig, weights file: any TensorArchive) throws {
+    /// A `roberta.` or `bert.` prefix (task checkpoints) is detected; task heads (`lm_head.*`, `cls.*`,
+    /// `classifier.*`), the pooler and the `position_ids` buffer are ignored. Any other unused tensor is reported by
+    /// name.
+    public init(config: TextTransformerConfig, weights file: any TensorArchive) throws {
         self.config = config
-        let prefix = file.shape(of: "roberta.embeddings.word_embeddings.weight") != nil ? "roberta." : ""
+        let prefix = ["roberta.", "bert."].first { file.shape(of: $0 + "embeddings.word_embeddings.weight") != nil } ?? ""
         let r = WeightReader(file: file, prefix: prefix)
         let c = config.hiddenSize, f = config.intermediateSize
         func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try r.take(name, shape: shape)) }

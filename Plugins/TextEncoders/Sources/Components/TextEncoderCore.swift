@@ -3,35 +3,60 @@ import EmoCore
 import EmoModels
 import Foundation
 
-/// The `roberta` encoder component: texts → one RoBERTa embedding per text (CLS or masked mean of a layer).
+/// What the `roberta` and `bert` components share: config, checkpoint and tokenizer loading, the forward from text,
+/// ids or word embeddings, pooling, and backward to the word embeddings.
 ///
 /// Inputs: one or more `.text` values (B = their count), or `.ids(shape: [B, T], values:)` already tokenised
-/// (`<pad>` = padding), or — to differentiate — `[.array(word embeddings [B, T, C]), .ids([B, T])]`.
+/// (padding id = padding), or — to differentiate — `[.array(word embeddings [B, T, C]), .ids([B, T])]`.
 /// Outputs: `[.array([B, C])]`, then with `hidden_states: true` also `[.array([L + 1, B, T, C])]` (embeddings
 /// output first, as Hugging Face's `output_hidden_states`), then with `token_embeddings: true` the token ids
 /// `.ids([B, T])` and their word embeddings `.array([B, T, C])` (the input Integrated Gradients scales).
 ///
 /// Differentiable: after a forward from word embeddings, `backward([d embedding [B, C]])` returns
-/// `[d word embeddings [B, T, C]]` through the pooling, every layer and the embeddings LayerNorm (weights frozen).
-///
-/// Config: `model` (folder with config.json, model.safetensors, vocab.json, merges.txt), `max_tokens` (64 as in
-/// Study B; `<s>` and `</s>` included), `pooling` (`cls` or `mean` over the attention mask), `layer` (which hidden
-/// state to pool: −1 = last, 0 = embeddings), `padding` (`longest` or `max_length`: only T of the hidden states
-/// differs; the pooled vectors do not depend on it), `hidden_states`.
-public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
-    /// Identity and manifest.
-    public static let componentInfo = ComponentInfo(
-        kind: .encoder, id: "roberta", version: "1.0.0", displayName: "RoBERTa text encoder",
-        manifest: [
-            "description": "RoBERTa (Hugging Face RobertaModel checkpoint) embedding of a transcript: CLS or masked-mean pooled hidden state, with RoBERTa's byte-level BPE tokenizer.",
-            "model_types": ["roberta", "xlm-roberta"],
+/// `[d word embeddings [B, T, C]]` through the normalisation, the pooling, every layer and the embeddings
+/// LayerNorm (weights frozen).
+final class TextEncoderCore: @unchecked Sendable {
+    /// How the per-token states become one vector.
+    enum Pooling: String, Sendable, CaseIterable { case cls, mean }
+
+    /// The component id, for errors.
+    let id: String
+    /// The network.
+    let model: TextTransformer
+    /// The tokenizer read from the model folder.
+    let tokenizer: any TextTokenizer
+    /// Tokens per text after truncation.
+    let maxTokens: Int
+    /// CLS or masked mean.
+    let pooling: Pooling
+    /// L2-normalise the pooled vector (sentence-transformers' `Normalize` module).
+    let normalize: Bool
+    /// Hidden-state index pooled (0 = embeddings ... L = last layer).
+    let layer: Int
+    /// Batch padding.
+    let padding: PaddingStrategy
+    /// Whether the hidden states are returned.
+    let returnsHiddenStates: Bool
+    /// Whether token ids and word embeddings are returned.
+    let returnsTokenEmbeddings: Bool
+    /// The last forward from word embeddings (what `backward` differentiates) and its pooled vectors before
+    /// normalisation `[B, C]`, or nil.
+    private var lastDifferentiable: (tape: TextTransformerTape, mask: [[Int]], pooled: [Float])?
+
+    /// The manifest both families share; `description`, `modelTypes` and the folder's files differ.
+    static func manifest(_ description: String, modelTypes: [String], files: String, maxTokens: Int,
+                         pooling: Pooling) -> JSONValue {
+        [
+            "description": .string(description),
+            "model_types": .array(modelTypes.map { .string($0) }),
             "inputs": [["name": "text", "modality": "text", "dims": ["B"]]],
             "outputs": [["name": "embedding", "modality": "text", "dims": ["B", "C"]],
                         ["name": "hidden_states", "modality": "text", "dims": ["L+1", "B", "T", "C"], "optional": true]],
             "config": [
-                "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a folder with config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)"],
-                "max_tokens": ["type": "integer", "default": 64, "minimum": 3, "maximum": 8_192, "description": "tokens per text after truncation, <s> and </s> included"],
-                "pooling": ["type": "string", "default": "cls", "enum": ["cls", "mean"], "description": "first token (<s>) or mean over non-padding tokens"],
+                "model": ["type": "string", "default": "", "required": true, "description": .string("a name from `emo models list`, or a folder with \(files)")],
+                "max_tokens": ["type": "integer", "default": .number(Double(maxTokens)), "minimum": 3, "maximum": 8_192, "description": "tokens per text after truncation, the start and end tokens included; longer texts are cut (and a note says so on stderr)"],
+                "pooling": ["type": "string", "default": .string(pooling.rawValue), "enum": ["cls", "mean"], "description": "first token or mean over non-padding tokens"],
+                "normalize": ["type": "boolean", "default": false, "description": "L2-normalise the pooled vector (sentence-transformers' Normalize module: mean + normalize reproduces all-MiniLM-L6-v2's sentence embedding)"],
                 "layer": ["type": "integer", "default": -1, "description": "hidden state to pool: 0 = embeddings, L or -1 = last layer"],
                 "padding": ["type": "string", "default": "longest", "enum": ["longest", "max_length"], "description": "pad the batch to its longest row or to max_tokens"],
                 "hidden_states": ["type": "boolean", "default": false, "description": "also return all hidden states [L+1, B, T, C]"],
@@ -39,74 +64,55 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
             ],
             "trainable": false,
             "differentiable": true,
-        ])
+        ]
+    }
 
-    /// How the per-token states become one vector.
-    public enum Pooling: String, Sendable { case cls, mean }
-
-    /// The network.
-    public let model: RobertaModel
-    /// The tokenizer read from the model folder.
-    public let tokenizer: RobertaTokenizer
-    /// Tokens per text after truncation.
-    public let maxTokens: Int
-    /// CLS or masked mean.
-    public let pooling: Pooling
-    /// Hidden-state index pooled (0 = embeddings ... L = last layer).
-    public let layer: Int
-    /// Batch padding.
-    public let padding: PaddingStrategy
-    /// Whether the hidden states are returned.
-    public let returnsHiddenStates: Bool
-    /// Whether token ids and word embeddings are returned.
-    public let returnsTokenEmbeddings: Bool
-    /// The last forward from word embeddings (what `backward` differentiates), or nil.
-    private var lastDifferentiable: (tape: RobertaTape, mask: [[Int]])?
-
-    /// Loads the model folder named by `config["model"]`.
-    public init(config: JSONValue) throws {
-        let id = Self.componentInfo.id
+    /// Loads the folder named by `config["model"]`; `family` is the checkpoint family the component runs.
+    init(info: ComponentInfo, family: TextTransformerConfig.Family, files: String, config: JSONValue) throws {
+        let id = info.id
+        self.id = id
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: id, message: m) }
-        let read = ConfigReader(config, info: Self.componentInfo)
+        let read = ConfigReader(config, info: info)
         let folder = try read.string("model")
         guard !folder.isEmpty else {
-            throw bad("\"model\" must name a model from `emo models list` or a folder with config.json, model.safetensors, vocab.json and merges.txt")
+            throw bad("\"model\" must name a model from `emo models list` or a folder with \(files)")
         }
         do {
             let folder = try ModelRegistry.standard().resolve(folder)
-            model = try RobertaModel(folder: folder)
-            tokenizer = try RobertaTokenizer(folder: folder)
+            model = try TextTransformer(folder: folder)
+            guard model.config.family == family else {
+                throw TextEncoderError.invalidOption(message: "\(folder) holds a \(model.config.family.rawValue) checkpoint; use the `\(model.config.family.rawValue)` component for it")
+            }
+            switch family {
+            case .roberta: tokenizer = try RobertaTokenizer(folder: folder)
+            case .bert: tokenizer = try WordPieceTokenizer(folder: folder)
+            }
         } catch {
             throw ComponentError.io(component: id, path: folder, message: "\(error)")
         }
-        let maxTokens = try read.int("max_tokens")
-        guard maxTokens >= 2 else {
-            throw bad("\"max_tokens\" must be an integer ≥ 2 (room for <s> and </s>)")
+        if let words = tokenizer as? WordPieceTokenizer, words.idToToken.count > model.config.vocabSize {
+            throw ComponentError.io(component: id, path: folder, message: "the vocabulary has \(words.idToToken.count) tokens but the model's embedding table only \(model.config.vocabSize) rows (vocab_size): the tokenizer does not belong to these weights")
         }
+        let maxTokens = try read.int("max_tokens")
         guard maxTokens <= model.config.maxTokens else {
             throw bad("\"max_tokens\" \(maxTokens) exceeds the checkpoint's \(model.config.maxTokens) positions")
         }
         self.maxTokens = maxTokens
-        let poolingName = try read.string("pooling")
-        guard let pooling = Pooling(rawValue: poolingName) else { throw bad("\"pooling\" must be \"cls\" or \"mean\", found \"\(poolingName)\"") }
-        self.pooling = pooling
+        pooling = try read.choice("pooling", as: Pooling.self)
+        normalize = try read.bool("normalize")
         let layers = model.config.numLayers
         let layer = try read.int("layer")
         guard layer >= -(layers + 1), layer <= layers else {
             throw bad("\"layer\" must be an integer in -\(layers + 1)...\(layers) (0 = embeddings, -1 = last)")
         }
         self.layer = layer < 0 ? layers + 1 + layer : layer
-        let paddingName = try read.string("padding")
-        guard let padding = PaddingStrategy(rawValue: paddingName), padding != .none else {
-            throw bad("\"padding\" must be \"longest\" or \"max_length\", found \"\(paddingName)\"")
-        }
-        self.padding = padding
+        padding = try read.choice("padding", as: PaddingStrategy.self)
         returnsHiddenStates = try read.bool("hidden_states")
         returnsTokenEmbeddings = try read.bool("token_embeddings")
     }
 
     /// The resolved config and output widths.
-    public var resolvedDescription: JSONValue {
+    var resolvedDescription: JSONValue {
         let c = JSONValue.number(Double(model.config.hiddenSize))
         var outputs: [JSONValue] = [["name": "embedding", "dims": ["B", c]]]
         if returnsHiddenStates {
@@ -117,6 +123,7 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
             outputs.append(["name": "word_embeddings", "dims": ["B", "T", c]])
         }
         return ["config": ["max_tokens": .number(Double(maxTokens)), "pooling": .string(pooling.rawValue),
+                           "normalize": .bool(normalize),
                            "layer": .number(Double(layer)), "padding": .string(padding.rawValue),
                            "hidden_states": .bool(returnsHiddenStates),
                            "token_embeddings": .bool(returnsTokenEmbeddings)],
@@ -124,11 +131,10 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
     }
 
     /// Tokenises (or takes the given ids, or the given word embeddings), runs the encoder, pools.
-    public func forward(_ inputs: [Value]) throws -> [Value] {
-        let id = Self.componentInfo.id
+    func forward(_ inputs: [Value]) throws -> [Value] {
         let keep = returnsHiddenStates || layer != model.config.numLayers
         let batch: TokenBatch
-        let acts: RobertaActivations
+        let acts: TextTransformerActivations
         lastDifferentiable = nil
         do {
             if inputs.count == 2, let words = inputs[0].array, case .ids = inputs[1] {
@@ -137,10 +143,10 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
                 guard words.shape == shape else {
                     throw ComponentError.invalidInput(component: id, message: "word embeddings must be \(shape) to match the ids, found \(words.shape)")
                 }
-                let tape = RobertaTape()
+                let tape = TextTransformerTape()
                 acts = try model.forward(wordEmbeddings: words.data, ids: batch.ids, mask: batch.attentionMask,
                                          keepHiddenStates: keep, tape: tape)
-                lastDifferentiable = (tape, batch.attentionMask)
+                lastDifferentiable = (tape, batch.attentionMask, [])
             } else {
                 batch = try tokens(of: inputs)
                 acts = try model.forward(ids: batch.ids, mask: batch.attentionMask, keepHiddenStates: keep)
@@ -158,7 +164,8 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
             states = acts.lastHiddenState[...]
         }
         let pooled = Self.pool(states, mask: batch.attentionMask, channels: c, pooling: pooling)
-        var outputs: [Value] = [.array(try NDArray(shape: [b, c], data: pooled))]
+        if lastDifferentiable != nil { lastDifferentiable?.pooled = pooled }
+        var outputs: [Value] = [.array(try NDArray(shape: [b, c], data: normalize ? Self.l2Normalized(pooled, channels: c) : pooled))]
         if returnsHiddenStates, let all = acts.hiddenStates {
             outputs.append(.array(try NDArray(shape: [model.config.numLayers + 1, b, t, c], data: all)))
         }
@@ -170,9 +177,8 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
     }
 
     /// d embedding `[B, C]` → d word embeddings `[B, T, C]` of the last forward from word embeddings.
-    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
-        let id = Self.componentInfo.id
-        guard let (tape, mask) = lastDifferentiable else {
+    func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
+        guard let (tape, mask, pooled) = lastDifferentiable else {
             throw ComponentError.invalidInput(component: id, message: "backward needs a forward from [.array(word embeddings [B, T, C]), .ids([B, T])] first (text input is not differentiable; get the embeddings with token_embeddings: true)")
         }
         let b = tape.batch, t = tape.tokens, c = model.config.hiddenSize
@@ -181,7 +187,7 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
         }
         // Pooling's transpose: CLS puts the gradient on token 0, mean spreads it over the attended tokens.
         var grad = [Float](repeating: 0, count: b * t * c)  // [B, T, C]
-        let g = gradOutputs[0].data
+        let g = normalize ? Self.l2NormalizeBackward(pooled, gradOutput: gradOutputs[0].data, channels: c) : gradOutputs[0].data
         for r in 0..<b {
             switch pooling {
             case .cls:
@@ -203,7 +209,6 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
 
     /// The token batch for the inputs: texts are tokenised; an `.ids` `[B, T]` input is used as given.
     func tokens(of inputs: [Value]) throws -> TokenBatch {
-        let id = Self.componentInfo.id
         if inputs.count == 1, case .ids(let shape, let values) = inputs[0] {
             guard shape.count == 2, shape[0] > 0, shape[1] > 0, shape[1] <= maxTokens else {
                 throw ComponentError.invalidInput(component: id, message: "token ids must be [B, T] with 1 ≤ T ≤ max_tokens \(maxTokens), found \(shape)")
@@ -216,10 +221,22 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
             throw ComponentError.invalidInput(component: id, message: "expected one or more .text values (or one .ids [B, T] value), found \(inputs.count) inputs of which \(texts.count) are text")
         }
         do {
-            return try tokenizer.encode(batch: texts, maxLength: maxTokens, padding: padding)
+            let batch = try tokenizer.encode(batch: texts, maxLength: maxTokens, padding: padding)
+            noteTruncation(texts, batch: batch)
+            return batch
         } catch {
             throw ComponentError.invalidInput(component: id, message: "\(error)")
         }
+    }
+
+    /// Says on stderr which texts were cut to `max_tokens` (their embedding covers only the start of the text).
+    private func noteTruncation(_ texts: [String], batch: TokenBatch) {
+        let cut = texts.indices.filter { r in
+            batch.attentionMask[r].reduce(0, +) == maxTokens && (try? tokenizer.encode(texts[r], maxLength: nil).count > maxTokens) == true
+        }
+        guard !cut.isEmpty else { return }
+        let which = cut.prefix(5).map { "#\($0 + 1)" }.joined(separator: ", ") + (cut.count > 5 ? ", …" : "")
+        FileHandle.standardError.write(Data("\(id): \(cut.count) of \(texts.count) texts (\(which)) are longer than max_tokens \(maxTokens) and were truncated; their embeddings cover only the first \(maxTokens) tokens\n".utf8))
     }
 
     /// `[B, C]` from `[B, T, C]`: the first token's row, or the mean over rows whose mask is 1.
@@ -239,6 +256,32 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
                 }
                 if n > 0 { for k in 0..<c { out[r * c + k] /= Float(n) } }
             }
+        }
+        return out
+    }
+
+    /// Each row of `[B, C]` divided by its L2 norm (a zero row stays zero, as `torch.nn.functional.normalize`
+    /// with its 1e-12 floor).
+    static func l2Normalized(_ x: [Float], channels c: Int) -> [Float] {
+        var out = x
+        for r in 0..<(x.count / c) {
+            var sum: Float = 0
+            for k in 0..<c { sum += x[r * c + k] * x[r * c + k] }
+            let scale = 1 / max(sum.squareRoot(), 1e-12)
+            for k in 0..<c { out[r * c + k] *= scale }
+        }
+        return out
+    }
+
+    /// d pooled from d normalised: `(g − y (y·g)) / ‖p‖` per row, with `y = p / ‖p‖`.
+    static func l2NormalizeBackward(_ pooled: [Float], gradOutput g: [Float], channels c: Int) -> [Float] {
+        let y = l2Normalized(pooled, channels: c)
+        var out = g
+        for r in 0..<(pooled.count / c) {
+            var norm: Float = 0, dot: Float = 0
+            for k in 0..<c { norm += pooled[r * c + k] * pooled[r * c + k]; dot += y[r * c + k] * g[r * c + k] }
+            let inv = 1 / max(norm.squareRoot(), 1e-12)
+            for k in 0..<c { out[r * c + k] = (g[r * c + k] - y[r * c + k] * dot) * inv }
         }
         return out
     }

@@ -1,32 +1,36 @@
 /// RFC 4180 CSV (or TSV, with a tab separator): quoted fields with embedded separators, quotes ("") and newlines;
 /// CRLF or LF; a UTF-8 BOM is dropped.
-enum CSVReader {
+public enum CSVReader {
     /// One parsed record and the 1-based line it starts on.
-    struct Record {
-        var line: Int
-        var fields: [String]
+    public struct Record: Sendable {
+        /// The 1-based line the record starts on.
+        public var line: Int
+        /// The fields, unquoted.
+        public var fields: [String]
     }
 
     /// What `read` found: the records, and the 1-based line on which a quote opens that is never closed (it would
     /// swallow every later row into one field), if any.
-    struct Parsed {
-        var records: [Record]
-        var unterminatedQuoteLine: Int?
+    public struct Parsed: Sendable {
+        /// Every record.
+        public var records: [Record]
+        /// The line on which a never-closed quote opens, if any.
+        public var unterminatedQuoteLine: Int?
     }
 
     /// Every record of `text` (an unterminated quote at the end yields the partial field; `read` says where it
     /// opened).
-    static func parse(_ text: String, separator: Unicode.Scalar = ",") -> [Record] {
+    public static func parse(_ text: String, separator: Unicode.Scalar = ",") -> [Record] {
         read(text, separator: separator).records
     }
 
     /// The line on which an unterminated quote opens, if any (`read(...).unterminatedQuoteLine`).
-    static func unterminatedQuoteLine(_ text: String, separator: Unicode.Scalar = ",") -> Int? {
+    public static func unterminatedQuoteLine(_ text: String, separator: Unicode.Scalar = ",") -> Int? {
         read(text, separator: separator).unterminatedQuoteLine
     }
 
     /// Every record of `text`, and where an unterminated quote opens.
-    static func read(_ text: String, separator: Unicode.Scalar = ",") -> Parsed {
+    public static func read(_ text: String, separator: Unicode.Scalar = ",") -> Parsed {
         var records: [Record] = []
         var field = "", fields: [String] = []
         var inQuotes = false, line = 1, recordLine = 1, quoteLine = 0

@@ -1,7 +1,7 @@
 import EmoTensor
 
-/// What one `RobertaModel.forward` returns.
-public struct RobertaActivations: Sendable {
+/// What one `TextTransformer.forward` returns.
+public struct TextTransformerActivations: Sendable {
     /// B.
     public var batch: Int
     /// T.
@@ -14,10 +14,12 @@ public struct RobertaActivations: Sendable {
     public var hiddenStates: [Float]?
 }
 
-extension RobertaModel {
-    /// RoBERTa's position ids (`create_position_ids_from_input_ids`): a running count of non-pad tokens offset by
-    /// `padID`, so the first real token is at `padID + 1` and every `<pad>` sits at `padID`.
+extension TextTransformer {
+    /// The position ids of one row. RoBERTa (`create_position_ids_from_input_ids`): a running count of non-pad tokens
+    /// offset by `padID`, so the first real token is at `padID + 1` and every `<pad>` sits at `padID`. BERT: 0, 1, 2 …
+    /// whatever the token (padding included), as `BertEmbeddings`' `position_ids` buffer.
     public func positionIDs(_ row: [Int]) -> [Int] {
+        guard config.family == .roberta else { return Array(row.indices) }
         var n = 0
         return row.map { id in
             guard id != config.padID else { return config.padID }
@@ -29,7 +31,7 @@ extension RobertaModel {
     /// Runs the encoder on `ids` `[B, T]` (all rows the same length) with `mask` `[B, T]` (1 = token, 0 = padding).
     ///
     /// Allocates its activations once per call; the layers run in place on them.
-    public func forward(ids: [[Int]], mask: [[Int]], keepHiddenStates: Bool = false) throws -> RobertaActivations {
+    public func forward(ids: [[Int]], mask: [[Int]], keepHiddenStates: Bool = false) throws -> TextTransformerActivations {
         try run(ids: ids, mask: mask, wordEmbeddings: nil, keepHiddenStates: keepHiddenStates, tape: nil)
     }
 
@@ -38,7 +40,7 @@ extension RobertaModel {
     ///
     /// This is Hugging Face's `inputs_embeds` path with RoBERTa's id-derived `position_ids` passed explicitly.
     public func forward(wordEmbeddings: [Float], ids: [[Int]], mask: [[Int]], keepHiddenStates: Bool = false,
-                        tape: RobertaTape? = nil) throws -> RobertaActivations {
+                        tape: TextTransformerTape? = nil) throws -> TextTransformerActivations {
         let rows = ids.count * (ids.first?.count ?? 0)
         guard wordEmbeddings.count == rows * config.hiddenSize else {
             throw TextEncoderError.invalidOption(message: "word embeddings hold \(wordEmbeddings.count) values; [B, T, C] = [\(ids.count), \(ids.first?.count ?? 0), \(config.hiddenSize)] needs \(rows * config.hiddenSize)")
@@ -63,11 +65,11 @@ extension RobertaModel {
 
     /// The shared forward: word rows from `wordEmbeddings` `[B, T, C]` when given, else from the table.
     func run(ids: [[Int]], mask: [[Int]], wordEmbeddings words: UnsafePointer<Float>?, keepHiddenStates: Bool,
-             tape: RobertaTape?) throws -> RobertaActivations {
+             tape: TextTransformerTape?) throws -> TextTransformerActivations {
         let b = ids.count, t = ids.first?.count ?? 0
         let c = config.hiddenSize, h = config.numHeads, f = config.intermediateSize, rows = b * t
         guard b > 0, t > 0 else {
-            throw TextEncoderError.invalidOption(message: "RoBERTa forward needs at least one row of at least one token")
+            throw TextEncoderError.invalidOption(message: "text encoder forward needs at least one row of at least one token")
         }
         guard ids.allSatisfy({ $0.count == t }), mask.count == b, mask.allSatisfy({ $0.count == t }) else {
             throw TextEncoderError.invalidOption(message: "ids and mask must both be [B, T] with equal-length rows (pad them first)")
@@ -146,7 +148,7 @@ extension RobertaModel {
                               mean: saved?.outNorm.mean, rstd: saved?.outNorm.rstd)
             if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: rows * c)) }
         }
-        return RobertaActivations(batch: b, tokens: t, channels: c,
+        return TextTransformerActivations(batch: b, tokens: t, channels: c,
                                   lastHiddenState: Array(UnsafeBufferPointer(start: x, count: rows * c)),
                                   hiddenStates: keepHiddenStates ? hidden : nil)
     }

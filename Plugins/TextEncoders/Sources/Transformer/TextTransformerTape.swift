@@ -1,9 +1,9 @@
-/// What a recording RoBERTa forward keeps for `RobertaModel.backward`: per layer the fused q|k|v projection, the
+/// What a recording RoBERTa forward keeps for `TextTransformer.backward`: per layer the fused q|k|v projection, the
 /// attention probabilities, the attention context, the feed-forward pre-activation, and for every layer norm its
 /// input with the mean and 1/σ of each row.
 ///
 /// Buffers are (re)allocated by `begin` for the batch's shape; one tape serves one forward/backward pair at a time.
-public final class RobertaTape {
+public final class TextTransformerTape {
     /// A layer norm's saved input `[N, C]`, mean `[N]` and 1/σ `[N]`.
     final class NormRecord {
         let preNorm: UnsafeMutablePointer<Float>

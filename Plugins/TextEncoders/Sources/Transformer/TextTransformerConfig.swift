@@ -3,10 +3,24 @@ import EmoModels
 import EmoTensor
 import Foundation
 
-/// The architecture of a RoBERTa checkpoint, read from its Hugging Face `config.json`.
+/// The architecture of a BERT-family checkpoint (RoBERTa, XLM-RoBERTa, BERT, MiniLM), read from its Hugging Face
+/// `config.json`.
 ///
-/// Missing keys take `transformers.RobertaConfig`'s defaults (roberta-base: 768 wide, 12 layers, 12 heads).
-public struct RobertaConfig: Sendable, Equatable {
+/// The families share one post-LN transformer encoder; they differ only in where positions start (`Family`), in the
+/// tokenizer, and in their defaults: a missing key takes `transformers.RobertaConfig`'s value (roberta-base: 768
+/// wide, 12 layers, 12 heads, 514 positions) or `transformers.BertConfig`'s (bert-base-uncased: 30522 tokens, 512
+/// positions, layer-norm eps 1e-12).
+public struct TextTransformerConfig: Sendable, Equatable {
+    /// Which checkpoint family: decides position ids, the tokenizer and the defaults.
+    public enum Family: String, Sendable, CaseIterable {
+        /// `model_type` "roberta" / "xlm-roberta": positions count non-pad tokens from `padID + 1`; byte-level BPE.
+        case roberta
+        /// `model_type` "bert": positions are 0, 1, 2 … for every row; WordPiece; `[CLS] … [SEP]`.
+        case bert
+    }
+
+    /// The family, from `model_type`.
+    public var family: Family
     /// `vocab_size` (V).
     public var vocabSize: Int
     /// `hidden_size` (C).
@@ -23,36 +37,41 @@ public struct RobertaConfig: Sendable, Equatable {
     public var typeVocabSize: Int
     /// `layer_norm_eps`.
     public var layerNormEps: Float
-    /// `pad_token_id`: RoBERTa's `padding_idx`; real positions start at `padID + 1`.
+    /// `pad_token_id`: the padding token; for RoBERTa also `padding_idx`, so its real positions start at `padID + 1`.
     public var padID: Int
     /// `hidden_act`: exact GELU (`"gelu"`) or the tanh form (`"gelu_new"`, `"gelu_pytorch_tanh"`).
     public var activation: GELUApproximation
 
     /// Per-head width (C / H).
     public var headDim: Int { hiddenSize / numHeads }
-    /// Longest token row the position table allows (`maxPositions − padID − 1`: 512 for roberta-base).
-    public var maxTokens: Int { maxPositions - padID - 1 }
+    /// Longest token row the position table allows: RoBERTa `maxPositions − padID − 1` (512 for roberta-base),
+    /// BERT `maxPositions` (512).
+    public var maxTokens: Int { family == .roberta ? maxPositions - padID - 1 : maxPositions }
 
     /// Parses config.json's object; `path` is used in errors.
     public init(json: JSONValue, path: String) throws {
         func bad(_ m: String) -> CheckpointError { .invalidConfig(path: path, message: m) }
-        if let type = json["model_type"]?.stringValue, type != "roberta" {
-            throw bad("model_type \"\(type)\" is not \"roberta\"; this encoder runs RoBERTa checkpoints only")
+        switch json["model_type"]?.stringValue ?? "roberta" {
+        case "roberta", "xlm-roberta": family = .roberta
+        case "bert": family = .bert
+        case let other:
+            throw bad("model_type \"\(other)\" is not a BERT-family encoder (roberta, xlm-roberta, bert)")
         }
+        let bert = family == .bert
         func int(_ key: String, _ def: Int, min: Int = 1) throws -> Int {
             guard let v = json[key], v != .null else { return def }
             guard let i = v.intValue, i >= min else { throw bad("\"\(key)\" must be an integer ≥ \(min), found \(v.serialized())") }
             return i
         }
-        vocabSize = try int("vocab_size", 50265)
+        vocabSize = try int("vocab_size", bert ? 30522 : 50265)
         hiddenSize = try int("hidden_size", 768)
         numLayers = try int("num_hidden_layers", 12)
         numHeads = try int("num_attention_heads", 12)
         intermediateSize = try int("intermediate_size", 3072)
-        maxPositions = try int("max_position_embeddings", 514)
-        typeVocabSize = try int("type_vocab_size", 1)
-        padID = try int("pad_token_id", 1, min: 0)
-        layerNormEps = Float(json["layer_norm_eps"]?.doubleValue ?? 1e-5)
+        maxPositions = try int("max_position_embeddings", bert ? 512 : 514)
+        typeVocabSize = try int("type_vocab_size", bert ? 2 : 1)
+        padID = try int("pad_token_id", bert ? 0 : 1, min: 0)
+        layerNormEps = Float(json["layer_norm_eps"]?.doubleValue ?? (bert ? 1e-12 : 1e-5))
         switch json["hidden_act"]?.stringValue ?? "gelu" {
         case "gelu": activation = .none
         case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": activation = .tanh
@@ -61,7 +80,7 @@ public struct RobertaConfig: Sendable, Equatable {
         guard hiddenSize % numHeads == 0 else {
             throw bad("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numHeads)")
         }
-        guard maxPositions > padID + 1 else {
+        guard bert || maxPositions > padID + 1 else {
             throw bad("max_position_embeddings \(maxPositions) leaves no positions after padding_idx \(padID)")
         }
         guard let emb = json["position_embedding_type"]?.stringValue, emb != "absolute" else { return }

@@ -1,0 +1,38 @@
+import EmoPluginSDK
+import EmoCore
+
+/// The `roberta` encoder component: texts → one RoBERTa embedding per text (CLS or masked mean of a layer).
+///
+/// Inputs, outputs, backward and config are `TextEncoderCore`'s. The folder holds config.json,
+/// model.safetensors, vocab.json and merges.txt (as Hugging Face publishes roberta-base); `max_tokens` defaults to
+/// 64 as in Study B, `pooling` to `cls`.
+public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
+    /// Identity and manifest.
+    public static let componentInfo = ComponentInfo(
+        kind: .encoder, id: "roberta", version: "1.0.0", displayName: "RoBERTa text encoder",
+        manifest: TextEncoderCore.manifest(
+            "RoBERTa (Hugging Face RobertaModel checkpoint) embedding of a transcript: CLS or masked-mean pooled hidden state, with RoBERTa's byte-level BPE tokenizer.",
+            modelTypes: ["roberta", "xlm-roberta"], files: "config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)",
+            maxTokens: 64, pooling: .cls))
+
+    private let core: TextEncoderCore
+    /// The network.
+    public var model: TextTransformer { core.model }
+    /// Hidden-state index pooled (0 = embeddings ... L = last layer).
+    public var layer: Int { core.layer }
+
+    /// Loads the model folder named by `config["model"]`.
+    public init(config: JSONValue) throws {
+        core = try TextEncoderCore(info: Self.componentInfo, family: .roberta,
+                                   files: "config.json, model.safetensors, vocab.json and merges.txt", config: config)
+    }
+
+    /// The resolved config and output widths.
+    public var resolvedDescription: JSONValue { core.resolvedDescription }
+
+    /// Tokenises (or takes the given ids, or the given word embeddings), runs the encoder, pools.
+    public func forward(_ inputs: [Value]) throws -> [Value] { try core.forward(inputs) }
+
+    /// d embedding `[B, C]` → d word embeddings `[B, T, C]` of the last forward from word embeddings.
+    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try core.backward(gradOutputs) }
+}
