@@ -16,7 +16,8 @@ Writes Tests/TextEncodersTests/Fixtures/whisper_reference.json: for a few real R
 (../shared/data), the log-mel features' statistics and first frames (whisper's algorithm: torch.stft n_fft 400,
 hop 160, periodic Hann, |X|^2, librosa slaney mel filters, log10 clamped at max - 8, (x + 4) / 4, audio padded
 with 30 s of zeros, 3000 frames), the first encoder frames from ctranslate2, and ctranslate2's greedy transcript
-(prompt <|startoftranscript|><|notimestamps|>, beam 1).
+(prompt <|startoftranscript|><|notimestamps|>, beam 1), and the mean and last row of the encoder output over the
+ceil(S / 320) frames that cover the real audio (what the whisper-encoder component pools in its 30 s mode).
 """
 import json
 import os
@@ -99,6 +100,7 @@ def main():
         mel = log_mel(audio)
         features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))
         encoded = np.array(model.encode(features, to_cpu=True))  # [1, 1500, 384]
+        real = min(1500, max(1, -(-len(audio) // 320)))  # encoder frames over the real audio (hop 160, stride 2)
         result = model.generate(features, [[sot, notimestamps]], beam_size=1, return_scores=True)[0]
         ids = result.sequences_ids[0]
         text = bytearray()
@@ -109,6 +111,9 @@ def main():
                     "mel_mean": float(mel.mean()), "mel_max": float(mel.max()), "mel_min": float(mel.min()),
                     "encoder_first_frames": [round(float(x), 5) for x in encoded[0, :4].flatten()],
                     "encoder_abs_max": float(np.abs(encoded).max()),
+                    "encoder_real_frames": real,
+                    "encoder_real_mean": [round(float(x), 6) for x in encoded[0, :real].mean(0)],
+                    "encoder_last_real_frame": [round(float(x), 5) for x in encoded[0, real - 1]],
                     "ids": ids, "text": text.decode("utf-8", "replace").strip()})
         print(rel, "->", out[-1]["text"], ids)
     with open(os.path.join(FIX, "whisper_reference.json"), "w", encoding="utf-8") as f:

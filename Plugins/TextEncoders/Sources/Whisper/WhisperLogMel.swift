@@ -47,9 +47,14 @@ public struct WhisperLogMel: Sendable {
     /// Same as `features(_:)`.
     public func callAsFunction(_ samples: [Float]) -> [Float] { features(samples) }
 
-    /// `[melCount, 3000]` log-mel features of `samples` (16 kHz mono), row-major.
-    public func features(_ samples: [Float]) -> [Float] {
-        let n = Self.nFFT, hop = Self.hop, frames = Self.frames, bins = Self.bins, half = n / 2
+    /// `[melCount, frames]` log-mel features of `samples` (16 kHz mono), row-major.
+    ///
+    /// `frames` = 3000 is Whisper's 30 s window. Fewer frames give the first columns of that window's features (the
+    /// padded signal and the maximum the floor is taken from are the same, unless the clip is silent): the
+    /// `whisper-encoder`'s clip-length mode.
+    public func features(_ samples: [Float], frames: Int = Self.frames) -> [Float] {
+        let n = Self.nFFT, hop = Self.hop, bins = Self.bins, half = n / 2
+        let frames = max(1, min(frames, Self.frames))
         let audio = Array(samples.prefix(Self.sampleRate * 30))
         // Frame t covers padded[t·hop ..< t·hop + n], padded = reflect(half) + audio + zeros(30 s) + …
         func sample(_ j: Int) -> Float {   // j indexes the unpadded signal (audio followed by zeros)
@@ -57,12 +62,12 @@ public struct WhisperLogMel: Sendable {
             if j < 0 { j = -j }             // reflect padding at the start (numpy "reflect": no edge repeat)
             return j < audio.count ? audio[j] : 0
         }
-        var framed = [Float](repeating: 0, count: frames * n)  // [3000, 400]
+        var framed = [Float](repeating: 0, count: frames * n)  // [frames, 400]
         for t in 0..<frames {
             let start = t * hop - half
             for i in 0..<n { framed[t * n + i] = sample(start + i) }
         }
-        var spectrum = [Float](repeating: 0, count: frames * 2 * bins)  // [3000, 2·201] re | im
+        var spectrum = [Float](repeating: 0, count: frames * 2 * bins)  // [frames, 2·201] re | im
         framed.withUnsafeBufferPointer { a in
             basis.withUnsafeBufferPointer { b in
                 spectrum.withUnsafeMutableBufferPointer { c in
@@ -71,14 +76,14 @@ public struct WhisperLogMel: Sendable {
                 }
             }
         }
-        var power = [Float](repeating: 0, count: frames * bins)  // [3000, 201]
+        var power = [Float](repeating: 0, count: frames * bins)  // [frames, 201]
         for t in 0..<frames {
             for k in 0..<bins {
                 let re = spectrum[t * 2 * bins + k], im = spectrum[t * 2 * bins + bins + k]
                 power[t * bins + k] = re * re + im * im
             }
         }
-        var mel = [Float](repeating: 0, count: melCount * frames)  // [80, 3000] = filters [80, 201] · powerᵀ
+        var mel = [Float](repeating: 0, count: melCount * frames)  // [80, frames] = filters [80, 201] · powerᵀ
         filters.withUnsafeBufferPointer { a in
             power.withUnsafeBufferPointer { b in
                 mel.withUnsafeMutableBufferPointer { c in

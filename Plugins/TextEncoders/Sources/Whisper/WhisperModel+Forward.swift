@@ -1,22 +1,45 @@
 import EmoTensor
 import Foundation
 
+/// What `WhisperModel.encode(mel:melFrames:keepHiddenStates:)` returns.
+public struct WhisperEncoding: Sendable {
+    /// T.
+    public var frames: Int
+    /// C.
+    public var channels: Int
+    /// The encoder output after the final layer norm, `[T, C]`.
+    public var lastHiddenState: [Float]
+    /// Hugging Face's `hidden_states`, `[L + 1, T, C]`: each layer's input, then `lastHiddenState`; nil unless asked.
+    public var hiddenStates: [Float]?
+}
+
 extension WhisperModel {
     /// Encoder output `[T, C]` for log-mel features `[M, 3000]` (row-major, as `WhisperLogMel.features` gives).
-    ///
-    /// conv1 + GELU, conv2 (stride 2) + GELU, + sinusoidal positions, pre-norm layers, final layer norm.
     public func encode(mel: [Float]) throws -> [Float] {
-        let frames = WhisperLogMel.frames, c = width, t = encoderFrames
+        try encode(mel: mel, melFrames: WhisperLogMel.frames).lastHiddenState
+    }
+
+    /// The encoder on log-mel features `[M, melFrames]` (`melFrames` even, at most 3000): `T = melFrames / 2`
+    /// frames, positions `0..<T` of the table (the 30 s window is `melFrames` 3000).
+    ///
+    /// conv1 + GELU, conv2 (stride 2) + GELU, + sinusoidal positions, pre-norm layers, final layer norm. With
+    /// `keepHiddenStates`, also Hugging Face's `hidden_states` `[L + 1, T, C]`: the input of each layer, then the
+    /// last layer's output after the final layer norm.
+    public func encode(mel: [Float], melFrames frames: Int, keepHiddenStates: Bool = false) throws -> WhisperEncoding {
+        let c = width, t = frames / 2
+        guard frames >= 2, frames % 2 == 0, frames <= WhisperLogMel.frames else {
+            throw TextEncoderError.invalidOption(message: "Whisper's encoder takes an even number of mel frames in 2...\(WhisperLogMel.frames), found \(frames)")
+        }
         guard mel.count == melCount * frames else {
             throw TextEncoderError.invalidOption(message: "Whisper features must be [\(melCount), \(frames)], found \(mel.count) values")
         }
         let ff = encoderLayers[0].ffnIn.outFeatures
-        var melT = [Float](repeating: 0, count: frames * melCount)  // [3000, M] channels-last
+        var melT = [Float](repeating: 0, count: frames * melCount)  // [2T, M] channels-last
         for m in 0..<melCount { for j in 0..<frames { melT[j * melCount + m] = mel[m * frames + j] } }
         let g1 = Self.conv1Geometry(mels: melCount, width: c), g2 = Self.conv2Geometry(width: c)
         let ws = max(Kernels.conv1dChannelsLastWorkspaceCount(g1, inputLength: frames),
                      Kernels.conv1dChannelsLastWorkspaceCount(g2, inputLength: frames), t * t)
-        let h1 = UnsafeMutablePointer<Float>.allocate(capacity: frames * c)      // [3000, C]
+        let h1 = UnsafeMutablePointer<Float>.allocate(capacity: frames * c)      // [2T, C]
         let x = UnsafeMutablePointer<Float>.allocate(capacity: t * c)            // [T, C] residual stream
         let normed = UnsafeMutablePointer<Float>.allocate(capacity: t * c)       // [T, C]
         let qkv = UnsafeMutablePointer<Float>.allocate(capacity: t * 3 * c)      // [T, 3C]
@@ -24,6 +47,8 @@ extension WhisperModel {
         let ffn = UnsafeMutablePointer<Float>.allocate(capacity: t * ff)         // [T, F]
         let workspace = UnsafeMutablePointer<Float>.allocate(capacity: ws)
         defer { for p in [h1, x, normed, qkv, context, ffn, workspace] { p.deallocate() } }
+        var hidden: [Float] = []
+        if keepHiddenStates { hidden.reserveCapacity((encoderLayers.count + 1) * t * c) }
 
         melT.withUnsafeBufferPointer { src in
             guard let src = src.baseAddress else { return }
@@ -39,6 +64,7 @@ extension WhisperModel {
         let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: c / heads, queryLength: t, keyLength: t)
         let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
         for layer in encoderLayers {
+            if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: t * c)) }
             layer.attnNorm(x, rows: t, width: c, into: normed)
             layer.qkv(normed, rows: t, into: qkv)
             Kernels.attention(geometry, strides: strides, q: qkv, k: qkv + c, v: qkv + 2 * c, keyMask: nil,
@@ -51,7 +77,9 @@ extension WhisperModel {
             layer.ffnOut(ffn, rows: t, into: x, accumulate: true)
         }
         encoderNorm(x, rows: t, width: c, into: normed)
-        return Array(UnsafeBufferPointer(start: normed, count: t * c))
+        let last = Array(UnsafeBufferPointer(start: normed, count: t * c))
+        if keepHiddenStates { hidden += last }
+        return WhisperEncoding(frames: t, channels: c, lastHiddenState: last, hiddenStates: keepHiddenStates ? hidden : nil)
     }
 
     /// Greedy decoding from `prompt` over the encoder output `[T, C]`: at each step the most likely token that is
