@@ -123,6 +123,9 @@ struct BenchText: AsyncParsableCommand {
             print("Whisper \(w["model"] ?? "?") on \(w["clip"] ?? "?"): EmoKit \(f(w["emokit_ms_min"], "%.1f")) ms, "
                   + "\(w["peer"] ?? "peer") \(f(w["peer_ms_min"], "%.1f")) ms: ratio \(f(w["ratio"], "%.2f"))x; "
                   + "transcripts \((w["same_text"] as? Bool) == true ? "identical" : "differ")")
+            print("Whisper encoder, 30 s window: EmoKit whisper-encoder \(f(w["encoder_30s_ms_min"], "%.1f")) ms (log-mel included), "
+                  + "ctranslate2 encode \(f(w["peer_encoder_ms_min"], "%.1f")) ms (log-mel excluded): ratio \(f(w["encoder_ratio"], "%.2f"))x; "
+                  + "pooled max|diff| \(f(w["encoder_max_abs_diff"], "%.2e")); clip-length window \(f(w["encoder_clip_ms_min"], "%.1f")) ms")
             print("  EmoKit: \(w["emokit_text"] ?? "")")
             if let t = w["peer_text"] { print("  peer:   \(t)") }
         }
@@ -171,6 +174,15 @@ struct BenchText: AsyncParsableCommand {
         }
         var out: [String: Any] = ["model": model, "clip": clip, "emokit_ms_min": times.min, "emokit_ms_median": times.median,
                                   "emokit_text": text]
+        // The encoder alone: whisper-encoder (30 s window and clip length; front end included) on the same clip.
+        var embeddings: [String: [Float]] = [:]
+        for window in ["30s", "clip"] {
+            let encoder = try host.instantiate(id: "whisper-encoder", config: ["model": .string(model), "window": .string(window)])
+            var pooled: [Float] = []
+            let t = try Self.time(repeats: max(1, repeats / 2)) { pooled = try encoder.forward([.array(wave)]).first?.array?.data ?? [] }
+            out["encoder_\(window)_ms_min"] = t.min
+            embeddings[window] = pooled
+        }
         switch ReferencePeer.run("bench_text_peer.py", arguments: ["whisper", "--model", model, "--clip", clip,
                                                                    "--repeat", "\(max(1, repeats / 2))"]) {
         case .measured(let ref):
@@ -181,6 +193,13 @@ struct BenchText: AsyncParsableCommand {
                 out["ratio"] = times.min / peerMin
             }
             out["same_text"] = (ref["text"] as? String) == text
+            if let encMin = ref["encoder_ms_min"] as? Double {
+                out["peer_encoder_ms_min"] = encMin
+                out["encoder_ratio"] = (out["encoder_30s_ms_min"] as? Double ?? 0) / encMin
+            }
+            if let mean = ref["encoder_real_mean"] as? [Double], let mine = embeddings["30s"] {
+                out["encoder_max_abs_diff"] = zip(mine, mean).map { abs(Double($0) - $1) }.max() ?? 0
+            }
         case .missing(let why):
             out["peer"] = "missing: \(why)"
         }

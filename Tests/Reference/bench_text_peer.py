@@ -12,7 +12,9 @@
         tokenizer outside the timing) on [batch, tokens] batches of MELD test utterances padded to each length, and
         prints rows 0-1 of each embedding for the Swift side's parity check.
     bench_text_peer.py whisper --model CT2_DIR --clip FLAC [--repeat 3]
-        Times ctranslate2's greedy Whisper transcription (float32, beam 1, no timestamps) of one clip.
+        Times ctranslate2's greedy Whisper transcription (float32, beam 1, no timestamps) of one clip, and its encoder
+        alone on the clip's 30 s log-mel window (features computed outside the timing), with the encoder output's
+        mean over the frames covering the real audio for the parity check.
 
 The last stdout line is one JSON object ({"missing": "why"} when a dependency is absent).
 """
@@ -131,7 +133,8 @@ def bench_whisper(args):
         from make_whisper_fixtures import BYTE_DECODER, log_mel
     except ImportError as e:
         emit({"missing": "ctranslate2/soundfile/torch/librosa not importable (%s)" % e})
-    model = ctranslate2.models.Whisper(args.model, device="cpu", compute_type="float32")
+    threads = len(os.sched_getaffinity(0))
+    model = ctranslate2.models.Whisper(args.model, device="cpu", compute_type="float32", intra_threads=threads)
     vocab = [l.rstrip("\n") for l in open(os.path.join(args.model, "vocabulary.txt"), encoding="utf-8")]
     prompt = [vocab.index("<|startoftranscript|>"), vocab.index("<|notimestamps|>")]
     audio, sr = soundfile.read(args.clip, dtype="float32")
@@ -144,12 +147,25 @@ def bench_whisper(args):
         if i > 0:
             times.append((time.perf_counter() - t0) * 1000)
     times.sort()
+    mel = log_mel(audio)
+    features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))
+    enc_times = []
+    for i in range(args.repeat + 1):
+        t0 = time.perf_counter()
+        encoded = model.encode(features, to_cpu=True)
+        if i > 0:
+            enc_times.append((time.perf_counter() - t0) * 1000)
+    enc_times.sort()
+    real = min(1500, max(1, -(-len(audio) // 320)))
+    encoder_mean = np.array(encoded)[0, :real].mean(0)
     text = bytearray()
     for i in ids:
         if not vocab[i].startswith("<|"):
             text += bytes(BYTE_DECODER[c] for c in vocab[i])
-    emit({"peer": "ctranslate2 %s (float32, %d intra threads)" % (ctranslate2.__version__, model.num_workers),
+    emit({"peer": "ctranslate2 %s (float32, %d intra threads)" % (ctranslate2.__version__, threads),
           "ms_median": times[len(times) // 2], "ms_min": times[0], "ids": ids,
+          "encoder_ms_min": enc_times[0], "encoder_ms_median": enc_times[len(enc_times) // 2],
+          "encoder_real_mean": [float(x) for x in encoder_mean],
           "text": text.decode("utf-8", "replace").strip()})
 
 

@@ -66,8 +66,15 @@ final class WhisperEncoderTests: XCTestCase {
         let e = weights.map { exp($0) }, sum = e.reduce(0, +)
         let expected = (0..<384).map { k in (0..<5).reduce(Float(0)) { $0 + e[$1] / sum * mean($1)[k] } }
         XCTAssertLessThanOrEqual(zip(try XCTUnwrap(weighted[0].array).data, expected).map { abs($0 - $1) }.max() ?? 1, 1e-4)
-        // Mean pooling is the final output's mean.
+        // Mean pooling is the final output's mean; mean-std appends the population standard deviation.
         XCTAssertLessThanOrEqual(zip(try XCTUnwrap(base[0].array).data, mean(4)).map { abs($0 - $1) }.max() ?? 1, 1e-5)
+        let meanStd = try XCTUnwrap(try WhisperEncoder(config: ["model": .string(model), "window": "clip", "pooling": "mean-std"]).forward(input).first?.array)
+        XCTAssertEqual(meanStd.shape, [1, 768])
+        let m4 = mean(4)
+        let std = (0..<384).map { k in
+            ((0..<real).reduce(Float(0)) { let d = hidden.data[(4 * real + $1) * 384 + k] - m4[k]; return $0 + d * d } / Float(real)).squareRoot()
+        }
+        XCTAssertLessThanOrEqual(zip(meanStd.data, m4 + std).map { abs($0 - $1) }.max() ?? 1, 1e-4)
     }
 
     func testABatchWithLengthsGivesEachClipsOwnEmbedding() throws {

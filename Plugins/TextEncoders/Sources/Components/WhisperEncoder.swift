@@ -17,7 +17,7 @@ import Foundation
 /// Clips longer than 30 s are cut to their first 30 s (one window).
 ///
 /// Inputs `[.array([B, S])]` (or `[.array([S])]`) 16 kHz samples, optionally `[.array([B])]` real lengths.
-/// Outputs `[.array([B, C])]`, then with `hidden_states: true` `[.array([L + 1, B, T, C])]` (Hugging Face's
+/// Outputs `[.array([B, C])]` (`[B, 2C]` with `mean-std` pooling), then with `hidden_states: true` `[.array([L + 1, B, T, C])]` (Hugging Face's
 /// `hidden_states`: each layer's input, then the final-layer-norm output; frames past a clip's own length are 0
 /// in `clip` mode).
 public final class WhisperEncoder: EmbeddingEncoder, Sendable {
@@ -34,7 +34,7 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
             "config": [
                 "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
                 "window": ["type": "string", "default": "30s", "enum": ["30s", "clip"], "description": "30s: pad to Whisper's 30 s window (1500 frames; as Whisper, CTranslate2 and transformers run it). clip: the clip's own frames only, position table sliced (about 10x faster on 3 s clips; different values)"],
-                "pooling": ["type": "string", "default": "mean", "enum": ["mean", "layer", "weighted"], "description": "mean (final output over the real frames) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"],
+                "pooling": ["type": "string", "default": "mean", "enum": ["mean", "mean-std", "layer", "weighted"], "description": "mean (final output over the real frames) | mean-std (its mean, then its standard deviation over the real frames: [B, 2C]) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"],
                 "layer": ["type": "integer", "default": -1, "description": "hidden state for pooling = layer: 0 = first layer's input, L or -1 = final output"],
                 "layer_weights": ["type": "array|null", "default": .null, "description": "L+1 weights for pooling = weighted (null = equal)"],
                 "hidden_states": ["type": "boolean", "default": false, "description": "also output all hidden states [L+1, B, T, C]"],
@@ -52,7 +52,11 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
     }
 
     /// How frames and layers become one vector.
-    public enum Pooling: String, Sendable, CaseIterable { case mean, layer, weighted }
+    public enum Pooling: String, Sendable, CaseIterable {
+        case mean, layer, weighted
+        /// Mean then population standard deviation of the final output over the real frames (`[B, 2C]`).
+        case meanStd = "mean-std"
+    }
 
     /// The network (encoder and decoder; only the encoder runs here).
     public let model: WhisperModel
@@ -102,7 +106,8 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
     /// The resolved config and output widths.
     public var resolvedDescription: JSONValue {
         let c = JSONValue.number(Double(model.width))
-        var outputs: [JSONValue] = [["name": "embedding", "dims": ["B", c]]]
+        let pooledWidth = JSONValue.number(Double(pooling == .meanStd ? 2 * model.width : model.width))
+        var outputs: [JSONValue] = [["name": "embedding", "dims": ["B", pooledWidth]]]
         if returnsHiddenStates {
             outputs.append(["name": "hidden_states", "dims": [.number(Double(model.encoderLayers.count + 1)), "B", "T", c]])
         }
@@ -153,18 +158,27 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
                 throw ComponentError.invalidInput(component: id, message: "clip \(r): \(error)")
             }
         }
-        var pooled = [Float](repeating: 0, count: b * c)
+        let width = pooling == .meanStd ? 2 * c : c
+        var pooled = [Float](repeating: 0, count: b * width)
         for (r, enc) in encodings.enumerated() {
             let real = min(enc.frames, Self.realFrames(samples: lengths[r]))
             /// Adds `weight` × the mean over the real frames of hidden state `index` (`L` = final output).
             func addMean(of rows: ArraySlice<Float>, weight: Float) {
                 let base = rows.startIndex
                 let scale = weight / Float(real)
-                for j in 0..<real { for k in 0..<c { pooled[r * c + k] += scale * rows[base + j * c + k] } }
+                for j in 0..<real { for k in 0..<c { pooled[r * width + k] += scale * rows[base + j * c + k] } }
             }
             let per = enc.frames * c
             switch pooling {
             case .mean: addMean(of: enc.lastHiddenState[...], weight: 1)
+            case .meanStd:
+                addMean(of: enc.lastHiddenState[...], weight: 1)
+                for k in 0..<c {
+                    let m = Double(pooled[r * width + k])
+                    var ss = 0.0
+                    for j in 0..<real { let d = Double(enc.lastHiddenState[j * c + k]) - m; ss += d * d }
+                    pooled[r * width + c + k] = Float((ss / Double(real)).squareRoot())
+                }
             case .layer:
                 guard let all = enc.hiddenStates else { break }
                 addMean(of: all[(layer * per)..<((layer + 1) * per)], weight: 1)
@@ -173,7 +187,7 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
                 for l in 0..<states where layerWeights[l] != 0 { addMean(of: all[(l * per)..<((l + 1) * per)], weight: layerWeights[l]) }
             }
         }
-        var outputs: [Value] = [.array(try NDArray(shape: [b, c], data: pooled))]
+        var outputs: [Value] = [.array(try NDArray(shape: [b, width], data: pooled))]
         if returnsHiddenStates {
             let t = encodings.map(\.frames).max() ?? 0
             var all = [Float](repeating: 0, count: states * b * t * c)
