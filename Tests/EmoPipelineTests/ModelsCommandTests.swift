@@ -84,7 +84,12 @@ final class ModelsCommandTests: XCTestCase {
         XCTAssertTrue(minilm.output.contains("loaded by the bert plugin") && minilm.output.contains("22713728 parameters"), minilm.output)
         let whisper = try emo(["models", "import", try RealModels.whisperTinyEn(), "--name", "whisper-tiny-en"], registry: registry)
         XCTAssertEqual(whisper.status, 0, whisper.output)
-        XCTAssertTrue(whisper.output.contains("whisper-transcript"), whisper.output)
+        XCTAssertTrue(whisper.output.contains("loaded by the whisper-encoder plugin") || whisper.output.contains("loaded by the whisper-transcript plugin"), whisper.output)
+        // A Hugging Face Whisper folder (model_type "whisper") goes to the whisper-encoder.
+        let hf = try emo(["models", "import", TestPlugins.repoRoot.path + "/Tests/TextEncodersTests/Fixtures/tiny-whisper",
+                          "--name", "tiny-whisper"], registry: registry)
+        XCTAssertEqual(hf.status, 0, hf.output)
+        XCTAssertTrue(hf.output.contains("whisper-encoder"), hf.output)
     }
 
     /// `emo` links no network code (the speech encoders run inside their plugin), and `emo bench` runs the

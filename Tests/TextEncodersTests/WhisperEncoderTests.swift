@@ -47,6 +47,41 @@ final class WhisperEncoderTests: XCTestCase {
         }
     }
 
+    /// A Hugging Face checkpoint (random weights, Whisper's layout at d_model 64, stored as float16) against
+    /// transformers' WhisperEncoder with output_hidden_states, every hidden state.
+    func testHuggingFaceCheckpointMatchesTransformersEveryHiddenState() throws {
+        let folder = Fixtures.folder.appendingPathComponent("tiny-whisper").path
+        let encoder = try WhisperEncoder(config: ["model": .string(folder), "hidden_states": true])
+        let clips = try XCTUnwrap(Fixtures.json("tiny_whisper_reference.json")["clips"] as? [[String: Any]])
+        XCTAssertEqual(clips.count, 2)
+        for clip in clips {
+            let name = try XCTUnwrap(clip["clip"] as? String)
+            let audio = try samples(name)
+            let real = try XCTUnwrap(clip["real_frames"] as? Int)
+            let out = try encoder.forward([.array(try NDArray(shape: [audio.count], data: audio))])
+            let hidden = try XCTUnwrap(out[1].array)
+            XCTAssertEqual(hidden.shape, [3, 1, 1500, 64])
+            let states = try XCTUnwrap(clip["hidden_states"] as? [[String: Any]])
+            XCTAssertEqual(states.count, 3)
+            var worst: Float = 0
+            for (l, ref) in states.enumerated() {
+                let h = hidden.data[(l * 1500 * 64)..<((l + 1) * 1500 * 64)]
+                let base = h.startIndex
+                let mean = (0..<64).map { k in (0..<real).reduce(Float(0)) { $0 + h[base + $1 * 64 + k] } / Float(real) }
+                let first = Array(h.prefix(3 * 64)), last = Array(h[(base + (real - 1) * 64)..<(base + real * 64)])
+                for (mine, key) in [(mean, "real_mean"), (first, "first_frames"), (last, "last_real_frame")] {
+                    let theirs = floats(ref[key])
+                    XCTAssertEqual(theirs.count, mine.count)
+                    let scale = max(1, theirs.map(abs).max() ?? 1)
+                    let d = (zip(mine, theirs).map { abs($0 - $1) }.max() ?? .infinity) / scale
+                    worst = max(worst, d)
+                    XCTAssertLessThanOrEqual(d, 1e-4, "\(name) hidden state \(l) \(key): \(d) of its scale")
+                }
+            }
+            print("whisper-encoder on a Hugging Face fp16 checkpoint, \(name): worst hidden-state diff \(worst) of scale")
+        }
+    }
+
     func testPoolingChoicesAgreeWithTheHiddenStates() throws {
         let model = try RealModels.whisperTinyEn()
         let audio = try samples("tess/YAF_happy/YAF_dog_happy.flac")

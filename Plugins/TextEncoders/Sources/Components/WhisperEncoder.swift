@@ -3,8 +3,9 @@ import EmoCore
 import EmoModels
 import Foundation
 
-/// The `whisper-encoder` component: 16 kHz clips → one embedding per clip from Whisper's encoder (any size, from a
-/// CTranslate2 folder such as Whisper tiny.en), pooled over the frames that cover the real audio.
+/// The `whisper-encoder` component: 16 kHz clips → one embedding per clip from Whisper's encoder (any size, tiny …
+/// large-v3, from a CTranslate2 folder such as Whisper tiny.en or a Hugging Face `WhisperModel` /
+/// `WhisperForConditionalGeneration` folder), pooled over the frames that cover the real audio.
 ///
 /// Two windows:
 /// - `30s` (default, parity): the clip is padded to Whisper's 30 s window, as Whisper was trained and as
@@ -25,14 +26,14 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "whisper-encoder", version: "1.0.0", displayName: "Whisper encoder",
         manifest: [
-            "description": "Whisper's audio encoder (CTranslate2 Whisper folder, e.g. Whisper tiny.en): log-mel front end, two convolutions, pre-norm transformer; pooled over the frames covering the real audio.",
-            "model_types": ["ctranslate2-whisper"],
+            "description": "Whisper's audio encoder (CTranslate2 Whisper folder such as Whisper tiny.en, or a Hugging Face Whisper checkpoint): log-mel front end, two convolutions, pre-norm transformer; pooled over the frames covering the real audio.",
+            "model_types": ["whisper", "ctranslate2-whisper"],
             "inputs": [["name": "audio", "modality": "audio", "dims": ["B", "S"], "sample_rate": 16000],
                        ["name": "lengths", "dims": ["B"], "optional": true]],
             "outputs": [["name": "embedding", "modality": "audio", "dims": ["B", "C"]],
                         ["name": "hidden_states", "modality": "audio", "dims": ["L+1", "B", "T", "C"], "optional": true]],
             "config": [
-                "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
+                "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt) or a Hugging Face one (config.json, model.safetensors)"],
                 "window": ["type": "string", "default": "30s", "enum": ["30s", "clip"], "description": "30s: pad to Whisper's 30 s window (1500 frames; as Whisper, CTranslate2 and transformers run it). clip: the clip's own frames only, position table sliced (about 10x faster on 3 s clips; different values)"],
                 "pooling": ["type": "string", "default": "mean", "enum": ["mean", "mean-std", "layer", "weighted"], "description": "mean (final output over the real frames) | mean-std (its mean, then its standard deviation over the real frames: [B, 2C]) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"],
                 "layer": ["type": "integer", "default": -1, "description": "hidden state for pooling = layer: 0 = first layer's input, L or -1 = final output"],
@@ -79,7 +80,7 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
         let read = ConfigReader(config, info: Self.componentInfo)
         let folder = try read.string("model")
         guard !folder.isEmpty else {
-            throw ComponentError.invalidConfig(component: id, message: "\"model\" must name a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt)")
+            throw ComponentError.invalidConfig(component: id, message: "\"model\" must name a Whisper folder: CTranslate2 (model.bin, config.json, vocabulary.txt) or Hugging Face (config.json, model.safetensors)")
         }
         do {
             model = try WhisperModel(folder: ModelRegistry.standard().resolve(folder))

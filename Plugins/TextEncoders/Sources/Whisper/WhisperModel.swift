@@ -3,13 +3,16 @@ import EmoTensor
 import Foundation
 
 /// A Whisper encoder–decoder loaded from a CTranslate2 model folder (`model.bin`, `config.json`, `vocabulary.txt`,
-/// as `ct2-transformers-converter` writes it; fp32/fp16/bf16 weights are widened to Float32).
+/// as `ct2-transformers-converter` writes it) or a Hugging Face one (`config.json` with `model_type` "whisper" and
+/// `model.safetensors` of a `WhisperModel` / `WhisperForConditionalGeneration`); fp32/fp16/bf16 weights are widened
+/// to Float32. Any size: tiny … large-v3 (80 or 128 mel bins).
 ///
 /// Dimension legend: docs/numerics.md. Used here: `S` samples, `M` mel bands (80), `T` encoder frames (1500 for
 /// 30 s), `C` width, `H` heads, `D = C / H`, `F` feed-forward width, `L` layers, `U` decoded tokens, `V` vocabulary.
 ///
 /// Every field names the CTranslate2 variable it holds (CTranslate2 fuses Hugging Face's q/k/v projections into
-/// `linear_0`; Whisper's key projection has no bias, which CTranslate2 stores as zeros).
+/// `linear_0`; Whisper's key projection has no bias, which CTranslate2 stores as zeros). A Hugging Face checkpoint
+/// is read under the same names through `HuggingFaceWhisperVariables`.
 ///
 /// ```swift
 /// let whisper = try WhisperModel(folder: "whisper-tiny.en-ct2")
@@ -95,20 +98,32 @@ public final class WhisperModel: @unchecked Sendable {
     /// The front end matching `melCount`: call it on 16 kHz samples to get the `[M, 3000]` features `encode` takes.
     public let frontEnd: WhisperLogMel
 
-    /// Loads `model.bin` from a CTranslate2 Whisper folder.
+    /// Loads a CTranslate2 Whisper folder (`model.bin`), or a Hugging Face one (`config.json` with `model_type`
+    /// "whisper" and its safetensors weights) when there is no `model.bin`.
     public convenience init(folder: String) throws {
-        try self.init(file: CTranslate2File(path: (folder as NSString).appendingPathComponent("model.bin")))
+        let bin = (folder as NSString).appendingPathComponent("model.bin")
+        let config = (folder as NSString).appendingPathComponent("config.json")
+        if !FileManager.default.fileExists(atPath: bin), FileManager.default.fileExists(atPath: config) {
+            let variables = try HuggingFaceWhisperVariables(folder: folder)
+            try self.init(variables: variables)
+            try variables.finish()
+        } else {
+            try self.init(variables: CTranslate2File(path: bin))
+        }
     }
 
-    /// Takes every variable from `file`, deriving the sizes from the conv and embedding shapes.
-    public init(file f: CTranslate2File) throws {
+    /// Takes every variable from a CTranslate2 `model.bin`.
+    public convenience init(file: CTranslate2File) throws { try self.init(variables: file) }
+
+    /// Takes every variable (CTranslate2 names) from `f`, deriving the sizes from the conv and embedding shapes.
+    init(variables f: some WhisperVariables) throws {
         func bad(_ m: String) -> CheckpointError { .invalidConfig(path: f.path, message: m) }
         guard f.specName == "WhisperSpec" else { throw bad("spec \(f.specName) is not WhisperSpec (convert a Whisper model)") }
-        guard let conv1Shape = f.variables["encoder/conv1/weight"]?.shape, conv1Shape.count == 3, conv1Shape[2] == 3 else {
+        guard let conv1Shape = f.shape("encoder/conv1/weight"), conv1Shape.count == 3, conv1Shape[2] == 3 else {
             throw CheckpointError.missingTensor(path: f.path, name: "encoder/conv1/weight")
         }
         let c = conv1Shape[0], m = conv1Shape[1]
-        guard let embShape = f.variables["decoder/embeddings/weight"]?.shape, embShape.count == 2, embShape[1] == c else {
+        guard let embShape = f.shape("decoder/embeddings/weight"), embShape.count == 2, embShape[1] == c else {
             throw CheckpointError.missingTensor(path: f.path, name: "decoder/embeddings/weight")
         }
         guard let heads = try f.integer("encoder/num_heads"), heads > 0, c % heads == 0 else {
@@ -118,15 +133,15 @@ public final class WhisperModel: @unchecked Sendable {
         if let pre = try f.integer("decoder/pre_norm"), pre != 1 { throw bad("decoder/pre_norm is off; Whisper is pre-norm") }
         if let s = try f.integer("decoder/scale_embeddings"), s != 0 { throw bad("decoder/scale_embeddings is on; Whisper does not scale") }
         if let a = try f.integer("decoder/activation"), a != 3 { throw bad("decoder/activation \(a) is not GELU (3)") }
-        let ffnShape = f.variables["encoder/layer_0/ffn/linear_0/weight"]?.shape ?? []
+        let ffnShape = f.shape("encoder/layer_0/ffn/linear_0/weight") ?? []
         guard ffnShape.count == 2 else { throw CheckpointError.missingTensor(path: f.path, name: "encoder/layer_0/ffn/linear_0/weight") }
         let ff = ffnShape[0]
         melCount = m
         width = c
         self.heads = heads
         vocabularySize = embShape[0]
-        encoderFrames = f.variables["encoder/position_encodings/encodings"]?.shape.first ?? 0
-        maxTargetPositions = f.variables["decoder/position_encodings/encodings"]?.shape.first ?? 0
+        encoderFrames = f.shape("encoder/position_encodings/encodings")?.first ?? 0
+        maxTargetPositions = f.shape("decoder/position_encodings/encodings")?.first ?? 0
 
         func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try f.floats(name, shape: shape)) }
         func linear(_ name: String, _ outF: Int, _ inF: Int) throws -> Linear {
@@ -148,7 +163,7 @@ public final class WhisperModel: @unchecked Sendable {
         conv2Bias = try take("encoder/conv2/bias", [c])
         encoderPositions = try take("encoder/position_encodings/encodings", [encoderFrames, c])
         var enc: [EncoderLayer] = []
-        while f.variables["encoder/layer_\(enc.count)/ffn/linear_0/weight"] != nil {
+        while f.shape("encoder/layer_\(enc.count)/ffn/linear_0/weight") != nil {
             let p = "encoder/layer_\(enc.count)/"
             enc.append(EncoderLayer(attnNorm: try norm(p + "self_attention/layer_norm"),
                                     qkv: try linear(p + "self_attention/linear_0", 3 * c, c),
@@ -162,7 +177,7 @@ public final class WhisperModel: @unchecked Sendable {
         tokenEmbeddings = try take("decoder/embeddings/weight", [vocabularySize, c])
         decoderPositions = try take("decoder/position_encodings/encodings", [maxTargetPositions, c])
         var dec: [DecoderLayer] = []
-        while f.variables["decoder/layer_\(dec.count)/ffn/linear_0/weight"] != nil {
+        while f.shape("decoder/layer_\(dec.count)/ffn/linear_0/weight") != nil {
             let p = "decoder/layer_\(dec.count)/"
             dec.append(DecoderLayer(selfNorm: try norm(p + "self_attention/layer_norm"),
                                     selfQKV: try linear(p + "self_attention/linear_0", 3 * c, c),

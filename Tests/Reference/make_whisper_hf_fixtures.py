@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Reference fixtures for the whisper-encoder on Hugging Face checkpoints (Tests/TextEncodersTests/WhisperEncoderTests).
+
+    /work/refenv/bin/python Tests/Reference/make_whisper_hf_fixtures.py
+
+Writes, under Tests/TextEncodersTests/Fixtures/:
+  tiny-whisper/            a random-weight transformers WhisperForConditionalGeneration in Whisper's layout
+                           (80 mel bins, 1500 encoder positions, 448 decoder positions) but tiny: d_model 64,
+                           2 encoder and 2 decoder layers, 4 heads, FFN 128, vocabulary 96; saved as float16
+                           safetensors (so the fp16 path is exercised), config.json.
+  tiny_whisper_reference.json
+                           for two real clips (../shared/data): WhisperFeatureExtractor's log-mel features (first
+                           frames, mean) and the encoder's hidden states (output_hidden_states; the fp16 weights
+                           computed in float32): per hidden state its mean over the ceil(S / 320) frames covering
+                           the real audio, its first 3 frames, and its last real frame.
+
+Seeded: torch.manual_seed(5). transformers' WhisperConfig initialises weights N(0, 0.02).
+"""
+import json
+import os
+
+import numpy as np
+import soundfile
+import torch
+import transformers
+from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIX = os.path.join(ROOT, "Tests", "TextEncodersTests", "Fixtures")
+DATA = os.path.join(ROOT, "..", "shared", "data")
+CLIPS = ["ravdess/Actor_01/03-01-01-01-01-01-01.flac", "tess/YAF_happy/YAF_dog_happy.flac"]
+
+
+def r(t, digits=7):
+    return [float("%.*g" % (digits, v)) for v in np.asarray(t, dtype=np.float64).flatten()]
+
+
+def main():
+    torch.manual_seed(5)
+    cfg = WhisperConfig(vocab_size=96, num_mel_bins=80, d_model=64, encoder_layers=2, decoder_layers=2,
+                        encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=128,
+                        decoder_ffn_dim=128, max_source_positions=1500, max_target_positions=448,
+                        pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+    folder = os.path.join(FIX, "tiny-whisper")
+    WhisperForConditionalGeneration(cfg).eval().to(torch.float16).save_pretrained(folder, safe_serialization=True)
+    for extra in ["generation_config.json"]:
+        if os.path.exists(os.path.join(folder, extra)):
+            os.remove(os.path.join(folder, extra))
+    model = WhisperForConditionalGeneration.from_pretrained(folder, torch_dtype=torch.float32).eval()
+    fe = WhisperFeatureExtractor(feature_size=80)
+    clips = []
+    for rel in CLIPS:
+        audio, sr = soundfile.read(os.path.join(DATA, rel), dtype="float32")
+        assert sr == 16000
+        feats = fe(audio, sampling_rate=16000, return_tensors="pt").input_features  # [1, 80, 3000]
+        with torch.no_grad():
+            out = model.model.encoder(feats, output_hidden_states=True)
+        real = min(1500, max(1, -(-len(audio) // 320)))
+        states = []
+        for h in out.hidden_states:
+            h = h[0]
+            states.append({"real_mean": r(h[:real].mean(0)), "first_frames": r(h[:3]), "last_real_frame": r(h[real - 1])})
+        clips.append({"clip": rel, "real_frames": real, "mel_first_frames": r(feats[0, :, :4].T, 6),
+                      "mel_mean": float(feats.mean()), "hidden_states": states})
+    with open(os.path.join(FIX, "tiny_whisper_reference.json"), "w") as f:
+        json.dump({"source": "transformers %s, torch %s: WhisperForConditionalGeneration (random, fp16 on disk) encoder "
+                             "in float32, WhisperFeatureExtractor" % (transformers.__version__, torch.__version__),
+                   "clips": clips}, f)
+    print("wrote tiny-whisper/ and tiny_whisper_reference.json")
+
+
+if __name__ == "__main__":
+    main()
