@@ -82,6 +82,39 @@ final class WhisperEncoderTests: XCTestCase {
         }
     }
 
+    /// d (pooled · w) / d samples against torch autograd through Whisper's log-mel and the encoder, for the 30 s
+    /// window with mean pooling and the clip window with mean-std and hidden-state-1 pooling.
+    func testAudioGradientMatchesTorchAutograd() throws {
+        let fx = try Fixtures.json("tiny_whisper_gradients.json")
+        let audio = try samples(try XCTUnwrap(fx["clip"] as? String))
+        let folder = Fixtures.folder.appendingPathComponent("tiny-whisper").path
+        let cases = try XCTUnwrap(fx["cases"] as? [[String: Any]])
+        XCTAssertEqual(cases.count, 3)
+        for c in cases {
+            let window = try XCTUnwrap(c["window"] as? String), pooling = try XCTUnwrap(c["pooling"] as? String)
+            var config: JSONValue = ["model": .string(folder), "window": .string(window), "pooling": .string(pooling)]
+            if pooling == "layer1" { config = ["model": .string(folder), "window": .string(window), "pooling": "layer", "layer": 1] }
+            let encoder = try WhisperEncoder(config: config)
+            let pooled = try XCTUnwrap(try encoder.forward([.array(try NDArray(shape: [1, audio.count], data: audio))]).first?.array)
+            let refPooled = floats(c["pooled"])
+            XCTAssertEqual(pooled.data.count, refPooled.count)
+            XCTAssertLessThanOrEqual(zip(pooled.data, refPooled).map { abs($0 - $1) }.max() ?? 1, 1e-4, "\(window) \(pooling): pooled")
+            let w = (0..<pooled.data.count).map { Float(sin(0.31 * Double($0))) }
+            let grad = try encoder.backward([try NDArray(shape: [1, w.count], data: w)])
+            XCTAssertEqual(grad[0].shape, [1, audio.count])
+            let g = grad[0].data
+            let scale = Float(try XCTUnwrap(c["grad_abs_max"] as? Double))
+            XCTAssertGreaterThan(scale, 0)
+            let idx = ints(c["indices"]), ref = floats(c["grad_at"])
+            let diff = zip(idx, ref).map { abs(g[$0] - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(diff / scale, 1e-4, "\(window) \(pooling): gradient off by \(diff) of \(scale)")
+            let norm = g.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+            let refNorm = Float(try XCTUnwrap(c["grad_norm"] as? Double))
+            XCTAssertEqual(norm, refNorm, accuracy: refNorm * 1e-4, "\(window) \(pooling): gradient norm")
+            print("whisper-encoder d(pooled · w)/d audio, \(window) \(pooling): max diff at 400 samples \(diff) / max |grad| \(scale) = \(diff / scale); norm \(norm) vs torch \(refNorm)")
+        }
+    }
+
     func testPoolingChoicesAgreeWithTheHiddenStates() throws {
         let model = try RealModels.whisperTinyEn()
         let audio = try samples("tess/YAF_happy/YAF_dog_happy.flac")

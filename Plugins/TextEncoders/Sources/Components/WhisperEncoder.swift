@@ -17,11 +17,16 @@ import Foundation
 ///
 /// Clips longer than 30 s are cut to their first 30 s (one window).
 ///
+/// Differentiable: `backward([d embedding])` after a forward returns `[d audio [B, S]]` through the pooling, every
+/// layer, the convolutions and the log-mel front end (STFT power, mel filters, log10 and its floor), re-running each
+/// clip's forward with a tape (weights frozen), so Integrated Gradients and Occlusion work through it as through
+/// wav2vec2.
+///
 /// Inputs `[.array([B, S])]` (or `[.array([S])]`) 16 kHz samples, optionally `[.array([B])]` real lengths.
 /// Outputs `[.array([B, C])]` (`[B, 2C]` with `mean-std` pooling), then with `hidden_states: true` `[.array([L + 1, B, T, C])]` (Hugging Face's
 /// `hidden_states`: each layer's input, then the final-layer-norm output; frames past a clip's own length are 0
 /// in `clip` mode).
-public final class WhisperEncoder: EmbeddingEncoder, Sendable {
+public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @unchecked Sendable {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "whisper-encoder", version: "1.0.0", displayName: "Whisper encoder",
@@ -41,7 +46,7 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
                 "hidden_states": ["type": "boolean", "default": false, "description": "also output all hidden states [L+1, B, T, C]"],
             ],
             "trainable": false,
-            "differentiable": false,
+            "differentiable": true,
         ])
 
     /// How the window is chosen.
@@ -73,6 +78,9 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
     public let returnsHiddenStates: Bool
     /// Samples per encoder frame (hop 160 × conv2 stride 2).
     public static let samplesPerFrame = 320
+    /// The last forward's audio `[B, S]`, shape and real lengths (what `backward` differentiates).
+    private var last: (audio: [Float], batch: Int, samples: Int, lengths: [Int])?
+    private let lock = NSLock()
 
     /// Loads the folder named by `config["model"]`.
     public init(config: JSONValue) throws {
@@ -146,6 +154,7 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
         if let bad = audio.data.firstIndex(where: { !$0.isFinite }) {
             throw ComponentError.invalidInput(component: id, message: "sample \(bad % n) of clip \(bad / n) is \(audio.data[bad]); the audio must be finite")
         }
+        lock.withLock { last = (audio.data, b, n, lengths) }
         let c = model.width, states = model.encoderLayers.count + 1
         let keep = pooling != .mean || returnsHiddenStates
         var encodings: [WhisperEncoding] = []
@@ -204,5 +213,63 @@ public final class WhisperEncoder: EmbeddingEncoder, Sendable {
             outputs.append(.array(try NDArray(shape: [states, b, t, c], data: all)))
         }
         return outputs
+    }
+
+    /// d embedding `[B, C]` (`[B, 2C]` for mean-std) → d audio `[B, S]` of the last forward.
+    public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
+        let id = Self.componentInfo.id
+        guard let (audio, b, n, lengths) = lock.withLock({ last }) else {
+            throw ComponentError.invalidInput(component: id, message: "backward needs a forward first")
+        }
+        let c = model.width, width = pooling == .meanStd ? 2 * c : c, states = model.encoderLayers.count + 1
+        guard gradOutputs.count == 1, gradOutputs[0].shape == [b, width] else {
+            throw ComponentError.invalidInput(component: id, message: "backward takes one gradient [\(b), \(width)] of the pooled embedding")
+        }
+        var grad = [Float](repeating: 0, count: b * n)
+        for r in 0..<b {
+            let clip = Array(audio[(r * n)..<(r * n + lengths[r])])
+            let melFrames = window == .clip ? 2 * Self.realFrames(samples: clip.count) : WhisperLogMel.frames
+            let g = Array(gradOutputs[0].data[(r * width)..<((r + 1) * width)])
+            let dx: [Float]
+            do {
+                dx = try model.encoderInputGradient(samples: clip, melFrames: melFrames) { enc in
+                    let t = enc.frames, real = min(t, Self.realFrames(samples: clip.count))
+                    /// The gradient of the mean over the real frames, scaled by `weight`.
+                    func meanGradient(_ weight: Float) -> [Float] {
+                        var d = [Float](repeating: 0, count: t * c)
+                        for j in 0..<real { for k in 0..<c { d[j * c + k] = weight * g[k] / Float(real) } }
+                        return d
+                    }
+                    var out = [[Float]?](repeating: nil, count: states)
+                    switch self.pooling {
+                    case .mean: out[states - 1] = meanGradient(1)
+                    case .layer: out[self.layer] = meanGradient(1)
+                    case .weighted:
+                        for l in 0..<states where self.layerWeights[l] != 0 { out[l] = meanGradient(self.layerWeights[l]) }
+                    case .meanStd:
+                        var d = meanGradient(1)
+                        let h = enc.lastHiddenState
+                        for k in 0..<c {
+                            var m: Double = 0
+                            for j in 0..<real { m += Double(h[j * c + k]) }
+                            m /= Double(real)
+                            var ss: Double = 0
+                            for j in 0..<real { let e = Double(h[j * c + k]) - m; ss += e * e }
+                            let std = (ss / Double(real)).squareRoot()
+                            guard std > 0 else { continue }
+                            for j in 0..<real {
+                                d[j * c + k] += g[c + k] * Float((Double(h[j * c + k]) - m) / (Double(real) * std))
+                            }
+                        }
+                        out[states - 1] = d
+                    }
+                    return out
+                }
+            } catch {
+                throw ComponentError.failed(component: id, message: "clip \(r): \(error)")
+            }
+            for i in 0..<min(dx.count, lengths[r]) { grad[r * n + i] = dx[i] }
+        }
+        return [try NDArray(shape: [b, n], data: grad)]
     }
 }

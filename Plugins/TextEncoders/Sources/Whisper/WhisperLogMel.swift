@@ -53,6 +53,26 @@ public struct WhisperLogMel: Sendable {
     /// padded signal and the maximum the floor is taken from are the same, unless the clip is silent): the
     /// `whisper-encoder`'s clip-length mode.
     public func features(_ samples: [Float], frames: Int = Self.frames) -> [Float] {
+        features(samples, frames: frames, record: nil)
+    }
+
+    /// What `featuresBackward` needs from a forward: the spectrum, the mel power before the log, the floor's maximum.
+    final class Record {
+        /// Samples used (the clip, cut to 30 s).
+        var samples = 0
+        /// Frames.
+        var frames = 0
+        /// `[frames, 2·bins]` re | im.
+        var spectrum: [Float] = []
+        /// `[M, frames]` filters · power, before the log.
+        var melPower: [Float] = []
+        /// The maximum of log10(max(melPower, 1e-10)) (the floor is this − 8), and where it is.
+        var top: Float = 0
+        var topIndex = 0
+    }
+
+    /// The forward, recording what the backward needs when `record` is given.
+    func features(_ samples: [Float], frames: Int, record: Record?) -> [Float] {
         let n = Self.nFFT, hop = Self.hop, bins = Self.bins, half = n / 2
         let frames = max(1, min(frames, Self.frames))
         let audio = Array(samples.prefix(Self.sampleRate * 30))
@@ -92,13 +112,83 @@ public struct WhisperLogMel: Sendable {
                 }
             }
         }
-        var top = -Float.infinity
+        if let record {
+            record.samples = audio.count
+            record.frames = frames
+            record.spectrum = spectrum
+            record.melPower = mel
+        }
+        var top = -Float.infinity, topIndex = 0
         for i in mel.indices {
             mel[i] = log10(max(mel[i], 1e-10))
-            top = max(top, mel[i])
+            if mel[i] > top { top = mel[i]; topIndex = i }
         }
+        record?.top = top
+        record?.topIndex = topIndex
         for i in mel.indices { mel[i] = (max(mel[i], top - 8) + 4) / 4 }
         return mel
+    }
+
+    /// d samples `[S]` from d features `[M, frames]` of a recorded forward: through the affine map, the floor at
+    /// the maximum − 8 (clamped entries pass their gradient to the maximum, as torch's `maximum` and `max` do), the
+    /// log10 and its 1e-10 clamp, the mel filters, the power, the windowed DFT, and the framing (reflect padding at
+    /// the start, zeros after the clip).
+    func featuresBackward(_ record: Record, gradFeatures dy: [Float]) -> [Float] {
+        let n = Self.nFFT, hop = Self.hop, bins = Self.bins, half = n / 2, frames = record.frames
+        let floor = record.top - 8
+        var dP = [Float](repeating: 0, count: melCount * frames)  // [M, frames] d melPower
+        var dTop: Float = 0
+        let ln10 = Float(M_LN10)
+        for i in dP.indices {
+            let p = record.melPower[i]
+            let log = log10(max(p, 1e-10))
+            let g = dy[i] / 4
+            if log > floor || i == record.topIndex {
+                if p > 1e-10 { dP[i] = g / (p * ln10) }
+            } else {
+                dTop += g
+            }
+        }
+        let pTop = record.melPower[record.topIndex]
+        if pTop > 1e-10 { dP[record.topIndex] += dTop / (pTop * ln10) }
+        // power [frames, bins]: melPower = filters [M, bins] · powerᵀ  →  dpower = dPᵀ [frames, M] · filters
+        var dPower = [Float](repeating: 0, count: frames * bins)
+        dP.withUnsafeBufferPointer { a in
+            filters.withUnsafeBufferPointer { b in
+                dPower.withUnsafeMutableBufferPointer { c in
+                    guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress else { return }
+                    Kernels.sgemm(transA: true, m: frames, n: bins, k: melCount, a: a, lda: frames, b: b, ldb: bins, c: c, ldc: bins)
+                }
+            }
+        }
+        var dSpectrum = [Float](repeating: 0, count: frames * 2 * bins)
+        for t in 0..<frames {
+            for k in 0..<bins {
+                let g = 2 * dPower[t * bins + k]
+                dSpectrum[t * 2 * bins + k] = g * record.spectrum[t * 2 * bins + k]
+                dSpectrum[t * 2 * bins + bins + k] = g * record.spectrum[t * 2 * bins + bins + k]
+            }
+        }
+        // spectrum = framed [frames, n] · basis [n, 2·bins]  →  dframed = dspectrum · basisᵀ
+        var dFramed = [Float](repeating: 0, count: frames * n)
+        dSpectrum.withUnsafeBufferPointer { a in
+            basis.withUnsafeBufferPointer { b in
+                dFramed.withUnsafeMutableBufferPointer { c in
+                    guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress else { return }
+                    Kernels.sgemm(transB: true, m: frames, n: n, k: 2 * bins, a: a, lda: 2 * bins, b: b, ldb: 2 * bins, c: c, ldc: n)
+                }
+            }
+        }
+        var dx = [Float](repeating: 0, count: record.samples)
+        for t in 0..<frames {
+            let start = t * hop - half
+            for i in 0..<n {
+                var j = start + i
+                if j < 0 { j = -j }
+                if j < record.samples { dx[j] += dFramed[t * n + i] }
+            }
+        }
+        return dx
     }
 
     /// librosa.filters.mel(sr=16000, n_fft=400, n_mels=melCount) in Double, rounded to Float.

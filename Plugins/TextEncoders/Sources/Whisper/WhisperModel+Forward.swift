@@ -26,6 +26,11 @@ extension WhisperModel {
     /// `keepHiddenStates`, also Hugging Face's `hidden_states` `[L + 1, T, C]`: the input of each layer, then the
     /// last layer's output after the final layer norm.
     public func encode(mel: [Float], melFrames frames: Int, keepHiddenStates: Bool = false) throws -> WhisperEncoding {
+        try encode(mel: mel, melFrames: frames, keepHiddenStates: keepHiddenStates, tape: nil)
+    }
+
+    /// The encoder, recording in `tape` what `encoderBackward` needs when one is given.
+    func encode(mel: [Float], melFrames frames: Int, keepHiddenStates: Bool, tape: WhisperEncoderTape?) throws -> WhisperEncoding {
         let c = width, t = frames / 2
         guard frames >= 2, frames % 2 == 0, frames <= WhisperLogMel.frames else {
             throw TextEncoderError.invalidOption(message: "Whisper's encoder takes an even number of mel frames in 2...\(WhisperLogMel.frames), found \(frames)")
@@ -50,33 +55,46 @@ extension WhisperModel {
         var hidden: [Float] = []
         if keepHiddenStates { hidden.reserveCapacity((encoderLayers.count + 1) * t * c) }
 
+        tape?.begin(melFrames: frames, frames: t, width: c, heads: heads, ffn: ff, layers: encoderLayers.count)
+        tape?.melT = melT
         melT.withUnsafeBufferPointer { src in
             guard let src = src.baseAddress else { return }
             Kernels.conv1dChannelsLast(g1, batch: 1, inputLength: frames, x: src, packedWeight: conv1.readOnly,
                                        bias: conv1Bias.readOnly, y: h1, workspace: workspace)
         }
+        tape?.conv1Out.update(from: h1, count: frames * c)
         Kernels.gelu(x: h1, y: h1, count: frames * c)
+        tape?.conv2In.update(from: h1, count: frames * c)
         Kernels.conv1dChannelsLast(g2, batch: 1, inputLength: frames, x: h1, packedWeight: conv2.readOnly,
                                    bias: conv2Bias.readOnly, y: x, workspace: workspace)
+        tape?.conv2Out.update(from: x, count: t * c)
         Kernels.gelu(x: x, y: x, count: t * c)
         for i in 0..<(t * c) { x[i] += encoderPositions.pointer[i] }
 
         let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: c / heads, queryLength: t, keyLength: t)
         let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
-        for layer in encoderLayers {
+        for (l, layer) in encoderLayers.enumerated() {
+            let saved = tape?.layers[l]
             if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: t * c)) }
-            layer.attnNorm(x, rows: t, width: c, into: normed)
+            // x = x + Attention(LN(x) · Wqkvᵀ + b) · Woᵀ + bo
+            saved?.attnNorm.input.update(from: x, count: t * c)
+            layer.attnNorm(x, rows: t, width: c, into: normed, mean: saved?.attnNorm.mean, rstd: saved?.attnNorm.rstd)
             layer.qkv(normed, rows: t, into: qkv)
+            saved?.qkv.update(from: qkv, count: t * 3 * c)
             Kernels.attention(geometry, strides: strides, q: qkv, k: qkv + c, v: qkv + 2 * c, keyMask: nil,
-                              positionBias: nil, biasBatchStride: 0, output: context, probabilities: nil,
+                              positionBias: nil, biasBatchStride: 0, output: context, probabilities: saved?.probabilities,
                               workspace: workspace)
             layer.attnOut(context, rows: t, into: x, accumulate: true)
-            layer.ffnNorm(x, rows: t, width: c, into: normed)
+            // x = x + GELU(LN(x) · W1ᵀ + b1) · W2ᵀ + b2
+            saved?.ffnNorm.input.update(from: x, count: t * c)
+            layer.ffnNorm(x, rows: t, width: c, into: normed, mean: saved?.ffnNorm.mean, rstd: saved?.ffnNorm.rstd)
             layer.ffnIn(normed, rows: t, into: ffn)
+            saved?.ffnPreActivation.update(from: ffn, count: t * ff)
             Kernels.gelu(x: ffn, y: ffn, count: t * ff)
             layer.ffnOut(ffn, rows: t, into: x, accumulate: true)
         }
-        encoderNorm(x, rows: t, width: c, into: normed)
+        tape?.finalNorm.input.update(from: x, count: t * c)
+        encoderNorm(x, rows: t, width: c, into: normed, mean: tape?.finalNorm.mean, rstd: tape?.finalNorm.rstd)
         let last = Array(UnsafeBufferPointer(start: normed, count: t * c))
         if keepHiddenStates { hidden += last }
         return WhisperEncoding(frames: t, channels: c, lastHiddenState: last, hiddenStates: keepHiddenStates ? hidden : nil)

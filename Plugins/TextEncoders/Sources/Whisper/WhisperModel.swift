@@ -218,8 +218,11 @@ extension WhisperModel.Linear {
 }
 
 extension WhisperModel.Norm {
-    /// Layer norm of `rows` rows of width C (eps 1e-5, as Whisper's `nn.LayerNorm`).
-    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
-        Kernels.layerNorm(x: x, rows: rows, features: width, gamma: gamma.readOnly, beta: beta.readOnly, eps: 1e-5, y: y)
+    /// Layer norm of `rows` rows of width C (eps 1e-5, as Whisper's `nn.LayerNorm`); each row's mean and 1/σ are
+    /// written to `mean` / `rstd` when given (for the backward).
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>,
+                        mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil) {
+        Kernels.layerNorm(x: x, rows: rows, features: width, gamma: gamma.readOnly, beta: beta.readOnly, eps: 1e-5, y: y,
+                          mean: mean, rstd: rstd)
     }
 }
