@@ -18,6 +18,7 @@ struct Emo: AsyncParsableCommand {
         version: EmoVersion.string,
         subcommands: [
             DemoCommand.self,
+            PredictCommand.self,
             PluginsCommand.self,
             FeaturesCommand.self,
             RunCommand.self,

@@ -1,0 +1,81 @@
+import ArgumentParser
+import EmoCLISupport
+import EmoCore
+import EmoPipeline
+import EmoRuntime
+import Foundation
+
+/// `emo predict`: a trained bundle on files, folders or a manifest, one row per file.
+struct PredictCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Classify audio/video files with a trained bundle: one row per file, as a table, CSV, JSON Lines or JSON.",
+        discussion: """
+        INPUT is a media file, a folder (every audio/video file under it, recursively) or a manifest: a .csv/.tsv \
+        with a `path` column (relative to the manifest's folder, or absolute) and an optional `text` column (the \
+        utterance's text, for bundles that encode corpus text), or a .jsonl with {"path": ..., "text": ...} lines. \
+        Each row holds the file, its duration, the SHA-256 of its bytes, the predicted class and every class's \
+        probability. A file that cannot be decoded or classified gets its error in its row and the others go on; \
+        the exit status is 1 when any file failed, 0 otherwise. A progress bar with rate and ETA goes to stderr \
+        (--quiet silences it).
+          emo predict emo-runs/study-a/bundle clips/ --format csv --out predictions.csv
+          emo predict bundle/ a.wav b.mp4 --format jsonl
+          emo predict bundle/ list.csv --jobs 2
+        """)
+
+    @Argument(help: "Bundle folder (an `emo run` output's bundle/).")
+    var bundle: String
+
+    @Argument(help: "Media files, folders or manifests (.csv, .tsv, .jsonl).")
+    var inputs: [String]
+
+    @Option(help: "table, csv, jsonl or json.")
+    var format: String = "table"
+
+    @Option(help: "Write the rows to this file instead of stdout.")
+    var out: String?
+
+    @Option(help: "Workers, each with its own copy of the model (the encoders also use BLAS threads).")
+    var jobs: Int = 1
+
+    @Option(help: "The utterance's text for every input (bundles with a corpus-text group; a manifest's text column wins).")
+    var text: String?
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func validate() throws {
+        guard BatchPrediction.Format(rawValue: format) != nil else {
+            throw ValidationError("--format must be one of \(BatchPrediction.Format.allCases.map(\.rawValue).joined(separator: ", ")), not '\(format)'")
+        }
+        guard jobs >= 1, jobs <= 256 else { throw ValidationError("--jobs must be in 1...256, not \(jobs)") }
+    }
+
+    func run() async throws {
+        guard let format = BatchPrediction.Format(rawValue: format) else { throw ExitCode(2) }
+        let loaded = try PipelineBundle.load(bundle)
+        var list = try BatchPrediction.inputs(inputs)
+        if let text { for i in list.indices where list[i].text == nil { list[i].text = text } }
+        let host = PluginHost.standard()
+        let workers = min(jobs, list.count)
+        let predictors = try (0..<workers).map { _ in try Predictor(bundle: loaded, host: host) }
+        let bar = ProgressBar(total: list.count, label: "predict", mode: quiet ? .quiet : .human)
+        let rows = BatchPrediction.run(list, predictors: predictors, classes: loaded.manifest.classes) { done in
+            bar.update(done: done)
+        }
+        bar.finish()
+        let rendered = BatchPrediction.render(rows, classes: loaded.manifest.classes, format: format, model: loaded.manifest.name)
+        if let out {
+            do { try rendered.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                throw ValidationError("cannot write \(out): \(error.localizedDescription)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(rendered.utf8))
+        }
+        let failed = rows.filter { $0.error != nil }
+        if !failed.isEmpty {
+            FileHandle.standardError.write(Data("\(failed.count) of \(rows.count) files failed (their rows say why)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

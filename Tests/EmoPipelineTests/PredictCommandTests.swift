@@ -1,0 +1,102 @@
+import EmoRuntime
+import EmoCore
+import EmoPipeline
+import EmoTestSupport
+import Foundation
+import XCTest
+
+/// `emo predict` run as a user would (the built executable) with the committed demo bundle on real clips.
+final class PredictCommandTests: XCTestCase {
+    /// Runs emo; `output` is stdout, with stderr appended when `withErrors`.
+    private func emo(_ arguments: [String], withErrors: Bool = false) throws -> (status: Int32, output: String) {
+        let emo = PluginSources.executableDirectory() + "/emo"
+        guard FileManager.default.isExecutableFile(atPath: emo) else {
+            throw XCTSkip("the emo executable is not built beside the tests; run `swift build` first")
+        }
+        return try TestRepository.run(emo, arguments, includeStandardError: withErrors)
+    }
+
+    private var bundle: String { TestPlugins.repoRoot.path + "/Sources/emo/Demo/bundle" }
+
+    /// A folder with two real clips, one broken file and a text file, plus a manifest naming the clips.
+    private func corpus() throws -> String {
+        let data = try TestRepository.sharedData()
+        let dir = try TestPlugins.temporaryFolder(self, prefix: "emokit-predict")
+        try FileManager.default.createDirectory(atPath: dir + "/clips/sub", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: data.appendingPathComponent("ravdess/Actor_01/03-01-05-01-01-01-01.flac").path,
+                                         toPath: dir + "/clips/angry.flac")
+        try FileManager.default.copyItem(atPath: data.appendingPathComponent("tess/YAF_sad/YAF_dog_sad.flac").path,
+                                         toPath: dir + "/clips/sub/sad.flac")
+        try "not audio".write(toFile: dir + "/clips/broken.wav", atomically: true, encoding: .utf8)
+        try "notes".write(toFile: dir + "/clips/notes.txt", atomically: true, encoding: .utf8)
+        try "path,text\nclips/angry.flac,\"Kids, are talking\"\nclips/sub/sad.flac,\n".write(toFile: dir + "/list.csv", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func testCSVRowsForAFolderWithOneBrokenFile() throws {
+        let dir = try corpus()
+        let run = try emo(["predict", bundle, dir + "/clips", "--format", "csv", "--quiet"])
+        XCTAssertEqual(run.status, 1, "a failed file makes the exit status 1: \(run.output)")
+        let records = CSVReader.parse(run.output)
+        let header = try XCTUnwrap(records.first?.fields)
+        XCTAssertEqual(Array(header.prefix(4)), ["path", "duration_s", "sha256", "predicted"])
+        XCTAssertEqual(header.last, "error")
+        XCTAssertEqual(header.count, 4 + 7 + 1, "one probability column per class of the demo bundle")
+        let rows = records.dropFirst().map(\.fields)
+        XCTAssertEqual(rows.count, 3, "the .txt file is not media; the folder is walked recursively")
+        let byName = Dictionary(uniqueKeysWithValues: rows.map { (($0[0] as NSString).lastPathComponent, $0) })
+        let broken = try XCTUnwrap(byName["broken.wav"])
+        XCTAssertTrue(broken.last?.contains("not a recognised audio or video file") == true, "\(broken)")
+        XCTAssertEqual(broken[3], "")
+        for name in ["angry.flac", "sad.flac"] {
+            let row = try XCTUnwrap(byName[name])
+            XCTAssertEqual(row.last, "", "\(name): \(row)")
+            let p = row[4..<11].compactMap { Double($0) }
+            XCTAssertEqual(p.count, 7)
+            XCTAssertEqual(p.reduce(0, +), 1, accuracy: 1e-4)
+            XCTAssertEqual(row[2].count, 64, "sha256 of the file")
+            XCTAssertGreaterThan(Double(row[1]) ?? 0, 1)
+        }
+        XCTAssertEqual(byName["angry.flac"]?[3], "angry", "the demo model gets this RAVDESS angry clip right")
+    }
+
+    func testManifestJSONLinesAndWorkersGiveTheSameRows() throws {
+        let dir = try corpus()
+        let one = try emo(["predict", bundle, dir + "/list.csv", "--format", "jsonl", "--quiet"])
+        XCTAssertEqual(one.status, 0, one.output)
+        let lines = one.output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        for line in lines {
+            let object = try JSONValue.parse(Data(line.utf8))
+            XCTAssertNotNil(object["predicted"]?.stringValue, String(line))
+            XCTAssertNil(object["error"])
+        }
+        let two = try emo(["predict", bundle, dir + "/list.csv", "--format", "jsonl", "--quiet", "--jobs", "2"])
+        XCTAssertEqual(two.output, one.output, "two workers give the same rows in the same order")
+        let json = try emo(["predict", bundle, dir + "/clips/angry.flac", "--format", "json", "--out", dir + "/out.json", "--quiet"])
+        XCTAssertEqual(json.status, 0, json.output)
+        let doc = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: dir + "/out.json")))
+        XCTAssertEqual(doc["rows"]?.arrayValue?.count, 1)
+        XCTAssertEqual(doc["classes"]?.arrayValue?.count, 7)
+    }
+
+    func testBadArgumentsAreExplained() throws {
+        let dir = try TestPlugins.temporaryFolder(self, prefix: "emokit-predict")
+        let missing = try emo(["predict", bundle, dir + "/nope.wav"], withErrors: true)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("nope.wav: no such file or folder"), missing.output)
+        let empty = try emo(["predict", bundle, dir], withErrors: true)
+        XCTAssertNotEqual(empty.status, 0)
+        XCTAssertTrue(empty.output.contains("no media files"), empty.output)
+        let format = try emo(["predict", bundle, dir, "--format", "xml"], withErrors: true)
+        XCTAssertNotEqual(format.status, 0)
+        XCTAssertTrue(format.output.contains("--format must be one of table, csv, jsonl, json"), format.output)
+        try "file,label\na.wav,x\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+        let manifest = try emo(["predict", bundle, dir + "/bad.csv"], withErrors: true)
+        XCTAssertNotEqual(manifest.status, 0)
+        XCTAssertTrue(manifest.output.contains("no 'path' column"), manifest.output)
+        let noBundle = try emo(["predict", dir, dir + "/bad.csv"], withErrors: true)
+        XCTAssertNotEqual(noBundle.status, 0)
+        XCTAssertTrue(noBundle.output.contains("bundle.json"), noBundle.output)
+    }
+}
