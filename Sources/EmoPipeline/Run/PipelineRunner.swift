@@ -138,25 +138,34 @@ public final class PipelineRunner {
         }
         let decoder = try MediaDecoder()
         log("encoding \(group.input.rawValue) of \(items.count) items with \(group.component) for group \(group.name)")
-        var rows: [String: [Float]] = [:]
+        var texts: [(path: String, text: String)] = []
+        texts.reserveCapacity(items.count)
         for item in items {
-            let text: String
             if let transcriber {
                 let clip = try decoder.decode(path: item.item.path)
                 guard let t = try transcriber.forward([.array(NDArray(vector: clip.samples))]).first?.text else {
                     throw RunError.badOutput(component: transcriber.info.id, message: "returned no text for \(item.item.path)")
                 }
-                text = t
+                texts.append((item.item.path, t))
             } else {
                 guard let t = item.item.text, !t.isEmpty else {
                     throw RunError.unsupported("feature group '\(group.name)' reads corpus-text, but \(item.item.path) has no text (use a corpus with transcripts: MELD or a manifest with a text column)")
                 }
-                text = t
+                texts.append((item.item.path, t))
             }
-            guard let row = try component.forward([.text(text)]).first?.array else {
-                throw RunError.badOutput(component: component.info.id, message: "returned no float embedding for a text")
+        }
+        // Texts of similar length share a forward ([B, T] padded to the batch's longest; the pooled vectors do
+        // not depend on the padding), 32 at a time.
+        let order = texts.indices.sorted { texts[$0].text.utf8.count < texts[$1].text.utf8.count }
+        var rows: [String: [Float]] = [:]
+        for start in stride(from: 0, to: order.count, by: 32) {
+            let batch = order[start..<min(order.count, start + 32)]
+            guard let out = try component.forward(batch.map { .text(texts[$0].text) }).first?.array,
+                  out.rank == 2, out.shape[0] == batch.count else {
+                throw RunError.badOutput(component: component.info.id, message: "returned no [B, C] float embedding for \(batch.count) texts")
             }
-            rows[item.item.path] = row.data
+            let width = out.shape[1]
+            for (r, i) in batch.enumerated() { rows[texts[i].path] = Array(out.data[(r * width)..<((r + 1) * width)]) }
         }
         return rows
     }
