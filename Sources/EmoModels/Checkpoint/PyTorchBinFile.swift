@@ -57,7 +57,9 @@ public final class PyTorchBinFile: TensorArchive {
         let storage = try entry(root + "data/" + t.storageKey)
         let count = t.shape.reduce(1, *)
         let size = t.dtype.size
-        guard t.offset >= 0, (t.offset + count) * size <= storage.count else {
+        let (elements, o1) = t.offset.addingReportingOverflow(count)
+        let (bytes, o2) = elements.multipliedReportingOverflow(by: size)
+        guard t.offset >= 0, !o1, !o2, bytes <= storage.count else {
             throw CheckpointError.malformed(path: path, message: "tensor '\(name)' reads past the end of storage \(t.storageKey)")
         }
         var out = [Float](repeating: 0, count: count)
@@ -141,10 +143,15 @@ struct PickleMachine {
 
     func bad(_ m: String) -> CheckpointError { .malformed(path: path, message: "data.pkl: \(m)") }
 
+    /// Deepest container nesting accepted: a state dict nests 4–6 levels; a pickle nesting tens of thousands of
+    /// levels would otherwise overflow the thread's stack when the value is freed.
+    static let maxDepth = 1_000
+
     /// Runs the pickle to STOP and returns the top of the stack.
     func run() throws -> Value {
         var stack: [Value] = []
-        var memo: [Int: Value] = [:]
+        var depths: [Int] = []                 // nesting depth of each stack value (0 for scalars)
+        var memo: [Int: (Value, Int)] = [:]
         var pos = data.startIndex
         let end = data.endIndex
         func byte() throws -> UInt8 {
@@ -160,7 +167,7 @@ struct PickleMachine {
             return v
         }
         func take(_ n: Int) throws -> Data {
-            guard n >= 0, pos + n <= end else { throw bad("a length runs past the end") }
+            guard n >= 0, n <= end - pos else { throw bad("a length runs past the end") }
             defer { pos += n }
             return data[pos..<(pos + n)]
         }
@@ -169,81 +176,100 @@ struct PickleMachine {
             while true { let b = try byte(); if b == 10 { break }; s.append(b); if s.count > 256 { throw bad("GLOBAL name too long") } }
             return String(decoding: s, as: UTF8.self)
         }
-        func pop() throws -> Value { guard let v = stack.popLast() else { throw bad("stack underflow") }; return v }
-        func popMark() throws -> [Value] {
+        func push(_ v: Value, depth: Int = 0) throws {
+            guard depth <= Self.maxDepth else {
+                throw bad("values nest more than \(Self.maxDepth) levels deep; a state dict nests a few (refusing a pickle built to exhaust the stack)")
+            }
+            stack.append(v)
+            depths.append(depth)
+        }
+        func popDepth() throws -> (Value, Int) {
+            guard let v = stack.popLast(), let d = depths.popLast() else { throw bad("stack underflow") }
+            return (v, d)
+        }
+        func pop() throws -> Value { try popDepth().0 }
+        func popMark() throws -> (items: [Value], depth: Int) {
             guard let m = stack.lastIndex(where: { if case .mark = $0 { return true }; return false }) else { throw bad("no MARK") }
             let items = Array(stack[(m + 1)...])
+            let depth = depths[(m + 1)...].max() ?? 0
             stack.removeSubrange(m...)
-            return items
+            depths.removeSubrange(m...)
+            return (items, depth)
         }
-        func setItems(_ kv: [Value]) throws {
-            guard case .dict(var items) = try pop() else { throw bad("SETITEMS on a non-dict") }
+        func setItems(_ kv: [Value], depth: Int) throws {
+            let (dict, d) = try popDepth()
+            guard case .dict(var items) = dict else { throw bad("SETITEMS on a non-dict") }
             var i = 0
             while i + 1 < kv.count { items.append((kv[i], kv[i + 1])); i += 2 }
-            stack.append(.dict(items))
+            try push(.dict(items), depth: max(d, depth + 1))
         }
         while true {
             let op = try byte()
             switch op {
             case 0x80: _ = try byte()                                  // PROTO
             case 0x95: _ = try le(8)                                   // FRAME
-            case 0x7D: stack.append(.dict([]))                         // EMPTY_DICT
-            case 0x5D: stack.append(.list([]))                         // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))                        // EMPTY_TUPLE
-            case 0x28: stack.append(.mark)                             // MARK
-            case 0x71: guard let v = stack.last else { throw bad("BINPUT on empty stack") }; memo[try le(1)] = v
-            case 0x72: guard let v = stack.last else { throw bad("LONG_BINPUT on empty stack") }; memo[try le(4)] = v
-            case 0x94: guard let v = stack.last else { throw bad("MEMOIZE on empty stack") }; memo[memo.count] = v
+            case 0x7D: try push(.dict([]), depth: 1)                   // EMPTY_DICT
+            case 0x5D: try push(.list([]), depth: 1)                   // EMPTY_LIST
+            case 0x29: try push(.tuple([]), depth: 1)                  // EMPTY_TUPLE
+            case 0x28: try push(.mark)                                 // MARK
+            case 0x71, 0x72, 0x94:                                     // BINPUT, LONG_BINPUT, MEMOIZE
+                guard let v = stack.last, let d = depths.last else { throw bad("memo store on an empty stack") }
+                memo[op == 0x94 ? memo.count : try le(op == 0x71 ? 1 : 4)] = (v, d)
             case 0x68, 0x6A:                                           // BINGET, LONG_BINGET
                 let k = try le(op == 0x68 ? 1 : 4)
-                guard let v = memo[k] else { throw bad("memo \(k) missing") }
-                stack.append(v)
-            case 0x58: stack.append(.string(String(decoding: try take(try le(4)), as: UTF8.self)))  // BINUNICODE
-            case 0x8C: stack.append(.string(String(decoding: try take(try le(1)), as: UTF8.self)))  // SHORT_BINUNICODE
-            case 0x55: stack.append(.string(String(decoding: try take(try le(1)), as: UTF8.self)))  // SHORT_BINSTRING
-            case 0x54: stack.append(.string(String(decoding: try take(try le(4)), as: UTF8.self)))  // BINSTRING
-            case 0x43: _ = try take(try le(1)); stack.append(.bytes)   // SHORT_BINBYTES
-            case 0x42: _ = try take(try le(4)); stack.append(.bytes)   // BINBYTES
-            case 0x4B: stack.append(.int(try le(1)))                   // BININT1
-            case 0x4D: stack.append(.int(try le(2)))                   // BININT2
-            case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try le(4)))))  // BININT
+                guard let (v, d) = memo[k] else { throw bad("memo \(k) missing") }
+                try push(v, depth: d)
+            case 0x58: try push(.string(String(decoding: try take(try le(4)), as: UTF8.self)))  // BINUNICODE
+            case 0x8C: try push(.string(String(decoding: try take(try le(1)), as: UTF8.self)))  // SHORT_BINUNICODE
+            case 0x55: try push(.string(String(decoding: try take(try le(1)), as: UTF8.self)))  // SHORT_BINSTRING
+            case 0x54: try push(.string(String(decoding: try take(try le(4)), as: UTF8.self)))  // BINSTRING
+            case 0x43: _ = try take(try le(1)); try push(.bytes)       // SHORT_BINBYTES
+            case 0x42: _ = try take(try le(4)); try push(.bytes)       // BINBYTES
+            case 0x4B: try push(.int(try le(1)))                       // BININT1
+            case 0x4D: try push(.int(try le(2)))                       // BININT2
+            case 0x4A: try push(.int(Int(Int32(truncatingIfNeeded: try le(4)))))  // BININT
             case 0x8A:                                                 // LONG1
                 let n = try le(1)
                 guard n <= 8 else { throw bad("integer wider than 64 bits") }
                 var v = n == 0 ? 0 : try le(n)
                 if n > 0 && n < 8 && v & (1 << (8 * n - 1)) != 0 { v -= 1 << (8 * n) }
-                stack.append(.int(v))
+                try push(.int(v))
             case 0x47:                                                 // BINFLOAT (big-endian)
                 let d = try take(8)
-                stack.append(.float(Double(bitPattern: d.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
-            case 0x88: stack.append(.bool(true))
-            case 0x89: stack.append(.bool(false))
-            case 0x4E: stack.append(.none)
-            case 0x63: stack.append(.global(try line() + "." + (try line())))  // GLOBAL
+                try push(.float(Double(bitPattern: d.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
+            case 0x88: try push(.bool(true))
+            case 0x89: try push(.bool(false))
+            case 0x4E: try push(.none)
+            case 0x63: try push(.global(try line() + "." + (try line())))  // GLOBAL
             case 0x93:                                                 // STACK_GLOBAL
                 guard case .string(let name) = try pop(), case .string(let module) = try pop() else { throw bad("STACK_GLOBAL needs two strings") }
-                stack.append(.global(module + "." + name))
-            case 0x74: stack.append(.tuple(try popMark()))             // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))               // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); stack.append(.tuple([a, b]))
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); stack.append(.tuple([a, b, c]))
-            case 0x73: let v = try pop(), k = try pop(); try setItems([k, v])  // SETITEM
-            case 0x75: try setItems(try popMark())                     // SETITEMS
-            case 0x61:                                                 // APPEND
-                let v = try pop()
-                guard case .list(var l) = try pop() else { throw bad("APPEND on a non-list") }
-                l.append(v)
-                stack.append(.list(l))
-            case 0x65:                                                 // APPENDS
-                let vs = try popMark()
-                guard case .list(var l) = try pop() else { throw bad("APPENDS on a non-list") }
+                try push(.global(module + "." + name))
+            case 0x74: let (items, d) = try popMark(); try push(.tuple(items), depth: d + 1)  // TUPLE
+            case 0x85: let (a, d) = try popDepth(); try push(.tuple([a]), depth: d + 1)      // TUPLE1
+            case 0x86:                                                 // TUPLE2
+                let (b, db) = try popDepth(), (a, da) = try popDepth()
+                try push(.tuple([a, b]), depth: max(da, db) + 1)
+            case 0x87:                                                 // TUPLE3
+                let (c, dc) = try popDepth(), (b, db) = try popDepth(), (a, da) = try popDepth()
+                try push(.tuple([a, b, c]), depth: max(da, db, dc) + 1)
+            case 0x73:                                                 // SETITEM
+                let (v, dv) = try popDepth(), (k, dk) = try popDepth()
+                try setItems([k, v], depth: max(dk, dv))
+            case 0x75: let (kv, d) = try popMark(); try setItems(kv, depth: d)  // SETITEMS
+            case 0x61, 0x65:                                           // APPEND, APPENDS
+                let vs: [Value], d: Int
+                if op == 0x61 { let (v, dv) = try popDepth(); (vs, d) = ([v], dv) } else { (vs, d) = try popMark() }
+                let (list, dl) = try popDepth()
+                guard case .list(var l) = list else { throw bad("APPEND on a non-list") }
                 l += vs
-                stack.append(.list(l))
+                try push(.list(l), depth: max(dl, d + 1))
             case 0x62: _ = try pop()                                   // BUILD: state ignored (OrderedDict _metadata)
-            case 0x51: stack.append(try persistentLoad(try pop()))    // BINPERSID
+            case 0x51:                                                 // BINPERSID
+                let (pid, d) = try popDepth()
+                try push(try persistentLoad(pid), depth: d)
             case 0x52:                                                 // REDUCE
-                let args = try pop(), callable = try pop()
-                stack.append(try reduce(callable, args))
+                let (args, da) = try popDepth(), (callable, dc) = try popDepth()
+                try push(try reduce(callable, args), depth: max(da, dc))
             case 0x2E:                                                 // STOP
                 return try pop()
             default:
@@ -275,6 +301,7 @@ struct PickleMachine {
         case "torch._utils._rebuild_tensor_v2":
             guard a.count >= 4, case .storage(let dt, let key) = a[0], case .int(let offset) = a[1],
                   case .tuple(let sizeV) = a[2], case .tuple(let strideV) = a[3] else { throw bad("malformed _rebuild_tensor_v2 arguments") }
+            guard offset >= 0, offset <= 1 << 40 else { throw bad("storage offset \(offset) is outside 0...2^40") }
             var shape: [Int] = [], stride: [Int] = []
             for v in sizeV { guard case .int(let i) = v, i >= 0 else { throw bad("bad tensor size") }; shape.append(i) }
             for v in strideV { guard case .int(let i) = v else { throw bad("bad tensor stride") }; stride.append(i) }
