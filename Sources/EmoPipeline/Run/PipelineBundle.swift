@@ -121,6 +121,13 @@ public struct PipelineBundle: Sendable {
             throw RunError.bundle(path: directory + "/bundle.json", message: "bundle format \(manifest.format) is not supported (this EmoKit reads 1)")
         }
         let scaler = try FittedScaler.load(from: URL(fileURLWithPath: directory + "/scaler.json"))
+        let widths = manifest.groups.map(\.featureNames.count)
+        guard scaler.layout.groups.map(\.width) == widths, scaler.layout.groups.map(\.name) == manifest.groups.map(\.name) else {
+            throw RunError.bundle(path: directory + "/scaler.json", message: "the scaler's columns \(scaler.layout.groups.map { "\($0.name) \($0.width)" }) do not match bundle.json's feature groups \(zip(manifest.groups, widths).map { "\($0.name) \($1)" }); the bundle's files come from different runs")
+        }
+        guard !manifest.classes.isEmpty else {
+            throw RunError.bundle(path: directory + "/bundle.json", message: "the bundle names no classes")
+        }
         return PipelineBundle(manifest: manifest, scaler: scaler, fusionState: [UInt8](try read("fusion.state")),
                               classifierState: [UInt8](try read("classifier.state")))
     }
@@ -177,6 +184,16 @@ public final class Predictor {
         chain = TrainingChain(fusion: fusion, classifier: classifier)
         chain.setTraining(false)
         decoder = try MediaDecoder(options: bundle.manifest.audio?.decodeOptions ?? DecodeOptions())
+        // A damaged head (NaN or infinite weights) shows on any input: check one all-zero row (the training mean
+        // after scaling) before trusting it with real clips.
+        let width = bundle.scaler.layout.width
+        let probe = try probabilities(scaled: NDArray(shape: [1, width], data: [Float](repeating: 0, count: width)))
+        guard probe.shape == [1, bundle.manifest.classes.count] else {
+            throw RunError.bundle(path: bundle.manifest.classifier.component, message: "the trained head gives \(probe.shape) probabilities for one row, but the bundle names \(bundle.manifest.classes.count) classes")
+        }
+        guard probe.data.allSatisfy(\.isFinite) else {
+            throw RunError.bundle(path: bundle.manifest.classifier.component, message: "the trained fusion/classifier gives non-finite probabilities on the mean input: its stored weights hold NaN or infinity (fusion.state / classifier.state damaged, or training diverged); retrain")
+        }
     }
 
     /// Whether some group reads text (so a prediction needs `text`, or a transcriber for it).
@@ -231,7 +248,11 @@ public final class Predictor {
         let clip = try decoder.decode(path: path)
         let (raw, texts) = try features(of: clip, text: text)
         let scaled = try bundle.scaler.transform(raw).values
-        return Prediction(clip: clip, features: raw, probabilities: try probabilities(scaled: scaled).data, texts: texts)
+        let p = try probabilities(scaled: scaled).data
+        guard p.allSatisfy(\.isFinite) else {
+            throw RunError.badOutput(component: bundle.manifest.classifier.component, message: "non-finite probabilities for \(path) (its features are not finite after imputation: silent or corrupt audio?)")
+        }
+        return Prediction(clip: clip, features: raw, probabilities: p, texts: texts)
     }
 }
 

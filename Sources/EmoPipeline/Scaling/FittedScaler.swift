@@ -72,13 +72,38 @@ public struct FittedScaler: Sendable, Equatable, Codable {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw .unreadable(path: url.path, why: "the file is missing or not readable (a bundle folder needs bundle.json, scaler.json, fusion.state and classifier.state)")
         }
+        let scaler: FittedScaler
         do {
-            return try JSONDecoder().decode(FittedScaler.self, from: data)
+            scaler = try JSONDecoder().decode(FittedScaler.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw .unreadable(path: url.path, why: "not a scaler written by EmoKit: missing \"\(key.stringValue)\"")
         } catch {
             throw .unreadable(path: url.path, why: "not a scaler written by EmoKit (\(error))")
         }
+        if let problem = scaler.problem {
+            throw .unreadable(path: url.path, why: "\(problem); the file is damaged or was edited (retrain, or restore it from the run's bundle)")
+        }
+        return scaler
+    }
+
+    /// What makes this scaler unusable, if anything: a vector whose length is not the layout's width (it would be
+    /// read out of bounds), a non-finite statistic, a zero or negative scale.
+    public var problem: String? {
+        let c = layout.width
+        guard c > 0, layout.groups.allSatisfy({ $0.width > 0 }) else { return "the layout has no columns" }
+        func check(_ name: String, _ v: [Double], positive: Bool = false) -> String? {
+            guard v.count == c else { return "\(name) has \(v.count) values for \(c) feature columns" }
+            if let i = v.firstIndex(where: { !$0.isFinite || (positive && $0 <= 0) }) {
+                return "\(name)[\(i)] is \(v[i]) (\(positive ? "must be finite and > 0" : "must be finite"))"
+            }
+            return nil
+        }
+        if let p = check("imputationMeans", imputationMeans) { return p }
+        if let p = check("global.shift", global.shift) ?? check("global.scale", global.scale, positive: true) { return p }
+        for (speaker, a) in speakers.sorted(by: { $0.key < $1.key }) {
+            if let p = check("speakers[\(speaker)].shift", a.shift) ?? check("speakers[\(speaker)].scale", a.scale, positive: true) { return p }
+        }
+        return nil
     }
 }
 
