@@ -149,6 +149,19 @@ public struct SHA256: Sendable {
 }
 
 extension SHA256 {
+    /// Hex SHA-256 of a file's bytes, read in 1 MiB chunks; nil when it cannot be opened.
+    public static func hex(ofFile path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            chunk.withUnsafeBytes { hasher.update(raw: $0) }
+        }
+        return hasher.finalize().hex
+    }
+
     /// Hex SHA-256 of a UTF-8 string (config hashes).
     public static func hex(of text: String) -> String { hash(Array(text.utf8)).hex }
 

@@ -98,15 +98,5 @@ public final class ProbeCache: @unchecked Sendable {
     }
 }
 
-/// SHA-256 (hex) of a file's bytes, read in chunks.
-public func sha256OfFile(_ path: String) -> String? {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-    defer { try? handle.close() }
-    var hasher = SHA256()
-    while true {
-        let chunk = handle.readData(ofLength: 1 << 20)
-        if chunk.isEmpty { break }
-        chunk.withUnsafeBytes { hasher.update(raw: $0) }
-    }
-    return hasher.finalize().hex
-}
+/// SHA-256 (hex) of a file's bytes (`SHA256.hex(ofFile:)`).
+public func sha256OfFile(_ path: String) -> String? { SHA256.hex(ofFile: path) }

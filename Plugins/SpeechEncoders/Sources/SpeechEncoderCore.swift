@@ -66,9 +66,11 @@ final class SpeechEncoderCore: @unchecked Sendable {
         guard let model = try? read.string("model"), !model.isEmpty else {
             throw bad("\"model\" is required: a name from `emo models list` or a Hugging Face checkpoint folder")
         }
+        let checkpoint: String
         do {
             let folder = try ModelRegistry.standard().resolve(model)
             encoder = try SpeechEncoder(directory: folder)
+            checkpoint = try CheckpointFingerprint.of(folder: folder)
         } catch let e as CheckpointError {
             throw ComponentError.io(component: id, path: model, message: e.description)
         }
@@ -82,7 +84,8 @@ final class SpeechEncoderCore: @unchecked Sendable {
         layerWeights = read.has("layer_weights") ? try read.floats("layer_weights", count: nLayers, in: -1e30...1e30) : nil
         returnHidden = try read.bool("hidden_states")
         keepActivations = try read.bool("keep_activations")
-        resolvedConfig = cfg
+        // The checkpoint's content hash joins the resolved config, so cached features follow the weights, not the name.
+        resolvedConfig = cfg.merging(["checkpoint_sha256": .string(checkpoint)])
     }
 
     var resolvedDescription: JSONValue {

@@ -40,7 +40,9 @@ public final class ExtractionEngine {
         key = ExtractionEngine.featureKey(for: component)
     }
 
-    /// The cache key of a component: id, version, and SHA-256 of its resolved config (sorted-key JSON).
+    /// The cache key of a component: id, version, and SHA-256 of its resolved config (sorted-key JSON). Components
+    /// that load a model put the folder's content hash in that config (`checkpoint_sha256`), so new weights under an
+    /// old name, or files overwritten in place, get new features.
     public static func featureKey(for component: any Component) -> FeatureKey {
         let config = component.resolvedDescription["config"] ?? component.resolvedDescription
         return FeatureKey(componentID: component.info.id, componentVersion: component.info.version,

@@ -83,8 +83,7 @@ public final class PipelineRunner {
             guard group.input == .audio else {
                 let rows = try textRows(group, component: component, items: items)
                 rowsByGroup.append(rows)
-                keys.append(FeatureKey(componentID: component.info.id, componentVersion: component.info.version,
-                                       configHash: SHA256.hex(of: (component.resolvedDescription["config"] ?? .null).serialized())))
+                keys.append(ExtractionEngine.featureKey(for: component))
                 names.append([])
                 continue
             }

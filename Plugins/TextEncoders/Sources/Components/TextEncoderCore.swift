@@ -39,6 +39,8 @@ final class TextEncoderCore: @unchecked Sendable {
     let returnsHiddenStates: Bool
     /// Whether token ids and word embeddings are returned.
     let returnsTokenEmbeddings: Bool
+    /// The model folder's content hash (`CheckpointFingerprint`), part of the resolved config.
+    let checkpoint: String
     /// The last forward from word embeddings (what `backward` differentiates) and its pooled vectors before
     /// normalisation `[B, C]`, or nil.
     private var lastDifferentiable: (tape: TextTransformerTape, mask: [[Int]], pooled: [Float])?
@@ -87,6 +89,7 @@ final class TextEncoderCore: @unchecked Sendable {
             case .roberta: tokenizer = try RobertaTokenizer(folder: folder)
             case .bert: tokenizer = try WordPieceTokenizer(folder: folder)
             }
+            checkpoint = try CheckpointFingerprint.of(folder: folder)
         } catch {
             throw ComponentError.io(component: id, path: folder, message: "\(error)")
         }
@@ -126,7 +129,7 @@ final class TextEncoderCore: @unchecked Sendable {
                            "normalize": .bool(normalize),
                            "layer": .number(Double(layer)), "padding": .string(padding.rawValue),
                            "hidden_states": .bool(returnsHiddenStates),
-                           "token_embeddings": .bool(returnsTokenEmbeddings)],
+                           "token_embeddings": .bool(returnsTokenEmbeddings), "checkpoint_sha256": .string(checkpoint)],
                 "outputs": .array(outputs)]
     }
 

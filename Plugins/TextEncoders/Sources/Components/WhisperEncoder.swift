@@ -76,6 +76,8 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
     public let layerWeights: [Float]
     /// Whether the hidden states are returned.
     public let returnsHiddenStates: Bool
+    /// The model folder's content hash (`CheckpointFingerprint`), part of the resolved config.
+    public let checkpoint: String
     /// Samples per encoder frame (hop 160 × conv2 stride 2).
     public static let samplesPerFrame = 320
     /// The last forward's audio `[B, S]`, shape and real lengths (what `backward` differentiates).
@@ -91,7 +93,9 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
             throw ComponentError.invalidConfig(component: id, message: "\"model\" must name a Whisper folder: CTranslate2 (model.bin, config.json, vocabulary.txt) or Hugging Face (config.json, model.safetensors)")
         }
         do {
-            model = try WhisperModel(folder: ModelRegistry.standard().resolve(folder))
+            let resolved = try ModelRegistry.standard().resolve(folder)
+            model = try WhisperModel(folder: resolved)
+            checkpoint = try CheckpointFingerprint.of(folder: resolved)
         } catch {
             throw ComponentError.io(component: id, path: folder, message: "\(error)")
         }
@@ -122,7 +126,7 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
         }
         return ["config": ["window": .string(window.rawValue), "pooling": .string(pooling.rawValue),
                            "layer": .number(Double(layer)), "layer_weights": .array(layerWeights.map { .number(Double($0)) }),
-                           "hidden_states": .bool(returnsHiddenStates)],
+                           "hidden_states": .bool(returnsHiddenStates), "checkpoint_sha256": .string(checkpoint)],
                 "outputs": .array(outputs),
                 "model": ["layers": .number(Double(model.encoderLayers.count)), "width": c,
                           "mel_bins": .number(Double(model.melCount))]]

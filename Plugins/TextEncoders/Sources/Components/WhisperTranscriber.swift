@@ -38,6 +38,8 @@ public final class WhisperTranscriber: Extractor {
     public let prompt: [Int]
     /// The configured language code.
     public let language: String
+    /// The model folder's content hash (`CheckpointFingerprint`), part of the resolved config.
+    public let checkpoint: String
 
     /// Loads the folder named by `config["model"]`.
     public init(config: JSONValue) throws {
@@ -55,6 +57,7 @@ public final class WhisperTranscriber: Extractor {
             let folder = try ModelRegistry.standard().resolve(folder)
             model = try WhisperModel(folder: folder)
             vocabulary = try WhisperVocabulary(folder: folder)
+            checkpoint = try CheckpointFingerprint.of(folder: folder)
         } catch {
             throw ComponentError.io(component: id, path: folder, message: "\(error)")
         }
@@ -70,7 +73,9 @@ public final class WhisperTranscriber: Extractor {
 
     /// The resolved config.
     public var resolvedDescription: JSONValue {
-        ["config": ["max_new_tokens": .number(Double(maxNewTokens)), "language": .string(language)], "outputs": [["name": "transcript", "dims": []]]]
+        ["config": ["max_new_tokens": .number(Double(maxNewTokens)), "language": .string(language),
+                    "checkpoint_sha256": .string(checkpoint)],
+         "outputs": [["name": "transcript", "dims": []]]]
     }
 
     /// Transcribes one clip.
