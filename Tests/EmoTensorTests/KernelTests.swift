@@ -256,6 +256,40 @@ final class KernelTests: XCTestCase {
             }
         }
     }
+
+    /// Long sequences (Tq·Tk ≥ 512²) run whole heads per thread with per-thread score buffers: same results, with
+    /// and without saved probabilities, masks and per-item bias.
+    func testLongSequenceAttentionRunsHeadsInParallelWithTheSameResult() {
+        let (b, h, d, t) = (2, 2, 8, 520)
+        let c = h * d
+        let qkv = randomArray(b * t * 3 * c, seed: 72)
+        var mask = [UInt8](repeating: 1, count: b * t)
+        for j in 500..<t { mask[t + j] = 0 }
+        let bias = randomArray(b * h * t * t, seed: 73)
+        let g = AttentionGeometry(batch: b, heads: h, headDim: d, queryLength: t, keyLength: t)
+        XCTAssertGreaterThanOrEqual(t * t, 512 * 512)
+        let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
+        for (useMaskAndBias, saveProbabilities) in [(false, false), (true, true)] {
+            var fast = [qkv, bias, [Float](repeating: .nan, count: b * t * c),
+                        [Float](repeating: .nan, count: g.probabilitiesCount), [Float](repeating: .nan, count: g.workspaceCount)]
+            var slow = fast
+            mask.withUnsafeBufferPointer { m in
+                let maskPointer = useMaskAndBias ? m.baseAddress : nil
+                withBuffers(&fast) { p in
+                    Kernels.attention(g, strides: strides, q: p[0], k: p[0] + c, v: p[0] + 2 * c, keyMask: maskPointer,
+                                      positionBias: useMaskAndBias ? UnsafePointer(p[1]) : nil, biasBatchStride: h * t * t,
+                                      output: p[2], probabilities: saveProbabilities ? p[3] : nil, workspace: p[4])
+                }
+                withBuffers(&slow) { p in
+                    NaiveKernels.attention(g, strides: strides, q: p[0], k: p[0] + c, v: p[0] + 2 * c,
+                                           keyMask: maskPointer, positionBias: useMaskAndBias ? UnsafePointer(p[1]) : nil,
+                                           biasBatchStride: h * t * t, output: p[2], probabilities: p[3], workspace: nil)
+                }
+            }
+            assertClose(fast[2], slow[2], "long attention mask/bias=\(useMaskAndBias)")
+            if saveProbabilities { assertClose(fast[3], slow[3], "long attention probabilities") }
+        }
+    }
 }
 
 final class ElementwiseKernelTests: XCTestCase {

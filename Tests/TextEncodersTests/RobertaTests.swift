@@ -1,6 +1,7 @@
 import EmoCore
 import EmoModels
 import EmoTextEncoders
+import EmoTestSupport
 import Foundation
 import XCTest
 
@@ -156,5 +157,25 @@ final class RobertaTests: XCTestCase {
         let model = try TextTransformer(folder: Self.modelFolder)
         // create_position_ids_from_input_ids: cumsum(id != pad) * (id != pad) + pad
         XCTAssertEqual(model.positionIDs([0, 50, 60, 2, 1, 1]), [2, 3, 4, 5, 1, 1])
+    }
+
+    /// A checkpoint holding NaN is refused by name and position when it is loaded (it used to load and give NaN
+    /// features that were stored as successes).
+    func testNonFiniteWeightsAreRefusedOnLoad() throws {
+        let dir = try TestRepository.temporaryFolder(self)
+        let folder = dir.appendingPathComponent("model").path
+        try FileManager.default.copyItem(atPath: Self.modelFolder, toPath: folder)
+        let weights = folder + "/model.safetensors"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: weights)))
+        // Element 5 of the word embeddings (F32) becomes NaN: find it through the safetensors header.
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as? [String: Any])
+        let entry = try XCTUnwrap(header["embeddings.word_embeddings.weight"] as? [String: Any])
+        let start = 8 + headerLength + ints(entry["data_offsets"])[0] + 5 * 4
+        bytes.replaceSubrange(start..<(start + 4), with: [0x00, 0x00, 0xC0, 0x7F])
+        try Data(bytes).write(to: URL(fileURLWithPath: weights))
+        XCTAssertThrowsError(try TextTransformer(folder: folder)) {
+            XCTAssertTrue("\($0)".contains("embeddings.word_embeddings.weight' holds nan at element 5"), "\($0)")
+        }
     }
 }

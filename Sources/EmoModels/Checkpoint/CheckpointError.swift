@@ -2,6 +2,12 @@
 ///
 /// Every message names the file, what is wrong, and what to do about it.
 public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// Throws `nonFinite` naming the first NaN or infinity of tensor `name`.
+    public static func requireFinite(_ values: [Float], path: String, name: String) throws {
+        guard let i = values.firstIndex(where: { !$0.isFinite }) else { return }
+        throw CheckpointError.nonFinite(path: path, name: name, index: i, value: values[i])
+    }
+
     /// The file could not be opened, mapped or written.
     case io(path: String, message: String)
     /// The safetensors header or layout is malformed (truncated, lying offsets, bad JSON, unknown dtype).
@@ -16,6 +22,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case unsupportedDType(path: String, name: String, dtype: String)
     /// config.json is missing a key, has a wrong value, or describes an unsupported architecture.
     case invalidConfig(path: String, message: String)
+    /// A tensor holds NaN or infinity (a damaged file, or a training run that diverged).
+    case nonFinite(path: String, name: String, index: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -35,6 +43,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(p): tensor '\(n)' has dtype \(d); only F32, F16 and BF16 convert to Float32"
         case .invalidConfig(let p, let m):
             return "\(p): \(m)"
+        case .nonFinite(let p, let n, let i, let v):
+            return "\(p): tensor '\(n)' holds \(v) at element \(i); a usable checkpoint has only finite weights (re-download it, or use an earlier training checkpoint)"
         }
     }
 }

@@ -25,7 +25,7 @@ public final class WeightReader {
     /// The stored shape of `name`, if present.
     public func shape(_ name: String) -> [Int]? { file.shape(of: prefix + name) }
 
-    /// The tensor `name` as Float32, after checking that its shape is `shape`.
+    /// The tensor `name` as Float32, after checking that its shape is `shape` and its values finite.
     public func take(_ name: String, shape: [Int]) throws -> [Float] {
         let full = prefix + name
         guard let found = file.shape(of: full) else { throw CheckpointError.missingTensor(path: file.path, name: full) }
@@ -33,7 +33,9 @@ public final class WeightReader {
             throw CheckpointError.wrongShape(path: file.path, name: full, expected: shape, found: found)
         }
         used.insert(full)
-        return try file.floats(full)
+        let values = try file.floats(full)
+        try CheckpointError.requireFinite(values, path: file.path, name: full)
+        return values
     }
 
     /// Like `take`, but nil when the tensor is absent.

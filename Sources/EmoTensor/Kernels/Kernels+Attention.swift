@@ -77,12 +77,28 @@ extension Kernels {
                                  probabilities: UnsafeMutablePointer<Float>?,
                                  workspace: UnsafeMutablePointer<Float>?) {
         let tq = g.queryLength, tk = g.keyLength, d = g.headDim
+        let pairs = g.batch * g.heads
+        // Long sequences (Whisper's 1500 frames): whole heads per thread with single-threaded BLAS beat every GEMM
+        // split across threads, whose k = D is too short to amortise the split. Each thread scores into its own
+        // Tq·Tk buffer.
+        if pairs >= 2, tq * tk >= Self.headParallelMinimumScores, Dense.chunkCount(pairs) > 1 {
+            let chunks = Dense.chunkCount(pairs)
+            let scratch = probabilities == nil ? UnsafeMutablePointer<Float>.allocate(capacity: chunks * tq * tk) : nil
+            defer { scratch?.deallocate() }
+            Dense.parallelChunksWithSerialBLAS(pairs) { chunk, range in
+                for pair in range {
+                    let scores: UnsafeMutablePointer<Float>  // [Tq, Tk]
+                    if let probabilities { scores = probabilities + pair * tq * tk } else if let scratch {
+                        scores = scratch + chunk * tq * tk
+                    } else { return }
+                    attentionHead(g, strides: strides, batch: pair / g.heads, head: pair % g.heads, q: q, k: k, v: v,
+                                  keyMask: keyMask, positionBias: positionBias, biasBatchStride: biasBatchStride,
+                                  output: output, scores: scores)
+                }
+            }
+            return
+        }
         for b in 0..<g.batch {
-            let qb = q + b * tq * strides.query
-            let kb = k + b * tk * strides.key
-            let vb = v + b * tk * strides.value
-            let ob = output + b * tq * strides.output
-            let mask = keyMask.map { $0 + b * tk }
             for h in 0..<g.heads {
                 let scores: UnsafeMutablePointer<Float>  // [Tq, Tk]
                 if let probabilities {
@@ -92,27 +108,44 @@ extension Kernels {
                 } else {
                     preconditionFailure("Kernels.attention: pass probabilities or a workspace of Tq·Tk floats")
                 }
-                // scores = scale · Q_bh [Tq, D] · K_bhᵀ [D, Tk]
-                sgemm(transB: true, m: tq, n: tk, k: d, alpha: g.scale, a: qb + h * d, lda: strides.query,
-                      b: kb + h * d, ldb: strides.key, beta: 0, c: scores, ldc: tk)
-                if let positionBias {
-                    let bias = positionBias + b * biasBatchStride + h * tq * tk
-                    for i in 0..<tq * tk { scores[i] += bias[i] }
-                }
-                if let mask {
-                    for i in 0..<tq {
-                        let row = scores + i * tk
-                        for j in 0..<tk where mask[j] == 0 { row[j] = -.infinity }
-                    }
-                }
-                parallelSlices(count: tq, minimumPerThread: max(1, (1 << 15) / max(tk, 1))) { rows in
-                    for i in rows { softmaxRow(scores + i * tk, scores + i * tk, count: tk) }
-                }
-                // O_bh [Tq, D] = P [Tq, Tk] · V_bh [Tk, D]
-                sgemm(m: tq, n: d, k: tk, a: scores, lda: tk, b: vb + h * d, ldb: strides.value,
-                      beta: 0, c: ob + h * d, ldc: strides.output)
+                attentionHead(g, strides: strides, batch: b, head: h, q: q, k: k, v: v, keyMask: keyMask,
+                              positionBias: positionBias, biasBatchStride: biasBatchStride, output: output, scores: scores)
             }
         }
+    }
+
+    /// Score count (Tq·Tk) from which `attention` runs whole heads per thread.
+    static let headParallelMinimumScores = 512 * 512
+
+    /// One (batch, head) of `attention`, its scores in `scores` `[Tq, Tk]`.
+    static func attentionHead(_ g: AttentionGeometry, strides: AttentionStrides, batch b: Int, head h: Int,
+                              q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                              keyMask: UnsafePointer<UInt8>?, positionBias: UnsafePointer<Float>?, biasBatchStride: Int,
+                              output: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
+        let tq = g.queryLength, tk = g.keyLength, d = g.headDim
+        let qb = q + b * tq * strides.query
+        let kb = k + b * tk * strides.key
+        let vb = v + b * tk * strides.value
+        let ob = output + b * tq * strides.output
+        // scores = scale · Q_bh [Tq, D] · K_bhᵀ [D, Tk]
+        sgemm(transB: true, m: tq, n: tk, k: d, alpha: g.scale, a: qb + h * d, lda: strides.query,
+              b: kb + h * d, ldb: strides.key, beta: 0, c: scores, ldc: tk)
+        if let positionBias {
+            let bias = positionBias + b * biasBatchStride + h * tq * tk
+            for i in 0..<tq * tk { scores[i] += bias[i] }
+        }
+        if let mask = keyMask.map({ $0 + b * tk }) {
+            for i in 0..<tq {
+                let row = scores + i * tk
+                for j in 0..<tk where mask[j] == 0 { row[j] = -.infinity }
+            }
+        }
+        parallelSlices(count: tq, minimumPerThread: max(1, (1 << 15) / max(tk, 1))) { rows in
+            for i in rows { softmaxRow(scores + i * tk, scores + i * tk, count: tk) }
+        }
+        // O_bh [Tq, D] = P [Tq, Tk] · V_bh [Tk, D]
+        sgemm(m: tq, n: d, k: tk, a: scores, lda: tk, b: vb + h * d, ldb: strides.value,
+              beta: 0, c: ob + h * d, ldc: strides.output)
     }
 }
 

@@ -143,14 +143,19 @@ public final class WhisperModel: @unchecked Sendable {
         encoderFrames = f.shape("encoder/position_encodings/encodings")?.first ?? 0
         maxTargetPositions = f.shape("decoder/position_encodings/encodings")?.first ?? 0
 
-        func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try f.floats(name, shape: shape)) }
+        func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+            let values = try f.floats(name, shape: shape)
+            try CheckpointError.requireFinite(values, path: f.path, name: name)
+            return values
+        }
+        func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try floats(name, shape)) }
         func linear(_ name: String, _ outF: Int, _ inF: Int) throws -> Linear {
             Linear(weight: try take(name + "/weight", [outF, inF]), bias: try take(name + "/bias", [outF]),
                    inFeatures: inF, outFeatures: outF)
         }
         func norm(_ name: String) throws -> Norm { Norm(gamma: try take(name + "/gamma", [c]), beta: try take(name + "/beta", [c])) }
         func packed(_ name: String, _ g: Conv1dGeometry) throws -> FloatBuffer {
-            let raw = try f.floats(name, shape: [g.outChannels, g.inChannels, g.kernelSize])
+            let raw = try floats(name, [g.outChannels, g.inChannels, g.kernelSize])
             let out = FloatBuffer(raw)
             raw.withUnsafeBufferPointer { src in
                 if let s = src.baseAddress { Kernels.packConv1dWeightChannelsLast(g, weight: s, into: out.pointer) }
