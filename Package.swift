@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "emo", targets: ["emo"]),
         .executable(name: "emo-probe", targets: ["emo-probe"]),
         .executable(name: "emo-bench", targets: ["emo-bench"]),
+        .executable(name: "emo-serve", targets: ["emo-serve"]),
         // What a third-party plugin author depends on.
         .library(name: "EmoPluginSDK", targets: ["EmoPluginSDK"]),
         .library(name: "EmoTensor", targets: ["EmoTensor"]),
@@ -46,6 +47,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries (module.modulemap + shim.h each).
@@ -99,6 +101,17 @@ let package = Package(
             "EmoSpeechEncoders", "EmoCLISupport", "CSndFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emo-bench"),
+        // `emo serve BUNDLE`: a bundle as an HTTP service (Hummingbird), in its own executable so `emo` links no server.
+        .target(name: "EmoServe", dependencies: [
+            "EmoCore", "EmoRuntime", "EmoPipeline",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/EmoServe"),
+        .executableTarget(name: "emo-serve", dependencies: [
+            "EmoServe", "EmoPipeline", "EmoRuntime", "EmoCLISupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/emo-serve"),
         // Loads one library in a child process and prints its manifest (plugins that crash here cannot hurt the host).
         .executableTarget(name: "emo-probe", dependencies: ["EmoRuntime"], path: "Sources/emo-probe"),
     ]
@@ -126,6 +139,8 @@ let package = Package(
         .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia", "EmoTensor", "EmoTestSupport"], path: "Tests/EmoMediaTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
+        .testTarget(name: "EmoServeTests", dependencies: ["EmoServe", "EmoPipeline", "EmoRuntime", "EmoTestSupport"],
+                    path: "Tests/EmoServeTests"),
         .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline", "EmoTestSupport"], path: "Tests/EmoPipelineTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor", "EmoMedia", "EmoRuntime", "EmoTestSupport"],

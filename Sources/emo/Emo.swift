@@ -4,8 +4,8 @@ import EmoCore
 import EmoTensor
 import Foundation
 
-/// `emo`: the EmoKit command line. Each command group lives in `Commands/` (one file each); `emo bench` runs the
-/// separate `emo-bench` executable (Sources/emo-bench).
+/// `emo`: the EmoKit command line. Each command group lives in `Commands/` (one file each); `emo bench` and
+/// `emo serve` run the separate `emo-bench` and `emo-serve` executables (Sources/emo-bench, Sources/emo-serve).
 @main
 struct Emo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +19,7 @@ struct Emo: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self,
             PredictCommand.self,
+            ServeCommand.self,
             PluginsCommand.self,
             FeaturesCommand.self,
             RunCommand.self,

@@ -231,8 +231,8 @@ public enum BatchPrediction {
         }
     }
 
-    /// One row as a JSON object.
-    static func json(_ r: Row, classes: [String]) -> JSONValue {
+    /// One row as a JSON object (the JSON Lines format's line).
+    public static func json(_ r: Row, classes: [String]) -> JSONValue {
         var o: [String: JSONValue] = ["path": .string(r.path)]
         if let d = r.duration { o["duration_s"] = .number(d) }
         if let h = r.sha256 { o["sha256"] = .string(h) }

@@ -18,13 +18,6 @@ struct BenchCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        let exe = here.appendingPathComponent("emo-bench").path
-        guard FileManager.default.isExecutableFile(atPath: exe) else {
-            throw ValidationError("emo bench needs the emo-bench executable beside emo (looked for \(exe)); build it with `swift build --product emo-bench` (add -c release for timings)")
-        }
-        let argv = ([exe] + arguments).map { strdup($0) } + [nil]
-        execv(exe, argv)
-        throw ValidationError("could not run \(exe): \(String(cString: strerror(errno)))")
+        try SiblingExecutable.exec("emo-bench", arguments: arguments, build: "swift build --product emo-bench (add -c release for timings)")
     }
 }

@@ -1,0 +1,119 @@
+import EmoCore
+import EmoPipeline
+import Foundation
+import Hummingbird
+import Logging
+
+/// The HTTP API of `emo serve` on Hummingbird: `POST /v1/predict`, `GET /v1/model`, `GET /healthz`, `GET /metrics`,
+/// `GET /openapi.json`. Every error is JSON `{"error": "..."}` with the status `ServeError` names.
+public enum ServeApp {
+    /// The router over `service`.
+    public static func router(service: PredictionService, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in
+            json(["status": "ok", "model": .string(service.bundle.manifest.name)])
+        }
+        router.get("v1/model") { _, _ in
+            service.metrics.record(route: "/v1/model", status: 200, seconds: 0)
+            return json(service.card)
+        }
+        router.get("openapi.json") { _, _ in json(OpenAPIDocument.document(classes: service.bundle.manifest.classes)) }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: service.metrics.text(queueDepth: service.queueDepth))))
+        }
+        router.post("v1/predict") { request, _ in
+            let start = Date()
+            let id = UUID().uuidString.prefix(8)
+            var request = request
+            do {
+                let (bytes, text) = try await upload(&request, limit: service.limits.maxUploadBytes)
+                let row = try await withTimeout(service.limits.timeoutSeconds) {
+                    try await service.predict(bytes: bytes, text: text)
+                }
+                let seconds = Date().timeIntervalSince(start)
+                service.metrics.record(route: "/v1/predict", status: 200, seconds: seconds, predicted: row.predicted)
+                logger.info("predict", metadata: ["request": "\(id)", "status": "200", "bytes": "\(bytes.count)",
+                                                  "predicted": "\(row.predicted ?? "")", "seconds": "\(String(format: "%.3f", seconds))"])
+                return json(BatchPrediction.json(row, classes: service.bundle.manifest.classes).removing("path"))
+            } catch let error as ServeError {
+                let seconds = Date().timeIntervalSince(start)
+                service.metrics.record(route: "/v1/predict", status: error.status, seconds: seconds)
+                logger.warning("predict", metadata: ["request": "\(id)", "status": "\(error.status)", "error": "\(error)"])
+                var headers: HTTPFields = [.contentType: "application/json"]
+                if case .busy(let retry) = error { headers[.retryAfter] = "\(retry)" }
+                return Response(status: .init(code: error.status), headers: headers,
+                                body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(["error": .string(error.description)]).serialized())))
+            }
+        }
+        return router
+    }
+
+    /// The uploaded file and optional text: a multipart body's `file` and `text` fields, or the raw body (text from
+    /// `?text=`).
+    static func upload(_ request: inout Request, limit: Int) async throws(ServeError) -> ([UInt8], String?) {
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: limit) } catch { throw .tooLarge(limit: limit) }
+        let body = Array(buffer.readableBytesView)
+        var text = request.uri.queryParameters["text"].map { String($0).removingPercentEncoding ?? String($0) }
+        let contentType = request.headers[.contentType] ?? ""
+        if let boundary = Multipart.boundary(contentType: contentType) {
+            guard let parts = Multipart.parts(body, boundary: boundary) else {
+                throw .badRequest("the multipart/form-data body is malformed (boundary \(boundary))")
+            }
+            guard let file = parts.first(where: { $0.name == "file" }) ?? parts.first(where: { $0.filename != nil }) else {
+                throw .badRequest("the multipart body has no field named \"file\" (found: \(parts.map(\.name).joined(separator: ", ")))")
+            }
+            if let t = parts.first(where: { $0.name == "text" }) { text = String(decoding: t.body, as: UTF8.self) }
+            return (file.body, text)
+        }
+        return (body, text)
+    }
+
+    /// `body()`, or `timeout` after `seconds` (the work goes on in the background holding its worker).
+    static func withTimeout<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws(ServeError) -> T {
+        let result: Result<T, ServeError> = await withTaskGroup(of: Result<T, ServeError>?.self) { group in
+            group.addTask {
+                do { return .success(try await body()) } catch let error as ServeError { return .failure(error) } catch {
+                    return .failure(.failed("\(error)"))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                return Task.isCancelled ? nil : .failure(.timeout(seconds: seconds))
+            }
+            var first: Result<T, ServeError> = .failure(.timeout(seconds: seconds))
+            for await next in group {
+                if let next { first = next; break }
+            }
+            group.cancelAll()
+            return first
+        }
+        return try result.get()
+    }
+
+    /// A JSON response.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: value.serialized(pretty: true))))
+    }
+
+    /// Runs the server until SIGTERM or SIGINT (in-flight requests finish first); `onReady` gets the bound port.
+    public static func run(service: PredictionService, host: String, port: Int, logger: Logger,
+                           onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let app = Application(router: router(service: service, logger: logger),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "emo-serve"),
+                              onServerRunning: { channel in onReady(channel.localAddress?.port ?? port) },
+                              logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+extension JSONValue {
+    /// The object without `key`.
+    func removing(_ key: String) -> JSONValue {
+        guard case .object(var o) = self else { return self }
+        o[key] = nil
+        return .object(o)
+    }
+}
