@@ -15,11 +15,12 @@ struct Emo: AsyncParsableCommand {
         Every component (extractor, encoder, fusion, classifier, explainer) is a plugin library listed in \
         registry.json. Start with `emo demo`, then `emo plugins list` to see what is installed.
         """,
-        version: EmoVersion.string,
+        version: EmoKitVersion.string,
         subcommands: [
             DemoCommand.self,
             PredictCommand.self,
             ServeCommand.self,
+            BundleCommand.self,
             PluginsCommand.self,
             FeaturesCommand.self,
             RunCommand.self,
@@ -50,7 +51,7 @@ struct Emo: AsyncParsableCommand {
 enum VerboseVersion {
     /// The report, one fact a line.
     static func text(blasError: BLASLoadError?) -> String {
-        var lines = ["emo \(EmoVersion.string)"]
+        var lines = ["emo \(EmoKitVersion.string)"]
         lines.append("cpu:            \(BLASInfo.cpu)")
         lines.append("cpu flags:      \(BLASInfo.cpuFlags)")
         lines.append("blas library:   \(BLASInfo.library)")
@@ -69,7 +70,3 @@ enum VerboseVersion {
     }
 }
 
-/// The EmoKit release this binary belongs to.
-enum EmoVersion {
-    static let string = "0.1.0"
-}

@@ -57,6 +57,9 @@ public struct PipelineBundle: Sendable {
         public var labelMap: [String: String]?
         /// How training decoded clips (absent = the defaults), so prediction decodes the same way.
         public var audio: AudioSpec?
+        /// What the bundle needs to run elsewhere and how it answered then (absent in bundles from before
+        /// EmoKit 0.1.0's session 7): `emo bundle verify` compares it with this machine.
+        public var provenance: BundleProvenance?
 
         /// The class index of a raw corpus label, or nil when it maps to none of `classes`.
         public func classIndex(ofRawLabel raw: String) -> Int? {
@@ -245,12 +248,16 @@ public final class Predictor {
     /// Decodes `path`, extracts, scales and classifies: probabilities per class, in `bundle.manifest.classes` order.
     /// `text` is the utterance's text for bundles with text groups (see `features(of:text:)`).
     public func predict(path: String, text: String? = nil) throws -> Prediction {
-        let clip = try decoder.decode(path: path)
+        try predict(clip: try decoder.decode(path: path), text: text)
+    }
+
+    /// Extracts, scales and classifies an already decoded clip.
+    public func predict(clip: Clip, text: String? = nil) throws -> Prediction {
         let (raw, texts) = try features(of: clip, text: text)
         let scaled = try bundle.scaler.transform(raw).values
         let p = try probabilities(scaled: scaled).data
         guard p.allSatisfy(\.isFinite) else {
-            throw RunError.badOutput(component: bundle.manifest.classifier.component, message: "non-finite probabilities for \(path) (its features are not finite after imputation: silent or corrupt audio?)")
+            throw RunError.badOutput(component: bundle.manifest.classifier.component, message: "non-finite probabilities for \(clip.provenance.path) (its features are not finite after imputation: silent or corrupt audio?)")
         }
         return Prediction(clip: clip, features: raw, probabilities: p, texts: texts)
     }

@@ -121,7 +121,9 @@ struct RunCommand: AsyncParsableCommand {
         let htmlURL = try HTMLReport.write(report, into: URL(fileURLWithPath: folder))
         var explained: [SpecExplanations.Output] = []
         if outcome.model != nil {
-            let bundle = try PipelineBundle(run: outcome)
+            var bundle = try PipelineBundle(run: outcome)
+            bundle.manifest.provenance = try BundleProvenance.make(bundle: bundle, host: host,
+                                                                   predictor: try Predictor(bundle: bundle, host: host))
             try bundle.write(to: folder + "/bundle")
             if !noExplain && !pipeline.explainers.isEmpty {
                 var explanations = try SpecExplanations(run: outcome, bundle: bundle, host: host)
