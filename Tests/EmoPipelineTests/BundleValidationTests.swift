@@ -69,4 +69,28 @@ final class BundleValidationTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("non-finite probabilities") && "\($0)".contains("retrain"), "\($0)")
         }
     }
+
+    /// `emo bundle pack`'s archive loads to the same bundle as the folder; a truncated or foreign file is refused.
+    func testAPackedArchiveLoadsLikeTheFolderAndBrokenOnesAreRefused() throws {
+        let folder = try demoCopy()
+        let archive = folder + ".emobundle"
+        try BundleArchive.pack(folder, to: archive)
+        let a = try PipelineBundle.load(folder), b = try PipelineBundle.load(archive)
+        XCTAssertEqual(a.manifest, b.manifest)
+        XCTAssertEqual(a.scaler, b.scaler)
+        XCTAssertEqual(a.fusionState, b.fusionState)
+        XCTAssertEqual(a.classifierState, b.classifierState)
+        // GNU tar reads it too.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/tar") {
+            let listing = try TestRepository.run("/usr/bin/tar", ["-tf", archive])
+            XCTAssertEqual(listing.output.split(separator: "\n").map(String.init), BundleArchive.files.map { "bundle/" + $0 })
+        }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+        let cut = archive + ".cut"
+        try bytes.prefix(5_000).write(to: URL(fileURLWithPath: cut))
+        XCTAssertThrowsError(try PipelineBundle.load(cut)) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
+        let junk = archive + ".junk"
+        try Data(repeating: 0x41, count: 2_048).write(to: URL(fileURLWithPath: junk))
+        XCTAssertThrowsError(try PipelineBundle.load(junk)) { XCTAssertTrue("\($0)".contains("no ustar magic"), "\($0)") }
+    }
 }

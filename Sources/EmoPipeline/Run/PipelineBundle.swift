@@ -108,11 +108,18 @@ public struct PipelineBundle: Sendable {
         try Data(classifierState).write(to: URL(fileURLWithPath: directory + "/classifier.state"))
     }
 
-    /// Reads a bundle folder; every missing or unreadable file is named.
+    /// Reads a bundle folder, or a bundle archive file (`emo bundle pack`); every missing or unreadable file is named.
     public static func load(_ directory: String) throws -> PipelineBundle {
+        var isDirectory: ObjCBool = false
+        let archive: [String: Data]?
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            archive = try BundleArchive.read(directory)
+        } else {
+            archive = nil
+        }
         func read(_ name: String) throws -> Data {
-            guard let d = FileManager.default.contents(atPath: directory + "/" + name) else {
-                throw RunError.bundle(path: directory + "/" + name, message: "missing or unreadable; a bundle folder needs bundle.json, scaler.json, fusion.state and classifier.state")
+            guard let d = archive.map({ $0[name] }) ?? FileManager.default.contents(atPath: directory + "/" + name) else {
+                throw RunError.bundle(path: directory + "/" + name, message: "missing or unreadable; a bundle needs bundle.json, scaler.json, fusion.state and classifier.state")
             }
             return d
         }
@@ -123,7 +130,7 @@ public struct PipelineBundle: Sendable {
         guard manifest.format == 1 else {
             throw RunError.bundle(path: directory + "/bundle.json", message: "bundle format \(manifest.format) is not supported (this EmoKit reads 1)")
         }
-        let scaler = try FittedScaler.load(from: URL(fileURLWithPath: directory + "/scaler.json"))
+        let scaler = try FittedScaler.load(data: try read("scaler.json"), path: directory + "/scaler.json")
         let widths = manifest.groups.map(\.featureNames.count)
         guard scaler.layout.groups.map(\.width) == widths, scaler.layout.groups.map(\.name) == manifest.groups.map(\.name) else {
             throw RunError.bundle(path: directory + "/scaler.json", message: "the scaler's columns \(scaler.layout.groups.map { "\($0.name) \($0.width)" }) do not match bundle.json's feature groups \(zip(manifest.groups, widths).map { "\($0.name) \($1)" }); the bundle's files come from different runs")

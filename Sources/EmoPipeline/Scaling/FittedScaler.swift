@@ -72,6 +72,12 @@ public struct FittedScaler: Sendable, Equatable, Codable {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw .unreadable(path: url.path, why: "the file is missing or not readable (a bundle folder needs bundle.json, scaler.json, fusion.state and classifier.state)")
         }
+        return try load(data: data, path: url.path)
+    }
+
+    /// Decodes and validates scaler JSON; `path` names it in errors.
+    public static func load(data: Data, path: String) throws(ScalingError) -> FittedScaler {
+        let url = URL(fileURLWithPath: path)
         let scaler: FittedScaler
         do {
             scaler = try JSONDecoder().decode(FittedScaler.self, from: data)

@@ -9,7 +9,32 @@ struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bundle",
         abstract: "Check that a trained bundle runs here as it was evaluated.",
-        subcommands: [Verify.self])
+        subcommands: [Verify.self, Pack.self])
+
+    /// `emo bundle pack BUNDLE [--out FILE]`.
+    struct Pack: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pack",
+            abstract: "Write a bundle folder as one file that emo predict, serve, verify, demo and explain accept.",
+            discussion: """
+            The file is a POSIX tar archive of the bundle's four files under bundle/ (`tar -tf` lists it).             Default name: the folder's path with .emobundle appended.
+              emo bundle pack emo-runs/study-a/bundle --out study-a.emobundle
+            """)
+
+        @Argument(help: "Bundle folder.")
+        var bundle: String
+
+        @Option(help: "Archive to write (default: BUNDLE.emobundle).")
+        var out: String?
+
+        func run() throws {
+            let loaded = try PipelineBundle.load(bundle)  // refuse to pack a bundle that would not load
+            let target = out ?? (bundle.hasSuffix("/") ? String(bundle.dropLast()) : bundle) + ".emobundle"
+            try BundleArchive.pack(bundle, to: target)
+            let size = (try? FileManager.default.attributesOfItem(atPath: target)[.size] as? Int) ?? 0
+            print("wrote \(target) (\(loaded.manifest.name), \(size) bytes)")
+        }
+    }
 
     /// `emo bundle verify BUNDLE`.
     struct Verify: ParsableCommand {
