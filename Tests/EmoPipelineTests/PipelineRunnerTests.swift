@@ -207,4 +207,47 @@ final class PipelineRunnerTests: XCTestCase {
     }
 
 
+
+    /// A run over two corpora reports each corpus's test metrics beside the pooled ones, and they add up.
+    func testTwoCorporaGetPerCorpusMetricsThatAddUpToThePooledOnes() throws {
+        let tess = Self.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/tess").path
+        guard FileManager.default.fileExists(atPath: tess) else { throw XCTSkip("TESS not found at \(tess)") }
+        let dir = NSTemporaryDirectory() + "emokit-corpora-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for speaker in ["OAF", "YAF"] {
+            var csv = "path,label,speaker\n"
+            for label in ["angry", "sad"] {
+                let folder = "\(speaker)_\(label)"
+                for f in try FileManager.default.contentsOfDirectory(atPath: tess + "/" + folder).sorted().prefix(10) {
+                    csv += "\(tess)/\(folder)/\(f),\(label),\(speaker)\n"
+                }
+            }
+            try csv.write(toFile: dir + "/\(speaker).csv", atomically: true, encoding: .utf8)
+        }
+        let text = """
+        {"version": 1, "name": "two-corpora",
+         "corpus": {"sources": [{"kind": "manifest", "path": "\(dir)/OAF.csv"}, {"kind": "manifest", "path": "\(dir)/YAF.csv"}],
+                    "classes": ["angry", "sad"]},
+         "featureGroups": [{"name": "stats", "component": "template-stats"}],
+         "split": {"kind": "stratified", "testFraction": 0.5},
+         "scaling": {"method": "standard"}, "fusion": {"component": "early"}, "classifier": {"component": "logistic"},
+         "training": {"optimizer": "adam", "learningRate": 0.05, "batchSize": 4, "maxEpochs": 3}, "seeds": [1, 2]}
+        """
+        let spec = try PipelineSpec.parse(Data(text.utf8), file: "two-corpora.json")
+        let run = try PipelineRunner(spec: spec, host: try host(dir), store: try FeatureStore(path: dir + "/store.sqlite")).run()
+        XCTAssertEqual(Set(run.corpus.items.map(\.corpus)), ["manifest", "manifest#2"])
+        for fold in run.result.folds {
+            let per = try XCTUnwrap(fold.perCorpus)
+            XCTAssertEqual(Set(per.keys), ["manifest", "manifest#2"])
+            XCTAssertEqual(per.values.map(\.count).reduce(0, +), fold.metrics.count)
+            let correct = per.values.reduce(0.0) { $0 + $1.accuracy * Double($1.count) }
+            XCTAssertEqual(correct / Double(fold.metrics.count), fold.metrics.accuracy, accuracy: 1e-12)
+        }
+        let summaries = run.result.corpusSummaries(.accuracy)
+        XCTAssertEqual(summaries.map(\.corpus), ["manifest", "manifest#2"])
+        XCTAssertEqual(summaries.map(\.folds), [2, 2])
+        XCTAssertTrue(run.summary.contains("Accuracy by corpus"), run.summary)
+        XCTAssertTrue(HTMLReport.render(MetricsReport(title: "t", runs: [run.result], comparisons: [])).contains("By corpus"))
+    }
 }

@@ -145,8 +145,24 @@ public enum HTMLReport {
         if let curves = run.folds.first(where: { $0.curves != nil })?.curves {
             s += trainingCurves(curves)
         }
-        s += "</div>\n" + perClassTable(run, classes: classes) + foldTable(run)
+        s += "</div>\n" + corpusTable(run) + perClassTable(run, classes: classes) + foldTable(run)
         return s + "</section>\n"
+    }
+
+    /// Accuracy and macro F1 per corpus beside the pooled figure (runs over several corpora only).
+    static func corpusTable(_ run: RunResult) -> String {
+        let accuracy = run.corpusSummaries(.accuracy), f1 = run.corpusSummaries(.macroF1)
+        guard !accuracy.isEmpty else { return "" }
+        var s = "<table><caption>By corpus (test items of each corpus, mean over the folds that hold some)</caption><thead><tr>"
+            + "<th>Corpus</th><th>Folds</th><th>Accuracy (%)</th><th>Macro F1 (%)</th></tr></thead><tbody>\n"
+        s += "<tr><td>pooled</td><td class=\"num\">\(run.folds.count)</td><td class=\"num\">\(run.summary(.accuracy)?.formatted(digits: 2, scale: 100) ?? "—")</td>"
+            + "<td class=\"num\">\(run.summary(.macroF1)?.formatted(digits: 2, scale: 100) ?? "—")</td></tr>\n"
+        for a in accuracy {
+            let m = f1.first { $0.corpus == a.corpus }
+            s += "<tr><td>\(ReportSVG.escape(a.corpus))</td><td class=\"num\">\(a.folds)</td><td class=\"num\">\(a.summary.formatted(digits: 2, scale: 100))</td>"
+                + "<td class=\"num\">\(m?.summary.formatted(digits: 2, scale: 100) ?? "—")</td></tr>\n"
+        }
+        return s + "</tbody></table>\n"
     }
 
     /// Loss and accuracy against epoch; train solid, validation dashed; the kept epoch marked.

@@ -52,16 +52,20 @@ public struct FoldResult: Sendable, Equatable, Codable {
     public var curves: TrainingCurves?
     /// Values imputed (train + test) because they were NaN or infinite.
     public var imputedValues: Int
+    /// With several corpora in the run: the test metrics of each corpus's items in this fold (absent otherwise,
+    /// and in results written before this field existed).
+    public var perCorpus: [String: ClassificationMetrics]?
 
     /// Creates a fold result.
     public init(seed: UInt64, split: String, overlap: SplitOverlap, metrics: ClassificationMetrics,
-                curves: TrainingCurves? = nil, imputedValues: Int = 0) {
+                curves: TrainingCurves? = nil, imputedValues: Int = 0, perCorpus: [String: ClassificationMetrics]? = nil) {
         self.seed = seed
         self.split = split
         self.overlap = overlap
         self.metrics = metrics
         self.curves = curves
         self.imputedValues = imputedValues
+        self.perCorpus = perCorpus
     }
 
     /// Key used to pair folds of two runs for paired tests: seed and fold position.
@@ -111,6 +115,16 @@ public struct RunResult: Sendable, Equatable, Codable {
     public func summary(_ metric: SummaryMetric) -> MeanStd? {
         let v = values(metric)
         return v.isEmpty ? nil : MeanStd(v)
+    }
+
+    /// Per corpus: mean ± std of `metric` over the folds whose test part holds items of that corpus, with the
+    /// number of such folds. Empty for single-corpus runs.
+    public func corpusSummaries(_ metric: SummaryMetric) -> [(corpus: String, summary: MeanStd, folds: Int)] {
+        var values: [String: [Double]] = [:]
+        for f in folds {
+            for (corpus, m) in f.perCorpus ?? [:] { if let v = metric.value(in: m) { values[corpus, default: []].append(v) } }
+        }
+        return values.keys.sorted().compactMap { c in values[c].map { (c, MeanStd($0), $0.count) } }
     }
 
     /// Summed confusion matrix over all folds and seeds (each test item counted once per seed).

@@ -69,6 +69,12 @@ public struct PipelineRun: Sendable {
                 lines.append("  " + m.title.padding(toLength: 15, withPad: " ", startingAt: 0) + s.formatted(digits: 2, scale: 100) + " %")
             }
         }
+        for m in [SummaryMetric.accuracy, .macroF1] {
+            let per = result.corpusSummaries(m)
+            guard !per.isEmpty else { continue }
+            lines.append("  \(m.title) by corpus: "
+                         + per.map { "\($0.corpus) \($0.summary.formatted(digits: 2, scale: 100)) % (\($0.folds) folds)" }.joined(separator: ", "))
+        }
         return lines.joined(separator: "\n")
     }
 }

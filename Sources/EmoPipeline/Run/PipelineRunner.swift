@@ -42,15 +42,18 @@ public final class PipelineRunner {
         var items: [RunItem] = []
         var skipped: [SkippedItem] = []
         var unmapped = 0
+        var seen: [String: Int] = [:]
         for source in spec.corpus.sources {
             let corpus = try CorpusLoader.load(source: source, environment: environment)
             skipped += corpus.skipped
+            seen[source.kind, default: 0] += 1
+            let name = seen[source.kind, default: 1] == 1 ? source.kind : "\(source.kind)#\(seen[source.kind, default: 1])"
             for item in corpus.items {
                 guard let label = spec.corpus.mappedLabel(item.label), let index = spec.corpus.classes.firstIndex(of: label) else {
                     unmapped += 1
                     continue
                 }
-                items.append(RunItem(item: item, label: label, classIndex: index))
+                items.append(RunItem(item: item, label: label, classIndex: index, corpus: name))
             }
         }
         if let cap = maxItemsPerClass {
@@ -240,10 +243,19 @@ public final class PipelineRunner {
                 let predicted = (0..<test.labels.count).map { r in
                     (0..<k).max { probabilities.data[r * k + $0] < probabilities.data[r * k + $1] } ?? 0
                 }
+                let scores = (0..<test.labels.count).map { r in (0..<k).map { Double(probabilities.data[r * k + $0]) } }
                 let metrics = try ClassificationMetrics.compute(truth: test.labels, predicted: predicted, classes: corpus.classes,
-                                                                scores: (0..<test.labels.count).map { r in
-                                                                    (0..<k).map { Double(probabilities.data[r * k + $0]) }
-                                                                })
+                                                                scores: scores)
+                // With several corpora, the same metrics over each corpus's test items.
+                var perCorpus: [String: ClassificationMetrics]?
+                if Set(items.map(\.corpus)).count > 1 {
+                    var byCorpus: [String: [Int]] = [:]
+                    for (r, i) in split.test.enumerated() { byCorpus[items[i].corpus, default: []].append(r) }
+                    perCorpus = try byCorpus.mapValues { rows in
+                        try ClassificationMetrics.compute(truth: rows.map { test.labels[$0] }, predicted: rows.map { predicted[$0] },
+                                                          classes: corpus.classes, scores: rows.map { scores[$0] })
+                    }
+                }
                 let elapsed = Date().timeIntervalSince(started)
                 log(String(format: "  seed %llu %@: accuracy %.4f, macro-F1 %.4f, %d epochs, %.1f s (%@)", seed, split.name,
                            metrics.accuracy, metrics.macroF1, result.history.count, elapsed, split.overlap.summary))
@@ -253,7 +265,7 @@ public final class PipelineRunner {
                                          learningRate: $0.learningRate)
                 }, bestEpoch: result.selectedEpoch)
                 folds.append(FoldResult(seed: seed, split: split.name, overlap: split.overlap, metrics: metrics,
-                                        curves: curves, imputedValues: imputed))
+                                        curves: curves, imputedValues: imputed, perCorpus: perCorpus))
                 seconds.append(elapsed)
                 trainedSplits.append(SeededSplit(seed: seed, split: split))
                 if firstModel == nil {

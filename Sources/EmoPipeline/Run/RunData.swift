@@ -11,6 +11,9 @@ public struct RunItem: SplitItem, Sendable, Equatable {
     public var label: String
     /// Index of `label` in the spec's `classes`.
     public var classIndex: Int
+    /// The corpus it comes from (the spec source's kind: "ravdess", "tess", "meld", "manifest"; a second source
+    /// of the same kind gets "#2"), for per-corpus metrics.
+    public var corpus: String = ""
 
     /// Speaker identity, prefixed by nothing (corpus adapters already qualify it).
     public var speaker: String? { item.speaker.isEmpty ? nil : item.speaker }
