@@ -131,6 +131,12 @@ final class PipelineRunnerTests: XCTestCase {
         let spec = try PipelineSpec.parse(Data(text.utf8), file: "text-group-test.json")
         let host = try host(dir)
         let run = try PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite")).run()
+        // The text embeddings are stored under the texts' hashes: a second run reads them back, identical.
+        var logged: [String] = []
+        var again = try PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
+        again.log = { logged.append($0) }
+        XCTAssertEqual(try again.run().features, run.features)
+        XCTAssertTrue(logged.contains { $0.contains("8 of 8 distinct texts cached in the store") }, "\(logged)")
         let hidden = try XCTUnwrap(try JSONSerialization.jsonObject(
             with: Data(contentsOf: URL(fileURLWithPath: roberta + "/config.json"))) as? [String: Any])["hidden_size"] as? Int
         XCTAssertEqual(run.groups.map(\.width), [4, try XCTUnwrap(hidden)])

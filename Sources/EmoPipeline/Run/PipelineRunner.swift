@@ -129,7 +129,7 @@ public final class PipelineRunner {
 
     /// Rows of a text feature group: the corpus' own utterance text (`corpus-text`) or the transcript the
     /// group's `textFrom` component makes of each clip (`transcript`), encoded by `component` (e.g. roberta).
-    /// Text groups are computed on every run (not yet cached in the store).
+    /// Embeddings are cached in the store under the text's SHA-256 (transcripts are made again on every run).
     func textRows(_ group: FeatureGroupSpec, component: LoadedComponent, items: [RunItem]) throws -> [String: [Float]] {
         var transcriber: LoadedComponent?
         if group.input == .transcript {
@@ -156,19 +156,49 @@ public final class PipelineRunner {
                 texts.append((item.item.path, t))
             }
         }
+        // Stored rows first: a text's features are keyed by the text's SHA-256 (as a clip's are by its samples'), and
+        // each distinct text is encoded once (a repeated text gets the same row however it was batched).
+        let key = ExtractionEngine.featureKey(for: component)
+        func textHash(_ text: String) -> String { "text:" + SHA256.hex(of: text) }
+        var byText: [String: [Float]] = [:]
+        var pending: [String] = [], queued: Set<String> = []
+        for t in texts where byText[t.text] == nil && !queued.contains(t.text) {
+            if let stored = try store.outputs(pcmHash: textHash(t.text), key: key)?.first?.array {
+                byText[t.text] = stored.data
+            } else {
+                pending.append(t.text)
+                queued.insert(t.text)
+            }
+        }
+        let distinct = Set(texts.map(\.text)).count
+        if pending.count < distinct { log("  \(distinct - pending.count) of \(distinct) distinct texts cached in the store") }
+        if !pending.isEmpty {
+            try store.registerConfig(key, config: component.resolvedDescription["config"] ?? component.resolvedDescription)
+        }
         // Texts of similar length share a forward ([B, T] padded to the batch's longest; the pooled vectors do
-        // not depend on the padding), 32 at a time.
-        let order = texts.indices.sorted { texts[$0].text.utf8.count < texts[$1].text.utf8.count }
-        var rows: [String: [Float]] = [:]
+        // not depend on the padding beyond rounding), 32 at a time.
+        let order = pending.sorted { $0.utf8.count < $1.utf8.count }
         for start in stride(from: 0, to: order.count, by: 32) {
-            let batch = order[start..<min(order.count, start + 32)]
-            guard let out = try component.forward(batch.map { .text(texts[$0].text) }).first?.array,
+            let batch = Array(order[start..<min(order.count, start + 32)])
+            guard let out = try component.forward(batch.map { .text($0) }).first?.array,
                   out.rank == 2, out.shape[0] == batch.count else {
                 throw RunError.badOutput(component: component.info.id, message: "returned no [B, C] float embedding for \(batch.count) texts")
             }
             let width = out.shape[1]
-            for (r, i) in batch.enumerated() { rows[texts[i].path] = Array(out.data[(r * width)..<((r + 1) * width)]) }
+            var records: [ExtractionRecord] = []
+            for (r, text) in batch.enumerated() {
+                let row = Array(out.data[(r * width)..<((r + 1) * width)])
+                byText[text] = row
+                let h = textHash(text)
+                records.append(ExtractionRecord(
+                    clip: ClipRecord(pcmHash: h, sampleRate: 0, sampleCount: text.utf8.count, format: "text",
+                                     originalSampleRate: 0, originalChannels: 0, fileHash: h, decodeKey: "text", path: ""),
+                    key: key, outputs: [.array(try NDArray(shape: [width], data: row))]))
+            }
+            try store.commit(records)
         }
+        var rows: [String: [Float]] = [:]
+        for t in texts { rows[t.path] = byText[t.text] }
         return rows
     }
 
