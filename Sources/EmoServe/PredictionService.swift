@@ -79,10 +79,14 @@ public final class PredictionService: @unchecked Sendable {
     public let limits: ServeLimits
     /// The request metrics.
     public let metrics = ServeMetrics()
-    /// One model copy; the pool hands each to one request at a time.
+    /// One model copy (and its explainer); the pool hands each to one request at a time.
     final class Worker: @unchecked Sendable {
         let predictor: Predictor
-        init(_ predictor: Predictor) { self.predictor = predictor }
+        let integratedGradients: LoadedComponent?
+        init(_ predictor: Predictor, integratedGradients: LoadedComponent?) {
+            self.predictor = predictor
+            self.integratedGradients = integratedGradients
+        }
     }
     private var idle: [Worker]
     private var waiters: [CheckedContinuation<Worker, Never>] = []
@@ -93,7 +97,10 @@ public final class PredictionService: @unchecked Sendable {
     public init(bundle: PipelineBundle, host: PluginHost, limits: ServeLimits) throws {
         self.bundle = bundle
         self.limits = limits
-        idle = try (0..<max(1, limits.workers)).map { _ in Worker(try Predictor(bundle: bundle, host: host)) }
+        idle = try (0..<max(1, limits.workers)).map { _ in
+            Worker(try Predictor(bundle: bundle, host: host),
+                   integratedGradients: try? host.instantiate(id: "integrated-gradients", config: ["n_steps": 32]))
+        }
         scratch = NSTemporaryDirectory() + "emo-serve-\(getpid())"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     }
@@ -131,8 +138,10 @@ public final class PredictionService: @unchecked Sendable {
         waiter?.resume(returning: worker)
     }
 
-    /// Classifies one uploaded file (its bytes; `text` for bundles that encode the utterance's text).
-    public func predict(bytes: [UInt8], text: String?) async throws(ServeError) -> BatchPrediction.Row {
+    /// Classifies one uploaded file (its bytes; `text` for bundles that encode the utterance's text); with
+    /// `explain`, also why (`PredictionExplanation`: occlusion over time, feature attributions, modality shares).
+    public func predict(bytes: [UInt8], text: String?, explain: Bool = false,
+                        window: Double = 0.1) async throws(ServeError) -> (row: BatchPrediction.Row, explanation: JSONValue?) {
         guard !bytes.isEmpty else { throw .badRequest("the request body is empty: send the audio or video file as the body (Content-Type audio/* or application/octet-stream) or as a multipart/form-data field named \"file\"") }
         guard bytes.count <= limits.maxUploadBytes else { throw .tooLarge(limit: limits.maxUploadBytes) }
         if bundle.manifest.groups.contains(where: { $0.input == "corpus-text" }), text == nil {
@@ -146,21 +155,45 @@ public final class PredictionService: @unchecked Sendable {
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         let limits = self.limits, classes = bundle.manifest.classes
-        let row: BatchPrediction.Row = await withCheckedContinuation { continuation in
+        let outcome: Result<(BatchPrediction.Row, JSONValue?), ServeError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: BatchPrediction.row(for: .init(path: path, text: text), predictor: worker.predictor, classes: classes))
+                continuation.resume(returning: Self.classify(path: path, text: text, explain: explain, window: window,
+                                                             worker: worker, classes: classes, maxSeconds: limits.maxSeconds))
             }
         }
-        if let error = row.error {
-            if error.contains("not a recognised audio or video file") || error.contains("cannot decode") || error.contains("no audio stream") {
-                throw .unsupportedMedia(error.replacingOccurrences(of: path + ": ", with: ""))
+        return try outcome.get()
+    }
+
+    /// The blocking part of `predict`, on a worker thread.
+    static func classify(path: String, text: String?, explain: Bool, window: Double, worker: Worker, classes: [String],
+                         maxSeconds: Double) -> Result<(BatchPrediction.Row, JSONValue?), ServeError> {
+        func clean(_ error: Error) -> String {
+            "\(error)".replacingOccurrences(of: path + ": ", with: "").replacingOccurrences(of: path, with: "the upload")
+        }
+        let prediction: Prediction
+        do { prediction = try worker.predictor.predict(path: path, text: text) } catch {
+            let message = clean(error)
+            if message.contains("not a recognised audio or video file") || message.contains("cannot decode") || message.contains("no audio stream") {
+                return .failure(.unsupportedMedia(message))
             }
-            throw .unprocessable(error.replacingOccurrences(of: path + ": ", with: "").replacingOccurrences(of: path, with: "the upload"))
+            return .failure(.unprocessable(message))
         }
-        if let seconds = row.duration, seconds > limits.maxSeconds {
-            throw .unprocessable(String(format: "the clip is %.1f s long; this server classifies clips up to %.0f s (--max-seconds)", seconds, limits.maxSeconds))
+        let seconds = prediction.clip.duration
+        guard seconds <= maxSeconds else {
+            return .failure(.unprocessable(String(format: "the clip is %.1f s long; this server classifies clips up to %.0f s (--max-seconds)", seconds, maxSeconds)))
         }
-        return row
+        let p = prediction.probabilities
+        let best = p.indices.max { p[$0] < p[$1] } ?? 0
+        let row = BatchPrediction.Row(path: path, duration: seconds, sha256: prediction.clip.provenance.fileHash,
+                                      predicted: classes.indices.contains(best) ? classes[best] : nil, probabilities: p, error: nil)
+        guard explain else { return .success((row, nil)) }
+        do {
+            let e = try PredictionExplanation.explain(prediction, predictor: worker.predictor, text: text,
+                                                      integratedGradients: worker.integratedGradients, window: window)
+            return .success((row, e.json(classes: classes)))
+        } catch {
+            return .failure(.failed("the prediction worked but explaining it failed: \(clean(error))"))
+        }
     }
 
     /// The bundle's evaluation card as JSON (`GET /v1/model`).

@@ -4,12 +4,22 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// The HTTP API of `emo serve` on Hummingbird: `POST /v1/predict`, `GET /v1/model`, `GET /healthz`, `GET /metrics`,
-/// `GET /openapi.json`. Every error is JSON `{"error": "..."}` with the status `ServeError` names.
+/// The HTTP API of `emo serve` on Hummingbird: `GET /` (the web page), `POST /v1/predict` (`?explain=occlusion`),
+/// `GET /v1/model`, `GET /healthz`, `GET /metrics`, `GET /openapi.json`, and `GET /sample` when a sample clip is given. Every error is JSON `{"error": "..."}` with the status `ServeError` names.
 public enum ServeApp {
     /// The router over `service`.
-    public static func router(service: PredictionService, logger: Logger) -> Router<BasicRequestContext> {
+    public static func router(service: PredictionService, logger: Logger, sample: String? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        let page = WebPage.html(model: service.bundle.manifest.name, hasSample: sample != nil)
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+        if let sample, let bytes = FileManager.default.contents(atPath: sample) {
+            router.get("sample") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
+        }
         router.get("healthz") { _, _ in
             json(["status": "ok", "model": .string(service.bundle.manifest.name)])
         }
@@ -28,14 +38,28 @@ public enum ServeApp {
             var request = request
             do {
                 let (bytes, text) = try await upload(&request, limit: service.limits.maxUploadBytes)
-                let row = try await withTimeout(service.limits.timeoutSeconds) {
-                    try await service.predict(bytes: bytes, text: text)
+                let explain = request.uri.queryParameters["explain"].map(String.init)
+                guard explain == nil || explain == "occlusion" || explain == "true" else {
+                    throw ServeError.badRequest("explain=\(explain ?? "") is not known; use explain=occlusion (occlusion over 0.1 s windows, feature attributions and modality shares)")
+                }
+                let windowText = request.uri.queryParameters["window"].map(String.init)
+                let window = windowText.flatMap(Double.init) ?? 0.1
+                guard window >= 0.01, window <= 10, windowText == nil || Double(windowText ?? "") != nil else {
+                    throw ServeError.badRequest("window=\(windowText ?? "") must be a number of seconds in 0.01...10 (the occlusion window)")
+                }
+                let (row, explanation) = try await withTimeout(service.limits.timeoutSeconds) {
+                    try await service.predict(bytes: bytes, text: text, explain: explain != nil, window: window)
                 }
                 let seconds = Date().timeIntervalSince(start)
                 service.metrics.record(route: "/v1/predict", status: 200, seconds: seconds, predicted: row.predicted)
                 logger.info("predict", metadata: ["request": "\(id)", "status": "200", "bytes": "\(bytes.count)",
                                                   "predicted": "\(row.predicted ?? "")", "seconds": "\(String(format: "%.3f", seconds))"])
-                return json(BatchPrediction.json(row, classes: service.bundle.manifest.classes).removing("path"))
+                var answer = BatchPrediction.json(row, classes: service.bundle.manifest.classes).removing("path")
+                if let explanation, case .object(var o) = answer {
+                    o["explanation"] = explanation
+                    answer = .object(o)
+                }
+                return json(answer)
             } catch let error as ServeError {
                 let seconds = Date().timeIntervalSince(start)
                 service.metrics.record(route: "/v1/predict", status: error.status, seconds: seconds)
@@ -99,9 +123,9 @@ public enum ServeApp {
     }
 
     /// Runs the server until SIGTERM or SIGINT (in-flight requests finish first); `onReady` gets the bound port.
-    public static func run(service: PredictionService, host: String, port: Int, logger: Logger,
+    public static func run(service: PredictionService, host: String, port: Int, logger: Logger, sample: String? = nil,
                            onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let app = Application(router: router(service: service, logger: logger),
+        let app = Application(router: router(service: service, logger: logger, sample: sample),
                               configuration: .init(address: .hostname(host, port: port), serverName: "emo-serve"),
                               onServerRunning: { channel in onReady(channel.localAddress?.port ?? port) },
                               logger: logger)

@@ -10,11 +10,13 @@ import Logging
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emo serve",
-        abstract: "Serve a trained bundle over HTTP: POST /v1/predict, GET /v1/model, /healthz, /metrics, /openapi.json.",
+        abstract: "Serve a trained bundle over HTTP: a web page at /, POST /v1/predict, GET /v1/model, /healthz, /metrics, /openapi.json.",
         discussion: """
         POST /v1/predict takes an audio or video file as the raw body or as a multipart/form-data field "file" \
         (plus "text" or ?text= for bundles that read the utterance's text) and answers with the predicted class, \
-        every class's probability, the clip's duration and SHA-256. Limits answer with their own status: a body \
+        every class's probability, the clip's duration and SHA-256; ?explain=occlusion adds the probability lost \
+        when each 0.1 s is silenced, the top feature attributions (Integrated Gradients) and each feature group's \
+        share. The page at / uploads a file or records from the microphone and draws all of it. Limits answer with their own status: a body \
         over --max-upload-bytes 413, undecodable media 415, a clip over --max-seconds 422, all workers busy and \
         --queue waiting 503 with Retry-After, a request over --timeout 504. Logs are one line per request \
         (swift-log) on stderr; SIGTERM or SIGINT stops accepting and lets in-flight requests finish.
@@ -46,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds per request before 504.")
     var timeout = 60.0
 
+    @Option(help: "A clip the web page offers as \"Try the sample\" (served at /sample).")
+    var sample: String?
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be in 0...65535, not \(port)") }
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be in 1...64, not \(workers)") }
@@ -63,7 +68,10 @@ struct Serve: AsyncParsableCommand {
                                  workers: workers, queue: queue)
         let service = try PredictionService(bundle: loaded, host: PluginHost.standard(), limits: limits)
         let host = self.host, name = loaded.manifest.name
-        try await ServeApp.run(service: service, host: host, port: port, logger: logger) { bound in
+        if let sample, !FileManager.default.isReadableFile(atPath: sample) {
+            throw ValidationError("--sample \(sample): no such readable file")
+        }
+        try await ServeApp.run(service: service, host: host, port: port, logger: logger, sample: sample) { bound in
             FileHandle.standardOutput.write(Data("emo serve: \(name) on http://\(host):\(bound) (POST /v1/predict, GET /v1/model, /healthz, /metrics, /openapi.json)\n".utf8))
         }
     }

@@ -33,13 +33,13 @@ final class ServeTests: XCTestCase {
                           cache: ProbeCache(path: cache + "/plugin-cache.json"))
     }
 
-    func start(limits: ServeLimits = ServeLimits()) async throws -> Server {
+    func start(limits: ServeLimits = ServeLimits(), sample: String? = nil) async throws -> Server {
         let service = try PredictionService(bundle: try PipelineBundle.load(Self.demoBundle), host: try Self.host(self), limits: limits)
         var logger = Logger(label: "emo-serve-test")
         logger.logLevel = .critical  // the tests stop servers by cancelling them, which Hummingbird logs as errors
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let task = Task {
-            try await ServeApp.run(service: service, host: "127.0.0.1", port: 0, logger: logger) { continuation.yield($0) }
+            try await ServeApp.run(service: service, host: "127.0.0.1", port: 0, logger: logger, sample: sample) { continuation.yield($0) }
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw XCTSkip("the server did not start") }
@@ -53,7 +53,7 @@ final class ServeTests: XCTestCase {
         r.httpMethod = method
         r.httpBody = body
         if let contentType { r.setValue(contentType, forHTTPHeaderField: "Content-Type") }
-        r.timeoutInterval = 60
+        r.timeoutInterval = 600
         let (data, response) = try await URLSession.shared.data(for: r)
         let http = try XCTUnwrap(response as? HTTPURLResponse)
         return (http.statusCode, data, http.value(forHTTPHeaderField: "Retry-After"))
@@ -179,5 +179,77 @@ final class ServeTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .exit)
         XCTAssertEqual(process.terminationStatus, 0, "SIGTERM stops the server gracefully")
+    }
+
+    /// `?explain=occlusion`: the probability lost per 0.1 s window, the top feature attributions, group shares and a
+    /// waveform envelope; an unknown method is a 400.
+    func testExplainReturnsOcclusionFeaturesAndShares() async throws {
+        let server = try await start(limits: ServeLimits(timeoutSeconds: 600))
+        defer { server.stop() }
+        let audio = try clip("ravdess/Actor_01/03-01-05-01-01-01-01.flac")
+        // 0.5 s windows keep the debug build's run short (the default is 0.1 s).
+        let r = try await request(server, "/v1/predict?explain=occlusion&window=0.5", method: "POST", body: audio, contentType: "audio/flac")
+        XCTAssertEqual(r.status, 200, String(decoding: r.body, as: UTF8.self))
+        let answer = try JSONValue.parse(r.body)
+        let e = try XCTUnwrap(answer["explanation"])
+        XCTAssertEqual(e["target"]?.stringValue, answer["predicted"]?.stringValue)
+        let duration = try XCTUnwrap(answer["duration_s"]?.doubleValue)
+        let windows = try XCTUnwrap(e["occlusion"]?["values"]?.arrayValue)
+        XCTAssertEqual(windows.count, Int((duration / 0.5).rounded(.up)))
+        XCTAssertTrue(windows.contains { ($0.doubleValue ?? 0) != 0 }, "silencing some window changes the prediction")
+        XCTAssertEqual(e["features"]?.arrayValue?.count, 12)
+        XCTAssertEqual(e["modalities"]?["handcrafted"]?.doubleValue ?? 0, 1, accuracy: 1e-6)
+        XCTAssertEqual(e["waveform"]?["max"]?.arrayValue?.count, 400)
+        let bad = try await request(server, "/v1/predict?explain=shap", method: "POST", body: audio, contentType: "audio/flac")
+        XCTAssertEqual(bad.status, 400)
+        let badWindow = try await request(server, "/v1/predict?explain=occlusion&window=abc", method: "POST", body: audio, contentType: "audio/flac")
+        XCTAssertEqual(badWindow.status, 400)
+    }
+
+    /// The page at / in real headless Chromium: it sends the sample clip through the same upload code as a chosen
+    /// file (fetch → Blob → POST /v1/predict?explain=occlusion) and draws the bars, the occlusion over the waveform
+    /// and the feature bars; a screenshot is saved. (The file chooser itself cannot be driven without a browser
+    /// automation protocol; the sample button exercises everything after it.)
+    func testTheWebPageClassifiesAndDrawsInHeadlessChromium() async throws {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("Chromium is not installed (apt-get install chromium; .ci/setup installs it)")
+        }
+        let sample = try TestRepository.sharedData().appendingPathComponent("ravdess/Actor_01/03-01-05-01-01-01-01.flac").path
+        let server = try await start(limits: ServeLimits(timeoutSeconds: 600), sample: sample)
+        defer { server.stop() }
+        let page = try await request(server, "/")
+        XCTAssertEqual(page.status, 200)
+        let html = String(decoding: page.body, as: UTF8.self)
+        for external in ["src=\"http", "href=\"http", "fetch(\"http", "url(http"] {
+            XCTAssertFalse(html.contains(external), "no external requests (\(external))")
+        }
+        let dir = try TestRepository.temporaryFolder(self, prefix: "emokit-chromium").path
+        let url = server.base.absoluteString + "/?sample=1&window=0.5"
+        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(dir)/profile",
+                      "--virtual-time-budget=60000", "--window-size=1000,1300"]
+        let dom = try await Self.runDetached(chromium, common + ["--dump-dom", url])
+        XCTAssertTrue(dom.contains("data-done=\"1\""), "the page never finished: \(dom.suffix(2000))")
+        XCTAssertEqual(dom.components(separatedBy: "class=\"bar\"").count - 1, 7, "one bar per class")
+        XCTAssertGreaterThan(dom.components(separatedBy: "class=\"occlusion\"").count - 1, 5)
+        XCTAssertEqual(dom.components(separatedBy: "class=\"feature\"").count - 1, 12)
+        XCTAssertTrue(dom.contains("Prediction: <span id=\"predicted\">angry</span>"), "\(dom.suffix(3000))")
+        let shot = dir + "/page.png"
+        _ = try await Self.runDetached(chromium, common + ["--screenshot=\(shot)", url])
+        let png = try Data(contentsOf: URL(fileURLWithPath: shot))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot")
+        XCTAssertGreaterThan(png.count, 10_000)
+        if let keep = ProcessInfo.processInfo.environment["EMO_KEEP_SCREENSHOT"] { try? png.write(to: URL(fileURLWithPath: keep)) }
+    }
+
+    /// Runs a process off the test's thread (the in-process server must keep serving) and returns its stdout.
+    static func runDetached(_ executable: String, _ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    let r = try TestRepository.run(executable, arguments, includeStandardError: false)
+                    continuation.resume(returning: r.output)
+                } catch { continuation.resume(throwing: error) }
+            }
+        }
     }
 }

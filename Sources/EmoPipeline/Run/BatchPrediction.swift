@@ -37,6 +37,16 @@ public enum BatchPrediction {
         public var probabilities: [Float]
         /// What went wrong with this file (nil when it was classified).
         public var error: String?
+
+        /// Creates a row.
+        public init(path: String, duration: Double?, sha256: String?, predicted: String?, probabilities: [Float], error: String?) {
+            self.path = path
+            self.duration = duration
+            self.sha256 = sha256
+            self.predicted = predicted
+            self.probabilities = probabilities
+            self.error = error
+        }
     }
 
     /// Output formats.
