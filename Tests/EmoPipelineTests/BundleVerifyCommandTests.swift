@@ -38,6 +38,7 @@ final class BundleVerifyCommandTests: XCTestCase {
         let run = try emo(["run", dir + "/spec.json", "--out", dir + "/out", "--quiet"], in: dir)
         XCTAssertEqual(run.status, 0, run.output)
         let bundle = dir + "/out/bundle"
+        try FileManager.default.copyItem(atPath: bundle + "/bundle.json", toPath: dir + "/out/bundle.json.orig")
 
         // The bundle records its provenance.
         let manifestURL = URL(fileURLWithPath: bundle + "/bundle.json")
@@ -59,6 +60,8 @@ final class BundleVerifyCommandTests: XCTestCase {
         provenance["referenceProbabilities"] = reference
         var edited = components
         edited[0]["version"] = "0.0.1"
+        edited[1]["librarySHA256"] = String(repeating: "0", count: 64)   // as if trained with another fusion build
+        edited[0]["checkpointSHA256"] = String(repeating: "1", count: 64)  // as if its model had other weights
         provenance["components"] = edited
         manifest["provenance"] = provenance
         try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
@@ -70,6 +73,23 @@ final class BundleVerifyCommandTests: XCTestCase {
         XCTAssertTrue(findings.contains { $0["status"]?.stringValue == "differs" && ($0["detail"]?.stringValue ?? "").contains("version 0.0.1") },
                       bad.output)
         XCTAssertTrue(findings.contains { ($0["detail"]?.stringValue ?? "").contains("predictions would change") }, bad.output)
+        XCTAssertTrue(findings.contains { ($0["detail"]?.stringValue ?? "").contains("is another build") }, bad.output)
+        XCTAssertTrue(findings.contains { ($0["detail"]?.stringValue ?? "").contains("model checkpoint differs") }, bad.output)
+
+        // pack → copy elsewhere → verify → predict from the archive gives the folder's probabilities.
+        try FileManager.default.removeItem(at: manifestURL)
+        try FileManager.default.copyItem(atPath: dir + "/out/bundle.json.orig", toPath: manifestURL.path)
+
+        let archive = dir + "/moved/model.emobundle"
+        try FileManager.default.createDirectory(atPath: dir + "/moved", withIntermediateDirectories: true)
+        XCTAssertEqual(try emo(["bundle", "pack", bundle, "--out", archive], in: dir).status, 0)
+        let packed = try emo(["bundle", "verify", archive], in: dir)
+        XCTAssertEqual(packed.status, 0, packed.output)
+        let clip = try XCTUnwrap(csv.split(separator: "\n").dropFirst().first?.split(separator: ",").first.map(String.init))
+        let fromFolder = try emo(["predict", bundle, clip, "--format", "csv", "--quiet"], in: dir)
+        let fromArchive = try emo(["predict", archive, clip, "--format", "csv", "--quiet"], in: dir)
+        XCTAssertEqual(fromFolder.status, 0, fromFolder.output)
+        XCTAssertEqual(fromArchive.output, fromFolder.output)
 
         // A bundle from before provenance loads, runs, and says what it cannot compare.
         let old = try emo(["bundle", "verify", TestPlugins.repoRoot.path + "/Sources/emo/Demo/bundle"], in: dir)
