@@ -256,4 +256,44 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertTrue(run.summary.contains("Accuracy by corpus"), run.summary)
         XCTAssertTrue(HTMLReport.render(MetricsReport(title: "t", runs: [run.result], comparisons: [])).contains("By corpus"))
     }
+
+    /// A transcript group transcribes each clip once: the transcripts are stored like features and read back on the
+    /// next run, with the same embeddings.
+    func testTranscriptsAreCachedInTheStore() throws {
+        let tess = Self.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/tess").path
+        guard FileManager.default.fileExists(atPath: tess) else { throw XCTSkip("TESS not found at \(tess)") }
+        let whisper = try RealModels.whisperTinyEn()
+        let roberta = Self.repoRoot.appendingPathComponent("Tests/TextEncodersTests/Fixtures/tiny-roberta").path
+        let dir = NSTemporaryDirectory() + "emokit-transcripts-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var csv = "path,label,speaker\n"
+        for (label, folder) in [("angry", "OAF_angry"), ("sad", "OAF_sad")] {
+            for f in try FileManager.default.contentsOfDirectory(atPath: tess + "/" + folder).sorted().prefix(2) {
+                csv += "\(tess)/\(folder)/\(f),\(label),OAF\n"
+            }
+        }
+        try csv.write(toFile: dir + "/m.csv", atomically: true, encoding: .utf8)
+        let text = """
+        {"version": 1, "name": "transcript-cache",
+         "corpus": {"sources": [{"kind": "manifest", "path": "\(dir)/m.csv"}], "classes": ["angry", "sad"]},
+         "featureGroups": [{"name": "words", "component": "roberta", "input": "transcript",
+                            "config": {"model": "\(roberta)", "max_tokens": 16},
+                            "textFrom": {"component": "whisper-transcript", "config": {"model": "\(whisper)"}}}],
+         "split": {"kind": "stratified", "testFraction": 0.5},
+         "scaling": {"method": "standard"}, "fusion": {"component": "early"}, "classifier": {"component": "logistic"},
+         "training": {"optimizer": "adam", "learningRate": 0.05, "batchSize": 2, "maxEpochs": 2}, "seeds": [1]}
+        """
+        let spec = try PipelineSpec.parse(Data(text.utf8), file: "transcript-cache.json")
+        var logs: [[String]] = [[], []]
+        var features: [NDArray] = []
+        for round in 0..<2 {
+            var runner = try PipelineRunner(spec: spec, host: try host(dir), store: try FeatureStore(path: dir + "/store.sqlite"))
+            runner.log = { logs[round].append($0) }
+            features.append(try runner.run().features)
+        }
+        XCTAssertTrue(logs[0].contains { $0.contains("transcripts: 4 made, 0 cached") }, "\(logs[0])")
+        XCTAssertTrue(logs[1].contains { $0.contains("transcripts: 0 made, 4 cached") }, "\(logs[1])")
+        XCTAssertEqual(features[0], features[1])
+    }
 }

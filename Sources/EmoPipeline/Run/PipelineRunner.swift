@@ -129,7 +129,7 @@ public final class PipelineRunner {
 
     /// Rows of a text feature group: the corpus' own utterance text (`corpus-text`) or the transcript the
     /// group's `textFrom` component makes of each clip (`transcript`), encoded by `component` (e.g. roberta).
-    /// Embeddings are cached in the store under the text's SHA-256 (transcripts are made again on every run).
+    /// Transcripts are cached per clip like features; embeddings under the text's SHA-256.
     func textRows(_ group: FeatureGroupSpec, component: LoadedComponent, items: [RunItem]) throws -> [String: [Float]] {
         var transcriber: LoadedComponent?
         if group.input == .transcript {
@@ -138,18 +138,25 @@ public final class PipelineRunner {
             }
             transcriber = try host.instantiate(id: from.component, config: from.config)
         }
-        let decoder = try MediaDecoder()
         log("encoding \(group.input.rawValue) of \(items.count) items with \(group.component) for group \(group.name)")
         var texts: [(path: String, text: String)] = []
         texts.reserveCapacity(items.count)
-        for item in items {
-            if let transcriber {
-                let clip = try decoder.decode(path: item.item.path)
-                guard let t = try transcriber.forward([.array(NDArray(vector: clip.samples))]).first?.text else {
-                    throw RunError.badOutput(component: transcriber.info.id, message: "returned no text for \(item.item.path)")
+        if let transcriber {
+            // Transcripts are extracted like any feature (cached in the store per clip and transcriber config).
+            let engine = try ExtractionEngine(component: transcriber, store: store,
+                                              options: ExtractionOptions(decode: spec.audio.decodeOptions))
+            let report = try engine.run(items: items.map(\.item)) { [extractionProgress] p in extractionProgress?(group.name + " transcripts", p) }
+            log("  transcripts: \(report.extracted) made, \(report.cached) cached, \(report.failures.count) failed in \(String(format: "%.1f", report.seconds)) s")
+            for item in items {
+                guard let hash = report.clipHashes[item.item.path],
+                      let text = try store.outputs(pcmHash: hash, key: engine.key)?.first?.text else {
+                    let why = report.failures.first { $0.path == item.item.path }?.message ?? "no transcript stored"
+                    throw RunError.badOutput(component: transcriber.info.id, message: "no transcript for \(item.item.path): \(why)")
                 }
-                texts.append((item.item.path, t))
-            } else {
+                texts.append((item.item.path, text))
+            }
+        } else {
+            for item in items {
                 guard let t = item.item.text, !t.isEmpty else {
                     throw RunError.unsupported("feature group '\(group.name)' reads corpus-text, but \(item.item.path) has no text (use a corpus with transcripts: MELD or a manifest with a text column)")
                 }
