@@ -219,17 +219,21 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(fast[1][0..<d].reduce(0, +), 1, accuracy: 1e-5)
     }
 
-    func testAttentionMatchesNaiveWithMaskBiasAndFusedQKV() {
-        let (b, h, d, t) = (2, 3, 4, 7)
+    /// Kernels.attention against its naive twin on q, k, v sliced from one fused `[B, T, 3C]` projection, the second
+    /// item's keys from `maskFrom` on masked, for each (mask and bias, saved probabilities) case; returns the naive
+    /// probabilities of the last case.
+    @discardableResult
+    func checkAttention(b: Int, h: Int, d: Int, t: Int, maskFrom: Int, seed: UInt64,
+                        cases: [(maskAndBias: Bool, bias: Bool, saveProbabilities: Bool)]) -> [Float] {
         let c = h * d
-        // q, k, v sliced from one fused [B, T, 3C] projection (row stride 3C).
-        let qkv = randomArray(b * t * 3 * c, seed: 70)
+        let qkv = randomArray(b * t * 3 * c, seed: seed)
         var mask = [UInt8](repeating: 1, count: b * t)
-        for j in 5..<t { mask[t + j] = 0 }  // second item: last two keys are padding
-        let bias = randomArray(b * h * t * t, seed: 71)
+        for j in maskFrom..<t { mask[t + j] = 0 }
+        let bias = randomArray(b * h * t * t, seed: seed + 1)
         let g = AttentionGeometry(batch: b, heads: h, headDim: d, queryLength: t, keyLength: t)
         let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
-        for (useMask, useBias, saveProbabilities) in [(false, false, false), (true, true, true), (true, false, false)] {
+        var last: [Float] = []
+        for (useMask, useBias, saveProbabilities) in cases {
             var fast = [qkv, bias, [Float](repeating: .nan, count: b * t * c),
                         [Float](repeating: .nan, count: g.probabilitiesCount), [Float](repeating: .nan, count: g.workspaceCount)]
             var slow = fast
@@ -246,49 +250,29 @@ final class KernelTests: XCTestCase {
                                            biasBatchStride: h * t * t, output: p[2], probabilities: p[3], workspace: nil)
                 }
             }
-            assertClose(fast[2], slow[2], "attention mask=\(useMask) bias=\(useBias)")
-            if saveProbabilities { assertClose(fast[3], slow[3], "attention probabilities") }
+            assertClose(fast[2], slow[2], "attention T=\(t) mask=\(useMask) bias=\(useBias)")
+            if saveProbabilities { assertClose(fast[3], slow[3], "attention probabilities T=\(t)") }
             if useMask {
                 // Padded keys get exactly zero weight.
-                for hi in 0..<h { for i in 0..<t { for j in 5..<t {
+                for hi in 0..<h { for i in 0..<t { for j in maskFrom..<t {
                     XCTAssertEqual(slow[3][((1 * h + hi) * t + i) * t + j], 0)
                 } } }
             }
+            last = slow[3]
         }
+        return last
+    }
+
+    func testAttentionMatchesNaiveWithMaskBiasAndFusedQKV() {
+        checkAttention(b: 2, h: 3, d: 4, t: 7, maskFrom: 5, seed: 70,
+                       cases: [(false, false, false), (true, true, true), (true, false, false)])
     }
 
     /// Long sequences (Tq·Tk ≥ 512²) run whole heads per thread with per-thread score buffers: same results, with
     /// and without saved probabilities, masks and per-item bias.
     func testLongSequenceAttentionRunsHeadsInParallelWithTheSameResult() {
-        let (b, h, d, t) = (2, 2, 8, 520)
-        let c = h * d
-        let qkv = randomArray(b * t * 3 * c, seed: 72)
-        var mask = [UInt8](repeating: 1, count: b * t)
-        for j in 500..<t { mask[t + j] = 0 }
-        let bias = randomArray(b * h * t * t, seed: 73)
-        let g = AttentionGeometry(batch: b, heads: h, headDim: d, queryLength: t, keyLength: t)
-        XCTAssertGreaterThanOrEqual(t * t, 512 * 512)
-        let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
-        for (useMaskAndBias, saveProbabilities) in [(false, false), (true, true)] {
-            var fast = [qkv, bias, [Float](repeating: .nan, count: b * t * c),
-                        [Float](repeating: .nan, count: g.probabilitiesCount), [Float](repeating: .nan, count: g.workspaceCount)]
-            var slow = fast
-            mask.withUnsafeBufferPointer { m in
-                let maskPointer = useMaskAndBias ? m.baseAddress : nil
-                withBuffers(&fast) { p in
-                    Kernels.attention(g, strides: strides, q: p[0], k: p[0] + c, v: p[0] + 2 * c, keyMask: maskPointer,
-                                      positionBias: useMaskAndBias ? UnsafePointer(p[1]) : nil, biasBatchStride: h * t * t,
-                                      output: p[2], probabilities: saveProbabilities ? p[3] : nil, workspace: p[4])
-                }
-                withBuffers(&slow) { p in
-                    NaiveKernels.attention(g, strides: strides, q: p[0], k: p[0] + c, v: p[0] + 2 * c,
-                                           keyMask: maskPointer, positionBias: useMaskAndBias ? UnsafePointer(p[1]) : nil,
-                                           biasBatchStride: h * t * t, output: p[2], probabilities: p[3], workspace: nil)
-                }
-            }
-            assertClose(fast[2], slow[2], "long attention mask/bias=\(useMaskAndBias)")
-            if saveProbabilities { assertClose(fast[3], slow[3], "long attention probabilities") }
-        }
+        XCTAssertGreaterThanOrEqual(520 * 520, 512 * 512)
+        checkAttention(b: 2, h: 2, d: 8, t: 520, maskFrom: 500, seed: 72, cases: [(false, false, false), (true, true, true)])
     }
 }
 

@@ -67,17 +67,10 @@ public struct RobertaTokenizer: TextTokenizer {
         tokenIDs(text).map { bpe.token($0) ?? "<unk>" }
     }
 
-    /// `<s> tokens </s>` for one text, truncated so the whole row has at most `maxLength` ids (nil = no limit).
-    public func encode(_ text: String, maxLength: Int? = nil) throws -> [Int] {
-        var body = tokenIDs(text)
-        if let maxLength {
-            guard maxLength >= 2 else {
-                throw TextEncoderError.invalidOption(message: "max length \(maxLength) leaves no room for <s> and </s>; use 2 or more")
-            }
-            if body.count > maxLength - 2 { body.removeSubrange((maxLength - 2)...) }
-        }
-        return [bosID] + body + [eosID]
-    }
+    /// `TextTokenizer`'s start token (`encode` puts it first).
+    public var startID: Int { bosID }
+    /// `TextTokenizer`'s end token.
+    public var endID: Int { eosID }
 
     /// The text `ids` spell (invalid UTF-8 becomes U+FFFD); special tokens are dropped when `skipSpecialTokens`.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {

@@ -30,13 +30,29 @@ public struct TokenBatch: Sendable, Equatable {
 public protocol TextTokenizer: Sendable {
     /// The padding token's id.
     var padID: Int { get }
-    /// The row for one text: start token, body, end token; at most `maxLength` ids (nil = no limit).
-    func encode(_ text: String, maxLength: Int?) throws -> [Int]
+    /// The ids put before and after every text (`<s>` / `</s>`, `[CLS]` / `[SEP]`).
+    var startID: Int { get }
+    var endID: Int { get }
+    /// Token ids of `text` without the start and end tokens.
+    func tokenIDs(_ text: String) -> [Int]
     /// Token strings of `text`, without the start and end tokens (for reports and plots).
     func tokens(_ text: String) -> [String]
 }
 
 extension TextTokenizer {
+    /// The row for one text: start token, body, end token; truncated so the whole row has at most `maxLength` ids
+    /// (nil = no limit).
+    public func encode(_ text: String, maxLength: Int? = nil) throws -> [Int] {
+        var body = tokenIDs(text)
+        if let maxLength {
+            guard maxLength >= 2 else {
+                throw TextEncoderError.invalidOption(message: "max length \(maxLength) leaves no room for the start and end tokens; use 2 or more")
+            }
+            if body.count > maxLength - 2 { body.removeSubrange((maxLength - 2)...) }
+        }
+        return [startID] + body + [endID]
+    }
+
     /// Encodes several texts, truncated to `maxLength` and padded as `padding` says.
     public func encode(batch texts: [String], maxLength: Int? = nil, padding: PaddingStrategy = .longest) throws -> TokenBatch {
         var rows = try texts.map { try encode($0, maxLength: maxLength) }

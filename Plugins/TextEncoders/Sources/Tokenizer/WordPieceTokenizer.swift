@@ -124,17 +124,10 @@ public struct WordPieceTokenizer: TextTokenizer {
         tokenIDs(text).map { idToToken.indices.contains($0) ? idToToken[$0] : "[UNK]" }
     }
 
-    /// `[CLS] tokens [SEP]` for one text, truncated so the whole row has at most `maxLength` ids (nil = no limit).
-    public func encode(_ text: String, maxLength: Int? = nil) throws -> [Int] {
-        var body = tokenIDs(text)
-        if let maxLength {
-            guard maxLength >= 2 else {
-                throw TextEncoderError.invalidOption(message: "max length \(maxLength) leaves no room for [CLS] and [SEP]; use 2 or more")
-            }
-            if body.count > maxLength - 2 { body.removeSubrange((maxLength - 2)...) }
-        }
-        return [clsID] + body + [sepID]
-    }
+    /// `TextTokenizer`'s start token (`encode` puts it first).
+    public var startID: Int { clsID }
+    /// `TextTokenizer`'s end token.
+    public var endID: Int { sepID }
 
     /// The text after step 2 (clean, CJK spacing, accents, lower case).
     public func normalize(_ text: String) -> String {
