@@ -99,4 +99,21 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertNotEqual(noBundle.status, 0)
         XCTAssertTrue(noBundle.output.contains("bundle.json"), noBundle.output)
     }
+
+    /// `--explain occlusion` adds when in the clip (the window whose silencing costs the predicted class most) and the
+    /// top feature attributions; an unknown method is refused.
+    func testExplainAddsThePeakWindowAndTopFeatures() throws {
+        let clip = try TestRepository.sharedData().appendingPathComponent("tess/YAF_sad/YAF_dog_sad.flac").path
+        let run = try emo(["predict", bundle, clip, "--format", "csv", "--quiet", "--explain", "occlusion"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let records = CSVReader.parse(run.output)
+        let header = try XCTUnwrap(records.first?.fields)
+        let row = try XCTUnwrap(records.dropFirst().first?.fields)
+        let peak = try XCTUnwrap(header.firstIndex(of: "peak_window_s")), top = try XCTUnwrap(header.firstIndex(of: "top_features"))
+        XCTAssertNotNil(Double(row[peak]), "\(row)")
+        XCTAssertEqual(row[top].split(separator: ";").count, 5, "\(row)")
+        let bad = try emo(["predict", bundle, clip, "--explain", "shap"], withErrors: true)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.output.contains("--explain must be occlusion"), bad.output)
+    }
 }

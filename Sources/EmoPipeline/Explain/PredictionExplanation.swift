@@ -6,7 +6,7 @@ import Foundation
 /// probability drop when each 0.1 s of the clip is silenced (black-box occlusion, any bundle), the feature
 /// attributions of Integrated Gradients over the scaled features (top ones by magnitude), each group's share of
 /// the total attribution, and a waveform envelope to draw them over.
-public struct PredictionExplanation: Sendable {
+public struct PredictionExplanation: Sendable, Equatable {
     /// One feature's attribution.
     public struct Feature: Sendable, Equatable {
         /// Feature group and column name.
@@ -85,8 +85,14 @@ public struct PredictionExplanation: Sendable {
                                      topFeatures: top, groupShares: shares, envelopeMin: lo, envelopeMax: hi, delta: delta)
     }
 
-    /// As JSON (`classes` names the target).
-    public func json(classes: [String]) -> JSONValue {
+    /// The start (seconds) of the window whose silencing lowers the target most.
+    public var peakWindowStart: Double? {
+        guard let i = occlusion.indices.max(by: { occlusion[$0] < occlusion[$1] }) else { return nil }
+        return Double(i) * window
+    }
+
+    /// As JSON (`classes` names the target); `waveform: false` leaves the envelope out (batch outputs).
+    public func json(classes: [String], waveform: Bool = true) -> JSONValue {
         func numbers(_ v: [Float]) -> JSONValue { .array(v.map { .number(Double($0)) }) }
         return [
             "target": .string(classes.indices.contains(target) ? classes[target] : "\(target)"),
@@ -94,7 +100,8 @@ public struct PredictionExplanation: Sendable {
                           "meaning": "probability of the target class lost when that window is silenced"],
             "features": .array(topFeatures.map { ["group": .string($0.group), "name": .string($0.name), "value": .number(Double($0.value))] }),
             "modalities": .object(groupShares.mapValues { .number(Double($0)) }),
-            "waveform": ["min": numbers(envelopeMin), "max": numbers(envelopeMax)],
+            "waveform": waveform ? ["min": numbers(envelopeMin), "max": numbers(envelopeMax)] : .null,
+            "peak_window_s": peakWindowStart.map { .number($0) } ?? .null,
             "ig_delta": delta.map { .number(Double($0)) } ?? .null,
         ]
     }

@@ -1,4 +1,5 @@
 import EmoCore
+import EmoRuntime
 import Foundation
 
 /// `emo predict`'s inputs and rows: which files a list of paths names, and one result row per file.
@@ -37,9 +38,13 @@ public enum BatchPrediction {
         public var probabilities: [Float]
         /// What went wrong with this file (nil when it was classified).
         public var error: String?
+        /// Why, when asked for (`emo predict --explain occlusion`).
+        public var explanation: PredictionExplanation?
 
         /// Creates a row.
-        public init(path: String, duration: Double?, sha256: String?, predicted: String?, probabilities: [Float], error: String?) {
+        public init(path: String, duration: Double?, sha256: String?, predicted: String?, probabilities: [Float], error: String?,
+                    explanation: PredictionExplanation? = nil) {
+            self.explanation = explanation
             self.path = path
             self.duration = duration
             self.sha256 = sha256
@@ -153,8 +158,11 @@ public enum BatchPrediction {
         file.hasPrefix("/") ? file : URL(fileURLWithPath: folder).appendingPathComponent(file).standardizedFileURL.path
     }
 
-    /// Classifies one input; any error becomes the row's `error`, so one bad file never stops a batch.
-    public static func row(for input: Input, predictor: Predictor, classes: [String]) -> Row {
+    /// Classifies one input; any error becomes the row's `error`, so one bad file never stops a batch. With
+    /// `explain`, the row also carries the occlusion-over-time and Integrated Gradients explanation
+    /// (`integratedGradients` nil leaves the feature attributions out).
+    public static func row(for input: Input, predictor: Predictor, classes: [String], explain: Bool = false,
+                           integratedGradients: LoadedComponent? = nil) -> Row {
         do {
             let p = try predictor.predict(path: input.path, text: input.text)
             guard p.probabilities.allSatisfy(\.isFinite) else {
@@ -162,8 +170,11 @@ public enum BatchPrediction {
                            probabilities: [], error: "the model gave non-finite probabilities for this clip (its features are not finite: silent or corrupt audio?)")
             }
             let best = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? 0
+            let explanation = explain ? try PredictionExplanation.explain(p, predictor: predictor, text: input.text,
+                                                                          integratedGradients: integratedGradients) : nil
             return Row(path: input.path, duration: p.clip.duration, sha256: p.clip.provenance.fileHash,
-                       predicted: classes.indices.contains(best) ? classes[best] : nil, probabilities: p.probabilities, error: nil)
+                       predicted: classes.indices.contains(best) ? classes[best] : nil, probabilities: p.probabilities, error: nil,
+                       explanation: explanation)
         } catch {
             return Row(path: input.path, duration: nil, sha256: nil, predicted: nil, probabilities: [],
                        error: "\(error)".replacingOccurrences(of: "\n", with: " "))
@@ -172,18 +183,20 @@ public enum BatchPrediction {
 
     /// Classifies every input with `predictors.count` workers (one predictor each: components keep per-call state),
     /// rows in input order; `progress(done)` is called after each file (from the workers, serialised).
-    public static func run(_ inputs: [Input], predictors: [Predictor], classes: [String],
-                           progress: (Int) -> Void = { _ in }) -> [Row] {
+    public static func run(_ inputs: [Input], predictors: [Predictor], classes: [String], explain: Bool = false,
+                           integratedGradients: [LoadedComponent?] = [], progress: (Int) -> Void = { _ in }) -> [Row] {
         let workers = max(1, min(predictors.count, inputs.count))
         let chunk = (inputs.count + workers - 1) / workers
         let done = DoneCounter()
         nonisolated(unsafe) let shared = predictors
+        nonisolated(unsafe) let explainers = integratedGradients
         return withoutActuallyEscaping(progress) { progress in
             nonisolated(unsafe) let report = progress
             let parts = ParallelMap.run(workers, workers: workers) { w -> [Row] in
                 let range = (w * chunk)..<min(inputs.count, (w + 1) * chunk)
                 return range.map { i in
-                    let row = row(for: inputs[i], predictor: shared[w], classes: classes)
+                    let row = row(for: inputs[i], predictor: shared[w], classes: classes, explain: explain,
+                                  integratedGradients: explainers.indices.contains(w) ? explainers[w] : nil)
                     done.increment(then: report)
                     return row
                 }
@@ -208,10 +221,17 @@ public enum BatchPrediction {
     public static func render(_ rows: [Row], classes: [String], format: Format, model: String = "") -> String {
         switch format {
         case .csv:
-            var lines = [(["path", "duration_s", "sha256", "predicted"] + classes.map { "p_" + $0 } + ["error"]).map(csvField).joined(separator: ",")]
+            let explained = rows.contains { $0.explanation != nil }
+            var lines = [(["path", "duration_s", "sha256", "predicted"] + classes.map { "p_" + $0 }
+                          + (explained ? ["peak_window_s", "top_features"] : []) + ["error"]).map(csvField).joined(separator: ",")]
             for r in rows {
                 let probs = r.probabilities.isEmpty ? classes.map { _ in "" } : r.probabilities.map { String(format: "%.6f", $0) }
-                let fields = [r.path, r.duration.map { String(format: "%.3f", $0) } ?? "", r.sha256 ?? "", r.predicted ?? ""] + probs + [r.error ?? ""]
+                var why: [String] = []
+                if explained {
+                    why = [r.explanation?.peakWindowStart.map { String(format: "%.2f", $0) } ?? "",
+                           r.explanation.map { $0.topFeatures.prefix(5).map { "\($0.name)=\(String(format: "%.3g", $0.value))" }.joined(separator: ";") } ?? ""]
+                }
+                let fields = [r.path, r.duration.map { String(format: "%.3f", $0) } ?? "", r.sha256 ?? "", r.predicted ?? ""] + probs + why + [r.error ?? ""]
                 lines.append(fields.map(csvField).joined(separator: ","))
             }
             return lines.joined(separator: "\n") + "\n"
@@ -251,6 +271,7 @@ public enum BatchPrediction {
             o["probabilities"] = .object(Dictionary(uniqueKeysWithValues: zip(classes, r.probabilities.map { .number(Double($0)) })))
         }
         if let e = r.error { o["error"] = .string(e) }
+        if let x = r.explanation { o["explanation"] = x.json(classes: classes, waveform: false) }
         return .object(o)
     }
 

@@ -15,7 +15,7 @@ struct PredictCommand: AsyncParsableCommand {
         with a `path` column (relative to the manifest's folder, or absolute) and an optional `text` column (the \
         utterance's text, for bundles that encode corpus text), or a .jsonl with {"path": ..., "text": ...} lines. \
         Each row holds the file, its duration, the SHA-256 of its bytes, the predicted class and every class's \
-        probability. A file that cannot be decoded or classified gets its error in its row and the others go on; \
+        probability (--explain occlusion adds when in the clip and which features). A file that cannot be decoded or classified gets its error in its row and the others go on; \
         the exit status is 1 when any file failed, 0 otherwise. A progress bar with rate and ETA goes to stderr \
         (--quiet silences it).
           emo predict emo-runs/study-a/bundle clips/ --format csv --out predictions.csv
@@ -41,6 +41,9 @@ struct PredictCommand: AsyncParsableCommand {
     @Option(help: "The utterance's text for every input (bundles with a corpus-text group; a manifest's text column wins).")
     var text: String?
 
+    @Option(help: "occlusion: add why (the 0.1 s window whose silencing lowers the predicted class most, and the top Integrated Gradients feature attributions); costs one prediction per 0.1 s of audio.")
+    var explain: String?
+
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -49,6 +52,9 @@ struct PredictCommand: AsyncParsableCommand {
             throw ValidationError("--format must be one of \(BatchPrediction.Format.allCases.map(\.rawValue).joined(separator: ", ")), not '\(format)'")
         }
         guard jobs >= 1, jobs <= 256 else { throw ValidationError("--jobs must be in 1...256, not \(jobs)") }
+        if let explain, explain != "occlusion" {
+            throw ValidationError("--explain must be occlusion (black-box occlusion over 0.1 s windows plus Integrated Gradients over the features), not '\(explain)'")
+        }
     }
 
     func run() async throws {
@@ -59,8 +65,10 @@ struct PredictCommand: AsyncParsableCommand {
         let host = PluginHost.standard()
         let workers = min(jobs, list.count)
         let predictors = try (0..<workers).map { _ in try Predictor(bundle: loaded, host: host) }
+        let explainers = explain == nil ? [] : (0..<workers).map { _ in try? host.instantiate(id: "integrated-gradients", config: ["n_steps": 32]) }
         let bar = ProgressBar(total: list.count, label: "predict", mode: quiet ? .quiet : .human)
-        let rows = BatchPrediction.run(list, predictors: predictors, classes: loaded.manifest.classes) { done in
+        let rows = BatchPrediction.run(list, predictors: predictors, classes: loaded.manifest.classes, explain: explain != nil,
+                                       integratedGradients: explainers) { done in
             bar.update(done: done)
         }
         bar.finish()
