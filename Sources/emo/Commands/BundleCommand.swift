@@ -8,7 +8,7 @@ import Foundation
 struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bundle",
-        abstract: "Check that a trained bundle runs here as it was evaluated.",
+        abstract: "Check that a trained bundle runs here as it was evaluated, or pack it into one file.",
         subcommands: [Verify.self, Pack.self])
 
     /// `emo bundle pack BUNDLE [--out FILE]`.

@@ -6,7 +6,7 @@ import Foundation
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve a trained bundle over HTTP (POST /v1/predict, GET /v1/model, /healthz, /metrics, /openapi.json).",
+        abstract: "Serve a trained bundle over HTTP: a web page at /, POST /v1/predict, GET /v1/model, /healthz, /metrics.",
         discussion: "Runs emo-serve (beside this executable) with the same arguments: `emo serve --help` lists its options.")
 
     @Argument(parsing: .captureForPassthrough, help: "The bundle and options (see `emo serve --help`).")
