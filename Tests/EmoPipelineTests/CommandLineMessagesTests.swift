@@ -68,7 +68,7 @@ final class CommandLineMessagesTests: XCTestCase {
         try FileManager.default.removeItem(at: dir.appendingPathComponent("scaler.json"))
         let out = try TestRepository.run(emo, ["explain", dir.path, TestRepository.path("Sources/emo/Demo/sample.wav")])
         XCTAssertNotEqual(out.status, 0)
-        XCTAssertTrue(out.output.contains("\(dir.path)/scaler.json: the file is missing or not readable"), out.output)
+        XCTAssertTrue(out.output.contains("\(dir.path)/scaler.json: missing or unreadable; a bundle needs bundle.json, scaler.json"), out.output)
         XCTAssertFalse(out.output.contains("NSCocoaErrorDomain"), out.output)
     }
 }
