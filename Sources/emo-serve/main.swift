@@ -72,7 +72,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--sample \(sample): no such readable file")
         }
         try await ServeApp.run(service: service, host: host, port: port, logger: logger, sample: sample) { bound in
-            FileHandle.standardOutput.write(Data("emo serve: \(name) on http://\(host):\(bound) (POST /v1/predict, GET /v1/model, /healthz, /metrics, /openapi.json)\n".utf8))
+            FileHandle.standardOutput.write(Data("emo serve: \(name) on http://\(host):\(bound) (web page at /; POST /v1/predict, GET /v1/model, /healthz, /metrics, /openapi.json)\n".utf8))
         }
     }
 }
