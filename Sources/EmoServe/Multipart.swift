@@ -1,3 +1,5 @@
+import Foundation
+
 /// `multipart/form-data` bodies (RFC 7578): the parts of a request, by field name.
 enum Multipart {
     /// One part: its field name, file name (for file fields) and bytes.
@@ -77,5 +79,3 @@ enum Multipart {
         return nil
     }
 }
-
-import Foundation

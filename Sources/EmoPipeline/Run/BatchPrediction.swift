@@ -164,11 +164,8 @@ public enum BatchPrediction {
     public static func row(for input: Input, predictor: Predictor, classes: [String], explain: Bool = false,
                            integratedGradients: LoadedComponent? = nil) -> Row {
         do {
+            // `Predictor.predict` throws on non-finite probabilities, so a row never holds them.
             let p = try predictor.predict(path: input.path, text: input.text)
-            guard p.probabilities.allSatisfy(\.isFinite) else {
-                return Row(path: input.path, duration: p.clip.duration, sha256: p.clip.provenance.fileHash, predicted: nil,
-                           probabilities: [], error: "the model gave non-finite probabilities for this clip (its features are not finite: silent or corrupt audio?)")
-            }
             let best = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? 0
             let explanation = explain ? try PredictionExplanation.explain(p, predictor: predictor, text: input.text,
                                                                           integratedGradients: integratedGradients) : nil

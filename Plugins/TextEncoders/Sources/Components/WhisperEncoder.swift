@@ -160,7 +160,8 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
         }
         lock.withLock { last = (audio.data, b, n, lengths) }
         let c = model.width, states = model.encoderLayers.count + 1
-        let keep = pooling != .mean || returnsHiddenStates
+        // Every hidden state is kept only when the pooling or the output reads them (mean and mean-std read the last).
+        let keep = pooling == .layer || pooling == .weighted || returnsHiddenStates
         var encodings: [WhisperEncoding] = []
         for r in 0..<b {
             let clip = Array(audio.data[(r * n)..<(r * n + lengths[r])])
