@@ -60,6 +60,17 @@ public final class ShardedSafeTensors: TensorArchive, @unchecked Sendable {
 
 /// Opening a Hugging Face checkpoint folder's weights, whichever way they are published.
 public enum CheckpointFolder {
+    /// The JSON object of a checkpoint's `config.json` at `path`; unreadable files and invalid JSON are named.
+    public static func config(at path: String) throws -> JSONValue {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CheckpointError.io(path: path, message: "cannot read config.json (\(error.localizedDescription))")
+        }
+        do { return try JSONValue.parse(data) } catch {
+            throw CheckpointError.invalidConfig(path: path, message: "not valid JSON (\(error))")
+        }
+    }
+
     /// `model.safetensors`, else the shards of `model.safetensors.index.json`, else `pytorch_model.bin` (when
     /// `allowPickle`); an error naming what was looked for otherwise.
     public static func weights(in folder: String, allowPickle: Bool = true) throws -> any TensorArchive {

@@ -136,15 +136,7 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
 
     /// Reads and parses `config.json` from a file.
     public init(contentsOf path: String) throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CheckpointError.io(path: path, message: "cannot read config.json (\(error.localizedDescription))")
-        }
-        let json: JSONValue
-        do { json = try JSONValue.parse(data) } catch {
-            throw CheckpointError.invalidConfig(path: path, message: "not valid JSON (\(error))")
-        }
-        try self.init(json: json, path: path)
+        try self.init(json: CheckpointFolder.config(at: path), path: path)
     }
 }
 

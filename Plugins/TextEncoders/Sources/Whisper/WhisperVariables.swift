@@ -37,10 +37,7 @@ final class HuggingFaceWhisperVariables: WhisperVariables {
     /// Reads `config.json` and the safetensors weights of `folder`.
     init(folder: String) throws {
         let configPath = (folder as NSString).appendingPathComponent("config.json")
-        let json: JSONValue
-        do { json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: configPath))) } catch {
-            throw CheckpointError.invalidConfig(path: configPath, message: "cannot read it as JSON (\(error))")
-        }
+        let json = try CheckpointFolder.config(at: configPath)
         guard json["model_type"]?.stringValue == "whisper" else {
             throw CheckpointError.invalidConfig(path: configPath, message: "model_type is \(json["model_type"]?.serialized() ?? "missing"), not \"whisper\"; a Whisper folder holds model.bin (CTranslate2) or a Hugging Face Whisper checkpoint")
         }
