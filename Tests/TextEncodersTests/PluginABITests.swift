@@ -54,9 +54,34 @@ final class PluginABITests: XCTestCase {
         let host = try self.host()
         let roberta = try host.component("roberta").component
         XCTAssertEqual(roberta.kind, "encoder")
-        XCTAssertEqual(roberta.calls.sorted(), ["backward", "forward"])
+        XCTAssertEqual(roberta.calls.sorted(), ["backward", "forward", "params", "state", "training"])
         let whisper = try host.component("whisper-transcript").component
         XCTAssertEqual(whisper.kind, "extractor")
         XCTAssertEqual(whisper.calls, ["forward"])
+    }
+
+    func testFineTuningThroughTheABI() throws {
+        // The host sees a fine-tuned encoder's weights and gradients through param_count/param_at, as it sees a
+        // fusion's or a classifier's, and trains it with set_training/forward/backward.
+        let host = try self.host()
+        let frozen = try host.instantiate(id: "roberta", config: ["model": .string(RobertaTests.modelFolder)])
+        XCTAssertTrue(frozen.parameters.isEmpty, "frozen (the default) exposes no parameters")
+        let roberta = try host.instantiate(id: "roberta", config: ["model": .string(RobertaTests.modelFolder), "fine_tune": "top-1"])
+        let params = roberta.parameters
+        XCTAssertEqual(params.count, 12)
+        XCTAssertEqual(params.first?.name, "encoder.layer.1.attention.self.qkv.weight")
+        XCTAssertEqual(params.first?.shape, [96, 32])
+        roberta.setTraining(true)
+        let out = try XCTUnwrap(try roberta.forward([.text("Kids are talking by the door"), .text("Hi")]).first?.array)
+        XCTAssertEqual(out.shape, [2, 32])
+        for p in params { p.grad.update(repeating: 0, count: p.count) }
+        _ = try roberta.backward([NDArray(shape: [2, 32], data: (0..<64).map { Float($0 % 7) - 3 })])
+        for p in params where !p.name.hasSuffix("key.bias") && !p.name.hasSuffix("qkv.bias") {
+            let norm = (0..<p.count).reduce(Float(0)) { $0 + p.grad[$1] * p.grad[$1] }
+            XCTAssertGreaterThan(norm, 0, "\(p.name) got a gradient across the boundary")
+        }
+        let state = try roberta.saveState()
+        XCTAssertEqual(Array(state.prefix(8)).count, 8)
+        try frozen.loadState(state)
     }
 }

@@ -76,7 +76,7 @@ extension Kernels {
                                  output: UnsafeMutablePointer<Float>,
                                  probabilities: UnsafeMutablePointer<Float>?,
                                  workspace: UnsafeMutablePointer<Float>?) {
-        let tq = g.queryLength, tk = g.keyLength, d = g.headDim
+        let tq = g.queryLength, tk = g.keyLength
         let pairs = g.batch * g.heads
         // Long sequences (Whisper's 1500 frames): whole heads per thread with single-threaded BLAS beat every GEMM
         // split across threads, whose k = D is too short to amortise the split. Each thread scores into its own

@@ -11,7 +11,9 @@ extension Kernels {
     ///     slices of one `[B, T, 3C]` buffer); nil to skip.
     ///   - gradBias: `[B', H, Tq, Tk]`; with `biasBatchStride` 0 the batch items accumulate into one `[H, Tq, Tk]`.
     ///     Overwritten; nil to skip.
-    ///   - workspace: at least Tq·Tk floats.
+    ///   - dropout: the keep mask `[B, H, Tq, Tk]` (0 or 1/(1 − p)) applied to P before P·V in training
+    ///     (`attentionDropout`), or nil. With it, dV = (P ⊙ M)ᵀ·dO and dP = (dO·Vᵀ) ⊙ M.
+    ///   - workspace: at least Tq·Tk floats (2·Tq·Tk with `dropout`).
     public static func attentionBackward(_ g: AttentionGeometry, strides: AttentionStrides,
                                          q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                          probabilities: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
@@ -19,6 +21,7 @@ extension Kernels {
                                          gradKey: UnsafeMutablePointer<Float>?,
                                          gradValue: UnsafeMutablePointer<Float>?,
                                          gradBias: UnsafeMutablePointer<Float>?, biasBatchStride: Int,
+                                         dropout: UnsafePointer<Float>? = nil,
                                          workspace: UnsafeMutablePointer<Float>) {
         let tq = g.queryLength, tk = g.keyLength, d = g.headDim, h = g.heads
         if let gradBias {
@@ -30,15 +33,23 @@ extension Kernels {
             let dob = gradOutput + b * tq * strides.output
             for head in 0..<h {
                 let p = probabilities + (b * h + head) * tq * tk  // [Tq, Tk]
+                let mask = dropout.map { $0 + (b * h + head) * tq * tk }
                 let dO = dob + head * d
                 if let gradValue {
-                    sgemm(transA: true, m: tk, n: d, k: tq, a: p, lda: tk, b: dO, ldb: strides.output,
+                    var used = UnsafePointer(p)  // the P that multiplied V: P ⊙ M in training
+                    if let mask {
+                        let dropped = workspace + tq * tk
+                        multiply(p, by: mask, into: dropped, count: tq * tk)
+                        used = UnsafePointer(dropped)
+                    }
+                    sgemm(transA: true, m: tk, n: d, k: tq, a: used, lda: tk, b: dO, ldb: strides.output,
                           beta: 0, c: gradValue + b * tk * strides.value + head * d, ldc: strides.value)
                 }
                 guard gradQuery != nil || gradKey != nil || gradBias != nil else { continue }
                 let ds = workspace
                 sgemm(transB: true, m: tq, n: tk, k: d, a: dO, lda: strides.output, b: vb + head * d,
                       ldb: strides.value, beta: 0, c: ds, ldc: tk)
+                if let mask { multiply(ds, by: mask, into: ds, count: tq * tk) }
                 softmaxBackward(y: p, gradOutput: ds, rows: tq, columns: tk, gradInput: ds)
                 if let gradBias {
                     let gb = gradBias + b * biasBatchStride + head * tq * tk
@@ -52,6 +63,26 @@ extension Kernels {
                     sgemm(transA: true, m: tk, n: d, k: tq, alpha: g.scale, a: ds, lda: tk, b: qb + head * d,
                           ldb: strides.query, beta: 0, c: gradKey + b * tk * strides.key + head * d, ldc: strides.key)
                 }
+            }
+        }
+    }
+
+    /// Attention dropout in training (Hugging Face BERT/RoBERTa `attention_probs_dropout_prob`): recomputes the
+    /// output of `attention` as O = (P ⊙ M)·V from its saved `probabilities` `[B, H, Tq, Tk]` and the keep mask
+    /// `dropout` (same shape, 0 or 1/(1 − p)); P itself stays undropped for the backward's softmax.
+    /// - Parameters:
+    ///   - workspace: at least Tq·Tk floats.
+    public static func attentionDropout(_ g: AttentionGeometry, strides: AttentionStrides,
+                                        probabilities: UnsafePointer<Float>, dropout: UnsafePointer<Float>,
+                                        v: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                                        workspace: UnsafeMutablePointer<Float>) {
+        let tq = g.queryLength, tk = g.keyLength, d = g.headDim
+        for b in 0..<g.batch {
+            for head in 0..<g.heads {
+                let offset = (b * g.heads + head) * tq * tk
+                multiply(probabilities + offset, by: dropout + offset, into: workspace, count: tq * tk)
+                sgemm(m: tq, n: d, k: tk, a: workspace, lda: tk, b: v + b * tk * strides.value + head * d,
+                      ldb: strides.value, beta: 0, c: output + b * tq * strides.output + head * d, ldc: strides.output)
             }
         }
     }

@@ -90,14 +90,18 @@ extension Kernels {
     /// Layer norm backward over rows `[N, C]`, given the forward's saved `mean`, `rstd` `[N]`.
     ///
     /// `dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂))` with `ĝ = dy ⊙ γ`; `gradGamma`, `gradBeta` `[C]` are
-    /// overwritten with Σ_rows dy ⊙ x̂ and Σ_rows dy (pass nil to skip).
+    /// overwritten with Σ_rows dy ⊙ x̂ and Σ_rows dy (pass nil to skip), or added to when
+    /// `accumulateParameterGradients` (a trained model's gradient buffers). `gradInput` may alias `gradOutput`.
     public static func layerNormBackward(x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, rows n: Int,
                                          features c: Int, gamma: UnsafePointer<Float>?, mean: UnsafePointer<Float>,
                                          rstd: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
                                          gradGamma: UnsafeMutablePointer<Float>?,
-                                         gradBeta: UnsafeMutablePointer<Float>?) {
-        gradGamma?.update(repeating: 0, count: c)
-        gradBeta?.update(repeating: 0, count: c)
+                                         gradBeta: UnsafeMutablePointer<Float>?,
+                                         accumulateParameterGradients: Bool = false) {
+        if !accumulateParameterGradients {
+            gradGamma?.update(repeating: 0, count: c)
+            gradBeta?.update(repeating: 0, count: c)
+        }
         for i in 0..<n {
             let xr = x + i * c, gr = gradOutput + i * c, dr = gradInput + i * c
             let mu = mean[i], r = rstd[i]
@@ -115,6 +119,18 @@ extension Kernels {
                 let xhat = (xr[j] - mu) * r
                 dr[j] = r * (gr[j] * (gamma?[j] ?? 1) - meanG - xhat * meanGX)
             }
+        }
+    }
+
+    /// A layer norm's output again from its saved input `x` `[N, C]` and statistics `mean`, `rstd` `[N]`:
+    /// `y = (x − μ) · rstd · γ + β` (what a backward needs as the next layer's input without having kept it).
+    public static func layerNormOutput(x: UnsafePointer<Float>, rows n: Int, features c: Int,
+                                       mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                       gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                       y: UnsafeMutablePointer<Float>) {
+        for i in 0..<n {
+            let xr = x + i * c, yr = y + i * c, mu = mean[i], r = rstd[i]
+            for j in 0..<c { yr[j] = (xr[j] - mu) * r * gamma[j] + beta[j] }
         }
     }
 }

@@ -8,7 +8,7 @@ import EmoCore
 /// and vocab.txt (tokenizer.json, when present, sets the normaliser's options). `max_tokens` defaults to 256 (what
 /// sentence-transformers uses for all-MiniLM-L6-v2), `pooling` to `mean`; `pooling: mean` with `normalize: true`
 /// is sentence-transformers' sentence embedding for all-MiniLM-L6-v2.
-public final class BertEncoder: EmbeddingEncoder, DifferentiableComponent {
+public final class BertEncoder: EmbeddingEncoder, TrainableComponent {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "bert", version: "1.0.0", displayName: "BERT / MiniLM text encoder",
@@ -37,4 +37,16 @@ public final class BertEncoder: EmbeddingEncoder, DifferentiableComponent {
 
     /// d embedding `[B, C]` → d word embeddings `[B, T, C]` of the last forward from word embeddings.
     public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try core.backward(gradOutputs) }
+
+    /// The weights `fine_tune` trains, with their gradients (none when frozen).
+    public var parameters: [ParameterBuffer] { core.parameters }
+
+    /// Training mode: the checkpoint's dropouts on, text forwards recorded for backward (when fine-tuning).
+    public func setTraining(_ training: Bool) { core.setTraining(training) }
+
+    /// Every weight, as a safetensors file under Hugging Face's names.
+    public func saveState() throws -> [UInt8] { core.saveState() }
+
+    /// Restores weights `saveState` wrote.
+    public func loadState(_ bytes: [UInt8]) throws { try core.loadState(bytes) }
 }

@@ -6,7 +6,7 @@ import EmoCore
 /// Inputs, outputs, backward and config are `TextEncoderCore`'s. The folder holds config.json,
 /// model.safetensors, vocab.json and merges.txt (as Hugging Face publishes roberta-base); `max_tokens` defaults to
 /// 64 as in Study B, `pooling` to `cls`.
-public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
+public final class RobertaEncoder: EmbeddingEncoder, TrainableComponent {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "roberta", version: "1.0.0", displayName: "RoBERTa text encoder",
@@ -35,4 +35,16 @@ public final class RobertaEncoder: EmbeddingEncoder, DifferentiableComponent {
 
     /// d embedding `[B, C]` → d word embeddings `[B, T, C]` of the last forward from word embeddings.
     public func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] { try core.backward(gradOutputs) }
+
+    /// The weights `fine_tune` trains, with their gradients (none when frozen).
+    public var parameters: [ParameterBuffer] { core.parameters }
+
+    /// Training mode: the checkpoint's dropouts on, text forwards recorded for backward (when fine-tuning).
+    public func setTraining(_ training: Bool) { core.setTraining(training) }
+
+    /// Every weight, as a safetensors file under Hugging Face's names.
+    public func saveState() throws -> [UInt8] { core.saveState() }
+
+    /// Restores weights `saveState` wrote.
+    public func loadState(_ bytes: [UInt8]) throws { try core.loadState(bytes) }
 }

@@ -15,6 +15,11 @@ import Foundation
 /// Differentiable: after a forward from word embeddings, `backward([d embedding [B, C]])` returns
 /// `[d word embeddings [B, T, C]]` through the normalisation, the pooling, every layer and the embeddings
 /// LayerNorm (weights frozen).
+///
+/// Trainable (`fine_tune` other than `frozen`): `parameters` are the weights in scope with their gradients; in
+/// training mode a text forward records a tape and draws the checkpoint's dropouts from `seed`, and `backward`
+/// adds d loss / d weight into the gradients (it returns no input gradient: text has none). The state is a
+/// safetensors file of every weight under Hugging Face's names.
 final class TextEncoderCore: @unchecked Sendable {
     /// How the per-token states become one vector.
     enum Pooling: String, Sendable, CaseIterable { case cls, mean }
@@ -41,9 +46,21 @@ final class TextEncoderCore: @unchecked Sendable {
     let returnsTokenEmbeddings: Bool
     /// The model folder's content hash (`CheckpointFingerprint`), part of the resolved config.
     let checkpoint: String
-    /// The last forward from word embeddings (what `backward` differentiates) and its pooled vectors before
-    /// normalisation `[B, C]`, or nil.
-    private var lastDifferentiable: (tape: TextTransformerTape, mask: [[Int]], pooled: [Float])?
+    /// The last forward from word embeddings, or the last training forward (what `backward` differentiates), and
+    /// its pooled vectors before normalisation `[B, C]`, or nil.
+    private var lastDifferentiable: (tape: TextTransformerTape, mask: [[Int]], pooled: [Float], training: Bool)?
+    /// What fine-tuning updates (nil: frozen).
+    let scope: TextTransformer.TrainableScope?
+    /// d loss / d weight for `scope` (nil: frozen).
+    let gradients: TextTransformer.Gradients?
+    /// The tape training forwards record on (reused across steps), its dropout stream seeded from `seed`.
+    private let trainingTape = TextTransformerTape()
+    /// Dropout seed.
+    private let seed: UInt64
+    /// Whether training applies the checkpoint's dropouts.
+    private let dropout: Bool
+    /// Training mode (dropout on, forwards recorded).
+    private(set) var training = false
 
     /// The manifest both families share; `description`, `modelTypes` and the folder's files differ.
     static func manifest(_ description: String, modelTypes: [String], files: String, maxTokens: Int,
@@ -63,8 +80,11 @@ final class TextEncoderCore: @unchecked Sendable {
                 "padding": ["type": "string", "default": "longest", "enum": ["longest", "max_length"], "description": "pad the batch to its longest row or to max_tokens"],
                 "hidden_states": ["type": "boolean", "default": false, "description": "also return all hidden states [L+1, B, T, C]"],
                 "token_embeddings": ["type": "boolean", "default": false, "description": "also return the token ids [B, T] and their word embeddings [B, T, C] (for Integrated Gradients over tokens)"],
+                "fine_tune": ["type": "string", "default": "frozen", "description": "what training updates: frozen (nothing; the embeddings can be cached), all (every weight, embeddings included), or top-K (the top K transformer layers, e.g. top-2)"],
+                "seed": ["type": "integer", "default": 0, "minimum": 0, "description": "seed of the dropout masks in training (fine_tune other than frozen)"],
+                "dropout": ["type": "boolean", "default": true, "description": "while fine-tuning, apply the checkpoint's dropouts (hidden_dropout_prob, attention_probs_dropout_prob); false trains without dropout"],
             ],
-            "trainable": false,
+            "trainable": true,
             "differentiable": true,
         ]
     }
@@ -112,6 +132,56 @@ final class TextEncoderCore: @unchecked Sendable {
         padding = try read.choice("padding", as: PaddingStrategy.self)
         returnsHiddenStates = try read.bool("hidden_states")
         returnsTokenEmbeddings = try read.bool("token_embeddings")
+        seed = UInt64(try read.int("seed"))
+        dropout = try read.bool("dropout")
+        let network = model
+        let scope = try Self.scope(try read.string("fine_tune"), config: network.config, component: id)
+        self.scope = scope
+        gradients = scope.map { network.makeGradients(for: $0) }
+        trainingTape.enableDropout(nil, seed: seed)
+    }
+
+    /// `frozen` → nil, `all` → every weight, `top-K` → the top K layers (1 ≤ K ≤ L).
+    static func scope(_ text: String, config: TextTransformerConfig, component: String) throws -> TextTransformer.TrainableScope? {
+        switch text {
+        case "frozen": return nil
+        case "all": return .all(config)
+        default:
+            guard text.hasPrefix("top-"), let k = Int(text.dropFirst(4)), (1...config.numLayers).contains(k) else {
+                throw ComponentError.invalidConfig(component: component, message: "\"fine_tune\" must be frozen, all or top-K with K in 1...\(config.numLayers) (this checkpoint's layers), found \"\(text)\"")
+            }
+            return .top(k)
+        }
+    }
+
+    /// The weights in the fine-tuning scope with their gradient buffers (none when frozen).
+    var parameters: [ParameterBuffer] {
+        guard let scope, let gradients else { return [] }
+        return zip(model.parameters(in: scope), gradients.parameters).map { w, g in
+            ParameterBuffer(name: w.name, shape: w.shape, value: w.value, grad: g.value)
+        }
+    }
+
+    /// Training mode: dropout on and text forwards recorded for `backward` (only when fine-tuning).
+    func setTraining(_ on: Bool) {
+        training = on && scope != nil
+        let rates = TextTransformerTape.DropoutRates(hidden: model.config.hiddenDropout, attention: model.config.attentionDropout)
+        trainingTape.enableDropout(training && dropout ? rates : nil)
+    }
+
+    /// Every weight as a safetensors file under Hugging Face's names.
+    func saveState() -> [UInt8] { model.safetensors() }
+
+    /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture).
+    func loadState(_ bytes: [UInt8]) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emokit-\(id)-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            try model.load(weights: try SafeTensorsFile(path: path))
+        } catch {
+            throw ComponentError.invalidInput(component: id, message: "saved state is not this encoder's weights: \(error)")
+        }
     }
 
     /// The resolved config and output widths.
@@ -129,8 +199,15 @@ final class TextEncoderCore: @unchecked Sendable {
                            "normalize": .bool(normalize),
                            "layer": .number(Double(layer)), "padding": .string(padding.rawValue),
                            "hidden_states": .bool(returnsHiddenStates),
-                           "token_embeddings": .bool(returnsTokenEmbeddings), "checkpoint_sha256": .string(checkpoint)],
+                           "token_embeddings": .bool(returnsTokenEmbeddings), "checkpoint_sha256": .string(checkpoint),
+                           "fine_tune": .string(fineTuneName), "seed": .number(Double(seed)), "dropout": .bool(dropout)],
                 "outputs": .array(outputs)]
+    }
+
+    /// `fine_tune` as given.
+    var fineTuneName: String {
+        guard let scope else { return "frozen" }
+        return scope.embeddings ? "all" : "top-\(scope.layers)"
     }
 
     /// Tokenises (or takes the given ids, or the given word embeddings), runs the encoder, pools.
@@ -149,7 +226,11 @@ final class TextEncoderCore: @unchecked Sendable {
                 let tape = TextTransformerTape()
                 acts = try model.forward(wordEmbeddings: words.data, ids: batch.ids, mask: batch.attentionMask,
                                          keepHiddenStates: keep, tape: tape)
-                lastDifferentiable = (tape, batch.attentionMask, [])
+                lastDifferentiable = (tape, batch.attentionMask, [], false)
+            } else if training {
+                batch = try tokens(of: inputs)
+                acts = try model.forward(ids: batch.ids, mask: batch.attentionMask, keepHiddenStates: keep, tape: trainingTape)
+                lastDifferentiable = (trainingTape, batch.attentionMask, [], true)
             } else {
                 batch = try tokens(of: inputs)
                 acts = try model.forward(ids: batch.ids, mask: batch.attentionMask, keepHiddenStates: keep)
@@ -179,10 +260,12 @@ final class TextEncoderCore: @unchecked Sendable {
         return outputs
     }
 
-    /// d embedding `[B, C]` → d word embeddings `[B, T, C]` of the last forward from word embeddings.
+    /// d embedding `[B, C]` → d word embeddings `[B, T, C]` of the last forward from word embeddings; after a
+    /// training forward, d loss / d weight into the gradients and no input gradient.
     func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
-        guard let (tape, mask, pooled) = lastDifferentiable else {
-            throw ComponentError.invalidInput(component: id, message: "backward needs a forward from [.array(word embeddings [B, T, C]), .ids([B, T])] first (text input is not differentiable; get the embeddings with token_embeddings: true)")
+        guard let (tape, mask, pooled, trained) = lastDifferentiable else {
+            let hint = scope == nil ? "" : " or, to fine-tune, a text forward in training mode"
+            throw ComponentError.invalidInput(component: id, message: "backward needs a forward from [.array(word embeddings [B, T, C]), .ids([B, T])] first\(hint) (text input is not differentiable; get the embeddings with token_embeddings: true)")
         }
         let b = tape.batch, t = tape.tokens, c = model.config.hiddenSize
         guard gradOutputs.count == 1, gradOutputs[0].shape == [b, c] else {
@@ -203,7 +286,11 @@ final class TextEncoderCore: @unchecked Sendable {
             }
         }
         do {
-            let dWords = try model.backward(tape: tape, gradHidden: grad, layer: layer)
+            if trained {
+                try model.backward(tape: tape, gradHidden: grad, layer: layer, gradients: gradients, inputGradient: false)
+                return []
+            }
+            guard let dWords = try model.backward(tape: tape, gradHidden: grad, layer: layer) else { return [] }
             return [try NDArray(shape: [b, t, c], data: dWords)]
         } catch {
             throw ComponentError.failed(component: id, message: "\(error)")

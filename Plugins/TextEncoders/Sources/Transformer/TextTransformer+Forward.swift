@@ -35,6 +35,13 @@ extension TextTransformer {
         try run(ids: ids, mask: mask, wordEmbeddings: nil, keepHiddenStates: keepHiddenStates, tape: nil)
     }
 
+    /// Runs the encoder on `ids` and records on `tape` what `backward` needs; a tape with dropout enabled
+    /// (`TextTransformerTape.enableDropout`) makes this a training forward (fine-tuning).
+    public func forward(ids: [[Int]], mask: [[Int]], keepHiddenStates: Bool = false,
+                        tape: TextTransformerTape) throws -> TextTransformerActivations {
+        try run(ids: ids, mask: mask, wordEmbeddings: nil, keepHiddenStates: keepHiddenStates, tape: tape)
+    }
+
     /// Runs the encoder on given word embeddings `[B, T, C]` (row-major) instead of looking `ids` up; `ids` still
     /// set the positions (`<pad>` rows sit at `padID`). With a `tape`, everything `backward` needs is recorded.
     ///
@@ -108,10 +115,18 @@ extension TextTransformer {
                 for k in 0..<c { out[k] = word[k] + pos[k] + type[k] }
             }
         }
-        tape?.begin(batch: b, tokens: t, channels: c, heads: h, ffn: f, layers: layers.count, keyMask: keyMask)
+        tape?.begin(ids: ids, channels: c, heads: h, ffn: f, layers: layers.count, keyMask: keyMask)
+        tape?.wordsFromTable = words == nil
         tape?.embeddings.preNorm.update(from: x, count: rows * c)
         Kernels.layerNorm(x: x, rows: rows, features: c, gamma: embNormWeight.readOnly, beta: embNormBias.readOnly,
                           eps: config.layerNormEps, y: x, mean: tape?.embeddings.mean, rstd: tape?.embeddings.rstd)
+        // Training only: x = dropout(x) (the embeddings' own dropout), then inside every layer dropout on the
+        // attention probabilities and on each sublayer's output before its residual add, as BertLayer does.
+        let rates = tape?.dropout
+        if let tape, let rates, let m = tape.embeddingsMask {
+            Kernels.dropoutMask(m, count: rows * c, p: rates.hidden, generator: &tape.generator)
+            Kernels.multiply(x, by: m, into: x, count: rows * c)
+        }
         if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: rows * c)) }
 
         let geometry = AttentionGeometry(batch: b, heads: h, headDim: config.headDim, queryLength: t, keyLength: t)
@@ -124,24 +139,45 @@ extension TextTransformer {
             Kernels.attention(geometry, strides: strides, q: qkv, k: qkv + c, v: qkv + 2 * c, keyMask: keyMask,
                               positionBias: nil, biasBatchStride: 0, output: context, probabilities: saved?.probabilities,
                               workspace: scores)
+            if let tape, let rates, let saved, let m = saved.probabilityMask {  // context = dropout(P) · v
+                Kernels.dropoutMask(m, count: b * h * t * t, p: rates.attention, generator: &tape.generator)
+                Kernels.attentionDropout(geometry, strides: strides, probabilities: saved.probabilities, dropout: m,
+                                         v: qkv + 2 * c, output: context, workspace: scores)
+            }
             saved?.qkv.update(from: qkv, count: rows * 3 * c)
             saved?.context.update(from: context, count: rows * c)
-            // x = LayerNorm(x + context · Woᵀ + bo)
+            // x = LayerNorm(x + dropout(context · Woᵀ + bo))
             residual.update(from: x, count: rows * c)
-            Kernels.linear(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight.readOnly,
-                           bias: layer.attnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            if let tape, let rates, let m = saved?.attnOutMask {
+                Kernels.linear(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight.readOnly,
+                               bias: layer.attnOutBias.readOnly, outFeatures: c, y: ffn)  // ffn: free [N, ≥C] scratch
+                Kernels.dropoutMask(m, count: rows * c, p: rates.hidden, generator: &tape.generator)
+                Kernels.multiply(ffn, by: m, into: ffn, count: rows * c)
+                Kernels.add(residual, ffn, into: residual, count: rows * c)
+            } else {
+                Kernels.linear(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight.readOnly,
+                               bias: layer.attnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            }
             saved?.attnNorm.preNorm.update(from: residual, count: rows * c)
             Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.attnNormWeight.readOnly,
                               beta: layer.attnNormBias.readOnly, eps: config.layerNormEps, y: x,
                               mean: saved?.attnNorm.mean, rstd: saved?.attnNorm.rstd)
-            // x = LayerNorm(x + GELU(x · W1ᵀ + b1) · W2ᵀ + b2)
+            // x = LayerNorm(x + dropout(GELU(x · W1ᵀ + b1) · W2ᵀ + b2))
             Kernels.linear(x: x, rows: rows, inFeatures: c, weight: layer.ffnInWeight.readOnly,
                            bias: layer.ffnInBias.readOnly, outFeatures: f, y: ffn)
             saved?.ffnPreActivation.update(from: ffn, count: rows * f)
             Kernels.gelu(x: ffn, y: ffn, count: rows * f, approximation: config.activation)
             residual.update(from: x, count: rows * c)
-            Kernels.linear(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight.readOnly,
-                           bias: layer.ffnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            if let tape, let rates, let m = saved?.ffnOutMask {  // x = LayerNorm(x + dropout(FFN(x)))
+                Kernels.linear(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight.readOnly,
+                               bias: layer.ffnOutBias.readOnly, outFeatures: c, y: context)  // context: kept on the tape
+                Kernels.dropoutMask(m, count: rows * c, p: rates.hidden, generator: &tape.generator)
+                Kernels.multiply(context, by: m, into: context, count: rows * c)
+                Kernels.add(residual, context, into: residual, count: rows * c)
+            } else {
+                Kernels.linear(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight.readOnly,
+                               bias: layer.ffnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
+            }
             saved?.outNorm.preNorm.update(from: residual, count: rows * c)
             Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.outNormWeight.readOnly,
                               beta: layer.outNormBias.readOnly, eps: config.layerNormEps, y: x,

@@ -41,6 +41,10 @@ public struct TextTransformerConfig: Sendable, Equatable {
     public var padID: Int
     /// `hidden_act`: exact GELU (`"gelu"`) or the tanh form (`"gelu_new"`, `"gelu_pytorch_tanh"`).
     public var activation: GELUApproximation
+    /// `hidden_dropout_prob`: dropout on the embeddings output and on both sublayer outputs, in training only.
+    public var hiddenDropout: Float
+    /// `attention_probs_dropout_prob`: dropout on the attention probabilities, in training only.
+    public var attentionDropout: Float
 
     /// Per-head width (C / H).
     public var headDim: Int { hiddenSize / numHeads }
@@ -72,6 +76,13 @@ public struct TextTransformerConfig: Sendable, Equatable {
         typeVocabSize = try int("type_vocab_size", bert ? 2 : 1)
         padID = try int("pad_token_id", bert ? 0 : 1, min: 0)
         layerNormEps = Float(json["layer_norm_eps"]?.doubleValue ?? (bert ? 1e-12 : 1e-5))
+        func probability(_ key: String) throws -> Float {
+            guard let v = json[key], v != .null else { return 0.1 }  // both families' default
+            guard let p = v.doubleValue, p >= 0, p < 1 else { throw bad("\"\(key)\" must be a number in [0, 1), found \(v.serialized())") }
+            return Float(p)
+        }
+        hiddenDropout = try probability("hidden_dropout_prob")
+        attentionDropout = try probability("attention_probs_dropout_prob")
         switch json["hidden_act"]?.stringValue ?? "gelu" {
         case "gelu": activation = .none
         case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": activation = .tanh
