@@ -25,6 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchText.self,
             BenchEncoders.self,
             BenchTraining.self,
+            BenchFinetune.self,
             BenchExplain.self,
         ]
     )

@@ -27,7 +27,13 @@ public enum BundleArchive {
     /// Packs the bundle folder `directory` into `path`.
     public static func pack(_ directory: String, to path: String) throws(ArchiveError) {
         var out = Data()
-        for name in files {
+        // Fine-tuned encoders' weights, named in bundle.json, travel too.
+        var names = files
+        if let data = FileManager.default.contents(atPath: directory + "/bundle.json"),
+           let manifest = try? JSONDecoder().decode(PipelineBundle.Manifest.self, from: data) {
+            names += manifest.groups.compactMap(\.weights)
+        }
+        for name in names {
             guard let body = FileManager.default.contents(atPath: directory + "/" + name) else { throw .missing(directory + "/" + name) }
             out += header(name: "bundle/" + name, size: body.count)
             out += body

@@ -12,6 +12,8 @@ import Foundation
 ///   scaler.json        the scaler fitted on the training rows
 ///   fusion.state       fusion state bytes (saveState)
 ///   classifier.state   classifier state bytes
+///   encoder-NAME.safetensors   for each fine-tuned group NAME, its encoder's weights (saveState: Hugging Face
+///                      tensor names, so `transformers` loads them with the checkpoint's config.json)
 /// ```
 public struct PipelineBundle: Sendable {
     /// A feature group: component and config (what extraction needs) plus its columns.
@@ -30,6 +32,9 @@ public struct PipelineBundle: Sendable {
         public var input: String?
         /// For "transcript": the transcriber that makes the text from the clip (absent in older bundles).
         public var textFrom: ComponentRef?
+        /// For a fine-tuned group: the bundle file holding its encoder's trained weights, loaded over the
+        /// checkpoint's (absent for frozen groups).
+        public var weights: String?
 
         /// Whether the group reads text rather than audio.
         public var readsText: Bool { (input ?? "audio") != "audio" }
@@ -75,6 +80,11 @@ public struct PipelineBundle: Sendable {
     public var fusionState: [UInt8]
     /// Classifier state bytes.
     public var classifierState: [UInt8]
+    /// Fine-tuned encoders' weights by bundle file name (`Group.weights`).
+    public var encoderStates: [String: [UInt8]]
+
+    /// The bundle file of fine-tuned group `name`'s encoder weights.
+    static func weightsFile(group name: String) -> String { "encoder-\(name).safetensors" }
 
     /// The bundle of a finished run (its first seed's first split).
     public init(run: PipelineRun) throws {
@@ -83,7 +93,8 @@ public struct PipelineBundle: Sendable {
         }
         let groups = zip(run.spec.featureGroups, run.groups).map { spec, info in
             Group(name: spec.name, component: spec.component, version: info.version, config: spec.config,
-                  featureNames: info.featureNames, input: spec.input.rawValue, textFrom: spec.textFrom)
+                  featureNames: info.featureNames, input: spec.input.rawValue, textFrom: spec.textFrom,
+                  weights: model.encoderStates[spec.name] == nil ? nil : Self.weightsFile(group: spec.name))
         }
         manifest = Manifest(format: 1, name: run.spec.name, classes: run.corpus.classes, groups: groups,
                             fusion: ComponentRef(component: run.spec.fusion.component, config: model.fusionConfig),
@@ -94,6 +105,7 @@ public struct PipelineBundle: Sendable {
         scaler = model.scaler
         fusionState = model.fusionState
         classifierState = model.classifierState
+        encoderStates = Dictionary(model.encoderStates.map { (Self.weightsFile(group: $0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Writes the bundle into `directory` (created if needed).
@@ -106,6 +118,7 @@ public struct PipelineBundle: Sendable {
         try scaler.jsonData().write(to: URL(fileURLWithPath: directory + "/scaler.json"))
         try Data(fusionState).write(to: URL(fileURLWithPath: directory + "/fusion.state"))
         try Data(classifierState).write(to: URL(fileURLWithPath: directory + "/classifier.state"))
+        for (name, bytes) in encoderStates { try Data(bytes).write(to: URL(fileURLWithPath: directory + "/" + name)) }
     }
 
     /// Reads a bundle folder, or a bundle archive file (`emo bundle pack`); every missing or unreadable file is named.
@@ -138,15 +151,24 @@ public struct PipelineBundle: Sendable {
         guard !manifest.classes.isEmpty else {
             throw RunError.bundle(path: directory + "/bundle.json", message: "the bundle names no classes")
         }
+        var encoderStates: [String: [UInt8]] = [:]
+        for name in manifest.groups.compactMap(\.weights) {
+            guard !name.contains("/"), name.hasSuffix(".safetensors") else {
+                throw RunError.bundle(path: directory + "/bundle.json", message: "group weights \"\(name)\" must name a .safetensors file inside the bundle")
+            }
+            encoderStates[name] = [UInt8](try read(name))
+        }
         return PipelineBundle(manifest: manifest, scaler: scaler, fusionState: [UInt8](try read("fusion.state")),
-                              classifierState: [UInt8](try read("classifier.state")))
+                              classifierState: [UInt8](try read("classifier.state")), encoderStates: encoderStates)
     }
 
-    private init(manifest: Manifest, scaler: FittedScaler, fusionState: [UInt8], classifierState: [UInt8]) {
+    private init(manifest: Manifest, scaler: FittedScaler, fusionState: [UInt8], classifierState: [UInt8],
+                 encoderStates: [String: [UInt8]]) {
         self.manifest = manifest
         self.scaler = scaler
         self.fusionState = fusionState
         self.classifierState = classifierState
+        self.encoderStates = encoderStates
     }
 }
 
@@ -182,6 +204,14 @@ public final class Predictor {
             let c = try host.instantiate(id: g.component, config: g.config)
             guard c.info.version == g.version else {
                 throw RunError.bundle(path: g.component, message: "the bundle was trained on \(g.component) \(g.version) features but the installed plugin is \(c.info.version); retrain, or install that version")
+            }
+            if let file = g.weights {  // fine-tuned: the trained weights over the checkpoint's
+                guard let bytes = bundle.encoderStates[file] else {
+                    throw RunError.bundle(path: file, message: "group '\(g.name)' was fine-tuned but its weights are not in the bundle")
+                }
+                do { try c.loadState(bytes) } catch {
+                    throw RunError.bundle(path: file, message: "cannot load group '\(g.name)''s fine-tuned weights into \(g.component): \(error)")
+                }
             }
             extractors.append(c)
         }

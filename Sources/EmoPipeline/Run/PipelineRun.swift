@@ -13,6 +13,8 @@ public struct TrainedModel: Sendable {
     public var fusionConfig: JSONValue
     /// The classifier's resolved config.
     public var classifierConfig: JSONValue
+    /// Fine-tuned groups' encoder weights (group name → `saveState`: a safetensors file under Hugging Face's names).
+    public var encoderStates: [String: [UInt8]] = [:]
 }
 
 /// Everything one `emo run` produced: the report's `RunResult` (folds × seeds with metrics, overlap and curves)

@@ -83,6 +83,17 @@ public final class PipelineRunner {
         var failures: [ExtractionFailure] = []
         for group in spec.featureGroups {
             let component = try host.instantiate(id: group.component, config: group.config)
+            if group.fineTune != nil {
+                // Fine-tuned: encoded afresh from the texts at every training step. The table holds zeros of the
+                // encoder's width as placeholders (scaled with `none`), so the layout and bundles stay the same.
+                let width = try Self.embeddingWidth(component)
+                log("group \(group.name): \(group.component) is fine-tuned (\(group.fineTune?.layers ?? "all")); its \(width)-wide embeddings are computed in training, not cached")
+                rowsByGroup.append(Dictionary(try texts(group, items: items).map { ($0.path, [Float](repeating: 0, count: width)) },
+                                              uniquingKeysWith: { a, _ in a }))
+                keys.append(ExtractionEngine.featureKey(for: component))
+                names.append([])
+                continue
+            }
             guard group.input == .audio else {
                 let rows = try textRows(group, component: component, items: items)
                 rowsByGroup.append(rows)
@@ -131,6 +142,14 @@ public final class PipelineRunner {
     /// group's `textFrom` component makes of each clip (`transcript`), encoded by `component` (e.g. roberta).
     /// Transcripts are cached per clip like features; embeddings under the text's SHA-256.
     func textRows(_ group: FeatureGroupSpec, component: LoadedComponent, items: [RunItem]) throws -> [String: [Float]] {
+        log("encoding \(group.input.rawValue) of \(items.count) items with \(group.component) for group \(group.name)")
+        let texts = try texts(group, items: items)
+        return try encodedRows(texts, component: component)
+    }
+
+    /// The text group `group` reads for each item, in item order: the corpus' own utterance text or the clip's
+    /// transcript (made by the group's `textFrom` component and cached in the store per clip).
+    func texts(_ group: FeatureGroupSpec, items: [RunItem]) throws -> [(path: String, text: String)] {
         var transcriber: LoadedComponent?
         if group.input == .transcript {
             guard let from = group.textFrom else {
@@ -138,7 +157,6 @@ public final class PipelineRunner {
             }
             transcriber = try host.instantiate(id: from.component, config: from.config)
         }
-        log("encoding \(group.input.rawValue) of \(items.count) items with \(group.component) for group \(group.name)")
         var texts: [(path: String, text: String)] = []
         texts.reserveCapacity(items.count)
         if let transcriber {
@@ -163,6 +181,11 @@ public final class PipelineRunner {
                 texts.append((item.item.path, t))
             }
         }
+        return texts
+    }
+
+    /// Each text's embedding by item path, from the store or encoded by `component` (each distinct text once).
+    func encodedRows(_ texts: [(path: String, text: String)], component: LoadedComponent) throws -> [String: [Float]] {
         // Stored rows first: a text's features are keyed by the text's SHA-256 (as a clip's are by its samples'), and
         // each distinct text is encoded once (a repeated text gets the same row however it was batched).
         let key = ExtractionEngine.featureKey(for: component)
@@ -222,6 +245,43 @@ public final class PipelineRunner {
         return c
     }
 
+    /// The width C of an encoder's `[B, C]` embedding, from its resolved description.
+    static func embeddingWidth(_ component: LoadedComponent) throws -> Int {
+        guard let width = component.resolvedDescription["outputs"]?.arrayValue?.first?["dims"]?.arrayValue?.last?.intValue,
+              width > 0 else {
+            throw RunError.badOutput(component: component.info.id, message: "describe() does not state its embedding width (outputs[0].dims)")
+        }
+        return width
+    }
+
+    /// Fresh fine-tuned encoders for the spec's `fineTune` groups (group index → encoder), each created from the
+    /// checkpoint with `fine_tune` and the run's seed added to its config.
+    public func makeEncoders(seed: UInt64) throws -> [Int: LoadedComponent] {
+        try checkFineTunable()
+        var out: [Int: LoadedComponent] = [:]
+        for (g, group) in spec.featureGroups.enumerated() {
+            guard let fineTune = group.fineTune else { continue }
+            let manifest = try host.component(group.component).component.manifest
+            var extra: [String: JSONValue] = ["fine_tune": .string(fineTune.layers)]
+            if manifest["config"]?["seed"] != nil { extra["seed"] = .number(Double(seed % (1 << 52))) }
+            let encoder = try host.instantiate(id: group.component, config: group.config.merging(.object(extra)))
+            guard encoder.parameters.contains(where: { !$0.isBuffer }) else {
+                throw RunError.unsupported("cannot fine-tune component \(group.component) (group '\(group.name)'): it exposes no parameters")
+            }
+            out[g] = encoder
+        }
+        return out
+    }
+
+    /// Refuses, before any extraction, a `fineTune` group whose component cannot be fine-tuned.
+    func checkFineTunable() throws {
+        for group in spec.featureGroups where group.fineTune != nil {
+            guard try host.component(group.component).component.manifest["config"]?["fine_tune"] != nil else {
+                throw RunError.unsupported("cannot fine-tune component \(group.component) (group '\(group.name)'): it exposes no parameters (its manifest has no fine_tune option); remove fineTune to use it frozen")
+            }
+        }
+    }
+
     /// Builds a fresh fusion + classifier chain for group widths `widths`, seeded.
     public func makeChain(widths: [Int], seed: UInt64) throws -> (chain: TrainingChain, fusion: LoadedComponent, classifier: LoadedComponent) {
         let seedValue = JSONValue.number(Double(seed % (1 << 52)))
@@ -245,12 +305,21 @@ public final class PipelineRunner {
 
     /// Runs the whole protocol and returns per-split results, aggregates and the first split's trained model.
     public func run() throws -> PipelineRun {
+        try checkFineTunable()
         let corpus = try loadCorpus()
         log("\(spec.name): \(corpus.items.count) items, classes \(corpus.classes) with counts \(corpus.classCounts); \(corpus.skipped.count) skipped, \(corpus.unmapped) unmapped")
         let matrices = try extractGroups(corpus.items)
         let items = matrices.items
         let layout = matrices.layout
         let all = try FeatureTable(values: matrices.concatenated(), layout: layout)
+        // Fine-tuned groups: their texts (encoded at every step) and identity scaling of their placeholder columns.
+        var liveTexts: [Int: [Value]] = [:]
+        var scaling = spec.scaling
+        for (g, group) in spec.featureGroups.enumerated() where group.fineTune != nil {
+            let byPath = Dictionary(try texts(group, items: items).map { ($0.path, $0.text) }, uniquingKeysWith: { a, _ in a })
+            liveTexts[g] = items.map { .text(byPath[$0.item.path] ?? "") }
+            scaling.groups[group.name] = ScalingMethod.none
+        }
         var folds: [FoldResult] = []
         var seconds: [Double] = []
         var firstModel: TrainedModel?
@@ -260,23 +329,29 @@ public final class PipelineRunner {
             for split in splits {
                 let started = Date()
                 let speakers = items.map { $0.speaker ?? "" }
-                let scaler = try spec.scaling.fit(all, layout: layout, split: split, speakers: speakers)
+                let scaler = try scaling.fit(all, layout: layout, split: split, speakers: speakers)
                 var imputed = 0
-                func part(_ rows: [Int]) throws -> (groups: [NDArray], labels: [Int]) {
+                let k = corpus.classes.count
+                func part(_ rows: [Int]) throws -> TrainingSet {
                     let scaled = try scaler.transform(all, rows: rows, speakers: speakers)
                     imputed += scaled.imputation.total
-                    return (splitColumns(scaled.values, layout: layout), rows.map { items[$0].classIndex })
+                    return try TrainingSet(groups: splitColumns(scaled.values, layout: layout), labels: rows.map { items[$0].classIndex },
+                                           classes: k, liveInputs: liveTexts.mapValues { texts in rows.map { texts[$0] } })
                 }
                 let train = try part(split.train)
                 let test = try part(split.test)
                 let validation = split.validation.isEmpty ? nil : try part(split.validation)
-                let (chain, fusion, classifier) = try makeChain(widths: layout.groups.map(\.width), seed: seed)
+                var (chain, fusion, classifier) = try makeChain(widths: layout.groups.map(\.width), seed: seed)
+                let encoders = try makeEncoders(seed: seed)
+                chain.encoders = encoders
+                chain.encoderLearningRates = encoders.keys.reduce(into: [:]) { rates, g in
+                    if let lr = spec.featureGroups[g].fineTune?.learningRate { rates[g] = lr }
+                }
                 let trainer = Trainer(config: trainingConfig(seed: seed))
-                let k = corpus.classes.count
-                let result = try trainer.train(chain, on: try TrainingSet(groups: train.groups, labels: train.labels, classes: k),
-                                               validation: try validation.map { try TrainingSet(groups: $0.groups, labels: $0.labels, classes: k) })
+                let result = try trainer.train(chain, on: train, validation: validation)
                 chain.setTraining(false)
-                let probabilities = softmaxRows(try chain.predict(test.groups))
+                let probabilities = softmaxRows(try chain.predict(test.groups, live: test.liveInputs,
+                                                                  batchSize: encoders.isEmpty ? 256 : 64))
                 let predicted = (0..<test.labels.count).map { r in
                     (0..<k).max { probabilities.data[r * k + $0] < probabilities.data[r * k + $1] } ?? 0
                 }
@@ -309,7 +384,10 @@ public final class PipelineRunner {
                     firstModel = TrainedModel(scaler: scaler, fusionState: try fusion.saveState(),
                                               classifierState: try classifier.saveState(),
                                               fusionConfig: fusion.resolvedDescription["config"] ?? .object([:]),
-                                              classifierConfig: classifier.resolvedDescription["config"] ?? .object([:]))
+                                              classifierConfig: classifier.resolvedDescription["config"] ?? .object([:]),
+                                              encoderStates: try encoders.reduce(into: [:]) { states, e in
+                                                  states[spec.featureGroups[e.key].name] = try e.value.saveState()
+                                              })
                 }
             }
         }

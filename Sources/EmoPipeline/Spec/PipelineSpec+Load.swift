@@ -103,7 +103,8 @@ enum SpecKeys {
     static let pipeline: Schema = keys(PipelineSpec.CodingKeys.self, [
         "corpus": keys(CorpusSpec.CodingKeys.self, ["sources": .array(keys(CorpusSource.CodingKeys.self))]),
         "audio": keys(AudioSpec.CodingKeys.self),
-        "featureGroups": .array(keys(FeatureGroupSpec.CodingKeys.self, ["textFrom": keys(ComponentRef.CodingKeys.self)])),
+        "featureGroups": .array(keys(FeatureGroupSpec.CodingKeys.self, ["textFrom": keys(ComponentRef.CodingKeys.self),
+                                                                         "fineTune": keys(FineTuneSpec.CodingKeys.self)])),
         "split": keys(SplitSpec.knownKeys),
         "scaling": keys(ScalingSpec.CodingKeys.self),
         "fusion": keys(FusionSpec.CodingKeys.self),

@@ -51,6 +51,20 @@ extension PipelineSpec {
             if g.input != .transcript && g.textFrom != nil {
                 fail("featureGroups[\(i)].textFrom", "only input \"transcript\" reads text from a transcriber")
             }
+            if let f = g.fineTune {
+                if g.input == .audio {
+                    fail("featureGroups[\(i)].fineTune", "fine-tuning reads the group's text each step; audio encoders are not fine-tuned yet (only text groups: input corpus-text or transcript)")
+                }
+                if f.layers != "all" && !(f.layers.hasPrefix("top-") && (Int(f.layers.dropFirst(4)) ?? 0) >= 1) {
+                    fail("featureGroups[\(i)].fineTune.layers", "must be \"all\" or \"top-K\" with K ≥ 1, got \"\(f.layers)\"")
+                }
+                if let lr = f.learningRate, !(lr > 0 && lr.isFinite) {
+                    fail("featureGroups[\(i)].fineTune.learningRate", "must be a positive number, got \(lr)")
+                }
+                if g.config["fine_tune"] != nil {
+                    fail("featureGroups[\(i)].config.fine_tune", "set by fineTune.layers; remove it from config")
+                }
+            }
         }
 
         // Split.

@@ -103,17 +103,20 @@ public struct FeatureGroupSpec: Sendable, Equatable, Codable {
     public var input: FeatureInput
     /// For `input: transcript`: the transcriber that turns the clip into text (`whisper-tiny-en`); nil otherwise.
     public var textFrom: ComponentRef?
+    /// Fine-tune this group's encoder end to end with the head (nil: frozen, its features cached).
+    public var fineTune: FineTuneSpec?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, component, config, input, textFrom }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, component, config, input, textFrom, fineTune }
 
     /// Creates a group.
     public init(name: String, component: String, config: JSONValue = [:], input: FeatureInput = .audio,
-                textFrom: ComponentRef? = nil) {
+                textFrom: ComponentRef? = nil, fineTune: FineTuneSpec? = nil) {
         self.name = name
         self.component = component
         self.config = config
         self.input = input
         self.textFrom = textFrom
+        self.fineTune = fineTune
     }
 
     /// Decodes, with `config` defaulting to `{}` and `input` to `audio`.
@@ -124,6 +127,33 @@ public struct FeatureGroupSpec: Sendable, Equatable, Codable {
         config = try c.decodeIfPresent(JSONValue.self, forKey: .config) ?? [:]
         input = try c.decodeIfPresent(FeatureInput.self, forKey: .input) ?? .audio
         textFrom = try c.decodeIfPresent(ComponentRef.self, forKey: .textFrom)
+        fineTune = try c.decodeIfPresent(FineTuneSpec.self, forKey: .fineTune)
+    }
+}
+
+/// How a feature group's encoder is fine-tuned (`"fineTune": {"layers": "all", "learningRate": 5e-5}`): the encoder
+/// gets `fine_tune: layers` and the run's seed in its config, its weights train with the head every step, its
+/// embeddings are computed afresh from each batch's texts (never cached), and the bundle keeps its weights.
+public struct FineTuneSpec: Sendable, Equatable, Codable {
+    /// `all` (every weight, embeddings included) or `top-K` (the top K layers).
+    public var layers: String
+    /// Peak learning rate of the encoder's weights (the same warm-up and decay as the head); nil = the training
+    /// block's `learningRate`.
+    public var learningRate: Double?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case layers, learningRate }
+
+    /// Creates the settings.
+    public init(layers: String = "all", learningRate: Double? = nil) {
+        self.layers = layers
+        self.learningRate = learningRate
+    }
+
+    /// Decodes, with `layers` defaulting to `all`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        layers = try c.decodeIfPresent(String.self, forKey: .layers) ?? "all"
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate)
     }
 }
 

@@ -1,11 +1,12 @@
 import EmoCore
 import EmoTensor
 
-/// The host-owned training loop over a `[fusion] → classifier` chain.
+/// The host-owned training loop over a `[fine-tuned encoders] → [fusion] → classifier` chain.
 ///
-/// Each step: gather a mini-batch, forward through the chain, softmax cross-entropy on the host, backward
-/// through the chain (each component accumulates into its own parameter gradients), clip by global norm,
-/// add coupled L2 terms, set the scheduled learning rate, one optimiser step over every learned
+/// Each step: gather a mini-batch, forward through the chain (fine-tuned encoders encode the batch's texts),
+/// softmax cross-entropy on the host, backward through the chain (each component accumulates into its own parameter
+/// gradients, the encoders' weights included), clip by global norm, add coupled L2 terms, set the scheduled
+/// learning rate (per parameter group: head and each encoder), one optimiser step over every learned
 /// `ParameterBuffer` (buffers such as batch-norm running statistics are skipped). The components are reached
 /// only through EmoCore's protocols, so plugins behind the C ABI train exactly like in-process ones.
 ///
@@ -71,10 +72,10 @@ public struct Trainer {
             let seen = Double(max(1, min(n, stepsPerEpoch * bs)))
             var record = EpochRecord(epoch: epoch, trainLoss: lossSum / seen, trainAccuracy: Double(correct) / seen,
                                      validationLoss: nil, validationAccuracy: nil, validationMacroF1: nil,
-                                     learningRate: stepper.optimizer.learningRate,
+                                     learningRate: stepper.headOptimizer.learningRate,
                                      meanGradientNorm: config.gradientClipNorm == nil ? nil : normSum / Double(max(stepsPerEpoch, 1)))
             if let v = validationSet {
-                let logits = try chain.predict(v.groups, batchSize: max(bs, 256))
+                let logits = try chain.predict(v.groups, live: v.liveInputs, batchSize: max(bs, chain.encoders.isEmpty ? 256 : 64))
                 let out = loss.evaluate(logits: logits, labels: v.labels)
                 record.validationLoss = out.loss
                 record.validationAccuracy = Double(out.correct) / Double(max(v.count, 1))
@@ -102,18 +103,18 @@ public struct Trainer {
                               steps: step)
     }
 
-    private func makeOptimizer(_ views: [ParameterView]) throws -> any Optimizer {
+    private func makeOptimizer(_ views: [ParameterView], learningRate: Double) throws -> any Optimizer {
         switch config.optimizer {
         case .adam:
-            return try Adam(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+            return try Adam(parameters: views, learningRate: learningRate, beta1: config.beta1,
                             beta2: config.beta2, eps: config.epsilon,
                             numerics: .vectorized(threads: BLASInfo.threadCount), zeroesGradients: true)
         case .adamw:
-            return try Adam.adamW(parameters: views, learningRate: config.learningRate, beta1: config.beta1,
+            return try Adam.adamW(parameters: views, learningRate: learningRate, beta1: config.beta1,
                                   beta2: config.beta2, eps: config.epsilon, weightDecay: config.weightDecay,
                                   numerics: .vectorized(threads: BLASInfo.threadCount), zeroesGradients: true)
         case .sgd:
-            return try SGD(parameters: views, learningRate: config.learningRate, momentum: config.momentum)
+            return try SGD(parameters: views, learningRate: learningRate, momentum: config.momentum)
         }
     }
 
@@ -152,31 +153,54 @@ public struct Trainer {
 }
 
 /// One optimiser step over a chain: zero, forward, loss, backward, clip, coupled L2, update.
+///
+/// The fusion's and classifier's weights (the head) step at the schedule's rate; each fine-tuned encoder's at its
+/// own peak (`TrainingChain.encoderLearningRates`, else the head's) scaled by the same warm-up/decay/plateau factor,
+/// each through its own optimiser of the configured kind. Clipping is over the global norm of all of them
+/// (`torch.nn.utils.clip_grad_norm_` over every trained parameter); Keras-style `l2` and the components' own L2
+/// requests apply to the head only.
 private struct OptimizerStep {
     let chain: TrainingChain
     let config: TrainingConfig
-    let optimizer: any Optimizer
+    /// The head's optimiser, then one per fine-tuned encoder, each with its peak learning rate.
+    let optimizers: [(optimizer: any Optimizer, peak: Double)]
     let views: [ParameterView]
     let coupledL2: [(ParameterBuffer, Float)]
     let zeroedByHost: [ParameterBuffer]
     let fusionLearns: Bool
 
-    /// Collects the chain's learned parameters (buffers are skipped) and builds the optimiser over them.
-    init(chain: TrainingChain, config: TrainingConfig, optimizer make: ([ParameterView]) throws -> any Optimizer) throws {
-        let all = chain.components.flatMap(\.parameters)
-        let learned = all.filter { !$0.isBuffer }
-        guard !learned.isEmpty else { throw TrainingError.invalidChain("the chain exposes no learned parameters") }
+    /// The head's optimiser.
+    var headOptimizer: any Optimizer { optimizers[0].optimizer }
+
+    /// Collects the chain's learned parameters (buffers are skipped) and builds the optimisers over them.
+    init(chain: TrainingChain, config: TrainingConfig, optimizer make: ([ParameterView], Double) throws -> any Optimizer) throws {
+        let head = chain.head.flatMap(\.parameters)
+        let headLearned = head.filter { !$0.isBuffer }
+        guard !headLearned.isEmpty else { throw TrainingError.invalidChain("the chain exposes no learned parameters") }
+        var encoderGroups: [(params: [ParameterBuffer], peak: Double)] = []
+        for (g, encoder) in chain.orderedEncoders {
+            let params = encoder.parameters.filter { !$0.isBuffer }
+            guard !params.isEmpty else {
+                throw TrainingError.invalidChain("cannot fine-tune component \(encoder.info.id): it exposes no parameters")
+            }
+            encoderGroups.append((params, chain.encoderLearningRates[g] ?? config.learningRate))
+        }
         self.chain = chain
         self.config = config
-        views = learned.map { ParameterView(value: $0.value, grad: $0.grad, count: $0.count) }
-        coupledL2 = learned.compactMap { p -> (ParameterBuffer, Float)? in
+        func viewsOf(_ ps: [ParameterBuffer]) -> [ParameterView] { ps.map { ParameterView(value: $0.value, grad: $0.grad, count: $0.count) } }
+        var optimizers = [(try make(viewsOf(headLearned), config.learningRate), config.learningRate)]
+        for group in encoderGroups { optimizers.append((try make(viewsOf(group.params), group.peak), group.peak)) }
+        self.optimizers = optimizers
+        views = viewsOf(headLearned + encoderGroups.flatMap(\.params))
+        let encoderDecay = config.optimizer == .adamw ? 0 : config.weightDecay
+        coupledL2 = headLearned.compactMap { p -> (ParameterBuffer, Float)? in
             let c = Double(p.weightDecay) + (p.shape.count >= 2 ? 2 * config.l2 : 0)
                 + (config.optimizer == .adamw ? 0 : config.weightDecay)
             return c > 0 ? (p, Float(c)) : nil
-        }
-        optimizer = try make(views)
+        } + (encoderDecay > 0 ? encoderGroups.flatMap(\.params).map { ($0, Float(encoderDecay)) } : [])
         // Adam zeroes learned gradients as it reads them; buffers' and SGD's gradients are zeroed here.
-        zeroedByHost = (optimizer as? Adam)?.zeroesGradients == true ? all.filter(\.isBuffer) : all
+        let all = chain.components.flatMap(\.parameters)
+        zeroedByHost = (optimizers[0].0 as? Adam)?.zeroesGradients == true ? all.filter(\.isBuffer) : all
         for p in all { p.grad.update(repeating: 0, count: p.count) }
         fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
     }
@@ -185,7 +209,7 @@ private struct OptimizerStep {
     func run(_ batch: TrainingSet, loss: CrossEntropy, learningRate: Double, epoch: Int, step: Int) throws
         -> (loss: Double, correct: Int, gradientNorm: Double?) {
         for p in zeroedByHost { p.grad.update(repeating: 0, count: p.count) }
-        let logits = try chain.forward(batch.groups)
+        let logits = try chain.forward(batch.groups, live: batch.liveInputs)
         guard logits.shape == [batch.count, batch.classes] else {
             throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(batch.count), \(batch.classes)] (check its 'classes' config)")
         }
@@ -197,8 +221,11 @@ private struct OptimizerStep {
             let v = p.value, g = p.grad
             for i in 0..<p.count { g[i] += c * v[i] }
         }
-        optimizer.learningRate = learningRate
-        optimizer.step()
+        let factor = learningRate / config.learningRate  // warm-up / decay / plateau, shared by every group
+        for (optimizer, peak) in optimizers {
+            optimizer.learningRate = peak * factor
+            optimizer.step()
+        }
         return (out.loss, out.correct, norm)
     }
 }

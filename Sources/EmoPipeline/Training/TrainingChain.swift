@@ -1,27 +1,58 @@
 import EmoCore
 
-/// `[fusion] → classifier`: the trainable part of a pipeline, seen only through EmoCore's protocols, so the
-/// components may be in-process Swift objects or plugins behind the C ABI (`LoadedComponent`).
+/// `[fine-tuned encoders] → [fusion] → classifier`: the trainable part of a pipeline, seen only through EmoCore's
+/// protocols, so the components may be in-process Swift objects or plugins behind the C ABI (`LoadedComponent`).
+///
+/// A feature group is either a cached matrix (its encoder frozen, run once at extraction) or live: its encoder is
+/// fine-tuned, so each step encodes the batch's inputs (texts) afresh and backward reaches the encoder's weights.
 public struct TrainingChain {
+    /// Group index → the fine-tuned encoder that computes that group from `TrainingSet.liveInputs`.
+    public var encoders: [Int: any TrainableComponent]
     /// Feature groups → fused representation; nil when the single group goes straight to the classifier.
     public var fusion: (any TrainableComponent)?
     /// Representation → logits `[B, K]`.
     public var classifier: any TrainableComponent
+    /// Group index → peak learning rate of that fine-tuned encoder (absent: the training block's `learningRate`).
+    public var encoderLearningRates: [Int: Double]
 
     /// Creates a chain.
-    public init(fusion: (any TrainableComponent)?, classifier: any TrainableComponent) {
+    public init(encoders: [Int: any TrainableComponent] = [:], encoderLearningRates: [Int: Double] = [:],
+                fusion: (any TrainableComponent)?, classifier: any TrainableComponent) {
+        self.encoders = encoders
+        self.encoderLearningRates = encoderLearningRates
         self.fusion = fusion
         self.classifier = classifier
     }
 
-    /// The components, in data order.
-    public var components: [any TrainableComponent] { (fusion.map { [$0] } ?? []) + [classifier] }
+    /// The fine-tuned encoders in group order.
+    var orderedEncoders: [(group: Int, encoder: any TrainableComponent)] {
+        encoders.keys.sorted().compactMap { g in encoders[g].map { (g, $0) } }
+    }
+
+    /// The components, in data order (encoders by group index, fusion, classifier).
+    public var components: [any TrainableComponent] {
+        orderedEncoders.map(\.encoder) + (fusion.map { [$0] } ?? []) + [classifier]
+    }
+
+    /// The fusion's and the classifier's (the head's) components, without the encoders.
+    var head: [any TrainableComponent] { (fusion.map { [$0] } ?? []) + [classifier] }
 
     /// Switches every component between training and evaluation mode.
     public func setTraining(_ training: Bool) { components.forEach { $0.setTraining(training) } }
 
-    /// Groups `[B, C_g]` → logits `[B, K]` (the fusion's first output feeds the classifier).
-    public func forward(_ groups: [NDArray]) throws -> NDArray {
+    /// Groups `[B, C_g]` (live groups computed from `live` by their encoders) → logits `[B, K]`.
+    public func forward(_ groups: [NDArray], live: [Int: [Value]] = [:]) throws -> NDArray {
+        var groups = groups
+        for (g, encoder) in orderedEncoders {
+            guard let inputs = live[g], groups.indices.contains(g) else {
+                throw TrainingError.invalidChain("group \(g) is fine-tuned by \(encoder.info.id) but the batch carries no inputs for it")
+            }
+            guard let embedding = try encoder.forward(inputs).first?.array, embedding.rank == 2,
+                  embedding.shape[0] == inputs.count else {
+                throw TrainingError.invalidChain("encoder \(encoder.info.id) returned no [B, C] embedding for \(inputs.count) inputs")
+            }
+            groups[g] = embedding
+        }
         var input: NDArray
         if let fusion {
             guard let fused = try fusion.forward(groups.map { .array($0) }).first?.array else {
@@ -40,14 +71,26 @@ public struct TrainingChain {
         return logits
     }
 
-    /// d loss / d logits → accumulates every parameter gradient; returns d loss / d groups (d loss / d fused
-    /// representation instead when `throughFusion` is false: the trainer skips the backward of a fusion without
-    /// learned parameters, whose input gradients nobody needs).
+    /// d loss / d logits → accumulates every parameter gradient (the fine-tuned encoders' included); returns
+    /// d loss / d groups (d loss / d fused representation instead when `throughFusion` is false and no encoder is
+    /// fine-tuned: the trainer skips the backward of a fusion without learned parameters, whose input gradients
+    /// nobody needs then).
     @discardableResult
     public func backward(_ dLogits: NDArray, throughFusion: Bool = true) throws -> [NDArray] {
         let dInput = try classifier.backward([dLogits])
-        guard let fusion, throughFusion else { return dInput }
-        return try fusion.backward(dInput)
+        var dGroups = dInput
+        if let fusion, throughFusion || !encoders.isEmpty {
+            dGroups = try fusion.backward(dInput)
+        } else if fusion != nil {
+            return dInput
+        }
+        for (g, encoder) in orderedEncoders {
+            guard dGroups.indices.contains(g) else {
+                throw TrainingError.invalidChain("backward returned \(dGroups.count) group gradients; fine-tuned group \(g) has none")
+            }
+            _ = try encoder.backward([dGroups[g]])
+        }
+        return dGroups
     }
 
     /// Each component's saved state, in data order.
@@ -62,8 +105,8 @@ public struct TrainingChain {
         for (c, s) in zip(parts, states) { try c.loadState(s) }
     }
 
-    /// Logits `[N, K]` for every row of `data`, in evaluation mode, `batchSize` rows at a time.
-    public func predict(_ groups: [NDArray], batchSize: Int = 256) throws -> NDArray {
+    /// Logits `[N, K]` for every row, in evaluation mode, `batchSize` rows at a time.
+    public func predict(_ groups: [NDArray], live: [Int: [Value]] = [:], batchSize: Int = 256) throws -> NDArray {
         let n = groups.first?.shape.first ?? 0
         setTraining(false)
         var out: NDArray?
@@ -71,7 +114,7 @@ public struct TrainingChain {
         while start < n {
             let end = min(n, start + max(1, batchSize))
             let batch = groups.map { Self.slice($0, start, end) }
-            let logits = try forward(batch)
+            let logits = try forward(batch, live: live.mapValues { Array($0[start..<end]) })
             if out == nil { out = NDArray(zeros: [n, logits.shape[1]]) }
             let k = logits.shape[1]
             out?.data.replaceSubrange((start * k)..<(end * k), with: logits.data)

@@ -1,17 +1,23 @@
 import EmoCore
 
-/// Rows to train or evaluate on: one float matrix per feature group plus integer labels.
+/// Rows to train or evaluate on: one float matrix per feature group plus integer labels; a group whose encoder is
+/// fine-tuned holds instead each row's input (its text), encoded afresh at every step (`liveInputs`).
 public struct TrainingSet: Sendable {
-    /// One `[N, C_g]` matrix per feature group (the fusion's inputs, in its order).
+    /// One `[N, C_g]` matrix per feature group (the fusion's inputs, in its order); `[N, 0]` for a live group.
     public var groups: [NDArray]
+    /// Group index → the N inputs (one `Value` per row, e.g. `.text`) its fine-tuned encoder reads.
+    public var liveInputs: [Int: [Value]] = [:]
     /// `N` class indices in `0..<classes`.
     public var labels: [Int]
     /// K.
     public var classes: Int
 
     /// Checks that every group has N rows and every label is a class index.
-    public init(groups: [NDArray], labels: [Int], classes: Int) throws(TrainingError) {
+    public init(groups: [NDArray], labels: [Int], classes: Int, liveInputs: [Int: [Value]] = [:]) throws(TrainingError) {
         guard !groups.isEmpty else { throw .invalidData("no feature groups") }
+        for (g, inputs) in liveInputs where !groups.indices.contains(g) || inputs.count != labels.count {
+            throw .invalidData("live group \(g) has \(inputs.count) inputs for \(labels.count) labels (or no such group)")
+        }
         guard classes >= 2 else { throw .invalidData("need at least 2 classes, got \(classes)") }
         for (g, m) in groups.enumerated() where m.rank != 2 || m.shape[0] != labels.count {
             throw .invalidData("group \(g) has shape \(m.shape), expected [\(labels.count), C] (one row per label)")
@@ -22,6 +28,7 @@ public struct TrainingSet: Sendable {
         self.groups = groups
         self.labels = labels
         self.classes = classes
+        self.liveInputs = liveInputs
     }
 
     /// N.
@@ -41,13 +48,15 @@ public struct TrainingSet: Sendable {
             return out
         }
         // Every index came from this set, so the shapes and labels stay valid.
-        return TrainingSet(unchecked: picked, labels: indices.map { labels[$0] }, classes: classes)
+        return TrainingSet(unchecked: picked, labels: indices.map { labels[$0] }, classes: classes,
+                           liveInputs: liveInputs.mapValues { inputs in indices.map { inputs[$0] } })
     }
 
-    private init(unchecked groups: [NDArray], labels: [Int], classes: Int) {
+    private init(unchecked groups: [NDArray], labels: [Int], classes: Int, liveInputs: [Int: [Value]]) {
         self.groups = groups
         self.labels = labels
         self.classes = classes
+        self.liveInputs = liveInputs
     }
 
     /// Rows per class.

@@ -1,0 +1,134 @@
+import EmoCore
+import EmoModels
+import EmoPipeline
+import EmoRuntime
+import EmoStore
+import EmoTestSupport
+import Foundation
+import XCTest
+
+/// A pipeline whose text encoder is fine-tuned end to end with the head (`fineTune` on a feature group), on real
+/// TESS clips with a text column, through the in-tree plugins: training, determinism, the bundle's weights.
+final class FineTunePipelineTests: XCTestCase {
+    private static var repoRoot: URL { TestRepository.root }
+
+    private func host(_ dir: String) throws -> PluginHost {
+        let build = PluginSources.executableDirectory()
+        guard FileManager.default.fileExists(atPath: build + "/libEmoPluginTextEncoders.so"),
+              FileManager.default.isExecutableFile(atPath: build + "/emo-probe") else {
+            throw XCTSkip("plugins are not built beside the tests (\(build)); run `swift build` first")
+        }
+        let sources = PluginSources(registries: [Self.repoRoot.appendingPathComponent("registry.json").path],
+                                    hostDirectory: build)
+        return PluginHost(sources: sources, prober: Prober(executable: build + "/emo-probe", timeout: 30),
+                          cache: ProbeCache(path: dir + "/plugin-cache.json"))
+    }
+
+    /// A manifest over 10 real TESS clips per class whose text names the feeling in varied words.
+    private func corpus(_ dir: String) throws -> String {
+        let tess = Self.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/tess").path
+        guard FileManager.default.fileExists(atPath: tess) else { throw XCTSkip("TESS not found at \(tess) (../shared/data)") }
+        var csv = "path,label,speaker,text\n"
+        let phrases = ["angry": ["i am furious", "this makes me mad", "stop it now", "i hate this", "go away"],
+                       "sad": ["i miss her", "nothing matters", "so lonely today", "i want to cry", "it is over"]]
+        for (label, folder) in [("angry", "OAF_angry"), ("sad", "OAF_sad")] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: tess + "/" + folder).sorted().prefix(10)
+            for (i, f) in files.enumerated() {
+                csv += "\(tess)/\(folder)/\(f),\(label),OAF,\(phrases[label]?[i % 5] ?? "") \(i)\n"
+            }
+        }
+        try csv.write(toFile: dir + "/manifest.csv", atomically: true, encoding: .utf8)
+        return dir + "/manifest.csv"
+    }
+
+    private func spec(_ manifest: String, fineTune: String = #"{"layers": "all", "learningRate": 0.003}"#,
+                      component: String = "bert") throws -> PipelineSpec {
+        let bert = Self.repoRoot.appendingPathComponent("Tests/TextEncodersTests/Fixtures/tiny-bert").path
+        let text = """
+        {"version": 1, "name": "finetune-test",
+         "corpus": {"sources": [{"kind": "manifest", "path": "\(manifest)"}], "classes": ["angry", "sad"]},
+         "featureGroups": [{"name": "words", "component": "\(component)", "input": "corpus-text",
+                            "config": {"model": "\(bert)", "max_tokens": 16}, "fineTune": \(fineTune)}],
+         "split": {"kind": "stratified", "testFraction": 0.3},
+         "scaling": {"method": "standard"},
+         "fusion": {"component": "early"},
+         "classifier": {"component": "logistic"},
+         "training": {"optimizer": "adamw", "learningRate": 0.01, "weightDecay": 0.01, "batchSize": 4, "maxEpochs": 4,
+                      "gradientClipNorm": 1.0, "warmup": {"fraction": 0.1}},
+         "seeds": [5]}
+        """
+        return try PipelineSpec.parse(Data(text.utf8), file: "finetune-test.json")
+    }
+
+    func testFineTunedTextEncoderTrainsDeterministicallyAndItsBundlePredictsWithTheTrainedWeights() throws {
+        let dir = NSTemporaryDirectory() + "emokit-finetune-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let manifest = try corpus(dir), host = try host(dir)
+        let spec = try spec(manifest)
+        var logged: [String] = []
+        var runner = PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
+        runner.log = { logged.append($0) }
+        let run = try runner.run()
+        XCTAssertTrue(logged.contains { $0.contains("words: bert is fine-tuned (all)") }, "\(logged)")
+        XCTAssertFalse(logged.contains { $0.contains("encoding corpus-text") }, "a fine-tuned group is not pre-encoded")
+        XCTAssertEqual(run.groups.map(\.width), [32])
+        let fold = try XCTUnwrap(run.result.folds.first)
+        XCTAssertEqual(fold.metrics.count, 6)
+        let curve = try XCTUnwrap(fold.curves?.epochs)
+        XCTAssertEqual(curve.count, 4)
+        XCTAssertLessThan(curve[3].trainLoss, curve[0].trainLoss, "training lowers the loss: \(curve.map(\.trainLoss))")
+
+        // Same seed, same run: dropout masks, shuffles and initialisation all come from it.
+        let again = try PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite")).run()
+        XCTAssertEqual(again.result.folds.first?.curves?.epochs.map(\.trainLoss), curve.map(\.trainLoss))
+
+        // The bundle carries the trained encoder's weights (Hugging Face names) and predicts with them: it
+        // reproduces the run's test accuracy clip by clip.
+        let model = try XCTUnwrap(run.model)
+        let weights = try XCTUnwrap(model.encoderStates["words"])
+        try PipelineBundle(run: run).write(to: dir + "/bundle")
+        let file = dir + "/bundle/encoder-words.safetensors"
+        XCTAssertEqual(FileManager.default.contents(atPath: file).map { [UInt8]($0) }, weights)
+        let trained = try SafeTensorsFile(path: file)
+        let original = try SafeTensorsFile(path: Self.repoRoot.appendingPathComponent("Tests/TextEncodersTests/Fixtures/tiny-bert/model.safetensors").path)
+        let name = "encoder.layer.1.output.dense.weight"
+        XCTAssertNotEqual(try trained.floats(name), try original.floats(name), "fine-tuning moved the encoder's weights")
+        XCTAssertEqual(Set(trained.names), Set(original.names))
+        let predictor = try Predictor(bundle: try PipelineBundle.load(dir + "/bundle"), host: host)
+        let split = try XCTUnwrap(try spec.split.splits(of: run.corpus.items, seed: 5).first)
+        var correct = 0
+        for i in split.test {
+            let item = run.corpus.items[i].item
+            let p = try predictor.predict(path: item.path, text: item.text)
+            let predicted = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? -1
+            if predicted == run.corpus.items[i].classIndex { correct += 1 }
+        }
+        XCTAssertEqual(Double(correct) / Double(split.test.count), fold.metrics.accuracy, accuracy: 1e-12)
+        // The archive carries the weights too; without them the bundle is refused by name.
+        try BundleArchive.pack(dir + "/bundle", to: dir + "/model.emobundle")
+        XCTAssertEqual(try BundleArchive.read(dir + "/model.emobundle")["encoder-words.safetensors"].map { [UInt8]($0) }, weights)
+        try FileManager.default.removeItem(atPath: file)
+        XCTAssertThrowsError(try PipelineBundle.load(dir + "/bundle")) { XCTAssertTrue("\($0)".contains("encoder-words.safetensors"), "\($0)") }
+    }
+
+    func testWhatCannotBeFineTunedIsRefusedBeforeExtraction() throws {
+        let dir = NSTemporaryDirectory() + "emokit-finetune-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let manifest = try corpus(dir), host = try host(dir)
+        // A component without a fine_tune option.
+        let stats = try spec(manifest, component: "template-stats")
+        XCTAssertThrowsError(try PipelineRunner(spec: stats, host: host, store: try FeatureStore(path: dir + "/s.sqlite")).run()) {
+            XCTAssertTrue("\($0)".contains("cannot fine-tune component template-stats (group 'words'): it exposes no parameters"), "\($0)")
+        }
+        // Bad layer counts: the spec names the field; the encoder names its own range.
+        XCTAssertThrowsError(try spec(manifest, fineTune: #"{"layers": "some"}"#)) {
+            XCTAssertTrue("\($0)".contains("fineTune.layers"), "\($0)")
+        }
+        let tooDeep = try spec(manifest, fineTune: #"{"layers": "top-5"}"#)
+        XCTAssertThrowsError(try PipelineRunner(spec: tooDeep, host: host, store: try FeatureStore(path: dir + "/s.sqlite")).run()) {
+            XCTAssertTrue("\($0)".contains("top-K with K in 1...2"), "\($0)")
+        }
+    }
+}
