@@ -1,6 +1,6 @@
 import EmoCore
 import EmoModels
-import EmoPipeline
+@testable import EmoPipeline
 import EmoRuntime
 import EmoStore
 import EmoTestSupport
@@ -71,6 +71,7 @@ final class FineTunePipelineTests: XCTestCase {
         runner.log = { logged.append($0) }
         let run = try runner.run()
         XCTAssertTrue(logged.contains { $0.contains("words: bert is fine-tuned (all)") }, "\(logged)")
+        XCTAssertTrue(logged.contains { $0.contains("fine-tuning bert needs about") && $0.contains("batch 4 × up to 16 tokens") }, "\(logged)")
         XCTAssertFalse(logged.contains { $0.contains("encoding corpus-text") }, "a fine-tuned group is not pre-encoded")
         XCTAssertEqual(run.groups.map(\.width), [32])
         let fold = try XCTUnwrap(run.result.folds.first)
@@ -125,6 +126,16 @@ final class FineTunePipelineTests: XCTestCase {
         // Bad layer counts: the spec names the field; the encoder names its own range.
         XCTAssertThrowsError(try spec(manifest, fineTune: #"{"layers": "some"}"#)) {
             XCTAssertTrue("\($0)".contains("fineTune.layers"), "\($0)")
+        }
+        // A machine without the memory fine-tuning needs is told before training what to lower.
+        let runner = PipelineRunner(spec: try spec(manifest), host: host, store: try FeatureStore(path: dir + "/s.sqlite"))
+        let encoder = try XCTUnwrap(try runner.makeEncoders(seed: 1)[0])
+        let cost = try XCTUnwrap(encoder.resolvedDescription["training_memory"]?["fixed_bytes"]?.doubleValue)
+        let parameters = encoder.parameters.reduce(0) { $0 + $1.count }
+        XCTAssertEqual(cost, Double(4 * 4 * parameters), "weights, gradients and two moments of every trained weight")
+        XCTAssertNoThrow(try runner.checkTrainingMemory(encoder, group: "words", available: 1e12))
+        XCTAssertThrowsError(try runner.checkTrainingMemory(encoder, group: "words", available: 1e5)) {
+            XCTAssertTrue("\($0)".contains("lower training.batchSize or the encoder's max_tokens"), "\($0)")
         }
         let tooDeep = try spec(manifest, fineTune: #"{"layers": "top-5"}"#)
         XCTAssertThrowsError(try PipelineRunner(spec: tooDeep, host: host, store: try FeatureStore(path: dir + "/s.sqlite")).run()) {

@@ -268,9 +268,35 @@ public final class PipelineRunner {
             guard encoder.parameters.contains(where: { !$0.isBuffer }) else {
                 throw RunError.unsupported("cannot fine-tune component \(group.component) (group '\(group.name)'): it exposes no parameters")
             }
+            try checkTrainingMemory(encoder, group: group.name)
             out[g] = encoder
         }
         return out
+    }
+
+    /// Estimates the memory fine-tuning `encoder` takes at the spec's batch size (the component's own
+    /// `training_memory` in its description: fixed bytes plus bytes per token of a batch padded to its longest
+    /// text), logs it, and refuses before training when it exceeds the memory this machine has available.
+    func checkTrainingMemory(_ encoder: LoadedComponent, group: String, available: Double? = PipelineRunner.availableMemoryBytes()) throws {
+        let cost = encoder.resolvedDescription["training_memory"]
+        guard let fixed = cost?["fixed_bytes"]?.doubleValue, let perToken = cost?["bytes_per_token"]?.doubleValue,
+              let tokens = cost?["max_tokens"]?.doubleValue else { return }
+        let batch = Double(spec.training.batchSize)
+        let estimate = fixed + perToken * batch * tokens
+        func gb(_ b: Double) -> String { String(format: "%.2f GB", b / 1e9) }
+        log("group \(group): fine-tuning \(encoder.info.id) needs about \(gb(estimate)) at batch \(Int(batch)) × up to \(Int(tokens)) tokens (\(gb(fixed)) weights, gradients and optimiser moments)")
+        if let available, estimate > available {
+            throw RunError.unsupported("fine-tuning \(encoder.info.id) (group '\(group)') needs an estimated \(gb(estimate)) at batch \(Int(batch)) × \(Int(tokens)) tokens, more than the \(gb(available)) this machine has available: lower training.batchSize or the encoder's max_tokens (activation checkpointing is not implemented yet)")
+        }
+    }
+
+    /// `MemAvailable` from /proc/meminfo in bytes, or nil where it cannot be read.
+    static func availableMemoryBytes() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Double($0) }.map { $0 * 1024 }
+        }
+        return nil
     }
 
     /// Refuses, before any extraction, a `fineTune` group whose component cannot be fine-tuned.

@@ -201,7 +201,24 @@ final class TextEncoderCore: @unchecked Sendable {
                            "hidden_states": .bool(returnsHiddenStates),
                            "token_embeddings": .bool(returnsTokenEmbeddings), "checkpoint_sha256": .string(checkpoint),
                            "fine_tune": .string(fineTuneName), "seed": .number(Double(seed)), "dropout": .bool(dropout)],
-                "outputs": .array(outputs)]
+                "outputs": .array(outputs), "training_memory": trainingMemory]
+    }
+
+    /// What fine-tuning costs in memory, for a host to estimate before training: `fixed_bytes` (weights, their
+    /// gradients and an Adam-style optimiser's two moments for the trained ones) and `bytes_per_token` (what one
+    /// token of a batch padded to `max_tokens` keeps on the tape: per layer q|k|v, context, feed-forward input,
+    /// two norms' inputs and statistics, a `max_tokens`-long row of attention probabilities per head, the dropout
+    /// masks; plus the backward's scratch). Null when frozen.
+    var trainingMemory: JSONValue {
+        guard let scope else { return .null }
+        let c = model.config.hiddenSize, f = model.config.intermediateSize, h = model.config.numHeads, t = maxTokens
+        let all = model.parameters.reduce(0) { $0 + $1.count }, trained = model.parameters(in: scope).reduce(0) { $0 + $1.count }
+        let drop = dropout && (model.config.hiddenDropout > 0 || model.config.attentionDropout > 0)
+        let perLayer = 3 * c + c + f + 2 * (c + 2) + h * t + (drop ? h * t + 2 * c : 0)
+        let scratch = 2 * f + 7 * c + 2 * h * t  // the backward's buffers, one layer at a time
+        let perToken = model.config.numLayers * perLayer + (c + 2) + (drop ? c : 0) + scratch
+        return ["fixed_bytes": .number(Double(4 * (all + 3 * trained))), "bytes_per_token": .number(Double(4 * perToken)),
+                "max_tokens": .number(Double(t))]
     }
 
     /// `fine_tune` as given.
