@@ -87,10 +87,12 @@ let package = Package(
         .target(name: "EmoCLISupport", dependencies: ["EmoCore", "EmoTensor",
                                                     .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 path: "Sources/EmoCLISupport"),
-        // The product CLI: links no network code (models run inside their plugins).
+        // Checkpoint downloads from the Hugging Face hub (`emo models pull`): HTTP through FoundationNetworking.
+        .target(name: "EmoHub", dependencies: ["EmoCore"], path: "Sources/EmoHub"),
+        // The product CLI: links no neural-network code (models run inside their plugins).
         .executableTarget(name: "emo", dependencies: [
             "EmoCore", "EmoRuntime", "EmoTensor", "EmoModels", "EmoMedia", "EmoStore", "EmoPipeline",
-            "EmoCLISupport", "CSndFile",
+            "EmoCLISupport", "EmoHub", "CSndFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/emo", resources: [.copy("Demo")]),
@@ -139,6 +141,7 @@ let package = Package(
         .testTarget(name: "EmoMediaTests", dependencies: ["EmoMedia", "EmoTensor", "EmoTestSupport"], path: "Tests/EmoMediaTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EmoStoreTests", dependencies: ["EmoStore"], path: "Tests/EmoStoreTests"),
+        .testTarget(name: "EmoHubTests", dependencies: ["EmoHub", "EmoCore", "EmoModels", "EmoRuntime", "EmoTestSupport"], path: "Tests/EmoHubTests"),
         .testTarget(name: "EmoServeTests", dependencies: ["EmoServe", "EmoPipeline", "EmoRuntime", "EmoTestSupport"],
                     path: "Tests/EmoServeTests"),
         .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline", "EmoTestSupport"], path: "Tests/EmoPipelineTests",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmoCore
+import EmoHub
 import EmoModels
 import EmoRuntime
 import Foundation
@@ -8,8 +9,8 @@ import Foundation
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "Import and list pretrained encoder checkpoints (Hugging Face folders).",
-        subcommands: [ModelsImport.self, ModelsList.self])
+        abstract: "Import, download and list pretrained encoder checkpoints (Hugging Face folders).",
+        subcommands: [ModelsImport.self, ModelsPull.self, ModelsList.self])
 }
 
 /// `emo models import DIR --name NAME`: load every tensor once (names, shapes, dtypes checked), then register.
@@ -42,7 +43,11 @@ struct ModelsImport: AsyncParsableCommand {
     var replace = false
 
     func run() async throws {
-        let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
+        try Self.importFolder(URL(fileURLWithPath: directory).standardizedFileURL.path, name: name, replace: replace)
+    }
+
+    /// Validates `dir` with the plugin that loads its model type and registers it as `name`.
+    static func importFolder(_ dir: String, name: String, replace: Bool) throws {
         let registry = ModelRegistry.standard()
         if !replace, let existing = try registry.entries()[name] {
             throw ModelsCommandError(message: "model '\(name)' is already registered (→ \(existing.path)); choose another name, or pass --replace to point it at \(dir)")
@@ -99,6 +104,47 @@ struct ModelsImport: AsyncParsableCommand {
     static func checkpointParameters(_ dir: String) -> Int {
         guard let archive = try? CheckpointFolder.weights(in: dir) else { return 0 }
         return archive.names.reduce(0) { $0 + (archive.shape(of: $1)?.reduce(1, *) ?? 0) }
+    }
+}
+
+/// `emo models pull ORG/NAME[@REVISION]`: download from the Hugging Face hub into a cache, then import.
+struct ModelsPull: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull",
+        abstract: "Download a checkpoint from the Hugging Face hub (or HF_ENDPOINT) and import it.",
+        discussion: """
+        Fetches what a model folder needs — config.json, the tokenizer and feature-extractor files, and one set of \
+        weights (sharded safetensors with model.safetensors.index.json, else model.safetensors, else \
+        pytorch_model.bin, else a CTranslate2 model.bin) — from {HF_ENDPOINT}/ORG/NAME/resolve/REVISION/FILE into \
+        --cache (default $EMOKIT_HUB_CACHE, else ~/.cache/emokit/hub), then imports the folder as `emo models \
+        import` does. HF_TOKEN is sent for gated or private repositories. Files already complete are kept; an \
+        interrupted download resumes (HTTP Range); LFS files are checked against the SHA-256 the hub lists.
+          emo models pull microsoft/wavlm-base-plus --name wavlm-base-plus
+          emo models pull FacebookAI/roberta-base@main --name roberta-base
+          emo models pull openai/whisper-tiny.en --name whisper-tiny-hf
+        """)
+
+    @Argument(help: "ORG/NAME[@REVISION] (revision: branch, tag or commit; default main).")
+    var reference: String
+
+    @Option(help: "Name to register ([a-z0-9-]+; default: NAME lower-cased).")
+    var name: String?
+
+    @Option(help: "Download cache folder.")
+    var cache: String?
+
+    @Flag(help: "Point an already registered name at the downloaded folder.")
+    var replace = false
+
+    func run() async throws {
+        let ref = try HubReference(reference)
+        let env = ProcessInfo.processInfo.environment
+        let root = cache ?? env["EMOKIT_HUB_CACHE"] ?? ((env["HOME"] ?? NSTemporaryDirectory()) + "/.cache/emokit/hub")
+        let hub = HubClient(cache: root, log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
+        let folder = try hub.download(ref)
+        let fallback = String(ref.repository.split(separator: "/").last ?? "model").lowercased()
+            .map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
+        try ModelsImport.importFolder(folder, name: name ?? fallback, replace: replace)
     }
 }
 

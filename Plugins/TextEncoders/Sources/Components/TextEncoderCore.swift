@@ -116,7 +116,10 @@ final class TextEncoderCore: @unchecked Sendable {
         if let words = tokenizer as? WordPieceTokenizer, words.idToToken.count > model.config.vocabSize {
             throw ComponentError.io(component: id, path: folder, message: "the vocabulary has \(words.idToToken.count) tokens but the model's embedding table only \(model.config.vocabSize) rows (vocab_size): the tokenizer does not belong to these weights")
         }
-        let maxTokens = try read.int("max_tokens")
+        // The default (the family's usual length) is capped by the checkpoint's positions; another value beyond them
+        // is an error. (The SDK fills defaults in before the component sees the config, so compare with it.)
+        var maxTokens = try read.int("max_tokens")
+        if maxTokens == info.manifest["config"]?["max_tokens"]?["default"]?.intValue { maxTokens = min(maxTokens, model.config.maxTokens) }
         guard maxTokens <= model.config.maxTokens else {
             throw bad("\"max_tokens\" \(maxTokens) exceeds the checkpoint's \(model.config.maxTokens) positions")
         }
