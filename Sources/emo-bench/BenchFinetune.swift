@@ -106,6 +106,7 @@ struct BenchFinetune: AsyncParsableCommand {
             let theirPeak = (p["peak_rss_mb"] as? Double) ?? .nan, theirBefore = (p["rss_before_model_mb"] as? Double) ?? .nan
             out["pytorch"] = ["step_s": .number(theirs), "peak_rss_mb": .number(theirPeak), "rss_before_model_mb": .number(theirBefore),
                               "tokens": .array(((p["tokens"] as? [Int]) ?? []).map { .number(Double($0)) }),
+                              "train_loss": .number((p["train_loss"] as? Double) ?? .nan),
                               "torch": .string((p["torch"] as? String) ?? "?")]
             out["step_ratio"] = .number(ours / theirs)
             out["memory_ratio"] = .number(peak / theirPeak)

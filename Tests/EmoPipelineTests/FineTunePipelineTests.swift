@@ -142,4 +142,40 @@ final class FineTunePipelineTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("top-K with K in 1...2"), "\($0)")
         }
     }
+
+    func testItemsSharingAPathKeepTheirOwnTexts() throws {
+        // MELD without its videos gives every split's dia0_utt0 the same path: rows are an item's, not a path's.
+        let dir = NSTemporaryDirectory() + "emokit-samepath-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let manifest = try corpus(dir), host = try host(dir)
+        var lines = try String(contentsOfFile: manifest, encoding: .utf8).split(separator: "\n").map(String.init)
+        let header = lines.removeFirst()
+        // Each clip a second time with another text and the other label.
+        let twins = lines.map { line -> String in
+            var f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            f[1] = f[1] == "angry" ? "sad" : "angry"
+            f[3] = "a different sentence entirely " + f[3]
+            return f.joined(separator: ",")
+        }
+        try ([header] + lines + twins).joined(separator: "\n").appending("\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let bert = Self.repoRoot.appendingPathComponent("Tests/TextEncodersTests/Fixtures/tiny-bert").path
+        for fineTune in [false, true] {
+            var spec = try spec(manifest)
+            if !fineTune { spec.featureGroups[0].fineTune = nil }
+            let runner = PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/s.sqlite"))
+            let items = try runner.loadCorpus().items
+            XCTAssertEqual(items.count, 40)
+            let texts = try runner.texts(spec.featureGroups[0], items: items)
+            XCTAssertEqual(texts.map(\.text), items.map { $0.item.text ?? "" }, "texts in item order")
+            guard !fineTune else { continue }
+            let matrices = try runner.extractGroups(items)
+            let encoder = try host.instantiate(id: "bert", config: ["model": .string(bert), "max_tokens": 16])
+            for (r, item) in matrices.items.enumerated() {
+                let expected = try XCTUnwrap(try encoder.forward([.text(item.item.text ?? "")]).first?.array)
+                let row = Array(matrices.groups[0].values.data[(r * 32)..<((r + 1) * 32)])
+                XCTAssertLessThanOrEqual(zip(row, expected.data).map { abs($0 - $1) }.max() ?? 1, 1e-5, "row \(r): \(item.item.text ?? "")")
+            }
+        }
+    }
 }

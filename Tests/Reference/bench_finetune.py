@@ -63,7 +63,7 @@ def main():
                             weight_decay=0.01)
     params = list(encoder.parameters()) + list(head.parameters())
     encoder.train()
-    times, tokens = [], []
+    times, tokens, losses = [], [], []
     for s in range(args.steps + 1):
         batch = slice(s * args.batch, (s + 1) * args.batch)
         t0 = time.perf_counter()
@@ -78,8 +78,10 @@ def main():
         if s > 0:
             times.append(time.perf_counter() - t0)
             tokens.append(int(enc["input_ids"].shape[1]))
+            losses.append(float(loss))
     print(json.dumps({"torch": torch.__version__, "transformers": transformers.__version__, "threads": args.threads,
                       "step_seconds": times, "median_s": statistics.median(times), "tokens": tokens,
+                      "train_loss": statistics.mean(losses), "losses": losses,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "rss_before_model_mb": before}))
 

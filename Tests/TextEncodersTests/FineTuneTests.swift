@@ -214,4 +214,40 @@ final class FineTuneTests: XCTestCase {
             XCTAssertThrowsError(try fresh.loadState(Array(state.prefix(100)))) { XCTAssertTrue("\($0)".contains("saved state"), "\($0)") }
         }
     }
+
+    func testTrainingForwardWithoutDropoutEqualsTheEvaluationForward() throws {
+        // What training optimises is what evaluation computes: with dropout off, the recorded training forward and
+        // the plain evaluation forward give the same embeddings, before and after weight updates, whatever the batch.
+        let c = try fixtureCase("tiny-bert")
+        let enc = try encoder(Self.tinyBert, c)
+        let texts: [Value] = ["we were on a break", "oh my god", "how you doin", "pivot pivot pivot", "no"].map { .text($0) }
+        for step in 0..<3 {
+            enc.setTraining(true)
+            let trained = try XCTUnwrap(try enc.forward(texts).first?.array)
+            _ = try enc.backward([NDArray(shape: trained.shape, data: lossWeights(texts.count, 32))])
+            enc.setTraining(false)
+            let evaluated = try XCTUnwrap(try enc.forward(texts).first?.array)
+            XCTAssertEqual(trained.data.count, evaluated.data.count)
+            let diff = zip(trained.data, evaluated.data).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(diff, 1e-5, "step \(step): training and evaluation forwards differ by \(diff)")
+            // Evaluating one text alone gives its row of the batch.
+            let alone = try XCTUnwrap(try enc.forward([texts[1]]).first?.array)
+            XCTAssertLessThanOrEqual(zip(alone.data, evaluated.data[32..<64]).map { abs($0 - $1) }.max() ?? .infinity, 1e-5)
+            for p in enc.parameters { for i in 0..<p.count { p.value[i] -= 0.05 * p.grad[i]; p.grad[i] = 0 } }
+        }
+    }
+
+    func testRealMiniLMTrainingForwardEqualsTheEvaluationForwardOnLongBatches() throws {
+        // Long rows (T ≈ 70) take the attention kernel's head-parallel path, which short fixtures never reach.
+        let folder = try RealModels.miniLM()
+        let enc = try BertEncoder(config: ["model": .string(folder), "fine_tune": "all", "dropout": false, "max_tokens": 128])
+        let long = String(repeating: "I told you I was fine, but honestly I am not fine at all, Ross. ", count: 5)
+        let texts: [Value] = [.text(long), .text("What?"), .text(long + " Really."), .text("Oh my God.")]
+        enc.setTraining(true)
+        let trained = try XCTUnwrap(try enc.forward(texts).first?.array)
+        enc.setTraining(false)
+        let evaluated = try XCTUnwrap(try enc.forward(texts).first?.array)
+        let diff = zip(trained.data, evaluated.data).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThanOrEqual(diff, 1e-5, "training and evaluation forwards differ by \(diff)")
+    }
 }

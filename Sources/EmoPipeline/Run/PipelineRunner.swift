@@ -77,7 +77,9 @@ public final class PipelineRunner {
 
     /// Extracts (or reads from the cache) every feature group for `items`.
     public func extractGroups(_ items: [RunItem]) throws -> GroupMatrices {
-        var rowsByGroup: [[String: [Float]]] = []
+        // Rows by item index: a path is not an item's identity (MELD without its videos gives every split's
+        // dia0_utt0 the same path, with different texts and labels).
+        var rowsByGroup: [[Int: [Float]]] = []
         var keys: [FeatureKey] = []
         var names: [[String]] = []
         var failures: [ExtractionFailure] = []
@@ -88,8 +90,8 @@ public final class PipelineRunner {
                 // encoder's width as placeholders (scaled with `none`), so the layout and bundles stay the same.
                 let width = try Self.embeddingWidth(component)
                 log("group \(group.name): \(group.component) is fine-tuned (\(group.fineTune?.layers ?? "all")); its \(width)-wide embeddings are computed in training, not cached")
-                rowsByGroup.append(Dictionary(try texts(group, items: items).map { ($0.path, [Float](repeating: 0, count: width)) },
-                                              uniquingKeysWith: { a, _ in a }))
+                _ = try texts(group, items: items)  // every item has its text (else a named error now, not later)
+                rowsByGroup.append(Dictionary(uniqueKeysWithValues: items.indices.map { ($0, [Float](repeating: 0, count: width)) }))
                 keys.append(ExtractionEngine.featureKey(for: component))
                 names.append([])
                 continue
@@ -107,12 +109,12 @@ public final class PipelineRunner {
             let report = try engine.run(items: items.map(\.item)) { [extractionProgress] p in extractionProgress?(group.name, p) }
             log("  \(report.extracted) extracted, \(report.cached) cached, \(report.failures.count) failed in \(String(format: "%.1f", report.seconds)) s")
             failures += report.failures
-            var rows: [String: [Float]] = [:]
-            for item in items {
+            var rows: [Int: [Float]] = [:]
+            for (i, item) in items.enumerated() {
                 guard let hash = report.clipHashes[item.item.path],
                       let outputs = try store.outputs(pcmHash: hash, key: engine.key),
                       let first = outputs.first?.array else { continue }
-                rows[item.item.path] = first.data
+                rows[i] = first.data
             }
             rowsByGroup.append(rows)
             keys.append(engine.key)
@@ -120,14 +122,15 @@ public final class PipelineRunner {
                 .compactMap(\.stringValue) ?? []
             names.append(declared)
         }
-        let kept = items.filter { item in rowsByGroup.allSatisfy { $0[item.item.path] != nil } }
+        let keptIndices = items.indices.filter { i in rowsByGroup.allSatisfy { $0[i] != nil } }
+        let kept = keptIndices.map { items[$0] }
         guard !kept.isEmpty else { throw RunError.emptyCorpus("every clip failed extraction; first failure: \(failures.first?.message ?? "none")") }
         var groups: [GroupMatrices.Group] = []
         for (g, spec) in spec.featureGroups.enumerated() {
-            let width = rowsByGroup[g][kept[0].item.path]?.count ?? 0
+            let width = rowsByGroup[g][keptIndices[0]]?.count ?? 0
             var values = NDArray(zeros: [kept.count, width])
             for (r, item) in kept.enumerated() {
-                guard let row = rowsByGroup[g][item.item.path], row.count == width else {
+                guard let row = rowsByGroup[g][keptIndices[r]], row.count == width else {
                     throw RunError.badOutput(component: spec.component, message: "\(item.item.path) gave a vector of a different width than \(width)")
                 }
                 for j in 0..<width { values.data[r * width + j] = row[j] }
@@ -141,7 +144,7 @@ public final class PipelineRunner {
     /// Rows of a text feature group: the corpus' own utterance text (`corpus-text`) or the transcript the
     /// group's `textFrom` component makes of each clip (`transcript`), encoded by `component` (e.g. roberta).
     /// Transcripts are cached per clip like features; embeddings under the text's SHA-256.
-    func textRows(_ group: FeatureGroupSpec, component: LoadedComponent, items: [RunItem]) throws -> [String: [Float]] {
+    func textRows(_ group: FeatureGroupSpec, component: LoadedComponent, items: [RunItem]) throws -> [Int: [Float]] {
         log("encoding \(group.input.rawValue) of \(items.count) items with \(group.component) for group \(group.name)")
         let texts = try texts(group, items: items)
         return try encodedRows(texts, component: component)
@@ -184,8 +187,9 @@ public final class PipelineRunner {
         return texts
     }
 
-    /// Each text's embedding by item path, from the store or encoded by `component` (each distinct text once).
-    func encodedRows(_ texts: [(path: String, text: String)], component: LoadedComponent) throws -> [String: [Float]] {
+    /// Each text's embedding by its index in `texts`, from the store or encoded by `component` (each distinct text
+    /// once).
+    func encodedRows(_ texts: [(path: String, text: String)], component: LoadedComponent) throws -> [Int: [Float]] {
         // Stored rows first: a text's features are keyed by the text's SHA-256 (as a clip's are by its samples'), and
         // each distinct text is encoded once (a repeated text gets the same row however it was batched).
         let key = ExtractionEngine.featureKey(for: component)
@@ -227,8 +231,8 @@ public final class PipelineRunner {
             }
             try store.commit(records)
         }
-        var rows: [String: [Float]] = [:]
-        for t in texts { rows[t.path] = byText[t.text] }
+        var rows: [Int: [Float]] = [:]
+        for (i, t) in texts.enumerated() { rows[i] = byText[t.text] }
         return rows
     }
 
@@ -342,8 +346,7 @@ public final class PipelineRunner {
         var liveTexts: [Int: [Value]] = [:]
         var scaling = spec.scaling
         for (g, group) in spec.featureGroups.enumerated() where group.fineTune != nil {
-            let byPath = Dictionary(try texts(group, items: items).map { ($0.path, $0.text) }, uniquingKeysWith: { a, _ in a })
-            liveTexts[g] = items.map { .text(byPath[$0.item.path] ?? "") }
+            liveTexts[g] = try texts(group, items: items).map { .text($0.text) }  // in item order
             scaling.groups[group.name] = ScalingMethod.none
         }
         var folds: [FoldResult] = []
