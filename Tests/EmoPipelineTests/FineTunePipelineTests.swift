@@ -12,17 +12,7 @@ import XCTest
 final class FineTunePipelineTests: XCTestCase {
     private static var repoRoot: URL { TestRepository.root }
 
-    private func host(_ dir: String) throws -> PluginHost {
-        let build = PluginSources.executableDirectory()
-        guard FileManager.default.fileExists(atPath: build + "/libEmoPluginTextEncoders.so"),
-              FileManager.default.isExecutableFile(atPath: build + "/emo-probe") else {
-            throw XCTSkip("plugins are not built beside the tests (\(build)); run `swift build` first")
-        }
-        let sources = PluginSources(registries: [Self.repoRoot.appendingPathComponent("registry.json").path],
-                                    hostDirectory: build)
-        return PluginHost(sources: sources, prober: Prober(executable: build + "/emo-probe", timeout: 30),
-                          cache: ProbeCache(path: dir + "/plugin-cache.json"))
-    }
+    private func host(_ dir: String) throws -> PluginHost { try TestPlugins.host(cacheFolder: dir) }
 
     /// A manifest over 10 real TESS clips per class whose text names the feeling in varied words.
     private func corpus(_ dir: String) throws -> String {

@@ -18,10 +18,6 @@ Writes, under Tests/TextEncodersTests/Fixtures/:
 Pooling: tiny-bert masked mean of the last layer; tiny-roberta CLS of the last layer; MiniLM masked mean + L2
 normalise (sentence-transformers' embedding).
 
-`--check EXPORT_FOLDER` instead loads a folder EmoKit exported (config.json + model.safetensors written by
-`TextTransformer.safetensors()`) with transformers and prints the largest difference between its last hidden
-state and the one EmoKit wrote beside it (`emokit_last_hidden_state.json`); see docs/history.md.
-
 Deterministic: torch.manual_seed(2024) for the tiny BERT's weights; ids from random.Random(5).
 """
 import json
@@ -107,8 +103,6 @@ def padded(rows, pad):
 
 
 def main():
-    if len(sys.argv) > 2 and sys.argv[1] == "--check":
-        return check(sys.argv[2])
     minilm = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_MODEL
     rng = random.Random(5)
     cases = []
@@ -135,21 +129,6 @@ def main():
         json.dump(ref, f)
     for c in cases:
         print(c["name"], len(c["gradients"]), "parameters, loss", c["loss"])
-
-
-def check(export):
-    with open(os.path.join(export, "emokit_last_hidden_state.json")) as f:
-        mine = json.load(f)
-    with open(os.path.join(export, "config.json")) as f:
-        kind = json.load(f).get("model_type")
-    cls = RobertaModel if kind == "roberta" else BertModel
-    model = cls.from_pretrained(export, add_pooling_layer=False).eval()
-    with torch.no_grad():
-        out = model(input_ids=torch.tensor(mine["ids"]), attention_mask=torch.tensor(mine["mask"])).last_hidden_state
-    ref = out.reshape(-1).numpy()
-    got = np.array(mine["last_hidden_state"], dtype=np.float32)
-    print(f"{export}: transformers loads EmoKit's export; last hidden state max |diff| {np.max(np.abs(ref - got)):.3g} "
-          f"(scale {np.max(np.abs(ref)):.3g})")
 
 
 if __name__ == "__main__":

@@ -148,16 +148,9 @@ extension TextTransformer {
             saved?.context.update(from: context, count: rows * c)
             // x = LayerNorm(x + dropout(context · Woᵀ + bo))
             residual.update(from: x, count: rows * c)
-            if let tape, let rates, let m = saved?.attnOutMask {
-                Kernels.linear(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight.readOnly,
-                               bias: layer.attnOutBias.readOnly, outFeatures: c, y: ffn)  // ffn: free [N, ≥C] scratch
-                Kernels.dropoutMask(m, count: rows * c, p: rates.hidden, generator: &tape.generator)
-                Kernels.multiply(ffn, by: m, into: ffn, count: rows * c)
-                Kernels.add(residual, ffn, into: residual, count: rows * c)
-            } else {
-                Kernels.linear(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight.readOnly,
-                               bias: layer.attnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
-            }
+            Self.addSublayer(x: context, rows: rows, inFeatures: c, weight: layer.attnOutWeight, bias: layer.attnOutBias,
+                             outFeatures: c, into: residual, dropout: saved?.attnOutMask, tape: tape,
+                             scratch: ffn)  // ffn: free [N, ≥C] scratch here
             saved?.attnNorm.preNorm.update(from: residual, count: rows * c)
             Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.attnNormWeight.readOnly,
                               beta: layer.attnNormBias.readOnly, eps: config.layerNormEps, y: x,
@@ -168,16 +161,9 @@ extension TextTransformer {
             saved?.ffnPreActivation.update(from: ffn, count: rows * f)
             Kernels.gelu(x: ffn, y: ffn, count: rows * f, approximation: config.activation)
             residual.update(from: x, count: rows * c)
-            if let tape, let rates, let m = saved?.ffnOutMask {  // x = LayerNorm(x + dropout(FFN(x)))
-                Kernels.linear(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight.readOnly,
-                               bias: layer.ffnOutBias.readOnly, outFeatures: c, y: context)  // context: kept on the tape
-                Kernels.dropoutMask(m, count: rows * c, p: rates.hidden, generator: &tape.generator)
-                Kernels.multiply(context, by: m, into: context, count: rows * c)
-                Kernels.add(residual, context, into: residual, count: rows * c)
-            } else {
-                Kernels.linear(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight.readOnly,
-                               bias: layer.ffnOutBias.readOnly, outFeatures: c, y: residual, accumulate: true)
-            }
+            Self.addSublayer(x: ffn, rows: rows, inFeatures: f, weight: layer.ffnOutWeight, bias: layer.ffnOutBias,
+                             outFeatures: c, into: residual, dropout: saved?.ffnOutMask, tape: tape,
+                             scratch: context)  // context: already kept on the tape
             saved?.outNorm.preNorm.update(from: residual, count: rows * c)
             Kernels.layerNorm(x: residual, rows: rows, features: c, gamma: layer.outNormWeight.readOnly,
                               beta: layer.outNormBias.readOnly, eps: config.layerNormEps, y: x,
@@ -187,5 +173,25 @@ extension TextTransformer {
         return TextTransformerActivations(batch: b, tokens: t, channels: c,
                                   lastHiddenState: Array(UnsafeBufferPointer(start: x, count: rows * c)),
                                   hiddenStates: keepHiddenStates ? hidden : nil)
+    }
+
+    /// `residual += dropout(x · Wᵀ + b)`: one sublayer's output joining the skip path. With a dropout `mask` (a
+    /// training tape), the projection goes to `scratch` `[N, ≥ out]`, the mask is drawn from the tape's stream and
+    /// applied, then added; without one, a single GEMM accumulates into `residual`.
+    static func addSublayer(x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: FloatBuffer, bias: FloatBuffer,
+                            outFeatures: Int, into residual: UnsafeMutablePointer<Float>,
+                            dropout mask: UnsafeMutablePointer<Float>?, tape: TextTransformerTape?,
+                            scratch: UnsafeMutablePointer<Float>) {
+        guard let mask, let tape, let rates = tape.dropout else {
+            Kernels.linear(x: x, rows: rows, inFeatures: inFeatures, weight: weight.readOnly, bias: bias.readOnly,
+                           outFeatures: outFeatures, y: residual, accumulate: true)
+            return
+        }
+        let n = rows * outFeatures
+        Kernels.linear(x: x, rows: rows, inFeatures: inFeatures, weight: weight.readOnly, bias: bias.readOnly,
+                       outFeatures: outFeatures, y: scratch)
+        Kernels.dropoutMask(mask, count: n, p: rates.hidden, generator: &tape.generator)
+        Kernels.multiply(scratch, by: mask, into: scratch, count: n)
+        Kernels.add(residual, scratch, into: residual, count: n)
     }
 }
