@@ -189,7 +189,7 @@ public struct HubClient: Sendable {
     /// GET `url` appending to the file at `path` from byte `offset` (a `Range` request when > 0); returns the status.
     func stream(_ url: String, to path: String, from offset: Int) throws(HubError) -> Int {
         guard let u = URL(string: url) else { throw .malformed(url: url, message: "not a URL") }
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw .io(path: path, message: "cannot write") }
         defer { try? handle.close() }
         var req = URLRequest(url: u)

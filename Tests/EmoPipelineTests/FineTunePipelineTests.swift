@@ -57,7 +57,7 @@ final class FineTunePipelineTests: XCTestCase {
         let manifest = try corpus(dir), host = try host(dir)
         let spec = try spec(manifest)
         var logged: [String] = []
-        var runner = PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
+        let runner = PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
         runner.log = { logged.append($0) }
         let run = try runner.run()
         XCTAssertTrue(logged.contains { $0.contains("words: bert is fine-tuned (all)") }, "\(logged)")
