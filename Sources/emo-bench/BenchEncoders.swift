@@ -213,9 +213,15 @@ enum PeakMemory {
     static func reset() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
 
     /// Peak resident set since the last reset, in MB (nil off Linux).
-    static func megabytes() -> Double? {
+    static func megabytes() -> Double? { statusMegabytes("VmHWM") }
+
+    /// The current resident set, in MB (nil off Linux).
+    static func residentMegabytes() -> Double? { statusMegabytes("VmRSS") }
+
+    /// A kB field of /proc/self/status, in MB.
+    private static func statusMegabytes(_ field: String) -> Double? {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        for line in s.split(separator: "\n") where line.hasPrefix(field + ":") {
             let kb = line.split(separator: " ").dropFirst().first.flatMap { Double($0) }
             return kb.map { $0 / 1024 }
         }

@@ -61,7 +61,7 @@ struct BenchFinetune: AsyncParsableCommand {
             .serialized().write(toFile: textFile, atomically: true, encoding: .utf8)
 
         BLASInfo.setThreadCount(threads)
-        let before = Self.residentMB("VmRSS")
+        let before = PeakMemory.residentMegabytes() ?? .nan
         let host = PluginHost.standard()
         let encoder = try host.instantiate(id: "bert", config: ["model": .string(folder), "pooling": "mean", "max_tokens": 128,
                                                                 "fine_tune": "all", "seed": 0])
@@ -85,7 +85,7 @@ struct BenchFinetune: AsyncParsableCommand {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let result = try Trainer(config: config).train(chain, on: try set(batch..<(batch * (steps + 1))))
         let ours = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(steps)
-        let peak = Self.residentMB("VmHWM")
+        let peak = PeakMemory.megabytes() ?? .nan
         let peer: ReferencePeer.Outcome = noPeer
             ? .missing("--no-peer")
             : ReferencePeer.run("bench_finetune.py", arguments: ["--model", folder, "--batch", "\(batch)", "--steps", "\(steps)",
@@ -128,14 +128,5 @@ struct BenchFinetune: AsyncParsableCommand {
         print(BLASInfo.cpuLine)
         print(BLASInfo.summary)
         lines.forEach { print($0) }
-    }
-
-    /// A `/proc/self/status` field (`VmRSS`, `VmHWM`) in MB.
-    static func residentMB(_ field: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
-        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return (line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? .nan) / 1024
-        }
-        return .nan
     }
 }

@@ -157,9 +157,12 @@ final class FineTunePipelineTests: XCTestCase {
             let items = try runner.loadCorpus().items
             XCTAssertEqual(items.count, 40)
             let texts = try runner.texts(spec.featureGroups[0], items: items)
-            XCTAssertEqual(texts.map(\.text), items.map { $0.item.text ?? "" }, "texts in item order")
-            guard !fineTune else { continue }
+            XCTAssertEqual(texts, items.map { $0.item.text ?? "" }, "texts in item order")
             let matrices = try runner.extractGroups(items)
+            guard !fineTune else {
+                XCTAssertEqual(matrices.liveTexts[0], matrices.items.map { $0.item.text ?? "" }, "live texts follow the kept items")
+                continue
+            }
             let encoder = try host.instantiate(id: "bert", config: ["model": .string(bert), "max_tokens": 16])
             for (r, item) in matrices.items.enumerated() {
                 let expected = try XCTUnwrap(try encoder.forward([.text(item.item.text ?? "")]).first?.array)

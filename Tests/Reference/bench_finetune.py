@@ -11,7 +11,6 @@ update. Prints one JSON object: seconds per step (median, and each), peak reside
 (ru_maxrss) and the resident memory before the model was loaded.
 """
 import argparse
-import csv
 import json
 import os
 import resource
@@ -22,9 +21,9 @@ import torch
 import transformers
 from transformers import AutoModel, AutoTokenizer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(ROOT, "..", "shared", "data", "meld")
-CLASSES = ["anger", "joy", "neutral", "sadness", "surprise"]
+from reference_common import MELD_CLASSES, meld_split
+
+CLASSES = MELD_CLASSES
 
 
 def rss_mb():
@@ -51,10 +50,7 @@ def main():
             given = json.load(f)
         texts, labels = given["texts"][:n], [int(v) for v in given["labels"][:n]]
     else:
-        with open(os.path.join(DATA, "train_sent_emo.csv"), newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.DictReader(f) if r["Emotion"].strip().lower() in CLASSES]
-        texts = [r["Utterance"] for r in rows[:n]]
-        labels = [CLASSES.index(r["Emotion"].strip().lower()) for r in rows[:n]]
+        texts, labels = (part[:n] for part in meld_split("train"))
     before = rss_mb()
     tok = AutoTokenizer.from_pretrained(args.model)
     encoder = AutoModel.from_pretrained(args.model, add_pooling_layer=False)

@@ -7,7 +7,6 @@ equals EmoKit's own figures when the exported weights mean in transformers what 
 
     /work/refenv/bin/python Tests/Reference/check_finetuned_bundle.py BUNDLE [BASE_MODEL_FOLDER]
 """
-import csv
 import json
 import os
 import shutil
@@ -19,9 +18,9 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(ROOT, "..", "shared", "data", "meld")
-CLASSES = ["anger", "joy", "neutral", "sadness", "surprise"]
+from reference_common import MELD_CLASSES, meld_split
+
+CLASSES = MELD_CLASSES
 
 
 def state_tensors(path):
@@ -54,10 +53,8 @@ def main():
     b = torch.tensor(head["net.0.bias"])
     out = {"bundle": bundle, "weights": group["weights"]}
     for split in ["dev", "test"]:
-        with open(os.path.join(DATA, "%s_sent_emo.csv" % split), newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.DictReader(f) if r["Emotion"].strip().lower() in CLASSES]
-        texts = [r["Utterance"] for r in rows]
-        y = np.array([CLASSES.index(r["Emotion"].strip().lower()) for r in rows])
+        texts, labels = meld_split(split)
+        y = np.array(labels)
         preds = []
         with torch.no_grad():
             for s in range(0, len(texts), 64):

@@ -13,7 +13,6 @@ Prints one JSON line per seed (test accuracy, macro and weighted F1, seconds per
 `--steps N` stops after N steps and reports only the time per step (for `emo bench finetune`-style timing).
 """
 import argparse
-import csv
 import json
 import os
 import time
@@ -24,15 +23,9 @@ import transformers
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(ROOT, "..", "shared", "data", "meld")
-CLASSES = ["anger", "joy", "neutral", "sadness", "surprise"]
+from reference_common import MELD_CLASSES, meld_split
 
-
-def split(name):
-    with open(os.path.join(DATA, "%s_sent_emo.csv" % name), newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["Emotion"].strip().lower() in CLASSES]
-    return [r["Utterance"] for r in rows], [CLASSES.index(r["Emotion"].strip().lower()) for r in rows]
+CLASSES = MELD_CLASSES
 
 
 class Model(torch.nn.Module):
@@ -99,7 +92,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     tok = AutoTokenizer.from_pretrained(args.model)
-    data = {s: split(s) for s in ["train", "test"]}
+    data = {s: meld_split(s) for s in ["train", "test"]}
     results = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         r = run(seed, args, tok, data)

@@ -6,7 +6,6 @@ C picked on dev. Prints one JSON object with accuracy, macro F1 and weighted F1 
 
     /work/refenv/bin/python Tests/Reference/meld_text_peer.py [MODEL_FOLDER]
 """
-import csv
 import json
 import os
 import sys
@@ -18,15 +17,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.preprocessing import StandardScaler
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(ROOT, "..", "shared", "data", "meld")
-CLASSES = ["anger", "joy", "neutral", "sadness", "surprise"]
+from reference_common import meld_split
 
 
 def split(name):
-    with open(os.path.join(DATA, "%s_sent_emo.csv" % name), newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["Emotion"].strip().lower() in CLASSES]
-    return [r["Utterance"] for r in rows], np.array([CLASSES.index(r["Emotion"].strip().lower()) for r in rows])
+    texts, labels = meld_split(name)
+    return texts, np.array(labels)
 
 
 def main():

@@ -1,5 +1,8 @@
-"""Pieces the Praat reference scripts share (praat_formants_reference.py, praat_voice_reference.py,
-praat_pulses_reference.py): which real clips a survey takes, and how a fixture is written."""
+"""Pieces the reference scripts share: for the Praat ones (praat_formants_reference.py, praat_voice_reference.py,
+praat_pulses_reference.py) which real clips a survey takes and how a fixture is written; for the MELD peers
+(meld_text_peer.py, meld_finetune_peer.py, bench_finetune.py, check_finetuned_bundle.py) how an official split is
+read."""
+import csv
 import json
 import os
 import sys
@@ -8,6 +11,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))                   # the repository
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")    # ../shared/data
 FIXTURES = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures")
+MELD_CLASSES = ["anger", "joy", "neutral", "sadness", "surprise"]  # Study B's five
+
+
+def meld_split(name):
+    """One official MELD split ("train", "dev", "test") from ../shared/data/meld/NAME_sent_emo.csv, in file order,
+    keeping Study B's five classes: (utterances, class indices into MELD_CLASSES)."""
+    with open(os.path.join(DATA, "meld", "%s_sent_emo.csv" % name), newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["Emotion"].strip().lower() in MELD_CLASSES]
+    return [r["Utterance"] for r in rows], [MELD_CLASSES.index(r["Emotion"].strip().lower()) for r in rows]
 
 
 def survey_files(data, n):

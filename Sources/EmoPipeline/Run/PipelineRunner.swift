@@ -83,14 +83,15 @@ public final class PipelineRunner {
         var keys: [FeatureKey] = []
         var names: [[String]] = []
         var failures: [ExtractionFailure] = []
-        for group in spec.featureGroups {
+        var liveTexts: [Int: [String]] = [:]
+        for (g, group) in spec.featureGroups.enumerated() {
             let component = try host.instantiate(id: group.component, config: group.config)
             if group.fineTune != nil {
                 // Fine-tuned: encoded afresh from the texts at every training step. The table holds zeros of the
                 // encoder's width as placeholders (scaled with `none`), so the layout and bundles stay the same.
                 let width = try Self.embeddingWidth(component)
                 log("group \(group.name): \(group.component) is fine-tuned (\(group.fineTune?.layers ?? "all")); its \(width)-wide embeddings are computed in training, not cached")
-                _ = try texts(group, items: items)  // every item has its text (else a named error now, not later)
+                liveTexts[g] = try texts(group, items: items)
                 rowsByGroup.append(Dictionary(uniqueKeysWithValues: items.indices.map { ($0, [Float](repeating: 0, count: width)) }))
                 keys.append(ExtractionEngine.featureKey(for: component))
                 names.append([])
@@ -138,7 +139,8 @@ public final class PipelineRunner {
             let featureNames = names[g].count == width ? names[g] : (0..<width).map { "\(spec.name) dim \($0)" }
             groups.append(.init(name: spec.name, key: keys[g], featureNames: featureNames, values: values))
         }
-        return GroupMatrices(items: kept, groups: groups, failures: failures)
+        return GroupMatrices(items: kept, groups: groups, failures: failures,
+                             liveTexts: liveTexts.mapValues { texts in keptIndices.map { texts[$0] } })
     }
 
     /// Rows of a text feature group: the corpus' own utterance text (`corpus-text`) or the transcript the
@@ -146,13 +148,12 @@ public final class PipelineRunner {
     /// Transcripts are cached per clip like features; embeddings under the text's SHA-256.
     func textRows(_ group: FeatureGroupSpec, component: LoadedComponent, items: [RunItem]) throws -> [Int: [Float]] {
         log("encoding \(group.input.rawValue) of \(items.count) items with \(group.component) for group \(group.name)")
-        let texts = try texts(group, items: items)
-        return try encodedRows(texts, component: component)
+        return try encodedRows(try texts(group, items: items), component: component)
     }
 
     /// The text group `group` reads for each item, in item order: the corpus' own utterance text or the clip's
     /// transcript (made by the group's `textFrom` component and cached in the store per clip).
-    func texts(_ group: FeatureGroupSpec, items: [RunItem]) throws -> [(path: String, text: String)] {
+    func texts(_ group: FeatureGroupSpec, items: [RunItem]) throws -> [String] {
         var transcriber: LoadedComponent?
         if group.input == .transcript {
             guard let from = group.textFrom else {
@@ -160,7 +161,7 @@ public final class PipelineRunner {
             }
             transcriber = try host.instantiate(id: from.component, config: from.config)
         }
-        var texts: [(path: String, text: String)] = []
+        var texts: [String] = []
         texts.reserveCapacity(items.count)
         if let transcriber {
             // Transcripts are extracted like any feature (cached in the store per clip and transcriber config).
@@ -174,14 +175,14 @@ public final class PipelineRunner {
                     let why = report.failures.first { $0.path == item.item.path }?.message ?? "no transcript stored"
                     throw RunError.badOutput(component: transcriber.info.id, message: "no transcript for \(item.item.path): \(why)")
                 }
-                texts.append((item.item.path, text))
+                texts.append(text)
             }
         } else {
             for item in items {
                 guard let t = item.item.text, !t.isEmpty else {
                     throw RunError.unsupported("feature group '\(group.name)' reads corpus-text, but \(item.item.path) has no text (use a corpus with transcripts: MELD or a manifest with a text column)")
                 }
-                texts.append((item.item.path, t))
+                texts.append(t)
             }
         }
         return texts
@@ -189,22 +190,22 @@ public final class PipelineRunner {
 
     /// Each text's embedding by its index in `texts`, from the store or encoded by `component` (each distinct text
     /// once).
-    func encodedRows(_ texts: [(path: String, text: String)], component: LoadedComponent) throws -> [Int: [Float]] {
+    func encodedRows(_ texts: [String], component: LoadedComponent) throws -> [Int: [Float]] {
         // Stored rows first: a text's features are keyed by the text's SHA-256 (as a clip's are by its samples'), and
         // each distinct text is encoded once (a repeated text gets the same row however it was batched).
         let key = ExtractionEngine.featureKey(for: component)
         func textHash(_ text: String) -> String { "text:" + SHA256.hex(of: text) }
         var byText: [String: [Float]] = [:]
         var pending: [String] = [], queued: Set<String> = []
-        for t in texts where byText[t.text] == nil && !queued.contains(t.text) {
-            if let stored = try store.outputs(pcmHash: textHash(t.text), key: key)?.first?.array {
-                byText[t.text] = stored.data
+        for t in texts where byText[t] == nil && !queued.contains(t) {
+            if let stored = try store.outputs(pcmHash: textHash(t), key: key)?.first?.array {
+                byText[t] = stored.data
             } else {
-                pending.append(t.text)
-                queued.insert(t.text)
+                pending.append(t)
+                queued.insert(t)
             }
         }
-        let distinct = Set(texts.map(\.text)).count
+        let distinct = Set(texts).count
         if pending.count < distinct { log("  \(distinct - pending.count) of \(distinct) distinct texts cached in the store") }
         if !pending.isEmpty {
             try store.registerConfig(key, config: component.resolvedDescription["config"] ?? component.resolvedDescription)
@@ -232,7 +233,7 @@ public final class PipelineRunner {
             try store.commit(records)
         }
         var rows: [Int: [Float]] = [:]
-        for (i, t) in texts.enumerated() { rows[i] = byText[t.text] }
+        for (i, t) in texts.enumerated() { rows[i] = byText[t] }
         return rows
     }
 
@@ -343,12 +344,9 @@ public final class PipelineRunner {
         let layout = matrices.layout
         let all = try FeatureTable(values: matrices.concatenated(), layout: layout)
         // Fine-tuned groups: their texts (encoded at every step) and identity scaling of their placeholder columns.
-        var liveTexts: [Int: [Value]] = [:]
+        let liveTexts = matrices.liveTexts.mapValues { $0.map { Value.text($0) } }
         var scaling = spec.scaling
-        for (g, group) in spec.featureGroups.enumerated() where group.fineTune != nil {
-            liveTexts[g] = try texts(group, items: items).map { .text($0.text) }  // in item order
-            scaling.groups[group.name] = ScalingMethod.none
-        }
+        for g in liveTexts.keys { scaling.groups[spec.featureGroups[g].name] = ScalingMethod.none }
         var folds: [FoldResult] = []
         var seconds: [Double] = []
         var firstModel: TrainedModel?
@@ -380,7 +378,7 @@ public final class PipelineRunner {
                 let result = try trainer.train(chain, on: train, validation: validation)
                 chain.setTraining(false)
                 let probabilities = softmaxRows(try chain.predict(test.groups, live: test.liveInputs,
-                                                                  batchSize: encoders.isEmpty ? 256 : 64))
+                                                                  batchSize: chain.evaluationBatchSize))
                 let predicted = (0..<test.labels.count).map { r in
                     (0..<k).max { probabilities.data[r * k + $0] < probabilities.data[r * k + $1] } ?? 0
                 }

@@ -62,6 +62,9 @@ public struct GroupMatrices: Sendable {
     public var groups: [Group]
     /// Files that failed in any group, with the first reason.
     public var failures: [ExtractionFailure]
+    /// For each fine-tuned group (by index): the text of every item in `items`, which its encoder reads at every
+    /// training step (its `values` are placeholders).
+    public var liveTexts: [Int: [String]] = [:]
 
     /// The scaler's view of the columns.
     public var layout: FeatureLayout {

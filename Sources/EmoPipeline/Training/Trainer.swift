@@ -75,7 +75,7 @@ public struct Trainer {
                                      learningRate: stepper.headOptimizer.learningRate,
                                      meanGradientNorm: config.gradientClipNorm == nil ? nil : normSum / Double(max(stepsPerEpoch, 1)))
             if let v = validationSet {
-                let logits = try chain.predict(v.groups, live: v.liveInputs, batchSize: max(bs, chain.encoders.isEmpty ? 256 : 64))
+                let logits = try chain.predict(v.groups, live: v.liveInputs, batchSize: max(bs, chain.evaluationBatchSize))
                 let out = loss.evaluate(logits: logits, labels: v.labels)
                 record.validationLoss = out.loss
                 record.validationAccuracy = Double(out.correct) / Double(max(v.count, 1))

@@ -29,13 +29,15 @@ public struct TrainingChain {
         encoders.keys.sorted().compactMap { g in encoders[g].map { (g, $0) } }
     }
 
-    /// The components, in data order (encoders by group index, fusion, classifier).
-    public var components: [any TrainableComponent] {
-        orderedEncoders.map(\.encoder) + (fusion.map { [$0] } ?? []) + [classifier]
-    }
-
     /// The fusion's and the classifier's (the head's) components, without the encoders.
     var head: [any TrainableComponent] { (fusion.map { [$0] } ?? []) + [classifier] }
+
+    /// The components, in data order (encoders by group index, fusion, classifier).
+    public var components: [any TrainableComponent] { orderedEncoders.map(\.encoder) + head }
+
+    /// Rows per forward when evaluating: 256 for cached features; 64 when encoders run on the batch's texts (their
+    /// activations grow with the batch and its longest text).
+    public var evaluationBatchSize: Int { encoders.isEmpty ? 256 : 64 }
 
     /// Switches every component between training and evaluation mode.
     public func setTraining(_ training: Bool) { components.forEach { $0.setTraining(training) } }

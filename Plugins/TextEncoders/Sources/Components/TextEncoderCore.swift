@@ -46,9 +46,9 @@ final class TextEncoderCore: @unchecked Sendable {
     let returnsTokenEmbeddings: Bool
     /// The model folder's content hash (`CheckpointFingerprint`), part of the resolved config.
     let checkpoint: String
-    /// The last forward from word embeddings, or the last training forward (what `backward` differentiates), and
-    /// its pooled vectors before normalisation `[B, C]`, or nil.
-    private var lastDifferentiable: (tape: TextTransformerTape, mask: [[Int]], pooled: [Float], training: Bool)?
+    /// The last forward from word embeddings, or the last training forward (recorded on `trainingTape`): what
+    /// `backward` differentiates, with its pooled vectors before normalisation `[B, C]`; nil when neither.
+    private var lastDifferentiable: (tape: TextTransformerTape, mask: [[Int]], pooled: [Float])?
     /// What fine-tuning updates (nil: frozen).
     let scope: TextTransformer.TrainableScope?
     /// d loss / d weight for `scope` (nil: frozen).
@@ -246,11 +246,11 @@ final class TextEncoderCore: @unchecked Sendable {
                 let tape = TextTransformerTape()
                 acts = try model.forward(wordEmbeddings: words.data, ids: batch.ids, mask: batch.attentionMask,
                                          keepHiddenStates: keep, tape: tape)
-                lastDifferentiable = (tape, batch.attentionMask, [], false)
+                lastDifferentiable = (tape, batch.attentionMask, [])
             } else if training {
                 batch = try tokens(of: inputs)
                 acts = try model.forward(ids: batch.ids, mask: batch.attentionMask, keepHiddenStates: keep, tape: trainingTape)
-                lastDifferentiable = (trainingTape, batch.attentionMask, [], true)
+                lastDifferentiable = (trainingTape, batch.attentionMask, [])
             } else {
                 batch = try tokens(of: inputs)
                 acts = try model.forward(ids: batch.ids, mask: batch.attentionMask, keepHiddenStates: keep)
@@ -283,7 +283,7 @@ final class TextEncoderCore: @unchecked Sendable {
     /// d embedding `[B, C]` → d word embeddings `[B, T, C]` of the last forward from word embeddings; after a
     /// training forward, d loss / d weight into the gradients and no input gradient.
     func backward(_ gradOutputs: [NDArray]) throws -> [NDArray] {
-        guard let (tape, mask, pooled, trained) = lastDifferentiable else {
+        guard let (tape, mask, pooled) = lastDifferentiable else {
             let hint = scope == nil ? "" : " or, to fine-tune, a text forward in training mode"
             throw ComponentError.invalidInput(component: id, message: "backward needs a forward from [.array(word embeddings [B, T, C]), .ids([B, T])] first\(hint) (text input is not differentiable; get the embeddings with token_embeddings: true)")
         }
@@ -306,7 +306,7 @@ final class TextEncoderCore: @unchecked Sendable {
             }
         }
         do {
-            if trained {
+            if tape === trainingTape {  // a training forward: weight gradients, no input gradient
                 try model.backward(tape: tape, gradHidden: grad, layer: layer, gradients: gradients, inputGradient: false)
                 return []
             }
