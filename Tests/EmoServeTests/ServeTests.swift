@@ -206,10 +206,11 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(badWindow.status, 400)
     }
 
-    /// The page at / in real headless Chromium: it sends the sample clip through the same upload code as a chosen
-    /// file (fetch → Blob → POST /v1/predict?explain=occlusion) and draws the bars, the occlusion over the waveform
-    /// and the feature bars; a screenshot is saved. (The file chooser itself cannot be driven without a browser
-    /// automation protocol; the sample button exercises everything after it.)
+    /// The page at / in real headless Chromium, driven as a user drives it (DevTools protocol over a pipe): the
+    /// file chooser is given a real clip and Classify is clicked; the bars, the occlusion over the waveform and the
+    /// feature bars are drawn and a screenshot is saved; then Record captures ~2 s from Chromium's fake microphone
+    /// (a beep), Stop sends it as the browser's own WebM/Opus, and the page shows the server's answer; last, the
+    /// sample button (`emo serve --sample`) classifies the server's clip.
     func testTheWebPageClassifiesAndDrawsInHeadlessChromium() async throws {
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw XCTSkip("Chromium is not installed (apt-get install chromium; .ci/setup installs it)")
@@ -224,31 +225,60 @@ final class ServeTests: XCTestCase {
             XCTAssertFalse(html.contains(external), "no external requests (\(external))")
         }
         let dir = try TestRepository.temporaryFolder(self, prefix: "emokit-chromium").path
-        let url = server.base.absoluteString + "/?sample=1&window=0.5"
-        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(dir)/profile",
-                      "--virtual-time-budget=60000", "--window-size=1000,1300"]
-        let dom = try await Self.runDetached(chromium, common + ["--dump-dom", url])
-        XCTAssertTrue(dom.contains("data-done=\"1\""), "the page never finished: \(dom.suffix(2000))")
-        XCTAssertEqual(dom.components(separatedBy: "class=\"bar\"").count - 1, 7, "one bar per class")
-        XCTAssertGreaterThan(dom.components(separatedBy: "class=\"occlusion\"").count - 1, 5)
-        XCTAssertEqual(dom.components(separatedBy: "class=\"feature\"").count - 1, 12)
-        XCTAssertTrue(dom.contains("Prediction: <span id=\"predicted\">angry</span>"), "\(dom.suffix(3000))")
-        let shot = dir + "/page.png"
-        _ = try await Self.runDetached(chromium, common + ["--screenshot=\(shot)", url])
-        let png = try Data(contentsOf: URL(fileURLWithPath: shot))
-        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot")
-        XCTAssertGreaterThan(png.count, 10_000)
-        if let keep = ProcessInfo.processInfo.environment["EMO_KEEP_SCREENSHOT"] { try? png.write(to: URL(fileURLWithPath: keep)) }
+        let url = server.base.absoluteString + "/?window=0.5"
+        let seen = try await Self.detached { () throws -> (chosen: JSONValue, recorded: JSONValue, sampled: JSONValue, png: Data) in
+            let browser = try HeadlessChromium(executable: chromium, profile: dir + "/profile", log: dir + "/chromium.log")
+            try browser.open(url)
+            try browser.wait(for: "document.readyState === 'complete' && !!document.getElementById('file')", timeout: 60,
+                             explain: "document.readyState")
+            try browser.chooseFiles("#file", [sample])
+            XCTAssertEqual(try browser.evaluate("document.getElementById('file').files[0].name").stringValue,
+                           "03-01-05-01-01-01-01.flac", "the chooser holds the clip")
+            _ = try browser.evaluate("document.getElementById('send').click()")
+            try browser.wait(for: "document.body.getAttribute('data-done') === '1'", timeout: 300,
+                             explain: "document.getElementById('status').textContent")
+            let counts = """
+                JSON.stringify({ bars: document.querySelectorAll('.bar').length, occlusion: document.querySelectorAll('.occlusion').length,
+                  features: document.querySelectorAll('.feature').length, predicted: document.getElementById('predicted').textContent,
+                  status: document.getElementById('status').textContent })
+                """
+            let chosen = try JSONValue.parse(try browser.evaluate(counts).stringValue ?? "")
+            let png = try browser.screenshot()
+            // Record → Stop: the browser's own recording goes through the same upload.
+            _ = try browser.evaluate("document.body.removeAttribute('data-done'); document.getElementById('status').textContent = ''")
+            _ = try browser.evaluate("document.getElementById('record').click()")
+            try browser.wait(for: "document.getElementById('record').textContent === 'Stop'", timeout: 30,
+                             explain: "document.getElementById('status').textContent")
+            usleep(2_500_000)
+            _ = try browser.evaluate("document.getElementById('record').click()")
+            try browser.wait(for: "document.body.getAttribute('data-done') === '1' || document.getElementById('status').className === 'error'",
+                             timeout: 300, explain: "document.getElementById('status').textContent")
+            let recorded = try JSONValue.parse(try browser.evaluate(counts).stringValue ?? "")
+            // The sample button (`emo serve --sample`) runs the same upload on the server's clip.
+            _ = try browser.evaluate("document.body.removeAttribute('data-done'); document.getElementById('sample').click()")
+            try browser.wait(for: "document.body.getAttribute('data-done') === '1'", timeout: 300,
+                             explain: "document.getElementById('status').textContent")
+            let sampled = try JSONValue.parse(try browser.evaluate(counts).stringValue ?? "")
+            return (chosen, recorded, sampled, png)
+        }
+        XCTAssertEqual(seen.chosen["bars"]?.intValue, 7, "one bar per class: \(seen.chosen.serialized())")
+        XCTAssertGreaterThan(seen.chosen["occlusion"]?.intValue ?? 0, 5)
+        XCTAssertEqual(seen.chosen["features"]?.intValue, 12)
+        XCTAssertEqual(seen.chosen["predicted"]?.stringValue, "angry", seen.chosen.serialized())
+        XCTAssertEqual(Array(seen.png.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "a PNG screenshot")
+        XCTAssertGreaterThan(seen.png.count, 10_000)
+        if let keep = ProcessInfo.processInfo.environment["EMO_KEEP_SCREENSHOT"] { try? seen.png.write(to: URL(fileURLWithPath: keep)) }
+        XCTAssertEqual(seen.recorded["bars"]?.intValue, 7, "the recording was classified: \(seen.recorded.serialized())")
+        XCTAssertTrue(seen.recorded["status"]?.stringValue?.hasPrefix("done (") == true, seen.recorded.serialized())
+        print("recorded from the fake microphone: \(seen.recorded.serialized())")
+        XCTAssertEqual(seen.sampled["predicted"]?.stringValue, "angry", seen.sampled.serialized())
     }
 
-    /// Runs a process off the test's thread (the in-process server must keep serving) and returns its stdout.
-    static func runDetached(_ executable: String, _ arguments: [String]) async throws -> String {
+    /// Runs `work` off the test's thread (the in-process server must keep serving) and returns its result.
+    static func detached<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                do {
-                    let r = try TestRepository.run(executable, arguments, includeStandardError: false)
-                    continuation.resume(returning: r.output)
-                } catch { continuation.resume(throwing: error) }
+                do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
             }
         }
     }
