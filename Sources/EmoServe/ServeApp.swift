@@ -1,6 +1,9 @@
 import EmoCore
 import EmoPipeline
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 
@@ -10,6 +13,7 @@ public enum ServeApp {
     /// The router over `service`.
     public static func router(service: PredictionService, logger: Logger, sample: String? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        let inFlight = InFlight()
         let page = WebPage.html(model: service.bundle.manifest.name, hasSample: sample != nil)
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
@@ -35,6 +39,8 @@ public enum ServeApp {
         router.post("v1/predict") { request, _ in
             let start = Date()
             let id = UUID().uuidString.prefix(8)
+            inFlight.enter()
+            defer { inFlight.leave() }
             var request = request
             do {
                 let (bytes, text) = try await upload(&request, limit: service.limits.maxUploadBytes)
@@ -131,6 +137,34 @@ public enum ServeApp {
                               logger: logger)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
+}
+
+/// Counts the predict requests in flight; when the last one leaves, the C heap's free pages go back to the system
+/// (`malloc_trim`), so the server's resident memory returns to its baseline after large uploads instead of staying
+/// at the high-water mark glibc's allocator would keep.
+final class InFlight: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    /// A request starts.
+    func enter() { lock.withLock { count += 1 } }
+
+    /// A request ends; the last one out trims the heap.
+    func leave() {
+        let idle = lock.withLock { count -= 1; return count == 0 }
+        if idle, let trim = Self.trim { _ = trim(0) }
+    }
+
+    /// glibc's `malloc_trim`, looked up at run time (Swift's Glibc module does not export `<malloc.h>`; nil on a C
+    /// library without it).
+    private static let trim: (@convention(c) (Int) -> Int32)? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
 }
 
 extension JSONValue {
