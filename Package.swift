@@ -129,7 +129,7 @@ let package = Package(
         // Paths and files every test target needs (repository root, ../shared/data, temporary folders, WAV
         // writer); linked only into tests.
         .target(name: "EmoTestSupport", path: "Tests/EmoTestSupport"),
-        .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], path: "Tests/EmoCoreTests"),
+        .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore", "EmoPluginSDK"], path: "Tests/EmoCoreTests"),
         .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor", "EmoTestSupport"], path: "Tests/EmoTensorTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor", "EmoTestSupport"], path: "Tests/EmoModelsTests",

@@ -112,3 +112,12 @@ public func base(_ p: UnsafeBufferPointer<Float>, _ component: String) throws ->
     }
     return a
 }
+
+/// Where batch norm sits in a hidden layer of `Sequential.mlp`: before the activation (Linear → BN → ReLU, the
+/// PyTorch habit) or after it (Linear → ReLU → BN, the Keras habit).
+public enum BatchNormPosition: String, CaseIterable, Sendable {
+    /// Linear → BN → activation.
+    case beforeActivation = "before-activation"
+    /// Linear → activation → BN.
+    case afterActivation = "after-activation"
+}

@@ -78,7 +78,7 @@ final class PluginBoundaryTests: XCTestCase {
             }
             XCTAssertEqual(id, "template-linear")
             XCTAssertEqual(call, "create")
-            XCTAssertTrue(message.contains("'classes' must be ≥ 2, got 1"), message)
+            XCTAssertTrue(message.contains("'classes' must be ≥ 2 and ≤ 100000, got 1"), message)
         }
     }
 

@@ -64,7 +64,7 @@ final class SpeechEncoderComponentTests: XCTestCase {
     }
 
     func testConfigErrors() {
-        XCTAssertThrowsError(try Wav2Vec2Encoder(config: [:])) { XCTAssertTrue("\($0)".contains("\"model\" is required")) }
+        XCTAssertThrowsError(try Wav2Vec2Encoder(config: [:])) { XCTAssertTrue("\($0)".contains("'model' is required"), "\($0)") }
         XCTAssertThrowsError(try Wav2Vec2Encoder(config: ["model": .string(Self.fixture("hubert-base").path)])) {
             XCTAssertTrue("\($0)".contains("hubert"), "\($0)")
         }

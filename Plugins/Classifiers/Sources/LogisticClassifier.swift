@@ -12,13 +12,19 @@ public final class LogisticClassifier: Classifier, NetworkClassifier {
             "description": "One Linear layer to the class logits (softmax regression). PyTorch nn.Linear default initialisation from a seed.",
             "inputs": [["name": "features", "modality": "any", "dims": ["B", "C"]]],
             "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "Y"]]],
-            "config": [
-                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "C, input width"],
-                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "Y, number of classes"],
-                "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the weight (the host adds l2·w to the gradient)"],
-                "seed": ["type": "integer", "default": 0, "description": "initialisation seed"],
-            ],
+            "config": Config.schema,
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var inputs = 64, classes = 7, l2 = 0.0, seed = 0
+        static var fields: [ConfigField<Config>] {
+            [.int("inputs", \.inputs, in: 1...1_048_576, "C, input width"),
+             .int("classes", \.classes, in: 2...100_000, "Y, number of classes"),
+             .number("l2", \.l2, in: 0...1e3, "L2 coefficient on the weight (the host adds l2·w to the gradient)"),
+             .int("seed", \.seed, in: 0...Int.max, "initialisation seed")]
+        }
+    }
 
     /// The network and its calling convention (`NetworkClassifier` forwards the component calls to it).
     public let runner: NetworkRunner
@@ -26,12 +32,12 @@ public final class LogisticClassifier: Classifier, NetworkClassifier {
 
     /// Builds the layer from `config`.
     public init(config: JSONValue) throws {
-        let r = ConfigReader(config, info: Self.componentInfo)
-        d = try r.int("inputs", minimum: 1)
-        k = try r.int("classes", minimum: 2)
-        l2 = try r.float("l2", in: 0...1e3)
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        d = c.inputs
+        k = c.classes
+        l2 = Float(c.l2)
         let net = Sequential.mlp(inFeatures: d, hidden: [], batchNorm: false, dropout: [], l2: [l2], output: k,
-                                 seed: try r.seed(), prefix: "net")
+                                 seed: ComponentSeed.mix(c.seed, component: Self.componentInfo.id), prefix: "net")
         runner = NetworkRunner(net, component: Self.componentInfo.id)
     }
 

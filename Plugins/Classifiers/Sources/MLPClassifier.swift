@@ -17,18 +17,29 @@ public final class MLPClassifier: Classifier, NetworkClassifier {
             "description": "Feed-forward classifier: Linear → [BatchNorm1d] → ReLU → [Dropout] per hidden layer, then a Linear layer to the class logits. PyTorch nn.Linear default initialisation from a seed.",
             "inputs": [["name": "features", "modality": "any", "dims": ["B", "C"]]],
             "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "Y"]]],
-            "config": [
-                "inputs": ["type": "integer", "default": 64, "minimum": 1, "maximum": 1_048_576, "description": "C, input width"],
-                "classes": ["type": "integer", "default": 7, "minimum": 2, "maximum": 100_000, "description": "Y, number of classes"],
-                "hidden": ["type": "array", "default": [256, 128], "minimum": 1, "maximum": 65_536, "description": "hidden layer widths, first to last"],
-                "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d in each hidden layer"],
-                "batch_norm_position": ["type": "string", "default": "before-activation",
-                                        "description": "before-activation (Linear → BN → ReLU, the PyTorch habit) or after-activation (Linear → ReLU → BN, the Keras habit)"],
-                "dropout": ["type": "number|array", "default": 0.0, "description": "dropout after each hidden activation: one probability or one per hidden layer"],
-                "l2": ["type": "number|array", "default": 0.0, "description": "L2 coefficient on each Linear weight (the host adds l2·w to the gradient): one number or one per Linear layer (hidden layers, then the output layer)"],
-                "seed": ["type": "integer", "default": 0, "description": "initialisation and dropout seed"],
-            ],
+            "config": Config.schema,
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var inputs = 64, classes = 7, hidden = [256, 128], batchNorm = false, normPosition = BatchNormPosition.beforeActivation
+        var dropout = OneOrEach.one(0), l2 = OneOrEach.one(0), seed = 0
+        static var fields: [ConfigField<Config>] {
+            [.int("inputs", \.inputs, in: 1...1_048_576, "C, input width"),
+             .int("classes", \.classes, in: 2...100_000, "Y, number of classes"),
+             .ints("hidden", \.hidden, in: 1...65_536, "hidden layer widths, first to last"),
+             .bool("batch_norm", \.batchNorm, "BatchNorm1d in each hidden layer"),
+             .choice("batch_norm_position", \.normPosition, "before-activation (Linear → BN → ReLU, the PyTorch habit) or after-activation (Linear → ReLU → BN, the Keras habit)"),
+             .oneOrEach("dropout", \.dropout, in: 0...0.99, "dropout after each hidden activation: one probability or one per hidden layer"),
+             .oneOrEach("l2", \.l2, in: 0...1e3, "L2 coefficient on each Linear weight (the host adds l2·w to the gradient): one number or one per Linear layer (hidden layers, then the output layer)"),
+             .int("seed", \.seed, in: 0...Int.max, "initialisation and dropout seed")]
+        }
+        func problem() -> String? {
+            if dropout.values(count: hidden.count) == nil { return "'dropout' must list \(hidden.count) numbers (one per hidden layer)" }
+            if l2.values(count: hidden.count + 1) == nil { return "'l2' must list \(hidden.count + 1) numbers (one per Linear layer)" }
+            return nil
+        }
+    }
 
     /// The network and its calling convention (`NetworkClassifier` forwards the component calls to it).
     public let runner: NetworkRunner
@@ -36,17 +47,17 @@ public final class MLPClassifier: Classifier, NetworkClassifier {
 
     /// Builds the network from `config`.
     public init(config: JSONValue) throws {
-        let r = ConfigReader(config, info: Self.componentInfo)
-        d = try r.int("inputs", minimum: 1)
-        k = try r.int("classes", minimum: 2)
-        hidden = try r.ints("hidden")
-        batchNorm = try r.bool("batch_norm")
-        normPosition = try r.choice("batch_norm_position", ["before-activation", "after-activation"])
-        dropout = try r.floats("dropout", count: hidden.count, in: 0...0.99)
-        l2 = try r.floats("l2", count: hidden.count + 1, in: 0...1e3)
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        d = c.inputs
+        k = c.classes
+        hidden = c.hidden
+        batchNorm = c.batchNorm
+        normPosition = c.normPosition.rawValue
+        dropout = (c.dropout.values(count: hidden.count) ?? []).map { Float($0) }
+        l2 = (c.l2.values(count: hidden.count + 1) ?? []).map { Float($0) }
         let net = Sequential.mlp(inFeatures: d, hidden: hidden, batchNorm: batchNorm,
-                                 normAfterActivation: normPosition == "after-activation", dropout: dropout, l2: l2,
-                                 output: k, seed: try r.seed(), prefix: "net")
+                                 normAfterActivation: c.normPosition == .afterActivation, dropout: dropout, l2: l2,
+                                 output: k, seed: ComponentSeed.mix(c.seed, component: Self.componentInfo.id), prefix: "net")
         runner = NetworkRunner(net, component: Self.componentInfo.id)
     }
 

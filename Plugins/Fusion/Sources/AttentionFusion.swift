@@ -19,13 +19,19 @@ public final class AttentionFusion: Fusion {
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
             "outputs": [["name": "fused", "modality": "any", "dims": ["B", "Cout"]],
                         ["name": "attention", "modality": "weights", "dims": ["B", "G"]]],
-            "config": [
-                "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
-                "dim": ["type": "integer", "default": 128, "minimum": 1, "maximum": 65_536, "description": "d, the shared projection width"],
-                "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the projection weights"],
-                "seed": ["type": "integer", "default": 0, "description": "initialisation seed (projection g uses seed + g)"],
-            ],
+            "config": Config.schema,
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var inputs = [64, 64], dim = 128, l2 = 0.0, seed = 0
+        static var fields: [ConfigField<Config>] {
+            [FusionSupport.inputs(\.inputs),
+             .int("dim", \.dim, in: 1...65_536, "d, the shared projection width"),
+             .number("l2", \.l2, in: 0...1e3, "L2 coefficient on the projection weights"),
+             FusionSupport.seed(\.seed, "initialisation seed (projection g uses seed + g)")]
+        }
+    }
 
     private let widths: [Int]
     private let dim: Int
@@ -40,11 +46,11 @@ public final class AttentionFusion: Fusion {
 
     /// Builds the projections and the query vector (uniform in ±1/√d).
     public init(config: JSONValue) throws {
-        let r = ConfigReader(config, info: Self.componentInfo)
-        widths = try FusionSupport.widths(r)
-        dim = try r.int("dim", minimum: 1)
-        l2 = try r.float("l2", in: 0...1e3)
-        let seed = try r.seed()
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        widths = c.inputs
+        dim = c.dim
+        l2 = Float(c.l2)
+        let seed = ComponentSeed.mix(c.seed, component: Self.componentInfo.id)
         let (d, decay) = (dim, l2)
         projections = widths.enumerated().map { g, w in
             var gen = SeededGenerator(seed: seed &+ UInt64(g))

@@ -12,10 +12,14 @@ public final class EarlyFusion: Fusion {
             "description": "Concatenates the feature groups along the feature axis.",
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
             "outputs": [["name": "fused", "modality": "any", "dims": ["B", "C"]]],
-            "config": [
-                "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
-            ],
+            "config": Config.schema,
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var inputs = [64, 64]
+        static var fields: [ConfigField<Config>] { [FusionSupport.inputs(\.inputs)] }
+    }
 
     private let widths: [Int]
     private let total: Int
@@ -23,7 +27,7 @@ public final class EarlyFusion: Fusion {
 
     /// Reads the group widths.
     public init(config: JSONValue) throws {
-        widths = try FusionSupport.widths(ConfigReader(config, info: Self.componentInfo))
+        widths = try Config.read(config, component: Self.componentInfo.id).inputs
         total = widths.reduce(0, +)
     }
 

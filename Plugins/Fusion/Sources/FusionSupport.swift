@@ -34,11 +34,14 @@ struct GroupInputs {
 
 /// Helpers shared by the fusion components.
 enum FusionSupport {
-    /// The `inputs` config: one width per group, at least one group.
-    static func widths(_ r: ConfigReader) throws -> [Int] {
-        let w = try r.ints("inputs")
-        guard !w.isEmpty else { throw ComponentError.invalidConfig(component: r.component, message: "'inputs' must list at least one group width") }
-        return w
+    /// The `inputs` config key every fusion takes: one width per group, at least one group.
+    static func inputs<C>(_ path: WritableKeyPath<C, [Int]>) -> ConfigField<C> {
+        .ints("inputs", path, in: 1...1_048_576, nonEmpty: true, "C_g: width of each feature group, in input order")
+    }
+
+    /// The `seed` config key: initialisation (and dropout) seed; group g's layers use seed + g.
+    static func seed<C>(_ path: WritableKeyPath<C, Int>, _ doc: String) -> ConfigField<C> {
+        .int("seed", path, in: 0...Int.max, doc)
     }
 
     /// Copies the column block `[offset, offset + width)` of `[B, total]` rows out as `[B, width]`.

@@ -16,19 +16,25 @@ public final class LateFusion: Fusion {
             "description": "A sub-network per feature group, outputs concatenated, optional fusion layer.",
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
             "outputs": [["name": "fused", "modality": "any", "dims": ["B", "C"]]],
-            "config": [
-                "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
-                "branch": ["type": "array", "default": [512, 256, 128], "minimum": 1, "maximum": 65_536, "description": "hidden widths of every branch"],
-                "batch_norm": ["type": "boolean", "default": false, "description": "BatchNorm1d in each branch layer"],
-                "batch_norm_position": ["type": "string", "default": "before-activation",
-                                        "description": "before-activation (Linear → BN → ReLU) or after-activation (Linear → ReLU → BN)"],
-                "dropout": ["type": "number", "default": 0.0, "description": "dropout after each branch activation"],
-                "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on every Linear weight"],
-                "fusion_hidden": ["type": "integer", "default": 0, "minimum": 0, "maximum": 65_536, "description": "width of the fusion layer after concatenation (0 = none)"],
-                "fusion_dropout": ["type": "number", "default": 0.0, "description": "dropout after the fusion layer"],
-                "seed": ["type": "integer", "default": 0, "description": "initialisation and dropout seed (branch g uses seed + g)"],
-            ],
+            "config": Config.schema,
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var inputs = [64, 64], branch = [512, 256, 128], batchNorm = false, normPosition = BatchNormPosition.beforeActivation
+        var dropout = 0.0, l2 = 0.0, fusionHidden = 0, fusionDropout = 0.0, seed = 0
+        static var fields: [ConfigField<Config>] {
+            [FusionSupport.inputs(\.inputs),
+             .ints("branch", \.branch, in: 1...65_536, "hidden widths of every branch"),
+             .bool("batch_norm", \.batchNorm, "BatchNorm1d in each branch layer"),
+             .choice("batch_norm_position", \.normPosition, "before-activation (Linear → BN → ReLU) or after-activation (Linear → ReLU → BN)"),
+             .number("dropout", \.dropout, in: 0...0.99, "dropout after each branch activation"),
+             .number("l2", \.l2, in: 0...1e3, "L2 coefficient on every Linear weight"),
+             .int("fusion_hidden", \.fusionHidden, in: 0...65_536, "width of the fusion layer after concatenation (0 = none)"),
+             .number("fusion_dropout", \.fusionDropout, in: 0...0.99, "dropout after the fusion layer"),
+             FusionSupport.seed(\.seed, "initialisation and dropout seed (branch g uses seed + g)")]
+        }
+    }
 
     private let widths: [Int]
     private let branchHidden: [Int], batchNorm: Bool, normPosition: String, dropout: Float, l2: Float, fusionHidden: Int, fusionDropout: Float
@@ -41,16 +47,16 @@ public final class LateFusion: Fusion {
 
     /// Builds one branch per group and the optional fusion layer.
     public init(config: JSONValue) throws {
-        let r = ConfigReader(config, info: Self.componentInfo)
-        widths = try FusionSupport.widths(r)
-        branchHidden = try r.ints("branch")
-        batchNorm = try r.bool("batch_norm")
-        normPosition = try r.choice("batch_norm_position", ["before-activation", "after-activation"])
-        dropout = try r.float("dropout", in: 0...0.99)
-        l2 = try r.float("l2", in: 0...1e3)
-        fusionHidden = try r.int("fusion_hidden", minimum: 0)
-        fusionDropout = try r.float("fusion_dropout", in: 0...0.99)
-        let seed = try r.seed()
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        widths = c.inputs
+        branchHidden = c.branch
+        batchNorm = c.batchNorm
+        normPosition = c.normPosition.rawValue
+        dropout = Float(c.dropout)
+        l2 = Float(c.l2)
+        fusionHidden = c.fusionHidden
+        fusionDropout = Float(c.fusionDropout)
+        let seed = ComponentSeed.mix(c.seed, component: Self.componentInfo.id)
         let (hidden, bn, p, decay, after) = (branchHidden, batchNorm, dropout, l2, normPosition == "after-activation")
         branches = BranchConcat(widths.enumerated().map { g, w in
             Sequential.mlp(inFeatures: w, hidden: hidden, batchNorm: bn, normAfterActivation: after, dropout: Array(repeating: p, count: hidden.count),

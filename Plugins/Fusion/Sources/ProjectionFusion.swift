@@ -15,15 +15,24 @@ public final class ProjectionFusion: Fusion {
             "description": "Each group linearly projected to a shared width d, concatenated, dropout.",
             "inputs": [["name": "groups", "modality": "any", "dims": ["B", "C_g"], "repeated": true]],
             "outputs": [["name": "fused", "modality": "any", "dims": ["B", "Cout"]]],
-            "config": [
-                "inputs": ["type": "array", "default": [64, 64], "minimum": 1, "maximum": 1_048_576, "description": "C_g: width of each feature group, in input order"],
-                "dim": ["type": "integer", "default": 256, "minimum": 1, "maximum": 65_536, "description": "d, the shared projection width (Study B: 128/256/512)"],
-                "activation": ["type": "string", "default": "none", "description": "after each projection: none, relu or tanh"],
-                "dropout": ["type": "number", "default": 0.1, "description": "dropout on the concatenation"],
-                "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient on the projection weights"],
-                "seed": ["type": "integer", "default": 0, "description": "initialisation and dropout seed (projection g uses seed + g)"],
-            ],
+            "config": Config.schema,
         ])
+
+    /// What follows each projection.
+    enum Activation: String, CaseIterable { case none, relu, tanh }
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var inputs = [64, 64], dim = 256, activation = Activation.none, dropout = 0.1, l2 = 0.0, seed = 0
+        static var fields: [ConfigField<Config>] {
+            [FusionSupport.inputs(\.inputs),
+             .int("dim", \.dim, in: 1...65_536, "d, the shared projection width (Study B: 128/256/512)"),
+             .choice("activation", \.activation, "after each projection: none, relu or tanh"),
+             .number("dropout", \.dropout, in: 0...0.99, "dropout on the concatenation"),
+             .number("l2", \.l2, in: 0...1e3, "L2 coefficient on the projection weights"),
+             FusionSupport.seed(\.seed, "initialisation and dropout seed (projection g uses seed + g)")]
+        }
+    }
 
     private let widths: [Int]
     private let dim: Int
@@ -38,13 +47,13 @@ public final class ProjectionFusion: Fusion {
 
     /// Builds the projections and the dropout layer.
     public init(config: JSONValue) throws {
-        let r = ConfigReader(config, info: Self.componentInfo)
-        widths = try FusionSupport.widths(r)
-        dim = try r.int("dim", minimum: 1)
-        activation = try r.choice("activation", ["none"] + ActivationLayer.Kind.allCases.map(\.rawValue))
-        dropoutP = try r.float("dropout", in: 0...0.99)
-        l2 = try r.float("l2", in: 0...1e3)
-        let seed = try r.seed()
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        widths = c.inputs
+        dim = c.dim
+        activation = c.activation.rawValue
+        dropoutP = Float(c.dropout)
+        l2 = Float(c.l2)
+        let seed = ComponentSeed.mix(c.seed, component: Self.componentInfo.id)
         let kind = ActivationLayer.Kind(rawValue: activation)
         projections = BranchConcat(widths.enumerated().map { [dim, l2] g, w in
             var gen = SeededGenerator(seed: seed &+ UInt64(g))

@@ -15,7 +15,7 @@ public final class HuBERTEncoder: EmbeddingEncoder, DifferentiableComponent {
 
     /// Loads the checkpoint named by `config.model`.
     public init(config: JSONValue) throws {
-        core = try SpeechEncoderCore(id: "hubert", family: .hubert, config: config, defaults: Self.componentInfo.configDefaults)
+        core = try SpeechEncoderCore(id: "hubert", family: .hubert, config: config)
     }
 
     /// The resolved config and output spec.

@@ -30,10 +30,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
     /// The manifest every family shares (its description names the family's checkpoints; `modelTypes` are the
     /// `config.json` `model_type`s it loads, which `emo models import` reads to pick the component).
     static func manifest(_ description: String, modelTypes: [String]) -> JSONValue {
-        func opt(_ type: String, _ d: JSONValue, _ text: String) -> JSONValue {
-            .object(["type": .string(type), "default": d, "description": .string(text)])
-        }
-        return .object([
+        .object([
             "description": .string(description),
             "model_types": .array(modelTypes.map { .string($0) }),
             "inputs": .array([
@@ -45,27 +42,29 @@ final class SpeechEncoderCore: @unchecked Sendable {
                 .object(["name": "hidden_states", "dims": .array(["L+1", "B", "T", "C"]), "dtype": "float32", "optional": true, "description": "every hidden state, index 0 = transformer input (with hidden_states: true)"]),
             ]),
             "trainable": false, "differentiable": true,
-            "config": .object([
-                "model": opt("string", "", "name imported with `emo models import`, or a checkpoint folder (config.json + model.safetensors)")
-                    .merging(["required": true]),
-                "pooling": opt("string", "mean", "mean (last_hidden_state over frames) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"),
-                "layer": opt("integer", -1, "hidden state for pooling = layer (0 = transformer input, L = last layer, -1 = last_hidden_state)"),
-                "layer_weights": opt("array|null", .null, "L+1 weights for pooling = weighted (null = equal)"),
-                "hidden_states": opt("boolean", false, "also output all hidden states [L+1, B, T, C]"),
-                "keep_activations": opt("boolean", false, "keep what backward needs from every forward (about 40 MB per second of audio per clip for a base model), so backward after forward recomputes nothing: about twice as fast for gradient explainers; off, backward re-runs the forward and recomputes each layer (activation checkpointing)"),
-            ]),
+            "config": Config.schema,
         ])
     }
 
-    init(id: String, family: SpeechEncoderConfig.Family, config: JSONValue, defaults: JSONValue) throws {
-        let read = ConfigReader(defaults.merging(config), component: id)
-        let cfg = read.config
+    /// The settings every family shares.
+    struct Config: ComponentConfig {
+        var model = "", pooling = Pooling.mean, layer = -1, layerWeights: [Double]?, hiddenStates = false, keepActivations = false
+        static var fields: [ConfigField<Config>] {
+            [.string("model", \.model, required: true, "name imported with `emo models import`, or a checkpoint folder (config.json + model.safetensors)"),
+             .choice("pooling", \.pooling, "mean (last_hidden_state over frames) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"),
+             .int("layer", \.layer, "hidden state for pooling = layer (0 = transformer input, L = last layer, -1 = last_hidden_state)"),
+             .numbers("layer_weights", \.layerWeights, "L+1 weights for pooling = weighted (null = equal)"),
+             .bool("hidden_states", \.hiddenStates, "also output all hidden states [L+1, B, T, C]"),
+             .bool("keep_activations", \.keepActivations, "keep what backward needs from every forward (about 40 MB per second of audio per clip for a base model), so backward after forward recomputes nothing: about twice as fast for gradient explainers; off, backward re-runs the forward and recomputes each layer (activation checkpointing)")]
+        }
+    }
+
+    init(id: String, family: SpeechEncoderConfig.Family, config: JSONValue) throws {
+        let c = try Config.read(config, component: id)
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: id, message: m) }
         self.id = id
         self.family = family
-        guard let model = try? read.string("model"), !model.isEmpty else {
-            throw bad("\"model\" is required: a name from `emo models list` or a Hugging Face checkpoint folder")
-        }
+        let model = c.model
         let checkpoint: String
         do {
             let folder = try ModelRegistry.standard().resolve(model)
@@ -77,15 +76,18 @@ final class SpeechEncoderCore: @unchecked Sendable {
         guard encoder.config.family == family else {
             throw bad("model '\(model)' is a \(encoder.config.family.rawValue) checkpoint; use the \(encoder.config.family.rawValue) component")
         }
-        pooling = try read.choice("pooling", as: Pooling.self)
-        layer = try read.int("layer")
+        pooling = c.pooling
+        layer = c.layer
         let nLayers = encoder.config.numLayers + 1
         guard layer >= -1, layer < nLayers else { throw bad("\"layer\" must be -1 or in 0...\(nLayers - 1)") }
-        layerWeights = read.has("layer_weights") ? try read.floats("layer_weights", count: nLayers, in: -1e30...1e30) : nil
-        returnHidden = try read.bool("hidden_states")
-        keepActivations = try read.bool("keep_activations")
+        if let given = c.layerWeights, given.count != nLayers {
+            throw bad("'layer_weights' must list \(nLayers) numbers (one per hidden state), got \(given.count)")
+        }
+        layerWeights = c.layerWeights?.map { Float($0) }
+        returnHidden = c.hiddenStates
+        keepActivations = c.keepActivations
         // The checkpoint's content hash joins the resolved config, so cached features follow the weights, not the name.
-        resolvedConfig = cfg.merging(["checkpoint_sha256": .string(checkpoint)])
+        resolvedConfig = c.json.merging(["checkpoint_sha256": .string(checkpoint)])
     }
 
     var resolvedDescription: JSONValue {

@@ -15,7 +15,7 @@ public final class Wav2Vec2Encoder: EmbeddingEncoder, DifferentiableComponent {
 
     /// Loads the checkpoint named by `config.model`.
     public init(config: JSONValue) throws {
-        core = try SpeechEncoderCore(id: "wav2vec2", family: .wav2vec2, config: config, defaults: Self.componentInfo.configDefaults)
+        core = try SpeechEncoderCore(id: "wav2vec2", family: .wav2vec2, config: config)
     }
 
     /// The resolved config and output spec.

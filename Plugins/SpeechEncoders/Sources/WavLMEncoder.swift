@@ -15,7 +15,7 @@ public final class WavLMEncoder: EmbeddingEncoder, DifferentiableComponent {
 
     /// Loads the checkpoint named by `config.model`.
     public init(config: JSONValue) throws {
-        core = try SpeechEncoderCore(id: "wavlm", family: .wavlm, config: config, defaults: Self.componentInfo.configDefaults)
+        core = try SpeechEncoderCore(id: "wavlm", family: .wavlm, config: config)
     }
 
     /// The resolved config and output spec.

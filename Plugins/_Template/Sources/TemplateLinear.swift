@@ -15,13 +15,20 @@ public final class TemplateLinear: Classifier {
             "description": "Multinomial logistic regression head (a copy-and-rename example of a trainable component).",
             "inputs": [["name": "features", "modality": "any", "dims": ["B", "C"]]],
             "outputs": [["name": "logits", "modality": "scores", "dims": ["B", "Y"]]],
-            "config": [
-                "inputs": ["type": "integer", "default": 4, "description": "C, input width"],
-                "classes": ["type": "integer", "default": 7, "description": "Y, number of classes"],
-                "seed": ["type": "integer", "default": 0, "description": "initialisation seed"],
-                "l2": ["type": "number", "default": 0.0, "description": "L2 coefficient the host applies to weight"],
-            ],
+            "config": Config.schema,
         ])
+
+    /// The settings: each key declared once (name, default, range, description); the manifest's schema and the
+    /// reading both come from this.
+    struct Config: ComponentConfig {
+        var inputs = 4, classes = 7, seed = 0, l2 = 0.0
+        static var fields: [ConfigField<Config>] {
+            [.int("inputs", \.inputs, in: 1...1_048_576, "C, input width"),
+             .int("classes", \.classes, in: 2...100_000, "Y, number of classes"),
+             .int("seed", \.seed, in: 0...Int.max, "initialisation seed"),
+             .number("l2", \.l2, in: 0...1e6, "L2 coefficient the host applies to weight")]
+        }
+    }
 
     private let d: Int
     private let k: Int
@@ -34,19 +41,19 @@ public final class TemplateLinear: Classifier {
 
     /// Creates the head with weights uniform in ±1/√C (PyTorch's nn.Linear rule), seeded.
     public init(config: JSONValue) throws {
-        // The SDK has refused unknown keys and merged the manifest's defaults; read each key once, no defaults here.
-        let read = ConfigReader(config, info: Self.componentInfo)
-        let d = try read.int("inputs", minimum: 1), k = try read.int("classes", minimum: 2)
+        // Unknown keys, wrong types and out-of-range values are refused here, naming the key.
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        let d = c.inputs, k = c.classes
         self.d = d
         self.k = k
-        self.l2 = try read.float("l2", in: 0...1e6)
+        self.l2 = Float(c.l2)
         weight = .allocate(capacity: k * d)
         weightGrad = .allocate(capacity: k * d)
         bias = .allocate(capacity: k)
         biasGrad = .allocate(capacity: k)
         weightGrad.initialize(repeating: 0, count: k * d)
         biasGrad.initialize(repeating: 0, count: k)
-        var state = UInt64(try read.int("seed", minimum: 0)) &+ 0x9E37_79B9_7F4A_7C15
+        var state = UInt64(c.seed) &+ 0x9E37_79B9_7F4A_7C15
         let bound = 1 / Float(d).squareRoot()
         func next() -> Float {  // SplitMix64 → uniform in [-bound, bound)
             state &+= 0x9E37_79B9_7F4A_7C15

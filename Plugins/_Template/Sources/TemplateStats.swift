@@ -13,8 +13,16 @@ public final class TemplateStats: Extractor {
             "description": "RMS, peak, zero-crossing rate and duration of a clip (a copy-and-rename example).",
             "inputs": [["name": "samples", "modality": "audio", "dims": ["S"], "sample_rate": 16000]],
             "outputs": [["name": "features", "modality": "handcrafted", "dims": [4]]],
-            "config": ["sample_rate": ["type": "integer", "default": 16000, "description": "samples per second of the input"]],
+            "config": Config.schema,
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var sampleRate = 16000
+        static var fields: [ConfigField<Config>] {
+            [.int("sample_rate", \.sampleRate, in: 1...Int.max, "samples per second of the input")]
+        }
+    }
 
     /// Feature names, in output order.
     public static let featureNames = ["rms", "peak", "zcr", "duration_s"]
@@ -22,7 +30,7 @@ public final class TemplateStats: Extractor {
 
     /// Creates the extractor; `sample_rate` must be positive.
     public init(config: JSONValue) throws {
-        sampleRate = try ConfigReader(config, info: Self.componentInfo).int("sample_rate", minimum: 1)
+        sampleRate = try Config.read(config, component: Self.componentInfo.id).sampleRate
     }
 
     /// The resolved config and the names of the four outputs.

@@ -11,16 +11,20 @@ public final class ModalityMasking: Explainer {
         manifest: [
             "inputs": [["name": "input", "modality": "any", "dims": "[B, ..., C]"]],
             "outputs": [["name": "attributions", "dims": "[B, ..., C]"]],
-            "config": [
-                "groups": ["type": "array", "default": [],
-                           "description": "[{\"name\", \"start\", \"end\"}] ranges of the last dimension, disjoint"],
-                "baseline": ["type": "number", "default": 0, "description": "value a dropped group is set to"],
-                "max_batch_elements": ["type": "integer", "default": 480_000,
-                                       "description": "most input elements per model call (memory bound)"],
-            ],
+            "config": Config.schema,
             "trainable": false, "differentiable": false,
             "description": "drop one feature group at a time and re-predict (Captum FeatureAblation with a group mask)",
         ])
+
+    /// The settings (`groups` as given; `FeatureGroupRange.parse` reads it).
+    struct Config: ComponentConfig {
+        var groups: JSONValue = [], baseline = 0.0, maxBatchElements = 480_000
+        static var fields: [ConfigField<Config>] {
+            [.json("groups", \.groups, type: "array", "[{\"name\", \"start\", \"end\"}] ranges of the last dimension, disjoint"),
+             .number("baseline", \.baseline, "value a dropped group is set to"),
+             ExplainerConfig.maxBatchElements(\.maxBatchElements)]
+        }
+    }
 
     /// The groups, in config order.
     public let groups: [FeatureGroupRange]
@@ -31,10 +35,10 @@ public final class ModalityMasking: Explainer {
 
     /// Creates the explainer from its merged config.
     public init(config: JSONValue) throws {
-        let read = ConfigReader(config, info: Self.componentInfo)
-        self.groups = try FeatureGroupRange.parse(config["groups"], component: Self.componentInfo.id)
-        self.baselineValue = try read.float("baseline")
-        self.maxBatchElements = try read.int("max_batch_elements", minimum: 1)
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        groups = try FeatureGroupRange.parse(c.groups, component: Self.componentInfo.id)
+        baselineValue = Float(c.baseline)
+        maxBatchElements = c.maxBatchElements
     }
 
     /// Creates the explainer for known groups.

@@ -14,29 +14,35 @@ public final class IntegratedGradients: Explainer {
         manifest: [
             "inputs": [["name": "input", "modality": "any", "dims": "[B, ...]"]],
             "outputs": [["name": "attributions", "dims": "[B, ...]"], ["name": "delta", "dims": "[B]"]],
-            "config": [
-                "method": ["type": "string", "default": "gausslegendre",
-                           "enum": .array(IntegrationMethod.allCases.map { .string($0.rawValue) }),
-                           "description": "path-integral rule (Captum's names)"],
-                "n_steps": ["type": "integer", "default": 50, "minimum": 1, "maximum": 100_000, "description": "points on the path"],
-                "baseline": ["type": "string", "default": "zero", "enum": ["zero", "mean", "given"],
-                             "description": "zero; mean = each row's mean over all its elements; given = the baseline passed to explain"],
-                "max_batch_elements": ["type": "integer", "default": 480_000,
-                                       "description": "most input elements per model call (memory bound)"],
-                "return_delta": ["type": "boolean", "default": true, "description": "report the convergence delta"],
-            ],
+            "config": Config.schema,
             "trainable": false, "differentiable": false,
             "description": "Integrated Gradients over any differentiable chain, exactly as Captum computes it",
         ])
 
     /// Where the path starts when `explain` is given no baseline.
-    public enum BaselineKind: String, Sendable {
+    public enum BaselineKind: String, Sendable, CaseIterable {
         /// All zeros.
         case zero
         /// Every element of a row set to that row's mean (a constant signal at the row's mean level).
         case mean
         /// Only the baseline passed to `explain`; none is an error.
         case given
+    }
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var method = IntegrationMethod.gaussLegendre, nSteps = 50, baseline = BaselineKind.zero
+        var maxBatchElements = 480_000, returnDelta = true
+        static var fields: [ConfigField<Config>] {
+            [.choice("method", \.method, "path-integral rule (Captum's names)"),
+             .int("n_steps", \.nSteps, in: 1...100_000, "points on the path (at least 2 for the Riemann rules)"),
+             .choice("baseline", \.baseline, "zero; mean = each row's mean over all its elements; given = the baseline passed to explain"),
+             ExplainerConfig.maxBatchElements(\.maxBatchElements),
+             .bool("return_delta", \.returnDelta, "report the convergence delta")]
+        }
+        func problem() -> String? {
+            nSteps < method.minimumSteps ? "'n_steps' must be ≥ \(method.minimumSteps) for method \(method.rawValue), got \(nSteps)" : nil
+        }
     }
 
     /// Path-integral rule.
@@ -52,23 +58,12 @@ public final class IntegratedGradients: Explainer {
 
     /// Creates the explainer from its merged config.
     public init(config: JSONValue) throws {
-        let id = Self.componentInfo.id
-        let read = ConfigReader(config, info: Self.componentInfo)
-        let name = try read.string("method")
-        guard let method = IntegrationMethod(rawValue: name) else {
-            throw ComponentError.invalidConfig(
-                component: id,
-                message: "'method' is '\(name)'; use one of \(IntegrationMethod.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self.method = method
-        self.steps = try read.int("n_steps", minimum: method.minimumSteps)
-        let base = try read.string("baseline")
-        guard let kind = BaselineKind(rawValue: base) else {
-            throw ComponentError.invalidConfig(component: id, message: "'baseline' is '\(base)'; use zero, mean or given")
-        }
-        self.baselineKind = kind
-        self.maxBatchElements = try read.int("max_batch_elements", minimum: 1)
-        self.returnsDelta = try read.bool("return_delta")
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        method = c.method
+        steps = c.nSteps
+        baselineKind = c.baseline
+        maxBatchElements = c.maxBatchElements
+        returnsDelta = c.returnDelta
     }
 
     /// The resolved config.

@@ -14,17 +14,22 @@ public final class Occlusion: Explainer {
         manifest: [
             "inputs": [["name": "input", "modality": "any", "dims": "[B, ...]"]],
             "outputs": [["name": "attributions", "dims": "[B, ...]"]],
-            "config": [
-                "window": ["type": "array", "default": [1],
-                           "description": "window extent over the trailing dimensions (samples, frames or features); leading dimensions it leaves out are covered whole"],
-                "stride": ["type": "array", "default": [1], "description": "step of the window, one per window dimension"],
-                "baseline": ["type": "number", "default": 0, "description": "value the window is filled with (a baseline passed to explain replaces it)"],
-                "max_batch_elements": ["type": "integer", "default": 480_000,
-                                       "description": "most input elements per model call (memory bound)"],
-            ],
+            "config": Config.schema,
             "trainable": false, "differentiable": false,
             "description": "sliding-window occlusion over any chain, exactly as Captum computes it",
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var window = [1], stride = [1], baseline = 0.0, maxBatchElements = 480_000
+        static var fields: [ConfigField<Config>] {
+            [.ints("window", \.window, in: 1...Int.max, acceptsSingle: true, nonEmpty: true,
+                   "window extent over the trailing dimensions (samples, frames or features); leading dimensions it leaves out are covered whole"),
+             .ints("stride", \.stride, in: 1...Int.max, acceptsSingle: true, nonEmpty: true, "step of the window, one per window dimension"),
+             .number("baseline", \.baseline, "value the window is filled with (a baseline passed to explain replaces it)"),
+             ExplainerConfig.maxBatchElements(\.maxBatchElements)]
+        }
+    }
 
     /// Window extent over the trailing dimensions.
     public let window: [Int]
@@ -37,11 +42,11 @@ public final class Occlusion: Explainer {
 
     /// Creates the explainer from its merged config.
     public init(config: JSONValue) throws {
-        let read = ConfigReader(config, info: Self.componentInfo)
-        self.window = try read.ints("window", minimum: 1, acceptsSingle: true, nonEmpty: true)
-        self.stride = try read.ints("stride", minimum: 1, acceptsSingle: true, nonEmpty: true)
-        self.baselineValue = try read.float("baseline")
-        self.maxBatchElements = try read.int("max_batch_elements", minimum: 1)
+        let c = try Config.read(config, component: Self.componentInfo.id)
+        window = c.window
+        stride = c.stride
+        baselineValue = Float(c.baseline)
+        maxBatchElements = c.maxBatchElements
     }
 
     /// The resolved config.

@@ -1,3 +1,4 @@
+import EmoPluginSDK
 import EmoCore
 
 /// The checked shape of one explain call: rows, elements per row, targets.
@@ -76,4 +77,12 @@ struct ExplainInputs {
 
     /// Rows that fit in `maxElements` elements, at least one.
     static func rowsPerBatch(perRow: Int, maxElements: Int) -> Int { max(1, maxElements / max(1, perRow)) }
+}
+
+/// The config key every explainer takes.
+enum ExplainerConfig {
+    /// `max_batch_elements`: most input elements per model call (memory bound).
+    static func maxBatchElements<C>(_ path: WritableKeyPath<C, Int>) -> ConfigField<C> {
+        .int("max_batch_elements", path, in: 1...Int.max, "most input elements per model call (memory bound)")
+    }
 }

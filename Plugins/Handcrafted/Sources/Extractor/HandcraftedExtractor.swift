@@ -30,32 +30,13 @@ public final class HandcraftedExtractor: Extractor {
 
     /// Creates the extractor from a config (manifest defaults merged with the user's values).
     public init(config: JSONValue) throws {
-        let read = ConfigReader(config, info: Self.componentInfo)
-        let cfg = read.config
+        let c = try Config.read(config, component: Self.componentInfo.id)
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: "handcrafted", message: m) }
-        let p = try read.choice("preset", as: Preset.self)
-        var s = ExtractorSettings()
-        s.sampleRate = try read.double("sample_rate")
-        s.nFFT = try read.int("n_fft")
-        s.hop = try read.int("hop_length")
-        s.nMFCC = try read.int("n_mfcc")
-        s.nMels = try read.int("n_mels")
-        s.rollPercent = try read.double("roll_percent")
-        s.pitch.fmin = try read.double("pitch_fmin")
-        s.pitch.fmax = try read.double("pitch_fmax")
-        s.pitch.frameLength = try read.int("pitch_frame_length")
+        let p = c.preset
+        var s = c.settings
         s.pitch.hopLength = s.hop
-        s.lpcOrder = try read.int("lpc_order")
-        s.formantMethod = try read.choice("formant_method", as: FormantMethod.self)
-        s.voiceMethod = try read.choice("voice_method", as: VoiceMethod.self)
-        guard s.sampleRate == 16000 else { throw bad("sample_rate must be 16000 (EmoKit clips are 16 kHz mono)") }
-        guard s.nMels >= 1, s.nMFCC >= 1, s.nMFCC <= s.nMels else { throw bad("need 1 <= n_mfcc <= n_mels") }
-        guard s.rollPercent > 0, s.rollPercent < 1 else { throw bad("roll_percent must be in (0, 1)") }
-        guard s.lpcOrder >= 4, s.lpcOrder <= 40 else { throw bad("lpc_order must be in 4...40") }
-        let custom = try (read.choices("descriptors", Descriptor.allCases.map(\.rawValue)) ?? []).compactMap(Descriptor.init(rawValue:))
-        if p == .custom && custom.isEmpty { throw bad("preset custom needs a non-empty descriptors list") }
-        let override = try read.choices("functionals", Functional.allCases.map(\.rawValue))?.compactMap(Functional.init(rawValue:))
-        if override?.isEmpty == true { throw bad("functionals must not be empty (or null for the preset's own)") }
+        let custom = c.descriptors ?? []
+        let override = c.functionals
         do { analyzer = try DescriptorAnalyzer(settings: s) } catch { throw bad(error.description) }
         settings = s
         preset = p
@@ -69,9 +50,7 @@ public final class HandcraftedExtractor: Extractor {
             }
         }
         featureNames = names
-        var resolved = cfg.objectValue ?? [:]
-        resolved["functionals"] = override.map { .array($0.map { .string($0.rawValue) }) } ?? .null
-        resolvedConfig = .object(resolved)
+        resolvedConfig = c.json
     }
 
     /// `{"config":{...},"outputs":[{"name":"features","dims":[C],"feature_names":[...]}]}`.

@@ -14,8 +14,7 @@ public final class BertEncoder: EmbeddingEncoder, TrainableComponent {
         kind: .encoder, id: "bert", version: "1.0.0", displayName: "BERT / MiniLM text encoder",
         manifest: TextEncoderCore.manifest(
             "BERT-family (Hugging Face BertModel checkpoint: BERT, MiniLM, sentence-transformers models) embedding of a transcript: CLS or masked-mean pooled hidden state, optionally L2-normalised, with BERT's WordPiece tokenizer.",
-            modelTypes: ["bert"], files: "config.json, model.safetensors, vocab.txt (as Hugging Face publishes bert-base-uncased or all-MiniLM-L6-v2)",
-            maxTokens: 256, pooling: .mean))
+            modelTypes: ["bert"], family: BertFamily.self))
 
     private let core: TextEncoderCore
     /// The network.
@@ -25,8 +24,7 @@ public final class BertEncoder: EmbeddingEncoder, TrainableComponent {
 
     /// Loads the model folder named by `config["model"]`.
     public init(config: JSONValue) throws {
-        core = try TextEncoderCore(info: Self.componentInfo, family: .bert,
-                                   files: "config.json, model.safetensors and vocab.txt", config: config)
+        core = try TextEncoderCore(BertFamily.self, id: Self.componentInfo.id, family: .bert, config: config)
     }
 
     /// The resolved config and output widths.
@@ -49,4 +47,11 @@ public final class BertEncoder: EmbeddingEncoder, TrainableComponent {
 
     /// Restores weights `saveState` wrote.
     public func loadState(_ bytes: [UInt8]) throws { try core.loadState(bytes) }
+}
+
+/// The `bert` component's defaults.
+enum BertFamily: TextEncoderFamily {
+    static let files = "config.json, model.safetensors, vocab.txt (as Hugging Face publishes bert-base-uncased or all-MiniLM-L6-v2)"
+    static let maxTokens = 256
+    static let pooling = TextEncoderCore.Pooling.mean
 }

@@ -12,8 +12,7 @@ public final class RobertaEncoder: EmbeddingEncoder, TrainableComponent {
         kind: .encoder, id: "roberta", version: "1.0.0", displayName: "RoBERTa text encoder",
         manifest: TextEncoderCore.manifest(
             "RoBERTa (Hugging Face RobertaModel checkpoint) embedding of a transcript: CLS or masked-mean pooled hidden state, with RoBERTa's byte-level BPE tokenizer.",
-            modelTypes: ["roberta", "xlm-roberta"], files: "config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)",
-            maxTokens: 64, pooling: .cls))
+            modelTypes: ["roberta", "xlm-roberta"], family: RobertaFamily.self))
 
     private let core: TextEncoderCore
     /// The network.
@@ -23,8 +22,7 @@ public final class RobertaEncoder: EmbeddingEncoder, TrainableComponent {
 
     /// Loads the model folder named by `config["model"]`.
     public init(config: JSONValue) throws {
-        core = try TextEncoderCore(info: Self.componentInfo, family: .roberta,
-                                   files: "config.json, model.safetensors, vocab.json and merges.txt", config: config)
+        core = try TextEncoderCore(RobertaFamily.self, id: Self.componentInfo.id, family: .roberta, config: config)
     }
 
     /// The resolved config and output widths.
@@ -47,4 +45,11 @@ public final class RobertaEncoder: EmbeddingEncoder, TrainableComponent {
 
     /// Restores weights `saveState` wrote.
     public func loadState(_ bytes: [UInt8]) throws { try core.loadState(bytes) }
+}
+
+/// The `roberta` component's defaults.
+enum RobertaFamily: TextEncoderFamily {
+    static let files = "config.json, model.safetensors, vocab.json, merges.txt (as Hugging Face publishes roberta-base)"
+    static let maxTokens = 64
+    static let pooling = TextEncoderCore.Pooling.cls
 }

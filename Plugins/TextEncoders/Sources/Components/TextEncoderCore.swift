@@ -62,43 +62,26 @@ final class TextEncoderCore: @unchecked Sendable {
     /// Training mode (dropout on, forwards recorded).
     private(set) var training = false
 
-    /// The manifest both families share; `description`, `modelTypes` and the folder's files differ.
-    static func manifest(_ description: String, modelTypes: [String], files: String, maxTokens: Int,
-                         pooling: Pooling) -> JSONValue {
+    /// The manifest both families share; `description`, `modelTypes` and the family's defaults differ.
+    static func manifest<Family: TextEncoderFamily>(_ description: String, modelTypes: [String], family _: Family.Type) -> JSONValue {
         [
             "description": .string(description),
             "model_types": .array(modelTypes.map { .string($0) }),
             "inputs": [["name": "text", "modality": "text", "dims": ["B"]]],
             "outputs": [["name": "embedding", "modality": "text", "dims": ["B", "C"]],
                         ["name": "hidden_states", "modality": "text", "dims": ["L+1", "B", "T", "C"], "optional": true]],
-            "config": [
-                "model": ["type": "string", "default": "", "required": true, "description": .string("a name from `emo models list`, or a folder with \(files)")],
-                "max_tokens": ["type": "integer", "default": .number(Double(maxTokens)), "minimum": 3, "maximum": 8_192, "description": "tokens per text after truncation, the start and end tokens included; longer texts are cut (and a note says so on stderr)"],
-                "pooling": ["type": "string", "default": .string(pooling.rawValue), "enum": ["cls", "mean"], "description": "first token or mean over non-padding tokens"],
-                "normalize": ["type": "boolean", "default": false, "description": "L2-normalise the pooled vector (sentence-transformers' Normalize module: mean + normalize reproduces all-MiniLM-L6-v2's sentence embedding)"],
-                "layer": ["type": "integer", "default": -1, "description": "hidden state to pool: 0 = embeddings, L or -1 = last layer"],
-                "padding": ["type": "string", "default": "longest", "enum": ["longest", "max_length"], "description": "pad the batch to its longest row or to max_tokens"],
-                "hidden_states": ["type": "boolean", "default": false, "description": "also return all hidden states [L+1, B, T, C]"],
-                "token_embeddings": ["type": "boolean", "default": false, "description": "also return the token ids [B, T] and their word embeddings [B, T, C] (for Integrated Gradients over tokens)"],
-                "fine_tune": ["type": "string", "default": "frozen", "description": "what training updates: frozen (nothing; the embeddings can be cached), all (every weight, embeddings included), or top-K (the top K transformer layers, e.g. top-2)"],
-                "seed": ["type": "integer", "default": 0, "minimum": 0, "description": "seed of the dropout masks in training (fine_tune other than frozen)"],
-                "dropout": ["type": "boolean", "default": true, "description": "while fine-tuning, apply the checkpoint's dropouts (hidden_dropout_prob, attention_probs_dropout_prob); false trains without dropout"],
-            ],
+            "config": TextEncoderConfig<Family>.schema,
             "trainable": true,
             "differentiable": true,
         ]
     }
 
     /// Loads the folder named by `config["model"]`; `family` is the checkpoint family the component runs.
-    init(info: ComponentInfo, family: TextTransformerConfig.Family, files: String, config: JSONValue) throws {
-        let id = info.id
+    init<Family: TextEncoderFamily>(_: Family.Type, id: String, family: TextTransformerConfig.Family, config: JSONValue) throws {
         self.id = id
         func bad(_ m: String) -> ComponentError { .invalidConfig(component: id, message: m) }
-        let read = ConfigReader(config, info: info)
-        let folder = try read.string("model")
-        guard !folder.isEmpty else {
-            throw bad("\"model\" must name a model from `emo models list` or a folder with \(files)")
-        }
+        let c = try TextEncoderConfig<Family>.read(config, component: id)
+        let folder = c.model
         do {
             let folder = try ModelRegistry.standard().resolve(folder)
             model = try TextTransformer(folder: folder)
@@ -118,27 +101,27 @@ final class TextEncoderCore: @unchecked Sendable {
         }
         // The default (the family's usual length) is capped by the checkpoint's positions; another value beyond them
         // is an error. (The SDK fills defaults in before the component sees the config, so compare with it.)
-        var maxTokens = try read.int("max_tokens")
-        if maxTokens == info.manifest["config"]?["max_tokens"]?["default"]?.intValue { maxTokens = min(maxTokens, model.config.maxTokens) }
+        var maxTokens = c.maxTokens
+        if maxTokens == Family.maxTokens { maxTokens = min(maxTokens, model.config.maxTokens) }
         guard maxTokens <= model.config.maxTokens else {
             throw bad("\"max_tokens\" \(maxTokens) exceeds the checkpoint's \(model.config.maxTokens) positions")
         }
         self.maxTokens = maxTokens
-        pooling = try read.choice("pooling", as: Pooling.self)
-        normalize = try read.bool("normalize")
+        pooling = c.pooling
+        normalize = c.normalize
         let layers = model.config.numLayers
-        let layer = try read.int("layer")
+        let layer = c.layer
         guard layer >= -(layers + 1), layer <= layers else {
             throw bad("\"layer\" must be an integer in -\(layers + 1)...\(layers) (0 = embeddings, -1 = last)")
         }
         self.layer = layer < 0 ? layers + 1 + layer : layer
-        padding = try read.choice("padding", as: PaddingStrategy.self)
-        returnsHiddenStates = try read.bool("hidden_states")
-        returnsTokenEmbeddings = try read.bool("token_embeddings")
-        seed = UInt64(try read.int("seed"))
-        dropout = try read.bool("dropout")
+        padding = c.padding
+        returnsHiddenStates = c.hiddenStates
+        returnsTokenEmbeddings = c.tokenEmbeddings
+        seed = UInt64(c.seed)
+        dropout = c.dropout
         let network = model
-        let scope = try Self.scope(try read.string("fine_tune"), config: network.config, component: id)
+        let scope = try Self.scope(c.fineTune, config: network.config, component: id)
         self.scope = scope
         gradients = scope.map { network.makeGradients(for: $0) }
         trainingTape.enableDropout(nil, seed: seed)
@@ -403,5 +386,36 @@ final class TextEncoderCore: @unchecked Sendable {
             for k in 0..<c { out[r * c + k] = (g[r * c + k] - y[r * c + k] * dot) * inv }
         }
         return out
+    }
+}
+
+/// What differs between the BERT and RoBERTa components' configs: the defaults and the files a folder holds.
+protocol TextEncoderFamily {
+    /// The files a checkpoint folder holds (for the `model` key's description).
+    static var files: String { get }
+    /// The family's usual `max_tokens`.
+    static var maxTokens: Int { get }
+    /// The family's usual pooling.
+    static var pooling: TextEncoderCore.Pooling { get }
+}
+
+/// The `bert` and `roberta` components' settings.
+struct TextEncoderConfig<Family: TextEncoderFamily>: ComponentConfig {
+    var model = "", maxTokens = Family.maxTokens, pooling = Family.pooling, normalize = false, layer = -1
+    var padding = PaddingStrategy.longest, hiddenStates = false, tokenEmbeddings = false
+    var fineTune = "frozen", seed = 0, dropout = true
+
+    static var fields: [ConfigField<Self>] {
+        [.string("model", \.model, required: true, "a name from `emo models list`, or a folder with \(Family.files)"),
+         .int("max_tokens", \.maxTokens, in: 3...8_192, "tokens per text after truncation, the start and end tokens included; longer texts are cut (and a note says so on stderr)"),
+         .choice("pooling", \.pooling, "first token or mean over non-padding tokens"),
+         .bool("normalize", \.normalize, "L2-normalise the pooled vector (sentence-transformers' Normalize module: mean + normalize reproduces all-MiniLM-L6-v2's sentence embedding)"),
+         .int("layer", \.layer, "hidden state to pool: 0 = embeddings, L or -1 = last layer"),
+         .choice("padding", \.padding, "pad the batch to its longest row or to max_tokens (none: rows keep their own lengths)"),
+         .bool("hidden_states", \.hiddenStates, "also return all hidden states [L+1, B, T, C]"),
+         .bool("token_embeddings", \.tokenEmbeddings, "also return the token ids [B, T] and their word embeddings [B, T, C] (for Integrated Gradients over tokens)"),
+         .string("fine_tune", \.fineTune, "what training updates: frozen (nothing; the embeddings can be cached), all (every weight, embeddings included), or top-K (the top K transformer layers, e.g. top-2)"),
+         .int("seed", \.seed, in: 0...Int.max, "seed of the dropout masks in training (fine_tune other than frozen)"),
+         .bool("dropout", \.dropout, "while fine-tuning, apply the checkpoint's dropouts (hidden_dropout_prob, attention_probs_dropout_prob); false trains without dropout")]
     }
 }

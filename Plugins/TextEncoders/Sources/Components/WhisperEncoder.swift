@@ -37,14 +37,7 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
                        ["name": "lengths", "dims": ["B"], "optional": true]],
             "outputs": [["name": "embedding", "modality": "audio", "dims": ["B", "C"]],
                         ["name": "hidden_states", "modality": "audio", "dims": ["L+1", "B", "T", "C"], "optional": true]],
-            "config": [
-                "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt) or a Hugging Face one (config.json, model.safetensors)"],
-                "window": ["type": "string", "default": "30s", "enum": ["30s", "clip"], "description": "30s: pad to Whisper's 30 s window (1500 frames; as Whisper, CTranslate2 and transformers run it). clip: the clip's own frames only, position table sliced (about 10x faster on 3 s clips; different values)"],
-                "pooling": ["type": "string", "default": "mean", "enum": ["mean", "mean-std", "layer", "weighted"], "description": "mean (final output over the real frames) | mean-std (its mean, then its standard deviation over the real frames: [B, 2C]) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"],
-                "layer": ["type": "integer", "default": -1, "description": "hidden state for pooling = layer: 0 = first layer's input, L or -1 = final output"],
-                "layer_weights": ["type": "array|null", "default": .null, "description": "L+1 weights for pooling = weighted (null = equal)"],
-                "hidden_states": ["type": "boolean", "default": false, "description": "also output all hidden states [L+1, B, T, C]"],
-            ],
+            "config": Config.schema,
             "trainable": false,
             "differentiable": true,
         ])
@@ -62,6 +55,20 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
         case mean, layer, weighted
         /// Mean then population standard deviation of the final output over the real frames (`[B, 2C]`).
         case meanStd = "mean-std"
+    }
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var model = "", window = Window.thirtySeconds, pooling = Pooling.mean, layer = -1
+        var layerWeights: [Double]?, hiddenStates = false
+        static var fields: [ConfigField<Config>] {
+            [.string("model", \.model, required: true, "a name from `emo models list`, a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt) or a Hugging Face one (config.json, model.safetensors)"),
+             .choice("window", \.window, "30s: pad to Whisper's 30 s window (1500 frames; as Whisper, CTranslate2 and transformers run it). clip: the clip's own frames only, position table sliced (about 10x faster on 3 s clips; different values)"),
+             .choice("pooling", \.pooling, "mean (final output over the real frames) | mean-std (its mean, then its standard deviation over the real frames: [B, 2C]) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"),
+             .int("layer", \.layer, "hidden state for pooling = layer: 0 = first layer's input, L or -1 = final output"),
+             .numbers("layer_weights", \.layerWeights, "L+1 weights for pooling = weighted (null = equal)"),
+             .bool("hidden_states", \.hiddenStates, "also output all hidden states [L+1, B, T, C]")]
+        }
     }
 
     /// The network (encoder and decoder; only the encoder runs here).
@@ -87,11 +94,8 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
     /// Loads the folder named by `config["model"]`.
     public init(config: JSONValue) throws {
         let id = Self.componentInfo.id
-        let read = ConfigReader(config, info: Self.componentInfo)
-        let folder = try read.string("model")
-        guard !folder.isEmpty else {
-            throw ComponentError.invalidConfig(component: id, message: "\"model\" must name a Whisper folder: CTranslate2 (model.bin, config.json, vocabulary.txt) or Hugging Face (config.json, model.safetensors)")
-        }
+        let c = try Config.read(config, component: id)
+        let folder = c.model
         do {
             let resolved = try ModelRegistry.standard().resolve(folder)
             model = try WhisperModel(folder: resolved)
@@ -99,21 +103,24 @@ public final class WhisperEncoder: EmbeddingEncoder, DifferentiableComponent, @u
         } catch {
             throw ComponentError.io(component: id, path: folder, message: "\(error)")
         }
-        window = try read.choice("window", as: Window.self)
-        pooling = try read.choice("pooling", as: Pooling.self)
+        window = c.window
+        pooling = c.pooling
         let states = model.encoderLayers.count + 1
-        let layer = try read.int("layer")
+        let layer = c.layer
         guard layer >= -states, layer < states else {
             throw ComponentError.invalidConfig(component: id, message: "\"layer\" must be in -\(states)...\(states - 1) (0 = first layer's input, -1 = final output)")
         }
         self.layer = layer < 0 ? states + layer : layer
-        let raw = read.has("layer_weights") ? try read.floats("layer_weights", count: states, in: -1e30...1e30)
-                                            : [Float](repeating: 0, count: states)
+        let given = c.layerWeights ?? [Double](repeating: 0, count: states)
+        guard given.count == states else {
+            throw ComponentError.invalidConfig(component: id, message: "'layer_weights' must list \(states) numbers (one per hidden state), got \(given.count)")
+        }
+        let raw = given.map { Float($0) }
         let top = raw.max() ?? 0
         let e = raw.map { Foundation.exp($0 - top) }
         let sum = e.reduce(0, +)
         layerWeights = e.map { $0 / sum }
-        returnsHiddenStates = try read.bool("hidden_states")
+        returnsHiddenStates = c.hiddenStates
     }
 
     /// The resolved config and output widths.

@@ -19,14 +19,20 @@ public final class WhisperTranscriber: Extractor {
             "model_types": ["ctranslate2-whisper"],
             "inputs": [["name": "audio", "modality": "audio", "dims": ["S"], "sample_rate": 16000]],
             "outputs": [["name": "transcript", "modality": "text", "dims": []]],
-            "config": [
-                "model": ["type": "string", "default": "", "required": true, "description": "a name from `emo models list`, or a CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"],
-                "max_new_tokens": ["type": "integer", "default": 224, "minimum": 1, "maximum": 448, "description": "longest transcript in tokens (Whisper's default sample_len)"],
-                "language": ["type": "string", "default": "en", "description": "spoken language for multilingual checkpoints (ignored by English-only ones)"],
-            ],
+            "config": Config.schema,
             "trainable": false,
             "differentiable": false,
         ])
+
+    /// The settings.
+    struct Config: ComponentConfig {
+        var model = "", maxNewTokens = 224, language = "en"
+        static var fields: [ConfigField<Config>] {
+            [.string("model", \.model, required: true, "a name from `emo models list`, or a CTranslate2 Whisper folder: model.bin, config.json, vocabulary.txt"),
+             .int("max_new_tokens", \.maxNewTokens, in: 1...448, "longest transcript in tokens (Whisper's default sample_len)"),
+             .string("language", \.language, "spoken language for multilingual checkpoints (ignored by English-only ones)")]
+        }
+    }
 
     /// The network.
     public let model: WhisperModel
@@ -44,15 +50,8 @@ public final class WhisperTranscriber: Extractor {
     /// Loads the folder named by `config["model"]`.
     public init(config: JSONValue) throws {
         let id = Self.componentInfo.id
-        let read = ConfigReader(config, info: Self.componentInfo)
-        let folder = try read.string("model")
-        guard !folder.isEmpty else {
-            throw ComponentError.invalidConfig(component: id, message: "\"model\" must name a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt)")
-        }
-        let maxNew = try read.int("max_new_tokens")
-        guard maxNew > 0 else {
-            throw ComponentError.invalidConfig(component: id, message: "\"max_new_tokens\" must be a positive integer")
-        }
+        let c = try Config.read(config, component: id)
+        let folder = c.model
         do {
             let folder = try ModelRegistry.standard().resolve(folder)
             model = try WhisperModel(folder: folder)
@@ -64,8 +63,8 @@ public final class WhisperTranscriber: Extractor {
         guard vocabulary.tokens.count == model.vocabularySize else {
             throw ComponentError.io(component: id, path: folder, message: "vocabulary.txt has \(vocabulary.tokens.count) tokens but the model's embedding has \(model.vocabularySize) rows")
         }
-        maxNewTokens = maxNew
-        language = try read.string("language")
+        maxNewTokens = c.maxNewTokens
+        language = c.language
         do { prompt = try vocabulary.prompt(language: language) } catch {
             throw ComponentError.invalidConfig(component: id, message: "\(error)")
         }
