@@ -68,8 +68,18 @@ final class DenseBackwardTests: XCTestCase {
         let gamma = (0..<n).map { 0.5 + Float($0) / 10 }, beta = (0..<n).map { Float($0) / 7 - 1 }
         let dy = (0..<(rows * n)).map { Float(($0 * 31) % 17) / 8 - 1 }
         var y = [Float](repeating: 0, count: rows * n), xhat = y, rstd = [Float](repeating: 0, count: rows), dx = y
-        Dense.layerNorm(rows: rows, n: n, x: x, gamma: gamma, beta: beta, eps: 1e-5, y: &y, xhat: &xhat, rstd: &rstd)
-        Dense.layerNormBackward(rows: rows, n: n, xhat: xhat, rstd: rstd, gamma: gamma, dy: dy, dx: &dx)
+        Kernels.layerNorm(x: x, rows: rows, features: n, gamma: gamma, beta: beta, eps: 1e-5, y: &y, rstd: &rstd, xhat: &xhat)
+        Kernels.layerNormBackward(xhat: xhat, rstd: rstd, gamma: gamma, gradOutput: dy, rows: rows, features: n, gradInput: &dx)
+        // The xhat form agrees with the form from x and the mean (the text encoders' backward), and accumulates.
+        var mean = rstd, dx2 = dx, gradGamma = gamma, gradBeta = beta
+        Kernels.layerNorm(x: x, rows: rows, features: n, gamma: gamma, beta: beta, eps: 1e-5, y: &y, mean: &mean, rstd: &rstd)
+        Kernels.layerNormBackward(x: x, gradOutput: dy, rows: rows, features: n, gamma: gamma, mean: mean, rstd: rstd,
+                                  gradInput: &dx2, gradGamma: &gradGamma, gradBeta: &gradBeta)
+        for i in dx.indices { XCTAssertEqual(dx[i], dx2[i], accuracy: 1e-6) }
+        var twice = dx
+        Kernels.layerNormBackward(xhat: xhat, rstd: rstd, gamma: gamma, gradOutput: dy, rows: rows, features: n, gradInput: &twice,
+                                  accumulate: true)
+        for i in dx.indices { XCTAssertEqual(twice[i], 2 * dx[i], accuracy: 1e-5) }
         func lnRow(_ v: [Double]) -> [Double] {
             let m = v.reduce(0, +) / Double(n)
             let s = (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(n) + 1e-5).squareRoot()

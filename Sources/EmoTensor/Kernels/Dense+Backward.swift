@@ -6,46 +6,6 @@ import Foundation
 ///
 /// Dimension legend: docs/numerics.md (`N` rows, `C` row width; a column-normalised matrix is `[T, C]`).
 extension Dense {
-    // MARK: - Layer norm with recorded statistics
-
-    /// Layer norm of each row that also records `xhat[N, C]` (the normalised row, before `gamma`/`beta`) and
-    /// `rstd[N]` (`1 / sqrt(var + eps)`), which `layerNormBackward` needs. `x`, `y` and `xhat` may alias.
-    public static func layerNorm(rows: Int, n: Int, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
-                                 beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>,
-                                 xhat: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
-        parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
-            let first = range.lowerBound
-            kernels.layer_norm(x + first * n, range.count, n, gamma, beta, eps, y + first * n, xhat + first * n,
-                               nil, rstd + first)
-        }
-    }
-
-    /// Layer-norm backward per row: `dx = rstd (g − mean(g) − xhat mean(g xhat))`, `g = dy γ`, written to `dx`
-    /// (or added to it with `accumulate`). `dx` may alias `dy` (not with `accumulate`).
-    public static func layerNormBackward(rows: Int, n: Int, xhat: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-                                         gamma: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                         dx: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
-            for r in range {
-                let hr = xhat + r * n, dyr = dy + r * n, dxr = dx + r * n
-                var m1: Float = 0, m2: Float = 0
-                for i in 0..<n {
-                    let g = dyr[i] * gamma[i]
-                    m1 += g
-                    m2 += g * hr[i]
-                }
-                m1 /= Float(n)
-                m2 /= Float(n)
-                let s = rstd[r]
-                if accumulate {
-                    for i in 0..<n { dxr[i] += s * (dyr[i] * gamma[i] - m1 - hr[i] * m2) }
-                } else {
-                    for i in 0..<n { dxr[i] = s * (dyr[i] * gamma[i] - m1 - hr[i] * m2) }
-                }
-            }
-        }
-    }
-
     // MARK: - Column norm (GroupNorm(C, C) on frames-major data) with recorded statistics
 
     /// Normalises each column of `x[T, C]` over its rows in place, leaving `xhat` (no `gamma`/`beta`), and

@@ -10,14 +10,7 @@ import Foundation
 public enum Dense {
     // GEMM and linear layers: Kernels.sgemm and Kernels.linear (accumulate: true adds a residual branch).
 
-    /// Layer norm of each of `rows` rows of width `n` (biased variance, as PyTorch), in place or out of place.
-    public static func layerNorm(rows: Int, n: Int, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
-                                 beta: UnsafePointer<Float>, eps: Float, y: UnsafeMutablePointer<Float>) {
-        parallel(rows, grain: max(1, 65_536 / max(n, 1))) { range in
-            kernels.layer_norm(x + range.lowerBound * n, range.count, n, gamma, beta, eps, y + range.lowerBound * n,
-                               nil, nil, nil)
-        }
-    }
+    // Layer norm (with or without recorded statistics) and its backward: Kernels.layerNorm, Kernels.layerNormBackward.
 
     /// Normalises each column of `x[T, C]` over its `T` rows (PyTorch `GroupNorm(C, C)` on `[C, T]`), in place.
     /// `scratch` holds `2 * C` floats.

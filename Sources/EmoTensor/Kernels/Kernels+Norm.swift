@@ -9,12 +9,16 @@ extension Kernels {
     ///   - x: input `[N, C]`; `y` `[N, C]` may be the same buffer (in place).
     ///   - gamma, beta: `[C]` each, or nil for 1 and 0.
     ///   - mean, rstd: optional outputs `[N]` saved for backward.
+    ///   - xhat: optional output `[N, C]`, the normalised rows before `γ`/`β` (what a backward from `xhat` needs
+    ///     when the input is overwritten); it may be `x` itself.
     public static func layerNorm(x: UnsafePointer<Float>, rows n: Int, features c: Int,
                                  gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
                                  y: UnsafeMutablePointer<Float>,
-                                 mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil) {
+                                 mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil,
+                                 xhat: UnsafeMutablePointer<Float>? = nil) {
         parallelSlices(count: n, minimumPerThread: max(1, (1 << 15) / max(c, 1))) { rows in
-            layerNormRows(rows, x: x, features: c, gamma: gamma, beta: beta, eps: eps, y: y, mean: mean, rstd: rstd)
+            layerNormRows(rows, x: x, features: c, gamma: gamma, beta: beta, eps: eps, y: y, mean: mean, rstd: rstd,
+                          xhat: xhat)
         }
     }
 
@@ -22,11 +26,11 @@ extension Kernels {
     static func layerNormRows(_ rows: Range<Int>, x: UnsafePointer<Float>, features c: Int,
                               gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
                               y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?,
-                              rstd: UnsafeMutablePointer<Float>?) {
+                              rstd: UnsafeMutablePointer<Float>?, xhat: UnsafeMutablePointer<Float>? = nil) {
         if let gamma, let beta, !rows.isEmpty {
             let first = rows.lowerBound
-            elementwise.layer_norm(x + first * c, rows.count, c, gamma, beta, eps, y + first * c, nil,
-                                   mean.map { $0 + first }, rstd.map { $0 + first })
+            elementwise.layer_norm(x + first * c, rows.count, c, gamma, beta, eps, y + first * c,
+                                   xhat.map { $0 + first * c }, mean.map { $0 + first }, rstd.map { $0 + first })
             return
         }
         for i in rows {
@@ -37,6 +41,7 @@ extension Kernels {
             let r = 1 / (variance + eps).squareRoot()
             mean?[i] = mu
             rstd?[i] = r
+            if let hr = xhat.map({ $0 + i * c }) { for j in 0..<c { hr[j] = (xr[j] - mu) * r } }
             switch (gamma, beta) {
             case let (g?, b?): for j in 0..<c { yr[j] = (xr[j] - mu) * r * g[j] + b[j] }
             case let (g?, nil): for j in 0..<c { yr[j] = (xr[j] - mu) * r * g[j] }

@@ -122,6 +122,34 @@ extension Kernels {
         }
     }
 
+    /// Layer norm backward from the forward's saved normalised rows `xhat` `[N, C]` and `rstd` `[N]` (what a
+    /// forward that overwrote its input keeps): `dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂))`, `ĝ = dy ⊙ γ`, written
+    /// to `gradInput` or, with `accumulate`, added to it. `gradInput` may alias `gradOutput` (not with
+    /// `accumulate`). Weights frozen (no `γ`/`β` gradients); rows run in parallel.
+    public static func layerNormBackward(xhat: UnsafePointer<Float>, rstd: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+                                         gradOutput: UnsafePointer<Float>, rows n: Int, features c: Int,
+                                         gradInput: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        parallelSlices(count: n, minimumPerThread: max(1, (1 << 16) / max(c, 1))) { rows in
+            for r in rows {
+                let hr = xhat + r * c, dyr = gradOutput + r * c, dxr = gradInput + r * c
+                var m1: Float = 0, m2: Float = 0
+                for i in 0..<c {
+                    let g = dyr[i] * gamma[i]
+                    m1 += g
+                    m2 += g * hr[i]
+                }
+                m1 /= Float(c)
+                m2 /= Float(c)
+                let s = rstd[r]
+                if accumulate {
+                    for i in 0..<c { dxr[i] += s * (dyr[i] * gamma[i] - m1 - hr[i] * m2) }
+                } else {
+                    for i in 0..<c { dxr[i] = s * (dyr[i] * gamma[i] - m1 - hr[i] * m2) }
+                }
+            }
+        }
+    }
+
     /// A layer norm's output again from its saved input `x` `[N, C]` and statistics `mean`, `rstd` `[N]`:
     /// `y = (x − μ) · rstd · γ + β` (what a backward needs as the next layer's input without having kept it).
     public static func layerNormOutput(x: UnsafePointer<Float>, rows n: Int, features c: Int,

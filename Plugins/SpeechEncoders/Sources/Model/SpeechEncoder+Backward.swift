@@ -92,8 +92,8 @@ extension SpeechEncoder {
         }
         let front = frontTape(batch: batch, samples: shape.samples, frames: t)
         if config.stableLayerNorm {
-            Dense.layerNormBackward(rows: rows, n: c, xhat: front.encXhat, rstd: front.encRstd, gamma: encoderNorm.weight,
-                                    dy: dH, dx: dH)
+            Kernels.layerNormBackward(xhat: front.encXhat, rstd: front.encRstd, gamma: encoderNorm.weight,
+                                      gradOutput: dH, rows: rows, features: c, gradInput: dH)
         }
         let keys = shape.lengths == nil ? Array(repeating: t, count: batch) : shape.frameLengths
         let bias = relativePositionBias(frames: t, ws: ws)
@@ -125,8 +125,8 @@ extension SpeechEncoder {
         let ws = workspace
         // Post-LN layouts: hidden_states[0] = LN(h0 + gelu(z)); dH becomes d(h0 + gelu(z)).
         if !config.stableLayerNorm {
-            Dense.layerNormBackward(rows: rows, n: c, xhat: front.encXhat, rstd: front.encRstd, gamma: encoderNorm.weight,
-                                    dy: dH, dx: dH)
+            Kernels.layerNormBackward(xhat: front.encXhat, rstd: front.encRstd, gamma: encoderNorm.weight,
+                                      gradOutput: dH, rows: rows, features: c, gradInput: dH)
         }
         // dh0 = dHsum + convT(gelu'(z) * dHsum)
         let dz = ws.buffer(.bZ, rows * c)
@@ -145,8 +145,8 @@ extension SpeechEncoder {
             Kernels.sgemm(m: rows, n: cc, k: c, a: dH, lda: c, b: w, ldb: cc, beta: 0, c: dFeat, ldc: cc)
         }
         if let norm = projectionNorm {
-            Dense.layerNormBackward(rows: rows, n: cc, xhat: front.projXhat, rstd: front.projRstd, gamma: norm.weight,
-                                    dy: dFeat, dx: dFeat)
+            Kernels.layerNormBackward(xhat: front.projXhat, rstd: front.projRstd, gamma: norm.weight,
+                                      gradOutput: dFeat, rows: rows, features: cc, gradInput: dFeat)
         }
         // Conv stack, last layer first, clips in parallel (one chunk per thread, its own scratch).
         var dx = [Float](repeating: 0, count: batch * samples)
@@ -171,8 +171,8 @@ extension SpeechEncoder {
                                                          rstd: front.convRstd[i] + b * cl.cout, gamma: norm.weight,
                                                          dy: dY, dx: dY, scratch: sc.norm)
                             } else {
-                                Dense.layerNormBackward(rows: tOut, n: cl.cout, xhat: saved, rstd: front.convRstd[i] + b * tOut,
-                                                        gamma: norm.weight, dy: dY, dx: dY)
+                                Kernels.layerNormBackward(xhat: saved, rstd: front.convRstd[i] + b * tOut, gamma: norm.weight,
+                                                          gradOutput: dY, rows: tOut, features: cl.cout, gradInput: dY)
                             }
                         } else {
                             Dense.geluBackward(z: saved, dy: dY, count: tOut * cl.cout)
@@ -271,23 +271,23 @@ extension SpeechEncoder {
         if config.stableLayerNorm {
             // out = a1 + FFN(LN2(a1)): dA1 = dOut + LN2ᵀ(FFNᵀ dOut), kept in dH.
             ffnBackward(dH)
-            Dense.layerNormBackward(rows: rows, n: c, xhat: tape.normBXhat, rstd: tape.normBRstd, gamma: p.norm2.weight,
-                                    dy: dT, dx: dH, accumulate: true)
+            Kernels.layerNormBackward(xhat: tape.normBXhat, rstd: tape.normBRstd, gamma: p.norm2.weight,
+                                      gradOutput: dT, rows: rows, features: c, gradInput: dH, accumulate: true)
         } else {
             // out = LN2(a2), a2 = u + FFN(u), u = LN1(a1).
-            Dense.layerNormBackward(rows: rows, n: c, xhat: tape.normBXhat, rstd: tape.normBRstd, gamma: p.norm2.weight,
-                                    dy: dH, dx: dA)
+            Kernels.layerNormBackward(xhat: tape.normBXhat, rstd: tape.normBRstd, gamma: p.norm2.weight,
+                                      gradOutput: dH, rows: rows, features: c, gradInput: dA)
             ffnBackward(dA)
             Dense.add(dA, into: dT, count: rows * c)
-            Dense.layerNormBackward(rows: rows, n: c, xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
-                                    dy: dT, dx: dH)
+            Kernels.layerNormBackward(xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
+                                      gradOutput: dT, rows: rows, features: c, gradInput: dH)
         }
         // dH = d a1, a1 = hIn + out_proj(attention(x)): d ctx = dA1 · Wo, then attention back to x (in dA).
         Kernels.sgemm(m: rows, n: c, k: c, a: dH, lda: c, b: p.outWeight, ldb: c, beta: 0, c: dT, ldc: c)
         attentionBackward(p, tape: tape, dCtx: dT, into: dA, batch: batch, frames: t, keys: keys, positionBias: positionBias)
         if config.stableLayerNorm {
-            Dense.layerNormBackward(rows: rows, n: c, xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
-                                    dy: dA, dx: dH, accumulate: true)
+            Kernels.layerNormBackward(xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
+                                      gradOutput: dA, rows: rows, features: c, gradInput: dH, accumulate: true)
         } else {
             Dense.add(dA, into: dH, count: rows * c)
         }

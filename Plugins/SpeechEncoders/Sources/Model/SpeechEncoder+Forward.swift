@@ -293,13 +293,8 @@ extension SpeechEncoder {
     /// Layer norm of `rows` rows of width C, recording `xhat`/`rstd` when given (the same arithmetic either way).
     func layerNorm(rows: Int, x: UnsafePointer<Float>, norm: (weight: [Float], bias: [Float]), y: UnsafeMutablePointer<Float>,
                    xhat: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?) {
-        let n = norm.weight.count
-        if let xhat, let rstd {
-            Dense.layerNorm(rows: rows, n: n, x: x, gamma: norm.weight, beta: norm.bias, eps: config.layerNormEps,
-                            y: y, xhat: xhat, rstd: rstd)
-        } else {
-            Dense.layerNorm(rows: rows, n: n, x: x, gamma: norm.weight, beta: norm.bias, eps: config.layerNormEps, y: y)
-        }
+        Kernels.layerNorm(x: x, rows: rows, features: norm.weight.count, gamma: norm.weight, beta: norm.bias,
+                          eps: config.layerNormEps, y: y, rstd: xhat == nil ? nil : rstd, xhat: rstd == nil ? nil : xhat)
     }
 
     /// Per-thread scratch of the conv feature encoder (forward or backward).
@@ -319,9 +314,14 @@ extension SpeechEncoder {
     func convScratch(samples: Int, chunk: Int, backward: Bool, ws: SpeechWorkspace? = nil, forward: Bool = false) -> ConvScratch {
         let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
         let size = max(samples, convs.indices.map { frames[$0] * convs[$0].cout }.max() ?? 0)
-        // Layers with a small receptive field (cin·K ≤ 64) go through an explicit im2col.
-        let col = convs.indices.filter { convs[$0].cin * convs[$0].kernel <= 64 }
-            .map { frames[$0] * convs[$0].cin * convs[$0].kernel }.max() ?? 1
+        // The forward's convolution asks for its own im2col workspace; the backward's col2im of the layers with a
+        // small receptive field (cin·K ≤ 64) shares the buffer.
+        let im2col = convs.indices.map {
+            Kernels.conv1dChannelsLastWorkspaceCount(convs[$0].geometry, inputLength: convs[$0].inputLength(frames: frames[$0]))
+        }
+        let col2im = convs.indices.filter { convs[$0].cin * convs[$0].kernel <= 64 }
+            .map { frames[$0] * convs[$0].cin * convs[$0].kernel }
+        let col = max(1, (im2col + col2im).max() ?? 1)
         let widest = convs.map(\.cout).max() ?? 1
         let wino = convs.indices.filter { convs[$0].winograd != nil }
             .map { Self.winogradScratchCount(frames: frames[$0], cin: convs[$0].cin, cout: convs[$0].cout) }.max()
@@ -361,8 +361,8 @@ extension SpeechEncoder {
                     Dense.columnNormalize(rows: tOut, cols: cl.cout, x: z, eps: 1e-5, rstd: rstd, scratch: scratch.norm)
                     Dense.affineGelu(z, rows: tOut, cols: cl.cout, gamma: norm.weight, beta: norm.bias, into: dst)
                 } else {
-                    Dense.layerNorm(rows: tOut, n: cl.cout, x: z, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
-                                    y: dst, xhat: z, rstd: rstd)
+                    Kernels.layerNorm(x: z, rows: tOut, features: cl.cout, gamma: norm.weight, beta: norm.bias, eps: 1e-5,
+                                      y: dst, rstd: rstd, xhat: z)
                     Kernels.gelu(x: dst, y: dst, count: tOut * cl.cout)
                 }
             } else {
@@ -417,33 +417,18 @@ extension SpeechEncoder {
         }
     }
 
-    /// One conv layer without its norm: `src[T_in, C_in]` → `dst[T_out, C_out]` (+ bias), frames-major.
-    /// `col` holds the im2col `[T_out, K·C_in]` of a layer with a small receptive field.
+    /// One conv layer without its norm: `src[T_in, C_in]` → `dst[T_out, C_out]` (+ bias), frames-major, by the
+    /// kernel library's channels-last convolution (no padding: every frame is interior, so the GEMMs read `src` in
+    /// place, ⌈K / s⌉ of them; a layer with few input channels goes through an im2col in `col`).
     func convolve(_ cl: ConvLayer, _ src: UnsafePointer<Float>, frames tOut: Int, into dst: UnsafeMutablePointer<Float>,
                   col: UnsafeMutablePointer<Float>) {
-        if let bias = cl.bias { for r in 0..<tOut { (dst + r * cl.cout).update(from: bias, count: cl.cout) } }
-        let beta0: Float = cl.bias == nil ? 0 : 1
         cl.weight.withUnsafeBufferPointer { w in
             guard let w = w.baseAddress else { return }
-            if cl.cin * cl.kernel <= 64 {
-                // Small receptive field (the first layer): explicit im2col [T_out, K * C_in], one GEMM.
-                let kk = cl.cin * cl.kernel
-                for r in 0..<tOut { (col + r * kk).update(from: src + r * cl.stride * cl.cin, count: kk) }
-                Kernels.sgemm(transB: true, m: tOut, n: cl.cout, k: kk, a: col, lda: kk, b: w, ldb: kk, beta: beta0,
-                              c: dst, ldc: cl.cout)
-            } else {
-                // Zero-copy im2col: frame r's taps [j*s, j*s + s) are rows r*s + j*s ... of x, contiguous, so
-                // each chunk of `stride` taps is one GEMM over a strided view (lda = s * C_in).
-                var j = 0
-                while j * cl.stride < cl.kernel {
-                    let taps = min(cl.stride, cl.kernel - j * cl.stride)
-                    Kernels.sgemm(transB: true, m: tOut, n: cl.cout, k: taps * cl.cin,
-                                  a: src + j * cl.stride * cl.cin, lda: cl.stride * cl.cin,
-                                  b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin, beta: j == 0 ? beta0 : 1,
-                                  c: dst, ldc: cl.cout)
-                    j += 1
-                }
+            func run(_ bias: UnsafePointer<Float>?) {
+                Kernels.conv1dChannelsLast(cl.geometry, batch: 1, inputLength: cl.inputLength(frames: tOut), x: src,
+                                           packedWeight: w, bias: bias, y: dst, workspace: col)
             }
+            if let bias = cl.bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
         }
     }
 

@@ -36,6 +36,14 @@ public final class SpeechEncoder: @unchecked Sendable {
         var groupNorm: Bool
         /// Winograd F(3, 2) weights of a stride-2, kernel-3 layer (`convolveWinograd`); nil for other shapes.
         var winograd: WinogradWeights?
+
+        /// The layer as the kernel library describes a convolution (no padding, no dilation, one group).
+        var geometry: Conv1dGeometry {
+            Conv1dGeometry(inChannels: cin, outChannels: cout, kernelSize: kernel, stride: stride)
+        }
+
+        /// Input frames that give exactly `frames` outputs (the frames past them are never read).
+        func inputLength(frames: Int) -> Int { (max(frames, 1) - 1) * stride + kernel }
     }
 
     /// One transformer layer: `encoder.layers.{i}`.
