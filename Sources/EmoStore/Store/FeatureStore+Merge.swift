@@ -102,7 +102,7 @@ extension FeatureStore {
     /// target already holds identically are counted as already present, so merging again changes nothing. Refused,
     /// with nothing written (and a target this call created removed again), when a row exists under the same key
     /// with other contents (other outputs for the same clip and component key, another clip for the same file and
-    /// decoding, another config for the same config hash), or, unless `allowMixedKeys`, when the inputs hold one
+    /// decoding, another config text for the same config hash), or, unless `allowMixedKeys`, when the inputs hold one
     /// component under different versions or config hashes (shards run with different builds or settings). The
     /// inputs are opened read-only; their run history (`runs`, `metrics`) is not copied, and the target records one
     /// `merge` run when rows were added.
@@ -259,7 +259,8 @@ extension FeatureStore {
             }
         }
 
-        // Configs: a config hash stands for one component, version and config.
+        // Configs: a config hash stands for one config text. (The table keeps one row per hash, so the same
+        // config under another component or version is not a conflict: the first row stays, as in one store.)
         let configs = try source.prepare("SELECT config_hash, component_id, component_version, config FROM component_configs")
         let insertConfig = try db.prepare("INSERT OR IGNORE INTO component_configs VALUES (?, ?, ?, ?)")
         let findConfig = try db.prepare("SELECT component_id, component_version, config FROM component_configs WHERE config_hash = ?")
@@ -270,10 +271,9 @@ extension FeatureStore {
             if db.changes() > 0 { continue }
             findConfig.reset()
             findConfig.bind(1, configs.text(0))
-            if try findConfig.step(),
-               [findConfig.text(0), findConfig.text(1), findConfig.text(2)] != [configs.text(1), configs.text(2), configs.text(3)] {
+            if try findConfig.step(), findConfig.text(2) != configs.text(3) {
                 conflict("component_configs", "config \(configs.text(0).prefix(16))",
-                         "\(configs.text(1))@\(configs.text(2)) here, \(findConfig.text(0))@\(findConfig.text(1)) already merged")
+                         "another config text for the same hash (\(configs.text(1))@\(configs.text(2)) here, \(findConfig.text(0))@\(findConfig.text(1)) already merged)")
             }
         }
 

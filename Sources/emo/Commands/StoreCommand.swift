@@ -21,7 +21,7 @@ struct StoreMerge: AsyncParsableCommand {
         into --into (created when missing), in one transaction. Rows the target already holds identically count as \
         already present, so merging again changes nothing. The merge is refused, with nothing written and exit \
         status 1, when the same key holds different contents (other outputs for the same clip, component version and \
-        config hash; another clip for the same file and decoding; another config for the same config hash), or when \
+        config hash; another clip for the same file and decoding; another config text for the same config hash), or when \
         the inputs hold one component under different versions or config hashes (shards run with different builds \
         or settings; --allow-mixed-keys accepts that). The inputs are only read; their run history is not copied. \
         Examples:
