@@ -219,6 +219,7 @@ final class SlurmArrayTests: XCTestCase {
         let victimStore = out.appendingPathComponent("shards/shard-\(victim)-of-\(Self.shards).sqlite").path
         let committed = try FeatureStore(path: victimStore).extractionCountAll()
         XCTAssertLessThan(committed, sizes[victim - 1], "the kill landed mid-run")
+        XCTAssertGreaterThanOrEqual(committed, 1, "the wrapper kills after the first committed clip, so the rerun resumes")
 
         // Requeue it with the shipped helper; the merge job then runs after it.
         var env = ProcessInfo.processInfo.environment
