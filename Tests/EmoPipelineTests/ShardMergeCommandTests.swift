@@ -59,6 +59,15 @@ final class ShardMergeCommandTests: XCTestCase {
         XCTAssertFalse(expected.filter { $0.hasPrefix("features|") }.isEmpty)
         XCTAssertEqual(try FeatureStore(path: merged).contentRows(), expected, "merged shards hold exactly the single-process rows")
 
+        // The shards can also be read in place: a fresh store that reads them beside it needs no extraction.
+        let reading = dir.appendingPathComponent("reading.sqlite").path
+        let r = try TestRepository.run(emo, common + ["--store", reading] + shardStores.flatMap { ["--store", $0] } + ["--json"],
+                                       includeStandardError: false)
+        XCTAssertEqual(r.status, 0, r.output)
+        let readReport = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any], r.output)
+        XCTAssertEqual(readReport["cached"] as? Int, 24)
+        XCTAssertEqual(readReport["extracted"] as? Int, 0)
+
         // Merging again changes nothing and says so.
         let again = try TestRepository.run(emo, ["store", "merge"] + shardStores + ["--into", merged])
         XCTAssertEqual(again.status, 0, again.output)

@@ -141,6 +141,31 @@ final class StoreMergeTests: XCTestCase {
         XCTAssertTrue(report.conflicts[0].detail.contains("another config text"), report.conflicts[0].detail)
     }
 
+    func testStoresReadBesideTheWrittenOneServeTheirClipsAndTakeNoWrites() throws {
+        let shards = [try store("s1.sqlite", 0..<4), try store("s2.sqlite", 4..<7)]
+        let before = try shards.map { try FeatureStore(path: $0).contentRows() }
+        let path = folder + "/main.sqlite"
+        let s = try FeatureStore(path: path, alsoReading: shards)
+        XCTAssertEqual(s.readPaths, shards)
+        XCTAssertEqual(try s.extractedHashes(key: key), Set((0..<7).map { "pcm\($0)" }))
+        XCTAssertTrue(try s.isExtracted(pcmHash: "pcm5", key: key))
+        XCTAssertFalse(try s.isExtracted(pcmHash: "pcm7", key: key))
+        XCTAssertEqual(try s.cachedClip(fileHash: "file6", decodeKey: "sr=16000"), "pcm6")
+        XCTAssertEqual(try s.outputs(pcmHash: "pcm5", key: text), [.text("utterance 5")])
+        XCTAssertEqual(try s.outputs(pcmHash: "pcm2", key: key), try FeatureStore(path: shards[0]).outputs(pcmHash: "pcm2", key: key))
+        XCTAssertNil(try s.outputs(pcmHash: "pcm9", key: key))
+
+        // New work goes to the written store only.
+        try s.commit([ExtractionRecord(clip: clip(9), key: key, outputs: [.array(NDArray(vector: [9]))])])
+        XCTAssertEqual(try s.extractionCountAll(), 1, "counts describe the written store")
+        XCTAssertEqual(try FeatureStore(path: path).extractedHashes(key: key), ["pcm9"])
+        XCTAssertEqual(try shards.map { try FeatureStore(path: $0).contentRows() }, before, "stores read beside are not written")
+
+        XCTAssertThrowsError(try FeatureStore(path: path, alsoReading: [folder + "/absent.sqlite"])) { error in
+            XCTAssertTrue(String(describing: error).contains("absent.sqlite"), "\(error)")
+        }
+    }
+
     func testBadInputsAreRefusedByName() throws {
         let a = try store("a.sqlite", 0..<2)
         XCTAssertThrowsError(try FeatureStore.merge([folder + "/missing.sqlite"], into: folder + "/m.sqlite")) { error in

@@ -138,7 +138,7 @@ extension FeatureStore {
     /// Merges the input stores into this one in one transaction; see `FeatureStore.merge(_:into:allowMixedKeys:)`.
     public func merge(from inputs: [String], allowMixedKeys: Bool = false) throws(StoreError) -> StoreMergeReport {
         var sources: [SQLiteConnection] = []
-        for p in inputs { sources.append(try Self.openInput(p)) }
+        for p in inputs { sources.append(try Self.openReadOnly(p)) }
         var report = StoreMergeReport(target: path, inputs: inputs.map { StoreMergeReport.Input(path: $0) },
                                       conflicts: [], keyDisagreements: [], committed: false)
         report.keyDisagreements = try Self.keyDisagreements(sources)
@@ -170,7 +170,7 @@ extension FeatureStore {
     }
 
     /// Opens an input store read-only, checking that it is an EmoKit store this build can read.
-    private static func openInput(_ path: String) throws(StoreError) -> SQLiteConnection {
+    static func openReadOnly(_ path: String) throws(StoreError) -> SQLiteConnection {
         let c = try SQLiteConnection(path: path, readOnly: true)
         let version: Int
         do { version = try c.scalarInt("PRAGMA user_version") } catch {

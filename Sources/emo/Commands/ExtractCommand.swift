@@ -42,8 +42,12 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(help: "Component config as a JSON object, merged over the manifest defaults.")
     var config: String = "{}"
 
-    @Option(help: "SQLite feature store file, created if missing (default: $EMO_STORE or ~/.cache/emokit/features.sqlite, shared with `emo run`).")
-    var store: String = defaultStorePath()
+    @Option(name: .customLong("store"), help: ArgumentHelp("SQLite feature store file, created if missing (default: $EMO_STORE or ~/.cache/emokit/features.sqlite, shared with `emo run`). Repeatable: new features go to the first; clips already in a later one (only read) are not extracted again.",
+                               valueName: "store"))
+    var stores: [String] = []
+
+    /// The store that is written.
+    var store: String { stores.first ?? defaultStorePath() }
 
     @Option(help: "Clips per committed transaction.")
     var batchSize: Int = 32
@@ -120,7 +124,7 @@ struct ExtractCommand: AsyncParsableCommand {
         guard instance.info.kind == .extractor || instance.info.kind == .encoder else {
             throw ValidationError("\(component) is a \(instance.info.kind), not an extractor or encoder")
         }
-        let featureStore = try FeatureStore(path: store)
+        let featureStore = try FeatureStore(path: store, alsoReading: Array(stores.dropFirst()))
         let decode = DecodeOptions(duration: duration, alignment: alignment, normalise: normalise, trimSilenceTopDB: trimSilence)
         let engine = try ExtractionEngine(component: instance, store: featureStore,
                                           options: ExtractionOptions(decode: decode, batchSize: batchSize, workers: workers))
