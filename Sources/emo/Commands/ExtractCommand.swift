@@ -24,7 +24,7 @@ struct ExtractCommand: AsyncParsableCommand {
         Examples:
           emo extract ../shared/data/ravdess --kind ravdess --component handcrafted --store feats.sqlite
           emo extract ../shared/data/tess --kind tess --component template-stats --export stats.csv --json
-          emo extract ../shared/data/ravdess --kind ravdess --component handcrafted --shard 2/4 --store shard-2.sqlite
+          emo extract ravdess/ --kind ravdess --component handcrafted --shard 2/4 --store shard-2.sqlite
         """)
 
     @OptionGroup var corpus: CorpusSelection
