@@ -10,9 +10,9 @@ import XCTest
 /// and a task killed mid-run and requeued. The merged store must hold exactly the rows of one process extracting the
 /// same clips.
 ///
-/// Needs `sbatch`, `squeue`, `scontrol` and `sinfo` and a node that answers (`.ci/start-slurm` installs nothing but
-/// starts munged, slurmctld and slurmd; `.ci/setup` installs the packages). Without them the tests skip, except
-/// under CI (`CI=true` or `EMOKIT_REQUIRE_SLURM=1`, as `.ci/run` sets), where they fail.
+/// Needs `sbatch`, `squeue`, `scontrol` and `sinfo` and a node that answers (`.ci/start-slurm` installs the Debian
+/// packages when missing and starts munged, slurmctld and slurmd; `.ci/setup` installs the packages too). Without
+/// them the tests skip, except under CI (`CI=true` or `EMOKIT_REQUIRE_SLURM=1`, as `.ci/run` sets), where they fail.
 final class SlurmArrayTests: XCTestCase {
     /// Clips in the subset (the first of RAVDESS in corpus order).
     static let clips = 12
@@ -35,7 +35,7 @@ final class SlurmArrayTests: XCTestCase {
 
     func slurm() throws -> Slurm {
         func unavailable(_ why: String) -> Error {
-            let message = "\(why); .ci/start-slurm installs and starts it (apt packages slurmctld slurmd munge slurm-client from .ci/setup)"
+            let message = "\(why); .ci/start-slurm installs and starts it (as root: the Debian packages slurmctld slurmd munge slurm-client, munged, slurmctld, slurmd)"
             return Self.required ? SlurmUnavailable(description: "Slurm is required here (CI=true or EMOKIT_REQUIRE_SLURM=1): " + message)
                                  : XCTSkip(message)
         }
