@@ -5,7 +5,7 @@ import EmoTestSupport
 import Foundation
 import XCTest
 
-/// The shipped Slurm scripts (scripts/slurm/) on a real single-node Slurm: a 4-task job array of
+/// The shipped Slurm scripts (docs/slurm/) on a real single-node Slurm: a 4-task job array of
 /// `emo extract --shard slurm` over 12 RAVDESS clips with the handcrafted extractor, the merge job that waits on it,
 /// and a task killed mid-run and requeued. The merged store must hold exactly the rows of one process extracting the
 /// same clips.
@@ -80,14 +80,14 @@ final class SlurmArrayTests: XCTestCase {
 
     // MARK: Jobs
 
-    /// Submits through scripts/slurm/submit.sh; returns (array job, merge job, output folder).
+    /// Submits through docs/slurm/submit.sh; returns (array job, merge job, output folder).
     func submit(_ slurm: Slurm, emo: String, corpus: String) throws -> (array: String, merge: String, out: URL) {
         let out = try TestRepository.temporaryFolder(self, prefix: "emokit-slurm")
         var env = ProcessInfo.processInfo.environment
         env["EMO"] = emo
         env["EMO_EXTRACT_ARGS"] = extractArguments.joined(separator: " ")
         env["PATH"] = URL(fileURLWithPath: slurm.sbatch).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        let r = try TestRepository.run(TestRepository.path("scripts/slurm/submit.sh"),
+        let r = try TestRepository.run(TestRepository.path("docs/slurm/submit.sh"),
                                        [corpus, "ravdess", Self.component, String(Self.shards), out.path], environment: env)
         XCTAssertEqual(r.status, 0, r.output)
         var ids: [String: String] = [:]
@@ -227,7 +227,7 @@ final class SlurmArrayTests: XCTestCase {
         // Requeue it with the shipped helper; the merge job then runs after it.
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = URL(fileURLWithPath: slurm.scontrol).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        let retry = try TestRepository.run(TestRepository.path("scripts/slurm/retry-task.sh"), [out.path, String(victim)], environment: env)
+        let retry = try TestRepository.run(TestRepository.path("docs/slurm/retry-task.sh"), [out.path, String(victim)], environment: env)
         XCTAssertEqual(retry.status, 0, retry.output)
         // Done when the merge job finished, or when the requeued task failed again (the merge would wait forever).
         let second = try wait(slurm, [array, merge], out: out, what: "the requeued task and the merge job") { s in

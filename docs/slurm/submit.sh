@@ -2,12 +2,12 @@
 # Submits a sharded `emo extract` as a Slurm job array and the merge as a job that waits for it
 # (--dependency=afterok). docs/scale-out.md walks through it.
 #
-#   scripts/slurm/submit.sh CORPUS KIND COMPONENT SHARDS OUT [sbatch options...]
-#   EMO=/opt/emokit/bin/emo EMO_EXTRACT_ARGS="--preset study-a" scripts/slurm/submit.sh \
+#   docs/slurm/submit.sh CORPUS KIND COMPONENT SHARDS OUT [sbatch options...]
+#   EMO=/opt/emokit/bin/emo EMO_EXTRACT_ARGS="--preset study-a" docs/slurm/submit.sh \
 #       /data/ravdess ravdess handcrafted 16 /scratch/ravdess-hc --partition=cpu --time=01:00:00
 #
 # Writes OUT/jobs.env (ARRAY_JOB, MERGE_JOB, SHARDS) and prints the same lines; logs go to OUT/logs/. The merged
-# store is OUT/features.sqlite. A failed task: scripts/slurm/retry-task.sh OUT K.
+# store is OUT/features.sqlite. A failed task: docs/slurm/retry-task.sh OUT K.
 set -euo pipefail
 if [ $# -lt 5 ]; then sed -n '2,11p' "$0" >&2; exit 2; fi
 corpus=$1 kind=$2 component=$3 shards=$4 out=$5; shift 5

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns failed (or killed) tasks of a submit.sh job array and lets the waiting merge job start after them.
 #
-#   scripts/slurm/retry-task.sh OUT K [K...]
+#   docs/slurm/retry-task.sh OUT K [K...]
 #
 # Slurm remembers a failed dependency even after the task is requeued, so the merge job (pending with
 # DependencyNeverSatisfied) gets its dependency set again, on each task, and then starts once every shard
