@@ -28,6 +28,7 @@ struct Emo: AsyncParsableCommand {
             ExplainCommand.self,
             CorpusCommand.self,
             ExtractCommand.self,
+            StoreCommand.self,
             BenchCommand.self,
             ModelsCommand.self,
         ]

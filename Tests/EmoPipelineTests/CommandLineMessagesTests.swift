@@ -9,7 +9,8 @@ final class CommandLineMessagesTests: XCTestCase {
     func testHelpTextsHaveNoHardBreaksInsideSentences() throws {
         let emo = try TestRepository.emoExecutable().path
         let commands: [[String]] = [[], ["run"], ["bench"], ["models", "import"], ["plugins", "scan"], ["plugins", "verify"],
-                                    ["features"], ["extract"], ["explain"], ["corpus", "describe"], ["demo"]]
+                                    ["features"], ["extract"], ["explain"], ["corpus", "describe"], ["demo"],
+                                    ["store", "merge"]]
         var env = ProcessInfo.processInfo.environment
         env["COLUMNS"] = "100"
         for command in commands {

@@ -8,10 +8,10 @@ final class SQLiteConnection {
     let path: String
     private let handle: OpaquePointer
 
-    /// Opens (creating if needed) the database at `path`.
-    init(path: String) throws(StoreError) {
+    /// Opens (creating if needed) the database at `path`; `readOnly` opens an existing file without writing to it.
+    init(path: String, readOnly: Bool = false) throws(StoreError) {
         var db: OpaquePointer? = nil
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let h = db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
@@ -63,6 +63,9 @@ final class SQLiteConnection {
         return try s.step() ? s.int(0) : 0
     }
 
+    /// Rows changed by the last INSERT, UPDATE or DELETE (0 when `INSERT OR IGNORE` ignored its row).
+    func changes() -> Int { Int(sqlite3_changes(handle)) }
+
     /// A typed error for return code `rc`.
     func error(_ rc: Int32, _ sql: String) -> StoreError {
         .sqlite(path: path, code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
@@ -112,6 +115,8 @@ final class SQLiteConnection {
             sqlite3_clear_bindings(handle)
         }
 
+        /// Number of result columns.
+        var columnCount: Int32 { sqlite3_column_count(handle) }
         /// Integer column.
         func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
         /// Real column.

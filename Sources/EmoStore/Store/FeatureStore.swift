@@ -13,17 +13,42 @@ import Foundation
 /// The file is in WAL mode with `synchronous=NORMAL`: a committed batch survives a killed process (kill -9);
 /// an uncommitted one leaves no trace. Every insert is idempotent (`INSERT OR IGNORE` on the primary keys), so
 /// replaying a batch never duplicates rows. One `FeatureStore` per thread; several processes may share a file.
+///
+/// `alsoReading` adds stores that are only read (for example the shards of `emo extract --shard`): a clip or output
+/// missing from `path` is looked up in them, in order, and new work is still written to `path` alone. Counting
+/// methods (`extractionCount`, `clipCount`, ...) and `contentRows` describe `path` only.
 public final class FeatureStore {
-    /// The database file.
+    /// The database file that is written.
     public let path: String
+    /// Further stores that are only read, in lookup order.
+    public let readPaths: [String]
     let db: SQLiteConnection
+    private let readers: [FeatureStore]
 
-    /// Opens or creates the store at `path` and brings its schema up to date.
-    public init(path: String) throws(StoreError) {
+    /// Opens or creates the store at `path` and brings its schema up to date; opens each of `alsoReading`
+    /// read-only (they must exist and be EmoKit stores this build can read).
+    public init(path: String, alsoReading: [String] = []) throws(StoreError) {
         self.path = path
         db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON")
         try Schema.migrate(db)
+        var readers: [FeatureStore] = []
+        for other in alsoReading {
+            guard FileManager.default.fileExists(atPath: other) else {
+                throw .cannotOpen(path: other, message: "no such store file to read (give the .sqlite files `emo extract --store` wrote)")
+            }
+            readers.append(try FeatureStore(readOnly: other))
+        }
+        self.readers = readers
+        readPaths = alsoReading
+    }
+
+    /// Opens an existing store read-only, checking that it is an EmoKit store this build can read.
+    private init(readOnly path: String) throws(StoreError) {
+        self.path = path
+        db = try Self.openReadOnly(path)
+        readers = []
+        readPaths = []
     }
 
     /// The schema version of the open file.
@@ -31,12 +56,15 @@ public final class FeatureStore {
 
     // MARK: Clips
 
-    /// The PCM hash a file (by content hash) decoded with `decodeKey` gave before, if it was stored.
+    /// The PCM hash a file (by content hash) decoded with `decodeKey` gave before, if it was stored (here or in a
+    /// store read beside it).
     public func cachedClip(fileHash: String, decodeKey: String) throws(StoreError) -> String? {
         let s = try db.prepare("SELECT pcm_hash FROM clip_sources WHERE file_hash = ? AND decode_key = ?")
         s.bind(1, fileHash)
         s.bind(2, decodeKey)
-        return try s.step() ? s.text(0) : nil
+        if try s.step() { return s.text(0) }
+        for r in readers { if let pcm = try r.cachedClip(fileHash: fileHash, decodeKey: decodeKey) { return pcm } }
+        return nil
     }
 
     /// Number of distinct clips stored.
@@ -54,16 +82,18 @@ public final class FeatureStore {
         try s.step()
     }
 
-    /// True when every output of `key` for this clip is stored.
+    /// True when every output of `key` for this clip is stored (here or in a store read beside it).
     public func isExtracted(pcmHash: String, key: FeatureKey) throws(StoreError) -> Bool {
         let s = try db.prepare("""
             SELECT 1 FROM extractions WHERE pcm_hash = ? AND component_id = ? AND component_version = ? AND config_hash = ?
             """)
         bindKey(s, pcmHash: pcmHash, key: key)
-        return try s.step()
+        if try s.step() { return true }
+        for r in readers { if try r.isExtracted(pcmHash: pcmHash, key: key) { return true } }
+        return false
     }
 
-    /// PCM hashes of every clip whose outputs of `key` are stored.
+    /// PCM hashes of every clip whose outputs of `key` are stored (here or in a store read beside it).
     public func extractedHashes(key: FeatureKey) throws(StoreError) -> Set<String> {
         let s = try db.prepare("""
             SELECT pcm_hash FROM extractions WHERE component_id = ? AND component_version = ? AND config_hash = ?
@@ -73,6 +103,7 @@ public final class FeatureStore {
         s.bind(3, key.configHash)
         var out = Set<String>()
         while try s.step() { out.insert(s.text(0)) }
+        for r in readers { out.formUnion(try r.extractedHashes(key: key)) }
         return out
     }
 
@@ -148,13 +179,17 @@ public final class FeatureStore {
         }
     }
 
-    /// The stored outputs of `key` for a clip, in order, or nil when they are not (all) stored.
+    /// The stored outputs of `key` for a clip, in order, or nil when they are not (all) stored; looked up here first,
+    /// then in the stores read beside it.
     public func outputs(pcmHash: String, key: FeatureKey) throws(StoreError) -> [Value]? {
         let m = try db.prepare("""
             SELECT output_count FROM extractions WHERE pcm_hash = ? AND component_id = ? AND component_version = ? AND config_hash = ?
             """)
         bindKey(m, pcmHash: pcmHash, key: key)
-        guard try m.step() else { return nil }
+        guard try m.step() else {
+            for r in readers { if let found = try r.outputs(pcmHash: pcmHash, key: key) { return found } }
+            return nil
+        }
         let count = m.int(0)
         var values = [Value?](repeating: nil, count: count)
         let f = try db.prepare("""

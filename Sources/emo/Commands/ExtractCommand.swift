@@ -17,9 +17,14 @@ struct ExtractCommand: AsyncParsableCommand {
         clips does no model work, and a run killed at any point (even kill -9) is finished by running the same \
         command again (work is committed every --batch-size clips). Files that fail are listed at the end; the \
         exit status is 2 when any failed (0 with --allow-failures). \
+        --shard K/N (1 ≤ K ≤ N) keeps only the items whose file content hash (SHA-256) falls in part K of N: the N \
+        shards never overlap, together cover the corpus, and do not depend on item order or machine, so each can run \
+        anywhere into its own --store and be retried; `emo store merge` joins the stores. --shard slurm reads K and N \
+        from a Slurm job array (SLURM_ARRAY_TASK_ID, _MIN, _MAX or _COUNT; docs/scale-out.md). \
         Examples:
           emo extract ../shared/data/ravdess --kind ravdess --component handcrafted --store feats.sqlite
           emo extract ../shared/data/tess --kind tess --component template-stats --export stats.csv --json
+          emo extract ravdess/ --kind ravdess --component handcrafted --shard 2/4 --store shard-2.sqlite
         """)
 
     @OptionGroup var corpus: CorpusSelection
@@ -37,8 +42,12 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(help: "Component config as a JSON object, merged over the manifest defaults.")
     var config: String = "{}"
 
-    @Option(help: "SQLite feature store file, created if missing (default: $EMO_STORE or ~/.cache/emokit/features.sqlite, shared with `emo run`).")
-    var store: String = defaultStorePath()
+    @Option(name: .customLong("store"), help: ArgumentHelp("SQLite feature store file, created if missing (default: $EMO_STORE or ~/.cache/emokit/features.sqlite, shared with `emo run`). Repeatable: new features go to the first; clips already in a later one (only read) are not extracted again.",
+                               valueName: "store"))
+    var stores: [String] = []
+
+    /// The store that is written.
+    var store: String { stores.first ?? defaultStorePath() }
 
     @Option(help: "Clips per committed transaction.")
     var batchSize: Int = 32
@@ -61,6 +70,10 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Only the first N items (corpus order).")
     var limit: Int?
 
+    @Option(help: ArgumentHelp("Only shard K of N (K/N, numbered from 1), chosen by each file's content hash; or 'slurm' for the job-array task's shard.",
+                               valueName: "K/N|slurm"))
+    var shard: String?
+
     @Option(help: "Also write the features (output 0) to this .csv or .npy file, in corpus order.")
     var export: String?
 
@@ -76,6 +89,18 @@ struct ExtractCommand: AsyncParsableCommand {
     /// Refuses a negative or zero count by name (parsed unconditionally, so `-5` reaches here as a number).
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be a positive number of items, got \(limit)") }
+        _ = try selectedShard()
+    }
+
+    /// The shard `--shard` names (nil for the whole corpus); a bad value is a validation error that says why.
+    func selectedShard() throws -> CorpusShard? {
+        guard let shard else { return nil }
+        do {
+            if shard.lowercased() == "slurm" { return try CorpusShard.fromSlurm(ProcessInfo.processInfo.environment) }
+            return try CorpusShard.parse(shard)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() async throws {
@@ -91,12 +116,15 @@ struct ExtractCommand: AsyncParsableCommand {
 
         var items = try corpus.load().items
         if let limit { items = Array(items.prefix(max(0, limit))) }
+        let corpusCount = items.count
+        let shard = try selectedShard()
+        if let shard { items = CorpusShard.select(items, shard: shard, workers: workers) }
         let host = PluginHost.standard()
         let instance = try host.instantiate(id: component, config: cfg)
         guard instance.info.kind == .extractor || instance.info.kind == .encoder else {
             throw ValidationError("\(component) is a \(instance.info.kind), not an extractor or encoder")
         }
-        let featureStore = try FeatureStore(path: store)
+        let featureStore = try FeatureStore(path: store, alsoReading: Array(stores.dropFirst()))
         let decode = DecodeOptions(duration: duration, alignment: alignment, normalise: normalise, trimSilenceTopDB: trimSilence)
         let engine = try ExtractionEngine(component: instance, store: featureStore,
                                           options: ExtractionOptions(decode: decode, batchSize: batchSize, workers: workers))
@@ -119,12 +147,17 @@ struct ExtractCommand: AsyncParsableCommand {
             var obj = report.json
             if case .object(var o) = obj {
                 o["store"] = .string(store)
+                if let shard {
+                    o["shard"] = .string(shard.description)
+                    o["corpus_items"] = .number(Double(corpusCount))
+                }
                 if let export { o["export"] = .string(export) }
                 obj = .object(o)
             }
             print(obj.serialized())
         } else {
             print("\(component) \(report.key.componentVersion) (config \(report.key.configHash.prefix(12))) → \(store)")
+            if let shard { print("shard \(shard): \(items.count) of \(corpusCount) items (by file content hash)") }
             print("items \(report.total): extracted \(report.extracted), cached \(report.cached), failed \(report.failures.count)"
                   + String(format: " in %.1f s", report.seconds))
             if let export { print("features written to \(export)") }

@@ -36,8 +36,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Output folder (default: emo-runs/<pipeline name>).")
     var out: String?
 
-    @Option(help: "Feature store (default: $EMO_STORE or ~/.cache/emokit/features.sqlite).")
-    var store: String?
+    @Option(help: ArgumentHelp("Feature store (default: $EMO_STORE or ~/.cache/emokit/features.sqlite). Repeatable: the first is written, later ones (e.g. the shards of `emo extract --shard`) are only read.",
+                               valueName: "store"))
+    var store: [String] = []
 
     @Option(parsing: .unconditional, help: "Use at most this many items per class (a quick run; the protocol line says so).")
     var maxPerClass: Int?
@@ -80,8 +81,8 @@ struct RunCommand: AsyncParsableCommand {
             guard !parsed.isEmpty else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
             pipeline.seeds = parsed
         }
-        let storePath = store ?? defaultStorePath()
-        let featureStore = try FeatureStore(path: storePath)
+        let storePath = store.first ?? defaultStorePath()
+        let featureStore = try FeatureStore(path: storePath, alsoReading: Array(store.dropFirst()))
         let runner = PipelineRunner(spec: pipeline, host: host, store: featureStore)
         runner.maxItemsPerClass = maxPerClass
         let showProgress = !quiet && !json
