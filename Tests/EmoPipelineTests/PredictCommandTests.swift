@@ -60,6 +60,31 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertEqual(byName["angry.flac"]?[3], "angry", "the demo model gets this RAVDESS angry clip right")
     }
 
+    /// Silence, a DC offset, a stereo file whose channels cancel and a 10-sample clip: each row says "no speech"
+    /// and why, with no class and no probabilities (the demo model used to answer "fear 99.9 %"); a real clip in the
+    /// same run is still classified.
+    func testClipsWithoutSpeechAreReportedNotClassified() throws {
+        let dir = try TestPlugins.temporaryFolder(self, prefix: "emokit-nospeech")
+        let n = 3 * 16_000
+        let wave = (0..<n).map { 0.3 * sinf(Float($0) * 0.05) * (($0 / 4000) % 2 == 0 ? 1 : 0.01) }
+        try writeWAV([Float](repeating: 0, count: n), rate: 16_000, to: URL(fileURLWithPath: dir + "/silence.wav"))
+        try writeWAV([Float](repeating: 0.25, count: n), rate: 16_000, to: URL(fileURLWithPath: dir + "/dc.wav"))
+        try writeWAV(wave.flatMap { [$0, -$0] }, rate: 16_000, channels: 2, to: URL(fileURLWithPath: dir + "/cancel.wav"))
+        try writeWAV(Array(wave.prefix(10)), rate: 16_000, to: URL(fileURLWithPath: dir + "/ten.wav"))
+        try FileManager.default.copyItem(atPath: try TestRepository.sharedData().appendingPathComponent("ravdess/Actor_01/03-01-05-01-01-01-01.flac").path,
+                                         toPath: dir + "/angry.flac")
+        let run = try emo(["predict", bundle, dir, "--format", "csv", "--quiet"])
+        XCTAssertEqual(run.status, 1, run.output)
+        let rows = CSVReader.parse(run.output).dropFirst().map(\.fields)
+        let byName = Dictionary(uniqueKeysWithValues: rows.map { (($0[0] as NSString).lastPathComponent, $0) })
+        for (name, why) in [("silence.wav", "silent"), ("dc.wav", "silent"), ("cancel.wav", "silent"), ("ten.wav", "s long")] {
+            let row = try XCTUnwrap(byName[name], name)
+            XCTAssertTrue(row.last?.contains("no speech") == true && row.last?.contains(why) == true, "\(name): \(row)")
+            XCTAssertEqual(row[3], "", "\(name) gets no class")
+        }
+        XCTAssertEqual(byName["angry.flac"]?[3], "angry")
+    }
+
     func testManifestJSONLinesAndWorkersGiveTheSameRows() throws {
         let dir = try corpus()
         let one = try emo(["predict", bundle, dir + "/list.csv", "--format", "jsonl", "--quiet"])

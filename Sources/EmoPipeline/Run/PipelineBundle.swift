@@ -284,11 +284,18 @@ public final class Predictor {
 
     /// Decodes `path`, extracts, scales and classifies: probabilities per class, in `bundle.manifest.classes` order.
     /// `text` is the utterance's text for bundles with text groups (see `features(of:text:)`).
+    /// A clip without speech (`SpeechPresence`: silence, a DC offset, a steady tone, shorter than 0.2 s) is refused
+    /// with `RunError.noSpeech` instead of given a confident answer.
     public func predict(path: String, text: String? = nil) throws -> Prediction {
-        try predict(clip: try decoder.decode(path: path), text: text)
+        let clip = try decoder.decode(path: path)
+        if let why = SpeechPresence.problem(clip.samples, sampleRate: clip.sampleRate) {
+            throw RunError.noSpeech(path: path, message: why)
+        }
+        return try predict(clip: clip, text: text)
     }
 
-    /// Extracts, scales and classifies an already decoded clip.
+    /// Extracts, scales and classifies an already decoded clip (as given: the reference input and occluded copies
+    /// of a clip come this way, so no speech check).
     public func predict(clip: Clip, text: String? = nil) throws -> Prediction {
         let (raw, texts) = try features(of: clip, text: text)
         let scaled = try bundle.scaler.transform(raw).values

@@ -127,6 +127,8 @@ public enum RunError: Error, CustomStringConvertible {
     case badOutput(component: String, message: String)
     /// A bundle folder is missing a file or is inconsistent.
     case bundle(path: String, message: String)
+    /// The clip holds no speech (silence, a steady tone, too short): nothing to classify.
+    case noSpeech(path: String, message: String)
 
     public var description: String {
         switch self {
@@ -134,6 +136,7 @@ public enum RunError: Error, CustomStringConvertible {
         case .emptyCorpus(let m): return "no usable items: \(m)"
         case .badOutput(let c, let m): return "\(c): \(m)"
         case .bundle(let p, let m): return "\(p): \(m)"
+        case .noSpeech(let p, let m): return "\(p): \(m)"
         }
     }
 }
