@@ -24,44 +24,130 @@ public struct Prober: Sendable {
     }
 
     /// Runs the probe on `library` and returns what it declares, or the typed reason it failed.
+    ///
+    /// The child runs in a process group of its own, and the whole group is killed when it is done: on a timeout
+    /// SIGTERM, then SIGKILL after a one-second grace; after a normal exit SIGKILL to anything the library left
+    /// behind (a constructor that forks, a child that ignores SIGTERM). So a probe never outlives its timeout and
+    /// leaves no process.
     public func probe(_ library: String) throws(RuntimeError) -> PluginDescription {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw .probeUnavailable(reason: "\(executable) is missing or not executable")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [library]
         // A crash in the child is expected and reported by us; skip the Swift runtime's slow backtrace.
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
+        let child: ProbeChild
+        do { child = try ProbeChild(executable: executable, arguments: [library], environment: env) } catch {
+            throw .probeUnavailable(reason: "cannot start \(executable): \(error)")
+        }
         // Drain stdout on another thread so a large manifest cannot fill the pipe and look like a hang.
         let collected = OutputCollector()
-        let reader = Thread { collected.data = out.fileHandleForReading.readDataToEndOfFile(); collected.finished.signal() }
-        do { try process.run() } catch {
-            throw .probeUnavailable(reason: "cannot start \(executable): \(error.localizedDescription)")
-        }
+        let reader = Thread { collected.data = child.readAll(); collected.finished.signal() }
         reader.start()
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw .probeTimedOut(path: library, seconds: timeout)
-        }
+        let status = child.wait(timeout: timeout)
+        child.killGroup()
         _ = collected.finished.wait(timeout: .now() + 5)
-        if process.terminationReason == .uncaughtSignal {
-            let sig = process.terminationStatus
+        guard let status else { throw .probeTimedOut(path: library, seconds: timeout) }
+        if case .signaled(let sig) = status {
             throw .probeCrashed(path: library, detail: "signal \(sig)\(Prober.signalName(sig).map { " (\($0))" } ?? "")")
         }
-        return try ProbeReport.decode(collected.data, library: library, exitStatus: process.terminationStatus)
+        guard case .exited(let code) = status else { throw .probeCrashed(path: library, detail: "no exit status") }
+        return try ProbeReport.decode(collected.data, library: library, exitStatus: code)
     }
 
     static func signalName(_ sig: Int32) -> String? {
         [4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV"][sig]
+    }
+}
+
+/// A child process in its own process group with its stdout on a pipe (stderr to /dev/null).
+final class ProbeChild: @unchecked Sendable {
+    /// How the child ended.
+    enum Status { case exited(Int32), signaled(Int32) }
+
+    /// Why the child could not be started.
+    struct SpawnError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let pid: pid_t
+    private let output: Int32
+
+    /// Starts `executable` with `arguments` and `environment`, as the leader of a new process group.
+    init(executable: String, arguments: [String], environment: [String: String]) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe(): errno \(errno)") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        close(fds[1])
+        guard rc == 0 else {
+            close(fds[0])
+            throw SpawnError(description: "posix_spawn: \(String(cString: strerror(rc)))")
+        }
+        pid = child
+        output = fds[0]
+    }
+
+    deinit { close(output) }
+
+    /// Everything the child group writes to stdout, until every writer has exited.
+    func readAll() -> Data {
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+            if n > 0 { data.append(contentsOf: chunk[..<n]); continue }
+            if n < 0 && errno == EINTR { continue }
+            return data
+        }
+    }
+
+    /// The child's status once it exits, or nil when `timeout` seconds pass first (the group is then sent SIGTERM,
+    /// SIGKILL after a one-second grace, and the leader reaped).
+    func wait(timeout: Double) -> Status? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = reap(blocking: false) { return status }
+            usleep(5_000)
+        }
+        kill(-pid, SIGTERM)
+        let grace = Date().addingTimeInterval(1)
+        while Date() < grace {
+            if reap(blocking: false) != nil { return nil }
+            usleep(5_000)
+        }
+        kill(-pid, SIGKILL)
+        _ = reap(blocking: true)
+        return nil
+    }
+
+    /// SIGKILL to every process left in the child's group (none is normal).
+    func killGroup() { kill(-pid, SIGKILL) }
+
+    private func reap(blocking: Bool) -> Status? {
+        var raw: Int32 = 0
+        while true {
+            let r = waitpid(pid, &raw, blocking ? 0 : WNOHANG)
+            if r == -1 && errno == EINTR { continue }
+            guard r == pid else { return nil }
+            // WIFEXITED / WIFSIGNALED, spelled out (the C macros are not imported).
+            let low = raw & 0x7F
+            return low == 0 ? .exited((raw >> 8) & 0xFF) : .signaled(low)
+        }
     }
 }
 

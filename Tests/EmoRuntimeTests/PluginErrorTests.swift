@@ -179,6 +179,42 @@ final class PluginErrorTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the hung probe must be killed, not waited for")
     }
 
+    /// A library whose constructor forks a child that ignores SIGTERM: the probe still ends at its timeout (the
+    /// hanging variant) or at once (the answering one), and the child dies with the probe's process group either
+    /// way, instead of outliving `emo plugins scan`.
+    func testAProbeLeavesNoForkedChildBehind() throws {
+        for (variant, hangs) in [("FORK", true), ("FORKGOOD", false)] {
+            let dir = try RuntimeFixtures.temporaryDirectory(variant)
+            let lib = try RuntimeFixtures.buildCPlugin(variant, into: dir)
+            let pidFile = dir + "/child.pid"
+            setenv("EMO_TEST_PIDFILE", pidFile, 1)
+            defer { unsetenv("EMO_TEST_PIDFILE") }
+            let start = Date()
+            let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])], cacheIn: dir,
+                                            timeout: 2)
+            let seconds = Date().timeIntervalSince(start)
+            if hangs {
+                XCTAssertEqual(host.libraries.first?.error, .probeTimedOut(path: lib, seconds: 2))
+                XCTAssertLessThan(seconds, 10, "timeout 2 s + 1 s grace, not a hang")
+            } else {
+                XCTAssertNil(host.libraries.first?.error, "\(host.problems)")
+                XCTAssertNotNil(host.components["c-scale"])
+                XCTAssertLessThan(seconds, 10, "the forked child holding stdout must not keep the probe waiting")
+            }
+            let text = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let child = try XCTUnwrap(pid_t(text), "the fixture wrote its child's pid")
+            var alive = true
+            for _ in 0..<100 where alive {
+                // A zombie is dead too: kill(pid, 0) succeeds on it, so read its state.
+                let state = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+                alive = state != nil && state != "Z"
+                if alive { usleep(20_000) }
+            }
+            XCTAssertFalse(alive, "\(variant): the forked child \(child) outlived the probe")
+            kill(child, SIGKILL)
+        }
+    }
+
     func testDuplicateComponentIDKeepsTheFirstAndReportsTheSecond() throws {
         let dir = try RuntimeFixtures.temporaryDirectory()
         let a = try RuntimeFixtures.buildCPlugin("GOOD", into: dir, name: "first")

@@ -7,6 +7,9 @@
  *   HANG     entry point sleeps forever
  *   NOENTRY  exports no entry symbol
  *   NULLDESC entry point returns NULL
+ *   FORK     a load-time constructor forks a child that ignores SIGTERM and sleeps (its pid written to
+ *            $EMO_TEST_PIDFILE), then the entry point hangs
+ *   FORKGOOD the same child, then the entry point answers as GOOD does
  * COMPONENT_ID may be defined to rename the component (duplicate-id test).
  */
 #include "emo_plugin.h"
@@ -84,6 +87,22 @@ static emo_plugin_descriptor descriptor = {
     .free_bytes = free_bytes,
 };
 
+#if defined(VARIANT_FORK) || defined(VARIANT_FORKGOOD)
+#include <stdio.h>
+__attribute__((constructor)) static void fork_a_stubborn_child(void) {
+    pid_t child = fork();
+    if (child == 0) {
+        signal(SIGTERM, SIG_IGN);
+        for (;;) sleep(1);
+    }
+    const char *file = getenv("EMO_TEST_PIDFILE");
+    if (file && child > 0) {
+        FILE *f = fopen(file, "w");
+        if (f) { fprintf(f, "%d\n", (int)child); fclose(f); }
+    }
+}
+#endif
+
 #ifndef VARIANT_NOENTRY
 const emo_plugin_descriptor *emo_plugin_entry(uint32_t major, uint32_t minor) {
     (void)major; (void)minor;
@@ -93,7 +112,7 @@ const emo_plugin_descriptor *emo_plugin_entry(uint32_t major, uint32_t minor) {
     descriptor.abi_minor = EMO_ABI_VERSION_MINOR + 1;
 #elif defined(VARIANT_CRASH)
     *(volatile int *)0 = 1;  /* a real fault, not raise(): the crash the host must survive */
-#elif defined(VARIANT_HANG)
+#elif defined(VARIANT_HANG) || defined(VARIANT_FORK)
     for (;;) sleep(1);
 #elif defined(VARIANT_NULLDESC)
     return NULL;
