@@ -62,6 +62,13 @@ final class ExtractionKillTests: XCTestCase {
             killedAt.append(after)
         }
         XCTAssertGreaterThanOrEqual(killedAt[1], killedAt[0], "committed work survives a kill")
+        // Both killed runs read "interrupted" (they stay "running" in the table: nothing could mark them), in the
+        // store and in `emo runs list`.
+        let killedRuns = try FeatureStore(path: store).runs()
+        XCTAssertEqual(killedRuns.map(\.status), ["running", "running"])
+        XCTAssertTrue(killedRuns.allSatisfy { $0.effectiveStatus.hasPrefix("interrupted") }, "\(killedRuns.map(\.effectiveStatus))")
+        let listed = try TestRepository.run(exe.path, ["runs", "list", "--store", store])
+        XCTAssertEqual(listed.output.components(separatedBy: "interrupted (its process").count - 1, 2, listed.output)
 
         // Resume: runs to completion, only the missing items get model work.
         let resume = try launch(exe, args + ["--json"])

@@ -20,6 +20,30 @@ final class FeatureStoreTests: XCTestCase {
                    originalSampleRate: 48_000, originalChannels: 2, fileHash: "file\(n)", decodeKey: "sr=16000", path: "/d/\(n).flac")
     }
 
+    /// A run begun by a process that has exited reads "interrupted"; one begun by this process "running"; one from
+    /// another host cannot be checked and says so; a pid reused by another process does not pass for the run's.
+    func testRunsWhoseProcessIsGoneReadInterrupted() throws {
+        let (store, _) = try temporaryStore()
+        let mine = try store.beginRun(kind: "extract", config: ["component": "fake"])
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let here = RunOwner.current.host
+        let dead = try store.beginRun(kind: "extract", config: [:], owner: RunOwner(pid: Int(gone.processIdentifier), host: here, processStart: "1"))
+        let reused = try store.beginRun(kind: "extract", config: [:], owner: RunOwner(pid: Int(getpid()), host: here, processStart: "0"))
+        let remote = try store.beginRun(kind: "extract", config: [:], owner: RunOwner(pid: 1, host: "elsewhere", processStart: "5"))
+        let finished = try store.beginRun(kind: "extract", config: [:])
+        try store.finishRun(finished, status: "finished")
+        let byID = Dictionary(uniqueKeysWithValues: try store.runs().map { ($0.id, $0) })
+        XCTAssertEqual(byID[mine]?.effectiveStatus, "running")
+        XCTAssertEqual(byID[mine]?.owner?.pid, Int(getpid()))
+        XCTAssertTrue(byID[dead]?.effectiveStatus.hasPrefix("interrupted") == true, "\(String(describing: byID[dead]))")
+        XCTAssertTrue(byID[reused]?.effectiveStatus.hasPrefix("interrupted") == true, "another start time: not the run's process")
+        XCTAssertEqual(byID[remote]?.effectiveStatus, "running on elsewhere (pid 1)")
+        XCTAssertEqual(byID[finished]?.effectiveStatus, "finished")
+    }
+
     func testSchemaAndWAL() throws {
         let (store, path) = try temporaryStore()
         XCTAssertEqual(try store.schemaVersion(), Schema.currentVersion)

@@ -74,6 +74,12 @@ enum Schema {
             PRIMARY KEY (run_id, name, split)
         );
         """,
+        // 2: the process that started a run, so a run killed by a signal is told apart from one still running.
+        """
+        ALTER TABLE runs ADD COLUMN pid INTEGER;           -- the process that began the run
+        ALTER TABLE runs ADD COLUMN host TEXT;             -- its host name
+        ALTER TABLE runs ADD COLUMN process_start TEXT;    -- its start time (/proc/PID/stat field 22), against pid reuse
+        """,
     ]
 
     /// The schema version this build writes.

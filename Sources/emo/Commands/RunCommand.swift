@@ -192,7 +192,7 @@ struct RunsList: AsyncParsableCommand {
         for r in try s.runs() where kind == nil || r.kind == kind {
             let name = r.config["name"]?.stringValue ?? r.config["component"]?.stringValue ?? ""
             let started = Date(timeIntervalSince1970: r.startedAt)
-            print("\(r.id)\t\(r.kind)\t\(name)\t\(started)\t\(r.status)")
+            print("\(r.id)\t\(r.kind)\t\(name)\t\(started)\t\(r.effectiveStatus)")
         }
     }
 }
@@ -213,7 +213,7 @@ struct RunsShow: AsyncParsableCommand {
             throw ValidationError("no run \(id) in the store; `emo runs list` shows the ids")
         }
         let metrics = try s.metrics(run: id)
-        let out: JSONValue = ["id": .number(Double(r.id)), "kind": .string(r.kind), "status": .string(r.status),
+        let out: JSONValue = ["id": .number(Double(r.id)), "kind": .string(r.kind), "status": .string(r.effectiveStatus),
                               "config": r.config,
                               "metrics": .object(metrics.mapValues { .object($0.mapValues { .number($0) }) })]
         print(out.serialized(pretty: true))
