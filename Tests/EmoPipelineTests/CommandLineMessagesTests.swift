@@ -45,6 +45,37 @@ final class CommandLineMessagesTests: XCTestCase {
         XCTAssertTrue(out.output.contains("--out \(file.path) is a file; give a folder"), out.output)
     }
 
+    /// A store in a folder the user cannot write (a shared read-only disk): `emo runs list` and `emo runs show` read
+    /// it (they used to fail with "attempt to write a readonly database"). As root the command runs as `nobody`
+    /// (setpriv), since root writes anywhere.
+    func testRunsListAndShowReadAStoreInAReadOnlyFolder() throws {
+        let emo = try TestRepository.emoExecutable().path
+        let dir = try TestRepository.temporaryFolder(self).appendingPathComponent("readonly")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let store = dir.appendingPathComponent("store.sqlite").path
+        let tess = try TestRepository.sharedData().appendingPathComponent("tess").path
+        let made = try TestRepository.run(emo, ["extract", tess, "--kind", "tess", "--component", "template-stats", "--store", store,
+                                                "--limit", "3", "--quiet"])
+        XCTAssertEqual(made.status, 0, made.output)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: store)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir.path)
+        addTeardownBlock { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path) }
+        var command = [emo]
+        if getuid() == 0 {
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+                throw XCTSkip("running as root and no /usr/bin/setpriv (util-linux) to drop to an unprivileged user")
+            }
+            command = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", emo]
+        }
+        let list = try TestRepository.run(command[0], Array(command.dropFirst()) + ["runs", "list", "--store", store])
+        XCTAssertEqual(list.status, 0, list.output)
+        XCTAssertTrue(list.output.contains("extract\ttemplate-stats") && list.output.contains("finished"), list.output)
+        let show = try TestRepository.run(command[0], Array(command.dropFirst()) + ["runs", "show", "1", "--store", store])
+        XCTAssertEqual(show.status, 0, show.output)
+        XCTAssertTrue(show.output.contains("\"component\" : \"template-stats\""), show.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store + "-wal"), "nothing written beside the store")
+    }
+
     /// `emo runs compare` with a missing run or a file that is not a metrics.json says which file and what is wrong
     /// (it used to print a raw NSError dump).
     func testRunsCompareNamesTheBadInput() throws {

@@ -9,10 +9,20 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
 
     /// Opens (creating if needed) the database at `path`; `readOnly` opens an existing file without writing to it.
+    /// A read-only open in a folder this process cannot write is made `immutable` (SQLite cannot create the WAL's
+    /// shared-memory file there, and nobody can be changing the file through that folder's lock files either).
     init(path: String, readOnly: Bool = false) throws(StoreError) {
         var db: OpaquePointer? = nil
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let folder = (path as NSString).deletingLastPathComponent
+        let immutable = readOnly && !FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder)
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        var name = path
+        if immutable {
+            flags |= SQLITE_OPEN_URI
+            let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+            name = "file:\(escaped)?immutable=1"
+        }
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let h = db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             if let d = db { sqlite3_close(d) }

@@ -119,9 +119,9 @@ extension FeatureStore {
 
     /// Every run, oldest first.
     public func runs() throws(StoreError) -> [RunRecord] {
-        let s = try db.prepare("""
-            SELECT id, kind, config, status, started_at, finished_at, pid, host, process_start FROM runs ORDER BY id
-            """)
+        // A store opened read-only is not migrated: schema 1 has no owner columns.
+        let owners = try schemaVersion() >= 2 ? "pid, host, process_start" : "NULL, NULL, NULL"
+        let s = try db.prepare("SELECT id, kind, config, status, started_at, finished_at, \(owners) FROM runs ORDER BY id")
         var out: [RunRecord] = []
         while try s.step() {
             let config = (try? JSONValue.parse(s.text(2))) ?? .null

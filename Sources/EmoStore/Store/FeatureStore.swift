@@ -43,6 +43,15 @@ public final class FeatureStore {
         readPaths = alsoReading
     }
 
+    /// Opens an existing store only to read it (`emo runs list`, `runs show`, `runs compare`): nothing is written,
+    /// so a store on a read-only disk or in a read-only folder can be inspected; nothing is migrated either.
+    public static func reading(_ path: String) throws(StoreError) -> FeatureStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .cannotOpen(path: path, message: "no such store file (give the .sqlite file `emo extract --store` or `emo run --store` wrote)")
+        }
+        return try FeatureStore(readOnly: path)
+    }
+
     /// Opens an existing store read-only, checking that it is an EmoKit store this build can read.
     private init(readOnly path: String) throws(StoreError) {
         self.path = path

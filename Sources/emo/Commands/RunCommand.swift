@@ -188,7 +188,7 @@ struct RunsList: AsyncParsableCommand {
     var kind: String?
 
     func run() async throws {
-        let s = try FeatureStore(path: store ?? defaultStorePath())
+        let s = try FeatureStore.reading(store ?? defaultStorePath())
         for r in try s.runs() where kind == nil || r.kind == kind {
             let name = r.config["name"]?.stringValue ?? r.config["component"]?.stringValue ?? ""
             let started = Date(timeIntervalSince1970: r.startedAt)
@@ -208,7 +208,7 @@ struct RunsShow: AsyncParsableCommand {
     var store: String?
 
     func run() async throws {
-        let s = try FeatureStore(path: store ?? defaultStorePath())
+        let s = try FeatureStore.reading(store ?? defaultStorePath())
         guard let r = try s.runs().first(where: { $0.id == id }) else {
             throw ValidationError("no run \(id) in the store; `emo runs list` shows the ids")
         }
