@@ -20,6 +20,27 @@ public final class LoadedLibrary: @unchecked Sendable {
         self.description = description
     }
 
+    /// Creates each component that needs no config (none of its manifest keys is `required`) with its defaults,
+    /// reads its description and destroys it: per component id, nil when that worked, else the error. Components
+    /// with required keys (a model folder) are listed with nil and `skipped`. Run it in a child process
+    /// (`emo-probe --self-check`): a `create` that crashes or hangs must not take the host down.
+    public func selfCheck() -> [SelfCheckResult] {
+        description.components.map { c in
+            let required = (c.manifest["config"]?.objectValue ?? [:]).filter { $0.value["required"]?.boolValue == true }.keys.sorted()
+            guard required.isEmpty else { return SelfCheckResult(id: c.id, problem: nil, needsConfig: required) }
+            guard let pointer = component(c.id), let info = c.info else {
+                return SelfCheckResult(id: c.id, problem: "declared but not found in the descriptor (or of an unknown kind)", needsConfig: [])
+            }
+            do {
+                let instance = try LoadedComponent(library: self, component: pointer, info: info, config: info.configDefaults)
+                _ = instance.resolvedDescription
+                return SelfCheckResult(id: c.id, problem: nil, needsConfig: [])
+            } catch {
+                return SelfCheckResult(id: c.id, problem: "\(error)", needsConfig: [])
+            }
+        }
+    }
+
     /// The C component with this id.
     func component(_ id: String) -> UnsafePointer<emo_component>? {
         let d = descriptor.pointee
@@ -28,6 +49,23 @@ public final class LoadedLibrary: @unchecked Sendable {
             if let c = list[i], let cid = c.pointee.id, String(cString: cid) == id { return c }
         }
         return nil
+    }
+}
+
+/// One component's outcome in `LoadedLibrary.selfCheck`.
+public struct SelfCheckResult: Sendable, Equatable, Codable {
+    /// Component id.
+    public var id: String
+    /// Why creating it with its defaults failed; nil when it worked or was not tried.
+    public var problem: String?
+    /// The `required` config keys that kept it from being created (empty when it was).
+    public var needsConfig: [String]
+
+    /// Creates a result.
+    public init(id: String, problem: String?, needsConfig: [String]) {
+        self.id = id
+        self.problem = problem
+        self.needsConfig = needsConfig
     }
 }
 

@@ -25,11 +25,25 @@ public struct Prober: Sendable {
 
     /// Runs the probe on `library` and returns what it declares, or the typed reason it failed.
     ///
-    /// The child runs in a process group of its own, and the whole group is killed when it is done: on a timeout
-    /// SIGTERM, then SIGKILL after a one-second grace; after a normal exit SIGKILL to anything the library left
-    /// behind (a constructor that forks, a child that ignores SIGTERM). So a probe never outlives its timeout and
-    /// leaves no process.
+    /// The child runs in a process group of its own (see `run`), so a probe never outlives its timeout and leaves
+    /// no process.
     public func probe(_ library: String) throws(RuntimeError) -> PluginDescription {
+        let (data, code) = try run([library], library: library)
+        return try ProbeReport.decode(data, library: library, exitStatus: code)
+    }
+
+    /// Creates every component of `library` that needs no config in a child process (`emo-probe --self-check`):
+    /// per component, nil or why it failed; a crash or hang in `create` is the thrown probe error.
+    public func selfCheck(_ library: String) throws(RuntimeError) -> [SelfCheckResult] {
+        let (data, code) = try run(["--self-check", library], library: library)
+        return try ProbeReport.decodeSelfCheck(data, library: library, exitStatus: code)
+    }
+
+    /// Runs emo-probe with `arguments`: its stdout and exit status, or the crash/timeout as an error. The child leads
+    /// a process group of its own, and the whole group is killed when it is done: on a timeout SIGTERM, then SIGKILL
+    /// after a one-second grace; after a normal exit SIGKILL to anything the library left behind (a constructor that
+    /// forks, a child that ignores SIGTERM).
+    private func run(_ arguments: [String], library: String) throws(RuntimeError) -> (Data, Int32) {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw .probeUnavailable(reason: "\(executable) is missing or not executable")
         }
@@ -37,7 +51,7 @@ public struct Prober: Sendable {
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
         let child: ProbeChild
-        do { child = try ProbeChild(executable: executable, arguments: [library], environment: env) } catch {
+        do { child = try ProbeChild(executable: executable, arguments: arguments, environment: env) } catch {
             throw .probeUnavailable(reason: "cannot start \(executable): \(error)")
         }
         // Drain stdout on another thread so a large manifest cannot fill the pipe and look like a hang.
@@ -52,7 +66,7 @@ public struct Prober: Sendable {
             throw .probeCrashed(path: library, detail: "signal \(sig)\(Prober.signalName(sig).map { " (\($0))" } ?? "")")
         }
         guard case .exited(let code) = status else { throw .probeCrashed(path: library, detail: "no exit status") }
-        return try ProbeReport.decode(collected.data, library: library, exitStatus: code)
+        return (collected.data, code)
     }
 
     static func signalName(_ sig: Int32) -> String? {
@@ -164,6 +178,30 @@ public enum ProbeReport {
         encoder.outputFormatting = [.sortedKeys]
         let body = (try? encoder.encode(description)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         return "{\"description\":\(body)}"
+    }
+
+    /// The JSON line for a self-check.
+    public static func encode(_ results: [SelfCheckResult]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = (try? encoder.encode(results)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        return "{\"self_check\":\(body)}"
+    }
+
+    static func decodeSelfCheck(_ data: Data, library: String, exitStatus: Int32) throws(RuntimeError) -> [SelfCheckResult] {
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        guard let json = try? JSONValue.parse(line) else {
+            throw .probeCrashed(path: library, detail: "exit status \(exitStatus) without a report")
+        }
+        if let err = json["error"], let code = err["code"]?.stringValue {
+            let args = err["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            throw RuntimeError(code: code, arguments: args) ?? .probeCrashed(path: library, detail: "unrecognised error \(code)")
+        }
+        struct Report: Decodable { var self_check: [SelfCheckResult] }
+        guard let report = try? JSONDecoder().decode(Report.self, from: Data(line.utf8)) else {
+            throw .probeCrashed(path: library, detail: "unreadable self-check report")
+        }
+        return report.self_check
     }
 
     /// The JSON line for a failed probe.

@@ -104,6 +104,30 @@ final class PluginErrorTests: XCTestCase {
         XCTAssertEqual(try RuntimeFixtures.run(emo, ["plugins", "scan"], environment: env).0, 0)
     }
 
+    /// A library that probes fine but whose create() crashes or hangs: `emo plugins verify` creates each component in
+    /// a child process first, so it reports the component and exits 1 instead of crashing or hanging itself.
+    func testVerifyCatchesACreateThatCrashesOrHangsInAChildProcess() throws {
+        let emo = try TestRepository.emoExecutable().path
+        for (variant, expected) in [("CREATECRASH", "SIGSEGV"), ("CREATEHANG", "did not answer"), ("GOOD", "all plugins verified")] {
+            let dir = try RuntimeFixtures.temporaryDirectory(variant)
+            let lib = try RuntimeFixtures.buildCPlugin(variant, into: dir)
+            var env = ProcessInfo.processInfo.environment
+            env["EMO_REGISTRY"] = try RuntimeFixtures.writeRegistry(dir, [(lib, nil)])
+            env["EMO_CACHE_DIR"] = dir + "/cache"
+            env["EMO_PROBE_TIMEOUT"] = "3"
+            let start = Date()
+            let (status, output) = try RuntimeFixtures.run(emo, ["plugins", "verify"], environment: env)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 30, "\(variant): verify must not hang")
+            XCTAssertTrue(output.contains(expected), "\(variant): \(output)")
+            if variant == "GOOD" {
+                XCTAssertEqual(status, 0, output)
+            } else {
+                XCTAssertEqual(status, 1, output)
+                XCTAssertTrue(output.contains("FAIL  c-scale: in a child process"), output)
+            }
+        }
+    }
+
     func testPinnedSHA256MismatchIsRefusedAndMatchingPinLoads() throws {
         let dir = try RuntimeFixtures.temporaryDirectory()
         let lib = try RuntimeFixtures.buildCPlugin("GOOD", into: dir)

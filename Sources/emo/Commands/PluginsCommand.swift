@@ -132,16 +132,31 @@ struct PluginsScan: AsyncParsableCommand {
 struct PluginsVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Re-probe every library, load it in this process and create each component with its defaults.",
+        abstract: "Re-probe every library, create each component with its defaults in a child process, then load it in this process and create it again.",
         discussion: "Exits with status 1 when anything fails, so it fits in CI and install scripts.")
 
     func run() async throws {
         let sources = PluginSources.standard()
-        let host = PluginHost(sources: sources, prober: .standard(hostDirectory: sources.hostDirectory),
-                              cache: ProbeCache(path: ProbeCache.standardPath()), forceProbe: true)
+        let prober = Prober.standard(hostDirectory: sources.hostDirectory)
+        let host = PluginHost(sources: sources, prober: prober, cache: ProbeCache(path: ProbeCache.standardPath()), forceProbe: true)
         var failures = host.problems.count
         for e in host.problems { print("FAIL  \(e.description)") }
+        // Each component is first created in a child process (emo-probe --self-check): a create() that crashes or
+        // hangs fails that library here instead of taking this command down. Only what passed is loaded in-process.
+        var childFailed: [String: String] = [:]  // component id → why
+        for library in host.libraries where library.error == nil {
+            do {
+                for r in try prober.selfCheck(library.path) { if let problem = r.problem { childFailed[r.id] = problem } }
+            } catch {
+                for c in library.description?.components ?? [] { childFailed[c.id] = "in a child process: \(error.description)" }
+            }
+        }
         for r in host.sortedComponents {
+            if let problem = childFailed[r.component.id] {
+                failures += 1
+                print("FAIL  \(r.component.id): \(problem)")
+                continue
+            }
             // Components whose manifest marks a config key "required" (a model folder, say) have no default
             // instance: check that their library loads and stop there.
             let required = (r.component.manifest["config"]?.objectValue ?? [:]).filter { $0.value["required"]?.boolValue == true }.keys.sorted()

@@ -10,6 +10,7 @@
  *   FORK     a load-time constructor forks a child that ignores SIGTERM and sleeps (its pid written to
  *            $EMO_TEST_PIDFILE), then the entry point hangs
  *   FORKGOOD the same child, then the entry point answers as GOOD does
+ *   CREATECRASH / CREATEHANG  loads and probes as GOOD, but create() dereferences NULL / sleeps forever
  * COMPONENT_ID may be defined to rename the component (duplicate-id test).
  */
 #include "emo_plugin.h"
@@ -26,6 +27,11 @@ typedef struct { float *out; size_t cap; emo_tensor tensor; } scale_state;
 
 static emo_status scale_create(const char *config, emo_instance **out, char **error) {
     (void)config; (void)error;
+#if defined(VARIANT_CREATECRASH)
+    *(volatile int *)0 = 1;
+#elif defined(VARIANT_CREATEHANG)
+    for (;;) sleep(1);
+#endif
     scale_state *s = calloc(1, sizeof(scale_state));
     *out = (emo_instance *)s;
     return EMO_OK;
