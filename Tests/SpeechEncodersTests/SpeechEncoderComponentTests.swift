@@ -63,6 +63,20 @@ final class SpeechEncoderComponentTests: XCTestCase {
         }
     }
 
+    /// A clip longer than `max_seconds` is refused by name before any memory is spent on it; the key is left out of
+    /// the resolved config (it changes no output, so cached features stay valid).
+    func testClipsLongerThanMaxSecondsAreRefused() throws {
+        let encoder = try WavLMEncoder(config: ["model": .string(Self.fixture("wavlm-base").path), "max_seconds": 1])
+        XCTAssertNil(encoder.resolvedDescription["config"]?["max_seconds"])
+        XCTAssertNoThrow(try encoder.forward([.array(NDArray(vector: [Float](repeating: 0.01, count: 8_000)))]))
+        XCTAssertThrowsError(try encoder.forward([.array(NDArray(vector: [Float](repeating: 0.01, count: 24_000)))])) {
+            XCTAssertTrue("\($0)".contains("a clip of 1.5 s is longer than max_seconds (1 s)"), "\($0)")
+        }
+        XCTAssertThrowsError(try WavLMEncoder(config: ["model": .string(Self.fixture("wavlm-base").path), "max_seconds": 0])) {
+            XCTAssertTrue("\($0)".contains("'max_seconds' must be ≥ 1"), "\($0)")
+        }
+    }
+
     func testConfigErrors() {
         XCTAssertThrowsError(try Wav2Vec2Encoder(config: [:])) { XCTAssertTrue("\($0)".contains("'model' is required"), "\($0)") }
         XCTAssertThrowsError(try Wav2Vec2Encoder(config: ["model": .string(Self.fixture("hubert-base").path)])) {

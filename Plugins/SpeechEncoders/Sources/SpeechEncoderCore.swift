@@ -20,6 +20,8 @@ final class SpeechEncoderCore: @unchecked Sendable {
     let returnHidden: Bool
     /// Keep each forward's activations so backward recomputes nothing (config `keep_activations`).
     let keepActivations: Bool
+    /// Longest clip in samples (config `max_seconds` at 16 kHz).
+    let maxSamples: Int
     let resolvedConfig: JSONValue
     private let lock = NSLock()
     /// The last forward's normalised input `[B, S]`, its lengths (nil = unpadded), and shape: what backward needs.
@@ -49,13 +51,15 @@ final class SpeechEncoderCore: @unchecked Sendable {
     /// The settings every family shares.
     struct Config: ComponentConfig {
         var model = "", pooling = Pooling.mean, layer = -1, layerWeights: [Double]?, hiddenStates = false, keepActivations = false
+        var maxSeconds = 60.0
         static var fields: [ConfigField<Config>] {
             [.string("model", \.model, required: true, "name imported with `emo models import`, or a checkpoint folder (config.json + model.safetensors)"),
              .choice("pooling", \.pooling, "mean (last_hidden_state over frames) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"),
              .int("layer", \.layer, "hidden state for pooling = layer (0 = transformer input, L = last layer, -1 = last_hidden_state)"),
              .numbers("layer_weights", \.layerWeights, "L+1 weights for pooling = weighted (null = equal)"),
              .bool("hidden_states", \.hiddenStates, "also output all hidden states [L+1, B, T, C]"),
-             .bool("keep_activations", \.keepActivations, "keep what backward needs from every forward (about 40 MB per second of audio per clip for a base model), so backward after forward recomputes nothing: about twice as fast for gradient explainers; off, backward re-runs the forward and recomputes each layer (activation checkpointing)")]
+             .bool("keep_activations", \.keepActivations, "keep what backward needs from every forward (about 40 MB per second of audio per clip for a base model), so backward after forward recomputes nothing: about twice as fast for gradient explainers; off, backward re-runs the forward and recomputes each layer (activation checkpointing)"),
+             .number("max_seconds", \.maxSeconds, in: 1...3_600, "longest clip it runs, in seconds; a longer one is refused with an error rather than exhausting memory, which grows faster than the length (attention over all frames: peak about 1.2 GB at 30 s, 2.1 GB at 60 s, 4.5 GB at 120 s for a base model). Cut long recordings with the pipeline's audio.duration, or raise this where memory allows")]
         }
     }
 
@@ -86,8 +90,12 @@ final class SpeechEncoderCore: @unchecked Sendable {
         layerWeights = c.layerWeights?.map { Float($0) }
         returnHidden = c.hiddenStates
         keepActivations = c.keepActivations
-        // The checkpoint's content hash joins the resolved config, so cached features follow the weights, not the name.
-        resolvedConfig = c.json.merging(["checkpoint_sha256": .string(checkpoint)])
+        maxSamples = Int(c.maxSeconds * 16_000)
+        // The checkpoint's content hash joins the resolved config, so cached features follow the weights, not the name;
+        // `max_seconds` changes no output, so it stays out (features cached before it existed stay valid).
+        var resolved = c.json.merging(["checkpoint_sha256": .string(checkpoint)]).objectValue ?? [:]
+        resolved["max_seconds"] = nil
+        resolvedConfig = .object(resolved)
     }
 
     var resolvedDescription: JSONValue {
@@ -109,6 +117,9 @@ final class SpeechEncoderCore: @unchecked Sendable {
             guard lengths.allSatisfy({ $0 > 0 && $0 <= n }) else {
                 throw ComponentError.invalidInput(component: id, message: "lengths must be in 1...\(n)")
             }
+        }
+        if let longest = lengths.max(), longest > maxSamples {
+            throw ComponentError.invalidInput(component: id, message: String(format: "a clip of %.1f s is longer than max_seconds (%.0f s): memory grows faster than the length (about 4.5 GB at 120 s for a base model). Cut it (the pipeline's audio.duration) or raise max_seconds in the ", Double(longest) / 16_000, Double(maxSamples) / 16_000) + "\(id) config")
         }
         var x = audio.data
         var scales = [Double](repeating: 1, count: b)
