@@ -130,7 +130,7 @@ let package = Package(
         // writer); linked only into tests.
         .target(name: "EmoTestSupport", path: "Tests/EmoTestSupport"),
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], path: "Tests/EmoCoreTests"),
-        .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor", "EmoTestSupport"], path: "Tests/EmoTensorTests",
+        .testTarget(name: "EmoTensorTests", dependencies: ["EmoTensor", "EmoLayers", "EmoTestSupport"], path: "Tests/EmoTensorTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "EmoModelsTests", dependencies: ["EmoModels", "EmoTensor", "EmoTestSupport"], path: "Tests/EmoModelsTests",
                     resources: [.copy("Fixtures")]),
