@@ -186,6 +186,18 @@ final class CorpusSplitsTests: XCTestCase {
         XCTAssertNoThrow(try SplitProtocol.speakerKFold(folds: 2).verify(leaky), "no speaker is shared")
     }
 
+    func testTheReportsSplitTableNamesTheCorporaOnEachSide() throws {
+        let split = try XCTUnwrap(try SplitProtocol.crossCorpus(train: ["tess"], test: ["ravdess"], unsharedClasses: .refuse)
+            .splits(of: items, seed: 42).first)
+        let truth = split.test.map { SyntheticCorpus.emotions.firstIndex(of: items[$0].label) ?? 0 }
+        let metrics = try ClassificationMetrics.compute(truth: truth, predicted: truth, classes: SyntheticCorpus.emotions)
+        let run = RunResult(model: "m", runProtocol: RunProtocol(corpus: "synthetic", split: split.name, scaling: "none", seeds: [42]),
+                            folds: [FoldResult(seed: 42, split: split.name, overlap: split.overlap, metrics: metrics)])
+        let html = HTMLReport.foldTable(run)
+        XCTAssertTrue(html.contains("<th>Corpora (train / test)</th>"), html)
+        XCTAssertTrue(html.contains("<td>tess / ravdess</td>"), html)
+    }
+
     // MARK: JSON
 
     func testNewKindsRoundTripThroughJSONAndBadFormsAreNamed() throws {
