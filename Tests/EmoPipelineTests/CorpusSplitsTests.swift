@@ -196,6 +196,21 @@ final class CorpusSplitsTests: XCTestCase {
         let html = HTMLReport.foldTable(run)
         XCTAssertTrue(html.contains("<th>Corpora (train / test)</th>"), html)
         XCTAssertTrue(html.contains("<td>tess / ravdess</td>"), html)
+
+        // Per-corpus confusion: each corpus's test items alone, summed over folds.
+        let ravdessRows = split.test.indices
+        let perCorpus = ["ravdess": try ClassificationMetrics.compute(truth: ravdessRows.map { truth[$0] },
+                                                                     predicted: ravdessRows.map { _ in 0 },
+                                                                     classes: SyntheticCorpus.emotions)]
+        let twice = RunResult(model: "m", runProtocol: run.runProtocol, folds: [
+            FoldResult(seed: 1, split: split.name, overlap: split.overlap, metrics: metrics, perCorpus: perCorpus),
+            FoldResult(seed: 2, split: split.name, overlap: split.overlap, metrics: metrics, perCorpus: perCorpus),
+        ])
+        let byCorpus = twice.pooledConfusionByCorpus
+        XCTAssertEqual(byCorpus.map(\.corpus), ["ravdess"])
+        XCTAssertEqual(byCorpus.first?.matrix.map { $0[0] }.reduce(0, +), 2 * ravdessRows.count,
+                       "every test item predicted class 0, counted once per fold")
+        XCTAssertTrue(HTMLReport.runSection(twice, index: 0).contains("Confusion matrix, ravdess test items only"))
     }
 
     // MARK: JSON

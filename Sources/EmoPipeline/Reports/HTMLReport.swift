@@ -138,6 +138,9 @@ public enum HTMLReport {
         s += "<div class=\"plots\">"
         s += ReportSVG.confusionMatrix(run.pooledConfusion, labels: classes,
                                        title: "Confusion matrix (summed over \(run.folds.count) test part\(run.folds.count == 1 ? "" : "s"))")
+        for (corpus, matrix) in run.pooledConfusionByCorpus {
+            s += ReportSVG.confusionMatrix(matrix, labels: classes, title: "Confusion matrix, \(corpus) test items only")
+        }
         let f1 = classes.indices.map { c in
             MeanStd(run.folds.compactMap { $0.metrics.perClass[safeIndex: c]?.f1 }).mean
         }
