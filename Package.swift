@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(name: "EmoHubTests", dependencies: ["EmoHub", "EmoCore", "EmoModels", "EmoRuntime", "EmoTestSupport"], path: "Tests/EmoHubTests"),
         .testTarget(name: "EmoServeTests", dependencies: ["EmoServe", "EmoPipeline", "EmoRuntime", "EmoTestSupport"],
                     path: "Tests/EmoServeTests"),
-        .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline", "EmoTestSupport"], path: "Tests/EmoPipelineTests",
+        .testTarget(name: "EmoPipelineTests", dependencies: ["EmoPipeline", "EmoModels", "EmoTestSupport"], path: "Tests/EmoPipelineTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TextEncodersTests", dependencies: ["EmoTextEncoders", "EmoModels", "EmoTensor", "EmoMedia", "EmoRuntime", "EmoTestSupport"],
                     path: "Tests/TextEncodersTests", resources: [.copy("Fixtures")]),

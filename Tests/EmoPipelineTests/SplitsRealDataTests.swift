@@ -28,7 +28,8 @@ final class SplitsRealDataTests: XCTestCase {
             for file in try fm.contentsOfDirectory(atPath: folder.path).sorted() where file.hasSuffix(".flac") {
                 let f = file.dropLast(5).split(separator: "-").map(String.init)
                 guard f.count == 7, let label = ravdessEmotions[f[2]] else { continue }
-                items.append(LabelledItem(label: label, speaker: "ravdess/\(actor)", textID: "ravdess/statement-\(f[4])"))
+                items.append(LabelledItem(label: label, speaker: "ravdess/\(actor)", textID: "ravdess/statement-\(f[4])",
+                                          corpus: "ravdess"))
             }
         }
         for folder in try fm.contentsOfDirectory(atPath: data.appendingPathComponent("tess").path).sorted() {
@@ -38,7 +39,8 @@ final class SplitsRealDataTests: XCTestCase {
             for file in try fm.contentsOfDirectory(atPath: data.appendingPathComponent("tess/\(folder)").path).sorted()
             where file.hasSuffix(".flac") {
                 let word = file.split(separator: "_").dropFirst().first.map(String.init) ?? file
-                items.append(LabelledItem(label: label, speaker: "tess/\(parts[0])", textID: "tess/word-\(word.lowercased())"))
+                items.append(LabelledItem(label: label, speaker: "tess/\(parts[0])", textID: "tess/word-\(word.lowercased())",
+                                          corpus: "tess"))
             }
         }
         return items
@@ -67,6 +69,32 @@ final class SplitsRealDataTests: XCTestCase {
                 print("[evalkit] \(f.name): test \(f.test.count) items, \(f.overlap.testSpeakerCount) speakers; \(f.overlap.summary)")
             }
         }
+    }
+
+    func testRavdessTessCorpusProtocols() throws {
+        let items = try ravdessTess()
+        for seed: UInt64 in [42, 123, 2025] {
+            let folds = try SplitProtocol.groupedByTextKFold(folds: 5).splits(of: items, seed: seed)
+            XCTAssertEqual(folds.count, 5)
+            for f in folds {
+                let ravdess = f.test.filter { items[$0].corpus == "ravdess" }.count
+                let tess = f.test.filter { items[$0].corpus == "tess" }.count
+                XCTAssertEqual(ravdess, 720, "one RAVDESS statement per fold (\(f.name))")
+                XCTAssertEqual(tess, 560, "40 TESS words × 14 clips per fold (\(f.name))")
+                XCTAssertEqual(f.overlap.sharedTexts, [], f.name)
+                print("[evalkit] \(f.name): test \(f.test.count) items (RAVDESS \(ravdess), TESS \(tess)); \(f.overlap.summary)")
+            }
+        }
+        for (train, test, n) in [("ravdess", "tess", 2800), ("tess", "ravdess", 1440)] {
+            let s = try XCTUnwrap(try SplitProtocol.crossCorpus(train: [train], test: [test], unsharedClasses: .refuse)
+                .splits(of: items, seed: 42).first)
+            XCTAssertEqual(s.test.count, n)
+            XCTAssertEqual(s.train.count, items.count - n)
+            XCTAssertEqual(s.overlap.sharedSpeakers, [])
+            print("[evalkit] \(s.name): train \(s.train.count), test \(s.test.count); \(s.overlap.summary)")
+        }
+        let loco = try SplitProtocol.leaveOneCorpusOut(unsharedClasses: .refuse).splits(of: items, seed: 42)
+        XCTAssertEqual(loco.map(\.test.count), [1440, 2800])
     }
 
     /// A quote-aware CSV line splitter (MELD quotes utterances that contain commas).

@@ -7,6 +7,8 @@
 #                  separates training differences from feature differences)
 #   CELLS: model:protocol:scaling triples to run (default: every cell, scaled ones first), e.g.
 #          early-mlp-dropout:random:standard late-fusion:speaker:none
+#          protocols: random, grouped (texts pooled, 80/20), speaker (5-fold), and, not in the default cells,
+#          grouped5 (grouped-by-text 5-fold stratified by corpus), ravdess2tess and tess2ravdess (cross-corpus)
 # environment: EMO (default .build/release/emo), EMO_RUN_ARGS (extra `emo run` arguments, e.g. --max-per-class 100),
 #              EMO_REFERENCE_PYTHON, EMO_STORE, EMO_DATA as for `emo run`.
 set -euo pipefail
@@ -33,7 +35,11 @@ spec = json.load(open(src))
 spec["name"] = spec["name"] + f"-{protocol}-{scaling}"
 spec["split"] = {"random": {"kind": "stratified", "testFraction": 0.2, "validationFraction": 0.1},
                  "grouped": {"kind": "grouped-by-text", "testFraction": 0.2, "validationFraction": 0.1},
-                 "speaker": {"kind": "speaker-kfold", "folds": 5, "validationFraction": 0.1}}[protocol]
+                 "speaker": {"kind": "speaker-kfold", "folds": 5, "validationFraction": 0.1},
+                 "grouped5": {"kind": "grouped-by-text", "folds": 5, "validationFraction": 0.1},
+                 "ravdess2tess": {"kind": "cross-corpus", "train": ["ravdess"], "test": ["tess"], "validationFraction": 0.1},
+                 "tess2ravdess": {"kind": "cross-corpus", "train": ["tess"], "test": ["ravdess"], "validationFraction": 0.1},
+                 }[protocol]
 spec["scaling"] = {"method": scaling}
 spec["seeds"] = [42, 123, 2025]
 spec["explainers"] = []

@@ -138,6 +138,9 @@ public enum HTMLReport {
         s += "<div class=\"plots\">"
         s += ReportSVG.confusionMatrix(run.pooledConfusion, labels: classes,
                                        title: "Confusion matrix (summed over \(run.folds.count) test part\(run.folds.count == 1 ? "" : "s"))")
+        for (corpus, matrix) in run.pooledConfusionByCorpus {
+            s += ReportSVG.confusionMatrix(matrix, labels: classes, title: "Confusion matrix, \(corpus) test items only")
+        }
         let f1 = classes.indices.map { c in
             MeanStd(run.folds.compactMap { $0.metrics.perClass[safeIndex: c]?.f1 }).mean
         }
@@ -199,7 +202,7 @@ public enum HTMLReport {
     /// Every (seed, fold): its test size, overlap counts and lists, and headline metrics, in a `<details>` block.
     static func foldTable(_ run: RunResult) -> String {
         var s = "<details><summary>Every split: overlap and metrics (\(run.folds.count))</summary>\n<table><thead><tr>"
-            + "<th>Seed</th><th>Split</th><th>Test items</th><th>Shared speakers</th><th>Test items, speaker seen</th>"
+            + "<th>Seed</th><th>Split</th><th>Corpora (train / test)</th><th>Test items</th><th>Shared speakers</th><th>Test items, speaker seen</th>"
             + "<th>Shared texts</th><th>Test items, text seen</th><th>Accuracy</th><th>Macro F1</th></tr></thead><tbody>\n"
         func list(_ names: [String]) -> String {
             let shown = names.prefix(8).map(ReportSVG.escape).joined(separator: ", ")
@@ -207,7 +210,10 @@ public enum HTMLReport {
         }
         for f in run.folds {
             let o = f.overlap
-            s += "<tr><td>\(f.seed)</td><td>\(ReportSVG.escape(f.split))</td><td class=\"num\">\(f.metrics.count)</td>"
+            let corpora = o.trainCorpora.isEmpty && o.testCorpora.isEmpty ? "–"
+                : "\(o.trainCorpora.joined(separator: "+")) / \(o.testCorpora.joined(separator: "+"))"
+            s += "<tr><td>\(f.seed)</td><td>\(ReportSVG.escape(f.split))</td><td>\(ReportSVG.escape(corpora))</td>"
+                + "<td class=\"num\">\(f.metrics.count)</td>"
                 + "<td>\(list(o.sharedSpeakers))</td><td class=\"num\">\(o.testItemsWithSeenSpeaker)</td>"
                 + "<td>\(list(o.sharedTexts))</td><td class=\"num\">\(o.testItemsWithSeenText)</td>"
                 + "<td class=\"num\">\(MeanStd.fixed(f.metrics.accuracy * 100, 2))</td>"

@@ -127,6 +127,18 @@ public enum PeerComparison {
                 metrics = try ClassificationMetrics.compute(truth: truth, predicted: run.predicted, classes: proto.classes,
                                                             scores: run.probabilities)
             } catch { throw .badOutput("fold '\(fold.split)': \(error)") }
+            // Per corpus, as EmoKit reports it (from the protocol's item corpora; files without them give none).
+            var perCorpus: [String: ClassificationMetrics]?
+            if Set(proto.items.compactMap(\.corpus)).count > 1 {
+                var byCorpus: [String: [Int]] = [:]
+                for (r, i) in fold.test.enumerated() { byCorpus[proto.items[i].corpus ?? "", default: []].append(r) }
+                do {
+                    perCorpus = try byCorpus.mapValues { rows in
+                        try ClassificationMetrics.compute(truth: rows.map { truth[$0] }, predicted: rows.map { run.predicted[$0] },
+                                                          classes: proto.classes, scores: rows.map { run.probabilities[$0] })
+                    }
+                } catch { throw .badOutput("fold '\(fold.split)' per corpus: \(error)") }
+            }
             let emokitFold = emokit.folds.first { $0.seed == fold.seed && $0.split == fold.split }
             let curves = run.history.map { h in
                 TrainingCurves(epochs: h.map {
@@ -136,7 +148,7 @@ public enum PeerComparison {
             }
             folds.append(FoldResult(seed: fold.seed, split: fold.split, overlap: emokitFold?.overlap
                                         ?? SplitOverlap(trainSide: [], test: [], items: [RunItem]()),
-                                    metrics: metrics, curves: curves, imputedValues: run.imputed ?? 0))
+                                    metrics: metrics, curves: curves, imputedValues: run.imputed ?? 0, perCorpus: perCorpus))
         }
         var runProtocol = emokit.runProtocol
         runProtocol.corpus += "; peer features: \(out.features ?? "peer")"

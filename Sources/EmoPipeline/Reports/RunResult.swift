@@ -127,6 +127,22 @@ public struct RunResult: Sendable, Equatable, Codable {
         return values.keys.sorted().compactMap { c in values[c].map { (c, MeanStd($0), $0.count) } }
     }
 
+    /// Per corpus (sorted names), its test items' confusion matrices summed over all folds and seeds; empty for a
+    /// run over one corpus.
+    public var pooledConfusionByCorpus: [(corpus: String, matrix: [[Int]])] {
+        var sums: [String: [[Int]]] = [:]
+        for f in folds {
+            for (corpus, m) in f.perCorpus ?? [:] {
+                var sum = sums[corpus] ?? m.confusion.map { $0.map { _ in 0 } }
+                for (i, row) in m.confusion.enumerated() where i < sum.count {
+                    for (j, v) in row.enumerated() where j < sum[i].count { sum[i][j] += v }
+                }
+                sums[corpus] = sum
+            }
+        }
+        return sums.keys.sorted().compactMap { c in sums[c].map { (c, $0) } }
+    }
+
     /// Summed confusion matrix over all folds and seeds (each test item counted once per seed).
     public var pooledConfusion: [[Int]] {
         guard let first = folds.first?.metrics.confusion else { return [] }

@@ -34,6 +34,9 @@ public struct PeerProtocol: Sendable, Equatable, Codable {
         public var speaker: String
         /// Sentence or word id ("" when unknown).
         public var text: String
+        /// The corpus it comes from ("ravdess", "tess"; nil in files written before corpus-aware splits), so the peer
+        /// reports per-corpus figures as EmoKit does.
+        public var corpus: String?
     }
 
     /// One feature group's identity and width.
@@ -92,7 +95,8 @@ public struct PeerProtocol: Sendable, Equatable, Codable {
         pipeline = run.spec.name
         classes = run.corpus.classes
         items = run.items.map {
-            Item(path: $0.item.path, label: $0.label, classIndex: $0.classIndex, speaker: $0.item.speaker, text: $0.item.textID)
+            Item(path: $0.item.path, label: $0.label, classIndex: $0.classIndex, speaker: $0.item.speaker, text: $0.item.textID,
+                 corpus: $0.corpusName)
         }
         groups = run.groups.map { Group(name: $0.name, component: $0.component, configHash: $0.configHash, width: $0.width) }
         featureNames = run.groups.flatMap(\.featureNames)

@@ -61,6 +61,17 @@ public struct PipelineRun: Sendable {
         return "\(sources), \(corpus.classes.count) classes, \(corpus.items.count) items, \(spec.split.method.displayName), "
             + "scaling \(result.runProtocol.scaling), seeds \(spec.seeds.map(String.init).joined(separator: ",")), "
             + "\(result.folds.count) trained splits; at most \(speakers) speakers and \(texts) texts shared between train and test"
+            + corporaDescription
+    }
+
+    /// "; corpora train ravdess / test tess" per distinct pair of sides, or "" when the items name no corpus.
+    var corporaDescription: String {
+        var seen: [String] = []
+        for f in result.folds where !(f.overlap.trainCorpora.isEmpty && f.overlap.testCorpora.isEmpty) {
+            let line = f.overlap.corporaSummary
+            if !seen.contains(line) { seen.append(line) }
+        }
+        return seen.isEmpty ? "" : "; " + seen.joined(separator: ", ")
     }
 
     /// A few lines for the terminal.

@@ -42,12 +42,9 @@ public final class PipelineRunner {
         var items: [RunItem] = []
         var skipped: [SkippedItem] = []
         var unmapped = 0
-        var seen: [String: Int] = [:]
-        for source in spec.corpus.sources {
+        for (source, name) in zip(spec.corpus.sources, spec.corpus.sourceNames) {
             let corpus = try CorpusLoader.load(source: source, environment: environment)
             skipped += corpus.skipped
-            seen[source.kind, default: 0] += 1
-            let name = seen[source.kind, default: 1] == 1 ? source.kind : "\(source.kind)#\(seen[source.kind, default: 1])"
             for item in corpus.items {
                 guard let label = spec.corpus.mappedLabel(item.label), let index = spec.corpus.classes.firstIndex(of: label) else {
                     unmapped += 1
@@ -339,6 +336,9 @@ public final class PipelineRunner {
         try checkFineTunable()
         let corpus = try loadCorpus()
         log("\(spec.name): \(corpus.items.count) items, classes \(corpus.classes) with counts \(corpus.classCounts); \(corpus.skipped.count) skipped, \(corpus.unmapped) unmapped")
+        // Make the splits once before extracting, so a protocol that cannot be made (an unknown corpus, classes on
+        // one side only, too few texts) stops the run before the long part.
+        if let first = spec.seeds.first { _ = try spec.split.method.splits(of: corpus.items, seed: first) }
         let matrices = try extractGroups(corpus.items)
         let items = matrices.items
         let layout = matrices.layout

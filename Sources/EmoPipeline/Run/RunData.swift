@@ -21,6 +21,8 @@ public struct RunItem: SplitItem, Sendable, Equatable {
     public var textID: String? { item.textID.isEmpty ? nil : item.textID }
     /// Official partition (MELD train/dev/test).
     public var partition: String? { item.split }
+    /// The run's corpus name (`corpus`), nil when empty.
+    public var corpusName: String? { corpus.isEmpty ? nil : corpus }
 }
 
 /// The corpus of a run after label mapping.

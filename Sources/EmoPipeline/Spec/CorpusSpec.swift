@@ -16,6 +16,17 @@ public struct CorpusSpec: Sendable, Equatable, Codable {
     /// Class names in class-id order; items whose mapped label is not listed are dropped (and counted).
     public var classes: [String]
 
+    /// Each source's corpus name, in source order: its kind, or "kind#n" for the n-th source of a kind (n ≥ 2).
+    /// Per-corpus metrics and the corpus-level splits (`cross-corpus`, `leave-one-corpus-out`) use these names.
+    public var sourceNames: [String] {
+        var seen: [String: Int] = [:]
+        return sources.map { s in
+            seen[s.kind, default: 0] += 1
+            let n = seen[s.kind, default: 1]
+            return n == 1 ? s.kind : "\(s.kind)#\(n)"
+        }
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable { case sources, labelMap, classes }
 
     /// Decodes, with `labelMap` defaulting to `{}`.

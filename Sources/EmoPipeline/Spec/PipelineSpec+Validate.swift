@@ -74,6 +74,29 @@ extension PipelineSpec {
         case .speakerKFold(let k):
             if k < 2 { fail("split.folds", "needs at least 2 folds, got \(k)") }
         case .leaveOneSpeakerOut, .official: break
+        case .groupedByTextKFold(let k):
+            if k < 2 { fail("split.folds", "needs at least 2 folds, got \(k)") }
+        case let .crossCorpus(train, test, _):
+            let names = corpus.sourceNames
+            if train.isEmpty { fail("split.train", "name at least one corpus to train on (sources: \(names.joined(separator: ", ")))") }
+            if let t = test, t.isEmpty {
+                fail("split.test", "name at least one corpus to test on, or leave 'test' out to test on every other source")
+            }
+            for (side, list) in [("train", train), ("test", test ?? [])] {
+                for (i, name) in list.enumerated() where !names.contains(name) {
+                    fail("split.\(side)[\(i)]", "no corpus source is called \"\(name)\" (sources: \(names.joined(separator: ", ")); "
+                         + "a second source of the same kind is \"kind#2\")")
+                }
+            }
+            let both = Set(train).intersection(test ?? []).sorted()
+            if !both.isEmpty { fail("split", "\(both.joined(separator: ", ")) named on both the train and the test side") }
+            if test == nil, !train.isEmpty, Set(names).isSubset(of: train) {
+                fail("split.train", "every source is on the train side, so nothing is left to test on")
+            }
+        case .leaveOneCorpusOut:
+            if Set(corpus.sourceNames).count < 2 {
+                fail("split", "leave-one-corpus-out needs at least 2 corpus sources, got \(corpus.sourceNames.count)")
+            }
         }
         if let v = split.validationFraction, !(v > 0 && v < 1) {
             fail("split.validationFraction", "must lie strictly between 0 and 1, got \(v)")

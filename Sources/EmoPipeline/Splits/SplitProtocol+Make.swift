@@ -13,7 +13,38 @@ extension SplitProtocol {
     ///   so far (like scikit-learn's GroupKFold, with a seeded order among equal-sized speakers).
     /// - leave-one-speaker-out: one fold per speaker, in sorted speaker order (the seed is not used).
     /// - official: the items' `partition` field (the seed is not used).
+    /// - grouped-by-text k-fold: per corpus (sorted names), texts are shuffled from a stream of the seed and the
+    ///   corpus name; with at least k texts, largest first (stable) each goes to the fold holding fewest of that
+    ///   corpus's items so far; with fewer (m < k), fold f tests the corpus's text number f mod m in the shuffled
+    ///   order (leave-one-text-out, each text tested in ⌊k/m⌋ or ⌈k/m⌉ folds). Every test fold holds every corpus.
+    /// - cross-corpus: the named corpora train, the named (or all other) corpora test (the seed is not used).
+    /// - leave-one-corpus-out: one fold per corpus, in sorted corpus order (the seed is not used).
+    ///
+    /// Every split is checked before it is returned: a text-disjoint protocol with a shared text, a
+    /// speaker-disjoint one with a shared speaker or a corpus-level one with a shared corpus throws `.leak`.
     public func splits<Item: SplitItem>(of items: [Item], seed: UInt64) throws(SplitError) -> [Split] {
+        let made = try makeSplits(of: items, seed: seed)
+        for split in made { try verify(split) }
+        return made
+    }
+
+    /// Throws `.leak` when `split` shares a group its protocol promises to keep apart (texts for `grouped-by-text`,
+    /// speakers for `speaker-kfold` and `leave-one-speaker-out`, corpora for `cross-corpus` and
+    /// `leave-one-corpus-out`). The check reads `split.overlap`, so it also holds after a validation part is carved.
+    public func verify(_ split: Split) throws(SplitError) {
+        let o = split.overlap
+        switch self {
+        case .groupedByText, .groupedByTextKFold:
+            if !o.sharedTexts.isEmpty { throw .leak(split: split.name, what: "texts", shared: o.sharedTexts) }
+        case .speakerKFold, .leaveOneSpeakerOut:
+            if !o.sharedSpeakers.isEmpty { throw .leak(split: split.name, what: "speakers", shared: o.sharedSpeakers) }
+        case .crossCorpus, .leaveOneCorpusOut:
+            if !o.sharedCorpora.isEmpty { throw .leak(split: split.name, what: "corpora", shared: o.sharedCorpora) }
+        case .stratified, .official: break
+        }
+    }
+
+    private func makeSplits<Item: SplitItem>(of items: [Item], seed: UInt64) throws(SplitError) -> [Split] {
         guard !items.isEmpty else { throw .empty }
         switch self {
         case .stratified(let f):
@@ -54,6 +85,112 @@ extension SplitProtocol {
             }
             return [Split(name: "official \(trainName)/\(validationName ?? "-")/\(testName)",
                           train: train, validation: validation, test: test, items: items)]
+        case .groupedByTextKFold(let k):
+            return try groupedByTextKFold(items, folds: k, seed: seed)
+        case let .crossCorpus(trainNames, testNames, unshared):
+            let byCorpus = try Self.corpora(of: items, protocolName: kind)
+            let known = byCorpus.keys.sorted()
+            guard !trainNames.isEmpty else { throw .emptySide(side: "train", protocolName: kind, known: known) }
+            if let t = testNames, t.isEmpty { throw .emptySide(side: "test", protocolName: kind, known: known) }
+            for (side, names) in [("train", trainNames), ("test", testNames ?? [])] {
+                for name in names where byCorpus[name] == nil {
+                    throw .unknownCorpus(name: name, side: side, known: known)
+                }
+            }
+            let trainSet = Set(trainNames)
+            let both = trainSet.intersection(testNames ?? []).sorted()
+            guard both.isEmpty else { throw .overlappingSides(corpora: both) }
+            let testSet = testNames.map(Set.init) ?? Set(known).subtracting(trainSet)
+            guard !testSet.isEmpty else { throw .emptySide(side: "test", protocolName: kind, known: known) }
+            return [try Self.corpusSplit(items, byCorpus: byCorpus, train: trainSet, test: testSet, unshared: unshared,
+                                         name: displayName)]
+        case .leaveOneCorpusOut(let unshared):
+            let byCorpus = try Self.corpora(of: items, protocolName: kind)
+            let names = byCorpus.keys.sorted()
+            guard names.count >= 2 else { throw .tooFewGroups(what: "corpora", have: names.count, need: 2) }
+            var out: [Split] = []
+            for (i, name) in names.enumerated() {
+                out.append(try Self.corpusSplit(items, byCorpus: byCorpus, train: Set(names).subtracting([name]),
+                                                test: [name], unshared: unshared,
+                                                name: "\(displayName) \(i + 1)/\(names.count) (test \(name))"))
+            }
+            return out
+        }
+    }
+
+    /// Item indices per corpus name; every item must name its corpus.
+    static func corpora<Item: SplitItem>(of items: [Item], protocolName: String) throws(SplitError) -> [String: [Int]] {
+        var out: [String: [Int]] = [:]
+        for (i, item) in items.enumerated() {
+            guard let c = item.corpusName else { throw .missingField(field: "corpus", protocolName: protocolName, itemIndex: i) }
+            out[c, default: []].append(i)
+        }
+        return out
+    }
+
+    /// The split with `train` corpora on the training side and `test` corpora in test. Classes present on one side
+    /// only throw `.unsharedClasses` (`refuse`) or are left out of both sides (`drop`).
+    static func corpusSplit<Item: SplitItem>(_ items: [Item], byCorpus: [String: [Int]], train: Set<String>,
+                                             test: Set<String>, unshared: UnsharedClasses,
+                                             name: String) throws(SplitError) -> Split {
+        var trainRows = train.sorted().flatMap { byCorpus[$0] ?? [] }
+        var testRows = test.sorted().flatMap { byCorpus[$0] ?? [] }
+        let trainClasses = Set(trainRows.map { items[$0].label })
+        let testClasses = Set(testRows.map { items[$0].label })
+        if trainClasses != testClasses {
+            let error = SplitError.unsharedClasses(trainOnly: trainClasses.subtracting(testClasses).sorted(),
+                                                   testOnly: testClasses.subtracting(trainClasses).sorted(),
+                                                   train: train.sorted(), test: test.sorted())
+            let shared = trainClasses.intersection(testClasses)
+            guard unshared == .drop, !shared.isEmpty else { throw error }
+            trainRows = trainRows.filter { shared.contains(items[$0].label) }
+            testRows = testRows.filter { shared.contains(items[$0].label) }
+        }
+        return Split(name: name, train: trainRows, test: testRows, items: items)
+    }
+
+    private func groupedByTextKFold<Item: SplitItem>(_ items: [Item], folds k: Int,
+                                                     seed: UInt64) throws(SplitError) -> [Split] {
+        guard k >= 2 else { throw .tooFewGroups(what: "folds", have: k, need: 2) }
+        // Items without a corpus name form one unnamed corpus ("").
+        var byCorpus: [String: [String: [Int]]] = [:]
+        for (i, item) in items.enumerated() {
+            guard let t = item.textID else { throw .missingField(field: "text id", protocolName: kind, itemIndex: i) }
+            byCorpus[item.corpusName ?? "", default: [:]][t, default: []].append(i)
+        }
+        var foldItems = [[Int]](repeating: [], count: k)
+        for corpus in byCorpus.keys.sorted() {
+            let texts = byCorpus[corpus] ?? [:]
+            let label = corpus.isEmpty ? "the items without a corpus" : "corpus '\(corpus)'"
+            guard texts.count >= 2 else {
+                throw .tooFewGroups(what: "distinct texts in \(label) (one text cannot be tested on apart from training)",
+                                    have: texts.count, need: 2)
+            }
+            var order = texts.keys.sorted()
+            var rng = SplitMix64.derived(seed: seed, stream: Self.streamTag("grouped-by-text-kfold/" + corpus))
+            rng.shuffle(&order)
+            if order.count < k {
+                // Leave-one-text-out: the texts take turns as the test text.
+                for f in 0..<k { foldItems[f] += texts[order[f % order.count]] ?? [] }
+                continue
+            }
+            let ranked = order.enumerated().sorted { a, b in
+                let na = texts[a.element]?.count ?? 0, nb = texts[b.element]?.count ?? 0
+                return na != nb ? na > nb : a.offset < b.offset
+            }.map(\.element)
+            var load = [Int](repeating: 0, count: k)
+            for t in ranked {
+                var best = 0
+                for f in 1..<k where load[f] < load[best] { best = f }
+                let rows = texts[t] ?? []
+                foldItems[best] += rows
+                load[best] += rows.count
+            }
+        }
+        return (0..<k).map { f in
+            let testSet = Set(foldItems[f])
+            return Split(name: "\(displayName) fold \(f + 1)/\(k) seed \(seed)",
+                         train: items.indices.filter { !testSet.contains($0) }, test: foldItems[f], items: items)
         }
     }
 
