@@ -147,6 +147,23 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(statuses.contains { $0.0 == 503 && $0.1 == "1" }, "one worker, no queue: \(statuses)")
     }
 
+    /// An upload without speech (silence, a steady tone) is a 422 that says so, not a confident class.
+    func testAClipWithoutSpeechIsA422() async throws {
+        let dir = try TestRepository.temporaryFolder(self, prefix: "emokit-serve-silence")
+        let silent = dir.appendingPathComponent("silence.wav"), tone = dir.appendingPathComponent("tone.wav")
+        try writeWAV([Float](repeating: 0, count: 32_000), rate: 16_000, to: silent)
+        try writeWAV((0..<32_000).map { 0.3 * sinf(Float($0) * 0.17) }, rate: 16_000, to: tone)
+        let server = try await start()
+        defer { server.stop() }
+        for (file, why) in [(silent, "silent"), (tone, "steady tone")] {
+            let r = try await request(server, "/v1/predict", method: "POST", body: try Data(contentsOf: file), contentType: "audio/wav")
+            let body = String(decoding: r.body, as: UTF8.self)
+            XCTAssertEqual(r.status, 422, body)
+            XCTAssertTrue(body.contains("no speech") && body.contains(why), body)
+            XCTAssertFalse(body.contains("probabilities"), body)
+        }
+    }
+
     /// As a user runs it: `emo serve BUNDLE --port 0` prints where it listens, answers, and exits 0 on SIGTERM.
     func testTheCommandServesAndStopsGracefullyOnSIGTERM() async throws {
         let emo = PluginSources.executableDirectory() + "/emo"
