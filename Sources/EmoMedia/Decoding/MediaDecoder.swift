@@ -28,12 +28,33 @@ public struct MediaDecoder: Sendable {
 
     /// Decodes a file whose bytes were already read with `loadFile` (so they are read and hashed once).
     public func decode(path: String, file: LoadedFile) throws(MediaError) -> Clip {
-        let bytes = file.bytes
-        let raw = try MediaDecoder.decodeNative(path: path, bytes: bytes)
+        let (samples, raw) = try whole(path: path, file: file)
+        return try shape(samples, raw: raw, path: path, file: file)
+    }
+
+    /// Decodes `path` as `decode(path:)` does, first handing `inspect` the whole clip as decoded and resampled,
+    /// before any trimming, cropping, normalisation or padding (what a check for speech must see: a 0.5 s crop of a
+    /// word can look as steady as a tone). An error `inspect` throws stops the decode.
+    public func decode(path: String, inspectingWholeClip inspect: ([Float]) throws -> Void) throws -> Clip {
+        let file = try MediaDecoder.loadFile(path)
+        let (samples, raw) = try whole(path: path, file: file)
+        try inspect(samples)
+        return try shape(samples, raw: raw, path: path, file: file)
+    }
+
+    /// Mono samples at `options.sampleRate`, unshaped, and what the container held.
+    private func whole(path: String, file: LoadedFile) throws(MediaError) -> ([Float], DecodedAudio) {
+        let raw = try MediaDecoder.decodeNative(path: path, bytes: file.bytes)
         var samples = raw.samples
         if raw.sampleRate != options.sampleRate {
             samples = try Resampler(inputRate: raw.sampleRate, outputRate: options.sampleRate).process(samples)
         }
+        return (samples, raw)
+    }
+
+    /// Trims, crops, normalises and pads `samples` as `options` say, and makes the clip.
+    private func shape(_ input: [Float], raw: DecodedAudio, path: String, file: LoadedFile) throws(MediaError) -> Clip {
+        var samples = input
         if let topDB = options.trimSilenceTopDB {
             samples = ClipProcessing.trimSilence(samples, topDB: topDB)
             if samples.isEmpty { throw .emptyAudio(path: path) }

@@ -285,11 +285,12 @@ public final class Predictor {
     /// Decodes `path`, extracts, scales and classifies: probabilities per class, in `bundle.manifest.classes` order.
     /// `text` is the utterance's text for bundles with text groups (see `features(of:text:)`).
     /// A clip without speech (`SpeechPresence`: silence, a DC offset, a steady tone, shorter than 0.2 s) is refused
-    /// with `RunError.noSpeech` instead of given a confident answer.
+    /// with `RunError.noSpeech` instead of given a confident answer; the check sees the whole recording, before the
+    /// bundle's trimming or cropping.
     public func predict(path: String, text: String? = nil) throws -> Prediction {
-        let clip = try decoder.decode(path: path)
-        if let why = SpeechPresence.problem(clip.samples, sampleRate: clip.sampleRate) {
-            throw RunError.noSpeech(path: path, message: why)
+        let rate = decoder.options.sampleRate
+        let clip = try decoder.decode(path: path) { whole in
+            if let why = SpeechPresence.problem(whole, sampleRate: rate) { throw RunError.noSpeech(path: path, message: why) }
         }
         return try predict(clip: clip, text: text)
     }
