@@ -26,7 +26,7 @@ public final class LoadedLibrary: @unchecked Sendable {
     /// (`emo-probe --self-check`): a `create` that crashes or hangs must not take the host down.
     public func selfCheck() -> [SelfCheckResult] {
         description.components.map { c in
-            let required = (c.manifest["config"]?.objectValue ?? [:]).filter { $0.value["required"]?.boolValue == true }.keys.sorted()
+            let required = c.requiredConfigKeys
             guard required.isEmpty else { return SelfCheckResult(id: c.id, problem: nil, needsConfig: required) }
             guard let pointer = component(c.id), let info = c.info else {
                 return SelfCheckResult(id: c.id, problem: "declared but not found in the descriptor (or of an unknown kind)", needsConfig: [])

@@ -29,6 +29,12 @@ public struct ComponentDescription: Codable, Equatable, Sendable {
     /// Calls the component implements ("forward", "backward", "params", "state", "explain", ...).
     public var calls: [String]
 
+    /// The config keys its manifest marks `required` (a model folder, say), sorted: without them it has no default
+    /// instance.
+    public var requiredConfigKeys: [String] {
+        (manifest["config"]?.objectValue ?? [:]).filter { $0.value["required"]?.boolValue == true }.keys.sorted()
+    }
+
     /// As an EmoCore `ComponentInfo` (nil when the kind is unknown).
     public var info: ComponentInfo? {
         guard let k = ComponentKind(name: kind) else { return nil }

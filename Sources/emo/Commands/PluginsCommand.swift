@@ -159,7 +159,7 @@ struct PluginsVerify: AsyncParsableCommand {
             }
             // Components whose manifest marks a config key "required" (a model folder, say) have no default
             // instance: check that their library loads and stop there.
-            let required = (r.component.manifest["config"]?.objectValue ?? [:]).filter { $0.value["required"]?.boolValue == true }.keys.sorted()
+            let required = r.component.requiredConfigKeys
             if !required.isEmpty {
                 do {
                     _ = try host.open(r.library)
