@@ -52,13 +52,7 @@ final class CorpusSplitsRunTests: XCTestCase {
         XCTAssertEqual(proto.folds.first?.train, fold.train)
         XCTAssertEqual(proto.folds.first?.test, fold.test)
         XCTAssertEqual(proto.items.map(\.corpus), run.items.map(\.corpus))
-        let k = proto.classes.count
-        let runs: [[String: Any]] = proto.folds.map { f in
-            let truth = f.test.map { proto.items[$0].classIndex }
-            return ["seed": f.seed, "split": f.split, "predicted": truth,
-                    "probabilities": truth.map { t in (0..<k).map { $0 == t ? 1.0 : 0.0 } }]
-        }
-        let output = try JSONSerialization.data(withJSONObject: ["peer": "oracle", "features": "emokit", "runs": runs])
+        let output = try oraclePeerOutput(proto)
         let (peer, _) = try PeerComparison.compare(output: output, protocol: proto, emokit: run.result)
         XCTAssertEqual(peer.folds.first?.perCorpus?.keys.sorted(), ["tess"], "only the test corpus is measured")
         XCTAssertEqual(peer.folds.first?.perCorpus?["tess"]?.accuracy, 1)

@@ -76,13 +76,7 @@ final class PeerProtocolTests: XCTestCase {
     func testAPeerThatPredictsTheTruthIsComparedWithEmoKitsOwnMetricCode() throws {
         let (_, run) = try smallRun()
         let proto = PeerProtocol(run: run)
-        let k = proto.classes.count
-        let runs: [[String: Any]] = proto.folds.map { f in
-            let truth = f.test.map { proto.items[$0].classIndex }
-            return ["seed": f.seed, "split": f.split, "predicted": truth,
-                    "probabilities": truth.map { t in (0..<k).map { $0 == t ? 1.0 : 0.0 } }]
-        }
-        let output = try JSONSerialization.data(withJSONObject: ["peer": "oracle", "features": "emokit", "runs": runs])
+        let output = try oraclePeerOutput(proto)
         let (peer, report) = try PeerComparison.compare(output: output, protocol: proto, emokit: run.result)
         XCTAssertEqual(peer.folds.count, run.result.folds.count)
         XCTAssertTrue(peer.folds.allSatisfy { $0.metrics.accuracy == 1 && $0.metrics.macroF1 == 1 })
@@ -135,4 +129,15 @@ final class PeerProtocolTests: XCTestCase {
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
         XCTAssertTrue((object["missing"] as? String)?.contains("usage") ?? false, last)
     }
+}
+
+/// The output a peer that predicts every test item's true class would write for `proto` (one-hot probabilities).
+func oraclePeerOutput(_ proto: PeerProtocol) throws -> Data {
+    let k = proto.classes.count
+    let runs: [[String: Any]] = proto.folds.map { f in
+        let truth = f.test.map { proto.items[$0].classIndex }
+        return ["seed": f.seed, "split": f.split, "predicted": truth,
+                "probabilities": truth.map { t in (0..<k).map { $0 == t ? 1.0 : 0.0 } }]
+    }
+    return try JSONSerialization.data(withJSONObject: ["peer": "oracle", "features": "emokit", "runs": runs])
 }
