@@ -160,7 +160,7 @@ final class FineTunePipelineTests: XCTestCase {
             XCTAssertEqual(texts, items.map { $0.item.text ?? "" }, "texts in item order")
             let matrices = try runner.extractGroups(items)
             guard !fineTune else {
-                XCTAssertEqual(matrices.liveTexts[0], matrices.items.map { $0.item.text ?? "" }, "live texts follow the kept items")
+                XCTAssertEqual(matrices.liveInputs[0]?.map(\.text), matrices.items.map { $0.item.text }, "live texts follow the kept items")
                 continue
             }
             let encoder = try host.instantiate(id: "bert", config: ["model": .string(bert), "max_tokens": 16])

@@ -100,4 +100,19 @@ final class FineTuneTrainerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("carries no inputs"), "\($0)")
         }
     }
+
+    /// Clips of a live audio group reach the encoder as one zero-padded `[B, S]` batch with its lengths, the speech
+    /// encoders' input; texts pass as they are; a group mixing the two is refused.
+    func testLiveClipsArePaddedIntoOneBatchWithTheirLengths() throws {
+        let clips: [Value] = [.array(try NDArray(shape: [3], data: [1, 2, 3])), .array(try NDArray(shape: [5], data: [4, 5, 6, 7, 8]))]
+        let batch = try TrainingChain.encoderInput(clips)
+        XCTAssertEqual(batch.count, 2)
+        XCTAssertEqual(batch[0].array?.shape, [2, 5])
+        XCTAssertEqual(batch[0].array?.data, [1, 2, 3, 0, 0, 4, 5, 6, 7, 8])
+        XCTAssertEqual(batch[1].array?.data, [3, 5])
+        XCTAssertEqual(try TrainingChain.encoderInput([.text("a"), .text("b")]).compactMap(\.text), ["a", "b"])
+        XCTAssertThrowsError(try TrainingChain.encoderInput([.text("a")] + clips)) {
+            XCTAssertTrue("\($0)".contains("all texts or all one-dimensional clips"), "\($0)")
+        }
+    }
 }

@@ -89,6 +89,47 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotEqual(ValidationSplit.stratified(labels: labels, classes: 4, fraction: 0.25, seed: 10).validation, validation)
     }
 
+    /// Gradient accumulation: two micro-batches of 8 rows per step train the same weights as one batch of 16 (same
+    /// shuffles, same schedule; a chain without batch statistics or dropout), up to float rounding; a last
+    /// micro-batch of one row joins the one before; a count below 1 is a named config problem.
+    func testGradientAccumulationEqualsTheLargerBatch() throws {
+        let data = try TrainingFixtures.blobs(rows: 100, widths: [5, 4], classes: 3, seed: 11)
+        func chain() throws -> TrainingChain {
+            TrainingChain(fusion: try ProjectionFusion(config: ["inputs": [5, 4], "dim": 8, "activation": "relu", "seed": 3]),
+                          classifier: try MLPClassifier(config: ["inputs": 16, "classes": 3, "hidden": [8], "seed": 4]))
+        }
+        var c = config()
+        c.maxEpochs = 3
+        c.optimizer = .adamw
+        c.weightDecay = 0.01
+        c.gradientClipNorm = 0.5
+        c.warmup = .init(fraction: 0.2, schedule: .linear)
+        let one = try chain(), two = try chain()
+        let whole = try Trainer(config: c).train(one, on: data)
+        c.batchSize = 8
+        c.gradientAccumulation = 2
+        let accumulated = try Trainer(config: c).train(two, on: data)
+        XCTAssertEqual(whole.steps, accumulated.steps, "one optimiser step per 16 rows either way")
+        for (a, b) in zip(whole.history, accumulated.history) {
+            XCTAssertEqual(a.trainLoss, b.trainLoss, accuracy: 1e-5)
+            XCTAssertEqual(a.validationLoss ?? 0, b.validationLoss ?? 1, accuracy: 1e-5)
+        }
+        let p1 = one.components.flatMap(\.parameters), p2 = two.components.flatMap(\.parameters)
+        XCTAssertEqual(p1.map(\.count), p2.map(\.count))
+        var worst: Float = 0, moved: Float = 0
+        for (a, b) in zip(p1, p2) {
+            for i in 0..<a.count { worst = max(worst, abs(a.value[i] - b.value[i])); moved = max(moved, abs(a.value[i])) }
+        }
+        XCTAssertLessThan(worst, 1e-5 * max(moved, 1), "the same weights up to the order of float sums")
+        c.gradientAccumulation = 1
+        c.batchSize = 16
+        XCTAssertEqual(Trainer.microBatches(17, size: 8), [0..<8, 8..<17])
+        XCTAssertEqual(Trainer.microBatches(16, size: 8), [0..<8, 8..<16])
+        XCTAssertEqual(Trainer.microBatches(5, size: 8), [0..<5])
+        c.gradientAccumulation = 0
+        XCTAssertTrue(c.problems.contains { $0.contains("gradientAccumulation") }, "\(c.problems)")
+    }
+
     /// Same seeds → the same curves and the same final bytes; another shuffle seed → a different run.
     func testTrainingIsDeterministicGivenTheSeeds() throws {
         let data = try TrainingFixtures.blobs(rows: 120, widths: [5, 4], classes: 3, seed: 6)
@@ -193,7 +234,7 @@ final class TrainerTests: XCTestCase {
         let again = try JSONDecoder().decode(TrainingConfig.self, from: try JSONEncoder().encode(c))
         XCTAssertEqual(again, c)
         let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: try JSONEncoder().encode(c)) as? [String: Any]).keys
-        XCTAssertEqual(Set(keys), Set(TrainingConfig.CodingKeys.allCases.map(\.rawValue)).subtracting(["lrPlateau", "gradientClipNorm"]))
+        XCTAssertEqual(Set(keys), Set(TrainingConfig.CodingKeys.allCases.map(\.rawValue)).subtracting(["lrPlateau", "gradientClipNorm", "gradientAccumulation"]), "every key but the absent blocks and gradientAccumulation at its default (1, left out so that specs written before it encode as before)")
         let bad = #"{"optimizer": "adam", "learningRate": 0.001, "batchSize": 8, "maxEpochs": 2, "betas": [0.9]}"#
         XCTAssertThrowsError(try JSONDecoder().decode(TrainingConfig.self, from: Data(bad.utf8))) { error in
             XCTAssertTrue("\(error)".contains("give two numbers"), "\(error)")

@@ -80,16 +80,25 @@ public final class PipelineRunner {
         var keys: [FeatureKey] = []
         var names: [[String]] = []
         var failures: [ExtractionFailure] = []
-        var liveTexts: [Int: [String]] = [:]
+        var liveInputs: [Int: [Value]] = [:]
         for (g, group) in spec.featureGroups.enumerated() {
             let component = try host.instantiate(id: group.component, config: group.config)
             if group.fineTune != nil {
-                // Fine-tuned: encoded afresh from the texts at every training step. The table holds zeros of the
-                // encoder's width as placeholders (scaled with `none`), so the layout and bundles stay the same.
+                // Fine-tuned: encoded afresh from the texts or clips at every training step. The table holds zeros of
+                // the encoder's width as placeholders (scaled with `none`), so the layout and bundles stay the same.
                 let width = try Self.embeddingWidth(component)
                 log("group \(group.name): \(group.component) is fine-tuned (\(group.fineTune?.layers ?? "all")); its \(width)-wide embeddings are computed in training, not cached")
-                liveTexts[g] = try texts(group, items: items)
-                rowsByGroup.append(Dictionary(uniqueKeysWithValues: items.indices.map { ($0, [Float](repeating: 0, count: width)) }))
+                let inputs: [Int: Value]
+                if group.input == .audio {
+                    let decoded = try liveClips(group, items: items)
+                    failures += decoded.failures
+                    inputs = decoded.clips
+                } else {
+                    let texts = try texts(group, items: items)
+                    inputs = Dictionary(uniqueKeysWithValues: texts.enumerated().map { ($0.offset, Value.text($0.element)) })
+                }
+                liveInputs[g] = items.indices.map { inputs[$0] ?? .text("") }
+                rowsByGroup.append(Dictionary(uniqueKeysWithValues: inputs.keys.map { ($0, [Float](repeating: 0, count: width)) }))
                 keys.append(ExtractionEngine.featureKey(for: component))
                 names.append([])
                 continue
@@ -137,7 +146,38 @@ public final class PipelineRunner {
             groups.append(.init(name: spec.name, key: keys[g], featureNames: featureNames, values: values))
         }
         return GroupMatrices(items: kept, groups: groups, failures: failures,
-                             liveTexts: liveTexts.mapValues { texts in keptIndices.map { texts[$0] } })
+                             liveInputs: liveInputs.mapValues { inputs in keptIndices.map { inputs[$0] } })
+    }
+
+    /// The decoded clips (`.array([S])`, 16 kHz mono shaped by the spec's `audio` options) that fine-tuned audio group
+    /// `group` encodes at every training step, by item index; clips that cannot be decoded are failures (and the item
+    /// is dropped from every group, as with extraction). Refuses before decoding when the clips would not fit in
+    /// half the memory this machine has available.
+    func liveClips(_ group: FeatureGroupSpec, items: [RunItem],
+                   available: Double? = PipelineRunner.availableMemoryBytes()) throws -> (clips: [Int: Value], failures: [ExtractionFailure]) {
+        let decoder = try MediaDecoder(options: spec.audio.decodeOptions)
+        if let available, let seconds = spec.audio.duration {
+            let bytes = Double(items.count) * seconds * Double(spec.audio.decodeOptions.sampleRate) * 4
+            if bytes > available / 2 {
+                throw RunError.unsupported(String(format: "fine-tuning group '%@' keeps its %d clips decoded in memory: %.2f GB at %.1f s each, more than half the %.2f GB this machine has available; shorten audio.duration or use fewer items", group.name, items.count, bytes / 1e9, seconds, available / 1e9))
+            }
+        }
+        log("decoding \(items.count) clips for fine-tuned group \(group.name) (kept in memory, encoded at every step)")
+        var clips: [Int: Value] = [:], failures: [ExtractionFailure] = [], bytes = 0.0
+        for (i, item) in items.enumerated() {
+            do {
+                let clip = try decoder.decode(path: item.item.path)
+                clips[i] = .array(try NDArray(shape: [clip.samples.count], data: clip.samples))
+                bytes += Double(clip.samples.count * 4)
+            } catch {
+                failures.append(ExtractionFailure(path: item.item.path, message: "\(error)"))
+            }
+            if let available, bytes > available / 2 {
+                throw RunError.unsupported(String(format: "fine-tuning group '%@' keeps its clips decoded in memory: after %d of %d clips they take %.2f GB, half the %.2f GB this machine has available; set audio.duration to crop them or use fewer items", group.name, i + 1, items.count, bytes / 1e9, available / 1e9))
+            }
+        }
+        log(String(format: "  %d clips decoded (%.1f MB), %d failed", clips.count, bytes / 1e6, failures.count))
+        return (clips, failures)
     }
 
     /// Rows of a text feature group: the corpus' own utterance text (`corpus-text`) or the transcript the
@@ -343,10 +383,11 @@ public final class PipelineRunner {
         let items = matrices.items
         let layout = matrices.layout
         let all = try FeatureTable(values: matrices.concatenated(), layout: layout)
-        // Fine-tuned groups: their texts (encoded at every step) and identity scaling of their placeholder columns.
-        let liveTexts = matrices.liveTexts.mapValues { $0.map { Value.text($0) } }
+        // Fine-tuned groups: their texts or clips (encoded at every step) and identity scaling of their placeholder
+        // columns.
+        let liveInputs = matrices.liveInputs
         var scaling = spec.scaling
-        for g in liveTexts.keys { scaling.groups[spec.featureGroups[g].name] = ScalingMethod.none }
+        for g in liveInputs.keys { scaling.groups[spec.featureGroups[g].name] = ScalingMethod.none }
         var folds: [FoldResult] = []
         var seconds: [Double] = []
         var firstModel: TrainedModel?
@@ -363,7 +404,7 @@ public final class PipelineRunner {
                     let scaled = try scaler.transform(all, rows: rows, speakers: speakers)
                     imputed += scaled.imputation.total
                     return try TrainingSet(groups: splitColumns(scaled.values, layout: layout), labels: rows.map { items[$0].classIndex },
-                                           classes: k, liveInputs: liveTexts.mapValues { texts in rows.map { texts[$0] } })
+                                           classes: k, liveInputs: liveInputs.mapValues { inputs in rows.map { inputs[$0] } })
                 }
                 let train = try part(split.train)
                 let test = try part(split.test)
@@ -371,6 +412,7 @@ public final class PipelineRunner {
                 var (chain, fusion, classifier) = try makeChain(widths: layout.groups.map(\.width), seed: seed)
                 let encoders = try makeEncoders(seed: seed)
                 chain.encoders = encoders
+                if encoders.keys.contains(where: { spec.featureGroups[$0].input == .audio }) { chain.liveEvaluationBatchSize = 8 }
                 chain.encoderLearningRates = encoders.keys.reduce(into: [:]) { rates, g in
                     if let lr = spec.featureGroups[g].fineTune?.learningRate { rates[g] = lr }
                 }

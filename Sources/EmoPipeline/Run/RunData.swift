@@ -64,9 +64,10 @@ public struct GroupMatrices: Sendable {
     public var groups: [Group]
     /// Files that failed in any group, with the first reason.
     public var failures: [ExtractionFailure]
-    /// For each fine-tuned group (by index): the text of every item in `items`, which its encoder reads at every
-    /// training step (its `values` are placeholders).
-    public var liveTexts: [Int: [String]] = [:]
+    /// For each fine-tuned group (by index): the input of every item in `items` that its encoder reads at every
+    /// training step — `.text` for text groups, `.array([S])` (the decoded clip) for audio groups; the group's
+    /// `values` are placeholders.
+    public var liveInputs: [Int: [Value]] = [:]
 
     /// The scaler's view of the columns.
     public var layout: FeatureLayout {

@@ -52,9 +52,6 @@ extension PipelineSpec {
                 fail("featureGroups[\(i)].textFrom", "only input \"transcript\" reads text from a transcriber")
             }
             if let f = g.fineTune {
-                if g.input == .audio {
-                    fail("featureGroups[\(i)].fineTune", "fine-tuning reads the group's text each step; audio encoders are not fine-tuned yet (only text groups: input corpus-text or transcript)")
-                }
                 if f.layers != "all" && !(f.layers.hasPrefix("top-") && (Int(f.layers.dropFirst(4)) ?? 0) >= 1) {
                     fail("featureGroups[\(i)].fineTune.layers", "must be \"all\" or \"top-K\" with K ≥ 1, got \"\(f.layers)\"")
                 }

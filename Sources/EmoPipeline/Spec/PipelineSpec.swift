@@ -133,7 +133,7 @@ public struct FeatureGroupSpec: Sendable, Equatable, Codable {
 
 /// How a feature group's encoder is fine-tuned (`"fineTune": {"layers": "all", "learningRate": 5e-5}`): the encoder
 /// gets `fine_tune: layers` and the run's seed in its config, its weights train with the head every step, its
-/// embeddings are computed afresh from each batch's texts (never cached), and the bundle keeps its weights.
+/// embeddings are computed afresh from each batch's texts or decoded clips (never cached), and the bundle keeps its weights.
 public struct FineTuneSpec: Sendable, Equatable, Codable {
     /// `all` (every weight, embeddings included) or `top-K` (the top K layers).
     public var layers: String

@@ -46,7 +46,7 @@ public struct Trainer {
         defer { BLASInfo.setThreadCount(savedThreads) }
         let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
         let stepper = try OptimizerStep(chain: chain, config: config, optimizer: makeOptimizer)
-        let n = trainSet.count, bs = config.batchSize
+        let n = trainSet.count, micro = config.batchSize, bs = micro * config.gradientAccumulation
         var stepsPerEpoch = (n + bs - 1) / bs
         if n > 1 && n % bs == 1 { stepsPerEpoch -= 1 }  // skip a last batch of one row
         var schedule = LearningRateSchedule(config: config, totalSteps: stepsPerEpoch * config.maxEpochs)
@@ -62,10 +62,11 @@ public struct Trainer {
             chain.setTraining(true)
             var lossSum = 0.0, correct = 0, normSum = 0.0
             for b in 0..<stepsPerEpoch {
-                let batch = trainSet.rows(Array(order[(b * bs)..<min(n, (b + 1) * bs)]))
-                let out = try stepper.run(batch, loss: loss, learningRate: schedule.rate(at: step), epoch: epoch, step: step)
+                let rows = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
+                let micros = Self.microBatches(rows.count, size: micro).map { trainSet.rows(Array(rows[$0])) }
+                let out = try stepper.run(micros, loss: loss, learningRate: schedule.rate(at: step), epoch: epoch, step: step)
                 step += 1
-                lossSum += out.loss * Double(batch.count)
+                lossSum += out.loss * Double(rows.count)
                 correct += out.correct
                 normSum += out.gradientNorm ?? 0
             }
@@ -75,7 +76,7 @@ public struct Trainer {
                                      learningRate: stepper.headOptimizer.learningRate,
                                      meanGradientNorm: config.gradientClipNorm == nil ? nil : normSum / Double(max(stepsPerEpoch, 1)))
             if let v = validationSet {
-                let logits = try chain.predict(v.groups, live: v.liveInputs, batchSize: max(bs, chain.evaluationBatchSize))
+                let logits = try chain.predict(v.groups, live: v.liveInputs, batchSize: max(micro, chain.evaluationBatchSize))
                 let out = loss.evaluate(logits: logits, labels: v.labels)
                 record.validationLoss = out.loss
                 record.validationAccuracy = Double(out.correct) / Double(max(v.count, 1))
@@ -101,6 +102,17 @@ public struct Trainer {
         return TrainingResult(history: history, selectedEpoch: selected, stoppedEarly: stoppedEarly,
                               states: try chain.saveStates(), trainRows: split.train, validationRows: split.validation,
                               steps: step)
+    }
+
+    /// Index ranges of the micro-batches of an effective batch of `count` rows: `size` rows each, the last one
+    /// shorter; a last micro-batch of one row joins the one before it (batch statistics of one row are undefined).
+    static func microBatches(_ count: Int, size: Int) -> [Range<Int>] {
+        var out = stride(from: 0, to: count, by: max(size, 1)).map { $0..<min(count, $0 + max(size, 1)) }
+        if out.count > 1, let last = out.last, last.count == 1 {
+            out.removeLast()
+            out[out.count - 1] = out[out.count - 1].lowerBound..<count
+        }
+        return out
     }
 
     private func makeOptimizer(_ views: [ParameterView], learningRate: Double) throws -> any Optimizer {
@@ -205,17 +217,29 @@ private struct OptimizerStep {
         fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
     }
 
-    /// Trains on one batch; returns its loss, correct count and (when clipping) the gradient norm before clipping.
-    func run(_ batch: TrainingSet, loss: CrossEntropy, learningRate: Double, epoch: Int, step: Int) throws
+    /// Trains on one effective batch given as its micro-batches (gradients summed, each micro-batch's loss weighted
+    /// by its share of the rows); returns the batch's mean loss, correct count and (when clipping) the gradient
+    /// norm before clipping.
+    func run(_ micros: [TrainingSet], loss: CrossEntropy, learningRate: Double, epoch: Int, step: Int) throws
         -> (loss: Double, correct: Int, gradientNorm: Double?) {
         for p in zeroedByHost { p.grad.update(repeating: 0, count: p.count) }
-        let logits = try chain.forward(batch.groups, live: batch.liveInputs)
-        guard logits.shape == [batch.count, batch.classes] else {
-            throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(batch.count), \(batch.classes)] (check its 'classes' config)")
+        let rows = micros.reduce(0) { $0 + $1.count }
+        var lossSum = 0.0, correct = 0
+        for batch in micros {
+            let logits = try chain.forward(batch.groups, live: batch.liveInputs)
+            guard logits.shape == [batch.count, batch.classes] else {
+                throw TrainingError.invalidChain("classifier output \(logits.shape), expected [\(batch.count), \(batch.classes)] (check its 'classes' config)")
+            }
+            var out = loss.evaluate(logits: logits, labels: batch.labels)
+            guard out.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
+            if micros.count > 1 {
+                let share = Float(batch.count) / Float(rows)
+                for i in out.gradient.data.indices { out.gradient.data[i] *= share }
+            }
+            try chain.backward(out.gradient, throughFusion: fusionLearns)
+            lossSum += out.loss * Double(batch.count)
+            correct += out.correct
         }
-        let out = loss.evaluate(logits: logits, labels: batch.labels)
-        guard out.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step) }
-        try chain.backward(out.gradient, throughFusion: fusionLearns)
         let norm = config.gradientClipNorm.map { clipGradientNorm(views, maxNorm: $0) }
         for (p, c) in coupledL2 {
             let v = p.value, g = p.grad
@@ -226,7 +250,7 @@ private struct OptimizerStep {
             optimizer.learningRate = peak * factor
             optimizer.step()
         }
-        return (out.loss, out.correct, norm)
+        return (lossSum / Double(max(rows, 1)), correct, norm)
     }
 }
 

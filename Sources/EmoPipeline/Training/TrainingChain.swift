@@ -35,9 +35,12 @@ public struct TrainingChain {
     /// The components, in data order (encoders by group index, fusion, classifier).
     public var components: [any TrainableComponent] { orderedEncoders.map(\.encoder) + head }
 
-    /// Rows per forward when evaluating: 256 for cached features; 64 when encoders run on the batch's texts (their
-    /// activations grow with the batch and its longest text).
-    public var evaluationBatchSize: Int { encoders.isEmpty ? 256 : 64 }
+    /// Rows per evaluation forward when encoders run on the batch's inputs (their activations grow with the batch
+    /// and its longest text or clip): 64 suits texts; the runner lowers it for clips.
+    public var liveEvaluationBatchSize = 64
+
+    /// Rows per forward when evaluating: 256 for cached features, `liveEvaluationBatchSize` when encoders run.
+    public var evaluationBatchSize: Int { encoders.isEmpty ? 256 : liveEvaluationBatchSize }
 
     /// Switches every component between training and evaluation mode.
     public func setTraining(_ training: Bool) { components.forEach { $0.setTraining(training) } }
@@ -49,7 +52,7 @@ public struct TrainingChain {
             guard let inputs = live[g], groups.indices.contains(g) else {
                 throw TrainingError.invalidChain("group \(g) is fine-tuned by \(encoder.info.id) but the batch carries no inputs for it")
             }
-            guard let embedding = try encoder.forward(inputs).first?.array, embedding.rank == 2,
+            guard let embedding = try encoder.forward(try Self.encoderInput(inputs)).first?.array, embedding.rank == 2,
                   embedding.shape[0] == inputs.count else {
                 throw TrainingError.invalidChain("encoder \(encoder.info.id) returned no [B, C] embedding for \(inputs.count) inputs")
             }
@@ -93,6 +96,22 @@ public struct TrainingChain {
             _ = try encoder.backward([dGroups[g]])
         }
         return dGroups
+    }
+
+    /// What a fine-tuned encoder reads for one batch: texts as they are (`[.text]` × B); clips (`[.array([S_b])]` × B)
+    /// zero-padded to the longest into `[.array([B, S]), .array([B] lengths)]`, the speech encoders' batched input
+    /// (the lengths mask the padding as Hugging Face's `attention_mask` does).
+    static func encoderInput(_ inputs: [Value]) throws -> [Value] {
+        let clips = inputs.compactMap(\.array)
+        guard !clips.isEmpty else { return inputs }
+        guard clips.count == inputs.count, clips.allSatisfy({ $0.rank == 1 }) else {
+            throw TrainingError.invalidChain("a fine-tuned group's inputs must be all texts or all one-dimensional clips")
+        }
+        let longest = clips.map(\.count).max() ?? 0
+        var padded = [Float](repeating: 0, count: clips.count * longest)
+        for (b, clip) in clips.enumerated() { padded.replaceSubrange((b * longest)..<(b * longest + clip.count), with: clip.data) }
+        return [.array(try NDArray(shape: [clips.count, longest], data: padded)),
+                .array(try NDArray(shape: [clips.count], data: clips.map { Float($0.count) }))]
     }
 
     /// Each component's saved state, in data order.

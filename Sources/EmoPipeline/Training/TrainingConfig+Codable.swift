@@ -6,14 +6,14 @@ extension TrainingConfig: Codable {
     /// `maxEpochs` are required; every block left out is off.
     enum CodingKeys: String, CodingKey, CaseIterable {
         case optimizer, learningRate, batchSize, maxEpochs, betas, epsilon, momentum, l2, weightDecay, earlyStopping,
-             lrPlateau, warmup, gradientClipNorm, classWeights, shuffle, threads
+             lrPlateau, warmup, gradientClipNorm, classWeights, shuffle, threads, gradientAccumulation
     }
 
     /// Decodes a spec's `training` block: `betas` (two numbers, default [0.9, 0.999]), `epsilon` (1e-8; Keras uses
     /// 1e-7: set it to match a Keras study), `momentum` (0), `l2` (0: the default for trainable components whose
     /// config sets no `l2` of its own), `weightDecay` (0; 0.01 is the usual AdamW value: state it), `classWeights`
     /// (`"none"`, `"balanced"` or an object of weights by class name), `shuffle` (true), `threads` (OpenBLAS threads
-    /// while training, 1).
+    /// while training, 1), `gradientAccumulation` (1: micro-batches of `batchSize` rows per optimiser step).
     public init(from decoder: Decoder) throws {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -38,6 +38,7 @@ extension TrainingConfig: Codable {
         classWeights = try c.decodeIfPresent(ClassWeights.self, forKey: .classWeights) ?? .none
         shuffle = try c.decodeIfPresent(Bool.self, forKey: .shuffle) ?? true
         blasThreads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? 1
+        gradientAccumulation = try c.decodeIfPresent(Int.self, forKey: .gradientAccumulation) ?? 1
     }
 
     /// Encodes the spec's keys (the host-set `seed`, `validationFraction` and `labelSmoothing` are not part of it).
@@ -59,6 +60,7 @@ extension TrainingConfig: Codable {
         try c.encode(classWeights, forKey: .classWeights)
         try c.encode(shuffle, forKey: .shuffle)
         try c.encode(blasThreads ?? 1, forKey: .threads)
+        if gradientAccumulation != 1 { try c.encode(gradientAccumulation, forKey: .gradientAccumulation) }
     }
 
     /// Problems with the settings, with paths under `training.`. With `classes` (a spec being loaded) it also
@@ -69,6 +71,7 @@ extension TrainingConfig: Codable {
         func fail(_ path: String, _ message: String) { out.append(SpecIssue(path: "training.\(path)", message: message)) }
         if !(learningRate > 0 && learningRate.isFinite) { fail("learningRate", "must be a positive number, got \(learningRate)") }
         if batchSize < 1 { fail("batchSize", "must be at least 1, got \(batchSize)") }
+        if gradientAccumulation < 1 { fail("gradientAccumulation", "must be at least 1 (micro-batches per optimiser step), got \(gradientAccumulation)") }
         if maxEpochs < 1 { fail("maxEpochs", "must be at least 1, got \(maxEpochs)") }
         if ![beta1, beta2].allSatisfy({ $0 >= 0 && $0 < 1 }) { fail("betas", "give two numbers in [0, 1), got (\(beta1), \(beta2))") }
         if !(epsilon >= 0) { fail("epsilon", "must be ≥ 0") }

@@ -114,8 +114,14 @@ public struct TrainingConfig: Sendable, Equatable {
     public var optimizer: Optimizer = .adam
     /// Peak learning rate.
     public var learningRate: Double = 1e-3
-    /// Mini-batch size.
+    /// Mini-batch size (rows per forward and backward).
     public var batchSize: Int = 32
+    /// Micro-batches of `batchSize` rows whose gradients are summed before each optimiser step (Hugging Face's
+    /// `gradient_accumulation_steps`): the effective batch is `batchSize × gradientAccumulation` rows, with the
+    /// memory of `batchSize`. Each micro-batch's loss is weighted by its share of the effective batch, so the step
+    /// equals one over the whole effective batch (up to rounding, and except batch statistics, which stay per
+    /// micro-batch).
+    public var gradientAccumulation: Int = 1
     /// Maximum epochs (early stopping may end sooner).
     public var maxEpochs: Int = 100
     /// Adam β1.
