@@ -28,6 +28,12 @@ public final class DropoutLayer: Layer {
     /// No parameters.
     public var parameters: [ParameterStorage] { [] }
 
+    /// The mask generator's state.
+    public var randomState: [UInt64] {
+        get { generator.state }
+        set { generator.state = newValue }
+    }
+
     /// y = x · mask (training, p > 0) or y = x.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) throws -> UnsafePointer<Float> {
         lastBatch = batch

@@ -27,6 +27,17 @@ public protocol Layer: AnyObject {
     var parameters: [ParameterStorage] { get }
     /// Gives every parameter its name inside the enclosing network ("net.3" → "net.3.weight").
     func setNamePrefix(_ prefix: String)
+    /// Where the layer's random stream stands (dropout masks), empty for a deterministic layer: part of a saved
+    /// state, so training resumed from it draws the masks the uninterrupted run would have.
+    var randomState: [UInt64] { get set }
+}
+
+extension Layer {
+    /// A deterministic layer has no random stream.
+    public var randomState: [UInt64] {
+        get { [] }
+        set {}
+    }
 }
 
 /// A growable Float32 buffer a layer owns: reused across calls, reallocated (without copying) only when a

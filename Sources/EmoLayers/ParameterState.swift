@@ -3,16 +3,19 @@ import EmoCore
 /// The byte format of a trainable component's state: every parameter and buffer by name, so a state saved by
 /// one instance loads into another of the same config and a mismatch names the tensor at fault.
 ///
-/// Layout (little-endian): magic `EMOS`, UInt32 version 1, UInt32 entry count, then per entry UInt32 name
-/// length, the UTF-8 name, UInt64 element count, and the Float32 values.
+/// Layout (little-endian): magic `EMOS`, UInt32 version, UInt32 entry count, then per entry UInt32 name
+/// length, the UTF-8 name, UInt64 element count, and the Float32 values. Version 2 (written only when the component
+/// has random streams, so a deterministic component's bytes are those of version 1) then adds a UInt32 count and
+/// that many UInt64 words: where its dropout streams stand, so that training resumed from the state draws the same
+/// masks as the uninterrupted run.
 public enum ParameterState {
     static let magic: [UInt8] = Array("EMOS".utf8)
 
-    /// Serialises `parameters` (values only; gradients are not state).
-    public static func encode(_ parameters: [ParameterStorage]) -> [UInt8] {
+    /// Serialises `parameters` (values only; gradients are not state) and the random streams' `randomState`.
+    public static func encode(_ parameters: [ParameterStorage], randomState: [UInt64] = []) -> [UInt8] {
         var out = magic
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        put(UInt32(1))
+        put(UInt32(randomState.isEmpty ? 1 : 2))
         put(UInt32(parameters.count))
         for p in parameters {
             let name = Array(p.name.utf8)
@@ -21,11 +24,17 @@ public enum ParameterState {
             put(UInt64(p.count))
             for i in 0..<p.count { put(p.value[i].bitPattern) }
         }
+        if !randomState.isEmpty {
+            put(UInt32(randomState.count))
+            for word in randomState { put(word) }
+        }
         return out
     }
 
-    /// Restores values written by `encode` into `parameters`; names, order and sizes must match.
-    public static func decode(_ bytes: [UInt8], into parameters: [ParameterStorage], component: String) throws {
+    /// Restores values written by `encode` into `parameters`; names, order and sizes must match. Returns the saved
+    /// random streams (empty for a version-1 state).
+    @discardableResult
+    public static func decode(_ bytes: [UInt8], into parameters: [ParameterStorage], component: String) throws -> [UInt64] {
         var offset = 0
         func fail(_ why: String) -> ComponentError {
             .invalidInput(component: component, message: "state: \(why) (was it saved by a \(component) with another config?)")
@@ -41,7 +50,7 @@ public enum ParameterState {
         }
         guard Array(try take(4)) == magic else { throw fail("not an EmoKit parameter state (bad magic)") }
         let version = try read(UInt32.self)
-        guard version == 1 else { throw fail("format version \(version), this build reads version 1") }
+        guard version == 1 || version == 2 else { throw fail("format version \(version), this build reads versions 1 and 2") }
         let count = Int(try read(UInt32.self))
         guard count == parameters.count else { throw fail("\(count) tensors, this instance has \(parameters.count)") }
         for p in parameters {
@@ -57,6 +66,12 @@ public enum ParameterState {
                 }
             }
         }
+        var randomState: [UInt64] = []
+        if version == 2 {
+            let words = Int(try read(UInt32.self))
+            for _ in 0..<words { randomState.append(try read(UInt64.self)) }
+        }
         guard offset == bytes.count else { throw fail("\(bytes.count - offset) trailing bytes") }
+        return randomState
     }
 }

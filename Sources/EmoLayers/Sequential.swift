@@ -25,6 +25,34 @@ public final class Sequential {
     /// Every layer's parameters in order.
     public var parameters: [ParameterStorage] { layers.flatMap(\.parameters) }
 
+    /// The random streams of several networks, concatenated in order (a component's part of its saved state).
+    public static func randomState(of nets: [Sequential]) -> [UInt64] { nets.flatMap(\.randomState) }
+
+    /// Hands `state` (from `randomState(of:)` over the same networks) back to `nets`, in order.
+    public static func setRandomState(_ state: [UInt64], of nets: [Sequential]) {
+        var offset = 0
+        for net in nets {
+            let n = net.randomState.count
+            guard offset + n <= state.count else { return }
+            net.randomState = Array(state[offset..<(offset + n)])
+            offset += n
+        }
+    }
+
+    /// Every layer's random stream (dropout masks), concatenated in layer order.
+    public var randomState: [UInt64] {
+        get { layers.flatMap(\.randomState) }
+        set {
+            var offset = 0
+            for layer in layers {
+                let n = layer.randomState.count
+                guard n > 0, offset + n <= newValue.count else { continue }
+                layer.randomState = Array(newValue[offset..<(offset + n)])
+                offset += n
+            }
+        }
+    }
+
     /// Runs the chain on `x` `[B, inFeatures]` (copied); returns `[B, outFeatures]` owned by the last layer.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, training: Bool) throws -> UnsafePointer<Float> {
         let n = batch * inFeatures

@@ -171,4 +171,45 @@ final class FineTunePipelineTests: XCTestCase {
             }
         }
     }
+
+    /// A fine-tuning run resumed from a checkpoint continues bit for bit: the encoder's dropout stream travels in its
+    /// state (safetensors metadata), Adam's moments for the encoder's weights in the checkpoint. Through the runner,
+    /// a finished split's checkpoint gives back the same result without training again.
+    func testFineTuningResumesBitIdenticallyFromACheckpoint() throws {
+        let dir = try TestRepository.temporaryFolder(self).path
+        let manifest = try corpus(dir), host = try host(dir)
+        let spec = try spec(manifest)
+        let runner = PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
+        let matrices = try runner.extractGroups(try runner.loadCorpus().items)
+        let data = try TrainingSet(groups: matrices.groups.map(\.values), labels: matrices.items.map(\.classIndex), classes: 2,
+                                   liveInputs: matrices.liveInputs)
+        func chain() throws -> TrainingChain {
+            var (chain, _, _) = try runner.makeChain(widths: [32], seed: 5)
+            chain.encoders = try runner.makeEncoders(seed: 5)
+            return chain
+        }
+        var config = runner.trainingConfig(seed: 5)
+        config.maxEpochs = 3
+        var checkpoints: [TrainingCheckpoint] = []
+        var trainer = Trainer(config: config)
+        trainer.onCheckpoint = { checkpoints.append($0) }
+        let whole = try trainer.train(try chain(), on: data)
+        XCTAssertEqual(checkpoints.count, 3)
+        XCTAssertEqual(checkpoints[0].optimizerStates.count, 2, "the head's optimiser and the encoder's")
+        let resumed = try Trainer(config: config).train(try chain(), on: data, resumingFrom: checkpoints[0])
+        XCTAssertEqual(resumed.history, whole.history)
+        XCTAssertEqual(resumed.states, whole.states, "the same final weights, byte for byte")
+
+        // The runner writes a checkpoint per split and, told to resume, picks it up.
+        runner.checkpointDirectory = dir + "/checkpoints"
+        let first = try runner.run()
+        XCTAssertNotNil(try TrainingCheckpoint.read(from: dir + "/checkpoints/seed-5-split-0"))
+        runner.resume = true
+        var logged: [String] = []
+        runner.log = { logged.append($0) }
+        let again = try runner.run()
+        XCTAssertTrue(logged.contains { $0.contains("resuming from its checkpoint after epoch 4 (finished)") }, "\(logged)")
+        XCTAssertEqual(again.result.folds.map(\.metrics.accuracy), first.result.folds.map(\.metrics.accuracy))
+        XCTAssertEqual(again.model?.encoderStates, first.model?.encoderStates)
+    }
 }

@@ -114,7 +114,13 @@ public final class LateFusion: Fusion {
     /// Dropout and batch statistics on (training) or off.
     public func setTraining(_ training: Bool) { self.training = training }
     /// Every tensor by name.
-    public func saveState() throws -> [UInt8] { ParameterState.encode(storage) }
-    /// Restores `saveState`'s bytes.
-    public func loadState(_ bytes: [UInt8]) throws { try ParameterState.decode(bytes, into: storage, component: Self.componentInfo.id) }
+    public func saveState() throws -> [UInt8] { ParameterState.encode(storage, randomState: Sequential.randomState(of: networks)) }
+    /// Restores `saveState`'s bytes (and the dropout streams, when saved).
+    public func loadState(_ bytes: [UInt8]) throws {
+        let random = try ParameterState.decode(bytes, into: storage, component: Self.componentInfo.id)
+        if !random.isEmpty { Sequential.setRandomState(random, of: networks) }
+    }
+
+    /// The branches, then the fusion layer.
+    private var networks: [Sequential] { branches.branches + (fusion.map { [$0] } ?? []) }
 }

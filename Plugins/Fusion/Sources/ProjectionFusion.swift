@@ -105,7 +105,10 @@ public final class ProjectionFusion: Fusion {
     /// Dropout on (training) or off.
     public func setTraining(_ training: Bool) { self.training = training }
     /// Every tensor by name.
-    public func saveState() throws -> [UInt8] { ParameterState.encode(storage) }
-    /// Restores `saveState`'s bytes.
-    public func loadState(_ bytes: [UInt8]) throws { try ParameterState.decode(bytes, into: storage, component: Self.componentInfo.id) }
+    public func saveState() throws -> [UInt8] { ParameterState.encode(storage, randomState: dropout.randomState) }
+    /// Restores `saveState`'s bytes (and the dropout stream, when saved).
+    public func loadState(_ bytes: [UInt8]) throws {
+        let random = try ParameterState.decode(bytes, into: storage, component: Self.componentInfo.id)
+        if !random.isEmpty { dropout.randomState = random }
+    }
 }

@@ -25,6 +25,10 @@ public final class PipelineRunner {
     public var extractionProgress: ((String, ExtractionProgress) -> Void)?
     /// Keep at most this many items per class (stratified by taking every k-th item), for quick runs.
     public var maxItemsPerClass: Int?
+    /// Where each split's training checkpoint is written after every epoch (`seed-S-split-I/` folders; nil: none).
+    public var checkpointDirectory: String?
+    /// Continue each split from its checkpoint in `checkpointDirectory` when one is there (an interrupted run).
+    public var resume = false
     /// Environment for `${VAR}` in corpus paths (EMO_DATA defaults to ../shared/data).
     public var environment: [String: String] = ProcessInfo.processInfo.environment
 
@@ -394,7 +398,7 @@ public final class PipelineRunner {
         var trainedSplits: [SeededSplit] = []
         for seed in spec.seeds {
             let splits = try spec.split.splits(of: items, seed: seed)
-            for split in splits {
+            for (splitIndex, split) in splits.enumerated() {
                 let started = Date()
                 let speakers = items.map { $0.speaker ?? "" }
                 let scaler = try scaling.fit(all, layout: layout, split: split, speakers: speakers)
@@ -416,8 +420,15 @@ public final class PipelineRunner {
                 chain.encoderLearningRates = encoders.keys.reduce(into: [:]) { rates, g in
                     if let lr = spec.featureGroups[g].fineTune?.learningRate { rates[g] = lr }
                 }
-                let trainer = Trainer(config: trainingConfig(seed: seed))
-                let result = try trainer.train(chain, on: train, validation: validation)
+                var trainer = Trainer(config: trainingConfig(seed: seed))
+                let checkpointFolder = checkpointDirectory.map { "\($0)/seed-\(seed)-split-\(splitIndex)" }
+                if let checkpointFolder { trainer.onCheckpoint = { try $0.write(to: checkpointFolder) } }
+                var saved: TrainingCheckpoint?
+                if resume, let checkpointFolder, let checkpoint = try TrainingCheckpoint.read(from: checkpointFolder) {
+                    saved = checkpoint
+                    log("  seed \(seed) \(split.name): resuming from its checkpoint after epoch \(checkpoint.epochsDone)\(checkpoint.finished ? " (finished)" : "")")
+                }
+                let result = try trainer.train(chain, on: train, validation: validation, resumingFrom: saved)
                 chain.setTraining(false)
                 let probabilities = softmaxRows(try chain.predict(test.groups, live: test.liveInputs,
                                                                   batchSize: chain.evaluationBatchSize))

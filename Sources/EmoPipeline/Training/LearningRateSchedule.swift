@@ -11,8 +11,15 @@ struct LearningRateSchedule {
     let decay: TrainingConfig.Warmup.Schedule
     let plateau: TrainingConfig.Plateau?
     private(set) var plateauFactor = 1.0
-    private var best: Double?
-    private var badEpochs = 0
+    private(set) var best: Double?
+    private(set) var badEpochs = 0
+
+    /// Restores the plateau state a checkpoint saved.
+    mutating func restore(plateauFactor: Double, best: Double?, badEpochs: Int) {
+        self.plateauFactor = plateauFactor
+        self.best = best
+        self.badEpochs = badEpochs
+    }
 
     init(config: TrainingConfig, totalSteps: Int) {
         peak = config.learningRate

@@ -19,6 +19,8 @@ public struct Trainer {
     public var config: TrainingConfig
     /// Called after every epoch (progress output).
     public var onEpoch: ((EpochRecord) -> Void)?
+    /// Called after every epoch with everything needed to resume from there (`TrainingCheckpoint.write(to:)`).
+    public var onCheckpoint: ((TrainingCheckpoint) throws -> Void)?
 
     /// Creates a trainer.
     public init(config: TrainingConfig, onEpoch: ((EpochRecord) -> Void)? = nil) {
@@ -28,7 +30,11 @@ public struct Trainer {
 
     /// Trains `chain` on `data`; validation rows are `validation` when given, else a stratified
     /// `config.validationFraction` of `data`. Leaves the chain in evaluation mode holding the selected state.
-    public func train(_ chain: TrainingChain, on data: TrainingSet, validation: TrainingSet? = nil) throws -> TrainingResult {
+    /// With `checkpoint` (saved by `onCheckpoint` from a run with the same settings, components and rows) it
+    /// continues from that epoch exactly as the uninterrupted run would have; a finished checkpoint only selects
+    /// and returns its result.
+    public func train(_ chain: TrainingChain, on data: TrainingSet, validation: TrainingSet? = nil,
+                      resumingFrom checkpoint: TrainingCheckpoint? = nil) throws -> TrainingResult {
         let problems = config.problems
         guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
         let split = validation == nil
@@ -56,8 +62,37 @@ public struct Trainer {
         var history: [EpochRecord] = []
         var step = 0
         var stoppedEarly = false
+        var finished = false
+        var firstEpoch = 1
+        let fingerprint = TrainingCheckpoint.fingerprint(config: config, chain: chain, data: data, validation: validation)
+        if let c = checkpoint {
+            guard c.fingerprint == fingerprint else {
+                throw TrainingError.invalidData("the training checkpoint was saved by a run with other settings, components or rows; delete it to train from the start")
+            }
+            try chain.loadStates(c.componentStates)
+            try stepper.restore(c.optimizerStates)
+            order = c.order
+            generator.state = c.shuffleState
+            schedule.restore(plateauFactor: c.plateauFactor, best: c.plateauBest, badEpochs: c.plateauBadEpochs)
+            stopping?.restore(best: c.stoppingBest, bestEpoch: c.stoppingBestEpoch, waited: c.stoppingWaited, bestStates: c.stoppingBestStates)
+            history = c.history
+            step = c.step
+            stoppedEarly = c.stoppedEarly
+            finished = c.finished
+            firstEpoch = c.epochsDone + 1
+        }
+        /// The state after `epoch`, for `onCheckpoint`.
+        func save(epoch: Int) throws {
+            guard let onCheckpoint else { return }
+            try onCheckpoint(TrainingCheckpoint(
+                epochsDone: epoch, step: step, finished: finished, stoppedEarly: stoppedEarly, order: order,
+                shuffleState: generator.state, plateauFactor: schedule.plateauFactor, plateauBest: schedule.best,
+                plateauBadEpochs: schedule.badEpochs, stoppingBest: stopping?.best, stoppingBestEpoch: stopping?.bestEpoch ?? 0,
+                stoppingWaited: stopping?.waited ?? 0, stoppingBestStates: stopping?.bestStates, history: history,
+                componentStates: try chain.saveStates(), optimizerStates: stepper.states(), fingerprint: fingerprint))
+        }
 
-        for epoch in 1...config.maxEpochs {
+        for epoch in stride(from: firstEpoch, through: finished ? 0 : config.maxEpochs, by: 1) {
             if config.shuffle { ValidationSplit.shuffle(&order, &generator) }
             chain.setTraining(true)
             var lossSum = 0.0, correct = 0, normSum = 0.0
@@ -90,8 +125,12 @@ public struct Trainer {
             if let value = stopping.flatMap({ Self.monitored($0.settings.monitor, record) }),
                try stopping?.observe(value, epoch: epoch, chain: chain) == true {
                 stoppedEarly = epoch < config.maxEpochs
+                finished = true
+                try save(epoch: epoch)
                 break
             }
+            finished = epoch == config.maxEpochs
+            try save(epoch: epoch)
         }
         var selected = history.count
         if let tracker = stopping, let states = tracker.bestStates {
@@ -217,6 +256,17 @@ private struct OptimizerStep {
         fusionLearns = chain.fusion?.parameters.contains { !$0.isBuffer } ?? false
     }
 
+    /// Every optimiser's state (the head's first), for a checkpoint.
+    func states() -> [[UInt8]] { optimizers.map { $0.optimizer.state() } }
+
+    /// Restores `states()`.
+    func restore(_ states: [[UInt8]]) throws {
+        guard states.count == optimizers.count else {
+            throw TrainingError.invalidData("the training checkpoint holds \(states.count) optimiser states, this chain has \(optimizers.count)")
+        }
+        for (o, s) in zip(optimizers, states) { try o.optimizer.restore(s) }
+    }
+
     /// Trains on one effective batch given as its micro-batches (gradients summed, each micro-batch's loss weighted
     /// by its share of the rows); returns the batch's mean loss, correct count and (when clipping) the gradient
     /// norm before clipping.
@@ -260,9 +310,17 @@ private struct BestEpochTracker {
     private(set) var best: Double?
     private(set) var bestEpoch = 0
     private(set) var bestStates: [[UInt8]]?
-    private var waited = 0
+    private(set) var waited = 0
 
     init(settings: TrainingConfig.EarlyStopping) { self.settings = settings }
+
+    /// Restores the bookkeeping a checkpoint saved.
+    mutating func restore(best: Double?, bestEpoch: Int, waited: Int, bestStates: [[UInt8]]?) {
+        self.best = best
+        self.bestEpoch = bestEpoch
+        self.waited = waited
+        self.bestStates = bestStates
+    }
 
     /// Records an epoch's value; returns true when training should stop.
     mutating func observe(_ value: Double, epoch: Int, chain: TrainingChain) throws -> Bool {

@@ -1,7 +1,7 @@
 import EmoCore
 
 /// One epoch of training.
-public struct EpochRecord: Sendable, Equatable {
+public struct EpochRecord: Sendable, Equatable, Codable {
     /// 1-based epoch number.
     public var epoch: Int
     /// Mean cross-entropy over the training rows of this epoch (training mode: dropout on, batch statistics).

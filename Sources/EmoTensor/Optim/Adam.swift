@@ -85,6 +85,23 @@ public final class Adam: Optimizer {
 
     deinit { moments.forEach { $0.deallocate() } }
 
+    /// The step count and both moments of every parameter.
+    public func state() -> [UInt8] {
+        OptimizerStateCoding.encode(step: stepCount, tensors: zip(moments, parameters).map { (UnsafePointer($0.0), 2 * $0.1.count) })
+    }
+
+    /// Restores `state()`'s step count and moments.
+    public func restore(_ bytes: [UInt8]) throws {
+        let saved = try OptimizerStateCoding.decode(bytes, expected: parameters.map { 2 * $0.count }, optimizer: "Adam")
+        for (index, values) in saved.tensors.enumerated() {
+            guard let values else {
+                throw TensorError.invalidArgument("Adam state: tensor \(index) has no moments saved")
+            }
+            moments[index].update(from: values, count: values.count)
+        }
+        stepCount = saved.step
+    }
+
     /// One Adam step over every parameter.
     public func step() {
         stepCount += 1

@@ -11,12 +11,67 @@ public protocol Optimizer: AnyObject {
     func step()
     /// Sets every gradient to zero.
     func zeroGrad()
+    /// What `step` carries from one call to the next (Adam: the step count and both moments; SGD: the momentum
+    /// buffers), for a training checkpoint.
+    func state() -> [UInt8]
+    /// Restores `state()`'s bytes; throws when they were saved for other parameter sizes.
+    func restore(_ bytes: [UInt8]) throws
 }
 
 extension Optimizer {
     /// Zeroes the gradients of `parameters`.
     static func zero(_ parameters: [ParameterView]) {
         for p in parameters { p.grad.update(repeating: 0, count: p.count) }
+    }
+}
+
+/// The byte layout of optimiser states (little-endian): UInt64 step count, UInt32 tensor count, then per tensor a
+/// UInt64 float count (0 = no buffer yet) and the Float32 bit patterns.
+enum OptimizerStateCoding {
+    static func encode(step: Int, tensors: [(UnsafePointer<Float>?, Int)]) -> [UInt8] {
+        var out: [UInt8] = []
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        put(UInt64(step))
+        put(UInt32(tensors.count))
+        for (pointer, count) in tensors {
+            guard let pointer else { put(UInt64(0)); continue }
+            put(UInt64(count))
+            for i in 0..<count { put(pointer[i].bitPattern) }
+        }
+        return out
+    }
+
+    /// The step count and each tensor's floats (nil where none was saved), checked against `expected` counts.
+    static func decode(_ bytes: [UInt8], expected: [Int], optimizer: String) throws -> (step: Int, tensors: [[Float]?]) {
+        var offset = 0
+        func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            let n = MemoryLayout<T>.size
+            guard offset + n <= bytes.count else {
+                throw TensorError.invalidArgument("\(optimizer) state: truncated at byte \(offset) of \(bytes.count)")
+            }
+            defer { offset += n }
+            return bytes[offset..<(offset + n)].reversed().reduce(T(0)) { ($0 << 8) | T($1) }
+        }
+        let step = Int(try read(UInt64.self))
+        let count = Int(try read(UInt32.self))
+        guard count == expected.count else {
+            throw TensorError.invalidArgument("\(optimizer) state: \(count) tensors saved, this optimiser has \(expected.count)")
+        }
+        var tensors: [[Float]?] = []
+        for (index, want) in expected.enumerated() {
+            let n = Int(try read(UInt64.self))
+            guard n != 0 else { tensors.append(nil); continue }
+            guard n == want else {
+                throw TensorError.invalidArgument("\(optimizer) state: tensor \(index) has \(n) values saved, this optimiser needs \(want)")
+            }
+            var values = [Float](repeating: 0, count: n)
+            for i in 0..<n { values[i] = Float(bitPattern: try read(UInt32.self)) }
+            tensors.append(values)
+        }
+        guard offset == bytes.count else {
+            throw TensorError.invalidArgument("\(optimizer) state: \(bytes.count - offset) trailing bytes")
+        }
+        return (step, tensors)
     }
 }
 
@@ -91,6 +146,24 @@ public final class SGD: Optimizer {
 
     /// Zeroes the gradients.
     public func zeroGrad() { Self.zero(parameters) }
+
+    /// The momentum buffers (none before the first step or without momentum).
+    public func state() -> [UInt8] {
+        OptimizerStateCoding.encode(step: 0, tensors: zip(buffers, parameters).map { (UnsafePointer($0.0), $0.1.count) })
+    }
+
+    /// Restores `state()`'s momentum buffers.
+    public func restore(_ bytes: [UInt8]) throws {
+        let saved = try OptimizerStateCoding.decode(bytes, expected: parameters.map(\.count), optimizer: "SGD")
+        for (index, values) in saved.tensors.enumerated() {
+            buffers[index]?.deallocate()
+            buffers[index] = nil
+            guard let values else { continue }
+            let fresh = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
+            fresh.initialize(from: values, count: values.count)
+            buffers[index] = fresh
+        }
+    }
 }
 
 /// `a · b + c` with one rounding (what torch's vectorised CPU kernels compute for `c.add(b, alpha=a)`).

@@ -59,6 +59,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = seeder.next(); s1 = seeder.next(); s2 = seeder.next(); s3 = seeder.next()
     }
 
+    /// The four state words: where the stream stands (saved with a component's state, so a resumed training run
+    /// draws the same numbers the uninterrupted run would have).
+    public var state: [UInt64] {
+        get { [s0, s1, s2, s3] }
+        set {
+            guard newValue.count == 4, newValue.contains(where: { $0 != 0 }) else { return }  // all zero: not a xoshiro state
+            (s0, s1, s2, s3) = (newValue[0], newValue[1], newValue[2], newValue[3])
+        }
+    }
+
     /// Next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

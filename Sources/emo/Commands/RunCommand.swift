@@ -56,6 +56,9 @@ struct RunCommand: AsyncParsableCommand {
                              discussion: "Writes OUT/peer-protocol.json and runs the script with $EMO_REFERENCE_PYTHON (default python3)."))
     var peer = false
 
+    @Flag(help: "Continue an interrupted run: each split resumes from the checkpoint written after its last finished epoch in <out>/checkpoints (kept until the run finishes); the result is the uninterrupted run's, bit for bit.")
+    var resume = false
+
     @Flag(help: "Skip the explainers the spec lists (they run on test items of the bundled model's split by default).")
     var noExplain = false
 
@@ -85,6 +88,12 @@ struct RunCommand: AsyncParsableCommand {
         let featureStore = try FeatureStore(path: storePath, alsoReading: Array(store.dropFirst()))
         let runner = PipelineRunner(spec: pipeline, host: host, store: featureStore)
         runner.maxItemsPerClass = maxPerClass
+        let folder = out ?? "emo-runs/\(pipeline.name)"
+        runner.checkpointDirectory = folder + "/checkpoints"
+        runner.resume = resume
+        if resume && !FileManager.default.fileExists(atPath: folder + "/checkpoints") {
+            stderrLine("--resume: no checkpoints in \(folder)/checkpoints; training every split from the start")
+        }
         let showProgress = !quiet && !json
         if showProgress {
             runner.log = { stderrLine($0) }
@@ -104,8 +113,8 @@ struct RunCommand: AsyncParsableCommand {
             try? featureStore.finishRun(runID, status: "failed: \(error)")
             throw error
         }
-        let folder = out ?? "emo-runs/\(pipeline.name)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: folder + "/checkpoints")  // the run finished: nothing to resume
         var result = outcome.result
         if let cap = maxPerClass { result.runProtocol.corpus += ", at most \(cap) per class" }
         var report = MetricsReport(title: pipeline.name, runs: [result])

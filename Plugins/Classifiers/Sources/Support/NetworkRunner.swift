@@ -40,11 +40,14 @@ public final class NetworkRunner {
     /// The parameters as the host sees them.
     public var parameters: [ParameterBuffer] { storage.map(\.buffer) }
 
-    /// Every parameter and buffer, by name.
-    public func saveState() -> [UInt8] { ParameterState.encode(storage) }
+    /// Every parameter and buffer, by name, and where the dropout streams stand.
+    public func saveState() -> [UInt8] { ParameterState.encode(storage, randomState: net.randomState) }
 
-    /// Restores `saveState`'s bytes.
-    public func loadState(_ bytes: [UInt8]) throws { try ParameterState.decode(bytes, into: storage, component: component) }
+    /// Restores `saveState`'s bytes (a state without random streams leaves them where they are).
+    public func loadState(_ bytes: [UInt8]) throws {
+        let random = try ParameterState.decode(bytes, into: storage, component: component)
+        if !random.isEmpty { net.randomState = random }
+    }
 }
 
 /// A classifier that is one `NetworkRunner`: `forward`, `backward`, `parameters`, `setTraining`, `saveState` and

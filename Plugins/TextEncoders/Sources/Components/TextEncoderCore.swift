@@ -155,8 +155,16 @@ final class TextEncoderCore: @unchecked Sendable {
         trainingTape.enableDropout(training && dropout ? rates : nil)
     }
 
-    /// Every weight as a safetensors file under Hugging Face's names.
-    func saveState() -> [UInt8] { model.safetensors() }
+    /// Every weight as a safetensors file under Hugging Face's names; a fine-tuned encoder also notes where its
+    /// dropout stream stands (metadata `emokit.dropout_state`), so training resumed from the state draws the masks
+    /// the uninterrupted run would have.
+    func saveState() -> [UInt8] {
+        guard scope != nil else { return model.safetensors() }
+        return model.safetensors(metadata: [Self.dropoutStateKey: trainingTape.generator.state.map { String($0, radix: 16) }.joined(separator: ",")])
+    }
+
+    /// The safetensors metadata key of the dropout stream's state.
+    static let dropoutStateKey = "emokit.dropout_state"
 
     /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture).
     func loadState(_ bytes: [UInt8]) throws {
@@ -164,7 +172,12 @@ final class TextEncoderCore: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
-            try model.load(weights: try SafeTensorsFile(path: path))
+            let file = try SafeTensorsFile(path: path)
+            try model.load(weights: file)
+            if let words = file.metadata[Self.dropoutStateKey]?.split(separator: ",").compactMap({ UInt64($0, radix: 16) }),
+               words.count == 4 {
+                trainingTape.generator.state = words
+            }
         } catch {
             throw ComponentError.invalidInput(component: id, message: "saved state is not this encoder's weights: \(error)")
         }

@@ -114,9 +114,9 @@ extension TextTransformer {
 
     /// A safetensors file of every weight under Hugging Face's names (`BertModel` / `RobertaModel` layout, no
     /// prefix), so `transformers` loads a fine-tuned encoder back from it with its config.json.
-    public func safetensors() -> [UInt8] {
+    public func safetensors(metadata: [String: String] = [:]) -> [UInt8] {
         var writer = SafeTensorsWriter()
-        writer.metadata = ["format": "pt"]
+        writer.metadata = metadata.merging(["format": "pt"]) { _, pt in pt }
         for t in huggingFaceTensors() { writer.add(t.name, shape: t.shape, values: t.values) }
         return writer.serialized()
     }
