@@ -76,6 +76,55 @@ final class CommandLineMessagesTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: store + "-wal"), "nothing written beside the store")
     }
 
+    /// `emo run` on a store it cannot write (a shared read-only disk) whose features are all cached runs, reading the
+    /// store and adding nothing to it (it used to fail with "attempt to write a readonly database"); it says so, and
+    /// gives the same result as the run that filled the store. As root the command runs as `nobody` (setpriv).
+    func testRunReadsAStoreItCannotWrite() throws {
+        let emo = try TestRepository.emoExecutable().path
+        let dir = try TestRepository.temporaryFolder(self)
+        let tess = try TestRepository.sharedData().appendingPathComponent("tess")
+        var csv = "path,label,speaker\n"
+        for (label, folder) in [("angry", "OAF_angry"), ("sad", "OAF_sad")] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: tess.appendingPathComponent(folder).path).sorted().prefix(6)
+            for f in files { csv += "\(tess.appendingPathComponent(folder).appendingPathComponent(f).path),\(label),OAF\n" }
+        }
+        try csv.write(to: dir.appendingPathComponent("m.csv"), atomically: true, encoding: .utf8)
+        let spec = dir.appendingPathComponent("spec.json").path
+        try #"{"version": 1, "name": "ro", "corpus": {"sources": [{"kind": "manifest", "path": "\#(dir.path)/m.csv"}], "classes": ["angry", "sad"]}, "featureGroups": [{"name": "stats", "component": "template-stats"}], "split": {"kind": "stratified", "testFraction": 0.34}, "scaling": {"method": "standard"}, "fusion": {"component": "early"}, "classifier": {"component": "logistic"}, "training": {"optimizer": "adam", "learningRate": 0.01, "batchSize": 4, "maxEpochs": 5}, "seeds": [1]}"#
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        let storeDir = dir.appendingPathComponent("store"), out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: storeDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let store = storeDir.appendingPathComponent("s.sqlite").path
+        let first = try TestRepository.run(emo, ["run", spec, "--store", store, "--out", out.path + "/a", "--quiet"])
+        XCTAssertEqual(first.status, 0, first.output)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: store)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: storeDir.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: out.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+        addTeardownBlock { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: storeDir.path) }
+        let before = try Data(contentsOf: URL(fileURLWithPath: store))
+        var command = [emo]
+        if getuid() == 0 {
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+                throw XCTSkip("running as root and no /usr/bin/setpriv (util-linux) to drop to an unprivileged user")
+            }
+            command = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "HOME=\(out.path)", emo]
+        }
+        let second = try TestRepository.run(command[0], Array(command.dropFirst()) + ["run", spec, "--store", store, "--out", out.path + "/b"])
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertTrue(second.output.contains("the store \(store) is read-only here; reading its features"), second.output)
+        XCTAssertTrue(second.output.contains("0 extracted, 12 cached"), second.output)
+        XCTAssertTrue(second.output.contains("run not recorded: the store \(store) is read-only"), second.output)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store)), before, "nothing written to the store")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store + "-wal"))
+        func accuracy(_ run: String) throws -> Double? {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(run + "/metrics.json"))) as? [String: Any]
+            return (((json?["runs"] as? [[String: Any]])?.first?["folds"] as? [[String: Any]])?.first?["metrics"] as? [String: Any])?["accuracy"] as? Double
+        }
+        XCTAssertEqual(try accuracy("a"), try accuracy("b"))
+    }
+
     /// `emo runs compare` with a missing run or a file that is not a metrics.json says which file and what is wrong
     /// (it used to print a raw NSError dump).
     func testRunsCompareNamesTheBadInput() throws {

@@ -15,6 +15,24 @@ func defaultStorePath() -> String {
     return cache + "/emokit/features.sqlite"
 }
 
+/// The store `emo run` works with: `path` itself, or — when `path` is an existing store this user cannot write (a
+/// shared read-only disk, a folder without write permission) — a temporary store that reads `path` beside it, so a
+/// run whose features are all cached still runs and nothing is added to `path`. The temporary file (new features,
+/// the run record) is removed by `cleanup`.
+func openRunStore(_ path: String, alsoReading: [String]) throws -> (store: FeatureStore, cleanup: () -> Void) {
+    let fm = FileManager.default
+    let folder = (path as NSString).deletingLastPathComponent
+    let readOnly = fm.fileExists(atPath: path)
+        && (!fm.isWritableFile(atPath: path) || !fm.isWritableFile(atPath: folder.isEmpty ? "." : folder))
+    guard readOnly else { return (try FeatureStore(path: path, alsoReading: alsoReading), {}) }
+    let temporary = fm.temporaryDirectory.appendingPathComponent("emokit-run-\(getpid())-\(UUID().uuidString.prefix(8)).sqlite").path
+    stderrLine("note: the store \(path) is read-only here; reading its features and writing what this run adds (uncached features, the run record) to \(temporary), removed at the end")
+    let store = try FeatureStore(path: temporary, alsoReading: [path] + alsoReading)
+    return (store, {
+        for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: temporary + suffix) }
+    })
+}
+
 /// Writes a line to stderr (progress and logs; stdout stays for results).
 func stderrLine(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
@@ -85,7 +103,8 @@ struct RunCommand: AsyncParsableCommand {
             pipeline.seeds = parsed
         }
         let storePath = store.first ?? defaultStorePath()
-        let featureStore = try FeatureStore(path: storePath, alsoReading: Array(store.dropFirst()))
+        let (featureStore, cleanupStore) = try openRunStore(storePath, alsoReading: Array(store.dropFirst()))
+        defer { cleanupStore() }
         let runner = PipelineRunner(spec: pipeline, host: host, store: featureStore)
         runner.maxItemsPerClass = maxPerClass
         let folder = out ?? "emo-runs/\(pipeline.name)"
@@ -151,7 +170,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         print(outcome.summary)
         if let peerReport = report.peer { print(peerReport.text) }
-        print("run \(runID) in \(storePath)")
+        print(featureStore.path == storePath ? "run \(runID) in \(storePath)" : "run not recorded: the store \(storePath) is read-only")
         print("wrote \(metricsURL.path), \(htmlURL.path)\(outcome.model != nil ? ", \(folder)/bundle" : "")")
         for e in explained { print("explained \(e.items) test items with \(e.component) over \(e.inputs): \(e.folder)/batch.html") }
     }
