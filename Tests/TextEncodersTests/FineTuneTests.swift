@@ -11,9 +11,9 @@ final class FineTuneTests: XCTestCase {
     static let tinyBert = Fixtures.folder.appendingPathComponent("tiny-bert").path
     static let tinyRoberta = Fixtures.folder.appendingPathComponent("tiny-roberta").path
 
-    /// The fixture case `name`.
-    func fixtureCase(_ name: String) throws -> [String: Any] {
-        let cases = try XCTUnwrap(try Fixtures.json("finetune_gradients.json")["cases"] as? [[String: Any]])
+    /// The fixture case `name` (of `file`).
+    func fixtureCase(_ name: String, file: String = "finetune_gradients.json") throws -> [String: Any] {
+        let cases = try XCTUnwrap(try Fixtures.json(file)["cases"] as? [[String: Any]])
         return try XCTUnwrap(cases.first { $0["name"] as? String == name }, "no case \(name)")
     }
 
@@ -52,8 +52,8 @@ final class FineTuneTests: XCTestCase {
     }
 
     /// One training forward + backward of Σ pooled · R; compares every parameter's gradient with the fixture.
-    func checkAgainstTorch(_ name: String, folder: String, tolerance: Double) throws {
-        let c = try fixtureCase(name)
+    func checkAgainstTorch(_ name: String, folder: String, tolerance: Double, file: String = "finetune_gradients.json") throws {
+        let c = try fixtureCase(name, file: file)
         let enc = try encoder(folder, c)
         enc.setTraining(true)
         let (input, b) = try idsInput(c)
@@ -102,6 +102,24 @@ final class FineTuneTests: XCTestCase {
 
     func testTinyRobertaWeightGradientsMatchTorchAutograd() throws {
         try checkAgainstTorch("tiny-roberta", folder: Self.tinyRoberta, tolerance: 3e-5)
+    }
+
+    /// DistilBERT (`Tests/Reference/make_distilbert_fixtures.py`): BERT's network without token types under its own
+    /// tensor names and config keys: pooled output and every weight gradient against transformers' DistilBertModel;
+    /// the exported state carries DistilBERT's names and shapes, no token-type table, and loads back.
+    func testTinyDistilBertMatchesTransformersAndTorchAutograd() throws {
+        let folder = Fixtures.folder.appendingPathComponent("tiny-distilbert").path
+        try checkAgainstTorch("tiny-distilbert", folder: folder, tolerance: 3e-5, file: "distilbert_gradients.json")
+        let model = try TextTransformer(folder: folder)
+        XCTAssertTrue(model.config.distil)
+        XCTAssertEqual([model.config.hiddenSize, model.config.numLayers, model.config.numHeads, model.config.intermediateSize], [32, 2, 4, 64])
+        XCTAssertFalse(model.parameters.contains { $0.name.contains("token_type") }, "DistilBERT has no token types to train")
+        let original = try SafeTensorsFile(path: folder + "/model.safetensors")
+        let exported = model.huggingFaceTensors()
+        XCTAssertEqual(Set(exported.map(\.name)), Set(original.names), "every tensor under DistilBERT's own name")
+        for t in exported { XCTAssertEqual(t.shape, original.shape(of: t.name), t.name) }
+        XCTAssertEqual(try XCTUnwrap(exported.first { $0.name == "transformer.layer.1.attention.k_lin.weight" }).values,
+                       try original.floats("transformer.layer.1.attention.k_lin.weight"))
     }
 
     func testRealMiniLMWeightGradientsMatchTorchAutograd() throws {

@@ -13,8 +13,8 @@ public final class BertEncoder: EmbeddingEncoder, TrainableComponent {
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "bert", version: "1.0.0", displayName: "BERT / MiniLM text encoder",
         manifest: TextEncoderCore.manifest(
-            "BERT-family (Hugging Face BertModel checkpoint: BERT, MiniLM, sentence-transformers models) embedding of a transcript: CLS or masked-mean pooled hidden state, optionally L2-normalised, with BERT's WordPiece tokenizer.",
-            modelTypes: ["bert"], family: BertFamily.self))
+            "BERT-family (Hugging Face BertModel or DistilBertModel checkpoint: BERT, MiniLM, DistilBERT, sentence-transformers models) embedding of a transcript: CLS or masked-mean pooled hidden state, optionally L2-normalised, with BERT's WordPiece tokenizer.",
+            modelTypes: ["bert", "distilbert"], family: BertFamily.self))
 
     private let core: TextEncoderCore
     /// The network.

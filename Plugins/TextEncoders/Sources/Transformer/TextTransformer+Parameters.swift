@@ -67,7 +67,11 @@ extension TextTransformer {
         var out = [
             Parameter(name: "embeddings.word_embeddings.weight", shape: [config.vocabSize, c], buffer: e.0),
             Parameter(name: "embeddings.position_embeddings.weight", shape: [config.maxPositions, c], buffer: e.1),
-            Parameter(name: "embeddings.token_type_embeddings.weight", shape: [config.typeVocabSize, c], buffer: e.2),
+        ]
+        if !config.distil {  // DistilBERT has no token types: its all-zero row is not a weight
+            out.append(Parameter(name: "embeddings.token_type_embeddings.weight", shape: [config.typeVocabSize, c], buffer: e.2))
+        }
+        out += [
             Parameter(name: "embeddings.LayerNorm.weight", shape: [c], buffer: e.3),
             Parameter(name: "embeddings.LayerNorm.bias", shape: [c], buffer: e.4),
         ]
@@ -91,22 +95,25 @@ extension TextTransformer {
         return out
     }
 
-    /// The weights as Hugging Face names them (fused q|k|v split into `query`, `key`, `value`), each with its shape
-    /// and values: what `safetensors` writes for `transformers` to load back.
+    /// The weights as Hugging Face names them (fused q|k|v split into `query`, `key`, `value`; DistilBERT's own
+    /// names for a DistilBERT), each with its shape and values: what `safetensors` writes for `transformers` to load
+    /// back.
     public func huggingFaceTensors(prefix: String = "") -> [(name: String, shape: [Int], values: [Float])] {
         let c = config.hiddenSize
         var out: [(name: String, shape: [Int], values: [Float])] = []
+        func add(_ name: String, _ shape: [Int], _ values: [Float]) {
+            out.append((prefix + Self.checkpointName(name, distil: config.distil), shape, values))
+        }
         for p in parameters {
             let values = Array(UnsafeBufferPointer(start: p.buffer.readOnly, count: p.count))
             guard p.name.hasSuffix("attention.self.qkv.weight") || p.name.hasSuffix("attention.self.qkv.bias") else {
-                out.append((prefix + p.name, p.shape, values))
+                add(p.name, p.shape, values)
                 continue
             }
             let isWeight = p.name.hasSuffix(".weight"), part = isWeight ? c * c : c
             let stem = p.name.replacingOccurrences(of: "qkv.weight", with: "").replacingOccurrences(of: "qkv.bias", with: "")
             for (k, role) in ["query", "key", "value"].enumerated() {
-                out.append((prefix + stem + role + (isWeight ? ".weight" : ".bias"), isWeight ? [c, c] : [c],
-                            Array(values[(k * part)..<((k + 1) * part)])))
+                add(stem + role + (isWeight ? ".weight" : ".bias"), isWeight ? [c, c] : [c], Array(values[(k * part)..<((k + 1) * part)]))
             }
         }
         return out

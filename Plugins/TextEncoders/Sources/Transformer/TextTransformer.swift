@@ -62,28 +62,33 @@ public final class TextTransformer: @unchecked Sendable {
     /// name.
     public init(config: TextTransformerConfig, weights file: any TensorArchive) throws {
         self.config = config
-        let prefix = ["roberta.", "bert."].first { file.shape(of: $0 + "embeddings.word_embeddings.weight") != nil } ?? ""
+        let prefix = ["roberta.", "bert.", "distilbert."].first { file.shape(of: $0 + "embeddings.word_embeddings.weight") != nil } ?? ""
         let r = WeightReader(file: file, prefix: prefix)
         let c = config.hiddenSize, f = config.intermediateSize
-        func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try r.take(name, shape: shape)) }
+        let distil = config.distil
+        func take(_ name: String, _ shape: [Int]) throws -> FloatBuffer {
+            FloatBuffer(try r.take(Self.checkpointName(name, distil: distil), shape: shape))
+        }
         /// LayerNorm weight and bias, under `.weight`/`.bias` or the older `.gamma`/`.beta`.
         func norm(_ name: String) throws -> (FloatBuffer, FloatBuffer) {
-            if !r.has(name + ".weight"), r.has(name + ".gamma") {
-                return (try take(name + ".gamma", [c]), try take(name + ".beta", [c]))
+            let stored = Self.checkpointName(name + ".weight", distil: distil).dropLast(".weight".count)
+            if !r.has(stored + ".weight"), r.has(stored + ".gamma") {
+                return (FloatBuffer(try r.take(stored + ".gamma", shape: [c])), FloatBuffer(try r.take(stored + ".beta", shape: [c])))
             }
             return (try take(name + ".weight", [c]), try take(name + ".bias", [c]))
         }
         wordEmbeddings = try take("embeddings.word_embeddings.weight", [config.vocabSize, c])
         positionEmbeddings = try take("embeddings.position_embeddings.weight", [config.maxPositions, c])
-        tokenTypeEmbeddings = try take("embeddings.token_type_embeddings.weight", [config.typeVocabSize, c])
+        tokenTypeEmbeddings = distil ? FloatBuffer([Float](repeating: 0, count: c))
+            : try take("embeddings.token_type_embeddings.weight", [config.typeVocabSize, c])
         (embNormWeight, embNormBias) = try norm("embeddings.LayerNorm")
         var layers: [Layer] = []
         for i in 0..<config.numLayers {
             let p = "encoder.layer.\(i)."
             var qkvW: [Float] = [], qkvB: [Float] = []
             for part in ["query", "key", "value"] {
-                qkvW += try r.take(p + "attention.self.\(part).weight", shape: [c, c])
-                qkvB += try r.take(p + "attention.self.\(part).bias", shape: [c])
+                qkvW += try r.take(Self.checkpointName(p + "attention.self.\(part).weight", distil: distil), shape: [c, c])
+                qkvB += try r.take(Self.checkpointName(p + "attention.self.\(part).bias", distil: distil), shape: [c])
             }
             let attnNorm = try norm(p + "attention.output.LayerNorm")
             let outNorm = try norm(p + "output.LayerNorm")
@@ -100,6 +105,22 @@ public final class TextTransformer: @unchecked Sendable {
         }
         self.layers = layers
         try r.finish(ignoring: ["pooler.", "embeddings.position_ids"])
+    }
+
+    /// Where BERT's tensor `name` (the names this type uses) is stored in the checkpoint: itself, or for DistilBERT
+    /// `transformer.layer.{i}.attention.{q,k,v,out}_lin`, `sa_layer_norm`, `ffn.lin{1,2}`, `output_layer_norm`.
+    static func checkpointName(_ name: String, distil: Bool) -> String {
+        guard distil, name.hasPrefix("encoder.layer.") else { return name }
+        let parts = name.split(separator: ".", maxSplits: 3).map(String.init)  // encoder, layer, i, rest
+        guard parts.count == 4 else { return name }
+        let renames = [("attention.self.query.", "attention.q_lin."), ("attention.self.key.", "attention.k_lin."),
+                       ("attention.self.value.", "attention.v_lin."), ("attention.output.dense.", "attention.out_lin."),
+                       ("attention.output.LayerNorm.", "sa_layer_norm."), ("intermediate.dense.", "ffn.lin1."),
+                       ("output.dense.", "ffn.lin2."), ("output.LayerNorm.", "output_layer_norm.")]
+        for (bert, distilbert) in renames where parts[3].hasPrefix(bert) {
+            return "transformer.layer.\(parts[2])." + distilbert + parts[3].dropFirst(bert.count)
+        }
+        return name
     }
 }
 

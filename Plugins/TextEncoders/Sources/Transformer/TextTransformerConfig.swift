@@ -45,6 +45,10 @@ public struct TextTransformerConfig: Sendable, Equatable {
     public var hiddenDropout: Float
     /// `attention_probs_dropout_prob`: dropout on the attention probabilities, in training only.
     public var attentionDropout: Float
+    /// `model_type` "distilbert": BERT's network without token types, stored under DistilBERT's tensor names
+    /// (`transformer.layer.{i}.attention.q_lin`, `sa_layer_norm`, `ffn.lin1`, ...) and config keys (`dim`,
+    /// `n_layers`, `n_heads`, `hidden_dim`, `activation`, `dropout`, `attention_dropout`).
+    public var distil = false
 
     /// Per-head width (C / H).
     public var headDim: Int { hiddenSize / numHeads }
@@ -58,8 +62,19 @@ public struct TextTransformerConfig: Sendable, Equatable {
         switch json["model_type"]?.stringValue ?? "roberta" {
         case "roberta", "xlm-roberta": family = .roberta
         case "bert": family = .bert
+        case "distilbert":
+            family = .bert
+            distil = true
         case let other:
-            throw bad("model_type \"\(other)\" is not a BERT-family encoder (roberta, xlm-roberta, bert)")
+            throw bad("model_type \"\(other)\" is not a BERT-family encoder (roberta, xlm-roberta, bert, distilbert)")
+        }
+        let distil = distil
+        /// DistilBERT names several keys its own way.
+        func key(_ bertName: String) -> String {
+            guard distil else { return bertName }
+            return ["hidden_size": "dim", "num_hidden_layers": "n_layers", "num_attention_heads": "n_heads",
+                    "intermediate_size": "hidden_dim", "hidden_act": "activation", "hidden_dropout_prob": "dropout",
+                    "attention_probs_dropout_prob": "attention_dropout"][bertName] ?? bertName
         }
         let bert = family == .bert
         func int(_ key: String, _ def: Int, min: Int = 1) throws -> Int {
@@ -68,12 +83,12 @@ public struct TextTransformerConfig: Sendable, Equatable {
             return i
         }
         vocabSize = try int("vocab_size", bert ? 30522 : 50265)
-        hiddenSize = try int("hidden_size", 768)
-        numLayers = try int("num_hidden_layers", 12)
-        numHeads = try int("num_attention_heads", 12)
-        intermediateSize = try int("intermediate_size", 3072)
+        hiddenSize = try int(key("hidden_size"), 768)
+        numLayers = try int(key("num_hidden_layers"), distil ? 6 : 12)
+        numHeads = try int(key("num_attention_heads"), 12)
+        intermediateSize = try int(key("intermediate_size"), 3072)
         maxPositions = try int("max_position_embeddings", bert ? 512 : 514)
-        typeVocabSize = try int("type_vocab_size", bert ? 2 : 1)
+        typeVocabSize = distil ? 1 : try int("type_vocab_size", bert ? 2 : 1)  // DistilBERT: one all-zero row, not a weight
         padID = try int("pad_token_id", bert ? 0 : 1, min: 0)
         layerNormEps = Float(json["layer_norm_eps"]?.doubleValue ?? (bert ? 1e-12 : 1e-5))
         func probability(_ key: String) throws -> Float {
@@ -81,9 +96,9 @@ public struct TextTransformerConfig: Sendable, Equatable {
             guard let p = v.doubleValue, p >= 0, p < 1 else { throw bad("\"\(key)\" must be a number in [0, 1), found \(v.serialized())") }
             return Float(p)
         }
-        hiddenDropout = try probability("hidden_dropout_prob")
-        attentionDropout = try probability("attention_probs_dropout_prob")
-        switch json["hidden_act"]?.stringValue ?? "gelu" {
+        hiddenDropout = try probability(key("hidden_dropout_prob"))
+        attentionDropout = try probability(key("attention_probs_dropout_prob"))
+        switch json[key("hidden_act")]?.stringValue ?? "gelu" {
         case "gelu": activation = .none
         case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": activation = .tanh
         case let other: throw bad("hidden_act \"\(other)\" is not supported (gelu, gelu_new, gelu_pytorch_tanh)")
