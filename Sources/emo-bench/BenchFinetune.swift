@@ -73,9 +73,26 @@ struct BenchFinetune: AsyncParsableCommand {
         let host = PluginHost.standard()
         let encoder = try host.instantiate(id: "bert", config: ["model": .string(folder), "pooling": "mean", "max_tokens": 128,
                                                                 "fine_tune": "all", "seed": 0])
-        let fusion = try host.instantiate(id: "early", config: ["inputs": [384]])
-        let head = try host.instantiate(id: "logistic", config: ["inputs": 384, "classes": .number(Double(classes.count)), "seed": 0])
-        let chain = TrainingChain(encoders: [0: encoder], encoderLearningRates: [0: 5e-5], fusion: fusion, classifier: head)
+        let (ours, trainLoss) = try timeSteps(host: host, encoder: encoder, width: 384, labels: labels, classes: classes.count,
+                                              encoderRate: 5e-5) { rows in rows.map { .text(texts[$0]) } }
+        let peak = PeakMemory.megabytes() ?? .nan
+        let peer: ReferencePeer.Outcome = noPeer
+            ? .missing("--no-peer")
+            : ReferencePeer.run("bench_finetune.py", arguments: ["--model", folder, "--batch", "\(batch)", "--steps", "\(steps)",
+                                                                 "--threads", "\(threads)", "--texts", textFile])
+        try report(model: "all-MiniLM-L6-v2 fine-tuned (all weights, dropout 0.1) + mean pooling + linear head, AdamW, clip 1.0",
+                   batches: "\(steps) timed steps of \(batch) MELD train utterances (after one warm-up step), \(threads) threads per side",
+                   ours: ours, peak: peak, before: before, trainLoss: trainLoss, peer: peer)
+    }
+
+    /// Seconds per training step of `encoder` (fine-tuned at `encoderRate`) → early fusion → a logistic head (AdamW
+    /// 1e-3, weight decay 0.01, clipping at 1.0, no shuffling), over `steps` batches after a one-step warm-up, with
+    /// the last epoch's training loss; `inputs` gives the encoder's inputs for a range of rows.
+    func timeSteps(host: PluginHost, encoder: LoadedComponent, width: Int, labels: [Int], classes: Int, encoderRate: Double,
+                   inputs: (Range<Int>) throws -> [Value]) throws -> (seconds: Double, trainLoss: Double) {
+        let fusion = try host.instantiate(id: "early", config: ["inputs": [.number(Double(width))]])
+        let head = try host.instantiate(id: "logistic", config: ["inputs": .number(Double(width)), "classes": .number(Double(classes)), "seed": 0])
+        let chain = TrainingChain(encoders: [0: encoder], encoderLearningRates: [0: encoderRate], fusion: fusion, classifier: head)
         var config = TrainingConfig()
         config.optimizer = .adamw
         config.learningRate = 1e-3
@@ -86,21 +103,13 @@ struct BenchFinetune: AsyncParsableCommand {
         config.shuffle = false
         config.blasThreads = threads
         func set(_ rows: Range<Int>) throws -> TrainingSet {
-            try TrainingSet(groups: [NDArray(zeros: [rows.count, 0])], labels: Array(labels[rows]), classes: classes.count,
-                            liveInputs: [0: rows.map { .text(texts[$0]) }])
+            try TrainingSet(groups: [NDArray(zeros: [rows.count, 0])], labels: Array(labels[rows]), classes: classes,
+                            liveInputs: [0: try inputs(rows)])
         }
         _ = try Trainer(config: config).train(chain, on: try set(0..<batch))  // warm-up: one step
         let t0 = DispatchTime.now().uptimeNanoseconds
         let result = try Trainer(config: config).train(chain, on: try set(batch..<(batch * (steps + 1))))
-        let ours = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(steps)
-        let peak = PeakMemory.megabytes() ?? .nan
-        let peer: ReferencePeer.Outcome = noPeer
-            ? .missing("--no-peer")
-            : ReferencePeer.run("bench_finetune.py", arguments: ["--model", folder, "--batch", "\(batch)", "--steps", "\(steps)",
-                                                                 "--threads", "\(threads)", "--texts", textFile])
-        try report(model: "all-MiniLM-L6-v2 fine-tuned (all weights, dropout 0.1) + mean pooling + linear head, AdamW, clip 1.0",
-                   batches: "\(steps) timed steps of \(batch) MELD train utterances (after one warm-up step), \(threads) threads per side",
-                   ours: ours, peak: peak, before: before, trainLoss: result.history.last?.trainLoss ?? .nan, peer: peer)
+        return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(steps), result.history.last?.trainLoss ?? .nan)
     }
 
     /// Prints (or writes as JSON) both sides' step time and peak memory and their ratios.
@@ -181,26 +190,8 @@ struct BenchFinetune: AsyncParsableCommand {
         let host = PluginHost.standard()
         let encoder = try host.instantiate(id: component, config: ["model": .string(folder), "pooling": "mean",
                                                                    "fine_tune": "all", "seed": 0])
-        let fusion = try host.instantiate(id: "early", config: ["inputs": [768]])
-        let head = try host.instantiate(id: "logistic", config: ["inputs": 768, "classes": .number(Double(classes)), "seed": 0])
-        let chain = TrainingChain(encoders: [0: encoder], encoderLearningRates: [0: 3e-5], fusion: fusion, classifier: head)
-        var config = TrainingConfig()
-        config.optimizer = .adamw
-        config.learningRate = 1e-3
-        config.weightDecay = 0.01
-        config.gradientClipNorm = 1
-        config.batchSize = batch
-        config.maxEpochs = 1
-        config.shuffle = false
-        config.blasThreads = threads
-        func set(_ rows: Range<Int>) throws -> TrainingSet {
-            try TrainingSet(groups: [NDArray(zeros: [rows.count, 0])], labels: Array(labels[rows]), classes: classes,
-                            liveInputs: [0: try rows.map { .array(try NDArray(shape: [samples], data: clips[$0])) }])
-        }
-        _ = try Trainer(config: config).train(chain, on: try set(0..<batch))  // warm-up: one step
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let result = try Trainer(config: config).train(chain, on: try set(batch..<(batch * (steps + 1))))
-        let ours = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(steps)
+        let (ours, trainLoss) = try timeSteps(host: host, encoder: encoder, width: 768, labels: labels, classes: classes,
+                                              encoderRate: 3e-5) { rows in try rows.map { .array(try NDArray(shape: [samples], data: clips[$0])) } }
         let peak = PeakMemory.megabytes() ?? .nan
         let peer: ReferencePeer.Outcome = noPeer
             ? .missing("--no-peer")
@@ -208,6 +199,6 @@ struct BenchFinetune: AsyncParsableCommand {
                                                                         "--steps", "\(steps)", "--threads", "\(threads)"])
         try report(model: "\(name) (random weights) fine-tuned (transformer, feature encoder frozen, its dropouts; no layerdrop or time masking) + mean pooling + linear head, AdamW, clip 1.0",
                    batches: "\(steps) timed steps of \(batch) RAVDESS clips of \(seconds) s (after one warm-up step), \(threads) threads per side",
-                   ours: ours, peak: peak, before: before, trainLoss: result.history.last?.trainLoss ?? .nan, peer: peer)
+                   ours: ours, peak: peak, before: before, trainLoss: trainLoss, peer: peer)
     }
 }

@@ -86,16 +86,8 @@ final class FineTunePipelineTests: XCTestCase {
         let name = "encoder.layer.1.output.dense.weight"
         XCTAssertNotEqual(try trained.floats(name), try original.floats(name), "fine-tuning moved the encoder's weights")
         XCTAssertEqual(Set(trained.names), Set(original.names))
-        let predictor = try Predictor(bundle: try PipelineBundle.load(dir + "/bundle"), host: host)
-        let split = try XCTUnwrap(try spec.split.splits(of: run.corpus.items, seed: 5).first)
-        var correct = 0
-        for i in split.test {
-            let item = run.corpus.items[i].item
-            let p = try predictor.predict(path: item.path, text: item.text)
-            let predicted = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? -1
-            if predicted == run.corpus.items[i].classIndex { correct += 1 }
-        }
-        XCTAssertEqual(Double(correct) / Double(split.test.count), fold.metrics.accuracy, accuracy: 1e-12)
+        XCTAssertEqual(try TestPlugins.bundleAccuracy(dir + "/bundle", host: host, run: run, spec: spec, seed: 5),
+                       fold.metrics.accuracy, accuracy: 1e-12)
         // The archive carries the weights too; without them the bundle is refused by name.
         try BundleArchive.pack(dir + "/bundle", to: dir + "/model.emobundle")
         XCTAssertEqual(try BundleArchive.read(dir + "/model.emobundle")["encoder-words.safetensors"].map { [UInt8]($0) }, weights)

@@ -1,4 +1,5 @@
 import EmoCore
+import EmoPipeline
 import EmoRuntime
 import EmoTestSupport
 import Foundation
@@ -7,6 +8,21 @@ import XCTest
 /// The in-tree plugins as the tests load them: registry.json at the repository root, libraries and `emo-probe`
 /// beside the test binary, a probe cache in the test's own folder.
 enum TestPlugins {
+
+    /// The accuracy the bundle in `folder` gives, clip by clip through a `Predictor`, on the test items of the first
+    /// split `spec` makes with `seed` (what the run scored when the bundle came from that split).
+    static func bundleAccuracy(_ folder: String, host: PluginHost, run: PipelineRun, spec: PipelineSpec, seed: UInt64) throws -> Double {
+        let predictor = try Predictor(bundle: try PipelineBundle.load(folder), host: host)
+        let split = try XCTUnwrap(try spec.split.splits(of: run.corpus.items, seed: seed).first)
+        var correct = 0
+        for i in split.test {
+            let item = run.corpus.items[i].item
+            let p = try predictor.predict(path: item.path, text: item.text)
+            let predicted = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? -1
+            if predicted == run.corpus.items[i].classIndex { correct += 1 }
+        }
+        return Double(correct) / Double(max(split.test.count, 1))
+    }
     /// The folder containing Package.swift.
     static var repoRoot: URL { TestRepository.root }
 

@@ -21,17 +21,9 @@ import torch
 import transformers
 from transformers import AutoModel, AutoTokenizer
 
-from reference_common import MELD_CLASSES, meld_split
+from reference_common import MELD_CLASSES, meld_split, rss_mb
 
 CLASSES = MELD_CLASSES
-
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main():

@@ -23,13 +23,7 @@ import torch
 import transformers
 from transformers import AutoConfig, AutoModel
 
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from reference_common import rss_mb
 
 
 def main():

@@ -14,6 +14,15 @@ FIXTURES = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures")
 MELD_CLASSES = ["anger", "joy", "neutral", "sadness", "surprise"]  # Study B's five
 
 
+def rss_mb():
+    """This process's resident memory now, in MB (VmRSS)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def meld_split(name):
     """One official MELD split ("train", "dev", "test") from ../shared/data/meld/NAME_sent_emo.csv, in file order,
     keeping Study B's five classes: (utterances, class indices into MELD_CLASSES)."""
