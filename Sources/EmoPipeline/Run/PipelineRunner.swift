@@ -29,6 +29,8 @@ public final class PipelineRunner {
     public var checkpointDirectory: String?
     /// Continue each split from its checkpoint in `checkpointDirectory` when one is there (an interrupted run).
     public var resume = false
+    /// Seconds between two checkpoints of a split (the last epoch's is always written).
+    public var checkpointInterval: Double = 30
     /// Environment for `${VAR}` in corpus paths (EMO_DATA defaults to ../shared/data).
     public var environment: [String: String] = ProcessInfo.processInfo.environment
 
@@ -422,7 +424,10 @@ public final class PipelineRunner {
                 }
                 var trainer = Trainer(config: trainingConfig(seed: seed))
                 let checkpointFolder = checkpointDirectory.map { "\($0)/seed-\(seed)-split-\(splitIndex)" }
-                if let checkpointFolder { trainer.onCheckpoint = { try $0.write(to: checkpointFolder) } }
+                if let checkpointFolder {
+                    trainer.onCheckpoint = { try $0.write(to: checkpointFolder) }
+                    trainer.checkpointInterval = checkpointInterval
+                }
                 var saved: TrainingCheckpoint?
                 if resume, let checkpointFolder, let checkpoint = try TrainingCheckpoint.read(from: checkpointFolder) {
                     saved = checkpoint

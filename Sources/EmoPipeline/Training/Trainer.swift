@@ -1,3 +1,4 @@
+import Dispatch
 import EmoCore
 import EmoTensor
 
@@ -21,6 +22,9 @@ public struct Trainer {
     public var onEpoch: ((EpochRecord) -> Void)?
     /// Called after every epoch with everything needed to resume from there (`TrainingCheckpoint.write(to:)`).
     public var onCheckpoint: ((TrainingCheckpoint) throws -> Void)?
+    /// At most one checkpoint per this many seconds (the last epoch's always): a small head trains an epoch in well
+    /// under a second, and writing its weights and moments every epoch would cost more than the epoch.
+    public var checkpointInterval: Double = 0
 
     /// Creates a trainer.
     public init(config: TrainingConfig, onEpoch: ((EpochRecord) -> Void)? = nil) {
@@ -81,9 +85,13 @@ public struct Trainer {
             finished = c.finished
             firstEpoch = c.epochsDone + 1
         }
-        /// The state after `epoch`, for `onCheckpoint`.
+        var lastCheckpoint = DispatchTime.now().uptimeNanoseconds
+        /// The state after `epoch`, for `onCheckpoint` (when the interval has passed or training has finished).
         func save(epoch: Int) throws {
             guard let onCheckpoint else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard finished || Double(now - lastCheckpoint) / 1e9 >= checkpointInterval else { return }
+            lastCheckpoint = now
             try onCheckpoint(TrainingCheckpoint(
                 epochsDone: epoch, step: step, finished: finished, stoppedEarly: stoppedEarly, order: order,
                 shuffleState: generator.state, plateauFactor: schedule.plateauFactor, plateauBest: schedule.best,

@@ -68,6 +68,7 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         for (i, s) in (stoppingBestStates ?? []).enumerated() { try put(s, "best-\(i).state") }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try encoder.encode(header).write(to: URL(fileURLWithPath: partial + "/checkpoint.json"))
         let old = directory + ".old"
         try? fm.removeItem(atPath: old)
@@ -93,7 +94,9 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         }
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(try get("checkpoint.json")))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            header = try decoder.decode(Header.self, from: Data(try get("checkpoint.json")))
         } catch let error as TrainingError {
             throw error
         } catch {
