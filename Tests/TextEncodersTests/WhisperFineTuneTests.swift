@@ -1,6 +1,7 @@
 import EmoCore
 import EmoMedia
 import EmoModels
+import EmoRuntime
 import EmoTensor
 import EmoTestSupport
 @testable import EmoTextEncoders
@@ -197,5 +198,111 @@ final class WhisperFineTuneTests: XCTestCase {
         XCTAssertEqual(got, want, "the loaded state gives the trained outputs")
         XCTAssertNotEqual(before, want, "the step changed the outputs")
         XCTAssertThrowsError(try fresh.loadState([1, 2, 3]))
+    }
+
+    /// Cross-entropy of a fixed linear head (`W[y, k] = 0.05 sin(0.7 y + 0.013 k)`, no bias) on the pooled
+    /// embeddings `[B, C]` with labels `labels`, in Double; and d loss / d pooled `[B, C]`.
+    func headLoss(_ pooled: NDArray, labels: [Int]) -> (loss: Double, grad: [Float]) {
+        let b = pooled.shape[0], c = pooled.shape[1], classes = 2
+        func w(_ y: Int, _ k: Int) -> Double { 0.05 * sin(0.7 * Double(y) + 0.013 * Double(k)) }
+        var loss = 0.0
+        var grad = [Float](repeating: 0, count: b * c)
+        for r in 0..<b {
+            let logits = (0..<classes).map { y in (0..<c).reduce(0.0) { $0 + w(y, $1) * Double(pooled.data[r * c + $1]) } }
+            let top = logits.max() ?? 0
+            let z = logits.reduce(0.0) { $0 + exp($1 - top) }
+            loss += (top + log(z) - logits[labels[r]]) / Double(b)
+            for y in 0..<classes {
+                let dLogit = (exp(logits[y] - top) / z - (y == labels[r] ? 1 : 0)) / Double(b)
+                for k in 0..<c { grad[r * c + k] += Float(dLogit * w(y, k)) }
+            }
+        }
+        return (loss, grad)
+    }
+
+    /// The real Whisper tiny.en (CTranslate2 folder) fine-tunes: on two RAVDESS clips (clip window) one gradient
+    /// step of every encoder weight lowers a fixed head's cross-entropy, and a few weight gradients agree with
+    /// central differences of the Float32 forward.
+    func testRealTinyEnOneStepLowersTheLossAndMatchesFiniteDifferences() throws {
+        let folder = try RealModels.whisperTinyEn()
+        let encoder = try WhisperEncoder(config: ["model": .string(folder), "window": "clip", "fine_tune": "all"])
+        let audio = try ["ravdess/Actor_01/03-01-01-01-01-01-01.flac", "ravdess/Actor_01/03-01-05-01-01-01-01.flac"].map { rel in
+            try MediaDecoder().decode(path: try TestRepository.sharedData().appendingPathComponent(rel).path).samples
+        }
+        let inputs = try batch(audio), labels = [0, 1]
+        func loss() throws -> Double { headLoss(try XCTUnwrap(try encoder.forward(inputs).first?.array), labels: labels).loss }
+        encoder.setTraining(true)
+        for p in encoder.parameters { p.grad.update(repeating: 0, count: p.count) }
+        let pooled = try XCTUnwrap(try encoder.forward(inputs).first?.array)
+        let (before, dPooled) = headLoss(pooled, labels: labels)
+        XCTAssertEqual(try encoder.backward([NDArray(shape: pooled.shape, data: dPooled)]).count, 0)
+        encoder.setTraining(false)
+        let params = encoder.parameters
+        XCTAssertEqual(params.count, 4 + 4 * 15 + 2)
+        // Central differences (Float32 forward, loss in Double) at each chosen tensor's largest gradient entry.
+        var checked: [String] = []
+        for name in ["model.encoder.layer_norm.weight", "model.encoder.layers.3.fc2.weight",
+                     "model.encoder.layers.1.self_attn.v_proj.weight", "model.encoder.conv1.bias"] {
+            let p = try XCTUnwrap(params.first { $0.name == name }, name)
+            let grads = UnsafeBufferPointer(start: p.grad, count: p.count)
+            let i = try XCTUnwrap(grads.indices.max { abs(grads[$0]) < abs(grads[$1]) })
+            let h: Float = 1e-2, old = p.value[i]
+            p.value[i] = old + h
+            let up = try loss()
+            p.value[i] = old - h
+            let down = try loss()
+            p.value[i] = old
+            let fd = (up - down) / (2 * Double(h)), mine = Double(grads[i])
+            XCTAssertEqual(mine, fd, accuracy: 5e-3 * abs(fd) + 1e-6, "\(name)[\(i)]")
+            checked.append("\(name)[\(i)] ours \(mine) vs central difference \(fd)")
+        }
+        // One step along the negative gradient, scaled to norm 0.05.
+        let norm = params.reduce(0.0) { sum, p in sum + (0..<p.count).reduce(0.0) { $0 + Double(p.grad[$1]) * Double(p.grad[$1]) } }.squareRoot()
+        XCTAssertGreaterThan(norm, 0)
+        let lr = Float(0.05 / norm)
+        for p in params { for i in 0..<p.count { p.value[i] -= lr * p.grad[i] } }
+        let after = try loss()
+        XCTAssertLessThan(after, before, "one step lowers the head's loss")
+        print("tiny.en fine-tuning on 2 RAVDESS clips: loss \(before) → \(after) after one step (gradient norm \(norm)); " + checked.joined(separator: "; "))
+    }
+
+    /// The host fine-tunes the encoder through the C ABI as the runner does (`fine_tune` and `seed` added to its
+    /// config): parameters and gradients across the boundary, training forward over a padded batch, backward, state.
+    func testFineTuningThroughTheABI() throws {
+        let build = PluginSources.executableDirectory()
+        let library = build + "/libEmoPluginTextEncoders.so"
+        guard FileManager.default.fileExists(atPath: library), FileManager.default.isExecutableFile(atPath: build + "/emo-probe") else {
+            throw XCTSkip("libEmoPluginTextEncoders.so or emo-probe is not built beside the tests (\(build)); run `swift build` first")
+        }
+        let dir = NSTemporaryDirectory() + "emokit-whisper-abi-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let registry = dir + "/registry.json"
+        try JSONValue.object(["format": 1, "plugins": [["library": .string(library)]]]).serialized()
+            .write(toFile: registry, atomically: true, encoding: .utf8)
+        let host = PluginHost(sources: PluginSources(registries: [registry], hostDirectory: build),
+                              prober: Prober(executable: build + "/emo-probe", timeout: 60),
+                              cache: ProbeCache(path: dir + "/plugin-cache.json"))
+        let manifest = try host.component("whisper-encoder").component.manifest
+        XCTAssertNotNil(manifest["config"]?["fine_tune"], "the runner fine-tunes only components whose manifest has fine_tune")
+        XCTAssertNotNil(manifest["config"]?["seed"])
+        let whisper = try host.instantiate(id: "whisper-encoder", config: ["model": .string(Self.tinyWhisper), "window": "clip",
+                                                                           "fine_tune": "top-1", "seed": 42])
+        let params = whisper.parameters
+        XCTAssertEqual(params.count, 17)
+        XCTAssertEqual(params.first?.name, "model.encoder.layers.1.self_attn.q_proj.weight")
+        whisper.setTraining(true)
+        let inputs = try batch([clip(0.5, pitch: 200), clip(0.8, pitch: 300)])
+        let out = try XCTUnwrap(try whisper.forward(inputs).first?.array)
+        XCTAssertEqual(out.shape, [2, 64])
+        for p in params { p.grad.update(repeating: 0, count: p.count) }
+        _ = try whisper.backward([NDArray(shape: [2, 64], data: (0..<128).map { Float($0 % 7) - 3 })])
+        for p in params {
+            let norm = (0..<p.count).reduce(Float(0)) { $0 + p.grad[$1] * p.grad[$1] }
+            XCTAssertGreaterThan(norm, 0, "\(p.name) got a gradient across the boundary")
+        }
+        let state = try whisper.saveState()
+        let frozen = try host.instantiate(id: "whisper-encoder", config: ["model": .string(Self.tinyWhisper)])
+        try frozen.loadState(state)
     }
 }
