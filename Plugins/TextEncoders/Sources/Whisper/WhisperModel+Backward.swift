@@ -114,8 +114,9 @@ extension WhisperModel {
         let dffn = UnsafeMutablePointer<Float>.allocate(capacity: t * ff)      // [T, F]
         let dqkv = UnsafeMutablePointer<Float>.allocate(capacity: t * 3 * c)   // [T, 3C]
         let dP = UnsafeMutablePointer<Float>.allocate(capacity: t * t)         // [T, T]
-        let act = UnsafeMutablePointer<Float>.allocate(capacity: t * ff)       // [T, F] GELU output, recomputed
-        let input = UnsafeMutablePointer<Float>.allocate(capacity: t * c)      // [T, C] a linear's input, recomputed
+        let recomputes = gradients != nil  // the frozen path reads neither of the next two
+        let act = UnsafeMutablePointer<Float>.allocate(capacity: recomputes ? t * ff : 1)  // [T, F] GELU output, recomputed
+        let input = UnsafeMutablePointer<Float>.allocate(capacity: recomputes ? t * c : 1)  // [T, C] a linear's input, recomputed
         defer { for p in [tmp, dffn, dqkv, dP, act, input] { p.deallocate() } }
         let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: d, queryLength: t, keyLength: t)
         let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
