@@ -18,6 +18,11 @@ Tests/TextEncodersTests/Fixtures/whisper_finetune_gradients.json:
   finite_differences
                Float64 central differences (h = 1e-6) of the same loss on a float64 copy of the encoder, for a few
                entries, beside float64 autograd of the same entries
+  thirty_seconds
+               the same for Whisper's 30 s window (3000 mel frames, positions 0..<1500) with mean-std pooling over the
+               first REAL = 40 frames only (what the component does for a 0.8 s clip): mel[m, j] =
+               0.6 sin(0.05 j + 0.37 m) cos(0.011 j (m mod 7 + 1)) in float64 (libm, math.sin), cast to float32, so
+               no mel array is stored; loss = Σ_k pooled[k] · R[k] over the 2C pooled values
 
 The forward is WhisperEncoder's written out (make_whisper_hf_fixtures.encoder_states), which takes fewer than 3000
 mel frames with the position table sliced; on 3000 frames it equals transformers' encoder (checked there).
@@ -36,6 +41,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_whisper_hf_fixtures import FIX, encoder_states, r  # noqa: E402
 
 FRAMES = 50  # T encoder frames; the mel has 2T
+REAL = 40  # real frames pooled in the 30 s case
+
+
+def formula_mel(frames):
+    """The 30 s case's features, from a formula both sides evaluate in float64 libm."""
+    import math
+    return torch.tensor([[0.6 * math.sin(0.05 * j + 0.37 * m) * math.cos(0.011 * j * (m % 7 + 1)) for j in range(frames)]
+                         for m in range(80)], dtype=torch.float64).float()
+
+
+def summaries(enc):
+    """Gradient summaries of every trainable encoder parameter, under Hugging Face's names."""
+    grads = {}
+    for name, p in enc.named_parameters():
+        if not p.requires_grad:
+            continue
+        g = p.grad.detach().numpy().astype(np.float64).flatten()
+        count = g.size
+        idx = sorted(set(np.linspace(0, count - 1, min(count, 24)).astype(int).tolist() + [int(np.abs(g).argmax())]))
+        grads["model.encoder." + name] = {"shape": list(p.shape), "norm": float(np.linalg.norm(g)),
+                                          "max_abs": float(np.abs(g).max()),
+                                          "samples": [[i, float("%.9g" % g[i])] for i in idx]}
+    return grads
 
 
 def loss_of(enc, mel, weights):
@@ -56,16 +84,7 @@ def main():
     weights = torch.tensor([np.sin(0.37 * k + 0.1) for k in range(c)], dtype=torch.float32)
     loss, pooled = loss_of(enc, mel, weights)
     loss.backward()
-    grads = {}
-    for name, p in enc.named_parameters():
-        if not p.requires_grad:
-            continue
-        g = p.grad.detach().numpy().astype(np.float64).flatten()
-        count = g.size
-        idx = sorted(set(np.linspace(0, count - 1, min(count, 24)).astype(int).tolist() + [int(np.abs(g).argmax())]))
-        grads["model.encoder." + name] = {"shape": list(p.shape), "norm": float(np.linalg.norm(g)),
-                                          "max_abs": float(np.abs(g).max()),
-                                          "samples": [[i, float("%.9g" % g[i])] for i in idx]}
+    grads = summaries(enc)
 
     # Float64 central differences of a few entries.
     enc64 = copy.deepcopy(enc).double()
@@ -90,10 +109,20 @@ def main():
         checks.append({"name": "model.encoder." + name, "index": i, "finite_difference": (up - down) / (2 * h),
                        "autograd_float64": float(analytic[i])})
 
+    # The 30 s window, mean-std pooled over the first REAL frames.
+    enc.zero_grad()
+    last = encoder_states(enc, formula_mel(3000))[-1][0, :REAL]
+    pooled30 = torch.cat([last.mean(0), last.std(0, unbiased=False)])
+    weights2 = torch.tensor([np.sin(0.37 * k + 0.1) for k in range(2 * c)], dtype=torch.float32)
+    (pooled30 * weights2).sum().backward()
+    thirty = {"mel_frames": 3000, "real_frames": REAL, "pooling": "mean-std", "pooled": r(pooled30.detach(), 8),
+              "gradients": summaries(enc)}
+
     out = {"source": "torch %s, transformers %s: autograd of Σ mean_t(last_hidden_state) · R through the tiny-whisper "
                      "encoder (float32), mel N(0, 0.25) seed 7" % (torch.__version__, transformers.__version__),
            "mel_frames": 2 * FRAMES, "mel": r(mel, 8), "weights": r(weights, 9), "pooled": r(pooled.detach(), 8),
-           "loss": float(loss), "gradients": grads, "finite_differences": checks}
+           "loss": float(loss), "gradients": grads, "finite_differences": checks,
+           "thirty_seconds": thirty}
     with open(os.path.join(FIX, "whisper_finetune_gradients.json"), "w") as f:
         json.dump(out, f)
     print("wrote whisper_finetune_gradients.json: %d parameters" % len(grads))

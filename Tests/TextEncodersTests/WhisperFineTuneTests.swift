@@ -54,6 +54,20 @@ final class WhisperFineTuneTests: XCTestCase {
         let pooledDiff = zip(pooled, refPooled).map { abs($0 - $1) }.max() ?? .infinity
         XCTAssertLessThanOrEqual(pooledDiff, 2e-5, "pooled output against transformers' encoder")
         let refs = try XCTUnwrap(f["gradients"] as? [String: [String: Any]])
+        try compare(grads, with: refs, label: "tiny-whisper, clip-length window (T = 50), mean pooling, pooled within \(pooledDiff)")
+        for check in try XCTUnwrap(f["finite_differences"] as? [[String: Any]]) {
+            let name = try XCTUnwrap(check["name"] as? String), index = try XCTUnwrap(check["index"] as? Int)
+            let fd = try XCTUnwrap(check["finite_difference"] as? Double)
+            let mine = Double(try tensor(name, in: grads)[index])
+            let scale = try XCTUnwrap(refs[name]?["max_abs"] as? Double)
+            XCTAssertLessThanOrEqual(abs(mine - fd), 1e-4 * scale, "\(name)[\(index)]: \(mine) vs Float64 central difference \(fd)")
+            print("  \(name)[\(index)]: ours \(mine), Float64 central difference \(fd), off by \(abs(mine - fd) / abs(fd)) relative")
+        }
+    }
+
+    /// Compares our gradients (Hugging Face names and layouts) with the fixture's summaries: every trainable tensor
+    /// present, sampled entries within 1e-4 of each tensor's largest |grad|, norms within 1e-4 relative.
+    func compare(_ grads: [(name: String, shape: [Int], values: [Float])], with refs: [String: [String: Any]], label: String) throws {
         XCTAssertEqual(Set(grads.map(\.name)), Set(refs.keys), "the trained weights are transformers' requires_grad encoder parameters")
         var worst = 0.0, worstName = "", worstNorm = 0.0
         for (name, ref) in refs.sorted(by: { $0.key < $1.key }) {
@@ -63,21 +77,45 @@ final class WhisperFineTuneTests: XCTestCase {
             var diff = 0.0
             for s in try XCTUnwrap(ref["samples"] as? [[Double]]) { diff = max(diff, abs(Double(mine.values[Int(s[0])]) - s[1])) }
             let relative = diff / scale
-            XCTAssertLessThanOrEqual(relative, 1e-4, "\(name): off by \(diff) (largest |grad| \(scale))")
+            XCTAssertLessThanOrEqual(relative, 1e-4, "\(label) \(name): off by \(diff) (largest |grad| \(scale))")
             let myNorm = mine.values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-            XCTAssertEqual(myNorm, norm, accuracy: norm * 1e-4, "\(name): gradient norm")
+            XCTAssertEqual(myNorm, norm, accuracy: norm * 1e-4, "\(label) \(name): gradient norm")
             worstNorm = max(worstNorm, abs(myNorm - norm) / norm)
             if relative > worst { (worst, worstName) = (relative, name) }
         }
-        print("tiny-whisper: \(refs.count) encoder weight gradients vs torch.autograd: worst sampled entry \(worstName) at \(worst) of its largest |grad|; worst norm \(worstNorm) relative; pooled within \(pooledDiff)")
-        for check in try XCTUnwrap(f["finite_differences"] as? [[String: Any]]) {
-            let name = try XCTUnwrap(check["name"] as? String), index = try XCTUnwrap(check["index"] as? Int)
-            let fd = try XCTUnwrap(check["finite_difference"] as? Double)
-            let mine = Double(try tensor(name, in: grads)[index])
-            let scale = try XCTUnwrap(refs[name]?["max_abs"] as? Double)
-            XCTAssertLessThanOrEqual(abs(mine - fd), 1e-4 * scale, "\(name)[\(index)]: \(mine) vs Float64 central difference \(fd)")
-            print("  \(name)[\(index)]: ours \(mine), Float64 central difference \(fd), off by \(abs(mine - fd) / abs(fd)) relative")
+        print("\(label): \(refs.count) encoder weight gradients vs torch.autograd: worst sampled entry \(worstName) at \(worst) of its largest |grad|; worst norm \(worstNorm) relative")
+    }
+
+    /// Whisper's 30 s window (1500 frames) with mean-std pooling over the first 40 frames only, as the component
+    /// trains on a 0.8 s clip: the pooling's transpose (`hiddenGradients`) and every weight gradient against torch.
+    func testThirtySecondWindowMeanStdWeightGradientsMatchTorchAutograd() throws {
+        let f = try XCTUnwrap(try Fixtures.json("whisper_finetune_gradients.json")["thirty_seconds"] as? [String: Any])
+        let encoder = try WhisperEncoder(config: ["model": .string(Self.tinyWhisper), "pooling": "mean-std", "fine_tune": "all"])
+        let model = encoder.model, frames = 3000, real = try XCTUnwrap(f["real_frames"] as? Int)
+        var mel = [Float](repeating: 0, count: 80 * frames)  // [M, 3000], the script's formula in Double
+        for m in 0..<80 {
+            for j in 0..<frames {
+                mel[m * frames + j] = Float(0.6 * sin(0.05 * Double(j) + 0.37 * Double(m)) * cos(0.011 * Double(j) * Double(m % 7 + 1)))
+            }
         }
+        let tape = WhisperEncoderTape()
+        let enc = try model.encode(mel: mel, melFrames: frames, keepHiddenStates: false, tape: tape)
+        let c = enc.channels
+        var pooled = [Float](repeating: 0, count: 2 * c)
+        for k in 0..<c {
+            let column = (0..<real).map { Double(enc.lastHiddenState[$0 * c + k]) }
+            let mean = column.reduce(0, +) / Double(real)
+            pooled[k] = Float(mean)
+            pooled[c + k] = Float((column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(real)).squareRoot())
+        }
+        let pooledDiff = zip(pooled, floats(f["pooled"])).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThanOrEqual(pooledDiff, 2e-5)
+        let gradients = model.makeEncoderGradients(for: try XCTUnwrap(encoder.scope))
+        let r = (0..<(2 * c)).map { Float(sin(0.37 * Double($0) + 0.1)) }
+        XCTAssertNil(try model.encoderBackward(tape: tape, gradHidden: encoder.hiddenGradients(enc, real: real, g: r),
+                                               gradients: gradients, inputGradient: false))
+        try compare(gradients.huggingFaceTensors(), with: try XCTUnwrap(f["gradients"] as? [String: [String: Any]]),
+                    label: "tiny-whisper, 30 s window, mean-std over \(real) real frames, pooled within \(pooledDiff)")
     }
 
     /// top-K trains only the top K layers and the final norm; the lower layers' and the convolutions' gradients are
