@@ -15,6 +15,12 @@ final class WhisperEncoderTape {
             rstd = .allocate(capacity: rows)
         }
         deinit { input.deallocate(); mean.deallocate(); rstd.deallocate() }
+
+        /// The norm's output `[T, C]` again, from the saved input and statistics (what a weight gradient needs).
+        func output(of norm: WhisperModel.Norm, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+            Kernels.layerNormOutput(x: input, rows: rows, features: width, mean: mean, rstd: rstd,
+                                    gamma: norm.gamma.readOnly, beta: norm.beta.readOnly, y: y)
+        }
     }
 
     /// One layer's saved tensors.
@@ -35,6 +41,16 @@ final class WhisperEncoderTape {
             ffnPreActivation = .allocate(capacity: t * f)
         }
         deinit { qkv.deallocate(); probabilities.deallocate(); ffnPreActivation.deallocate() }
+
+        /// The attention context `[T, C]` again (head h: columns `h·D..<(h+1)·D` = P_h `[T, T]` · V_h `[T, D]`),
+        /// from the saved probabilities and the v third of q|k|v.
+        func context(heads h: Int, frames t: Int, width c: Int, into y: UnsafeMutablePointer<Float>) {
+            let d = c / h
+            for head in 0..<h {
+                Kernels.sgemm(m: t, n: d, k: t, a: probabilities + head * t * t, lda: t, b: qkv + 2 * c + head * d,
+                              ldb: 3 * c, c: y + head * d, ldc: c)
+            }
+        }
     }
 
     /// 2T mel frames, T encoder frames, C width.
@@ -66,23 +82,43 @@ final class WhisperEncoderTape {
 
 extension WhisperModel {
     /// d mel features `[M, 2T]` of a recorded encoder forward, given the gradient of each hidden state
-    /// (`gradHidden[l]` `[T, C]` or nil; index L is the final output, l < L the input of layer l).
+    /// (`gradHidden[l]` `[T, C]` or nil; index L is the final output, l < L the input of layer l). Weights frozen.
+    func encoderBackward(tape: WhisperEncoderTape, gradHidden: [[Float]?]) throws -> [Float] {
+        try encoderBackward(tape: tape, gradHidden: gradHidden, gradients: nil, inputGradient: true) ?? []
+    }
+
+    /// Backward of a recorded encoder forward, given the gradient of each hidden state (`gradHidden[l]` `[T, C]` or
+    /// nil; index L is the final output, l < L the input of layer l).
     ///
     /// Runs the final layer norm, then each pre-norm layer in reverse (feed-forward, then attention, each adding its
-    /// residual), then GELU, conv2, GELU and conv1. Weights are frozen: no weight gradients are formed.
-    func encoderBackward(tape: WhisperEncoderTape, gradHidden: [[Float]?]) throws -> [Float] {
+    /// residual), then GELU, conv2, GELU and conv1. What the weight gradients need and the tape does not keep is
+    /// recomputed: the layer norms' outputs from their inputs and statistics, GELU's output from its input, the
+    /// attention context from the probabilities and V.
+    ///
+    /// - Parameters:
+    ///   - gradients: when given, d loss / d weight is added into it for every weight of its scope; layers below
+    ///     the scope (and the convolutions, unless trained) are not visited unless `inputGradient` is true.
+    ///   - inputGradient: whether d mel features `[M, 2T]` is wanted; when false the result is nil.
+    func encoderBackward(tape: WhisperEncoderTape, gradHidden: [[Float]?], gradients: WhisperEncoderGradients?,
+                         inputGradient: Bool) throws -> [Float]? {
         let t = tape.frames, c = width, f2 = tape.melFrames, count = encoderLayers.count
         guard t > 0, tape.layers.count == count, gradHidden.count == count + 1 else {
             throw TextEncoderError.invalidOption(message: "encoderBackward needs a tape recorded by this model's encoder and \(count + 1) hidden-state gradients")
         }
-        let ff = encoderLayers[0].ffnIn.outFeatures
+        let trainsConv = gradients?.scope.convolutions == true
+        let firstTrained = gradients?.firstLayer ?? count
+        let lowest = inputGradient || trainsConv ? 0 : firstTrained
+        let ff = encoderLayers[0].ffnIn.outFeatures, d = c / heads
         var dx = [Float](repeating: 0, count: t * c)                           // [T, C] d residual stream
         let tmp = UnsafeMutablePointer<Float>.allocate(capacity: t * c)        // [T, C]
         let dffn = UnsafeMutablePointer<Float>.allocate(capacity: t * ff)      // [T, F]
         let dqkv = UnsafeMutablePointer<Float>.allocate(capacity: t * 3 * c)   // [T, 3C]
         let dP = UnsafeMutablePointer<Float>.allocate(capacity: t * t)         // [T, T]
-        defer { for p in [tmp, dffn, dqkv, dP] { p.deallocate() } }
-        let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: c / heads, queryLength: t, keyLength: t)
+        let recomputes = gradients != nil  // the frozen path reads neither of the next two
+        let act = UnsafeMutablePointer<Float>.allocate(capacity: recomputes ? t * ff : 1)  // [T, F] GELU output, recomputed
+        let input = UnsafeMutablePointer<Float>.allocate(capacity: recomputes ? t * c : 1)  // [T, C] a linear's input, recomputed
+        defer { for p in [tmp, dffn, dqkv, dP, act, input] { p.deallocate() } }
+        let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: d, queryLength: t, keyLength: t)
         let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
         func add(_ g: [Float]?, into dx: UnsafeMutablePointer<Float>) {
             guard let g else { return }
@@ -91,61 +127,93 @@ extension WhisperModel {
         dx.withUnsafeMutableBufferPointer { buffer in
             guard let dx = buffer.baseAddress else { return }
             if let g = gradHidden[count] {
+                let gn = firstTrained < count ? gradients?.norm : nil
                 g.withUnsafeBufferPointer { gp in
                     guard let gp = gp.baseAddress else { return }
                     Kernels.layerNormBackward(x: tape.finalNorm.input, gradOutput: gp, rows: t, features: c,
                                               gamma: encoderNorm.gamma.readOnly, mean: tape.finalNorm.mean,
-                                              rstd: tape.finalNorm.rstd, gradInput: dx, gradGamma: nil, gradBeta: nil)
+                                              rstd: tape.finalNorm.rstd, gradInput: dx, gradGamma: gn?.gamma.pointer,
+                                              gradBeta: gn?.beta.pointer, accumulateParameterGradients: true)
                 }
             }
-            for l in stride(from: count - 1, through: 0, by: -1) {
+            for l in stride(from: count - 1, through: lowest, by: -1) {
                 let w = encoderLayers[l], s = tape.layers[l]
+                let g = l >= firstTrained ? gradients?.layers[l] : nil  // nil: frozen layer
                 // x2 = x1 + GELU(LN(x1) W1ᵀ + b1) W2ᵀ + b2
-                Kernels.sgemm(m: t, n: ff, k: c, a: dx, lda: c, b: w.ffnOut.weight.readOnly, ldb: ff, c: dffn, ldc: ff)
+                if g != nil { Kernels.gelu(x: s.ffnPreActivation, y: act, count: t * ff) }
+                Kernels.linearBackward(x: act, gradOutput: dx, rows: t, inFeatures: ff, outFeatures: c,
+                                       weight: w.ffnOut.weight.readOnly, gradWeight: g?.ffnOut.weight.pointer,
+                                       gradBias: g?.ffnOut.bias.pointer, gradInput: dffn)
                 Kernels.geluBackward(x: s.ffnPreActivation, gradOutput: dffn, gradInput: dffn, count: t * ff)
-                Kernels.sgemm(m: t, n: c, k: ff, a: dffn, lda: ff, b: w.ffnIn.weight.readOnly, ldb: c, c: tmp, ldc: c)
+                if g != nil { s.ffnNorm.output(of: w.ffnNorm, rows: t, width: c, into: input) }
+                Kernels.linearBackward(x: input, gradOutput: dffn, rows: t, inFeatures: c, outFeatures: ff,
+                                       weight: w.ffnIn.weight.readOnly, gradWeight: g?.ffnIn.weight.pointer,
+                                       gradBias: g?.ffnIn.bias.pointer, gradInput: tmp)
                 Kernels.layerNormBackward(x: s.ffnNorm.input, gradOutput: tmp, rows: t, features: c,
                                           gamma: w.ffnNorm.gamma.readOnly, mean: s.ffnNorm.mean, rstd: s.ffnNorm.rstd,
-                                          gradInput: tmp, gradGamma: nil, gradBeta: nil)
+                                          gradInput: tmp, gradGamma: g?.ffnNorm.gamma.pointer,
+                                          gradBeta: g?.ffnNorm.beta.pointer, accumulateParameterGradients: true)
                 for i in 0..<(t * c) { dx[i] += tmp[i] }
                 // x1 = x0 + Attention(LN(x0) Wqkvᵀ + bqkv) Woᵀ + bo
-                Kernels.sgemm(m: t, n: c, k: c, a: dx, lda: c, b: w.attnOut.weight.readOnly, ldb: c, c: tmp, ldc: c)
+                if g != nil { s.context(heads: heads, frames: t, width: c, into: input) }
+                Kernels.linearBackward(x: input, gradOutput: dx, rows: t, inFeatures: c, outFeatures: c,
+                                       weight: w.attnOut.weight.readOnly, gradWeight: g?.attnOut.weight.pointer,
+                                       gradBias: g?.attnOut.bias.pointer, gradInput: tmp)
                 Kernels.attentionBackward(geometry, strides: strides, q: s.qkv, k: s.qkv + c, v: s.qkv + 2 * c,
                                           probabilities: s.probabilities, gradOutput: tmp, gradQuery: dqkv,
                                           gradKey: dqkv + c, gradValue: dqkv + 2 * c, gradBias: nil,
                                           biasBatchStride: 0, workspace: dP)
-                Kernels.sgemm(m: t, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: w.qkv.weight.readOnly, ldb: c, c: tmp, ldc: c)
+                if g != nil { s.attnNorm.output(of: w.attnNorm, rows: t, width: c, into: input) }
+                Kernels.linearBackward(x: input, gradOutput: dqkv, rows: t, inFeatures: c, outFeatures: 3 * c,
+                                       weight: w.qkv.weight.readOnly, gradWeight: g?.qkv.weight.pointer,
+                                       gradBias: g?.qkv.bias.pointer, gradInput: tmp)
                 Kernels.layerNormBackward(x: s.attnNorm.input, gradOutput: tmp, rows: t, features: c,
                                           gamma: w.attnNorm.gamma.readOnly, mean: s.attnNorm.mean, rstd: s.attnNorm.rstd,
-                                          gradInput: tmp, gradGamma: nil, gradBeta: nil)
+                                          gradInput: tmp, gradGamma: g?.attnNorm.gamma.pointer,
+                                          gradBeta: g?.attnNorm.beta.pointer, accumulateParameterGradients: true)
                 for i in 0..<(t * c) { dx[i] += tmp[i] }
                 add(gradHidden[l], into: dx)
             }
+            guard lowest == 0 else { return }
             // x0 = GELU(conv2(GELU(conv1(mel)))) + positions
             Kernels.geluBackward(x: tape.conv2Out, gradOutput: dx, gradInput: dx, count: t * c)
         }
+        guard lowest == 0 else { return nil }
+        let gc = trainsConv ? gradients : nil
         let g1 = Self.conv1Geometry(mels: melCount, width: c), g2 = Self.conv2Geometry(width: c)
         let ws = max(Kernels.conv1dChannelsLastBackwardWorkspaceCount(g1, inputLength: f2),
                      Kernels.conv1dChannelsLastBackwardWorkspaceCount(g2, inputLength: f2))
         let workspace = UnsafeMutablePointer<Float>.allocate(capacity: ws)
         let dh1 = UnsafeMutablePointer<Float>.allocate(capacity: f2 * c)      // [2T, C]
-        defer { workspace.deallocate(); dh1.deallocate() }
-        var dMelT = [Float](repeating: 0, count: f2 * melCount)               // [2T, M]
+        // The conv kernels overwrite their weight gradients: [C, 3, max(M, C)] and [C] scratch, added to `gc`.
+        let dW = UnsafeMutablePointer<Float>.allocate(capacity: gc == nil ? 1 : c * 3 * max(melCount, c))
+        let dB = UnsafeMutablePointer<Float>.allocate(capacity: c)
+        defer { for p in [workspace, dh1, dW, dB] { p.deallocate() } }
+        /// Adds the scratch weight and bias gradients into `weight` and `bias`.
+        func accumulate(into weight: FloatBuffer, _ bias: FloatBuffer) {
+            for i in 0..<weight.count { weight.pointer[i] += dW[i] }
+            for i in 0..<c { bias.pointer[i] += dB[i] }
+        }
         dx.withUnsafeBufferPointer { d in
             guard let d = d.baseAddress else { return }
             Kernels.conv1dChannelsLastBackward(g2, batch: 1, inputLength: f2, x: tape.conv2In, packedWeight: conv2.readOnly,
-                                               gradOutput: d, gradInput: dh1, gradPackedWeight: nil, gradBias: nil,
-                                               workspace: workspace)
+                                               gradOutput: d, gradInput: dh1, gradPackedWeight: gc == nil ? nil : dW,
+                                               gradBias: gc == nil ? nil : dB, workspace: workspace)
         }
+        if let gc { accumulate(into: gc.conv2, gc.conv2Bias) }
         Kernels.geluBackward(x: tape.conv1Out, gradOutput: dh1, gradInput: dh1, count: f2 * c)
+        var dMelT = [Float](repeating: 0, count: inputGradient ? f2 * melCount : 0)  // [2T, M]
         tape.melT.withUnsafeBufferPointer { x in
             dMelT.withUnsafeMutableBufferPointer { out in
-                guard let x = x.baseAddress, let out = out.baseAddress else { return }
+                guard let x = x.baseAddress else { return }
                 Kernels.conv1dChannelsLastBackward(g1, batch: 1, inputLength: f2, x: x, packedWeight: conv1.readOnly,
-                                                   gradOutput: dh1, gradInput: out, gradPackedWeight: nil, gradBias: nil,
-                                                   workspace: workspace)
+                                                   gradOutput: dh1, gradInput: inputGradient ? out.baseAddress : nil,
+                                                   gradPackedWeight: gc == nil ? nil : dW,
+                                                   gradBias: gc == nil ? nil : dB, workspace: workspace)
             }
         }
+        if let gc { accumulate(into: gc.conv1, gc.conv1Bias) }
+        guard inputGradient else { return nil }
         var dMel = [Float](repeating: 0, count: melCount * f2)                // [M, 2T]
         for m in 0..<melCount { for j in 0..<f2 { dMel[m * f2 + j] = dMelT[j * melCount + m] } }
         return dMel
