@@ -50,6 +50,14 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
     public var numBuckets: Int
     /// WavLM's `max_bucket_distance`.
     public var maxBucketDistance: Int
+    /// Training-time dropout probabilities: `hidden_dropout` (after each attention block, feed-forward block and
+    /// the encoder's input), `attention_dropout` (attention probabilities), `activation_dropout` (inside the
+    /// feed-forward block, after GELU), `feat_proj_dropout` (after the feature projection). Defaults as the
+    /// `transformers` config classes (0.1, 0.1, 0.1, 0.0).
+    public var hiddenDropout: Float, attentionDropout: Float, activationDropout: Float, featProjDropout: Float
+    /// `layerdrop` (whole layers skipped in training) and SpecAugment's `mask_time_prob`: read for the record,
+    /// not applied by EmoKit's training forward.
+    public var layerdrop: Float, maskTimeProb: Float
 
     /// Per-head width (C / H).
     public var headDim: Int { hiddenSize / numHeads }
@@ -123,6 +131,17 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
         posConvGroups = try int("num_conv_pos_embedding_groups", 16)
         stableLayerNorm = try bool("do_stable_layer_norm", false)
         featureProjectionLayerNorm = family == .hubert ? try bool("feat_proj_layer_norm", true) : true
+        func probability(_ key: String, _ def: Float) throws -> Float {
+            guard let v = json[key], v != .null else { return def }
+            guard let p = v.doubleValue, p >= 0, p <= 1 else { throw bad("\"\(key)\" must be a probability in [0, 1], found \(v.serialized())") }
+            return Float(p)
+        }
+        hiddenDropout = try probability("hidden_dropout", 0.1)
+        attentionDropout = try probability("attention_dropout", 0.1)
+        activationDropout = try probability("activation_dropout", 0.1)
+        featProjDropout = try probability("feat_proj_dropout", 0.0)
+        layerdrop = try probability("layerdrop", 0.1)
+        maskTimeProb = try probability("mask_time_prob", 0.05)
         numBuckets = try int("num_buckets", 320)
         maxBucketDistance = try int("max_bucket_distance", 800)
         try activation("hidden_act")
