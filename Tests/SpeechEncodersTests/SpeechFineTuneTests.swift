@@ -179,6 +179,61 @@ final class SpeechFineTuneTests: XCTestCase {
         }
     }
 
+    /// SpecAugment time masking (wav2vec2-base's fixture with `mask_time_prob` 0.3, `mask_time_length` 4, one span
+    /// at least, and a `masked_spec_embed` added): the masks are fixed by reseeding, the loss changes, and central
+    /// differences (as above) check `masked_spec_embed`'s gradient and the paths around the masked frames.
+    func testSpecAugmentTrainsMaskedSpecEmbedAndMatchesFiniteDifferences() throws {
+        let source = Fixtures.encoder("wav2vec2-base")
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var json = try JSONValue.parse(try Data(contentsOf: source.appendingPathComponent("config.json"))).objectValue ?? [:]
+        json["mask_time_prob"] = 0.3
+        json["mask_time_length"] = 4
+        json["mask_time_min_masks"] = 1
+        try Data(JSONValue.object(json).serialized().utf8).write(to: dir.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: source.appendingPathComponent("preprocessor_config.json"),
+                                         to: dir.appendingPathComponent("preprocessor_config.json"))
+        let file = try SafeTensorsFile(path: source.appendingPathComponent("model.safetensors").path)
+        var writer = SafeTensorsWriter()
+        for name in file.names { writer.add(name, shape: try file.info(name).shape, values: try file.floats(name)) }
+        writer.add("masked_spec_embed", shape: [32], values: (0..<32).map { Float(sin(Double($0) * 1.3)) })
+        try writer.write(to: dir.appendingPathComponent("model.safetensors").path)
+
+        let encoder = try SpeechEncoder(directory: dir.path)
+        let (x, n, lengths, r) = try Self.batch("wav2vec2-base", encoder: encoder)
+        let scope = SpeechEncoder.TrainableScope.all(encoder.config)
+        func loss() throws -> Double {
+            encoder.dropoutGenerator = SeededGenerator(seed: 5)
+            let pooled = try encoder.trainingForward(x, batch: 2, samples: n, lengths: lengths, scope: scope).meanPooled()
+            return zip(pooled, r).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let plain = try loss()
+        encoder.specAugment = true
+        let base = try loss()
+        XCTAssertNotEqual(base, plain, "SpecAugment must mask something")
+        XCTAssertEqual(try loss(), base, "same seed, same spans")
+        let grads = encoder.makeGradients(for: scope)
+        _ = try loss()
+        try encoder.weightGradientsOfLastForward(pooledGrad: r, into: grads)
+        XCTAssertTrue(encoder.parameters(in: scope).contains { $0.name == "masked_spec_embed" })
+        let checked = ["masked_spec_embed", "feature_projection.projection.weight", "encoder.pos_conv_embed.conv.bias",
+                       "encoder.layers.0.attention.q_proj.weight"]
+        for (w, g) in zip(encoder.parameters(in: scope), grads.parameters) where checked.contains(w.name) {
+            let grad = Array(UnsafeBufferPointer(start: g.value, count: g.count))
+            guard let i = grad.indices.max(by: { abs(grad[$0]) < abs(grad[$1]) }) else { continue }
+            if w.name == "masked_spec_embed" { XCTAssertGreaterThan(abs(grad[i]), 1e-3, "masked_spec_embed gets a gradient") }
+            let saved = w.value[i], eps: Float = 1e-2
+            w.value[i] = saved + eps
+            let up = try loss()
+            w.value[i] = saved - eps
+            let down = try loss()
+            w.value[i] = saved
+            let numeric = (up - down) / Double(2 * eps)
+            XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(w.name)[\(i)]")
+        }
+        XCTAssertTrue(SafeTensorsFileNames(encoder.safetensors()).contains("masked_spec_embed"), "the trained embedding is saved")
+    }
+
     /// `top-1` trains the top layer only (and a pre-LN model's final norm): no other tensor has a gradient buffer,
     /// and those it has equal the full run's. The input gradient of a training pass equals the inference path's.
     func testTopKScopeTrainsOnlyTheTopLayers() throws {
@@ -340,4 +395,13 @@ final class SpeechFineTuneComponentTests: XCTestCase {
         let top = try WavLMEncoder(config: ["model": .string(path), "fine_tune": "top-1"])
         XCTAssertTrue(top.parameters.allSatisfy { $0.name.hasPrefix("encoder.layers.1.") }, "\(top.parameters.map(\.name))")
     }
+}
+
+/// The tensor names of a safetensors file held in memory (its JSON header).
+func SafeTensorsFileNames(_ bytes: [UInt8]) -> Set<String> {
+    guard bytes.count >= 8 else { return [] }
+    var n = 0
+    for i in 0..<8 { n |= Int(bytes[i]) << (8 * i) }
+    guard bytes.count >= 8 + n, let header = try? JSONValue.parse(Data(bytes[8..<(8 + n)])) else { return [] }
+    return Set((header.objectValue ?? [:]).keys.filter { $0 != "__metadata__" })
 }

@@ -63,6 +63,7 @@ extension Kernels {
     public static func normAffineBackward(xhat: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, rows n: Int,
                                           features c: Int, gradGamma: UnsafeMutablePointer<Float>?,
                                           gradBeta: UnsafeMutablePointer<Float>?) {
+        guard gradGamma != nil || gradBeta != nil else { return }  // a frozen norm: nothing to do
         for r in 0..<n {
             let h = xhat + r * c, d = dy + r * c
             if let gradGamma { for j in 0..<c { gradGamma[j] += d[j] * h[j] } }

@@ -98,7 +98,7 @@ extension SpeechEncoder {
             }
         }
         let front = frontTape(batch: batch, samples: shape.samples, frames: t, weightInputs: shape.weightInputs,
-                              dropout: shape.dropout)
+                              dropout: shape.dropout, timeMasking: shape.timeMasked)
         if config.stableLayerNorm {
             Kernels.normAffineBackward(xhat: front.encXhat, gradOutput: dH, rows: rows, features: c,
                                        gradGamma: gradients?.of(encoderNorm.weight), gradBeta: gradients?.of(encoderNorm.bias))
@@ -167,6 +167,8 @@ extension SpeechEncoder {
                 (dH + (b * t + shape.frameLengths[b]) * c).update(repeating: 0, count: (t - shape.frameLengths[b]) * c)
             }
         }
+        // SpecAugment replaced masked frames by masked_spec_embed: their gradient goes there, not to the projection.
+        if let mask = front.timeMask { timeMaskBackward(mask, dH, rows: rows, into: trained) }
         // h0 = dropout(projection): the mask, then d normed features = dh0 · W [rows, C'], then the projection norm.
         if let mask = front.projMask { Kernels.multiply(dH, by: mask, into: dH, count: rows * c) }
         if let trained, let projIn = front.projIn {

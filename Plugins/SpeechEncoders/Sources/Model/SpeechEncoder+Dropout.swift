@@ -83,3 +83,57 @@ extension SpeechEncoder {
         return out
     }
 }
+
+// MARK: - SpecAugment along time
+
+extension SpeechEncoder {
+    /// Whether training forwards mask time spans: `specAugment` is on, the config asks for it (`apply_spec_augment`,
+    /// `mask_time_prob` > 0) and the checkpoint has `masked_spec_embed` (without it there is nothing to put in).
+    var usesTimeMasking: Bool {
+        specAugment && config.applySpecAugment && config.maskTimeProb > 0 && maskedSpecEmbed != nil
+    }
+
+    /// Draws SpecAugment's time mask (`mask` `[B·T]`, 1 = masked) as `transformers`' `_compute_mask_indices` does,
+    /// from `dropoutGenerator`: with ε uniform in [0, 1) per batch, clip b gets
+    /// `max(⌊p · T_b / M + ε⌋, min_masks)` spans of M frames (capped so they fit: at most T / M, and at most
+    /// T_b − M + 1), their starts drawn without replacement from 0 … T_b − M; then replaces the masked frames of
+    /// `h` `[B, T, C]` by `masked_spec_embed`.
+    func applyTimeMask(_ mask: UnsafeMutablePointer<Float>, to h: UnsafeMutablePointer<Float>, batch: Int, frames t: Int,
+                       frameLengths: [Int]) {
+        mask.update(repeating: 0, count: batch * t)
+        guard let embed = maskedSpecEmbed else { return }
+        let (p, m, c) = (Double(config.maskTimeProb), config.maskTimeLength, config.hiddenSize)
+        guard m <= t else { return }
+        let epsilon = Double(dropoutGenerator.nextUniform())
+        func spans(_ length: Int) -> Int {
+            var n = max(Int(p * Double(length) / Double(m) + epsilon), config.maskTimeMinMasks)
+            if n * m > t { n = t / m }
+            if length - (m - 1) < n { n = max(length - (m - 1), 0) }
+            return n
+        }
+        for b in 0..<batch {
+            let length = min(frameLengths[b], t)
+            let n = spans(length), choices = length - (m - 1)
+            guard n > 0, choices > 0 else { continue }
+            var starts = Array(0..<choices)
+            for i in 0..<n {  // partial Fisher–Yates: n distinct starts
+                let j = i + Int(dropoutGenerator.next() % UInt64(choices - i))
+                starts.swapAt(i, j)
+                for f in starts[i]..<min(starts[i] + m, t) { mask[b * t + f] = 1 }
+            }
+        }
+        for r in 0..<(batch * t) where mask[r] != 0 { (h + r * c).update(from: embed, count: c) }
+    }
+
+    /// Back through the time mask: d `masked_spec_embed` += the gradient `dH` `[B·T, C]` of the masked rows (when
+    /// `gradients` trains it), and those rows of `dH` are zeroed (the projection did not produce them).
+    func timeMaskBackward(_ mask: UnsafePointer<Float>, _ dH: UnsafeMutablePointer<Float>, rows: Int, into gradients: Gradients?) {
+        let c = config.hiddenSize
+        let dEmbed = gradients?.of(maskedSpecEmbed)
+        for r in 0..<rows where mask[r] != 0 {
+            let row = dH + r * c
+            if let dEmbed { for j in 0..<c { dEmbed[j] += row[j] } }
+            row.update(repeating: 0, count: c)
+        }
+    }
+}

@@ -89,7 +89,7 @@ enum Scratch: Hashable {
     case wAct, wIn, wConvIn(Int), wConvGrad(Int), wPos, wPosCol
     /// Dropout: the masks of the front end (tape), the dropped attention probabilities and a dropped block output
     /// (forward), their backward twins.
-    case projMask, encMask, dropProbs, dropOut, bDropProbs, bDropOut
+    case projMask, encMask, dropProbs, dropOut, bDropProbs, bDropOut, timeMask
 
     /// The buffers of one conv scratch set.
     enum ConvScratchPart: Hashable { case ping, pong, col, rstd, norm, winograd }
@@ -228,8 +228,9 @@ extension SpeechEncoder {
         let (c, l, cc) = (config.hiddenSize, config.numLayers, config.convOutputDim)
         let weightInputs = recordsWeightInputs && depth == .full
         let dropout = weightInputs ? dropoutRates.flatMap { $0.isActive ? $0 : nil } : nil  // training forwards only
+        let timeMasking = weightInputs && usesTimeMasking
         let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t, weightInputs: weightInputs,
-                                                     dropout: dropout)
+                                                     dropout: dropout, timeMasking: timeMasking)
         if let front, dropout != nil { drawDropoutMasks(front, rows: batch * t) }
         // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
         let keepAll = keepHiddenStates || depth == .frontEnd
@@ -257,6 +258,7 @@ extension SpeechEncoder {
                         (hs + (b * t + frameLengths[b]) * c).update(repeating: 0, count: (t - frameLengths[b]) * c)
                     }
                 }
+                if let mask = front?.timeMask { applyTimeMask(mask, to: hs, batch: batch, frames: t, frameLengths: frameLengths) }
                 front?.posIn?.update(from: hs, count: batch * t * c)
                 positionalConv(hs, batch: batch, frames: t, ws: ws, pre: front?.posPre)
                 if !config.stableLayerNorm {
@@ -291,7 +293,8 @@ extension SpeechEncoder {
         }
         if depth != .none {
             tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
-                                  frameLengths: frameLengths, depth: depth, weightInputs: weightInputs, dropout: dropout)
+                                  frameLengths: frameLengths, depth: depth, weightInputs: weightInputs, dropout: dropout,
+                                  timeMasked: timeMasking)
         }
         return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: l + 1, frameLengths: frameLengths,
                                    hiddenStates: hidden, lastHiddenState: last,

@@ -78,7 +78,8 @@ extension SpeechEncoder {
     /// `encoder.pos_conv_embed.*`, and `encoder.layer_norm.*` of post-LN layouts, which sits below the first
     /// layer), and the transformer layers counted from the top. A pre-LN layout's `encoder.layer_norm` sits above
     /// the last layer and is trained whenever any layer is. WavLM's shared `rel_attn_embed` belongs to layer 0
-    /// (its gradient gathers the bias's use in every layer). `masked_spec_embed` is never trained (no SpecAugment).
+    /// (its gradient gathers the bias's use in every layer). `masked_spec_embed` (SpecAugment's replacement frame)
+    /// belongs to the front end, as `transformers` trains it.
     public struct TrainableScope: Sendable, Equatable {
         /// Transformer layers trained, counted from the top (0 … L).
         public var layers: Int
@@ -106,7 +107,6 @@ extension SpeechEncoder {
         /// True when parameter `name` (Hugging Face, no prefix) is trained under this scope in a model of `config`.
         public func covers(_ name: String, config: SpeechEncoderConfig) -> Bool {
             if name.hasPrefix("feature_extractor.") { return featureEncoder }
-            if name == "masked_spec_embed" { return false }
             if name.hasPrefix("encoder.layers.") {
                 let index = name.split(separator: ".").dropFirst(2).first.flatMap { Int($0) } ?? -1
                 return index >= config.numLayers - layers

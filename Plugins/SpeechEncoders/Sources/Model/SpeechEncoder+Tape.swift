@@ -36,6 +36,8 @@ extension SpeechEncoder {
         var weightInputs = false
         /// The dropout the forward applied (its masks are on the tape), nil for none.
         var dropout: DropoutRates?
+        /// Whether the forward applied SpecAugment time masking (its mask is on the tape).
+        var timeMasked = false
     }
 
     /// One transformer layer's saved activations (pointers into `tapeSpace`).
@@ -82,6 +84,8 @@ extension SpeechEncoder {
         /// encoder's input (`hidden_dropout`: after `encoder.layer_norm` for post-LN, after the positional conv for
         /// pre-LN).
         var projMask: UnsafeMutablePointer<Float>?, encMask: UnsafeMutablePointer<Float>?
+        /// SpecAugment `[B·T]`: 1 where the frame was replaced by `masked_spec_embed` (nil when off).
+        var timeMask: UnsafeMutablePointer<Float>?
     }
 
     /// Layer tape `slot` for `batch` clips of `t` frames (with the weight inputs when `weightInputs`).
@@ -104,7 +108,8 @@ extension SpeechEncoder {
     }
 
     /// The front-end tape for `batch` clips of `samples` samples (`t` frames).
-    func frontTape(batch: Int, samples: Int, frames t: Int, weightInputs: Bool = false, dropout: DropoutRates? = nil) -> FrontTape {
+    func frontTape(batch: Int, samples: Int, frames t: Int, weightInputs: Bool = false, dropout: DropoutRates? = nil,
+                   timeMasking: Bool = false) -> FrontTape {
         let (c, cc) = (config.hiddenSize, config.convOutputDim)
         let s = tapeSpace
         var conv: [UnsafeMutablePointer<Float>] = [], rstd: [UnsafeMutablePointer<Float>] = []
@@ -120,7 +125,8 @@ extension SpeechEncoder {
                          projIn: weightInputs ? s.buffer(.projIn, batch * t * cc) : nil,
                          posIn: weightInputs ? s.buffer(.posIn, batch * t * c) : nil,
                          projMask: (dropout?.featureProjection ?? 0) > 0 ? s.buffer(.projMask, batch * t * c) : nil,
-                         encMask: (dropout?.hidden ?? 0) > 0 ? s.buffer(.encMask, batch * t * c) : nil)
+                         encMask: (dropout?.hidden ?? 0) > 0 ? s.buffer(.encMask, batch * t * c) : nil,
+                         timeMask: timeMasking ? s.buffer(.timeMask, batch * t) : nil)
     }
 
     /// Floats a full tape takes for `batch` clips of `samples` samples (for memory planning and reports).

@@ -135,6 +135,9 @@ public final class SpeechEncoder: @unchecked Sendable {
     public var dropoutRates: DropoutRates?
     /// The stream training forwards draw their dropout masks from, in a fixed order (seed it for reproducible runs).
     public var dropoutGenerator = SeededGenerator(seed: 0)
+    /// Whether training forwards apply SpecAugment time masking (when the config asks for it and the checkpoint
+    /// has `masked_spec_embed`; see `SpeechEncoder+Dropout.swift`).
+    public var specAugment = false
 
     /// Loads `config.json`, `preprocessor_config.json` (optional) and the weights (`model.safetensors`, its shards
     /// through `model.safetensors.index.json`, or `pytorch_model.bin`) from `directory`.

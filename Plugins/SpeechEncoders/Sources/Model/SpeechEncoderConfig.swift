@@ -55,9 +55,12 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
     /// feed-forward block, after GELU), `feat_proj_dropout` (after the feature projection). Defaults as the
     /// `transformers` config classes (0.1, 0.1, 0.1, 0.0).
     public var hiddenDropout: Float, attentionDropout: Float, activationDropout: Float, featProjDropout: Float
-    /// `layerdrop` (whole layers skipped in training) and SpecAugment's `mask_time_prob`: read for the record,
-    /// not applied by EmoKit's training forward.
-    public var layerdrop: Float, maskTimeProb: Float
+    /// `layerdrop` (whole layers skipped in training): read for the record, not applied by EmoKit's training forward.
+    public var layerdrop: Float
+    /// SpecAugment along time (training only): `apply_spec_augment`, `mask_time_prob`, `mask_time_length`,
+    /// `mask_time_min_masks` (defaults true, 0.05, 10, 2). Masking along features (`mask_feature_prob`) is not
+    /// implemented.
+    public var applySpecAugment: Bool, maskTimeProb: Float, maskTimeLength: Int, maskTimeMinMasks: Int
 
     /// Per-head width (C / H).
     public var headDim: Int { hiddenSize / numHeads }
@@ -142,6 +145,9 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
         featProjDropout = try probability("feat_proj_dropout", 0.0)
         layerdrop = try probability("layerdrop", 0.1)
         maskTimeProb = try probability("mask_time_prob", 0.05)
+        applySpecAugment = try bool("apply_spec_augment", true)
+        maskTimeLength = try int("mask_time_length", 10)
+        maskTimeMinMasks = json["mask_time_min_masks"]?.intValue ?? 2
         numBuckets = try int("num_buckets", 320)
         maxBucketDistance = try int("max_bucket_distance", 800)
         try activation("hidden_act")
