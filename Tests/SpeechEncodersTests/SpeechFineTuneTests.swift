@@ -179,6 +179,48 @@ final class SpeechFineTuneTests: XCTestCase {
         }
     }
 
+    /// LayerDrop at probability 1: wav2vec2 skips every layer (last_hidden_state is then hidden_states[0]), WavLM
+    /// every layer but layer 0 (which holds the relative position table). Skipped layers get zero gradients; the
+    /// others match central differences (ε = 1e-2, tolerance 2e-2 · max(1, |fd|)).
+    func testLayerDropSkipsLayersInForwardAndBackward() throws {
+        for name in ["wav2vec2-base", "wavlm-base"] {
+            let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
+            let (x, n, lengths, r) = try Self.batch(name, encoder: encoder)
+            let scope = SpeechEncoder.TrainableScope.all(encoder.config)
+            encoder.dropoutRates = .init(hidden: 0, attention: 0, activation: 0, featureProjection: 0, layerdrop: 1)
+            func loss() throws -> Double {
+                let pooled = try encoder.trainingForward(x, batch: 2, samples: n, lengths: lengths, scope: scope).meanPooled()
+                return zip(pooled, r).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            let eval = try encoder.forward(x, batch: 2, samples: n, lengths: lengths)
+            let out = try encoder.trainingForward(x, batch: 2, samples: n, lengths: lengths, scope: scope)
+            let per = 2 * eval.frames * eval.channels
+            let kept = name == "wavlm-base" ? 1 : 0  // hidden state the skipped layers pass through
+            XCTAssertLessThanOrEqual(maxAbsDiff(out.lastHiddenState, Array(eval.hiddenStates[(kept * per)..<((kept + 1) * per)])), 1e-5,
+                                     "\(name): the skipped layers are the identity")
+            let grads = encoder.makeGradients(for: scope)
+            try encoder.weightGradientsOfLastForward(pooledGrad: r, into: grads)
+            for (w, g) in zip(encoder.parameters(in: scope), grads.parameters) {
+                let grad = Array(UnsafeBufferPointer(start: g.value, count: g.count))
+                let skippedLayer = w.name.hasPrefix("encoder.layers.") && !(kept == 1 && w.name.hasPrefix("encoder.layers.0."))
+                if skippedLayer {
+                    XCTAssertEqual(maxAbs(grad), 0, "\(name) \(w.name): a skipped layer trains nothing")
+                    continue
+                }
+                guard let i = grad.indices.max(by: { abs(grad[$0]) < abs(grad[$1]) }), abs(grad[i]) > 1e-3,
+                      w.name.hasSuffix("weight") else { continue }
+                let saved = w.value[i], eps: Float = 1e-2
+                w.value[i] = saved + eps
+                let up = try loss()
+                w.value[i] = saved - eps
+                let down = try loss()
+                w.value[i] = saved
+                let numeric = (up - down) / Double(2 * eps)
+                XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(name) \(w.name)[\(i)]")
+            }
+        }
+    }
+
     /// SpecAugment time masking (wav2vec2-base's fixture with `mask_time_prob` 0.3, `mask_time_length` 4, one span
     /// at least, and a `masked_spec_embed` added): the masks are fixed by reseeding, the loss changes, and central
     /// differences (as above) check `masked_spec_embed`'s gradient and the paths around the masked frames.

@@ -17,8 +17,8 @@ import Foundation
 /// copies of the weights (taps-major convs, Winograd, the positional conv with weight norm applied, its spectra)
 /// are re-derived at the start of every training forward and when training ends, so an optimiser may write the
 /// parameters in place between steps. Training forwards apply the checkpoint's dropouts and SpecAugment time
-/// masking (`dropout: true`, masks drawn from `seed`); LayerDrop is not applied. The state is a safetensors file of
-/// every weight under the checkpoint's names.
+/// masking and LayerDrop (`dropout: true`, all drawn from `seed`). The state is a safetensors file of every weight
+/// under the checkpoint's names.
 final class SpeechEncoderCore: @unchecked Sendable {
     /// How frames and layers become one vector per clip.
     enum Pooling: String, CaseIterable { case mean, layer, weighted }
@@ -88,7 +88,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
              .number("max_seconds", \.maxSeconds, in: 1...3_600, "longest clip it runs, in seconds; a longer one is refused with an error rather than exhausting memory, which grows faster than the length (attention over all frames: peak about 1.2 GB at 30 s, 2.1 GB at 60 s, 4.5 GB at 120 s for a base model). Cut long recordings with the pipeline's audio.duration, or raise this where memory allows"),
              .string("fine_tune", \.fineTune, "what training updates: frozen (nothing; the embeddings can be cached), all (every weight above the conv feature encoder, and the conv feature encoder too when freeze_feature_encoder is false), or top-K (the top K transformer layers, e.g. top-2, and a pre-LN model's final encoder.layer_norm). Needs pooling mean"),
              .int("seed", \.seed, in: 0...Int.max, "seed of the dropout masks in training (fine_tune other than frozen)"),
-             .bool("dropout", \.dropout, "while fine-tuning, apply the checkpoint's training-time regularisation: its dropouts (hidden_dropout, attention_dropout, activation_dropout, feat_proj_dropout) and SpecAugment time masking (mask_time_prob, mask_time_length, mask_time_min_masks; needs masked_spec_embed in the checkpoint); false trains without either. LayerDrop and feature-axis masking are not applied"),
+             .bool("dropout", \.dropout, "while fine-tuning, apply the checkpoint's training-time regularisation: its dropouts (hidden_dropout, attention_dropout, activation_dropout, feat_proj_dropout), LayerDrop (layerdrop) and SpecAugment time masking (mask_time_prob, mask_time_length, mask_time_min_masks; needs masked_spec_embed in the checkpoint); false trains without any of them. Feature-axis masking (mask_feature_prob) is not applied"),
              .bool("freeze_feature_encoder", \.freezeFeatureEncoder, "with fine_tune all, keep the convolutional feature encoder frozen (Hugging Face's freeze_feature_encoder(), the usual choice); false trains it too")]
         }
     }

@@ -110,6 +110,7 @@ extension SpeechEncoder {
         // Without an input gradient, layers below the trained ones are not visited, nor the front end when untrained.
         let lowest = inputGradient ? 0 : (gradients?.firstLayer ?? nl)
         for l in stride(from: nl - 1, through: lowest, by: -1) {
+            if shape.skippedLayers.indices.contains(l) && shape.skippedLayers[l] { continue }  // LayerDrop: identity
             let tape: LayerTape
             if shape.depth == .full {
                 tape = layerTape(l, batch: batch, frames: t, weightInputs: shape.weightInputs, dropout: shape.dropout)

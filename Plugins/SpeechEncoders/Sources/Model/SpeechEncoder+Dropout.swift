@@ -17,29 +17,33 @@ import Foundation
 /// - `activation_dropout` on the GELU output inside the feed-forward block `[B, T, F]`.
 /// Masks are inverted dropout (`Kernels.dropoutMask`: 0, or 1/(1 − p)), drawn in a fixed order (front end, then
 /// layer by layer: probabilities, attention output, activation, feed-forward output), so one seed gives one run.
-/// Not applied: `layerdrop` (whole layers skipped) and SpecAugment (`mask_time_prob`, `masked_spec_embed`).
+/// - `layerdrop`: each layer skipped whole with that probability (WavLM never skips layer 0, whose relative position
+///   table the others use), one uniform draw per layer after the front end's masks.
+/// SpecAugment along time is at the end of this file; along features (`mask_feature_prob`) it is not applied.
 extension SpeechEncoder {
     /// The probabilities of the dropouts a training forward applies.
     public struct DropoutRates: Sendable, Equatable {
-        /// `hidden_dropout`, `attention_dropout`, `activation_dropout`, `feat_proj_dropout`.
-        public var hidden: Float, attention: Float, activation: Float, featureProjection: Float
+        /// `hidden_dropout`, `attention_dropout`, `activation_dropout`, `feat_proj_dropout`, `layerdrop`.
+        public var hidden: Float, attention: Float, activation: Float, featureProjection: Float, layerdrop: Float
 
         /// The rates of `config` (the checkpoint's config.json).
         public init(_ config: SpeechEncoderConfig) {
             self.init(hidden: config.hiddenDropout, attention: config.attentionDropout,
-                      activation: config.activationDropout, featureProjection: config.featProjDropout)
+                      activation: config.activationDropout, featureProjection: config.featProjDropout,
+                      layerdrop: config.layerdrop)
         }
 
         /// Explicit rates.
-        public init(hidden: Float, attention: Float, activation: Float, featureProjection: Float) {
+        public init(hidden: Float, attention: Float, activation: Float, featureProjection: Float, layerdrop: Float = 0) {
             self.hidden = hidden
             self.attention = attention
             self.activation = activation
             self.featureProjection = featureProjection
+            self.layerdrop = layerdrop
         }
 
         /// Whether any rate is above zero.
-        public var isActive: Bool { hidden > 0 || attention > 0 || activation > 0 || featureProjection > 0 }
+        public var isActive: Bool { hidden > 0 || attention > 0 || activation > 0 || featureProjection > 0 || layerdrop > 0 }
     }
 
     /// Draws the front end's masks (`rows` = B·T).
@@ -48,6 +52,16 @@ extension SpeechEncoder {
         let c = config.hiddenSize
         if let m = front.projMask { Kernels.dropoutMask(m, count: rows * c, p: rates.featureProjection, generator: &dropoutGenerator) }
         if let m = front.encMask { Kernels.dropoutMask(m, count: rows * c, p: rates.hidden, generator: &dropoutGenerator) }
+    }
+
+    /// Which layers a training forward skips (LayerDrop), one uniform draw per layer (none for WavLM's layer 0);
+    /// empty when `layerdrop` is 0.
+    func drawLayerDrop(_ rates: DropoutRates) -> [Bool] {
+        guard rates.layerdrop > 0 else { return [] }
+        return (0..<config.numLayers).map { i in
+            guard !(config.family == .wavlm && i == 0) else { return false }
+            return dropoutGenerator.nextUniform() < rates.layerdrop
+        }
     }
 
     /// Draws one layer's masks.

@@ -232,6 +232,7 @@ extension SpeechEncoder {
         let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t, weightInputs: weightInputs,
                                                      dropout: dropout, timeMasking: timeMasking)
         if let front, dropout != nil { drawDropoutMasks(front, rows: batch * t) }
+        let skipped = dropout.map { drawLayerDrop($0) } ?? []  // LayerDrop's skipped layers (training only)
         // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
         let keepAll = keepHiddenStates || depth == .frontEnd
         var hidden = [Float](repeating: 0, count: (keepAll ? l + 1 : 1) * batch * t * c)  // [L+1 or 1, B, T, C]
@@ -270,6 +271,7 @@ extension SpeechEncoder {
                 for i in 0..<l {
                     let h = keepAll ? hs + (i + 1) * batch * t * c : hs
                     if keepAll { h.update(from: hs + i * batch * t * c, count: batch * t * c) }
+                    if skipped.indices.contains(i) && skipped[i] { continue }
                     let tape = depth == .full ? layerTape(i, batch: batch, frames: t, weightInputs: weightInputs, dropout: dropout) : nil
                     if let tape, dropout != nil { drawDropoutMasks(tape, batch: batch, frames: t) }
                     transformerLayer(layers[i], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws,
@@ -294,7 +296,7 @@ extension SpeechEncoder {
         if depth != .none {
             tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
                                   frameLengths: frameLengths, depth: depth, weightInputs: weightInputs, dropout: dropout,
-                                  timeMasked: timeMasking)
+                                  timeMasked: timeMasking, skippedLayers: skipped)
         }
         return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: l + 1, frameLengths: frameLengths,
                                    hiddenStates: hidden, lastHiddenState: last,

@@ -38,6 +38,8 @@ extension SpeechEncoder {
         var dropout: DropoutRates?
         /// Whether the forward applied SpecAugment time masking (its mask is on the tape).
         var timeMasked = false
+        /// Per layer, whether LayerDrop skipped it (empty: none skipped).
+        var skippedLayers: [Bool] = []
     }
 
     /// One transformer layer's saved activations (pointers into `tapeSpace`).

@@ -55,7 +55,7 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
     /// feed-forward block, after GELU), `feat_proj_dropout` (after the feature projection). Defaults as the
     /// `transformers` config classes (0.1, 0.1, 0.1, 0.0).
     public var hiddenDropout: Float, attentionDropout: Float, activationDropout: Float, featProjDropout: Float
-    /// `layerdrop` (whole layers skipped in training): read for the record, not applied by EmoKit's training forward.
+    /// `layerdrop`: the probability that a training forward skips a layer (default 0.1).
     public var layerdrop: Float
     /// SpecAugment along time (training only): `apply_spec_augment`, `mask_time_prob`, `mask_time_length`,
     /// `mask_time_min_masks` (defaults true, 0.05, 10, 2). Masking along features (`mask_feature_prob`) is not
