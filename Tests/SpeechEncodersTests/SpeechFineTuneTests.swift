@@ -372,7 +372,8 @@ final class SpeechFineTuneComponentTests: XCTestCase {
 
     func testTrainingModeFillsWeightGradientsThroughTheComponent() throws {
         let name = "wav2vec2-large"
-        let enc = try Wav2Vec2Encoder(config: ["model": .string(Fixtures.encoder(name).path), "fine_tune": "all", "seed": 3])
+        let enc = try Wav2Vec2Encoder(config: ["model": .string(Fixtures.encoder(name).path), "fine_tune": "all", "seed": 3,
+                                               "hidden_states": true])
         XCTAssertNotNil(Wav2Vec2Encoder.componentInfo.manifest["config"]?["fine_tune"], "the host looks for fine_tune in the manifest")
         XCTAssertNotNil(Wav2Vec2Encoder.componentInfo.manifest["config"]?["freeze_feature_encoder"])
         XCTAssertEqual(Wav2Vec2Encoder.componentInfo.manifest["trainable"], true)
@@ -390,6 +391,8 @@ final class SpeechFineTuneComponentTests: XCTestCase {
         let trainingOut = try enc.forward(inputs)
         XCTAssertLessThanOrEqual(maxAbsDiff(inference[0].array?.data ?? [], trainingOut[0].array?.data ?? [1]), 1e-5,
                                  "a training forward computes the same embedding (no dropout)")
+        XCTAssertEqual(trainingOut.count, 2, "hidden states in training mode too")
+        XCTAssertLessThanOrEqual(maxAbsDiff(inference[1].array?.data ?? [], trainingOut[1].array?.data ?? [1]), 1e-5)
         XCTAssertEqual(try enc.backward([r]).count, 0, "training backward returns no input gradient")
         let reference = try SpeechFineTuneTests.reference()[name]?["gradients"]
         let largest = SpeechFineTuneTests.largestGradient(reference?.objectValue ?? [:])

@@ -262,7 +262,8 @@ final class SpeechEncoderCore: @unchecked Sendable {
             lock.lock()
             defer { lock.unlock() }
             if training, let scope {
-                out = try encoder.trainingForward(x, batch: b, samples: n, lengths: padded ? lengths : nil, scope: scope)
+                out = try encoder.trainingForward(x, batch: b, samples: n, lengths: padded ? lengths : nil, scope: scope,
+                                                  keepHiddenStates: returnHidden)
             } else {
                 if derivedMayBeStale {
                     encoder.refreshDerivedWeights()
