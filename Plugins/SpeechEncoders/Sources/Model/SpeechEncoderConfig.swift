@@ -134,20 +134,21 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
         posConvGroups = try int("num_conv_pos_embedding_groups", 16)
         stableLayerNorm = try bool("do_stable_layer_norm", false)
         featureProjectionLayerNorm = family == .hubert ? try bool("feat_proj_layer_norm", true) : true
-        func probability(_ key: String, _ def: Float) throws -> Float {
-            guard let v = json[key], v != .null else { return def }
-            guard let p = v.doubleValue, p >= 0, p <= 1 else { throw bad("\"\(key)\" must be a probability in [0, 1], found \(v.serialized())") }
-            return Float(p)
+        // Training-only settings never stop a checkpoint from loading: a missing, null or out-of-range value takes the
+        // default (probabilities are clamped to [0, 1)).
+        func probability(_ key: String, _ def: Float) -> Float {
+            guard let p = json[key]?.doubleValue, p.isFinite else { return def }
+            return Float(min(max(p, 0), 0.999))
         }
-        hiddenDropout = try probability("hidden_dropout", 0.1)
-        attentionDropout = try probability("attention_dropout", 0.1)
-        activationDropout = try probability("activation_dropout", 0.1)
-        featProjDropout = try probability("feat_proj_dropout", 0.0)
-        layerdrop = try probability("layerdrop", 0.1)
-        maskTimeProb = try probability("mask_time_prob", 0.05)
-        applySpecAugment = try bool("apply_spec_augment", true)
-        maskTimeLength = try int("mask_time_length", 10)
-        maskTimeMinMasks = json["mask_time_min_masks"]?.intValue ?? 2
+        hiddenDropout = probability("hidden_dropout", 0.1)
+        attentionDropout = probability("attention_dropout", 0.1)
+        activationDropout = probability("activation_dropout", 0.1)
+        featProjDropout = probability("feat_proj_dropout", 0.0)
+        layerdrop = probability("layerdrop", 0.1)
+        maskTimeProb = probability("mask_time_prob", 0.05)
+        applySpecAugment = json["apply_spec_augment"]?.boolValue ?? true
+        maskTimeLength = max(json["mask_time_length"]?.intValue ?? 10, 1)
+        maskTimeMinMasks = max(json["mask_time_min_masks"]?.intValue ?? 2, 0)
         numBuckets = try int("num_buckets", 320)
         maxBucketDistance = try int("max_bucket_distance", 800)
         try activation("hidden_act")
