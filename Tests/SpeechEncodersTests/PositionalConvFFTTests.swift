@@ -80,7 +80,7 @@ final class PositionalConvFFTTests: XCTestCase {
         let encoder = try SpeechEncoder(directory: dir.path)
         XCTAssertEqual([encoder.config.hiddenSize, encoder.config.posConvGroups, encoder.config.posConvKernel], [768, 16, 128])
         var rng = SeededGenerator(seed: 12)
-        encoder.posConvBias = (0..<768).map { _ in 0.1 * rng.nextNormal() }
+        encoder.posConvBias.update(from: (0..<768).map { _ in 0.1 * rng.nextNormal() }, count: 768)
         return encoder
     }
 

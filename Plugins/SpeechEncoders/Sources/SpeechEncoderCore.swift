@@ -1,12 +1,24 @@
 import EmoPluginSDK
 import EmoCore
 import EmoModels
+import EmoTensor
 import Foundation
 
 /// What the wav2vec2, HuBERT and WavLM components share: config parsing, checkpoint loading, batching, pooling.
 ///
 /// Input `[.array([B, S])]` 16 kHz samples (or `[.array([S])]` for one clip), optionally `[.array([B])]` real
 /// lengths; output `[.array([B, C])]` pooled embedding, then with `"hidden_states": true` `[.array([L+1, B, T, C])]`.
+///
+/// Differentiable: `backward([d embedding [B, C]])` returns d audio `[B, S]` (mean pooling; weights untouched).
+///
+/// Trainable (`fine_tune` other than `frozen`, mean pooling): `parameters` are the weights in scope under Hugging
+/// Face's names with their gradients; in training mode (`setTraining(true)`) a forward records a training tape and
+/// `backward` adds d loss / d weight into the gradients and returns no input gradient (`[]`). The kernels' own
+/// copies of the weights (taps-major convs, Winograd, the positional conv with weight norm applied, its spectra)
+/// are re-derived at the start of every training forward and when training ends, so an optimiser may write the
+/// parameters in place between steps. Training forwards apply the checkpoint's dropouts and SpecAugment time
+/// masking and LayerDrop (`dropout: true`, all drawn from `seed`). The state is a safetensors file of every weight
+/// under the checkpoint's names.
 final class SpeechEncoderCore: @unchecked Sendable {
     /// How frames and layers become one vector per clip.
     enum Pooling: String, CaseIterable { case mean, layer, weighted }
@@ -28,6 +40,19 @@ final class SpeechEncoderCore: @unchecked Sendable {
     private var last: (x: [Float], batch: Int, samples: Int, lengths: [Int]?, hadLengths: Bool, taped: Bool)?
     /// Per clip `1 / sqrt(var + 1e-7)` of the last forward's raw audio (the normalisation's scale).
     private var lastScales: [Double] = []
+    /// What fine-tuning updates (nil: frozen).
+    let scope: SpeechEncoder.TrainableScope?
+    /// d loss / d weight for `scope` (nil: frozen).
+    let gradients: SpeechEncoder.Gradients?
+    /// `fine_tune`, `seed`, `dropout`, `freeze_feature_encoder` as configured.
+    let fineTune: String, seed: Int, dropout: Bool, freezeFeatureEncoder: Bool
+    /// Training mode (forwards record a training tape; backward fills the weight gradients).
+    private(set) var training = false
+    /// Whether the last forward was a training forward (what `backward` differentiates then).
+    private var lastWasTraining = false
+    /// Set once weight gradients were handed out: an optimiser may have changed the weights since the kernels'
+    /// copies were derived, so the next inference forward re-derives them.
+    private var derivedMayBeStale = false
 
     /// The manifest every family shares (its description names the family's checkpoints; `modelTypes` are the
     /// `config.json` `model_type`s it loads, which `emo models import` reads to pick the component).
@@ -43,7 +68,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
                 .object(["name": "embedding", "dims": .array(["B", "C"]), "dtype": "float32", "description": "pooled over real frames"]),
                 .object(["name": "hidden_states", "dims": .array(["L+1", "B", "T", "C"]), "dtype": "float32", "optional": true, "description": "every hidden state, index 0 = transformer input (with hidden_states: true)"]),
             ]),
-            "trainable": false, "differentiable": true,
+            "trainable": true, "differentiable": true,
             "config": Config.schema,
         ])
     }
@@ -52,6 +77,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
     struct Config: ComponentConfig {
         var model = "", pooling = Pooling.mean, layer = -1, layerWeights: [Double]?, hiddenStates = false, keepActivations = false
         var maxSeconds = 60.0
+        var fineTune = "frozen", seed = 0, dropout = true, freezeFeatureEncoder = true
         static var fields: [ConfigField<Config>] {
             [.string("model", \.model, required: true, "name imported with `emo models import`, or a checkpoint folder (config.json + model.safetensors)"),
              .choice("pooling", \.pooling, "mean (last_hidden_state over frames) | layer (mean of hidden state `layer`) | weighted (softmax(layer_weights)-weighted sum of all hidden states, then mean)"),
@@ -59,9 +85,17 @@ final class SpeechEncoderCore: @unchecked Sendable {
              .numbers("layer_weights", \.layerWeights, "L+1 weights for pooling = weighted (null = equal)"),
              .bool("hidden_states", \.hiddenStates, "also output all hidden states [L+1, B, T, C]"),
              .bool("keep_activations", \.keepActivations, "keep what backward needs from every forward (about 40 MB per second of audio per clip for a base model), so backward after forward recomputes nothing: about twice as fast for gradient explainers; off, backward re-runs the forward and recomputes each layer (activation checkpointing)"),
-             .number("max_seconds", \.maxSeconds, in: 1...3_600, "longest clip it runs, in seconds; a longer one is refused with an error rather than exhausting memory, which grows faster than the length (attention over all frames: peak about 1.2 GB at 30 s, 2.1 GB at 60 s, 4.5 GB at 120 s for a base model). Cut long recordings with the pipeline's audio.duration, or raise this where memory allows")]
+             .number("max_seconds", \.maxSeconds, in: 1...3_600, "longest clip it runs, in seconds; a longer one is refused with an error rather than exhausting memory, which grows faster than the length (attention over all frames: peak about 1.2 GB at 30 s, 2.1 GB at 60 s, 4.5 GB at 120 s for a base model). Cut long recordings with the pipeline's audio.duration, or raise this where memory allows"),
+             .string("fine_tune", \.fineTune, "what training updates: frozen (nothing; the embeddings can be cached), all (every weight above the conv feature encoder, and the conv feature encoder too when freeze_feature_encoder is false), or top-K (the top K transformer layers, e.g. top-2, and a pre-LN model's final encoder.layer_norm). Needs pooling mean"),
+             .int("seed", \.seed, in: 0...Int.max, "seed of the dropout masks in training (fine_tune other than frozen)"),
+             .bool("dropout", \.dropout, "while fine-tuning, apply the checkpoint's training-time regularisation: its dropouts (hidden_dropout, attention_dropout, activation_dropout, feat_proj_dropout), LayerDrop (layerdrop) and SpecAugment time masking (mask_time_prob, mask_time_length, mask_time_min_masks; needs masked_spec_embed in the checkpoint); false trains without any of them. Feature-axis masking (mask_feature_prob) is not applied"),
+             .bool("freeze_feature_encoder", \.freezeFeatureEncoder, "with fine_tune all, keep the convolutional feature encoder frozen (Hugging Face's freeze_feature_encoder(), the usual choice); false trains it too")]
         }
     }
+
+    /// The keys a frozen encoder leaves out of its resolved config, so features cached before fine-tuning existed
+    /// keep their cache key.
+    static let fineTuneKeys = ["fine_tune", "seed", "dropout", "freeze_feature_encoder"]
 
     init(id: String, family: SpeechEncoderConfig.Family, config: JSONValue) throws {
         let c = try Config.read(config, component: id)
@@ -91,18 +125,106 @@ final class SpeechEncoderCore: @unchecked Sendable {
         returnHidden = c.hiddenStates
         keepActivations = c.keepActivations
         maxSamples = Int(c.maxSeconds * 16_000)
+        fineTune = c.fineTune
+        seed = c.seed
+        dropout = c.dropout
+        freezeFeatureEncoder = c.freezeFeatureEncoder
+        let scope = try Self.scope(c.fineTune, config: encoder.config, freezeFeatureEncoder: c.freezeFeatureEncoder, component: id)
+        if scope != nil && c.pooling != .mean {
+            throw bad("fine_tune \(c.fineTune) needs pooling mean (the training backward starts from the mean-pooled last_hidden_state)")
+        }
+        self.scope = scope
+        let network = encoder
+        network.dropoutGenerator = SeededGenerator(seed: UInt64(c.seed))
+        gradients = scope.map { network.makeGradients(for: $0) }
         // The checkpoint's content hash joins the resolved config, so cached features follow the weights, not the name;
-        // `max_seconds` changes no output, so it stays out (features cached before it existed stay valid).
+        // `max_seconds` changes no output, so it stays out (features cached before it existed stay valid), and so do
+        // the fine-tuning keys of a frozen encoder (its features are what they were before fine-tuning existed).
         var resolved = c.json.merging(["checkpoint_sha256": .string(checkpoint)]).objectValue ?? [:]
         resolved["max_seconds"] = nil
+        if scope == nil { for key in Self.fineTuneKeys { resolved[key] = nil } }
         resolvedConfig = .object(resolved)
     }
 
+    /// `frozen` → nil, `all` → everything above the conv feature encoder (and it too unless
+    /// `freezeFeatureEncoder`), `top-K` → the top K layers (1 ≤ K ≤ L).
+    static func scope(_ text: String, config: SpeechEncoderConfig, freezeFeatureEncoder: Bool,
+                      component: String) throws -> SpeechEncoder.TrainableScope? {
+        switch text {
+        case "frozen": return nil
+        case "all": return .all(config, freezeFeatureEncoder: freezeFeatureEncoder)
+        default:
+            guard text.hasPrefix("top-"), let k = Int(text.dropFirst(4)), (1...config.numLayers).contains(k) else {
+                throw ComponentError.invalidConfig(component: component, message: "\"fine_tune\" must be frozen, all or top-K with K in 1...\(config.numLayers) (this checkpoint's layers), found \"\(text)\"")
+            }
+            return .top(k)
+        }
+    }
+
+    /// The weights in the fine-tuning scope with their gradient buffers (none when frozen).
+    var parameters: [ParameterBuffer] {
+        guard let scope, let gradients else { return [] }
+        return zip(encoder.parameters(in: scope), gradients.parameters).map { w, g in
+            ParameterBuffer(name: w.name, shape: w.shape, value: w.value, grad: g.value)
+        }
+    }
+
+    /// Training mode: forwards record a training tape and backward fills the weight gradients (only when
+    /// fine-tuning). Leaving it re-derives the kernels' copies of the (possibly updated) weights.
+    func setTraining(_ on: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        let was = training
+        training = on && scope != nil
+        encoder.dropoutRates = training && dropout ? SpeechEncoder.DropoutRates(encoder.config) : nil
+        encoder.specAugment = training && dropout
+        if was && !training {
+            encoder.refreshDerivedWeights()
+            derivedMayBeStale = false
+        }
+    }
+
+    /// Every weight as a safetensors file under the checkpoint's names.
+    func saveState() -> [UInt8] { encoder.safetensors() }
+
+    /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture and storage).
+    func loadState(_ bytes: [UInt8]) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emokit-\(id)-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            try encoder.load(weights: try SafeTensorsFile(path: path))
+        } catch {
+            throw ComponentError.invalidInput(component: id, message: "saved state is not this encoder's weights: \(error)")
+        }
+    }
+
+    /// What fine-tuning costs in memory, for a host to estimate before training (null when frozen):
+    /// `fixed_bytes` (weights, their gradients and an Adam-style optimiser's two moments for the trained ones) and
+    /// `bytes_per_token`: per frame (20 ms) of a batch padded to `max_tokens` frames, what a training forward's
+    /// tape keeps (`trainingTapeFloats` at `max_seconds`, divided by its frames; attention probabilities grow with
+    /// the clip's length, so a shorter `max_seconds` gives a tighter estimate), plus the backward's scratch.
+    var trainingMemory: JSONValue {
+        guard let scope else { return .null }
+        let all = encoder.parameters.reduce(0) { $0 + $1.count }
+        let trained = encoder.parameters(in: scope).reduce(0) { $0 + $1.count }
+        let frames = max(1, encoder.config.frameCount(samples: maxSamples))
+        let (c, f, h) = (encoder.config.hiddenSize, encoder.config.intermediateSize, encoder.config.numHeads)
+        let scratch = 4 * c + 2 * f + 2 * h * frames  // the backward's per-row buffers, one layer at a time
+        let perFrame = encoder.trainingTapeFloats(batch: 1, samples: maxSamples) / frames + scratch
+        return ["fixed_bytes": .number(Double(4 * (all + 3 * trained))), "bytes_per_token": .number(Double(4 * perFrame)),
+                "max_tokens": .number(Double(frames)), "token": "frame of 20 ms, at max_seconds"]
+    }
+
     var resolvedDescription: JSONValue {
-        .object(["config": resolvedConfig, "outputs": .array([
+        var out: [String: JSONValue] = ["config": resolvedConfig, "outputs": .array([
             .object(["name": "embedding", "shape": .array(["B", .number(Double(encoder.config.hiddenSize))])]),
         ]), "model": .object(["family": .string(family.rawValue), "layers": .number(Double(encoder.config.numLayers)),
-                              "parameters": .number(Double(encoder.parameterCount))])])
+                              "parameters": .number(Double(encoder.parameterCount))])]
+        if scope != nil { out["training_memory"] = trainingMemory }
+        return .object(out)
     }
 
     func forward(_ inputs: [Value]) throws -> [Value] {
@@ -139,8 +261,18 @@ final class SpeechEncoderCore: @unchecked Sendable {
             // One critical section: the tape backward reads belongs to the `last` recorded beside it.
             lock.lock()
             defer { lock.unlock() }
-            out = try encoder.forward(x, batch: b, samples: n, lengths: padded ? lengths : nil, recordTape: taped,
-                                      keepHiddenStates: pooling != .mean || returnHidden)
+            if training, let scope {
+                out = try encoder.trainingForward(x, batch: b, samples: n, lengths: padded ? lengths : nil, scope: scope,
+                                                  keepHiddenStates: returnHidden)
+            } else {
+                if derivedMayBeStale {
+                    encoder.refreshDerivedWeights()
+                    derivedMayBeStale = false
+                }
+                out = try encoder.forward(x, batch: b, samples: n, lengths: padded ? lengths : nil, recordTape: taped,
+                                          keepHiddenStates: pooling != .mean || returnHidden)
+            }
+            lastWasTraining = training
             last = (x, b, n, padded ? lengths : nil, inputs.count > 1, taped)
             lastScales = scales
         } catch {
@@ -175,6 +307,16 @@ final class SpeechEncoderCore: @unchecked Sendable {
         }
         guard let g = gradOutputs.first, g.count == last.batch * encoder.config.hiddenSize else {
             throw ComponentError.invalidInput(component: id, message: "expected one gradient [B, C] = [\(last.batch), \(encoder.config.hiddenSize)]")
+        }
+        if lastWasTraining, let gradients {
+            // A training forward: d loss / d weight into the gradients, no input gradient.
+            do {
+                try encoder.weightGradientsOfLastForward(pooledGrad: g.data, into: gradients)
+            } catch {
+                throw ComponentError.failed(component: id, message: "\(error)")
+            }
+            derivedMayBeStale = true
+            return []
         }
         let dx: [Float]
         do {

@@ -7,8 +7,9 @@ import Foundation
 /// It reads what a recording forward kept (`SpeechEncoder+Tape.swift`): with a full tape nothing is recomputed;
 /// with a front-end tape (`checkpointed`), each transformer layer is re-run from its input hidden state, recording
 /// into one layer slot, just before its backward (activation checkpointing: less memory, one more forward).
-/// Gradients flow only to the input; weights are frozen. Every buffer is workspace memory; nothing is allocated
-/// per layer.
+/// Gradients flow to the input and, after a `trainingForward` with a `Gradients` given, to the weights (the weight
+/// terms are in `SpeechEncoder+WeightGradients.swift`; without gradients none of them runs). Every buffer is
+/// workspace memory; nothing is allocated per layer.
 extension SpeechEncoder {
     /// Runs a forward pass, then returns d(sum_{b,c} pooledGrad[b, c] * meanPooled[b, c]) / d input, `[B, S]`.
     ///
@@ -63,8 +64,11 @@ extension SpeechEncoder {
     }
 
     /// The backward pass over the recorded tape; `hiddenStates` `[L+1, B, T, C]` are needed for a front-end-only
-    /// (checkpointed) tape.
-    func backward(pooledGrad: [Float], hiddenStates: UnsafePointer<Float>?) throws -> [Float] {
+    /// (checkpointed) tape. With `gradients` (the tape must hold the weight inputs), d loss / d weight is added
+    /// into them for every weight of their scope; without `inputGradient` the pass stops as low as the scope
+    /// allows and returns `[]`.
+    func backward(pooledGrad: [Float], hiddenStates: UnsafePointer<Float>?, gradients: Gradients? = nil,
+                  inputGradient: Bool = true) throws -> [Float] {
         guard let shape = tapeShape else {
             throw CheckpointError.invalidConfig(path: "backward", message: "no recorded forward to differentiate")
         }
@@ -74,6 +78,9 @@ extension SpeechEncoder {
         }
         if shape.depth == .frontEnd && hiddenStates == nil {
             throw CheckpointError.invalidConfig(path: "backward", message: "a checkpointed tape needs the forward's hidden states")
+        }
+        if gradients != nil && !(shape.weightInputs && shape.depth == .full) {
+            throw CheckpointError.invalidConfig(path: "backward", message: "weight gradients need a training forward (trainingForward) first")
         }
         if let ranges = splitRanges {
             return try backwardSplit(pooledGrad: pooledGrad, ranges: ranges, samples: shape.samples)
@@ -90,17 +97,23 @@ extension SpeechEncoder {
                 for ch in 0..<c { dH[(b * t + tt) * c + ch] = pooledGrad[b * c + ch] / Float(n) }
             }
         }
-        let front = frontTape(batch: batch, samples: shape.samples, frames: t)
+        let front = frontTape(batch: batch, samples: shape.samples, frames: t, weightInputs: shape.weightInputs,
+                              dropout: shape.dropout, timeMasking: shape.timeMasked)
         if config.stableLayerNorm {
+            Kernels.normAffineBackward(xhat: front.encXhat, gradOutput: dH, rows: rows, features: c,
+                                       gradGamma: gradients?.of(encoderNorm.weight), gradBeta: gradients?.of(encoderNorm.bias))
             Kernels.layerNormBackward(xhat: front.encXhat, rstd: front.encRstd, gamma: encoderNorm.weight,
                                       gradOutput: dH, rows: rows, features: c, gradInput: dH)
         }
         let keys = shape.lengths == nil ? Array(repeating: t, count: batch) : shape.frameLengths
         let bias = relativePositionBias(frames: t, ws: ws)
-        for l in stride(from: nl - 1, through: 0, by: -1) {
+        // Without an input gradient, layers below the trained ones are not visited, nor the front end when untrained.
+        let lowest = inputGradient ? 0 : (gradients?.firstLayer ?? nl)
+        for l in stride(from: nl - 1, through: lowest, by: -1) {
+            if shape.skippedLayers.indices.contains(l) && shape.skippedLayers[l] { continue }  // LayerDrop: identity
             let tape: LayerTape
             if shape.depth == .full {
-                tape = layerTape(l, batch: batch, frames: t)
+                tape = layerTape(l, batch: batch, frames: t, weightInputs: shape.weightInputs, dropout: shape.dropout)
             } else if let hs = hiddenStates {
                 // Recompute layer l from its input, recording into slot 0.
                 tape = layerTape(0, batch: batch, frames: t)
@@ -110,21 +123,35 @@ extension SpeechEncoder {
             } else {
                 continue
             }
-            layerBackward(layers[l], tape: tape, dH: dH, batch: batch, frames: t, keys: keys, positionBias: bias)
+            layerBackward(layers[l], tape: tape, dH: dH, batch: batch, frames: t, keys: keys, positionBias: bias,
+                          gradients: gradients)
         }
-        return frontBackward(front, shape: shape, dHidden0: dH)
+        if !inputGradient {
+            guard lowest == 0, let g = gradients, g.scope.frontEnd || g.scope.featureEncoder else { return [] }
+        }
+        return frontBackward(front, shape: shape, dHidden0: dH, gradients: gradients, inputGradient: inputGradient)
     }
 
     // MARK: - Front end: conv feature encoder, projection, positional conv, first norm
 
-    /// Back-propagates d hidden_states[0] `[B, T, C]` (overwritten) to the input samples `[B, S]`.
-    func frontBackward(_ front: FrontTape, shape: TapeShape, dHidden0 dH: UnsafeMutablePointer<Float>) -> [Float] {
+    /// Back-propagates d hidden_states[0] `[B, T, C]` (overwritten) to the input samples `[B, S]`, adding the
+    /// front end's weight gradients into `gradients` when given (then, without `inputGradient`, it stops where
+    /// the scope does and returns `[]`).
+    func frontBackward(_ front: FrontTape, shape: TapeShape, dHidden0 dH: UnsafeMutablePointer<Float>,
+                       gradients: Gradients? = nil, inputGradient: Bool = true) -> [Float] {
         let (batch, samples, t) = (shape.batch, shape.samples, shape.frames)
         let (c, cc) = (config.hiddenSize, config.convOutputDim)
         let rows = batch * t
         let ws = workspace
         // Post-LN layouts: hidden_states[0] = LN(h0 + gelu(z)); dH becomes d(h0 + gelu(z)).
+        let trained = gradients?.scope.frontEnd == true ? gradients : nil  // the front end's weights
+        // hidden_states[0] = dropout(…): the mask first.
+        if let mask = front.encMask { Kernels.multiply(dH, by: mask, into: dH, count: rows * c) }
         if !config.stableLayerNorm {
+            if let trained {
+                Kernels.normAffineBackward(xhat: front.encXhat, gradOutput: dH, rows: rows, features: c,
+                                           gradGamma: trained.of(encoderNorm.weight), gradBeta: trained.of(encoderNorm.bias))
+            }
             Kernels.layerNormBackward(xhat: front.encXhat, rstd: front.encRstd, gamma: encoderNorm.weight,
                                       gradOutput: dH, rows: rows, features: c, gradInput: dH)
         }
@@ -132,22 +159,37 @@ extension SpeechEncoder {
         let dz = ws.buffer(.bZ, rows * c)
         dz.update(from: dH, count: rows * c)
         Dense.geluBackward(z: front.posPre, dy: dz, count: rows * c)
+        if let trained, let posIn = front.posIn {
+            positionalConvWeightGradient(dz, input: posIn, batch: batch, frames: t, into: trained)
+        }
         positionalConvBackward(dz, batch: batch, frames: t, into: dH)
         if shape.lengths != nil {
             for b in 0..<batch where shape.frameLengths[b] < t {
                 (dH + (b * t + shape.frameLengths[b]) * c).update(repeating: 0, count: (t - shape.frameLengths[b]) * c)
             }
         }
-        // Projection: d normed features = dh0 · W [rows, C'], then the projection layer norm.
-        let dFeat = ws.buffer(.bFeat, rows * cc)
-        projectionWeight.withUnsafeBufferPointer { w in
-            guard let w = w.baseAddress else { return }
-            Kernels.sgemm(m: rows, n: cc, k: c, a: dH, lda: c, b: w, ldb: cc, beta: 0, c: dFeat, ldc: cc)
+        // SpecAugment replaced masked frames by masked_spec_embed: their gradient goes there, not to the projection.
+        if let mask = front.timeMask { timeMaskBackward(mask, dH, rows: rows, into: trained) }
+        // h0 = dropout(projection): the mask, then d normed features = dh0 · W [rows, C'], then the projection norm.
+        if let mask = front.projMask { Kernels.multiply(dH, by: mask, into: dH, count: rows * c) }
+        if let trained, let projIn = front.projIn {
+            Kernels.linearBackward(x: projIn, gradOutput: dH, rows: rows, inFeatures: cc, outFeatures: c,
+                                   weight: projectionWeight, gradWeight: trained.of(projectionWeight),
+                                   gradBias: trained.of(projectionBias), gradInput: nil)
         }
+        let dFeat = ws.buffer(.bFeat, rows * cc)
+        Kernels.sgemm(m: rows, n: cc, k: c, a: dH, lda: c, b: projectionWeight, ldb: cc, beta: 0, c: dFeat, ldc: cc)
         if let norm = projectionNorm {
+            if let trained {
+                Kernels.normAffineBackward(xhat: front.projXhat, gradOutput: dFeat, rows: rows, features: cc,
+                                           gradGamma: trained.of(norm.weight), gradBeta: trained.of(norm.bias))
+            }
             Kernels.layerNormBackward(xhat: front.projXhat, rstd: front.projRstd, gamma: norm.weight,
                                       gradOutput: dFeat, rows: rows, features: cc, gradInput: dFeat)
         }
+        let convTrained = gradients?.scope.featureEncoder == true ? gradients : nil
+        if !inputGradient && convTrained == nil { return [] }
+        let convGrads = convTrained.map { convGradientSums($0, chunks: Dense.chunkCount(batch)) }
         // Conv stack, last layer first, clips in parallel (one chunk per thread, its own scratch).
         var dx = [Float](repeating: 0, count: batch * samples)
         let frames = convs.indices.map { config.frameCount(samples: samples, layers: $0 + 1) }
@@ -166,6 +208,10 @@ extension SpeechEncoder {
                         if let norm = cl.norm {
                             Dense.affineGeluBackward(xhat: saved, rows: tOut, cols: cl.cout, gamma: norm.weight,
                                                      beta: norm.bias, dy: dY)
+                            if let sums = convGrads?[chunk] {
+                                Kernels.normAffineBackward(xhat: saved, gradOutput: dY, rows: tOut, features: cl.cout,
+                                                           gradGamma: sums.norm[i]?.weight, gradBeta: sums.norm[i]?.bias)
+                            }
                             if cl.groupNorm {
                                 Dense.columnNormBackward(rows: tOut, cols: cl.cout, xhat: saved,
                                                          rstd: front.convRstd[i] + b * cl.cout, gamma: norm.weight,
@@ -177,6 +223,10 @@ extension SpeechEncoder {
                         } else {
                             Dense.geluBackward(z: saved, dy: dY, count: tOut * cl.cout)
                         }
+                        if let sums = convGrads?[chunk] {
+                            convWeightGradient(i, front: front, clip: b, samples: samples, dZ: dY, into: sums)
+                        }
+                        if i == 0 && !inputGradient { break }
                         let dIn = i == 0 ? dxp + b * samples : (i % 2 == 0 ? sc.ping : sc.pong)
                         convInputBackward(cl, dZ: dY, framesOut: tOut, framesIn: tIn, into: dIn, col: sc.col)
                         dY = dIn
@@ -184,7 +234,8 @@ extension SpeechEncoder {
                 }
             }
         }
-        return dx
+        if let convTrained, let convGrads { addConvGradientSums(convGrads, into: convTrained) }
+        return inputGradient ? dx : []
     }
 
     /// Adds the positional conv's input gradient (`dz [B, T, C]` at the pre-activation) into `dh [B, T, C]`, by
@@ -255,37 +306,58 @@ extension SpeechEncoder {
 
     /// Back through layer `p` given its tape: `dH [B, T, C]` holds d output on entry and d input on return.
     func layerBackward(_ p: Layer, tape: LayerTape, dH: UnsafeMutablePointer<Float>, batch: Int, frames t: Int,
-                       keys: [Int], positionBias: UnsafeMutablePointer<Float>?) {
+                       keys: [Int], positionBias: UnsafeMutablePointer<Float>?, gradients: Gradients? = nil) {
         let (c, f) = (config.hiddenSize, config.intermediateSize)
         let rows = batch * t
         let ws = workspace
         let dA = ws.buffer(.bA, rows * c)   // [B, T, C]
         let dT = ws.buffer(.bT, rows * c)   // [B, T, C]
         let dG = ws.buffer(.bG, rows * f)   // [B, T, F]
-        // FFN backward from d(FFN output) in `dFfOut`: dG = dFfOut · W2, dG *= gelu'(pre), dT = dG · W1.
-        func ffnBackward(_ dFfOut: UnsafePointer<Float>) {
+        let g = gradients?.of(p.qkvWeight) != nil ? gradients : nil  // nil: this layer is frozen
+        // FFN backward from d(FFN block output) in `dBlock`: through its dropout, dG = dFfOut · W2, through the
+        // activation's dropout, dG *= gelu'(pre), dT = dG · W1.
+        func ffnBackward(_ dBlock: UnsafeMutablePointer<Float>) {
+            let dFfOut = throughDropout(dBlock, tape.ffOutMask, count: rows * c)
+            if let g { ffnOutputWeightGradient(p, tape: tape, dFfOut: dFfOut, rows: rows, into: g) }
             Kernels.sgemm(m: rows, n: f, k: c, a: dFfOut, lda: c, b: p.ffOutWeight, ldb: f, beta: 0, c: dG, ldc: f)
+            if let mask = tape.actMask { Kernels.multiply(dG, by: mask, into: dG, count: rows * f) }
             Dense.geluBackward(z: tape.ffPre, dy: dG, count: rows * f)
+            if let g { ffnInputWeightGradient(p, tape: tape, dPre: dG, rows: rows, into: g) }
             Kernels.sgemm(m: rows, n: c, k: f, a: dG, lda: f, b: p.ffInWeight, ldb: c, beta: 0, c: dT, ldc: c)
         }
         if config.stableLayerNorm {
             // out = a1 + FFN(LN2(a1)): dA1 = dOut + LN2ᵀ(FFNᵀ dOut), kept in dH.
             ffnBackward(dH)
+            Kernels.normAffineBackward(xhat: tape.normBXhat, gradOutput: dT, rows: rows, features: c,
+                                       gradGamma: g?.of(p.norm2.weight), gradBeta: g?.of(p.norm2.bias))
             Kernels.layerNormBackward(xhat: tape.normBXhat, rstd: tape.normBRstd, gamma: p.norm2.weight,
                                       gradOutput: dT, rows: rows, features: c, gradInput: dH, accumulate: true)
         } else {
             // out = LN2(a2), a2 = u + FFN(u), u = LN1(a1).
+            Kernels.normAffineBackward(xhat: tape.normBXhat, gradOutput: dH, rows: rows, features: c,
+                                       gradGamma: g?.of(p.norm2.weight), gradBeta: g?.of(p.norm2.bias))
             Kernels.layerNormBackward(xhat: tape.normBXhat, rstd: tape.normBRstd, gamma: p.norm2.weight,
                                       gradOutput: dH, rows: rows, features: c, gradInput: dA)
             ffnBackward(dA)
             Dense.add(dA, into: dT, count: rows * c)
+            Kernels.normAffineBackward(xhat: tape.normAXhat, gradOutput: dT, rows: rows, features: c,
+                                       gradGamma: g?.of(p.norm1.weight), gradBeta: g?.of(p.norm1.bias))
             Kernels.layerNormBackward(xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
                                       gradOutput: dT, rows: rows, features: c, gradInput: dH)
         }
-        // dH = d a1, a1 = hIn + out_proj(attention(x)): d ctx = dA1 · Wo, then attention back to x (in dA).
-        Kernels.sgemm(m: rows, n: c, k: c, a: dH, lda: c, b: p.outWeight, ldb: c, beta: 0, c: dT, ldc: c)
-        attentionBackward(p, tape: tape, dCtx: dT, into: dA, batch: batch, frames: t, keys: keys, positionBias: positionBias)
+        // dH = d a1, a1 = hIn + dropout(out_proj(attention(x))): d ctx = (dA1 ⊙ mask) · Wo, then attention back to
+        // x (in dA).
+        let dAttnOut = throughDropout(dH, tape.attnOutMask, count: rows * c)
+        if let g, let ctx = tape.ctx {
+            Kernels.linearBackward(x: ctx, gradOutput: dAttnOut, rows: rows, inFeatures: c, outFeatures: c, weight: p.outWeight,
+                                   gradWeight: g.of(p.outWeight), gradBias: g.of(p.outBias), gradInput: nil)
+        }
+        Kernels.sgemm(m: rows, n: c, k: c, a: dAttnOut, lda: c, b: p.outWeight, ldb: c, beta: 0, c: dT, ldc: c)
+        attentionBackward(p, tape: tape, dCtx: dT, into: dA, batch: batch, frames: t, keys: keys, positionBias: positionBias,
+                          gradients: gradients, trained: g != nil)
         if config.stableLayerNorm {
+            Kernels.normAffineBackward(xhat: tape.normAXhat, gradOutput: dA, rows: rows, features: c,
+                                       gradGamma: g?.of(p.norm1.weight), gradBeta: g?.of(p.norm1.bias))
             Kernels.layerNormBackward(xhat: tape.normAXhat, rstd: tape.normARstd, gamma: p.norm1.weight,
                                       gradOutput: dA, rows: rows, features: c, gradInput: dH, accumulate: true)
         } else {
@@ -294,8 +366,11 @@ extension SpeechEncoder {
     }
 
     /// d attention input `dx [B, T, C]` (overwritten) from d context `dCtx [B, T, C]` (before `out_proj`).
+    /// With `gradients`, adds the gated relative position table's gradient (when trained; every layer uses it) and,
+    /// when the layer is `trained`, its q|k|v and gate weights' gradients.
     func attentionBackward(_ p: Layer, tape: LayerTape, dCtx: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
-                           batch: Int, frames t: Int, keys: [Int], positionBias: UnsafeMutablePointer<Float>?) {
+                           batch: Int, frames t: Int, keys: [Int], positionBias: UnsafeMutablePointer<Float>?,
+                           gradients: Gradients? = nil, trained: Bool = false) {
         let (c, nh, d) = (config.hiddenSize, config.numHeads, config.headDim)
         let rows = batch * t
         let scale = 1 / Float(d).squareRoot()
@@ -305,6 +380,7 @@ extension SpeechEncoder {
         let dPAll = ws.buffer(.bP, batch * nh * t * t)  // [B, H, T, T]
         dqkv.update(repeating: 0, count: rows * 3 * c)
         let gated = p.gate != nil
+        let dropped = tape.attnMask.map { _ in ws.buffer(.bDropProbs, batch * nh * t * t) }  // [B, H, T, T] P ⊙ mask
         // Per (clip, head), the pairs split across threads (single-threaded GEMMs inside; disjoint writes).
         Dense.parallelWithSerialBLAS(batch * nh) { pairs in
             for bh in pairs {
@@ -314,11 +390,21 @@ extension SpeechEncoder {
                 let probs = UnsafePointer(tape.probs + bh * t * t)
                 let dctx = dCtx + b * t * c + hh * d
                 let dP = dPAll + bh * t * t
-                // dP = dctx · Vᵀ [T, nk]; dV = Pᵀ · dctx [nk, D]
+                // dP = dctx · Vᵀ [T, nk]; dV = Pᵀ · dctx [nk, D] (with attention dropout: P ⊙ mask, and dP ⊙ mask).
+                var weights = probs
+                if let mask = tape.attnMask, let dropped {
+                    let dst = dropped + bh * t * t, m = mask + bh * t * t
+                    for q in 0..<t { for k in 0..<nk { dst[q * t + k] = probs[q * t + k] * m[q * t + k] } }
+                    weights = UnsafePointer(dst)
+                }
                 Kernels.sgemm(transB: true, m: t, n: nk, k: d, a: dctx, lda: c, b: base + 2 * c + hh * d, ldb: 3 * c,
                               beta: 0, c: dP, ldc: t)
-                Kernels.sgemm(transA: true, m: nk, n: d, k: t, a: probs, lda: t, b: dctx, ldb: c, beta: 0,
+                Kernels.sgemm(transA: true, m: nk, n: d, k: t, a: weights, lda: t, b: dctx, ldb: c, beta: 0,
                               c: dbase + 2 * c + hh * d, ldc: 3 * c)
+                if let mask = tape.attnMask {
+                    let m = mask + bh * t * t
+                    for q in 0..<t { for k in 0..<nk { dP[q * t + k] *= m[q * t + k] } }
+                }
                 // dS = P ⊙ (dP − rowsum(dP ⊙ P)); WavLM: dgate[q] = Σ_k dS[q, k] bias[h, q, k]
                 for qi in 0..<t {
                     let prow = probs + qi * t, drow = dP + qi * t
@@ -339,11 +425,12 @@ extension SpeechEncoder {
                               ldb: 3 * c, beta: 0, c: dbase + c + hh * d, ldc: 3 * c)
             }
         }
-        // dx = dqkv · Wqkv [rows, C]
-        p.qkvWeight.withUnsafeBufferPointer { w in
-            guard let w = w.baseAddress else { return }
-            Kernels.sgemm(m: rows, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: w, ldb: c, beta: 0, c: dx, ldc: c)
+        if let gradients {
+            attentionWeightGradients(p, tape: tape, dqkv: dqkv, dScores: dPAll, dGate: dGate, batch: batch, frames: t,
+                                     keys: keys, into: gradients, trained: trained)
         }
+        // dx = dqkv · Wqkv [rows, C]
+        Kernels.sgemm(m: rows, n: c, k: 3 * c, a: dqkv, lda: 3 * c, b: p.qkvWeight, ldb: c, beta: 0, c: dx, ldc: c)
         if let g = p.gate {
             // gate = ga (gb const − 1) + 2, ga = σ(s0), gb = σ(s1), s0/s1 = sums of 4 projections of x's head slice.
             var w0 = [Float](repeating: 0, count: d), w1 = [Float](repeating: 0, count: d)

@@ -82,11 +82,22 @@ enum Scratch: Hashable {
     /// Tape: conv layer `layer`'s output and its norm's `rstd`; the projection norm, positional conv input and
     /// encoder norm.
     case tapeConv(Int), tapeConvRstd(Int), projXhat, projRstd, posPre, encXhat, encRstd
+    /// Tape of a training forward: the input samples, the feature projection's and the positional conv's inputs.
+    case tapeSamples, projIn, posIn
+    /// Weight gradients: a GELU output or norm output rebuilt from the tape, a conv layer's rebuilt input (per
+    /// chunk), the conv stack's per-chunk gradient sums, the positional conv's packed weight gradient and im2col.
+    case wAct, wIn, wConvIn(Int), wConvGrad(Int), wPos, wPosCol
+    /// Dropout: the masks of the front end (tape), the dropped attention probabilities and a dropped block output
+    /// (forward), their backward twins.
+    case projMask, encMask, dropProbs, dropOut, bDropProbs, bDropOut, timeMask
 
     /// The buffers of one conv scratch set.
     enum ConvScratchPart: Hashable { case ping, pong, col, rstd, norm, winograd }
     /// The saved activations of one transformer layer.
-    enum LayerTapePart: Hashable { case qkv, probs, normAXhat, normARstd, ffPre, normBXhat, normBRstd, gateA, gateB }
+    enum LayerTapePart: Hashable {
+        case qkv, probs, normAXhat, normARstd, ffPre, normBXhat, normBRstd, gateA, gateB, attnIn, ctx
+        case attnMask, attnOutMask, actMask, ffOutMask
+    }
 }
 
 /// Scratch memory for one forward pass, sized once per (B, T) and reused by every layer.
@@ -139,7 +150,7 @@ extension SpeechEncoder {
         }
         tapeShape = nil
         splitRanges = nil
-        if depth != .frontEnd, batch >= 2, Dense.threads >= 2, !Dense.isSerial {
+        if depth != .frontEnd, !recordsWeightInputs, batch >= 2, Dense.threads >= 2, !Dense.isSerial {
             return try forwardSplittingBatch(input, batch: batch, samples: samples, lengths: lengths,
                                              keepConvFeatures: keepConvFeatures, keepHiddenStates: keepHiddenStates,
                                              taped: depth == .full)
@@ -215,7 +226,13 @@ extension SpeechEncoder {
         let t = config.frameCount(samples: samples)
         let frameLengths = lengths.map { $0.map { config.frameCount(samples: $0) } } ?? Array(repeating: t, count: batch)
         let (c, l, cc) = (config.hiddenSize, config.numLayers, config.convOutputDim)
-        let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t)
+        let weightInputs = recordsWeightInputs && depth == .full
+        let dropout = weightInputs ? dropoutRates.flatMap { $0.isActive ? $0 : nil } : nil  // training forwards only
+        let timeMasking = weightInputs && usesTimeMasking
+        let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t, weightInputs: weightInputs,
+                                                     dropout: dropout, timeMasking: timeMasking)
+        if let front, dropout != nil { drawDropoutMasks(front, rows: batch * t) }
+        let skipped = dropout.map { drawLayerDrop($0) } ?? []  // LayerDrop's skipped layers (training only)
         // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
         let keepAll = keepHiddenStates || depth == .frontEnd
         var hidden = [Float](repeating: 0, count: (keepAll ? l + 1 : 1) * batch * t * c)  // [L+1 or 1, B, T, C]
@@ -224,6 +241,7 @@ extension SpeechEncoder {
         input.withUnsafeBufferPointer { x in
             hidden.withUnsafeMutableBufferPointer { hs in
                 guard let x = x.baseAddress, let hs = hs.baseAddress else { return }
+                front?.samples?.update(from: x, count: batch * samples)
                 // [B, T, C'] conv features, then [B, T, C] projected.
                 let feat = ws.buffer(.feat, batch * t * cc)
                 // Clips in parallel, one chunk per thread with its own scratch (single-threaded GEMMs inside).
@@ -241,17 +259,23 @@ extension SpeechEncoder {
                         (hs + (b * t + frameLengths[b]) * c).update(repeating: 0, count: (t - frameLengths[b]) * c)
                     }
                 }
+                if let mask = front?.timeMask { applyTimeMask(mask, to: hs, batch: batch, frames: t, frameLengths: frameLengths) }
+                front?.posIn?.update(from: hs, count: batch * t * c)
                 positionalConv(hs, batch: batch, frames: t, ws: ws, pre: front?.posPre)
                 if !config.stableLayerNorm {
                     layerNorm(rows: batch * t, x: hs, norm: encoderNorm, y: hs, xhat: front?.encXhat, rstd: front?.encRstd)
                 }
+                if let mask = front?.encMask { Kernels.multiply(hs, by: mask, into: hs, count: batch * t * c) }
                 let bias = relativePositionBias(frames: t, ws: ws)
                 let keys = lengths == nil ? Array(repeating: t, count: batch) : frameLengths
                 for i in 0..<l {
                     let h = keepAll ? hs + (i + 1) * batch * t * c : hs
                     if keepAll { h.update(from: hs + i * batch * t * c, count: batch * t * c) }
+                    if skipped.indices.contains(i) && skipped[i] { continue }
+                    let tape = depth == .full ? layerTape(i, batch: batch, frames: t, weightInputs: weightInputs, dropout: dropout) : nil
+                    if let tape, dropout != nil { drawDropoutMasks(tape, batch: batch, frames: t) }
                     transformerLayer(layers[i], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws,
-                                     tape: depth == .full ? layerTape(i, batch: batch, frames: t) : nil)
+                                     tape: tape)
                 }
                 last.withUnsafeMutableBufferPointer { buf in
                     guard buf.count > 0, let out = buf.baseAddress else { return }  // empty: post-LN in place
@@ -271,7 +295,8 @@ extension SpeechEncoder {
         }
         if depth != .none {
             tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
-                                  frameLengths: frameLengths, depth: depth)
+                                  frameLengths: frameLengths, depth: depth, weightInputs: weightInputs, dropout: dropout,
+                                  timeMasked: timeMasking, skippedLayers: skipped)
         }
         return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: l + 1, frameLengths: frameLengths,
                                    hiddenStates: hidden, lastHiddenState: last,
@@ -291,9 +316,9 @@ extension SpeechEncoder {
     // MARK: - Stages
 
     /// Layer norm of `rows` rows of width C, recording `xhat`/`rstd` when given (the same arithmetic either way).
-    func layerNorm(rows: Int, x: UnsafePointer<Float>, norm: (weight: [Float], bias: [Float]), y: UnsafeMutablePointer<Float>,
+    func layerNorm(rows: Int, x: UnsafePointer<Float>, norm: Affine, y: UnsafeMutablePointer<Float>,
                    xhat: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?) {
-        Kernels.layerNorm(x: x, rows: rows, features: norm.weight.count, gamma: norm.weight, beta: norm.bias,
+        Kernels.layerNorm(x: x, rows: rows, features: norm.count, gamma: norm.weight, beta: norm.bias,
                           eps: config.layerNormEps, y: y, rstd: xhat == nil ? nil : rstd, xhat: rstd == nil ? nil : xhat)
     }
 
@@ -381,7 +406,7 @@ extension SpeechEncoder {
     /// pairwise update, so no E[z²] − E[z]² cancellation. One more pass applies the norm, its affine step and GELU
     /// as `gelu((z − mean) · γ·rstd + β)`: three passes over the layer's output (about 20 MB for wav2vec2's
     /// first layer on 3 s) instead of six with the tape's `columnNormalize` + `affineGelu`.
-    func convolveGroupNormGelu(_ cl: ConvLayer, norm: (weight: [Float], bias: [Float]), _ src: UnsafePointer<Float>,
+    func convolveGroupNormGelu(_ cl: ConvLayer, norm: Affine, _ src: UnsafePointer<Float>,
                                frames tOut: Int, conv z: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                                scratch: ConvScratch) {
         let cout = cl.cout
@@ -411,10 +436,7 @@ extension SpeechEncoder {
             center[c] = Float(mean[c])
             scale[c] = Float(Double(norm.weight[c]) / (m2[c] / Double(tOut) + 1e-5).squareRoot())
         }
-        norm.bias.withUnsafeBufferPointer { bias in
-            guard let bias = bias.baseAddress else { return }
-            Dense.centeredAffineGelu(z, rows: tOut, cols: cout, center: center, scale: scale, shift: bias, into: dst)
-        }
+        Dense.centeredAffineGelu(z, rows: tOut, cols: cout, center: center, scale: scale, shift: norm.bias, into: dst)
     }
 
     /// One conv layer without its norm: `src[T_in, C_in]` → `dst[T_out, C_out]` (+ bias), frames-major, by the
@@ -442,8 +464,10 @@ extension SpeechEncoder {
             layerNorm(rows: rows, x: feat, norm: norm, y: normed, xhat: tape?.projXhat, rstd: tape?.projRstd)
             src = UnsafePointer(normed)
         }
+        tape?.projIn?.update(from: src, count: rows * cc)
         Kernels.linear(x: src, rows: rows, inFeatures: cc, weight: projectionWeight, bias: projectionBias,
                        outFeatures: config.hiddenSize, y: out)
+        if let mask = tape?.projMask { Kernels.multiply(out, by: mask, into: out, count: rows * config.hiddenSize) }
     }
 
     /// WavLM's relative position bias `[H, T, T]` from `rel_attn_embed` (nil for other families).
@@ -456,21 +480,27 @@ extension SpeechEncoder {
         let logRange = Float(log(Double(config.maxBucketDistance) / Double(maxExact)))
         for q in 0..<t {
             for k in 0..<t {
-                let rel = k - q
-                var bucket = rel > 0 ? half : 0
-                let a = abs(rel)
-                if a < maxExact {
-                    bucket += a
-                } else {
-                    var v = logf(Float(a) / Float(maxExact))
-                    v = v / logRange
-                    v = v * Float(half - maxExact)
-                    bucket += min(Int(Float(maxExact) + v), half - 1)
-                }
+                let bucket = Self.relativeBucket(k - q, half: half, maxExact: maxExact, logRange: logRange)
                 for hh in 0..<h { out[(hh * t + q) * t + k] = table[bucket * h + hh] }
             }
         }
         return out
+    }
+
+    /// The `rel_attn_embed` row of relative position `rel` = key − query (WavLM's log-spaced buckets, half of them
+    /// for positive offsets).
+    static func relativeBucket(_ rel: Int, half: Int, maxExact: Int, logRange: Float) -> Int {
+        var bucket = rel > 0 ? half : 0
+        let a = abs(rel)
+        if a < maxExact {
+            bucket += a
+        } else {
+            var v = logf(Float(a) / Float(maxExact))
+            v = v / logRange
+            v = v * Float(half - maxExact)
+            bucket += min(Int(Float(maxExact) + v), half - 1)
+        }
+        return bucket
     }
 
     /// One transformer layer in place on `h[B, T, C]` (post-LN for base layouts, pre-LN for stable ones),
@@ -480,7 +510,7 @@ extension SpeechEncoder {
         let (c, f, nh, d) = (config.hiddenSize, config.intermediateSize, config.numHeads, config.headDim)
         let rows = batch * t
         let qkv = tape?.qkv ?? ws.buffer(.qkv, rows * 3 * c)  // [B, T, 3C]
-        let ctx = ws.buffer(.ctx, rows * c)                    // [B, T, C]
+        let ctx = tape?.ctx ?? ws.buffer(.ctx, rows * c)       // [B, T, C]
         let ff = ws.buffer(.ff, rows * f)                      // [B, T, F] GELU output
         let ffPre = tape?.ffPre ?? ff                            // [B, T, F] GELU input
         let gate = ws.buffer(.gate, rows * nh)                 // [B, T, H]
@@ -492,6 +522,7 @@ extension SpeechEncoder {
         } else {
             x = h
         }
+        tape?.attnIn?.update(from: x, count: rows * c)
         Kernels.linear(x: x, rows: rows, inFeatures: c, weight: p.qkvWeight, bias: p.qkvBias, outFeatures: 3 * c,
                        y: qkv)
         if let g = p.gate {
@@ -515,6 +546,7 @@ extension SpeechEncoder {
         let scale = 1 / Float(d).squareRoot()
         let probs = tape?.probs ?? ws.buffer(.scores, batch * nh * t * t)  // [B, H, T, T]
         let gated = p.gate != nil
+        let dropped = tape?.attnMask.map { _ in ws.buffer(.dropProbs, batch * nh * t * t) }  // [B, H, T, T] P ⊙ mask
         Dense.parallelWithSerialBLAS(batch * nh) { pairs in
             for bh in pairs {
                 let (b, hh) = (bh / nh, bh % nh)
@@ -532,12 +564,20 @@ extension SpeechEncoder {
                     }
                     Dense.softmax(row, count: nk)
                 }
-                Kernels.sgemm(m: t, n: d, k: nk, a: scores, lda: t, b: base + 2 * c + hh * d, ldb: 3 * c, beta: 0,
+                var weights = UnsafePointer(scores)  // what multiplies V: the probabilities, or their dropout
+                if let mask = tape?.attnMask, let dropped {
+                    let dst = dropped + bh * t * t, m = mask + bh * t * t
+                    for q in 0..<t { for k in 0..<nk { dst[q * t + k] = scores[q * t + k] * m[q * t + k] } }
+                    weights = UnsafePointer(dst)
+                }
+                Kernels.sgemm(m: t, n: d, k: nk, a: weights, lda: t, b: base + 2 * c + hh * d, ldb: 3 * c, beta: 0,
                               c: ctx + b * t * c + hh * d, ldc: c)
             }
         }
-        Kernels.linear(x: ctx, rows: rows, inFeatures: c, weight: p.outWeight, bias: p.outBias, outFeatures: c, y: h,
-                       accumulate: true)
+        addBranch(into: h, rows: rows, mask: tape?.attnOutMask, ws: ws) { y, accumulate in
+            Kernels.linear(x: ctx, rows: rows, inFeatures: c, weight: p.outWeight, bias: p.outBias, outFeatures: c, y: y,
+                           accumulate: accumulate)
+        }
         // The FFN's input: LN2(h) into x (pre-LN) or LN1(h) in place (post-LN).
         let ffIn: UnsafeMutablePointer<Float>
         if config.stableLayerNorm {
@@ -550,8 +590,11 @@ extension SpeechEncoder {
         Kernels.linear(x: ffIn, rows: rows, inFeatures: c, weight: p.ffInWeight, bias: p.ffInBias, outFeatures: f,
                        y: ffPre)
         Kernels.gelu(x: ffPre, y: ff, count: rows * f)
-        Kernels.linear(x: ff, rows: rows, inFeatures: f, weight: p.ffOutWeight, bias: p.ffOutBias, outFeatures: c,
-                       y: h, accumulate: true)
+        if let mask = tape?.actMask { Kernels.multiply(ff, by: mask, into: ff, count: rows * f) }
+        addBranch(into: h, rows: rows, mask: tape?.ffOutMask, ws: ws) { y, accumulate in
+            Kernels.linear(x: ff, rows: rows, inFeatures: f, weight: p.ffOutWeight, bias: p.ffOutBias, outFeatures: c,
+                           y: y, accumulate: accumulate)
+        }
         if !config.stableLayerNorm {
             layerNorm(rows: rows, x: h, norm: p.norm2, y: h, xhat: tape?.normBXhat, rstd: tape?.normBRstd)
         }

@@ -119,10 +119,8 @@ extension SpeechEncoder {
                            ws: SpeechWorkspace, pre: UnsafeMutablePointer<Float>?) {
         let rows = batch * t, c = spectra.channels
         let z = pre ?? ws.buffer(.posOut, rows * c)  // [B·T, C]
-        posConvBias.withUnsafeBufferPointer { bias in
-            overlapSave(UnsafePointer(h), batch: batch, frames: t, spectra: spectra, ws: ws, adjoint: false,
-                        into: z, bias: bias.baseAddress, accumulate: false)
-        }
+        overlapSave(UnsafePointer(h), batch: batch, frames: t, spectra: spectra, ws: ws, adjoint: false,
+                    into: z, bias: posConvBias, accumulate: false)
         Dense.addGelu(z, into: h, count: rows * c)
     }
 

@@ -6,8 +6,12 @@ import Foundation
 ///
 /// Only what the vector-Jacobian product to the input needs is kept: per conv layer the GELU input (or, after a
 /// norm, the normalised value and its `rstd`), per norm `xhat` and `rstd`, per transformer layer q/k/v, the
-/// attention probabilities, the FFN pre-activation and (WavLM) the gate terms. Weights are frozen, so nothing a
-/// weight gradient alone would need is kept. For a 3 s clip through a base model this is about 120 MB per clip.
+/// attention probabilities, the FFN pre-activation and (WavLM) the gate terms. For a 3 s clip through a base model
+/// this is about 120 MB per clip. A training forward (`trainingForward`) also keeps the inputs of the linear and
+/// convolution layers that weight gradients need and that cannot be rebuilt from the above (`weightInputs`): the
+/// input samples, the feature projection's input, the positional conv's input, and per layer the attention input
+/// and context (about 2·C more floats per frame and layer, +8 % for a base model); the normalised inputs of the
+/// feed-forward block are rebuilt from the saved `xhat`.
 extension SpeechEncoder {
     /// How much a recording forward kept.
     enum TapeDepth {
@@ -28,6 +32,14 @@ extension SpeechEncoder {
         var lengths: [Int]?
         var frameLengths: [Int]
         var depth: TapeDepth
+        /// Whether the tape also holds what weight gradients need (a `trainingForward`).
+        var weightInputs = false
+        /// The dropout the forward applied (its masks are on the tape), nil for none.
+        var dropout: DropoutRates?
+        /// Whether the forward applied SpecAugment time masking (its mask is on the tape).
+        var timeMasked = false
+        /// Per layer, whether LayerDrop skipped it (empty: none skipped).
+        var skippedLayers: [Bool] = []
     }
 
     /// One transformer layer's saved activations (pointers into `tapeSpace`).
@@ -45,6 +57,13 @@ extension SpeechEncoder {
         var normBXhat: UnsafeMutablePointer<Float>, normBRstd: UnsafeMutablePointer<Float>
         /// WavLM `[B, T, H]`: sigmoid of the gate's two projection sums.
         var gateA: UnsafeMutablePointer<Float>, gateB: UnsafeMutablePointer<Float>
+        /// Weight inputs only: `[B, T, C]` the attention input (the layer input for post-LN, its `layer_norm`
+        /// output for pre-LN) and the attention context (before `out_proj`).
+        var attnIn: UnsafeMutablePointer<Float>?, ctx: UnsafeMutablePointer<Float>?
+        /// Dropout masks (0 or 1/(1 − p); nil when that dropout is off): attention probabilities `[B, H, T, T]`,
+        /// the attention block's output `[B, T, C]`, the GELU output `[B, T, F]`, the FFN block's output `[B, T, C]`.
+        var attnMask: UnsafeMutablePointer<Float>?, attnOutMask: UnsafeMutablePointer<Float>?
+        var actMask: UnsafeMutablePointer<Float>?, ffOutMask: UnsafeMutablePointer<Float>?
     }
 
     /// The front end's saved activations (pointers into `tapeSpace`).
@@ -60,10 +79,19 @@ extension SpeechEncoder {
         /// `encoder.layer_norm`: `xhat [B·T, C]`, `rstd [B·T]` (after the positional conv for post-LN layouts,
         /// after the last layer for pre-LN ones).
         var encXhat: UnsafeMutablePointer<Float>, encRstd: UnsafeMutablePointer<Float>
+        /// Weight inputs only: the normalised input samples `[B, S]`, the feature projection's input `[B·T, C']`
+        /// (after its norm), the positional conv's input `[B·T, C]` (padding frames zeroed).
+        var samples: UnsafeMutablePointer<Float>?, projIn: UnsafeMutablePointer<Float>?, posIn: UnsafeMutablePointer<Float>?
+        /// Dropout masks `[B·T, C]` (nil when off): the feature projection's output (`feat_proj_dropout`) and the
+        /// encoder's input (`hidden_dropout`: after `encoder.layer_norm` for post-LN, after the positional conv for
+        /// pre-LN).
+        var projMask: UnsafeMutablePointer<Float>?, encMask: UnsafeMutablePointer<Float>?
+        /// SpecAugment `[B·T]`: 1 where the frame was replaced by `masked_spec_embed` (nil when off).
+        var timeMask: UnsafeMutablePointer<Float>?
     }
 
-    /// Layer tape `slot` for `batch` clips of `t` frames.
-    func layerTape(_ slot: Int, batch: Int, frames t: Int) -> LayerTape {
+    /// Layer tape `slot` for `batch` clips of `t` frames (with the weight inputs when `weightInputs`).
+    func layerTape(_ slot: Int, batch: Int, frames t: Int, weightInputs: Bool = false, dropout: DropoutRates? = nil) -> LayerTape {
         let (c, f, nh) = (config.hiddenSize, config.intermediateSize, config.numHeads)
         let rows = batch * t
         let s = tapeSpace
@@ -72,11 +100,18 @@ extension SpeechEncoder {
                          normAXhat: s.buffer(.layer(slot, .normAXhat), rows * c), normARstd: s.buffer(.layer(slot, .normARstd), rows),
                          ffPre: s.buffer(.layer(slot, .ffPre), rows * f),
                          normBXhat: s.buffer(.layer(slot, .normBXhat), rows * c), normBRstd: s.buffer(.layer(slot, .normBRstd), rows),
-                         gateA: s.buffer(.layer(slot, .gateA), gated ? rows * nh : 1), gateB: s.buffer(.layer(slot, .gateB), gated ? rows * nh : 1))
+                         gateA: s.buffer(.layer(slot, .gateA), gated ? rows * nh : 1), gateB: s.buffer(.layer(slot, .gateB), gated ? rows * nh : 1),
+                         attnIn: weightInputs ? s.buffer(.layer(slot, .attnIn), rows * c) : nil,
+                         ctx: weightInputs ? s.buffer(.layer(slot, .ctx), rows * c) : nil,
+                         attnMask: (dropout?.attention ?? 0) > 0 ? s.buffer(.layer(slot, .attnMask), batch * nh * t * t) : nil,
+                         attnOutMask: (dropout?.hidden ?? 0) > 0 ? s.buffer(.layer(slot, .attnOutMask), rows * c) : nil,
+                         actMask: (dropout?.activation ?? 0) > 0 ? s.buffer(.layer(slot, .actMask), rows * f) : nil,
+                         ffOutMask: (dropout?.hidden ?? 0) > 0 ? s.buffer(.layer(slot, .ffOutMask), rows * c) : nil)
     }
 
     /// The front-end tape for `batch` clips of `samples` samples (`t` frames).
-    func frontTape(batch: Int, samples: Int, frames t: Int) -> FrontTape {
+    func frontTape(batch: Int, samples: Int, frames t: Int, weightInputs: Bool = false, dropout: DropoutRates? = nil,
+                   timeMasking: Bool = false) -> FrontTape {
         let (c, cc) = (config.hiddenSize, config.convOutputDim)
         let s = tapeSpace
         var conv: [UnsafeMutablePointer<Float>] = [], rstd: [UnsafeMutablePointer<Float>] = []
@@ -87,7 +122,13 @@ extension SpeechEncoder {
         }
         return FrontTape(conv: conv, convRstd: rstd, projXhat: s.buffer(.projXhat, batch * t * cc),
                          projRstd: s.buffer(.projRstd, batch * t), posPre: s.buffer(.posPre, batch * t * c),
-                         encXhat: s.buffer(.encXhat, batch * t * c), encRstd: s.buffer(.encRstd, batch * t))
+                         encXhat: s.buffer(.encXhat, batch * t * c), encRstd: s.buffer(.encRstd, batch * t),
+                         samples: weightInputs ? s.buffer(.tapeSamples, batch * samples) : nil,
+                         projIn: weightInputs ? s.buffer(.projIn, batch * t * cc) : nil,
+                         posIn: weightInputs ? s.buffer(.posIn, batch * t * c) : nil,
+                         projMask: (dropout?.featureProjection ?? 0) > 0 ? s.buffer(.projMask, batch * t * c) : nil,
+                         encMask: (dropout?.hidden ?? 0) > 0 ? s.buffer(.encMask, batch * t * c) : nil,
+                         timeMask: timeMasking ? s.buffer(.timeMask, batch * t) : nil)
     }
 
     /// Floats a full tape takes for `batch` clips of `samples` samples (for memory planning and reports).
@@ -102,5 +143,14 @@ extension SpeechEncoder {
         }
         let perLayer = rows * (3 * c + 2 * c + 2 + f) + batch * nh * t * t + (config.family == .wavlm ? 2 * rows * nh : 0)
         return n + config.numLayers * perLayer
+    }
+
+    /// Floats a training forward's tape takes (`tapeFloats` plus the weight inputs) for `batch` clips of
+    /// `samples` samples.
+    public func trainingTapeFloats(batch: Int, samples: Int) -> Int {
+        let t = config.frameCount(samples: samples)
+        let (c, cc) = (config.hiddenSize, config.convOutputDim)
+        return tapeFloats(batch: batch, samples: samples) + batch * samples + batch * t * (cc + c)
+            + config.numLayers * 2 * batch * t * c
     }
 }

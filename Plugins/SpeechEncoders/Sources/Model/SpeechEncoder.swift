@@ -15,27 +15,41 @@ import Foundation
 /// let out = try enc.forward(samples, batch: 1, samples: samples.count)   // hidden states [L+1, B, T, C]
 /// let embedding = out.meanPooled(layer: out.layers - 1)                   // [B, C]
 /// ```
-/// Each stored field names the checkpoint tensor it came from. Weights are converted to Float32 at load and
-/// re-laid out once for the kernels (conv weights `[C_out, C_in, K]` become `[C_out, K, C_in]`, q/k/v are fused).
+/// Each stored field names the checkpoint tensor it came from. Weights are converted to Float32 at load and kept in
+/// `parameterStore` under their Hugging Face names and layouts, at fixed addresses (a fine-tuning optimiser writes
+/// them in place; see `SpeechEncoder+Parameters.swift`), q/k/v back to back so one GEMM projects all three. What
+/// the kernels read in another layout is derived from them (conv weights `[C_out, C_in, K]` as `[C_out, K, C_in]`,
+/// Winograd weights, the positional conv with weight norm applied and its FFT spectra) and re-derived by
+/// `refreshDerivedWeights` after the weights change.
 public final class SpeechEncoder: @unchecked Sendable {
     /// The architecture (config.json).
     public let config: SpeechEncoderConfig
     /// Input preparation (preprocessor_config.json).
     public let preprocessor: SpeechPreprocessorConfig
 
+    /// A norm's affine parameters (`weight` and `bias`, `count` values each), pointers into `parameterStore`.
+    struct Affine {
+        var weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>
+        var count: Int
+    }
+
     /// One conv layer of the feature encoder: `feature_extractor.conv_layers.{i}`.
     struct ConvLayer {
         var cin: Int, cout: Int, kernel: Int, stride: Int
-        /// `conv.weight` `[C_out, C_in, K]`, stored as `[C_out, K, C_in]`.
+        /// `conv.weight` re-laid out `[C_out, K, C_in]` for the kernels (derived from `source`; see
+        /// `refreshDerivedWeights`).
         var weight: [Float]
-        /// `conv.bias` `[C_out]` (when `conv_bias`).
+        /// `conv.bias` `[C_out]` (when `conv_bias`; a copy of `biasSource`).
         var bias: [Float]?
         /// `layer_norm.weight` / `.bias` `[C_out]`: GroupNorm(C_out, C_out) when `group`, LayerNorm when `layer`.
-        var norm: (weight: [Float], bias: [Float])?
+        var norm: Affine?
         /// True for the group-norm variant (normalise each channel over time).
         var groupNorm: Bool
         /// Winograd F(3, 2) weights of a stride-2, kernel-3 layer (`convolveWinograd`); nil for other shapes.
         var winograd: WinogradWeights?
+        /// `conv.weight` `[C_out, C_in, K]` and `conv.bias` `[C_out]` as the checkpoint holds them: the trained
+        /// parameters in `parameterStore` (nil only for a layer built by hand around given kernel weights).
+        var source: UnsafeMutablePointer<Float>? = nil, biasSource: UnsafeMutablePointer<Float>? = nil
 
         /// The layer as the kernel library describes a convolution (no padding, no dilation, one group).
         var geometry: Conv1dGeometry {
@@ -46,24 +60,38 @@ public final class SpeechEncoder: @unchecked Sendable {
         func inputLength(frames: Int) -> Int { (max(frames, 1) - 1) * stride + kernel }
     }
 
-    /// One transformer layer: `encoder.layers.{i}`.
+    /// One transformer layer: `encoder.layers.{i}` (pointers into `parameterStore`).
     struct Layer {
-        /// `attention.{q,k,v}_proj.weight` fused `[3C, C]`, and their biases `[3C]`.
-        var qkvWeight: [Float], qkvBias: [Float]
+        /// `attention.{q,k,v}_proj.weight` `[C, C]` each, stored back to back as one `[3C, C]` block (so one GEMM
+        /// projects all three), and their biases `[3C]`.
+        var qkvWeight: UnsafeMutablePointer<Float>, qkvBias: UnsafeMutablePointer<Float>
         /// `attention.out_proj.weight` `[C, C]`, `.bias` `[C]`.
-        var outWeight: [Float], outBias: [Float]
+        var outWeight: UnsafeMutablePointer<Float>, outBias: UnsafeMutablePointer<Float>
         /// `layer_norm.weight` / `.bias` `[C]`.
-        var norm1: (weight: [Float], bias: [Float])
+        var norm1: Affine
         /// `feed_forward.intermediate_dense.weight` `[F, C]`, `.bias` `[F]`.
-        var ffInWeight: [Float], ffInBias: [Float]
+        var ffInWeight: UnsafeMutablePointer<Float>, ffInBias: UnsafeMutablePointer<Float>
         /// `feed_forward.output_dense.weight` `[C, F]`, `.bias` `[C]`.
-        var ffOutWeight: [Float], ffOutBias: [Float]
+        var ffOutWeight: UnsafeMutablePointer<Float>, ffOutBias: UnsafeMutablePointer<Float>
         /// `final_layer_norm.weight` / `.bias` `[C]`.
-        var norm2: (weight: [Float], bias: [Float])
+        var norm2: Affine
         /// WavLM: `attention.gru_rel_pos_linear.weight` `[8, D]`, `.bias` `[8]`, `attention.gru_rel_pos_const` `[1, H, 1, 1]`.
-        var gate: (weight: [Float], bias: [Float], const: [Float])?
+        var gate: (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, const: UnsafeMutablePointer<Float>)?
     }
 
+    /// How the checkpoint stores `encoder.pos_conv_embed.conv`'s weight.
+    enum PositionalWeight {
+        /// Plain `weight` `[C, C/G, K]`.
+        case plain(UnsafeMutablePointer<Float>)
+        /// Weight norm over dims 0, 1: `g` `[1, 1, K]` and `v` `[C, C/G, K]`, `weight = g · v / ‖v‖` per tap (named
+        /// `weight_g`/`weight_v` or `parametrizations.weight.original0/1`, as the checkpoint had them).
+        case normalized(g: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>)
+    }
+
+    /// Every weight tensor under its Hugging Face name, at stable addresses (the optimiser writes through them).
+    let parameterStore: ParameterStore
+    /// The prefix the checkpoint's encoder tensors had (`""`, or `"wav2vec2."` etc. for task models).
+    let checkpointPrefix: String
     /// Scratch memory reused across calls (so one instance serves one thread at a time).
     let workspace = SpeechWorkspace()
     /// One workspace per sub-batch of a batch-split forward (see `forwardSplittingBatch`).
@@ -72,16 +100,18 @@ public final class SpeechEncoder: @unchecked Sendable {
     let tapeSpace = SpeechWorkspace()
     /// The shape of what `tapeSpace` holds after a recording forward (nil: nothing recorded).
     var tapeShape: TapeShape?
-    var convs: [ConvLayer] = []
+    var convs: [ConvLayer]
     /// `feature_projection.layer_norm.weight` / `.bias` `[C']` (absent for HuBERT with `feat_proj_layer_norm: false`).
-    var projectionNorm: (weight: [Float], bias: [Float])?
+    var projectionNorm: Affine?
     /// `feature_projection.projection.weight` `[C, C']`.
-    var projectionWeight: [Float] = []
+    var projectionWeight: UnsafeMutablePointer<Float>
     /// `feature_projection.projection.bias` `[C]`.
-    var projectionBias: [Float] = []
+    var projectionBias: UnsafeMutablePointer<Float>
+    /// `encoder.pos_conv_embed.conv`'s weight as the checkpoint stores it (the trained parameters).
+    var positionalWeight: PositionalWeight
     /// `encoder.pos_conv_embed.conv` weight after weight norm (`g * v / ||v||` over dims 0, 1), `[C, C/G, K]`
-    /// stored as `[C, K, C/G]`.
-    var posConvWeight: [Float] = [] { didSet { positionalSpectraCache.reset() } }
+    /// stored as `[C, K, C/G]` (derived from `positionalWeight`; see `refreshDerivedWeights`).
+    var posConvWeight: [Float] { didSet { positionalSpectraCache.reset() } }
     /// `posConvWeight`'s spectra for the FFT path, built on first use (see `PositionalConvSpectra`).
     let positionalSpectraCache: LazyPositionalSpectra
     /// Instances over the same weights, one per thread of a taped forward split across threads (each keeps its
@@ -90,15 +120,24 @@ public final class SpeechEncoder: @unchecked Sendable {
     /// After a taped forward split across `splitClones`: clone k holds clips `splitRanges[k]` (nil otherwise).
     var splitRanges: [Range<Int>]?
     /// `encoder.pos_conv_embed.conv.bias` `[C]`.
-    var posConvBias: [Float] = []
+    var posConvBias: UnsafeMutablePointer<Float>
     /// `encoder.layer_norm.weight` / `.bias` `[C]`.
-    var encoderNorm: (weight: [Float], bias: [Float]) = ([], [])
-    var layers: [Layer] = []
+    var encoderNorm: Affine
+    var layers: [Layer]
     /// WavLM: `encoder.layers.0.attention.rel_attn_embed.weight` `[buckets, H]`.
-    var relativeEmbedding: [Float]?
-
-    /// Tensor names (after the prefix) a checkpoint may hold that inference does not use.
-    static let ignoredNames = ["masked_spec_embed"]
+    var relativeEmbedding: UnsafeMutablePointer<Float>?
+    /// `masked_spec_embed` `[C]` when the checkpoint has it (SpecAugment's replacement frame; kept so a saved
+    /// state round-trips, unused by the forward).
+    var maskedSpecEmbed: UnsafeMutablePointer<Float>?
+    /// Whether forwards record what weight gradients need (set by `trainingForward`).
+    var recordsWeightInputs = false
+    /// The dropout training forwards apply (nil: none; see `SpeechEncoder+Dropout.swift`).
+    public var dropoutRates: DropoutRates?
+    /// The stream training forwards draw their dropout masks from, in a fixed order (seed it for reproducible runs).
+    public var dropoutGenerator = SeededGenerator(seed: 0)
+    /// Whether training forwards apply SpecAugment time masking (when the config asks for it and the checkpoint
+    /// has `masked_spec_embed`; see `SpeechEncoder+Dropout.swift`).
+    public var specAugment = false
 
     /// Loads `config.json`, `preprocessor_config.json` (optional) and the weights (`model.safetensors`, its shards
     /// through `model.safetensors.index.json`, or `pytorch_model.bin`) from `directory`.
@@ -116,100 +155,113 @@ public final class SpeechEncoder: @unchecked Sendable {
         positionalSpectraCache = LazyPositionalSpectra()
         // Task models (Wav2Vec2ForCTC, ...) store the encoder under "<model_type>."; bare models under "".
         let prefix = file.shape(of: "feature_extractor.conv_layers.0.conv.weight") != nil ? "" : "\(config.family.rawValue)."
+        checkpointPrefix = prefix
         let r = WeightReader(file: file, prefix: prefix)
+        let store = ParameterStore()
+        parameterStore = store
+        /// Reads tensor `name` into the store under that name.
+        func take(_ name: String, _ shape: [Int]) throws -> UnsafeMutablePointer<Float> {
+            store.add(name, shape: shape, values: try r.take(name, shape: shape))
+        }
+        func affine(_ stem: String, _ n: Int) throws -> Affine {
+            Affine(weight: try take(stem + ".weight", [n]), bias: try take(stem + ".bias", [n]), count: n)
+        }
         let c = config.hiddenSize
         // Conv feature encoder.
         var cin = 1
+        var convs: [ConvLayer] = []
         for i in 0..<config.convDim.count {
             let (cout, k) = (config.convDim[i], config.convKernel[i])
             let p = "feature_extractor.conv_layers.\(i)."
-            let w = try r.take(p + "conv.weight", shape: [cout, cin, k])
-            let bias = config.convBias ? try r.take(p + "conv.bias", shape: [cout]) : nil
+            let w = try take(p + "conv.weight", [cout, cin, k])
+            let bias = config.convBias ? try take(p + "conv.bias", [cout]) : nil
             let hasNorm = config.convLayerNorm || i == 0
-            let norm = hasNorm ? (try r.take(p + "layer_norm.weight", shape: [cout]), try r.take(p + "layer_norm.bias", shape: [cout])) : nil
-            let packed = Self.tapsMajor(w, cout: cout, cin: cin, k: k)
-            convs.append(ConvLayer(cin: cin, cout: cout, kernel: k, stride: config.convStride[i],
-                                   weight: packed, bias: bias, norm: norm, groupNorm: !config.convLayerNorm,
-                                   winograd: WinogradWeights(kernel: k, stride: config.convStride[i], cin: cin, cout: cout,
-                                                             weight: packed, bias: bias)))
+            let norm = hasNorm ? try affine(p + "layer_norm", cout) : nil
+            var layer = ConvLayer(cin: cin, cout: cout, kernel: k, stride: config.convStride[i], weight: [], bias: nil,
+                                  norm: norm, groupNorm: !config.convLayerNorm, winograd: nil, source: w, biasSource: bias)
+            Self.refresh(&layer)
+            convs.append(layer)
             cin = cout
         }
+        self.convs = convs
         // Feature projection.
         let cc = config.convOutputDim
-        if config.featureProjectionLayerNorm {
-            projectionNorm = (try r.take("feature_projection.layer_norm.weight", shape: [cc]),
-                              try r.take("feature_projection.layer_norm.bias", shape: [cc]))
-        }
-        projectionWeight = try r.take("feature_projection.projection.weight", shape: [c, cc])
-        projectionBias = try r.take("feature_projection.projection.bias", shape: [c])
+        projectionNorm = config.featureProjectionLayerNorm ? try affine("feature_projection.layer_norm", cc) : nil
+        projectionWeight = try take("feature_projection.projection.weight", [c, cc])
+        projectionBias = try take("feature_projection.projection.bias", [c])
         // Positional convolution (weight norm over dim 2, as torch.nn.utils.parametrizations.weight_norm(dim=2)).
         let (kp, cg) = (config.posConvKernel, c / config.posConvGroups)
         let pp = "encoder.pos_conv_embed.conv."
         let wShape = [c, cg, kp]
-        var posW: [Float]
         if r.has(pp + "weight") {
-            posW = try r.take(pp + "weight", shape: wShape)
+            positionalWeight = .plain(try take(pp + "weight", wShape))
         } else {
             let gName = r.has(pp + "weight_g") ? pp + "weight_g" : pp + "parametrizations.weight.original0"
             let vName = r.has(pp + "weight_v") ? pp + "weight_v" : pp + "parametrizations.weight.original1"
-            let g = try r.take(gName, shape: [1, 1, kp])
-            posW = try r.take(vName, shape: wShape)
-            for t in 0..<kp {
-                var ss: Float = 0
-                for o in 0..<c { for i in 0..<cg { let v = posW[(o * cg + i) * kp + t]; ss += v * v } }
-                let scale = g[t] / ss.squareRoot()
-                for o in 0..<c { for i in 0..<cg { posW[(o * cg + i) * kp + t] *= scale } }
-            }
+            positionalWeight = .normalized(g: try take(gName, [1, 1, kp]), v: try take(vName, wShape))
         }
-        posConvWeight = Self.tapsMajor(posW, cout: c, cin: cg, k: kp)
-        posConvBias = try r.take(pp + "bias", shape: [c])
-        encoderNorm = (try r.take("encoder.layer_norm.weight", shape: [c]), try r.take("encoder.layer_norm.bias", shape: [c]))
+        posConvWeight = Self.positionalWeightTapsMajor(positionalWeight, channels: c, groupWidth: cg, kernel: kp)
+        posConvBias = try take(pp + "bias", [c])
+        encoderNorm = try affine("encoder.layer_norm", c)
         // Transformer layers.
         let (f, h, d) = (config.intermediateSize, config.numHeads, config.headDim)
+        var layers: [Layer] = []
+        var relative: UnsafeMutablePointer<Float>?
         for i in 0..<config.numLayers {
             let p = "encoder.layers.\(i)."
-            func lin(_ name: String, _ out: Int, _ inp: Int) throws -> ([Float], [Float]) {
-                (try r.take(p + name + ".weight", shape: [out, inp]), try r.take(p + name + ".bias", shape: [out]))
+            func lin(_ name: String, _ out: Int, _ inp: Int) throws -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+                (try take(p + name + ".weight", [out, inp]), try take(p + name + ".bias", [out]))
             }
-            func norm(_ name: String) throws -> ([Float], [Float]) {
-                (try r.take(p + name + ".weight", shape: [c]), try r.take(p + name + ".bias", shape: [c]))
-            }
-            let (qw, qb) = try lin("attention.q_proj", c, c)
-            let (kw, kb) = try lin("attention.k_proj", c, c)
-            let (vw, vb) = try lin("attention.v_proj", c, c)
+            // q, k, v back to back in one block each for weights and biases (one fused projection GEMM).
+            let a = p + "attention."
+            let qkvW = store.addBlock([(a + "q_proj.weight", [c, c], try r.take(a + "q_proj.weight", shape: [c, c])),
+                                       (a + "k_proj.weight", [c, c], try r.take(a + "k_proj.weight", shape: [c, c])),
+                                       (a + "v_proj.weight", [c, c], try r.take(a + "v_proj.weight", shape: [c, c]))])
+            let qkvB = store.addBlock([(a + "q_proj.bias", [c], try r.take(a + "q_proj.bias", shape: [c])),
+                                       (a + "k_proj.bias", [c], try r.take(a + "k_proj.bias", shape: [c])),
+                                       (a + "v_proj.bias", [c], try r.take(a + "v_proj.bias", shape: [c]))])
             let (ow, ob) = try lin("attention.out_proj", c, c)
-            let (iw, ib) = try lin("feed_forward.intermediate_dense", f, c)
-            let (fw, fb) = try lin("feed_forward.output_dense", c, f)
-            var gate: ([Float], [Float], [Float])?
+            var gate: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?
             if config.family == .wavlm {
                 let (gw, gb) = try lin("attention.gru_rel_pos_linear", 8, d)
-                gate = (gw, gb, try r.take(p + "attention.gru_rel_pos_const", shape: [1, h, 1, 1]))
+                gate = (gw, gb, try take(p + "attention.gru_rel_pos_const", [1, h, 1, 1]))
                 if i == 0 {
-                    relativeEmbedding = try r.take(p + "attention.rel_attn_embed.weight", shape: [config.numBuckets, h])
+                    relative = try take(p + "attention.rel_attn_embed.weight", [config.numBuckets, h])
                 }
             }
-            layers.append(Layer(qkvWeight: qw + kw + vw, qkvBias: qb + kb + vb, outWeight: ow, outBias: ob,
-                                norm1: try norm("layer_norm"), ffInWeight: iw, ffInBias: ib,
-                                ffOutWeight: fw, ffOutBias: fb, norm2: try norm("final_layer_norm"), gate: gate))
+            let norm1 = try affine(p + "layer_norm", c)
+            let (iw, ib) = try lin("feed_forward.intermediate_dense", f, c)
+            let (fw, fb) = try lin("feed_forward.output_dense", c, f)
+            let norm2 = try affine(p + "final_layer_norm", c)
+            layers.append(Layer(qkvWeight: qkvW, qkvBias: qkvB, outWeight: ow, outBias: ob,
+                                norm1: norm1, ffInWeight: iw, ffInBias: ib,
+                                ffOutWeight: fw, ffOutBias: fb, norm2: norm2, gate: gate))
         }
-        try r.finish(ignoring: Self.ignoredNames)
+        self.layers = layers
+        relativeEmbedding = relative
+        maskedSpecEmbed = r.has("masked_spec_embed") ? try take("masked_spec_embed", [c]) : nil
+        try r.finish()
     }
 
-    /// A second instance over `other`'s weights (arrays shared copy-on-write, positional spectra shared) with its own
-    /// workspaces and tape: one thread's share of a split taped forward.
+    /// A second instance over `other`'s weights (the same parameter store, derived arrays shared copy-on-write,
+    /// positional spectra shared) with its own workspaces and tape: one thread's share of a split taped forward.
     init(sharingWeightsOf other: SpeechEncoder) {
         config = other.config
         preprocessor = other.preprocessor
+        parameterStore = other.parameterStore
+        checkpointPrefix = other.checkpointPrefix
         positionalSpectraCache = other.positionalSpectraCache
         convs = other.convs
         projectionNorm = other.projectionNorm
         projectionWeight = other.projectionWeight
         projectionBias = other.projectionBias
+        positionalWeight = other.positionalWeight
         posConvWeight = other.posConvWeight
         posConvBias = other.posConvBias
         encoderNorm = other.encoderNorm
         layers = other.layers
         relativeEmbedding = other.relativeEmbedding
+        maskedSpecEmbed = other.maskedSpecEmbed
     }
 
     /// `[C_out, C_in, K]` → `[C_out, K, C_in]`, so one output frame's receptive field is contiguous in a
@@ -220,16 +272,12 @@ public final class SpeechEncoder: @unchecked Sendable {
         return out
     }
 
-    /// Number of parameters held (for reports).
+    /// Number of parameters held (for reports): every checkpoint tensor, with weight norm's `g` folded into the
+    /// positional conv weight and `masked_spec_embed` (unused by the forward) left out.
     public var parameterCount: Int {
-        var n = projectionWeight.count + projectionBias.count + posConvWeight.count + posConvBias.count
-        n += encoderNorm.weight.count * 2 + (projectionNorm?.weight.count ?? 0) * 2 + (relativeEmbedding?.count ?? 0)
-        for cl in convs { n += cl.weight.count + (cl.bias?.count ?? 0) + (cl.norm?.weight.count ?? 0) * 2 }
-        for l in layers {
-            n += l.qkvWeight.count + l.qkvBias.count + l.outWeight.count + l.outBias.count + 4 * l.norm1.weight.count
-            n += l.ffInWeight.count + l.ffInBias.count + l.ffOutWeight.count + l.ffOutBias.count
-            n += (l.gate?.weight.count ?? 0) + (l.gate?.bias.count ?? 0) + (l.gate?.const.count ?? 0)
-        }
+        var n = parameterStore.tensors.reduce(0) { $0 + $1.count }
+        if case .normalized = positionalWeight { n -= config.posConvKernel }
+        if maskedSpecEmbed != nil { n -= config.hiddenSize }
         return n
     }
 }

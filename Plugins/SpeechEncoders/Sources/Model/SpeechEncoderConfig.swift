@@ -50,6 +50,17 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
     public var numBuckets: Int
     /// WavLM's `max_bucket_distance`.
     public var maxBucketDistance: Int
+    /// Training-time dropout probabilities: `hidden_dropout` (after each attention block, feed-forward block and
+    /// the encoder's input), `attention_dropout` (attention probabilities), `activation_dropout` (inside the
+    /// feed-forward block, after GELU), `feat_proj_dropout` (after the feature projection). Defaults as the
+    /// `transformers` config classes (0.1, 0.1, 0.1, 0.0).
+    public var hiddenDropout: Float, attentionDropout: Float, activationDropout: Float, featProjDropout: Float
+    /// `layerdrop`: the probability that a training forward skips a layer (default 0.1).
+    public var layerdrop: Float
+    /// SpecAugment along time (training only): `apply_spec_augment`, `mask_time_prob`, `mask_time_length`,
+    /// `mask_time_min_masks` (defaults true, 0.05, 10, 2). Masking along features (`mask_feature_prob`) is not
+    /// implemented.
+    public var applySpecAugment: Bool, maskTimeProb: Float, maskTimeLength: Int, maskTimeMinMasks: Int
 
     /// Per-head width (C / H).
     public var headDim: Int { hiddenSize / numHeads }
@@ -123,6 +134,21 @@ public struct SpeechEncoderConfig: Sendable, Equatable {
         posConvGroups = try int("num_conv_pos_embedding_groups", 16)
         stableLayerNorm = try bool("do_stable_layer_norm", false)
         featureProjectionLayerNorm = family == .hubert ? try bool("feat_proj_layer_norm", true) : true
+        // Training-only settings never stop a checkpoint from loading: a missing, null or out-of-range value takes the
+        // default (probabilities are clamped to [0, 1)).
+        func probability(_ key: String, _ def: Float) -> Float {
+            guard let p = json[key]?.doubleValue, p.isFinite else { return def }
+            return Float(min(max(p, 0), 0.999))
+        }
+        hiddenDropout = probability("hidden_dropout", 0.1)
+        attentionDropout = probability("attention_dropout", 0.1)
+        activationDropout = probability("activation_dropout", 0.1)
+        featProjDropout = probability("feat_proj_dropout", 0.0)
+        layerdrop = probability("layerdrop", 0.1)
+        maskTimeProb = probability("mask_time_prob", 0.05)
+        applySpecAugment = json["apply_spec_augment"]?.boolValue ?? true
+        maskTimeLength = max(json["mask_time_length"]?.intValue ?? 10, 1)
+        maskTimeMinMasks = max(json["mask_time_min_masks"]?.intValue ?? 2, 0)
         numBuckets = try int("num_buckets", 320)
         maxBucketDistance = try int("max_bucket_distance", 800)
         try activation("hidden_act")
