@@ -117,7 +117,7 @@ final class FineTunePipelineTests: XCTestCase {
         XCTAssertEqual(cost, Double(4 * 4 * parameters), "weights, gradients and two moments of every trained weight")
         XCTAssertNoThrow(try runner.checkTrainingMemory(encoder, group: "words", available: 1e12))
         XCTAssertThrowsError(try runner.checkTrainingMemory(encoder, group: "words", available: 1e5)) {
-            XCTAssertTrue("\($0)".contains("lower training.batchSize or the encoder's max_tokens"), "\($0)")
+            XCTAssertTrue("\($0)".contains("lower training.batchSize (training.gradientAccumulation keeps the effective batch) or the encoder's max_tokens"), "\($0)")
         }
         let tooDeep = try spec(manifest, fineTune: #"{"layers": "top-5"}"#)
         XCTAssertThrowsError(try PipelineRunner(spec: tooDeep, host: host, store: try FeatureStore(path: dir + "/s.sqlite")).run()) {

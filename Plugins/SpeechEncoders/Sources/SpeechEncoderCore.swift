@@ -185,7 +185,15 @@ final class SpeechEncoderCore: @unchecked Sendable {
     }
 
     /// Every weight as a safetensors file under the checkpoint's names.
-    func saveState() -> [UInt8] { encoder.safetensors() }
+    func saveState() -> [UInt8] {
+        guard scope != nil else { return encoder.safetensors() }
+        // Where the dropout / SpecAugment / LayerDrop stream stands, so training resumed from this state draws what
+        // the uninterrupted run would have.
+        return encoder.safetensors(metadata: [Self.dropoutStateKey: encoder.dropoutGenerator.state.map { String($0, radix: 16) }.joined(separator: ",")])
+    }
+
+    /// The safetensors metadata key of the training stream's state.
+    static let dropoutStateKey = "emokit.dropout_state"
 
     /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture and storage).
     func loadState(_ bytes: [UInt8]) throws {
@@ -195,32 +203,44 @@ final class SpeechEncoderCore: @unchecked Sendable {
         defer { lock.unlock() }
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
-            try encoder.load(weights: try SafeTensorsFile(path: path))
+            let file = try SafeTensorsFile(path: path)
+            try encoder.load(weights: file)
+            if let words = file.metadata[Self.dropoutStateKey]?.split(separator: ",").compactMap({ UInt64($0, radix: 16) }),
+               words.count == 4 {
+                encoder.dropoutGenerator.state = words
+            }
         } catch {
             throw ComponentError.invalidInput(component: id, message: "saved state is not this encoder's weights: \(error)")
         }
     }
 
     /// What fine-tuning costs in memory, for a host to estimate before training (null when frozen):
-    /// `fixed_bytes` (weights, their gradients and an Adam-style optimiser's two moments for the trained ones) and
-    /// `bytes_per_token`: per frame (20 ms) of a batch padded to `max_tokens` frames, what a training forward's
-    /// tape keeps (`trainingTapeFloats` at `max_seconds`, divided by its frames; attention probabilities grow with
-    /// the clip's length, so a shorter `max_seconds` gives a tighter estimate), plus the backward's scratch.
+    /// `fixed_bytes` (weights, their gradients and an Adam-style optimiser's two moments for the trained ones), and per
+    /// clip of T frames `bytes_per_token · T + bytes_per_token_squared · T²`: what a training forward's tape keeps
+    /// (`trainingTapeFloats`, whose attention probabilities grow with T²; the two coefficients are solved from the
+    /// tape at `max_seconds` and at half of it) plus the backward's scratch. `tokens_per_second` turns a clip length
+    /// into T; `max_tokens` is T at `max_seconds`.
     var trainingMemory: JSONValue {
         guard let scope else { return .null }
         let all = encoder.parameters.reduce(0) { $0 + $1.count }
         let trained = encoder.parameters(in: scope).reduce(0) { $0 + $1.count }
-        let frames = max(1, encoder.config.frameCount(samples: maxSamples))
         let (c, f, h) = (encoder.config.hiddenSize, encoder.config.intermediateSize, encoder.config.numHeads)
-        let scratch = 4 * c + 2 * f + 2 * h * frames  // the backward's per-row buffers, one layer at a time
-        let perFrame = encoder.trainingTapeFloats(batch: 1, samples: maxSamples) / frames + scratch
-        return ["fixed_bytes": .number(Double(4 * (all + 3 * trained))), "bytes_per_token": .number(Double(4 * perFrame)),
-                "max_tokens": .number(Double(frames)), "token": "frame of 20 ms, at max_seconds"]
+        func tape(_ samples: Int) -> (t: Double, floats: Double) {
+            (Double(max(1, encoder.config.frameCount(samples: samples))), Double(encoder.trainingTapeFloats(batch: 1, samples: samples)))
+        }
+        let (t1, f1) = tape(maxSamples), (t2, f2) = tape(maxSamples / 2)
+        let squared = t1 == t2 ? 0 : max(0, (f1 / t1 - f2 / t2) / (t1 - t2))
+        let linear = max(0, f1 / t1 - squared * t1)
+        return ["fixed_bytes": .number(Double(4 * (all + 3 * trained))),
+                "bytes_per_token": .number(4 * (linear + Double(4 * c + 2 * f))),  // + the backward's per-row buffers
+                "bytes_per_token_squared": .number(4 * (squared + Double(2 * h))),
+                "max_tokens": .number(t1), "tokens_per_second": .number(t1 * 16_000 / Double(maxSamples)),
+                "token": "frame of 20 ms"]
     }
 
     var resolvedDescription: JSONValue {
         var out: [String: JSONValue] = ["config": resolvedConfig, "outputs": .array([
-            .object(["name": "embedding", "shape": .array(["B", .number(Double(encoder.config.hiddenSize))])]),
+            .object(["name": "embedding", "dims": .array(["B", .number(Double(encoder.config.hiddenSize))])]),
         ]), "model": .object(["family": .string(family.rawValue), "layers": .number(Double(encoder.config.numLayers)),
                               "parameters": .number(Double(encoder.parameterCount))])]
         if scope != nil { out["training_memory"] = trainingMemory }

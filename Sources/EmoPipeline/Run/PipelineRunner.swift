@@ -323,18 +323,27 @@ public final class PipelineRunner {
     }
 
     /// Estimates the memory fine-tuning `encoder` takes at the spec's batch size (the component's own
-    /// `training_memory` in its description: fixed bytes plus bytes per token of a batch padded to its longest
-    /// text), logs it, and refuses before training when it exceeds the memory this machine has available.
+    /// `training_memory` in its description: fixed bytes plus, per row, `bytes_per_token · T` and, where attention
+    /// grows with the square of the length, `bytes_per_token_squared · T²`, with T its `max_tokens` — or, for an audio
+    /// group with `audio.duration`, that duration × `tokens_per_second`), logs it, and refuses before training when it
+    /// exceeds the memory this machine has available.
     func checkTrainingMemory(_ encoder: LoadedComponent, group: String, available: Double? = PipelineRunner.availableMemoryBytes()) throws {
         let cost = encoder.resolvedDescription["training_memory"]
         guard let fixed = cost?["fixed_bytes"]?.doubleValue, let perToken = cost?["bytes_per_token"]?.doubleValue,
-              let tokens = cost?["max_tokens"]?.doubleValue else { return }
+              let maxTokens = cost?["max_tokens"]?.doubleValue else { return }
+        var tokens = maxTokens
+        if let perSecond = cost?["tokens_per_second"]?.doubleValue, let seconds = spec.audio.duration {
+            tokens = min(maxTokens, (seconds * perSecond).rounded(.up))
+        }
+        let squared = cost?["bytes_per_token_squared"]?.doubleValue ?? 0
         let batch = Double(spec.training.batchSize)
-        let estimate = fixed + perToken * batch * tokens
+        let estimate = fixed + batch * (perToken * tokens + squared * tokens * tokens)
+        let unit = cost?["tokens_per_second"] == nil ? "tokens" : "frames"
         func gb(_ b: Double) -> String { String(format: "%.2f GB", b / 1e9) }
-        log("group \(group): fine-tuning \(encoder.info.id) needs about \(gb(estimate)) at batch \(Int(batch)) × up to \(Int(tokens)) tokens (\(gb(fixed)) weights, gradients and optimiser moments)")
+        log("group \(group): fine-tuning \(encoder.info.id) needs about \(gb(estimate)) at batch \(Int(batch)) × up to \(Int(tokens)) \(unit) (\(gb(fixed)) weights, gradients and optimiser moments)")
         if let available, estimate > available {
-            throw RunError.unsupported("fine-tuning \(encoder.info.id) (group '\(group)') needs an estimated \(gb(estimate)) at batch \(Int(batch)) × \(Int(tokens)) tokens, more than the \(gb(available)) this machine has available: lower training.batchSize or the encoder's max_tokens (activation checkpointing is not implemented yet)")
+            let knob = unit == "frames" ? "audio.duration (or the encoder's max_seconds)" : "the encoder's max_tokens"
+            throw RunError.unsupported("fine-tuning \(encoder.info.id) (group '\(group)') needs an estimated \(gb(estimate)) at batch \(Int(batch)) × \(Int(tokens)) \(unit), more than the \(gb(available)) this machine has available: lower training.batchSize (training.gradientAccumulation keeps the effective batch) or \(knob)")
         }
     }
 

@@ -226,9 +226,9 @@ extension SpeechEncoder {
 
     /// A safetensors file of every weight under the checkpoint's names (a task model's heads are not part of the
     /// encoder and are not written).
-    public func safetensors() -> [UInt8] {
+    public func safetensors(metadata: [String: String] = [:]) -> [UInt8] {
         var writer = SafeTensorsWriter()
-        writer.metadata = ["format": "pt"]
+        writer.metadata = metadata.merging(["format": "pt"]) { _, pt in pt }
         for t in huggingFaceTensors() { writer.add(t.name, shape: t.shape, values: t.values) }
         return writer.serialized()
     }
