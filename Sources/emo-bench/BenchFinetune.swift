@@ -189,7 +189,7 @@ struct BenchFinetune: AsyncParsableCommand {
         let before = PeakMemory.residentMegabytes() ?? .nan
         let host = PluginHost.standard()
         let encoder = try host.instantiate(id: component, config: ["model": .string(folder), "pooling": "mean",
-                                                                   "fine_tune": "all", "seed": 0])
+                                                                   "fine_tune": "all", "seed": 0, "dropout": false])
         let (ours, trainLoss) = try timeSteps(host: host, encoder: encoder, width: 768, labels: labels, classes: classes,
                                               encoderRate: 3e-5) { rows in try rows.map { .array(try NDArray(shape: [samples], data: clips[$0])) } }
         let peak = PeakMemory.megabytes() ?? .nan
@@ -197,7 +197,7 @@ struct BenchFinetune: AsyncParsableCommand {
             ? .missing("--no-peer")
             : ReferencePeer.run("bench_finetune_speech.py", arguments: ["--model", folder, "--clips", clipFile, "--batch", "\(batch)",
                                                                         "--steps", "\(steps)", "--threads", "\(threads)"])
-        try report(model: "\(name) (random weights) fine-tuned (transformer, feature encoder frozen, its dropouts; no layerdrop or time masking) + mean pooling + linear head, AdamW, clip 1.0",
+        try report(model: "\(name) (random weights) fine-tuned (transformer, feature encoder frozen; no dropout, layerdrop or time masking on either side) + mean pooling + linear head, AdamW, clip 1.0",
                    batches: "\(steps) timed steps of \(batch) RAVDESS clips of \(seconds) s (after one warm-up step), \(threads) threads per side",
                    ours: ours, peak: peak, before: before, trainLoss: trainLoss, peer: peer)
     }

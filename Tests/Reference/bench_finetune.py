@@ -8,12 +8,11 @@ AutoModel in train mode, dropout 0.1) + masked mean pooling + nn.Linear(384, 5),
 Batches are the texts EmoKit wrote (--texts), else the first batch·(steps + 1) MELD train utterances (5 classes) in file order, padded to the longest in
 each batch (max 128 tokens); the first step is a warm-up. A step is tokenisation + forward + backward + clip +
 update. Prints one JSON object: seconds per step (median, and each), peak resident memory of the process
-(ru_maxrss) and the resident memory before the model was loaded.
+(VmHWM) and the resident memory before the model was loaded.
 """
 import argparse
 import json
 import os
-import resource
 import statistics
 import time
 
@@ -70,7 +69,7 @@ def main():
     print(json.dumps({"torch": torch.__version__, "transformers": transformers.__version__, "threads": args.threads,
                       "step_seconds": times, "median_s": statistics.median(times), "tokens": tokens,
                       "train_loss": statistics.mean(losses), "losses": losses,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "peak_rss_mb": rss_mb("VmHWM"),
                       "rss_before_model_mb": before}))
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peer side of `emo bench finetune --speech MODEL`: training steps of a wav2vec2-family encoder fine-tuned end to
-end (transformers in train mode: its hidden/attention/activation dropouts; feature encoder frozen as
-`freeze_feature_encoder()`; layerdrop and SpecAugment time masking off, as on EmoKit's side) + mean pooling over
+end (transformers in train mode; feature encoder frozen as `freeze_feature_encoder()`; dropouts, layerdrop and
+SpecAugment time masking all off, as on EmoKit's side (`dropout: false`), so both sides compute the same function) + mean pooling over
 frames + nn.Linear(C, K), cross-entropy, AdamW (encoder lr 3e-5, head 1e-3, weight decay 0.01), clip_grad_norm_ 1.0:
 the same checkpoint, clips, batches and threads as EmoKit's side.
 
@@ -11,11 +11,10 @@ the same checkpoint, clips, batches and threads as EmoKit's side.
 CLIPS.json (written by emo bench finetune): {"samples": S, "clips": B·(steps+1) lists of S floats (16 kHz, already
 cropped/padded and normalised), "labels": [...], "classes": K}. The first step is a warm-up. A step is forward,
 backward, clip and update. Prints one JSON object: seconds per step (median, and each), peak resident memory of the
-process (ru_maxrss) and the resident memory before the model was loaded.
+process (VmHWM) and the resident memory before the model was loaded.
 """
 import argparse
 import json
-import resource
 import statistics
 import time
 
@@ -42,9 +41,9 @@ def main():
     labels = torch.tensor([int(v) for v in given["labels"]])
     before = rss_mb()
     config = AutoConfig.from_pretrained(args.model)
-    config.layerdrop = 0.0
-    config.mask_time_prob = 0.0
-    config.mask_feature_prob = 0.0
+    for key in ("layerdrop", "mask_time_prob", "mask_feature_prob", "hidden_dropout", "attention_dropout",
+                "activation_dropout", "feat_proj_dropout"):
+        setattr(config, key, 0.0)
     encoder = AutoModel.from_pretrained(args.model, config=config)
     encoder.freeze_feature_encoder()
     head = torch.nn.Linear(config.hidden_size, int(given["classes"]))
@@ -70,7 +69,7 @@ def main():
                       "step_seconds": times, "median_s": statistics.median(times),
                       "train_loss": statistics.mean(losses), "losses": losses,
                       "trained_parameters": sum(q.numel() for q in trained),
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "peak_rss_mb": rss_mb("VmHWM"),
                       "rss_before_model_mb": before}))
 
 

@@ -235,7 +235,7 @@ def main():
 
 def bench(argv):
     import argparse
-    import resource
+    from reference_common import rss_mb
     import time
 
     import transformers
@@ -300,7 +300,7 @@ def bench(argv):
         occ_cpu_runs.append(time.process_time() - c0)
     median = lambda v: float(np.median(v))
     ig_s, ig_cpu, occ_s, occ_cpu = median(ig_runs), median(ig_cpu_runs), median(occ_runs), median(occ_cpu_runs)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = rss_mb("VmHWM")  # not ru_maxrss: it survives exec and can report the EmoKit parent's peak
     if args.save:
         ig_attr[0].detach().numpy().astype("<f4").tofile(os.path.join(args.save, "ig_attr.f32"))
         occ_attr[0].detach().numpy().astype("<f4").tofile(os.path.join(args.save, "occlusion_attr.f32"))

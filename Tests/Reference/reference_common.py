@@ -14,11 +14,15 @@ FIXTURES = os.path.join(ROOT, "Tests", "HandcraftedTests", "Fixtures")
 MELD_CLASSES = ["anger", "joy", "neutral", "sadness", "surprise"]  # Study B's five
 
 
-def rss_mb():
-    """This process's resident memory now, in MB (VmRSS)."""
+def rss_mb(field="VmRSS"):
+    """This process's resident memory now (VmRSS), or its peak with field="VmHWM", in MB.
+
+    The peak is read from /proc, not getrusage: ru_maxrss survives exec, so a peer started by a large EmoKit process
+    reports EmoKit's peak when its own is smaller (the forked child briefly shares the parent's whole resident set).
+    """
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
