@@ -18,7 +18,7 @@ final class ConvFastPathTests: XCTestCase {
             for withBias in [false, true] {
                 let w = (0..<(cout * 3 * cin)).map { _ in (2 * rng.nextUniform() - 1) / Float(cin).squareRoot() }  // [C_out, 3, C_in]
                 let bias = withBias ? (0..<cout).map { _ in (2 * rng.nextUniform() - 1) } : nil
-                guard let wino = SpeechEncoder.WinogradWeights(kernel: 3, stride: 2, cin: cin, cout: cout, weight: w, bias: bias) else {
+                guard let wino = SpeechEncoder.WinogradWeights(kernel: 3, stride: 2, inChannels: cin, outChannels: cout, packedWeight: w, bias: bias) else {
                     return XCTFail("stride-2 kernel-3 layer got no Winograd weights")
                 }
                 let cl = SpeechEncoder.ConvLayer(cin: cin, cout: cout, kernel: 3, stride: 2, weight: w, bias: bias, norm: nil,

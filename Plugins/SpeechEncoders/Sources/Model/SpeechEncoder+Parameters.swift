@@ -194,8 +194,8 @@ extension SpeechEncoder {
         let src = Array(UnsafeBufferPointer(start: source, count: layer.cout * layer.cin * layer.kernel))
         layer.weight = tapsMajor(src, cout: layer.cout, cin: layer.cin, k: layer.kernel)
         layer.bias = layer.biasSource.map { Array(UnsafeBufferPointer(start: $0, count: layer.cout)) }
-        layer.winograd = WinogradWeights(kernel: layer.kernel, stride: layer.stride, cin: layer.cin, cout: layer.cout,
-                                         weight: layer.weight, bias: layer.bias)
+        layer.winograd = WinogradWeights(kernel: layer.kernel, stride: layer.stride, inChannels: layer.cin, outChannels: layer.cout,
+                                         packedWeight: layer.weight, bias: layer.bias)
     }
 
     /// The positional conv's effective weight `[C, K, C/G]` (taps-major) from how the checkpoint stores it.
