@@ -3,7 +3,7 @@
 # SECONDS (default 20) from its seed corpus Fuzz/corpus/<target>, and prints executions and findings per target.
 #
 # One libFuzzer process at a time (libFuzzer's default: no -jobs/-workers, so no forked workers), RSS limit
-# 2048 MB, 10 s per input. New inputs go to $SCRATCH/fuzz-corpus/<target> (the committed seeds are only read), the
+# 2048 MB, 10 s per input, the target's dictionary from Fuzz/dict when there is one. New inputs go to $SCRATCH/fuzz-corpus/<target> (the committed seeds are only read), the
 # logs to $SCRATCH/fuzz-logs/<target>.log and every crash/timeout/oom/leak input to $SCRATCH/fuzz-findings/<target>/.
 # Exit status 1 when any target has a finding. EMO_FUZZ_FLAGS adds libFuzzer flags (e.g. -seed=1).
 set -euo pipefail
@@ -19,11 +19,14 @@ total_findings=0
 for t in "${targets[@]}"; do
     work="$scratch/fuzz-corpus/$t" findings="$scratch/fuzz-findings/$t" log="$scratch/fuzz-logs/$t.log"
     mkdir -p "$work" "$findings" "$(dirname "$log")"
+    case "$t" in manifest-*) dict=manifest ;; bundle*) dict=bundle ;; *) dict=$t ;; esac
+    dictflag=()
+    [ -f "Fuzz/dict/$dict.dict" ] && dictflag=(-dict="Fuzz/dict/$dict.dict")
     before=$(find "$findings" -type f | wc -l)
     start=$(date +%s)
     # shellcheck disable=SC2086
     "$bin" "$t" "$work" "Fuzz/corpus/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-        -print_final_stats=1 -artifact_prefix="$findings/" ${EMO_FUZZ_FLAGS:-} >"$log" 2>&1 || true
+        -print_final_stats=1 -artifact_prefix="$findings/" "${dictflag[@]}" ${EMO_FUZZ_FLAGS:-} >"$log" 2>&1 || true
     took=$(( $(date +%s) - start ))
     stat() { grep -m1 "^stat::$1:" "$log" | awk '{print $2}'; }
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
