@@ -19,5 +19,6 @@ libfuzzer="$runtime/libclang_rt.fuzzer_no_main-$arch.a"
 EMOKIT_FUZZ=1 swift build -c debug --scratch-path "$scratch" --product emo-fuzz \
     -Xswiftc -sanitize=address \
     -Xswiftc -sanitize-coverage=edge,indirect-calls,trace-cmp,inline-8bit-counters,pc-table \
-    -Xlinker --whole-archive -Xlinker "$libfuzzer" -Xlinker --no-whole-archive -Xlinker -lstdc++ >&2
+    -Xlinker --whole-archive -Xlinker "$libfuzzer" -Xlinker --no-whole-archive -Xlinker -lstdc++ 2>&1 \
+    | grep -v "Cannot export local symbol '__asan" >&2   # gold's note on every ASan helper under --export-dynamic
 echo "$scratch/debug/emo-fuzz"

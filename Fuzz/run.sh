@@ -12,6 +12,9 @@ seconds=${1:-20}
 [ $# -gt 0 ] && shift
 scratch=${EMO_FUZZ_SCRATCH:-.build-fuzz}
 bin=$(bash Fuzz/build.sh)
+# Swift's own crash backtracer reads the crashed thread's stack from a helper thread, which the address sanitizer
+# reports as a stack-buffer-underflow (and which can hang the run): libFuzzer and ASan print the stack instead.
+export SWIFT_BACKTRACE=enable=no
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <("$bin" --list | cut -f1)
 printf '%-15s %6s %11s %8s %6s %6s %7s %6s %8s %s\n' target secs executions exec/s cov ft corpus new rss_mb findings
