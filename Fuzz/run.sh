@@ -15,6 +15,8 @@ bin=$(bash Fuzz/build.sh)
 # Swift's own crash backtracer reads the crashed thread's stack from a helper thread, which the address sanitizer
 # reports as a stack-buffer-underflow (and which can hang the run): libFuzzer and ASan print the stack instead.
 export SWIFT_BACKTRACE=enable=no
+# Leaks that are not EmoKit's (swift-foundation, libvorbis, Swift globals): Fuzz/lsan.supp.
+export LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <("$bin" --list | cut -f1)
 printf '%-15s %6s %11s %8s %6s %6s %7s %6s %8s %s\n' target secs executions exec/s cov ft corpus new rss_mb findings

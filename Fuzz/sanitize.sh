@@ -17,15 +17,17 @@ EMOKIT_FUZZ=1 swift build --build-tests "${flags[@]}"
 filters=(
     'EmoCoreTests\.'
     'EmoModelsTests\.'
-    'EmoMediaTests\.(BadInputTests|DecoderReferenceTests|ResamplerTests|ClipProcessingTests)'
+    'EmoMediaTests\.(BadInputTests|HostileHeaderTests|DecoderReferenceTests|ResamplerTests|ClipProcessingTests)'
     'EmoRuntimeTests\.RegistryParsingTests'
     'EmoTensorTests\.ParameterStateTests'
     'EmoPipelineTests\.(SpecTests|CorporaTests|CorporaSpecTests|ScalingTests|BundleLoadingTests)'
 )
 args=()
 for f in "${filters[@]}"; do args+=(--filter "$f"); done
-# Leak checking stays on (a report fails the run like any other sanitizer error), and an allocation over 4 GB is an
-# error too: ASan's allocator would otherwise reserve, untouched, what a plain build fails to allocate (a header's
-# lying frame count). Swift's backtracer is off: it reads a crashed thread's stack in a way ASan reports.
-SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0:max_allocation_size_mb=4096} \
+# An allocation over 4 GB is an error: ASan's allocator would otherwise reserve, untouched, what a plain build fails
+# to allocate (a header's lying frame count). Leak checking is off here: XCTest on Linux leaks its own test-case
+# objects, and every test allocation has XCTest frames, so no suppression can tell them apart; the fuzzer checks
+# leaks per input instead (Fuzz/run.sh). Swift's backtracer is off: it reads a crashed thread's stack in a way ASan
+# reports.
+SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=0:max_allocation_size_mb=4096} \
     EMOKIT_FUZZ=1 swift test --skip-build "${flags[@]}" "${args[@]}"

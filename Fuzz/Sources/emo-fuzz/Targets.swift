@@ -29,7 +29,7 @@ struct FuzzTarget: Sendable {
         FuzzTarget(name: "manifest-csv", summary: "a corpus manifest .csv / .tsv and a MELD annotation CSV: CorpusLoader.load",
                    run: manifestCSV),
         FuzzTarget(name: "manifest-jsonl", summary: "a corpus manifest .jsonl: CorpusLoader.load", run: manifestJSONL),
-        FuzzTarget(name: "media", summary: "a media file: container sniffer, RIFF/AIFF chunk walk, libsndfile decode + resampling",
+        FuzzTarget(name: "media", summary: "a media file: sniffer, RIFF/AIFF chunk walk, libsndfile decode, rate check, resampling",
                    run: media),
         FuzzTarget(name: "spec", summary: "a pipeline spec: PipelineSpec.parse (decode, unknown keys, validate), corpus options",
                    run: spec),
@@ -98,15 +98,13 @@ private func manifestJSONL(_ data: Data) {
     }
 }
 
-/// What `MediaDecoder.decodeNative` does for libsndfile containers (sniff, chunk walk, decode), then the resampling
-/// `MediaDecoder.decode` applies; the libavformat fallback is left out (ffmpeg is not EmoKit's parser).
+/// `MediaDecoder.decodeNative` without its libavformat fallback (sniff, chunk walk, libsndfile decode and downmix,
+/// sample-rate check), then the resampling to 16 kHz that `MediaDecoder.decode` applies.
 private func media(_ data: Data) {
     let head = Array(data.prefix(64 * 1024))
-    let kind = ContainerSniffer.kind(of: head)
-    _ = ContainerSniffer.hexPrefix(head)
-    guard ContainerSniffer.truncation(of: head, kind: kind, fileSize: data.count) == nil, kind.isSndfileContainer else { return }
+    _ = ContainerSniffer.kind(of: head)
     let path = Scratch.write("clip.audio", data)
-    guard let audio = try? SndfileDecoder.decode(path: path), !audio.samples.isEmpty else { return }
+    guard let audio = try? MediaDecoder.decodeNative(path: path, bytes: data, libavformat: false) else { return }
     if audio.sampleRate != 16_000, let resampler = try? Resampler(inputRate: audio.sampleRate, outputRate: 16_000) {
         _ = resampler.process(audio.samples)
     }
