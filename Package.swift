@@ -157,3 +157,22 @@ let package = Package(
                     path: "Tests/HandcraftedTests", resources: [.copy("Fixtures")]),
     ]
 )
+
+// Fuzzing and the sanitizer build of the parsers' tests (Fuzz/build.sh, Fuzz/sanitize.sh set EMOKIT_FUZZ=1). Only
+// then does the package hold `emo-fuzz` (one libFuzzer driver over every parser, Fuzz/Sources) and only the
+// libraries and test targets the parsers need (no plugins, no executables, no server), so one instrumented build
+// serves both. Without the variable the package above is unchanged.
+if Context.environment["EMOKIT_FUZZ"] == "1" {
+    let parserTests: Set<String> = ["EmoCoreTests", "EmoTensorTests", "EmoModelsTests", "EmoMediaTests", "EmoRuntimeTests",
+                                    "EmoPipelineTests"]
+    let libraries: Set<String> = ["CSndFile", "CFFmpeg", "CSQLite", "EmoPluginABI", "EmoCore", "CEmoBLAS", "EmoTensor",
+                                  "CEmoKernels", "EmoModels", "EmoLayers", "EmoPluginSDK", "EmoRuntime", "EmoMedia", "EmoStore",
+                                  "EmoPipeline", "EmoTestSupport"]
+    package.targets = package.targets.filter { libraries.contains($0.name) || parserTests.contains($0.name) } + [
+        // Declares libFuzzer's LLVMFuzzerRunDriver (linked from the toolchain's libclang_rt.fuzzer_no_main).
+        .target(name: "CEmoFuzz", path: "Fuzz/Sources/CEmoFuzz"),
+        .executableTarget(name: "emo-fuzz", dependencies: ["CEmoFuzz", "EmoCore", "EmoModels", "EmoLayers", "EmoRuntime",
+                                                           "EmoMedia", "EmoPipeline"], path: "Fuzz/Sources/emo-fuzz"),
+    ]
+    package.products = [.executable(name: "emo-fuzz", targets: ["emo-fuzz"])]
+}

@@ -57,8 +57,10 @@ public enum ParameterState {
             let nameLength = Int(try read(UInt32.self))
             let name = String(decoding: try take(nameLength), as: UTF8.self)
             guard name == p.name else { throw fail("found tensor '\(name)' where '\(p.name)' was expected") }
-            let n = Int(try read(UInt64.self))
-            guard n == p.count else { throw fail("'\(name)' has \(n) values, this instance needs \(p.count)") }
+            // Compared as UInt64: a count of 2^63 or more does not fit an Int (converting it first trapped).
+            let stored = try read(UInt64.self)
+            guard stored == UInt64(p.count) else { throw fail("'\(name)' has \(stored) values, this instance needs \(p.count)") }
+            let n = p.count
             let raw = try take(4 * n)
             raw.withUnsafeBytes { src in
                 for i in 0..<n {

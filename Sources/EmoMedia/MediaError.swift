@@ -18,6 +18,9 @@ public enum MediaError: Error, CustomStringConvertible, Equatable {
     case emptyAudio(path: String)
     /// A decode option is out of range.
     case invalidOption(String)
+    /// The header gives a sample rate outside `MediaDecoder.storedSampleRates` (1 kHz ... 768 kHz): a damaged or
+    /// hostile file (resampling 2 GHz to 16 kHz needs a filter of gigabytes; 1 Hz turns each sample into 16 000).
+    case unsupportedSampleRate(path: String, rate: Int)
 
     public var description: String {
         switch self {
@@ -39,6 +42,8 @@ public enum MediaError: Error, CustomStringConvertible, Equatable {
             return "\(p): the audio stream decodes to 0 samples; the clip is empty and cannot be used"
         case .invalidOption(let m):
             return "invalid decode option: \(m)"
+        case .unsupportedSampleRate(let p, let rate):
+            return "\(p): the header gives a sample rate of \(rate) Hz, outside the 1000...768000 Hz EmoKit decodes (a damaged file?); re-export it at a usual rate"
         }
     }
 
@@ -46,7 +51,8 @@ public enum MediaError: Error, CustomStringConvertible, Equatable {
     public var path: String? {
         switch self {
         case .fileNotFound(let p), .unreadable(let p, _), .emptyFile(let p), .unrecognisedFormat(let p, _, _),
-             .truncated(let p, _), .noAudioStream(let p, _), .decodeFailed(let p, _, _), .emptyAudio(let p):
+             .truncated(let p, _), .noAudioStream(let p, _), .decodeFailed(let p, _, _), .emptyAudio(let p),
+             .unsupportedSampleRate(let p, _):
             return p
         case .invalidOption: return nil
         }

@@ -102,7 +102,13 @@ public struct MediaDecoder: Sendable {
         return LoadedFile(bytes: bytes, sha256: SHA256.hash(data: bytes).hex)
     }
 
-    static func decodeNative(path: String, bytes: Data) throws(MediaError) -> DecodedAudio {
+    /// Sample rates a file may declare. Outside them the header is damaged or hostile: resampling 2 GHz to 16 kHz
+    /// needs a filter table of gigabytes (a fuzzed Wave64 header asked for 12.6 GB), and 1 Hz turns each sample into
+    /// 16 000.
+    public static let storedSampleRates = 1_000...768_000
+
+    /// `libavformat: false` leaves out the libavformat decoder (Fuzz/'s `media` target: ffmpeg is not EmoKit's parser).
+    static func decodeNative(path: String, bytes: Data, libavformat: Bool = true) throws(MediaError) -> DecodedAudio {
         let head = Array(bytes.prefix(64 * 1024))
         let kind = ContainerSniffer.kind(of: head)
         if let problem = ContainerSniffer.truncation(of: head, kind: kind, fileSize: bytes.count) {
@@ -114,10 +120,13 @@ public struct MediaDecoder: Sendable {
                 audio = try SndfileDecoder.decode(path: path)
             } catch {
                 // libsndfile lacks some codecs inside these containers (e.g. MP3-in-WAV); libav may have them.
-                guard case .decodeFailed = error, let other = try? FFmpegDecoder.decode(path: path) else { throw error }
+                guard libavformat, case .decodeFailed = error, let other = try? FFmpegDecoder.decode(path: path) else { throw error }
                 audio = other
             }
         } else {
+            guard libavformat else {
+                throw .unrecognisedFormat(path: path, firstBytes: ContainerSniffer.hexPrefix(head), reason: "not a libsndfile container")
+            }
             do {
                 audio = try FFmpegDecoder.decode(path: path)
             } catch {
@@ -128,6 +137,7 @@ public struct MediaDecoder: Sendable {
                 throw error
             }
         }
+        guard storedSampleRates.contains(audio.sampleRate) else { throw .unsupportedSampleRate(path: path, rate: audio.sampleRate) }
         if audio.samples.isEmpty { throw .emptyAudio(path: path) }
         return audio
     }

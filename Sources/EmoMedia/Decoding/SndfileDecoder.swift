@@ -17,7 +17,10 @@ enum SndfileDecoder {
         }
         let declared = Int(info.frames)
         var samples: [Float] = []
-        samples.reserveCapacity(max(declared, 0))
+        // The header's frame count only sizes the first allocation, and at most 2^22 frames of it (16 MB): a FLAC
+        // STREAMINFO can declare 2^36 frames and an Ogg granule position 2^63 in a file of a few bytes, and reserving
+        // that much failed (or trapped) before a single frame was read. Longer clips grow the array as they decode.
+        samples.reserveCapacity(min(max(declared, 0), 1 << 22))
         let chunkFrames = 16_384
         var buffer = [Float](repeating: 0, count: chunkFrames * channels)
         var total = 0

@@ -306,6 +306,14 @@ struct PickleMachine {
             for v in sizeV { guard case .int(let i) = v, i >= 0 else { throw bad("bad tensor size") }; shape.append(i) }
             for v in strideV { guard case .int(let i) = v else { throw bad("bad tensor stride") }; stride.append(i) }
             guard shape.count == stride.count, shape.count <= 16 else { throw bad("size and stride disagree") }
+            // The element count as `floats` computes it (left to right): a 0 among the sizes makes the stride check
+            // below end at 0, so (2^62, 2^62, 0) passed it and the count overflowed later.
+            var count = 1
+            for d in shape {
+                let (c, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, c <= 1 << 40 else { throw bad("tensor too large (size \(shape))") }
+                count = c
+            }
             var expected = 1
             for i in stride.indices.reversed() {
                 if shape[i] != 1 && stride[i] != expected { throw bad("non-contiguous tensor (stride \(stride) for size \(shape))") }

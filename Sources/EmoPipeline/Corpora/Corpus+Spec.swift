@@ -29,7 +29,11 @@ extension CorpusLoader {
             }
             options.calm = policy
         }
-        if let n = source.options["meldClasses"]?.doubleValue { options.meldClasses = Int(n) }
+        if let n = source.options["meldClasses"]?.doubleValue {
+            // Int(exactly:): 1e300 does not fit an Int (converting it trapped) and 5.5 is no class count.
+            guard let classes = Int(exactly: n) else { throw .invalidOption("meldClasses must be 7 or 5, got \(n)") }
+            options.meldClasses = classes
+        }
         if case .bool(let b)? = source.options["checkFiles"] { options.checkFiles = b }
         options.mediaRoot = try expanded("mediaRoot")
         if options.mediaRoot == nil { options.mediaRoot = try expanded("media") }

@@ -95,8 +95,14 @@ public struct FittedScaler: Sendable, Equatable, Codable {
     /// What makes this scaler unusable, if anything: a vector whose length is not the layout's width (it would be
     /// read out of bounds), a non-finite statistic, a zero or negative scale.
     public var problem: String? {
-        let c = layout.width
-        guard c > 0, layout.groups.allSatisfy({ $0.width > 0 }) else { return "the layout has no columns" }
+        guard !layout.groups.isEmpty, layout.groups.allSatisfy({ $0.width > 0 }) else { return "the layout has no columns" }
+        // Summed with overflow checks: `layout.width` traps on widths a damaged file can hold (Int.max + 2).
+        var c = 0
+        for g in layout.groups {
+            let (sum, overflow) = c.addingReportingOverflow(g.width)
+            if overflow { return "the layout's group widths add up to more columns than an Int holds" }
+            c = sum
+        }
         func check(_ name: String, _ v: [Double], positive: Bool = false) -> String? {
             guard v.count == c else { return "\(name) has \(v.count) values for \(c) feature columns" }
             if let i = v.firstIndex(where: { !$0.isFinite || (positive && $0 <= 0) }) {
