@@ -145,5 +145,5 @@ private func useBundle(_ path: String) {
 
 private func parameterState(_ data: Data) {
     let parameters = [ParameterStorage("w", shape: [2, 3]), ParameterStorage("b", shape: [2])]
-    try? ParameterState.decode([UInt8](data), into: parameters, component: "fuzz")
+    _ = try? ParameterState.decode([UInt8](data), into: parameters, component: "fuzz")
 }
