@@ -185,30 +185,18 @@ final class SpeechEncoderCore: @unchecked Sendable {
     }
 
     /// Every weight as a safetensors file under the checkpoint's names.
-    func saveState() -> [UInt8] {
-        guard scope != nil else { return encoder.safetensors() }
-        // Where the dropout / SpecAugment / LayerDrop stream stands, so training resumed from this state draws what
-        // the uninterrupted run would have.
-        return encoder.safetensors(metadata: [Self.dropoutStateKey: encoder.dropoutGenerator.state.map { String($0, radix: 16) }.joined(separator: ",")])
-    }
-
-    /// The safetensors metadata key of the training stream's state.
-    static let dropoutStateKey = "emokit.dropout_state"
+    /// A fine-tuned encoder also notes where its dropout / SpecAugment / LayerDrop stream stands (`EncoderState`), so
+    /// training resumed from this state draws what the uninterrupted run would have.
+    func saveState() -> [UInt8] { encoder.safetensors(randomState: scope == nil ? nil : encoder.dropoutGenerator.state) }
 
     /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture and storage).
     func loadState(_ bytes: [UInt8]) throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emokit-\(id)-\(UUID().uuidString).safetensors").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
         lock.lock()
         defer { lock.unlock() }
         do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            let file = try SafeTensorsFile(path: path)
-            try encoder.load(weights: file)
-            if let words = file.metadata[Self.dropoutStateKey]?.split(separator: ",").compactMap({ UInt64($0, radix: 16) }),
-               words.count == 4 {
-                encoder.dropoutGenerator.state = words
-            }
+            let state = try EncoderState.read(bytes)
+            try encoder.load(weights: state.file)
+            if let words = state.randomState { encoder.dropoutGenerator.state = words }
         } catch {
             throw ComponentError.invalidInput(component: id, message: "saved state is not this encoder's weights: \(error)")
         }

@@ -226,11 +226,9 @@ extension SpeechEncoder {
 
     /// A safetensors file of every weight under the checkpoint's names (a task model's heads are not part of the
     /// encoder and are not written).
-    public func safetensors(metadata: [String: String] = [:]) -> [UInt8] {
-        var writer = SafeTensorsWriter()
-        writer.metadata = metadata.merging(["format": "pt"]) { _, pt in pt }
-        for t in huggingFaceTensors() { writer.add(t.name, shape: t.shape, values: t.values) }
-        return writer.serialized()
+    /// With `randomState`, the training stream's state goes into the metadata (`EncoderState`).
+    public func safetensors(randomState: [UInt64]? = nil) -> [UInt8] {
+        EncoderState.serialized(huggingFaceTensors(), randomState: randomState)
     }
 
     /// Overwrites every weight with the tensors of `archive` (a file `safetensors()` wrote, or any checkpoint of the

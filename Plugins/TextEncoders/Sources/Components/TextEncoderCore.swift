@@ -156,28 +156,16 @@ final class TextEncoderCore: @unchecked Sendable {
     }
 
     /// Every weight as a safetensors file under Hugging Face's names; a fine-tuned encoder also notes where its
-    /// dropout stream stands (metadata `emokit.dropout_state`), so training resumed from the state draws the masks
-    /// the uninterrupted run would have.
-    func saveState() -> [UInt8] {
-        guard scope != nil else { return model.safetensors() }
-        return model.safetensors(metadata: [Self.dropoutStateKey: trainingTape.generator.state.map { String($0, radix: 16) }.joined(separator: ",")])
-    }
-
-    /// The safetensors metadata key of the dropout stream's state.
-    static let dropoutStateKey = "emokit.dropout_state"
+    /// dropout stream stands (`EncoderState`), so training resumed from the state draws the masks the uninterrupted
+    /// run would have.
+    func saveState() -> [UInt8] { model.safetensors(randomState: scope == nil ? nil : trainingTape.generator.state) }
 
     /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture).
     func loadState(_ bytes: [UInt8]) throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emokit-\(id)-\(UUID().uuidString).safetensors").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
         do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            let file = try SafeTensorsFile(path: path)
-            try model.load(weights: file)
-            if let words = file.metadata[Self.dropoutStateKey]?.split(separator: ",").compactMap({ UInt64($0, radix: 16) }),
-               words.count == 4 {
-                trainingTape.generator.state = words
-            }
+            let state = try EncoderState.read(bytes)
+            try model.load(weights: state.file)
+            if let words = state.randomState { trainingTape.generator.state = words }
         } catch {
             throw ComponentError.invalidInput(component: id, message: "saved state is not this encoder's weights: \(error)")
         }

@@ -413,11 +413,8 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
     /// same size); nothing changes unless every weight is present, of its shape and finite.
     public func loadState(_ bytes: [UInt8]) throws {
         let id = Self.componentInfo.id
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emokit-\(id)-\(UUID().uuidString).safetensors").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
         do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            try model.loadEncoder(weights: try SafeTensorsFile(path: path))
+            try model.loadEncoder(weights: try EncoderState.read(bytes).file)
         } catch {
             throw ComponentError.invalidInput(component: id, message: "saved state is not this encoder's weights: \(error)")
         }

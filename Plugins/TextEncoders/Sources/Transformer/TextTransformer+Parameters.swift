@@ -121,11 +121,9 @@ extension TextTransformer {
 
     /// A safetensors file of every weight under Hugging Face's names (`BertModel` / `RobertaModel` layout, no
     /// prefix), so `transformers` loads a fine-tuned encoder back from it with its config.json.
-    public func safetensors(metadata: [String: String] = [:]) -> [UInt8] {
-        var writer = SafeTensorsWriter()
-        writer.metadata = metadata.merging(["format": "pt"]) { _, pt in pt }
-        for t in huggingFaceTensors() { writer.add(t.name, shape: t.shape, values: t.values) }
-        return writer.serialized()
+    /// With `randomState`, the training stream's state goes into the metadata (`EncoderState`).
+    public func safetensors(randomState: [UInt64]? = nil) -> [UInt8] {
+        EncoderState.serialized(huggingFaceTensors(), randomState: randomState)
     }
 
     /// Overwrites every weight with the tensors of `archive` (a file `safetensors()` wrote, or any checkpoint of

@@ -139,13 +139,8 @@ extension WhisperModel {
                 Array(UnsafeBufferPointer(start: encoderPositions.readOnly, count: encoderFrames * width)))]
     }
 
-    /// `encoderHuggingFaceTensors` as a safetensors file (`format: pt`, plus `metadata`).
-    public func encoderSafetensors(metadata: [String: String] = [:]) -> [UInt8] {
-        var writer = SafeTensorsWriter()
-        writer.metadata = metadata.merging(["format": "pt"]) { _, pt in pt }
-        for t in encoderHuggingFaceTensors() { writer.add(t.name, shape: t.shape, values: t.values) }
-        return writer.serialized()
-    }
+    /// `encoderHuggingFaceTensors` as a safetensors file (`format: pt`; `EncoderState`).
+    public func encoderSafetensors() -> [UInt8] { EncoderState.serialized(encoderHuggingFaceTensors()) }
 
     /// Overwrites the encoder's weights with the tensors of `archive` (`encoderSafetensors`' file, or any
     /// `WhisperForConditionalGeneration` / `WhisperModel` checkpoint of the same size: `model.encoder.` or

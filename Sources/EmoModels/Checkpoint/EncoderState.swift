@@ -1,0 +1,30 @@
+import Foundation
+
+/// A trainable encoder's saved state as a safetensors file: every weight under Hugging Face's names (`format: pt`,
+/// so `transformers` loads it), and for a fine-tuned encoder where its dropout stream stands (metadata
+/// `emokit.dropout_state`, four hex words), so training resumed from the state draws what the uninterrupted run would
+/// have. One implementation for the text, speech and Whisper encoders.
+public enum EncoderState {
+    /// The metadata key of the training stream's state.
+    public static let randomStateKey = "emokit.dropout_state"
+
+    /// The file's bytes for `tensors`, with the training stream's state when one is given.
+    public static func serialized(_ tensors: [(name: String, shape: [Int], values: [Float])], randomState: [UInt64]? = nil) -> [UInt8] {
+        var writer = SafeTensorsWriter()
+        writer.metadata = ["format": "pt"]
+        if let randomState { writer.metadata[randomStateKey] = randomState.map { String($0, radix: 16) }.joined(separator: ",") }
+        for t in tensors { writer.add(t.name, shape: t.shape, values: t.values) }
+        return writer.serialized()
+    }
+
+    /// Reads state bytes (through a temporary file, which `SafeTensorsFile` maps) and returns the file and the saved
+    /// training stream (nil when the state has none).
+    public static func read(_ bytes: [UInt8]) throws -> (file: SafeTensorsFile, randomState: [UInt64]?) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emokit-state-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let file = try SafeTensorsFile(path: path)
+        let words = file.metadata[randomStateKey]?.split(separator: ",").compactMap { UInt64($0, radix: 16) }
+        return (file, words?.count == 4 ? words : nil)
+    }
+}
