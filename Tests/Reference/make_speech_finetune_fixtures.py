@@ -29,7 +29,6 @@ Deterministic: no randomness beyond the fixed sample positions (seeded by the pa
 import json
 import math
 import os
-import random
 
 import numpy as np
 import torch
@@ -37,23 +36,15 @@ import transformers
 from safetensors.torch import load_file
 from transformers import HubertModel, Wav2Vec2Model, WavLMModel
 
+from make_finetune_fixtures import SAMPLES, summarise  # one gradient summary (48 samples + the argmax) for every fixture
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, "Tests", "EmoModelsTests", "Fixtures", "encoders")
-SAMPLES = 48
 CASES = {
     "wav2vec2-base": Wav2Vec2Model, "wav2vec2-large": Wav2Vec2Model,
     "hubert-base": HubertModel, "hubert-large": HubertModel,
     "wavlm-base": WavLMModel, "wavlm-large": WavLMModel,
 }
-
-
-def summarise(name, grad):
-    flat = grad.detach().reshape(-1).double().numpy()
-    n = flat.size
-    rng = random.Random(sum(map(ord, name)))  # stable across runs (str hash is salted)
-    idx = sorted(set([int(np.argmax(np.abs(flat)))] + [rng.randrange(n) for _ in range(SAMPLES - 1)]))
-    return {"shape": list(grad.shape), "norm": float(np.linalg.norm(flat)), "max_abs": float(np.max(np.abs(flat))),
-            "samples": [[i, float(flat[i])] for i in idx]}
 
 
 FD_TENSORS = {
