@@ -142,6 +142,20 @@ final class SpeechFineTuneTests: XCTestCase {
     /// checkpoints have none) and the masks fixed by reseeding the stream, the loss is a smooth function of the
     /// weights: central differences (ε = 1e-2, Float32 forward, Double sums) at each tensor's largest-gradient entry
     /// check every path the masks touch. Tolerance 2e-2 · max(1, |fd|) (as the text encoders' test).
+    /// Our gradient at entry `i` of the weight at `value` against a central difference of `loss` (ε = 1e-2, Float32
+    /// forward, Double sums; tolerance 2e-2 · max(1, |fd|), the text encoders' check); the weight is restored.
+    func assertCentralDifference(_ value: UnsafeMutablePointer<Float>, _ i: Int, gradient: Float, loss: () throws -> Double,
+                                 _ label: String) throws {
+        let saved = value[i], eps: Float = 1e-2
+        value[i] = saved + eps
+        let up = try loss()
+        value[i] = saved - eps
+        let down = try loss()
+        value[i] = saved
+        let numeric = (up - down) / Double(2 * eps)
+        XCTAssertEqual(Double(gradient), numeric, accuracy: 2e-2 * max(1, abs(numeric)), label)
+    }
+
     func testWeightGradientsWithDropoutMatchFiniteDifferences() throws {
         for name in ["wav2vec2-base", "wavlm-large"] {
             let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
@@ -165,14 +179,7 @@ final class SpeechFineTuneTests: XCTestCase {
             for (w, g) in zip(encoder.parameters(in: scope), grads.parameters) {
                 let grad = Array(UnsafeBufferPointer(start: g.value, count: g.count))
                 guard let i = grad.indices.max(by: { abs(grad[$0]) < abs(grad[$1]) }), abs(grad[i]) > 1e-3 else { continue }
-                let saved = w.value[i], eps: Float = 1e-2
-                w.value[i] = saved + eps
-                let up = try loss()
-                w.value[i] = saved - eps
-                let down = try loss()
-                w.value[i] = saved
-                let numeric = (up - down) / Double(2 * eps)
-                XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(name) \(w.name)[\(i)]")
+                try assertCentralDifference(w.value, i, gradient: grad[i], loss: loss, "\(name) \(w.name)[\(i)]")
                 checked += 1
             }
             XCTAssertGreaterThanOrEqual(checked, 30, "\(name): most tensors have a gradient entry worth checking")
@@ -209,14 +216,7 @@ final class SpeechFineTuneTests: XCTestCase {
                 }
                 guard let i = grad.indices.max(by: { abs(grad[$0]) < abs(grad[$1]) }), abs(grad[i]) > 1e-3,
                       w.name.hasSuffix("weight") else { continue }
-                let saved = w.value[i], eps: Float = 1e-2
-                w.value[i] = saved + eps
-                let up = try loss()
-                w.value[i] = saved - eps
-                let down = try loss()
-                w.value[i] = saved
-                let numeric = (up - down) / Double(2 * eps)
-                XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(name) \(w.name)[\(i)]")
+                try assertCentralDifference(w.value, i, gradient: grad[i], loss: loss, "\(name) \(w.name)[\(i)]")
             }
         }
     }
@@ -264,14 +264,7 @@ final class SpeechFineTuneTests: XCTestCase {
             let grad = Array(UnsafeBufferPointer(start: g.value, count: g.count))
             guard let i = grad.indices.max(by: { abs(grad[$0]) < abs(grad[$1]) }) else { continue }
             if w.name == "masked_spec_embed" { XCTAssertGreaterThan(abs(grad[i]), 1e-3, "masked_spec_embed gets a gradient") }
-            let saved = w.value[i], eps: Float = 1e-2
-            w.value[i] = saved + eps
-            let up = try loss()
-            w.value[i] = saved - eps
-            let down = try loss()
-            w.value[i] = saved
-            let numeric = (up - down) / Double(2 * eps)
-            XCTAssertEqual(Double(grad[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(w.name)[\(i)]")
+            try assertCentralDifference(w.value, i, gradient: grad[i], loss: loss, "\(w.name)[\(i)]")
         }
         XCTAssertTrue(SafeTensorsFileNames(encoder.safetensors()).contains("masked_spec_embed"), "the trained embedding is saved")
     }
