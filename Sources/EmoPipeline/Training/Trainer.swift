@@ -68,7 +68,9 @@ public struct Trainer {
         var stoppedEarly = false
         var finished = false
         var firstEpoch = 1
-        let fingerprint = TrainingCheckpoint.fingerprint(config: config, chain: chain, data: data, validation: validation)
+        // Hashing the rows costs a pass over the data: only when a checkpoint is read or written.
+        let fingerprint = checkpoint == nil && onCheckpoint == nil
+            ? "" : TrainingCheckpoint.fingerprint(config: config, chain: chain, data: data, validation: validation)
         if let c = checkpoint {
             guard c.fingerprint == fingerprint else {
                 throw TrainingError.invalidData("the training checkpoint was saved by a run with other settings, components or rows; delete it to train from the start")
