@@ -5,7 +5,7 @@ import EmoCore
 import Foundation
 import XCTest
 
-/// The FFT path of `encoder.pos_conv_embed` (`ComplexFFT`, `PositionalConvSpectra`, `positionalConvFFT`) against
+/// The FFT path of `encoder.pos_conv_embed` (`ComplexFFT`, `Conv1dSameSpectra`, `positionalConvFFT`) against
 /// math: the FFT against a naive DFT in Double, the FFT convolution against the direct im2col path (itself checked
 /// against Hugging Face by SpeechEncoderParityTests) on random weights of the published base layout
 /// (C = 768, 16 groups, K = 128). Tolerance for the convolution: max |FFT − direct| ≤ 1e-5 × max(1, max |direct|).

@@ -55,6 +55,53 @@ extension Kernels {
         }
     }
 
+    /// Floats of workspace `conv1dChannelsLastInputGradient` needs: a `[Tout, K·Cin/G]` buffer unless the zero-copy
+    /// path applies (0 then).
+    public static func conv1dChannelsLastInputGradientWorkspaceCount(_ g: Conv1dGeometry, outputFrames tOut: Int) -> Int {
+        inputGradientIsZeroCopy(g) ? 0 : tOut * g.kernelSize * g.groupInChannels
+    }
+
+    /// True when `conv1dChannelsLastInputGradient` writes the input gradient through strided views, without a col
+    /// buffer: groups 1, no padding, dilation 1, and a receptive field (K·Cin) over 64 values.
+    @inlinable
+    static func inputGradientIsZeroCopy(_ g: Conv1dGeometry) -> Bool {
+        g.groups == 1 && g.padding == 0 && g.dilation == 1 && g.kernelSize * g.inChannels > 64
+    }
+
+    /// Conv1d input gradient alone, channels-last, one clip: `dx [Tin, Cin]` (overwritten) from `dy [Tout, Cout]`
+    /// for the first `Tout ≤ outputLength(Tin)` output frames.
+    ///
+    /// The speech encoders' feature-encoder layers (ungrouped, unpadded, strided) take the zero-copy path: the taps
+    /// go in chunks of `stride`, and each chunk's GEMM `dy · W[:, chunk]` accumulates into a strided view of `dx`
+    /// whose rows (`stride·Cin` apart) do not overlap, so no col buffer and no col2im. Other geometries (and layers
+    /// with a small receptive field, where one wide GEMM pays) go through `[Tout, K·Cin/G]` in `workspace` and
+    /// `col2imNTC`.
+    public static func conv1dChannelsLastInputGradient(_ g: Conv1dGeometry, inputLength tIn: Int, outputFrames tOut: Int,
+                                                       gradOutput dy: UnsafePointer<Float>,
+                                                       packedWeight w: UnsafePointer<Float>,
+                                                       gradInput dx: UnsafeMutablePointer<Float>,
+                                                       workspace: UnsafeMutablePointer<Float>?) {
+        let cin = g.inChannels, cout = g.outChannels, og = g.groupOutChannels
+        let rowLength = g.kernelSize * g.groupInChannels
+        dx.update(repeating: 0, count: tIn * cin)
+        if inputGradientIsZeroCopy(g) {
+            var j = 0
+            while j * g.stride < g.kernelSize {
+                let taps = min(g.stride, g.kernelSize - j * g.stride)
+                sgemm(m: tOut, n: taps * cin, k: cout, a: dy, lda: cout, b: w + j * g.stride * cin, ldb: rowLength,
+                      beta: 1, c: dx + j * g.stride * cin, ldc: g.stride * cin)
+                j += 1
+            }
+            return
+        }
+        guard let dcol = workspace else { return }
+        for grp in 0..<g.groups {
+            sgemm(m: tOut, n: rowLength, k: og, a: dy + grp * og, lda: cout, b: w + grp * og * rowLength,
+                  ldb: rowLength, beta: 0, c: dcol, ldc: rowLength)
+            col2imNTC(g, group: grp, outputLength: tOut, inputLength: tIn, col: dcol, x: dx)
+        }
+    }
+
     /// Adjoint of `im2colNTC` over all output frames: `x[t·s + k·d − p, group·Cg + c] += col[t, k·Cg + c]`.
     public static func col2imNTC(_ g: Conv1dGeometry, group: Int, outputLength tOut: Int, inputLength tIn: Int,
                                  col: UnsafePointer<Float>, x: UnsafeMutablePointer<Float>) {

@@ -228,7 +228,12 @@ extension SpeechEncoder {
                         }
                         if i == 0 && !inputGradient { break }
                         let dIn = i == 0 ? dxp + b * samples : (i % 2 == 0 ? sc.ping : sc.pong)
-                        convInputBackward(cl, dZ: dY, framesOut: tOut, framesIn: tIn, into: dIn, col: sc.col)
+                        cl.weight.withUnsafeBufferPointer { w in
+                            guard let w = w.baseAddress else { return }
+                            Kernels.conv1dChannelsLastInputGradient(cl.geometry, inputLength: tIn, outputFrames: tOut,
+                                                                    gradOutput: dY, packedWeight: w, gradInput: dIn,
+                                                                    workspace: sc.col)
+                        }
                         dY = dIn
                     }
                 }
@@ -236,70 +241,6 @@ extension SpeechEncoder {
         }
         if let convTrained, let convGrads { addConvGradientSums(convGrads, into: convTrained) }
         return inputGradient ? dx : []
-    }
-
-    /// Adds the positional conv's input gradient (`dz [B, T, C]` at the pre-activation) into `dh [B, T, C]`, by
-    /// im2col (the reference for `positionalConvBackwardFFT`; `positionalConvBackward` picks the path).
-    func positionalConvBackwardDirect(_ dz: UnsafePointer<Float>, batch: Int, frames t: Int, into dh: UnsafeMutablePointer<Float>) {
-        let (c, k, g) = (config.hiddenSize, config.posConvKernel, config.posConvGroups)
-        let cg = c / g, pad = k / 2, rows = batch * t
-        let ws = workspace
-        let dPadded = ws.buffer(.bPosPadded, batch * (t + k) * c)  // [B, T + K, C]
-        dPadded.update(repeating: 0, count: batch * (t + k) * c)
-        let dcol = ws.buffer(.bPosCol, rows * k * cg)              // [B·T, K·C/G] for one group
-        posConvWeight.withUnsafeBufferPointer { w in
-            guard let w = w.baseAddress else { return }
-            for gi in 0..<g {
-                // dcol = dz_g [B·T, C/G] · W_g [C/G, K·C/G]
-                Kernels.sgemm(m: rows, n: k * cg, k: cg, a: dz + gi * cg, lda: c, b: w + gi * cg * k * cg,
-                              ldb: k * cg, beta: 0, c: dcol, ldc: k * cg)
-                // col2im: frame r's tap j came from padded row r + j; clips are independent.
-                Dense.parallel(batch, grain: 1) { range in
-                    for b in range {
-                        let base = dPadded + b * (t + k) * c + gi * cg
-                        for r in 0..<t {
-                            let src = dcol + (b * t + r) * k * cg
-                            for tap in 0..<k {
-                                let s = src + tap * cg, d = base + (r + tap) * c
-                                for i in 0..<cg { d[i] += s[i] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for b in 0..<batch {
-            Dense.add(dPadded + (b * (t + k) + pad) * c, into: dh + b * t * c, count: t * c)
-        }
-    }
-
-    /// Back through a convolution: d conv output `dZ [T_out, C_out]` → d input `dIn [T_in, C_in]` (overwritten;
-    /// col2im without copies: each chunk of `stride` taps writes non-overlapping rows of a strided view; `dcol`
-    /// holds `[T_out, K·C_in]` for a layer with a small receptive field).
-    func convInputBackward(_ cl: ConvLayer, dZ: UnsafePointer<Float>, framesOut tOut: Int, framesIn tIn: Int,
-                           into dIn: UnsafeMutablePointer<Float>, col dcol: UnsafeMutablePointer<Float>) {
-        dIn.update(repeating: 0, count: tIn * cl.cin)
-        cl.weight.withUnsafeBufferPointer { w in
-            guard let w = w.baseAddress else { return }
-            if cl.cin * cl.kernel <= 64 {
-                let kk = cl.cin * cl.kernel
-                Kernels.sgemm(m: tOut, n: kk, k: cl.cout, a: dZ, lda: cl.cout, b: w, ldb: kk, beta: 0, c: dcol,
-                              ldc: kk)
-                for r in 0..<tOut {
-                    let d = dIn + r * cl.stride * cl.cin, s = dcol + r * kk
-                    for j in 0..<kk { d[j] += s[j] }
-                }
-            } else {
-                var j = 0
-                while j * cl.stride < cl.kernel {
-                    let taps = min(cl.stride, cl.kernel - j * cl.stride)
-                    Kernels.sgemm(m: tOut, n: taps * cl.cin, k: cl.cout, a: dZ, lda: cl.cout,
-                                  b: w + j * cl.stride * cl.cin, ldb: cl.kernel * cl.cin, beta: 1,
-                                  c: dIn + j * cl.stride * cl.cin, ldc: cl.stride * cl.cin)
-                    j += 1
-                }
-            }
-        }
     }
 
     // MARK: - Transformer layer

@@ -67,16 +67,15 @@ enum Scratch: Hashable {
     /// attention context, FFN output, WavLM gates, the conv features and their normalised copy, the relative
     /// position bias.
     case x, qkv, scores, ctx, ff, gate, feat, featNorm, posBias
-    /// Positional conv (direct path): zero-padded input, one group's im2col, output.
-    case posPadded, posCol, posOut
-    /// Positional conv (FFT path): input and output spectra, and thread `i`'s FFT planes.
-    case posSpecIn, posSpecOut, posFFT(Int)
+    /// Positional conv: its output (pre-activation) and the kernel's scratch (`Kernels.conv1dSame`'s padded copy and
+    /// im2col, or `Kernels.conv1dSameFFT`'s spectra and FFT planes).
+    case posOut, posScratch
     /// The conv feature encoder's scratch for chunk `chunk` (`backward`: the backward pass's own set).
     case conv(ConvScratchPart, chunk: Int, backward: Bool)
     /// Backward: gradients of the hidden state, the recomputed hidden state (checkpointing), the conv output, the
-    /// conv features, the positional conv's padded gradient and im2col, the attention/FFN branch, the residual,
+    /// conv features, the positional conv's direct-path scratch, the attention/FFN branch, the residual,
     /// the FFN hidden, the fused projection, the gates and the probabilities.
-    case bH, ckH, bZ, bFeat, bPosPadded, bPosCol, bA, bT, bG, bQKV, bGate, bP
+    case bH, ckH, bZ, bFeat, bPosScratch, bA, bT, bG, bQKV, bGate, bP
     /// Tape: transformer layer `layer`'s saved activations.
     case layer(Int, LayerTapePart)
     /// Tape: conv layer `layer`'s output and its norm's `rstd`; the projection norm, positional conv input and

@@ -112,7 +112,7 @@ public final class SpeechEncoder: @unchecked Sendable {
     /// `encoder.pos_conv_embed.conv` weight after weight norm (`g * v / ||v||` over dims 0, 1), `[C, C/G, K]`
     /// stored as `[C, K, C/G]` (derived from `positionalWeight`; see `refreshDerivedWeights`).
     var posConvWeight: [Float] { didSet { positionalSpectraCache.reset() } }
-    /// `posConvWeight`'s spectra for the FFT path, built on first use (see `PositionalConvSpectra`).
+    /// `posConvWeight`'s spectra for the FFT path, built on first use (see `Conv1dSameSpectra`).
     let positionalSpectraCache: LazyPositionalSpectra
     /// Instances over the same weights, one per thread of a taped forward split across threads (each keeps its
     /// sub-batch's tape; see `forwardSplittingBatch`).
