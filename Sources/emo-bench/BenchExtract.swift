@@ -103,7 +103,7 @@ struct BenchExtract: AsyncParsableCommand {
               let bestBatched = batched.min(by: { $0.seconds < $1.seconds }) else { return }
 
         // The two stores' embeddings, clip by clip.
-        var worst: Float = 0, compared = 0
+        var worst: Float = 0, compared = 0, scale: Float = 0, identical = 0
         let key = bestOne.report.key
         for (path, pcm) in bestOne.report.clipHashes {
             guard let a = try bestOne.store.outputs(pcmHash: pcm, key: key)?.first?.array,
@@ -112,8 +112,10 @@ struct BenchExtract: AsyncParsableCommand {
                 worst = .infinity
                 continue
             }
-            let scale = max(1, a.data.map { abs($0) }.max() ?? 0)
-            worst = max(worst, (zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0) / scale)
+            let largest = a.data.map { abs($0) }.max() ?? 0
+            scale = max(scale, largest)
+            worst = max(worst, (zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0) / max(1, largest))
+            if a.data == b.data { identical += 1 }
             compared += 1
         }
         let n = Double(bestOne.report.extracted)
@@ -127,6 +129,7 @@ struct BenchExtract: AsyncParsableCommand {
             "one_clip": row(bestOne, "one clip per forward"), "batched": row(bestBatched, "batched"),
             "all_runs": one.map { row($0, "one clip per forward") } + batched.map { row($0, "batched") },
             "ratio": ratio, "cpu_ratio": bestOne.cpu / bestBatched.cpu, "max_rel_diff": Double(worst), "compared": compared,
+            "bit_identical": identical, "largest_embedding_value": Double(scale),
             "cpu": BLASInfo.cpu, "cpu_flags": BLASInfo.cpuFlags, "openblas_core": BLASInfo.coreName,
             "openblas_core_source": BLASInfo.coreSource, "openblas_threads": BLASInfo.threadCount,
             "elementwise_kernels": Kernels.elementwisePath, "cores_online": ProcessInfo.processInfo.activeProcessorCount,
@@ -144,8 +147,8 @@ struct BenchExtract: AsyncParsableCommand {
             print(name.padding(toLength: 24, withPad: " ", startingAt: 0)
                   + String(format: "%9.2f %8.1f %8.1f   ", Double(t.report.extracted) / t.seconds, t.seconds, t.cpu) + t.load)
         }
-        print(String(format: "ratio %.2fx (wall), %.2fx (cpu); %d clips compared, max |batched − one-clip| / scale = %.2e",
-                     ratio, bestOne.cpu / bestBatched.cpu, compared, Double(worst)))
+        print(String(format: "ratio %.2fx (wall), %.2fx (cpu); %d clips compared (%d bit-identical), max |batched − one-clip| / max(1, max |one-clip|) = %.2e (largest |value| %.3g)",
+                     ratio, bestOne.cpu / bestBatched.cpu, compared, identical, Double(worst), Double(scale)))
         if n == 0 { print("no clip was extracted") }
     }
 }
