@@ -19,8 +19,8 @@ struct BenchExtract: AsyncParsableCommand {
         so both corpora are in. The encoder is the plugin (dlopened, as `emo extract` runs it) on a random-weight \
         checkpoint of the published base size (generated once into --cache, as `emo bench encoders` does). Each path \
         runs the whole ExtractionEngine (read, hash, decode, forward, SQLite commit) into its own fresh store, \
-        after one untimed warm-up forward; the two paths alternate when --repeat is above 1 and the best run of \
-        each is reported (every run is in the JSON). max_rel_diff compares the two stores' embeddings clip by clip, \
+        after one untimed warm-up forward; with --interleave N the paths alternate in blocks of N clips (the sort \
+        window is then at most N), and the best of --repeat runs of each is reported (every run is in the JSON). max_rel_diff compares the two stores' embeddings clip by clip, \
         relative to each embedding's largest magnitude. Load average is printed because other processes share the CPU.
         """)
 
@@ -39,6 +39,9 @@ struct BenchExtract: AsyncParsableCommand {
     @Option(help: "Timed runs of each path (they alternate; best reported).")
     var `repeat`: Int = 1
 
+    @Option(help: "Run the paths in alternating blocks of this many clips (0: each over all clips at once); a changing load then falls on both alike.")
+    var interleave: Int = 0
+
     @Option(help: "Folder holding ravdess/ and tess/ (default ../shared/data from the working directory).")
     var data: String?
 
@@ -49,7 +52,9 @@ struct BenchExtract: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        guard clips >= 0, batch >= 2, `repeat` >= 1 else { throw ValidationError("--clips ≥ 0, --batch ≥ 2 and --repeat ≥ 1") }
+        guard clips >= 0, batch >= 2, `repeat` >= 1, interleave >= 0 else {
+            throw ValidationError("--clips ≥ 0, --batch ≥ 2, --repeat ≥ 1 and --interleave ≥ 0")
+        }
         let root = URL(fileURLWithPath: data ?? "../shared/data", relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         let files = BenchFeatures.corpusFiles(root)
         guard !files.isEmpty else { throw ValidationError("no RAVDESS/TESS FLAC files under \(root.path); pass --data") }
@@ -81,33 +86,50 @@ struct BenchExtract: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
 
-        struct Timed { var seconds: Double, cpu: Double, load: String, report: ExtractionReport, store: FeatureStore }
-        func timed(encoderBatch: Int, run: Int) throws -> Timed {
-            let store = try FeatureStore(path: work + "/b\(encoderBatch)-r\(run).sqlite")
-            let engine = try ExtractionEngine(component: component, store: store,
-                                              options: ExtractionOptions(encoderBatch: encoderBatch, sortWindow: sortWindow))
-            let load = BenchFeatures.loadAverage()
-            let (t0, c0) = (BenchFeatures.now(), BenchFeatures.cpuSeconds())
-            let report = try engine.run(items: items)
-            return Timed(seconds: BenchFeatures.now() - t0, cpu: BenchFeatures.cpuSeconds() - c0, load: load, report: report, store: store)
-        }
+        /// One path's run: wall and CPU seconds summed over its blocks, the clips it extracted and their hashes.
+        struct Timed { var seconds: Double, cpu: Double, load: String, extracted: Int, failed: Int, hashes: [String: String], store: FeatureStore }
+        // Blocks of --interleave clips: each block runs both paths back to back (order alternating per block),
+        // so a load that changes during the run falls on both paths alike; 0 = each path over all clips at once.
+        let blockSize = interleave > 0 ? interleave : max(items.count, 1)
+        let blocks = Swift.stride(from: 0, to: items.count, by: blockSize).map { Array(items[$0..<min(items.count, $0 + blockSize)]) }
         var one: [Timed] = [], batched: [Timed] = []
         for r in 0..<`repeat` {
-            if !json { print("run \(r + 1)/\(`repeat`): one clip per forward ...") }
-            one.append(try timed(encoderBatch: 1, run: r))
-            if !json { print(String(format: "  %.1f s; batches of up to %d ...", one[r].seconds, batch)) }
-            batched.append(try timed(encoderBatch: batch, run: r))
-            if !json { print(String(format: "  %.1f s", batched[r].seconds)) }
+            var paths: [Timed] = []
+            for encoderBatch in [1, batch] {
+                let store = try FeatureStore(path: work + "/b\(encoderBatch)-r\(r).sqlite")
+                paths.append(Timed(seconds: 0, cpu: 0, load: BenchFeatures.loadAverage(), extracted: 0, failed: 0, hashes: [:], store: store))
+            }
+            for (k, block) in blocks.enumerated() {
+                let order = (k + r) % 2 == 0 ? [0, 1] : [1, 0]
+                for p in order {
+                    let engine = try ExtractionEngine(component: component, store: paths[p].store,
+                                                      options: ExtractionOptions(encoderBatch: p == 0 ? 1 : batch, sortWindow: sortWindow))
+                    let (t0, c0) = (BenchFeatures.now(), BenchFeatures.cpuSeconds())
+                    let report = try engine.run(items: block)
+                    paths[p].seconds += BenchFeatures.now() - t0
+                    paths[p].cpu += BenchFeatures.cpuSeconds() - c0
+                    paths[p].extracted += report.extracted
+                    paths[p].failed += report.failures.count
+                    paths[p].hashes.merge(report.clipHashes) { a, _ in a }
+                }
+                if !json && blocks.count > 1 {
+                    print(String(format: "run %d/%d, block %d/%d: one clip %.1f s, batched %.1f s so far", r + 1, `repeat`,
+                                 k + 1, blocks.count, paths[0].seconds, paths[1].seconds) + " (load \(BenchFeatures.loadAverage()))")
+                }
+            }
+            one.append(paths[0])
+            batched.append(paths[1])
+            if !json { print(String(format: "run %d/%d: one clip per forward %.1f s, batches of up to %d %.1f s", r + 1, `repeat`, paths[0].seconds, batch, paths[1].seconds)) }
         }
         guard let bestOne = one.min(by: { $0.seconds < $1.seconds }),
               let bestBatched = batched.min(by: { $0.seconds < $1.seconds }) else { return }
 
         // The two stores' embeddings, clip by clip.
         var worst: Float = 0, compared = 0, scale: Float = 0, identical = 0
-        let key = bestOne.report.key
-        for (path, pcm) in bestOne.report.clipHashes {
+        let key = ExtractionEngine.featureKey(for: component)
+        for (path, pcm) in bestOne.hashes {
             guard let a = try bestOne.store.outputs(pcmHash: pcm, key: key)?.first?.array,
-                  let bpcm = bestBatched.report.clipHashes[path],
+                  let bpcm = bestBatched.hashes[path],
                   let b = try bestBatched.store.outputs(pcmHash: bpcm, key: key)?.first?.array, a.shape == b.shape else {
                 worst = .infinity
                 continue
@@ -118,14 +140,15 @@ struct BenchExtract: AsyncParsableCommand {
             if a.data == b.data { identical += 1 }
             compared += 1
         }
-        let n = Double(bestOne.report.extracted)
+        let n = Double(bestOne.extracted)
         func row(_ t: Timed, _ name: String) -> [String: Any] {
-            ["path": name, "seconds": t.seconds, "cpu_seconds": t.cpu, "clips_per_second": Double(t.report.extracted) / t.seconds,
-             "extracted": t.report.extracted, "failed": t.report.failures.count, "load_average_start": t.load]
+            ["path": name, "seconds": t.seconds, "cpu_seconds": t.cpu, "clips_per_second": Double(t.extracted) / t.seconds,
+             "extracted": t.extracted, "failed": t.failed, "load_average_start": t.load]
         }
         let ratio = bestOne.seconds / bestBatched.seconds
         let obj: [String: Any] = [
             "encoder": encoder, "component": family.rawValue, "clips": items.count, "batch": batch, "sort_window": sortWindow,
+            "interleave": interleave,
             "one_clip": row(bestOne, "one clip per forward"), "batched": row(bestBatched, "batched"),
             "all_runs": one.map { row($0, "one clip per forward") } + batched.map { row($0, "batched") },
             "ratio": ratio, "cpu_ratio": bestOne.cpu / bestBatched.cpu, "max_rel_diff": Double(worst), "compared": compared,
@@ -141,11 +164,11 @@ struct BenchExtract: AsyncParsableCommand {
         }
         print(BLASInfo.cpuLine)
         print("\(BLASInfo.summary), elementwise kernels \(Kernels.elementwisePath), \(ProcessInfo.processInfo.activeProcessorCount) cores online")
-        print("\(encoder) (random weights, plugin \(family.rawValue)) over \(items.count) RAVDESS + TESS clips; best of \(`repeat`)")
+        print("\(encoder) (random weights, plugin \(family.rawValue)) over \(items.count) RAVDESS + TESS clips; best of \(`repeat`)" + (interleave > 0 ? ", paths alternating in blocks of \(interleave)" : ""))
         print("path                      clips/s   wall s    cpu s   load avg at start")
         for (t, name) in [(bestOne, "one clip per forward"), (bestBatched, "batches of up to \(batch)")] {
             print(name.padding(toLength: 24, withPad: " ", startingAt: 0)
-                  + String(format: "%9.2f %8.1f %8.1f   ", Double(t.report.extracted) / t.seconds, t.seconds, t.cpu) + t.load)
+                  + String(format: "%9.2f %8.1f %8.1f   ", Double(t.extracted) / t.seconds, t.seconds, t.cpu) + t.load)
         }
         print(String(format: "ratio %.2fx (wall), %.2fx (cpu); %d clips compared (%d bit-identical), max |batched − one-clip| / max(1, max |one-clip|) = %.2e (largest |value| %.3g)",
                      ratio, bestOne.cpu / bestBatched.cpu, compared, identical, Double(worst), Double(scale)))

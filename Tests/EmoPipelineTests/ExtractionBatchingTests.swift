@@ -133,18 +133,43 @@ final class ExtractionBatchingTests: XCTestCase {
         try writeTestWAV((0..<30).map { Float($0) / 30 }, to: tooShort)  // the tiny encoders need 40 samples
         let corrupt = dir.appendingPathComponent("corrupt.wav")
         try Data("RIFF not really a wav file".utf8).write(to: corrupt)
-        let all = [paths[0], tooShort.path, paths[1], paths[2], corrupt.path, paths[3], paths[4]]
+        // The same audio twice under other names: a good clip's repeat is a cache hit, a bad clip's fails too.
+        let shortCopy = dir.appendingPathComponent("short-copy.wav"), goodCopy = dir.appendingPathComponent("clip02-copy.wav")
+        try FileManager.default.copyItem(atPath: tooShort.path, toPath: shortCopy.path)
+        try FileManager.default.copyItem(atPath: paths[2], toPath: goodCopy.path)
+        let all = [paths[0], tooShort.path, paths[1], paths[2], corrupt.path, paths[3], paths[4], shortCopy.path, goodCopy.path]
         let component = try encoder("wav2vec2", fixture: "wav2vec2-base")
         let (oneReport, one) = try extract(component, all, options: ExtractionOptions(batchSize: 8, encoderBatch: 1))
         let (report, batched) = try extract(component, all, options: ExtractionOptions(batchSize: 8, encoderBatch: 8))
-        XCTAssertEqual(report.failures.map(\.path), [tooShort.path, corrupt.path])
+        XCTAssertEqual(report.failures.map(\.path), [tooShort.path, corrupt.path, shortCopy.path])
         XCTAssertEqual(report.failures.map(\.path), oneReport.failures.map(\.path))
         XCTAssertTrue(report.failures[0].message.contains("too few"), report.failures[0].message)
         XCTAssertEqual(report.extracted, 5)
-        XCTAssertEqual(Set(batched.keys), Set([0, 1, 2, 3, 4].map { paths[$0] }))
+        XCTAssertEqual(report.cached, 1)
+        XCTAssertEqual(oneReport.cached, 1)
+        XCTAssertEqual(Set(batched.keys), Set([0, 1, 2, 3, 4].map { paths[$0] } + [goodCopy.path]))
         for p in [0, 1, 2, 3, 4].map({ paths[$0] }) {
             let d = relativeDiff(try XCTUnwrap(one[p]), try XCTUnwrap(batched[p]))
             XCTAssertLessThanOrEqual(d, Self.tolerance, "\(p)")
+        }
+    }
+
+    /// An output that does not split per clip (hidden states `[L+1, B, T, C]`): that batch is rerun one clip at a
+    /// time and batching stops for the run, so every clip's outputs are the one-clip path's, both of them.
+    func testUnsplittableOutputsFallBackToOneClip() throws {
+        let host = try TestPlugins.sharedHost()
+        let model = TestRepository.path("Tests/EmoModelsTests/Fixtures/encoders/wav2vec2-base")
+        let component = try host.instantiate(id: "wav2vec2", config: ["model": .string(model), "hidden_states": true])
+        let (_, one) = try extract(component, paths, options: ExtractionOptions(encoderBatch: 1))
+        let recorder = RecordingComponent(component)
+        let (report, batched) = try extract(recorder, paths, options: ExtractionOptions(encoderBatch: 4))
+        XCTAssertEqual(report.extracted, 9)
+        XCTAssertEqual(recorder.calls.map { $0.first?.first ?? 0 }, [4] + Array(repeating: 1, count: 9),
+                       "one batch tried, then every clip alone")
+        for path in paths {
+            let a = try XCTUnwrap(one[path]), b = try XCTUnwrap(batched[path])
+            XCTAssertEqual(a.count, 2)
+            XCTAssertEqual(a, b, "\(path): the one-clip path's outputs")
         }
     }
 

@@ -61,13 +61,16 @@ extension ExtractionEngine {
     }
 
     /// One clip-exact forward over `members`, split into per-clip `[1, ...]` records; falls back to one clip at a
-    /// time when the batch fails or its outputs do not split per clip.
-    func runBatch(_ members: [(item: CorpusItem, clip: Clip)], decodeKey: String) -> [Outcome] {
+    /// time when the batch fails or its outputs do not split per clip (`splittable` false: stop batching this run).
+    func runBatch(_ members: [(item: CorpusItem, clip: Clip)], decodeKey: String) -> (outcomes: [Outcome], splittable: Bool) {
         let oneByOne = { members.map { self.process($0.item, clip: $0.clip, decodeKey: decodeKey, component: self.component) } }
-        guard members.count > 1, let split = try? batchForward(members.map(\.clip)) else { return oneByOne() }
-        return zip(members, split).map { m, outputs in
+        guard members.count > 1 else { return (oneByOne(), true) }
+        let split: [[Value]]?
+        do { split = try batchForward(members.map(\.clip)) } catch { return (oneByOne(), true) }
+        guard let split else { return (oneByOne(), false) }
+        return (zip(members, split).map { m, outputs in
             .extracted(ExtractionRecord(clip: ClipRecord(clip: m.clip, decodeKey: decodeKey), key: key, outputs: outputs))
-        }
+        }, true)
     }
 
     /// The padded forward and its outputs per clip, or nil when an output is not `[B, ...]` float rows.

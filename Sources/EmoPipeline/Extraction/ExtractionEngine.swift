@@ -96,7 +96,8 @@ public final class ExtractionEngine {
         // store stay on this thread. An encoder that takes clip-exact batches gets a window of `sortWindow` clips
         // sorted by length and cut into batches of similar length; an extractor with replicas runs one clip per
         // worker; anything else runs one clip at a time in corpus order.
-        let batching = batchesClips
+        // Off for the rest of the run once a batch's outputs do not split per clip (e.g. hidden states).
+        var batching = batchesClips
         let chunkSize = batching ? max(options.batchSize, options.sortWindow) : options.batchSize
         var start = 0
         while start < items.count {
@@ -117,8 +118,11 @@ public final class ExtractionEngine {
             }
             // What needs no component (failures, cache hits), and the clips that do (a PCM seen twice runs once).
             var outcomes = [Outcome?](repeating: nil, count: chunk.count)
+            var repeats: [Int: ClipRecord] = [:]
             var toRun: [(index: Int, clip: Clip)] = []
-            var scheduled: Set<String> = []
+            // A PCM seen twice in the chunk runs once; its repeats take the first one's outcome (a cache hit or
+            // the same failure), decided once that is known.
+            var scheduled: [String: Int] = [:], repeatOf: [Int: Int] = [:]
             for (i, item) in chunk.enumerated() {
                 if case .failure(let e) = files[i] {
                     outcomes[i] = .failed(e.description)
@@ -127,10 +131,13 @@ public final class ExtractionEngine {
                 } else if case .failure(let e)? = clips[i] {
                     outcomes[i] = .failed(e.description)
                 } else if case .success(let clip)? = clips[i] {
-                    if done.contains(clip.pcmHash) || scheduled.contains(clip.pcmHash) {
+                    if done.contains(clip.pcmHash) {
                         outcomes[i] = .cached(pcmHash: clip.pcmHash, newSource: ClipRecord(clip: clip, decodeKey: decodeKey))
+                    } else if let first = scheduled[clip.pcmHash] {
+                        repeatOf[i] = first
+                        repeats[i] = ClipRecord(clip: clip, decodeKey: decodeKey)
                     } else {
-                        scheduled.insert(clip.pcmHash)
+                        scheduled[clip.pcmHash] = i
                         toRun.append((i, clip))
                     }
                 } else {
@@ -140,6 +147,13 @@ public final class ExtractionEngine {
             var chunkFailures: [(Int, ExtractionFailure)] = []
             func record(_ i: Int) throws(ExtractionError) {
                 let item = chunk[i]
+                if outcomes[i] == nil, let first = repeatOf[i], let source = repeats[i] {
+                    switch outcomes[first] {
+                    case .extracted?, .cached?: outcomes[i] = .cached(pcmHash: source.pcmHash, newSource: source)
+                    case .failed(let message)?: outcomes[i] = .failed("\(item.path): same audio as \(chunk[first].path), which failed: \(message)")
+                    case nil: return
+                    }
+                }
                 switch outcomes[i] {
                 case .cached(let pcm, let source)?:
                     state.cached += 1
@@ -172,14 +186,23 @@ public final class ExtractionEngine {
                 let clipAt = Dictionary(uniqueKeysWithValues: toRun.map { ($0.index, $0.clip) })
                 for group in groups {
                     let members = group.compactMap { i in clipAt[i].map { (i, $0) } }
-                    let results = batching ? runBatch(members.map { (chunk[$0.0], $0.1) }, decodeKey: decodeKey)
-                                           : runReplicas(members.map { (chunk[$0.0], $0.1) }, decodeKey: decodeKey)
+                    let results: [Outcome]
+                    if batching {
+                        let run = runBatch(members.map { (chunk[$0.0], $0.1) }, decodeKey: decodeKey)
+                        results = run.outcomes
+                        batching = batching && run.splittable
+                    } else if !replicas.isEmpty {
+                        results = runReplicas(members.map { (chunk[$0.0], $0.1) }, decodeKey: decodeKey)
+                    } else {
+                        results = members.map { process(chunk[$0.0], clip: $0.1, decodeKey: decodeKey, component: component) }
+                    }
                     for (m, outcome) in zip(members, results) {
                         outcomes[m.0] = outcome
                         try record(m.0)
                     }
                     report()
                 }
+                for i in repeatOf.keys.sorted() { try record(i) }
             } else {
                 let clipAt = Dictionary(uniqueKeysWithValues: toRun.map { ($0.index, $0.clip) })
                 for i in chunk.indices {
