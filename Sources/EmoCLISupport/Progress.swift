@@ -29,27 +29,40 @@ public final class ProgressBar {
     private let isTerminal = isatty(STDERR_FILENO) != 0
     private var done = 0
     private var detail = ""
+    /// What the rate counts ("clips": "12.5 clips/s"; empty: "12.5/s").
+    public let unit: String
+    private var rateOverride: Double?
+    private var etaOverride: Double??
 
-    /// A bar for `total` items.
-    public init(total: Int, label: String, mode: OutputMode) {
+    /// A bar for `total` items; `unit` names what the rate counts.
+    public init(total: Int, label: String, mode: OutputMode, unit: String = "") {
         self.total = total
         self.label = label
         self.mode = mode
+        self.unit = unit
     }
 
-    /// Items per second so far.
+    /// Items per second so far (or the rate the caller last gave `update`).
     public var rate: Double {
+        if let rateOverride { return rateOverride }
         let t = Date().timeIntervalSince(started)
         return t > 0 ? Double(done) / t : 0
     }
 
-    /// Estimated seconds left, nil before the first item.
-    public var eta: Double? { rate > 0 ? Double(total - done) / rate : nil }
+    /// Estimated seconds left, nil before the first item (or the estimate the caller last gave `update`).
+    public var eta: Double? {
+        if let etaOverride { return etaOverride }
+        return rate > 0 ? Double(total - done) / rate : nil
+    }
 
-    /// Records progress and redraws when due (10 Hz on a terminal, 1 Hz for JSON, every 10 % otherwise).
-    public func update(done: Int, detail: String = "") {
+    /// Records progress and redraws when due (10 Hz on a terminal, 1 Hz for JSON, every 10 % otherwise). A caller
+    /// that knows better than items-so-far over time (e.g. extraction, where cached items cost nothing) passes its
+    /// own `rate` and `eta`.
+    public func update(done: Int, detail: String = "", rate: Double? = nil, eta: Double?? = nil) {
         self.done = done
         self.detail = detail
+        rateOverride = rate
+        etaOverride = eta
         let now = Date()
         switch mode {
         case .quiet:
@@ -90,7 +103,8 @@ public final class ProgressBar {
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let etaText = eta.map { ProgressBar.duration($0) } ?? "--"
         let pct = String(format: "%5.1f%%", fraction * 100)
-        let rateText = rate >= 10 ? String(format: "%.0f/s", rate) : String(format: "%.2f/s", rate)
+        let per = unit.isEmpty ? "/s" : " \(unit)/s"
+        let rateText = (rate >= 10 ? String(format: "%.0f", rate) : String(format: "%.2f", rate)) + per
         var text = "\(label) [\(bar)] \(done)/\(total) \(pct) \(rateText) ETA \(etaText)"
         if !detail.isEmpty { text += "  \(detail)" }
         return text

@@ -24,6 +24,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchTensor.self,
             BenchText.self,
             BenchEncoders.self,
+            BenchExtract.self,
             BenchTraining.self,
             BenchFinetune.self,
             BenchExplain.self,

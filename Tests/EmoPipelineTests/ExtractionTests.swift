@@ -160,6 +160,27 @@ final class ExtractionTests: XCTestCase {
         XCTAssertEqual(four.extracted, 7)
     }
 
+    /// An extractor with replicas runs one instance per worker: every instance's calls together cover each clip
+    /// once, the stored rows are the single instance's, and a replica with another config is refused.
+    func testExtractorReplicasShareTheClips() throws {
+        let main = FakeStatsExtractor(), extra = FakeStatsExtractor()
+        let s = try store()
+        let engine = try ExtractionEngine(component: main, store: s, options: ExtractionOptions(batchSize: 3, workers: 2),
+                                          replicas: [extra])
+        let report = try engine.run(items: items(good + [good[0]]))
+        XCTAssertEqual(report.extracted, 7)
+        XCTAssertEqual(report.cached, 1, "the repeated file is cached, not run twice")
+        XCTAssertEqual(main.forwardCalls + extra.forwardCalls, 7)
+        for path in good {
+            let clip = try MediaDecoder().decode(path: path)
+            XCTAssertEqual(try s.outputs(pcmHash: clip.pcmHash, key: engine.key),
+                           try FakeStatsExtractor().forward([.array(NDArray(vector: clip.samples))]))
+        }
+        XCTAssertThrowsError(try ExtractionEngine(component: FakeStatsExtractor(), store: s,
+                                                  replicas: [FakeStatsExtractor(scale: 2)]))
+        XCTAssertThrowsError(try ExtractionEngine(component: main, store: s, replicas: [main]))
+    }
+
     /// Encoders get a batch of one, [1, T]; decode options change the clip and so the cache entry.
     func testEncoderInputShapeAndDecodeOptions() throws {
         final class ShapeEcho: Component {

@@ -63,6 +63,7 @@ final class SpeechEncoderCore: @unchecked Sendable {
             "inputs": .array([
                 .object(["name": "audio", "dims": .array(["B", "S"]), "dtype": "float32", "description": "16 kHz mono samples, zero-padded to the longest clip"]),
                 .object(["name": "lengths", "dims": .array(["B"]), "dtype": "float32", "optional": true, "description": "real samples per clip (padding masked as Hugging Face does with attention_mask)"]),
+                .object(["name": "clip_exact", "dims": .array([1]), "dtype": "float32", "optional": true, "description": "1: each clip's conv feature encoder runs on its own real samples, so every clip gets the embedding it gets alone (group-normed checkpoints otherwise take their first layer's statistics over the padding, as Hugging Face does); inference only, every clip at least one frame long. Batched extraction sends it"]),
             ]),
             "outputs": .array([
                 .object(["name": "embedding", "dims": .array(["B", "C"]), "dtype": "float32", "description": "pooled over real frames"]),
@@ -226,11 +227,31 @@ final class SpeechEncoderCore: @unchecked Sendable {
                 "token": "frame of 20 ms"]
     }
 
+    /// What an inference forward costs in memory beyond the weights, for a host sizing batches: per clip of T frames
+    /// `bytes_per_token · T + bytes_per_token_squared · T²` (the residual stream, fused QKV, context, FFN and conv
+    /// features per frame; the attention scores per frame pair; every hidden state too with `hidden_states: true`),
+    /// `bytes_per_thread_per_token` for the conv feature encoder's per-thread scratch at the longest clip's T, and
+    /// `tokens_per_second` to turn seconds into T.
+    var inferenceMemory: JSONValue {
+        let cfg = encoder.config
+        let (c, f, h, cc) = (cfg.hiddenSize, cfg.intermediateSize, cfg.numHeads, cfg.convOutputDim)
+        let keptLayers = returnHidden || pooling != .mean ? cfg.numLayers + 1 : 1
+        let perToken = Double(c * (keptLayers + 5) + f + 2 * cc + h)
+        // The widest conv layer's output and its im2col, per final frame (its stride product over the first stride).
+        let stride = cfg.convStride.reduce(1, *), first = cfg.convStride.first ?? 1
+        let widest = cfg.convDim.max() ?? cc, k0 = cfg.convKernel.dropFirst().max() ?? 1
+        let convPerToken = Double(stride / max(first, 1)) * Double(widest) * Double(2 + k0)
+        return ["bytes_per_token": .number(4 * perToken), "bytes_per_token_squared": .number(Double(4 * 2 * h)),
+                "bytes_per_thread_per_token": .number(4 * convPerToken),
+                "tokens_per_second": .number(16_000 / Double(max(stride, 1))), "token": "frame of 20 ms"]
+    }
+
     var resolvedDescription: JSONValue {
         var out: [String: JSONValue] = ["config": resolvedConfig, "outputs": .array([
             .object(["name": "embedding", "dims": .array(["B", .number(Double(encoder.config.hiddenSize))])]),
         ]), "model": .object(["family": .string(family.rawValue), "layers": .number(Double(encoder.config.numLayers)),
-                              "parameters": .number(Double(encoder.parameterCount))])]
+                              "parameters": .number(Double(encoder.parameterCount))]),
+            "inference_memory": inferenceMemory]
         if scope != nil { out["training_memory"] = trainingMemory }
         return .object(out)
     }
@@ -248,6 +269,14 @@ final class SpeechEncoderCore: @unchecked Sendable {
                 throw ComponentError.invalidInput(component: id, message: "lengths must be in 1...\(n)")
             }
         }
+        // Optional input 2: clip-exact batching (see the manifest), an inference-only request.
+        let clipExact = inputs.count > 2 && (inputs[2].array?.data.first ?? 0) >= 0.5
+        if clipExact && training {
+            throw ComponentError.invalidInput(component: id, message: "clip_exact is for inference; switch training off first")
+        }
+        if clipExact, let short = lengths.firstIndex(where: { encoder.config.frameCount(samples: $0) < 1 }) {
+            throw ComponentError.invalidInput(component: id, message: "clip \(short) has \(lengths[short]) samples, too few for one frame of this encoder (at least \(Self.minimumSamples(encoder.config)))")
+        }
         if let longest = lengths.max(), longest > maxSamples {
             throw ComponentError.invalidInput(component: id, message: String(format: "a clip of %.1f s is longer than max_seconds (%.0f s): memory grows faster than the length (about 4.5 GB at 120 s for a base model). Cut it (the pipeline's audio.duration) or raise max_seconds in the ", Double(longest) / 16_000, Double(maxSamples) / 16_000) + "\(id) config")
         }
@@ -264,7 +293,8 @@ final class SpeechEncoderCore: @unchecked Sendable {
         encoder.preprocessor.apply(&x, batch: b, samples: n, lengths: lengths)
         let padded = lengths.contains { $0 < n }
         let out: SpeechEncoderOutput
-        let taped = keepActivations && pooling == .mean
+        // A clip-exact forward keeps no tape: a backward after it re-runs the forward (checkpointing) instead.
+        let taped = keepActivations && pooling == .mean && !clipExact
         do {
             // One critical section: the tape backward reads belongs to the `last` recorded beside it.
             lock.lock()
@@ -278,10 +308,11 @@ final class SpeechEncoderCore: @unchecked Sendable {
                     derivedMayBeStale = false
                 }
                 out = try encoder.forward(x, batch: b, samples: n, lengths: padded ? lengths : nil, recordTape: taped,
-                                          keepHiddenStates: pooling != .mean || returnHidden)
+                                          keepHiddenStates: pooling != .mean || returnHidden, clipExact: clipExact)
             }
             lastWasTraining = training
-            last = (x, b, n, padded ? lengths : nil, inputs.count > 1, taped)
+            // After a clip-exact forward (whose front end differs from the padded one) backward has nothing to use.
+            last = clipExact && padded ? nil : (x, b, n, padded ? lengths : nil, inputs.count > 1, taped)
             lastScales = scales
         } catch {
             throw ComponentError.invalidInput(component: id, message: "\(error)")
@@ -300,6 +331,13 @@ final class SpeechEncoderCore: @unchecked Sendable {
             result.append(.array(try NDArray(shape: [out.layers, b, out.frames, out.channels], data: out.hiddenStates)))
         }
         return result
+    }
+
+    /// The fewest samples that give one frame (the conv stack's receptive field).
+    static func minimumSamples(_ config: SpeechEncoderConfig) -> Int {
+        var n = 1
+        for (k, s) in zip(config.convKernel, config.convStride).reversed() { n = (n - 1) * s + k }
+        return n
     }
 
     /// d loss / d audio for the last forward, given d loss / d embedding (`mean` pooling only; the hidden-states

@@ -9,8 +9,19 @@ public struct ExtractionOptions: Sendable, Equatable {
     public var decode: DecodeOptions = DecodeOptions()
     /// Clips per committed transaction: a kill loses at most this many clips' work.
     public var batchSize: Int = 32
-    /// Threads that read, hash and decode files (the component itself runs on one thread).
+    /// Threads that read, hash and decode files, and that run an extractor's replicas (one instance each).
     public var workers: Int = ExtractionOptions.defaultWorkers
+
+    /// Most clips in one encoder forward (padded to the longest, each masked to its real length); 1 runs an
+    /// encoder one clip at a time, `[1, S]`, as before batching existed. Encoders that do not declare the
+    /// `clip_exact` input always run one clip at a time.
+    public var encoderBatch: Int = 16
+    /// Activation memory one batched encoder forward may take (the component's `inference_memory` estimate, or
+    /// frames × hidden × layers × 4 bytes without one); a batch never holds fewer than one clip.
+    public var batchMemoryBytes: Int = 1 << 30
+    /// Clips decoded and sorted by length together before forming encoder batches (the padding shrinks as it
+    /// grows; decoded audio of this many clips is held in memory).
+    public var sortWindow: Int = 256
 
     /// min(4, active processors).
     public static var defaultWorkers: Int { max(1, min(4, ProcessInfo.processInfo.activeProcessorCount)) }
@@ -19,10 +30,14 @@ public struct ExtractionOptions: Sendable, Equatable {
     public init() {}
 
     /// Creates options.
-    public init(decode: DecodeOptions = DecodeOptions(), batchSize: Int = 32, workers: Int = ExtractionOptions.defaultWorkers) {
+    public init(decode: DecodeOptions = DecodeOptions(), batchSize: Int = 32, workers: Int = ExtractionOptions.defaultWorkers,
+                encoderBatch: Int = 16, batchMemoryBytes: Int = 1 << 30, sortWindow: Int = 256) {
         self.decode = decode
         self.batchSize = batchSize
         self.workers = workers
+        self.encoderBatch = encoderBatch
+        self.batchMemoryBytes = batchMemoryBytes
+        self.sortWindow = sortWindow
     }
 }
 
@@ -52,6 +67,26 @@ public struct ExtractionProgress: Sendable, Equatable {
     public var cached: Int
     /// Items that failed.
     public var failed: Int
+    /// Seconds since the run started.
+    public var seconds: Double = 0
+
+    /// Creates a progress record.
+    public init(done: Int, total: Int, extracted: Int, cached: Int, failed: Int, seconds: Double = 0) {
+        self.done = done
+        self.total = total
+        self.extracted = extracted
+        self.cached = cached
+        self.failed = failed
+        self.seconds = seconds
+    }
+
+    /// Clips the component ran on per second so far (cached items excluded).
+    public var clipsPerSecond: Double { seconds > 0 ? Double(extracted) / seconds : 0 }
+
+    /// Seconds left if every remaining item needs the component at the rate so far (nil before the first clip).
+    public var etaSeconds: Double? {
+        clipsPerSecond > 0 ? Double(total - done) / clipsPerSecond : nil
+    }
 }
 
 /// What a finished run did.

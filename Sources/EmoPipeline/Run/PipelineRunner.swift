@@ -116,8 +116,11 @@ public final class PipelineRunner {
                 names.append([])
                 continue
             }
-            let engine = try ExtractionEngine(component: component, store: store,
-                                              options: ExtractionOptions(decode: spec.audio.decodeOptions))
+            // An extractor runs one instance per worker thread; an encoder batches its clips instead.
+            let options = ExtractionOptions(decode: spec.audio.decodeOptions)
+            let replicas = component.info.kind == .extractor
+                ? try (1..<max(1, options.workers)).map { _ in try host.instantiate(id: group.component, config: group.config) } : []
+            let engine = try ExtractionEngine(component: component, store: store, options: options, replicas: replicas)
             log("extracting \(group.name) with \(group.component) \(component.info.version) for \(items.count) clips")
             let report = try engine.run(items: items.map(\.item)) { [extractionProgress] p in extractionProgress?(group.name, p) }
             log("  \(report.extracted) extracted, \(report.cached) cached, \(report.failures.count) failed in \(String(format: "%.1f", report.seconds)) s")

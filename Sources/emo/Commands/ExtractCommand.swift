@@ -52,8 +52,14 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(help: "Clips per committed transaction.")
     var batchSize: Int = 32
 
-    @Option(help: "Threads that read, hash and decode files (default min(4, cores)); the component runs on one.")
+    @Option(help: "Threads that read, hash and decode files (default min(4, cores)); an extractor runs one instance on each.")
     var workers: Int = ExtractionOptions.defaultWorkers
+
+    @Option(help: "Most clips per encoder forward, clips of similar length padded together (1: one clip at a time). Features equal the one-clip path's up to float rounding.")
+    var encoderBatch: Int = 16
+
+    @Option(help: "Memory (MB) one batched encoder forward may take, by the encoder's own estimate.")
+    var batchMemory: Int = 1_024
 
     @Option(help: "Fix every clip to this many seconds (crop or zero-pad).")
     var duration: Double?
@@ -89,6 +95,7 @@ struct ExtractCommand: AsyncParsableCommand {
     /// Refuses a negative or zero count by name (parsed unconditionally, so `-5` reaches here as a number).
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be a positive number of items, got \(limit)") }
+        if encoderBatch < 1 { throw ValidationError("--encoder-batch must be at least 1, got \(encoderBatch)") }
         _ = try selectedShard()
     }
 
@@ -126,11 +133,20 @@ struct ExtractCommand: AsyncParsableCommand {
         }
         let featureStore = try FeatureStore(path: store, alsoReading: Array(stores.dropFirst()))
         let decode = DecodeOptions(duration: duration, alignment: alignment, normalise: normalise, trimSilenceTopDB: trimSilence)
+        // An extractor runs one instance per worker thread (the ABI: one instance, one thread at a time).
+        let replicas = instance.info.kind == .extractor && workers > 1
+            ? try (1..<workers).map { _ in try host.instantiate(id: component, config: cfg) } : []
         let engine = try ExtractionEngine(component: instance, store: featureStore,
-                                          options: ExtractionOptions(decode: decode, batchSize: batchSize, workers: workers))
-        let bar = ProgressBar(total: items.count, label: "extract \(component)", mode: mode)
+                                          options: ExtractionOptions(decode: decode, batchSize: batchSize, workers: workers,
+                                                                     encoderBatch: encoderBatch,
+                                                                     batchMemoryBytes: max(1, batchMemory) << 20),
+                                          replicas: replicas)
+        let bar = ProgressBar(total: items.count, label: "extract \(component)", mode: mode, unit: "clips")
         let report = try engine.run(items: items) { p in
-            bar.update(done: p.done, detail: p.failed > 0 ? "failed \(p.failed)" : "")
+            // clips/s counts the clips the component ran on; the ETA assumes every item left needs it.
+            var detail = p.cached > 0 ? "cached \(p.cached)" : ""
+            if p.failed > 0 { detail += (detail.isEmpty ? "" : ", ") + "failed \(p.failed)" }
+            bar.update(done: p.done, detail: detail, rate: p.clipsPerSecond, eta: .some(p.etaSeconds))
         }
         bar.finish()
 

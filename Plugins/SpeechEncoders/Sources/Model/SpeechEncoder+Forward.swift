@@ -127,16 +127,22 @@ extension SpeechEncoder {
     /// `keepHiddenStates`, the output's `hiddenStates` is empty (only `lastHiddenState` is kept, and the layers
     /// run in place: less memory traffic when only the last layer is pooled).
     /// Not safe to call concurrently on one instance (the workspace is shared); allocates only its outputs.
+    ///
+    /// With `clipExact` (inference only: no tape), each clip's conv feature encoder runs on its own real samples
+    /// instead of the padded row, so a clip's outputs do not depend on its batch-mates: for checkpoints whose
+    /// first conv layer is group-normed (`feat_extract_norm` "group": wav2vec2-base, HuBERT-base, WavLM-base), whose
+    /// statistics Hugging Face takes over the padding too, this is what makes a padded batch give each clip the
+    /// features of a forward on that clip alone (up to float rounding). Every clip must then yield at least one frame.
     public func forward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]? = nil,
                         keepConvFeatures: Bool = false, recordTape: Bool = false,
-                        keepHiddenStates: Bool = true) throws -> SpeechEncoderOutput {
+                        keepHiddenStates: Bool = true, clipExact: Bool = false) throws -> SpeechEncoderOutput {
         try forward(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: keepConvFeatures,
-                    depth: recordTape ? .full : .none, keepHiddenStates: keepHiddenStates)
+                    depth: recordTape ? .full : .none, keepHiddenStates: keepHiddenStates, clipExact: clipExact)
     }
 
-    /// The forward pass, keeping `depth` of the tape.
+    /// The forward pass, keeping `depth` of the tape (`clipExact`: see the public `forward`; only without a tape).
     func forward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
-                 depth: TapeDepth, keepHiddenStates: Bool = true) throws -> SpeechEncoderOutput {
+                 depth: TapeDepth, keepHiddenStates: Bool = true, clipExact: Bool = false) throws -> SpeechEncoderOutput {
         guard batch > 0, samples > 0, input.count == batch * samples else {
             throw CheckpointError.invalidConfig(path: "forward", message: "input has \(input.count) samples, expected B × N = \(batch) × \(samples)")
         }
@@ -147,15 +153,24 @@ extension SpeechEncoder {
         guard t > 0 else {
             throw CheckpointError.invalidConfig(path: "forward", message: "\(samples) samples are too few for one frame of this encoder (pad short clips)")
         }
+        let exact = clipExact && lengths != nil
+        if exact {
+            guard depth == .none, !recordsWeightInputs else {
+                throw CheckpointError.invalidConfig(path: "forward", message: "a clip-exact forward keeps no tape (inference only)")
+            }
+            if let short = lengths?.firstIndex(where: { config.frameCount(samples: $0) < 1 }), let n = lengths?[short] {
+                throw CheckpointError.invalidConfig(path: "forward", message: "clip \(short) has \(n) samples, too few for one frame of this encoder")
+            }
+        }
         tapeShape = nil
         splitRanges = nil
         if depth != .frontEnd, !recordsWeightInputs, batch >= 2, Dense.threads >= 2, !Dense.isSerial {
             return try forwardSplittingBatch(input, batch: batch, samples: samples, lengths: lengths,
                                              keepConvFeatures: keepConvFeatures, keepHiddenStates: keepHiddenStates,
-                                             taped: depth == .full)
+                                             taped: depth == .full, clipExact: exact)
         }
         return forwardPass(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: keepConvFeatures,
-                               depth: depth, keepHiddenStates: keepHiddenStates, ws: workspace)
+                           depth: depth, keepHiddenStates: keepHiddenStates, ws: workspace, clipExact: exact)
     }
 
     /// The clips split into one sub-batch per thread, each run start to end on its own thread with single-threaded
@@ -166,7 +181,7 @@ extension SpeechEncoder {
     /// With `taped`, each sub-batch runs on one of `splitClones` (same weights, own tape), and the backward
     /// (`backward(pooledGrad:hiddenStates:)`) splits the same way.
     func forwardSplittingBatch(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
-                               keepHiddenStates: Bool, taped: Bool = false) throws -> SpeechEncoderOutput {
+                               keepHiddenStates: Bool, taped: Bool = false, clipExact: Bool = false) throws -> SpeechEncoderOutput {
         let chunks = Dense.chunkCount(batch)
         while chunkWorkspaces.count < chunks { chunkWorkspaces.append(SpeechWorkspace()) }
         while taped && splitClones.count < chunks { splitClones.append(SpeechEncoder(sharingWeightsOf: self)) }
@@ -188,7 +203,7 @@ extension SpeechEncoder {
                         }
                         return forwardPass(sub, batch: r.count, samples: samples, lengths: subLengths,
                                            keepConvFeatures: keepConvFeatures, depth: .none,
-                                           keepHiddenStates: keepHiddenStates, ws: spaces[k])
+                                           keepHiddenStates: keepHiddenStates, ws: spaces[k], clipExact: clipExact)
                     }
                 }
             }
@@ -219,9 +234,11 @@ extension SpeechEncoder {
                                    convFeatures: keepConvFeatures ? parts.flatMap { $0.convFeatures ?? [] } : nil)
     }
 
-    /// One pass over the whole batch in workspace `ws` (`forward`'s arguments checked).
+    /// One pass over the whole batch in workspace `ws` (`forward`'s arguments checked; `clipExact` only without a
+    /// tape: each clip's conv feature encoder then runs on its real samples, its padded frames zeroed).
     func forwardPass(_ input: [Float], batch: Int, samples: Int, lengths: [Int]?, keepConvFeatures: Bool,
-                     depth: TapeDepth, keepHiddenStates: Bool, ws: SpeechWorkspace) -> SpeechEncoderOutput {
+                     depth: TapeDepth, keepHiddenStates: Bool, ws: SpeechWorkspace,
+                     clipExact: Bool = false) -> SpeechEncoderOutput {
         let t = config.frameCount(samples: samples)
         let frameLengths = lengths.map { $0.map { config.frameCount(samples: $0) } } ?? Array(repeating: t, count: batch)
         let (c, l, cc) = (config.hiddenSize, config.numLayers, config.convOutputDim)
@@ -247,8 +264,16 @@ extension SpeechEncoder {
                 let scratch = (0..<Dense.chunkCount(batch)).map { convScratch(samples: samples, chunk: $0, backward: false, ws: ws, forward: true) }
                 Dense.parallelChunksWithSerialBLAS(batch) { chunk, clips in
                     for b in clips {
-                        featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
-                                       tape: front, clip: b)
+                        guard clipExact, front == nil, let real = lengths?[b], real < samples else {
+                            featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
+                                           tape: front, clip: b)
+                            continue
+                        }
+                        // The clip alone: its real samples through the conv stack, the frames past them zero.
+                        let realFrames = min(frameLengths[b], t)
+                        featureEncoder(x + b * samples, samples: real, out: feat + b * t * cc, scratch: scratch[chunk],
+                                       tape: nil, clip: b)
+                        (feat + (b * t + realFrames) * cc).update(repeating: 0, count: (t - realFrames) * cc)
                     }
                 }
                 if keepConvFeatures { conv.withUnsafeMutableBufferPointer { $0.baseAddress?.update(from: feat, count: $0.count) } }
