@@ -6,9 +6,12 @@
 //              MFCC 1–4, frame energy
 //   LLDs ──sma3 / sma3nz smoothing──▶ the `_sma3` / `_sma3nz` tracks ──SmileFunctionals──▶ 88 values
 //
-// The F0-dependent descriptors (F0, jitter, shimmer, HNR, H1−H2, H1−A3, formants) and the voiced/unvoiced split need
-// openSMILE's SHS pitch tracker with Viterbi smoothing; until that is in place they are NaN (documented in the
-// plugin README and NOTES-egemaps.md), never a number that would pass for openSMILE's.
+//   samples ──EGeMAPSPitch (60 ms Gaussian, SHS + Viterbi, energy gate)──▶ F0 in semitones re 27.5 Hz
+//   F0 > 0 splits the spectral LLDs into voiced (`…V_sma3nz`) and unvoiced (`…UV_sma3nz`) copies.
+//
+// The voice-quality and formant descriptors (jitter, shimmer, HNR, H1−H2, H1−A3, F1–F3 frequency, bandwidth and
+// relative amplitude) are not implemented yet: they are NaN (documented in the plugin README and NOTES-egemaps.md),
+// never a number that would pass for openSMILE's.
 
 import Foundation
 
@@ -50,31 +53,37 @@ public final class EGeMAPSv02 {
                               "F2frequency_sma3nz", "F2bandwidth_sma3nz", "F2amplitudeLogRelF0_sma3nz",
                               "F3frequency_sma3nz", "F3bandwidth_sma3nz", "F3amplitudeLogRelF0_sma3nz"]
 
-    /// Names of the functionals this implementation computes to openSMILE's numbers (the rest are NaN for now).
-    public static let matchedFunctionals: Set<String> = {
-        var s = Set(functionalNames.filter { $0.hasPrefix("loudness_sma3_") })
-        for f in ["spectralFlux_sma3", "mfcc1_sma3", "mfcc2_sma3", "mfcc3_sma3", "mfcc4_sma3"] {
-            s.insert("\(f)_amean"); s.insert("\(f)_stddevNorm")
-        }
-        s.insert("loudnessPeaksPerSec"); s.insert("equivalentSoundLevel_dBp")
-        return s
-    }()
+    /// Names of the functionals this implementation computes (the rest are NaN for now); NOTES-egemaps.md and the
+    /// parity test say which of them match openSMILE and within what.
+    public static let implementedFunctionals: Set<String> = Set(functionalNames.filter { name in
+        !voicedNames.contains { name.hasPrefix($0 + "_") }
+    })
 
-    /// Names of the LLDs this implementation computes to openSMILE's numbers (the rest are NaN for now).
-    public static let matchedLLDs: Set<String> = Set(lldNames.prefix(10))
+    /// Names of the LLDs this implementation computes (the rest are NaN for now).
+    public static let implementedLLDs: Set<String> = Set(lldNames.prefix(11))
 
     private let spectral: EGeMAPSSpectral
+    private let pitch: EGeMAPSPitch
     private let lock = NSLock()
 
-    /// Creates the analyser (FFT plans and filterbanks).
-    public init() throws(FeatureError) { spectral = try EGeMAPSSpectral() }
+    /// Creates the analyser (FFT plans, filterbanks, spline tables).
+    public init() throws(FeatureError) {
+        spectral = try EGeMAPSSpectral()
+        pitch = try EGeMAPSPitch()
+    }
 
     /// One clip's LLDs and the per-level tracks the functionals need.
     struct Tracks {
-        /// Spectral LLDs after `sma3`, one value per 20 ms frame: [10][T20].
+        /// Spectral LLDs before smoothing, one value per 20 ms frame: [10][T20].
+        var rawSpectral: [[Double]]
+        /// The same after `sma3` [10][T20].
         var smoothedSpectral: [[Double]]
-        /// Unwindowed frame energies [T20].
+        /// Unwindowed 20 ms frame energies [T20].
         var energy: [Double]
+        /// Gated F0 in semitones re 27.5 Hz per 60 ms frame, 0 = unvoiced [T60] (openSMILE's `F0finalLog` after
+        /// its energy selector), and its `sma3nz` [T60].
+        var f0: [Double]
+        var f0Smoothed: [Double]
         /// openSMILE's `lld` row count: the 60 ms pitch frames + 1, at most the 20 ms frames.
         var lldRows: Int
     }
@@ -82,23 +91,25 @@ public final class EGeMAPSv02 {
     func tracks(_ y: [Double]) -> Tracks {
         lock.lock()
         let s = spectral.analyze(y)
+        let p = pitch.analyze(y)
         lock.unlock()
         let raw = [s.loudness, s.alphaRatio, s.hammarberg, s.slope0500, s.slope5001500, s.flux] + s.mfcc
-        let t20 = s.loudness.count
-        let t60 = y.count < 960 ? 0 : (y.count - 960) / 160 + 1
-        return Tracks(smoothedSpectral: raw.map(SmileFunctionals.sma3), energy: s.energy, lldRows: min(t20, t60 + 1))
+        let t20 = s.loudness.count, t60 = p.semitone.count
+        return Tracks(rawSpectral: raw, smoothedSpectral: raw.map(SmileFunctionals.sma3), energy: s.energy,
+                      f0: p.semitone, f0Smoothed: SmileFunctionals.sma3nz(p.semitone), lldRows: min(t20, t60 + 1))
     }
 
     /// The 25 LLDs frame by frame, `[T][25]` in `lldNames` order (10 ms hop, frame t starts at sample 160·t);
-    /// descriptors not yet matched to openSMILE (see `matchedLLDs`) are NaN.
+    /// descriptors not yet implemented (see `implementedLLDs`) are NaN.
     public func lowLevelDescriptors(_ samples: [Float]) -> [[Double]] {
         let tr = tracks(samples.map { Double($0) })
         return (0..<tr.lldRows).map { t in
-            tr.smoothedSpectral.map { $0[t] } + [Double](repeating: .nan, count: 15)
+            tr.smoothedSpectral.map { $0[t] } + [t < tr.f0Smoothed.count ? tr.f0Smoothed[t] : 0]
+                + [Double](repeating: .nan, count: 14)
         }
     }
 
-    /// The 88 functionals in `functionalNames` order; those not yet matched (see `matchedFunctionals`) are NaN.
+    /// The 88 functionals in `functionalNames` order; those not yet implemented (see `implementedFunctionals`) are NaN.
     public func functionals(_ samples: [Float]) -> [Double] {
         let tr = tracks(samples.map { Double($0) })
         var v = [String: Double]()
@@ -106,9 +117,9 @@ public final class EGeMAPSv02 {
         let (m, sd) = SmileFunctionals.meanStddevNorm(loud)
         let pc = SmileFunctionals.percentiles(loud)
         let sl = SmileFunctionals.slopes(loud)
-        for (k, x) in zip(["amean", "stddevNorm", "percentile20.0", "percentile50.0", "percentile80.0",
-                            "pctlrange0-2", "meanRisingSlope", "stddevRisingSlope", "meanFallingSlope",
-                            "stddevFallingSlope"], [m, sd] + pc + sl) {
+        let dist = ["amean", "stddevNorm", "percentile20.0", "percentile50.0", "percentile80.0", "pctlrange0-2",
+                    "meanRisingSlope", "stddevRisingSlope", "meanFallingSlope", "stddevFallingSlope"]
+        for (k, x) in zip(dist, [m, sd] + pc + sl) {
             v["loudness_sma3_\(k)"] = x
         }
         for (i, f) in ["spectralFlux_sma3", "mfcc1_sma3", "mfcc2_sma3", "mfcc3_sma3", "mfcc4_sma3"].enumerated() {
@@ -116,9 +127,46 @@ public final class EGeMAPSv02 {
             v["\(f)_amean"] = a; v["\(f)_stddevNorm"] = s
         }
         v["loudnessPeaksPerSec"] = SmileFunctionals.peaksPerSecond(loud)
+        // The levels joined with the Viterbi-lagged F0 reach the functionals one frame short: T60 − 1 frames.
+        let n60 = max(tr.f0.count - 1, 0)
+        let f0 = Array(tr.f0Smoothed.prefix(n60))
+        let f0nz = SmileFunctionals.input(f0, nonZero: true)
+        let (fm, fsd) = SmileFunctionals.meanStddevNorm(f0nz)
+        for (k, x) in zip(dist, [fm, fsd] + SmileFunctionals.percentiles(f0nz) + SmileFunctionals.slopes(f0nz)) {
+            v["F0semitoneFrom27.5Hz_sma3nz_\(k)"] = x
+        }
+        let seg = SmileFunctionals.segments(f0, nonZero: true), pause = SmileFunctionals.segments(f0, nonZero: false)
+        v["VoicedSegmentsPerSec"] = seg[0]; v["MeanVoicedSegmentLengthSec"] = seg[1]
+        v["StddevVoicedSegmentLengthSec"] = seg[2]
+        v["MeanUnvoicedSegmentLength"] = pause[1]; v["StddevUnvoicedSegmentLength"] = pause[2]
+        // Voiced / unvoiced spectral sets: the unsmoothed 20 ms value where F0 > 1e-6 (resp. not), 0 elsewhere,
+        // then sma3nz, then the functional over the non-zero frames.
+        let spectralNames = ["alphaRatio", "hammarbergIndex", "slope0-500", "slope500-1500", "spectralFlux",
+                             "mfcc1", "mfcc2", "mfcc3", "mfcc4"]
+        for (k, base) in spectralNames.enumerated() {
+            let rawTrack = tr.rawSpectral[k + 1]
+            for voiced in [true, false] where voiced || k < 5 {
+                let sel = (0..<tr.f0.count).map { t -> Double in
+                    guard t < rawTrack.count else { return 0 }
+                    return (tr.f0[t] > 1e-6) == voiced ? rawTrack[t] : 0
+                }
+                let xs = SmileFunctionals.input(Array(SmileFunctionals.sma3nz(sel).prefix(n60)), nonZero: true)
+                let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
+                let name = Self.splitName(base, voiced: voiced)
+                v["\(name)_amean"] = a
+                if voiced { v["\(name)_stddevNorm"] = sd }
+            }
+        }
         // equivalentSoundLevel: 10·log10 of the mean frame energy (cVectorOperation dBp, floor 1e-12).
         let meanEnergy = tr.energy.isEmpty ? 0 : tr.energy.reduce(0, +) / Double(tr.energy.count)
         v["equivalentSoundLevel_dBp"] = 10 * log10(max(meanEnergy, 1e-12))
         return Self.functionalNames.map { v[$0] ?? .nan }
+    }
+
+    /// openSMILE's names for the voiced (`V`) / unvoiced (`UV`) copies: `alphaRatioV`, `slopeV0-500`, `mfcc1V`.
+    static func splitName(_ base: String, voiced: Bool) -> String {
+        let tag = voiced ? "V" : "UV"
+        if base.hasPrefix("slope") { return "slope" + tag + base.dropFirst(5) + "_sma3nz" }
+        return base + tag + "_sma3nz"
     }
 }
