@@ -90,4 +90,20 @@ final class EGeMAPSTests: XCTestCase {
         }
         XCTAssertEqual(compared, f.clips.count * EGeMAPSv02.implementedFunctionals.subtracting(Self.notMatched).count)
     }
+
+    func testExtractorPresetIsTheFeatureSet() throws {
+        let f = try fixture()
+        let ex = try HandcraftedExtractor(config: .object(["preset": "egemaps-v02"]))
+        XCTAssertEqual(ex.featureNames, f.func_names)
+        XCTAssertEqual(ex.resolvedDescription["config"]?["preset"], "egemaps-v02")
+        let clip = f.clips[0]
+        let (samples, _) = try Support.readMono(clip.path)
+        let v = try ex.features(samples)
+        let direct = try EGeMAPSv02().functionals(samples)
+        XCTAssertEqual(v.count, 88)
+        for k in v.indices where !(v[k].isNaN && direct[k].isNaN) { XCTAssertEqual(v[k], direct[k], f.func_names[k]) }
+        let loud = try XCTUnwrap(f.func_names.firstIndex(of: "loudness_sma3_amean"))
+        XCTAssertEqual(v[loud], clip.func_[loud], accuracy: 1e-3 * abs(clip.func_[loud]))
+        XCTAssertThrowsError(try HandcraftedExtractor(config: .object(["preset": "egemaps-v02", "functionals": .array(["mean"])])))
+    }
 }
