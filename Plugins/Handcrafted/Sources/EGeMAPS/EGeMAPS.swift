@@ -56,11 +56,15 @@ public final class EGeMAPSv02 {
     /// Names of the functionals this implementation computes (the rest are NaN for now); NOTES-egemaps.md and the
     /// parity test say which of them match openSMILE and within what.
     public static let implementedFunctionals: Set<String> = Set(functionalNames.filter { name in
-        !voicedNames.contains { name.hasPrefix($0 + "_") }
+        !voicedNames.filter { !formantNames.contains($0) }.contains { name.hasPrefix($0 + "_") }
     })
 
     /// Names of the LLDs this implementation computes (the rest are NaN for now).
-    public static let implementedLLDs: Set<String> = Set(lldNames.prefix(11))
+    public static let implementedLLDs: Set<String> = Set(lldNames.prefix(11)).union(formantNames)
+
+    /// The formant frequency and bandwidth LLDs.
+    static let formantNames = ["F1frequency_sma3nz", "F1bandwidth_sma3nz", "F2frequency_sma3nz", "F2bandwidth_sma3nz",
+                               "F3frequency_sma3nz", "F3bandwidth_sma3nz"]
 
     private let spectral: EGeMAPSSpectral
     private let pitch: EGeMAPSPitch
@@ -84,8 +88,20 @@ public final class EGeMAPSv02 {
         /// its energy selector), and its `sma3nz` [T60].
         var f0: [Double]
         var f0Smoothed: [Double]
+        /// F1, F1 bw, F2, F2 bw, F3, F3 bw per 20 ms frame, unsmoothed [6][T20] and after `sma3nz` [6][T20].
+        var rawFormants: [[Double]]
+        var formants: [[Double]]
         /// openSMILE's `lld` row count: the 60 ms pitch frames + 1, at most the 20 ms frames.
         var lldRows: Int
+    }
+
+    /// What openSMILE analyses: PyPI opensmile hands SMILExtract int16 samples (trunc(x · 32768)) and SMILExtract
+    /// reads them back as value / 32767, so 16-bit audio arrives scaled by 32768/32767.
+    static func smileInput(_ samples: [Float]) -> [Double] {
+        samples.map { x in
+            let q = min(max((Double(x) * 32768).rounded(.towardZero), -32768), 32767)
+            return q / 32767
+        }
     }
 
     func tracks(_ y: [Double]) -> Tracks {
@@ -95,23 +111,30 @@ public final class EGeMAPSv02 {
         lock.unlock()
         let raw = [s.loudness, s.alphaRatio, s.hammarberg, s.slope0500, s.slope5001500, s.flux] + s.mfcc
         let t20 = s.loudness.count, t60 = p.semitone.count
+        var fr: [[Double]] = []
+        for i in 0..<3 { fr.append(s.formantFreq[i]); fr.append(s.formantBandwidth[i]) }
         return Tracks(rawSpectral: raw, smoothedSpectral: raw.map(SmileFunctionals.sma3), energy: s.energy,
-                      f0: p.semitone, f0Smoothed: SmileFunctionals.sma3nz(p.semitone), lldRows: min(t20, t60 + 1))
+                      f0: p.semitone, f0Smoothed: SmileFunctionals.sma3nz(p.semitone),
+                      rawFormants: fr, formants: fr.map { SmileFunctionals.sma3nz(Array($0.prefix(t60))) },
+                      lldRows: min(t20, t60 + 1))
     }
 
     /// The 25 LLDs frame by frame, `[T][25]` in `lldNames` order (10 ms hop, frame t starts at sample 160·t);
     /// descriptors not yet implemented (see `implementedLLDs`) are NaN.
     public func lowLevelDescriptors(_ samples: [Float]) -> [[Double]] {
-        let tr = tracks(samples.map { Double($0) })
+        let tr = tracks(Self.smileInput(samples))
         return (0..<tr.lldRows).map { t in
-            tr.smoothedSpectral.map { $0[t] } + [t < tr.f0Smoothed.count ? tr.f0Smoothed[t] : 0]
-                + [Double](repeating: .nan, count: 14)
+            let pitched = t < tr.f0Smoothed.count
+            let fm = tr.formants.map { pitched ? $0[t] : 0 }
+            return tr.smoothedSpectral.map { $0[t] } + [pitched ? tr.f0Smoothed[t] : 0]
+                + [Double](repeating: .nan, count: 5)
+                + [fm[0], fm[1], .nan, fm[2], fm[3], .nan, fm[4], fm[5], .nan]
         }
     }
 
     /// The 88 functionals in `functionalNames` order; those not yet implemented (see `implementedFunctionals`) are NaN.
     public func functionals(_ samples: [Float]) -> [Double] {
-        let tr = tracks(samples.map { Double($0) })
+        let tr = tracks(Self.smileInput(samples))
         var v = [String: Double]()
         let loud = tr.smoothedSpectral[0]
         let (m, sd) = SmileFunctionals.meanStddevNorm(loud)
@@ -139,6 +162,14 @@ public final class EGeMAPSv02 {
         v["VoicedSegmentsPerSec"] = seg[0]; v["MeanVoicedSegmentLengthSec"] = seg[1]
         v["StddevVoicedSegmentLengthSec"] = seg[2]
         v["MeanUnvoicedSegmentLength"] = pause[1]; v["StddevUnvoicedSegmentLength"] = pause[2]
+        // Formants over voiced frames (cValbasedSelector on the unsmoothed F0, then sma3nz).
+        for (k, name) in Self.formantNames.enumerated() {
+            let raw = tr.rawFormants[k]
+            let sel = (0..<tr.f0.count).map { t in t < raw.count && tr.f0[t] > 1e-6 ? raw[t] : 0 }
+            let xs = SmileFunctionals.input(Array(SmileFunctionals.sma3nz(sel).prefix(n60)), nonZero: true)
+            let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
+            v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
+        }
         // Voiced / unvoiced spectral sets: the unsmoothed 20 ms value where F0 > 1e-6 (resp. not), 0 elsewhere,
         // then sma3nz, then the functional over the non-zero frames.
         let spectralNames = ["alphaRatio", "hammarbergIndex", "slope0-500", "slope500-1500", "spectralFlux",

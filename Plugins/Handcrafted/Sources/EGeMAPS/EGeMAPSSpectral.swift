@@ -26,6 +26,9 @@ struct EGeMAPSSpectralFrames {
     var mfcc: [[Double]] = [[], [], [], []]
     /// Mean square of the unwindowed frame (cEnergy energy2) [T].
     var energy: [Double] = []
+    /// F1–F3 frequency and bandwidth (Hz, 0 = none) from the 11 kHz LPC of the same FFT [3][T].
+    var formantFreq: [[Double]] = [[], [], []]
+    var formantBandwidth: [[Double]] = [[], [], []]
 }
 
 /// The spectral analysis (tables built once; one instance per thread).
@@ -117,6 +120,8 @@ final class EGeMAPSSpectral {
                     }
                 }
             }
+            let fm = EGeMAPSFormants.formants(re: re, im: im)
+            for i in 0..<3 { out.formantFreq[i].append(fm.freq[i]); out.formantBandwidth[i].append(fm.bandwidth[i]) }
             for k in 0..<Self.bins {
                 power[k] = re[k] * re[k] + im[k] * im[k]
                 mag[k] = power[k].squareRoot()
