@@ -88,6 +88,9 @@ public final class EGeMAPSv02 {
         /// its energy selector), and its `sma3nz` [T60].
         var f0: [Double]
         var f0Smoothed: [Double]
+        /// The last F0 frame the Viterbi smoother had decided when the input ended (openSMILE's functionals of
+        /// F0-joined levels see frames 0...converged only).
+        var converged: Int
         /// F1, F1 bw, F2, F2 bw, F3, F3 bw per 20 ms frame, unsmoothed [6][T20] and after `sma3nz` [6][T20].
         var rawFormants: [[Double]]
         var formants: [[Double]]
@@ -114,8 +117,9 @@ public final class EGeMAPSv02 {
         var fr: [[Double]] = []
         for i in 0..<3 { fr.append(s.formantFreq[i]); fr.append(s.formantBandwidth[i]) }
         return Tracks(rawSpectral: raw, smoothedSpectral: raw.map(SmileFunctionals.sma3), energy: s.energy,
-                      f0: p.semitone, f0Smoothed: SmileFunctionals.sma3nz(p.semitone),
-                      rawFormants: fr, formants: fr.map { SmileFunctionals.sma3nz(Array($0.prefix(t60))) },
+                      f0: p.semitone, f0Smoothed: SmileFunctionals.sma3nzLagged(p.semitone, converged: p.converged),
+                      converged: p.converged, rawFormants: fr,
+                      formants: fr.map { SmileFunctionals.sma3nzLagged(Array($0.prefix(t60)), converged: p.converged) },
                       lldRows: min(t20, t60 + 1))
     }
 
@@ -150,9 +154,9 @@ public final class EGeMAPSv02 {
             v["\(f)_amean"] = a; v["\(f)_stddevNorm"] = s
         }
         v["loudnessPeaksPerSec"] = SmileFunctionals.peaksPerSecond(loud)
-        // The levels joined with the Viterbi-lagged F0 reach the functionals one frame short: T60 − 1 frames.
-        let n60 = max(tr.f0.count - 1, 0)
-        let f0 = Array(tr.f0Smoothed.prefix(n60))
+        // The levels joined with the Viterbi-lagged F0 reach the functionals up to the last converged frame only.
+        let kc = tr.converged
+        let f0 = SmileFunctionals.sma3nzForFunctionals(tr.f0, converged: kc)
         let f0nz = SmileFunctionals.input(f0, nonZero: true)
         let (fm, fsd) = SmileFunctionals.meanStddevNorm(f0nz)
         for (k, x) in zip(dist, [fm, fsd] + SmileFunctionals.percentiles(f0nz) + SmileFunctionals.slopes(f0nz)) {
@@ -166,7 +170,7 @@ public final class EGeMAPSv02 {
         for (k, name) in Self.formantNames.enumerated() {
             let raw = tr.rawFormants[k]
             let sel = (0..<tr.f0.count).map { t in t < raw.count && tr.f0[t] > 1e-6 ? raw[t] : 0 }
-            let xs = SmileFunctionals.input(Array(SmileFunctionals.sma3nz(sel).prefix(n60)), nonZero: true)
+            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(sel, converged: kc), nonZero: true)
             let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
             v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
         }
@@ -181,7 +185,7 @@ public final class EGeMAPSv02 {
                     guard t < rawTrack.count else { return 0 }
                     return (tr.f0[t] > 1e-6) == voiced ? rawTrack[t] : 0
                 }
-                let xs = SmileFunctionals.input(Array(SmileFunctionals.sma3nz(sel).prefix(n60)), nonZero: true)
+                let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(sel, converged: kc), nonZero: true)
                 let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
                 let name = Self.splitName(base, voiced: voiced)
                 v["\(name)_amean"] = a

@@ -33,6 +33,28 @@ enum SmileFunctionals {
         }
     }
 
+    /// `sma3nz` on a level that openSMILE joins with the Viterbi-lagged F0: when the input ends, only frames
+    /// 0...`converged` have reached the smoother, which then emits frames `converged` and `converged + 1` with
+    /// everything after `converged` padded by the value at `converged`; the frames after that arrive with the
+    /// smoother's flush and are smoothed normally. (Found by matching openSMILE's LLD output frame by frame.)
+    static func sma3nzLagged(_ x: [Double], converged k: Int) -> [Double] {
+        var y = sma3nz(x)
+        guard k >= 0 && k < x.count else { return y }
+        let padded = Array(x[0...k]) + [Double](repeating: x[k], count: x.count - k - 1)
+        let p = sma3nz(padded)
+        for t in [k, k + 1] where t < x.count { y[t] = p[t] }
+        return y
+    }
+
+    /// What openSMILE's functionals see of a level joined with the Viterbi-lagged F0: the `sma3nz` track (smoothed
+    /// with its real neighbours) up to frame `converged` only — the frames the smoother flushes at the end of the
+    /// input never reach the functionals. (Found by matching openSMILE's functionals on real clips whose voicing
+    /// runs to the end; with the usual converged = T60 − 2 it is "all frames but the last".)
+    static func sma3nzForFunctionals(_ x: [Double], converged k: Int) -> [Double] {
+        guard k >= 0 else { return [] }
+        return Array(sma3nz(x).prefix(k + 1))
+    }
+
     /// The frames a functional sees: all of them, or (nonZeroFuncts = 1) only the non-zero ones.
     static func input(_ x: [Double], nonZero: Bool) -> [Double] { nonZero ? x.filter { $0 != 0 } : x }
 

@@ -78,7 +78,9 @@ final class EGeMAPSPitch {
 
     /// F0 per 60 ms frame in Hz (0 = unvoiced) after Viterbi smoothing, and the gated semitone track openSMILE
     /// calls `F0finalLog` after its energy selector (0 = unvoiced).
-    func analyze(_ y: [Double]) -> (hz: [Double], semitone: [Double]) {
+    /// `converged` is the last frame the smoother had decided when the input ended (−1: none): openSMILE's
+    /// downstream levels see frames after it only through its end-of-input flush (see `EGeMAPSv02.tracks`).
+    func analyze(_ y: [Double]) -> (hz: [Double], semitone: [Double], converged: Int) {
         let T = Self.frameCount(y.count)
         var cands: [Candidates] = []
         cands.reserveCapacity(T)
@@ -104,14 +106,14 @@ final class EGeMAPSPitch {
             for k in 0..<Self.bins { mag[k] = (re[k] * re[k] + im[k] * im[k]).squareRoot() }
             cands.append(candidates(scaled(mag)))
         }
-        let hz = Self.viterbi(cands)
+        let (hz, converged) = Self.viterbi(cands)
         let semitone = (0..<T).map { t -> Double in
             let f = Float(hz[t])
             var v: Float = 0
             if f > 29.136 { v = 12 * log(f / 27.5) / log(2) } else if f > 0 { v = 1 }
             return rms[t] > 0.001 ? Double(v) : 0
         }
-        return (hz, semitone)
+        return (hz, semitone, converged)
     }
 
     /// cSpecScale: enhance, smooth, spline onto the octave axis, auditory weighting (values kept as float).
@@ -239,8 +241,9 @@ final class EGeMAPSPitch {
     }
 
     /// cSmileViterbiPitchSmooth over all frames (incremental, 40-frame ring of paths, forced decisions and the final
-    /// flush exactly as openSMILE makes them): the chosen candidate's F0 per frame, 0 for the unvoiced state.
-    static func viterbi(_ frames: [Candidates]) -> [Double] {
+    /// flush exactly as openSMILE makes them): the chosen candidate's F0 per frame, 0 for the unvoiced state, and
+    /// the last frame decided before the flush.
+    static func viterbi(_ frames: [Candidates]) -> (hz: [Double], converged: Int) {
         let nc = nCandidates, ns = nc + 1, buflen = 40
         let wLocal = 2.0, wTvv = 10.0, wTvvd = 10.0, wTvuv = 10.0, wThr = 4.0, wRange = 1.0
         let thr = Float(voicingCutoff)
@@ -315,11 +318,12 @@ final class EGeMAPSPitch {
                 }
             }
         }
+        let converged = conv
         var ms = 0
         for i in 1..<ns where cost[i] < cost[ms] { ms = i }
         var n = conv + 1
         while n < pidx { best[n] = paths[pb][ms * buflen + n % buflen]; n += 1 }
-        return (0..<T).map { t in best[t] < nc ? Double(frames[t].f0[best[t]]) : 0 }
+        return ((0..<T).map { t in best[t] < nc ? Double(frames[t].f0[best[t]]) : 0 }, converged)
     }
 }
 
