@@ -9,9 +9,11 @@
 //   samples ──EGeMAPSPitch (60 ms Gaussian, SHS + Viterbi, energy gate)──▶ F0 in semitones re 27.5 Hz
 //   F0 > 0 splits the spectral LLDs into voiced (`…V_sma3nz`) and unvoiced (`…UV_sma3nz`) copies.
 //
-// The voice-quality and formant descriptors (jitter, shimmer, HNR, H1−H2, H1−A3, F1–F3 frequency, bandwidth and
-// relative amplitude) are not implemented yet: they are NaN (documented in the plugin README and NOTES-egemaps.md),
-// never a number that would pass for openSMILE's.
+//   the 20 ms spectrum ──EGeMAPSFormants (11 kHz inverse DFT, LPC 11, roots)──▶ F1–F3 frequency and bandwidth
+//
+// The voice-quality descriptors (jitter, shimmer, HNR, H1−H2, H1−A3, F1–F3 relative amplitude) are not implemented
+// yet: they are NaN (documented in the plugin README and NOTES-egemaps.md), never a number that would pass for
+// openSMILE's.
 
 import Foundation
 
@@ -56,11 +58,15 @@ public final class EGeMAPSv02 {
     /// Names of the functionals this implementation computes (the rest are NaN for now); NOTES-egemaps.md and the
     /// parity test say which of them match openSMILE and within what.
     public static let implementedFunctionals: Set<String> = Set(functionalNames.filter { name in
-        !voicedNames.filter { !formantNames.contains($0) }.contains { name.hasPrefix($0 + "_") }
+        !voicedNames.filter { !formantNames.contains($0) && !harmonicNames.contains($0) }.contains { name.hasPrefix($0 + "_") }
     })
 
     /// Names of the LLDs this implementation computes (the rest are NaN for now).
-    public static let implementedLLDs: Set<String> = Set(lldNames.prefix(11)).union(formantNames)
+    public static let implementedLLDs: Set<String> = Set(lldNames.prefix(11)).union(formantNames).union(harmonicNames)
+
+    /// The cHarmonics LLDs, in the order `EGeMAPSHarmonics.Frame` holds them.
+    static let harmonicNames = ["HNRdBACF_sma3nz", "logRelF0-H1-H2_sma3nz", "logRelF0-H1-A3_sma3nz",
+                                "F1amplitudeLogRelF0_sma3nz", "F2amplitudeLogRelF0_sma3nz", "F3amplitudeLogRelF0_sma3nz"]
 
     /// The formant frequency and bandwidth LLDs.
     static let formantNames = ["F1frequency_sma3nz", "F1bandwidth_sma3nz", "F2frequency_sma3nz", "F2bandwidth_sma3nz",
@@ -94,6 +100,9 @@ public final class EGeMAPSv02 {
         /// F1, F1 bw, F2, F2 bw, F3, F3 bw per 20 ms frame, unsmoothed [6][T20] and after `sma3nz` [6][T20].
         var rawFormants: [[Double]]
         var formants: [[Double]]
+        /// HNR, H1−H2, H1−A3, F1–F3 amplitude per 60 ms frame, unsmoothed [6][T60] and as the LLD shows them.
+        var rawHarmonics: [[Double]]
+        var harmonics: [[Double]]
         /// openSMILE's `lld` row count: the 60 ms pitch frames + 1, at most the 20 ms frames.
         var lldRows: Int
     }
@@ -116,10 +125,18 @@ public final class EGeMAPSv02 {
         let t20 = s.loudness.count, t60 = p.semitone.count
         var fr: [[Double]] = []
         for i in 0..<3 { fr.append(s.formantFreq[i]); fr.append(s.formantBandwidth[i]) }
+        var hm = [[Double]](repeating: [], count: 6)
+        for t in 0..<t60 {
+            let f0 = p.semitone[t] > 0 ? p.hz[t] : 0
+            let fmt = (0..<3).map { t < s.formantFreq[$0].count ? s.formantFreq[$0][t] : 0 }
+            let h = EGeMAPSHarmonics.frame(magnitude: p.magnitude[t], acf: p.acf[t], f0: f0, formants: fmt)
+            for (k, v) in ([h.hnr, h.h1h2, h.h1a3] + h.amplitude).enumerated() { hm[k].append(v) }
+        }
         return Tracks(rawSpectral: raw, smoothedSpectral: raw.map(SmileFunctionals.sma3), energy: s.energy,
                       f0: p.semitone, f0Smoothed: SmileFunctionals.sma3nzLagged(p.semitone, converged: p.converged),
                       converged: p.converged, rawFormants: fr,
                       formants: fr.map { SmileFunctionals.sma3nzLagged(Array($0.prefix(t60)), converged: p.converged) },
+                      rawHarmonics: hm, harmonics: hm.map { SmileFunctionals.sma3nzLagged($0, converged: p.converged) },
                       lldRows: min(t20, t60 + 1))
     }
 
@@ -130,9 +147,10 @@ public final class EGeMAPSv02 {
         return (0..<tr.lldRows).map { t in
             let pitched = t < tr.f0Smoothed.count
             let fm = tr.formants.map { pitched ? $0[t] : 0 }
-            return tr.smoothedSpectral.map { $0[t] } + [pitched ? tr.f0Smoothed[t] : 0]
-                + [Double](repeating: .nan, count: 5)
-                + [fm[0], fm[1], .nan, fm[2], fm[3], .nan, fm[4], fm[5], .nan]
+            let h = tr.harmonics.map { pitched ? $0[t] : 0 }
+            return tr.smoothedSpectral.map { $0[t] } + [pitched ? tr.f0Smoothed[t] : 0, .nan, .nan]
+                + [h[0], h[1], h[2]]
+                + [fm[0], fm[1], h[3], fm[2], fm[3], h[4], fm[4], fm[5], h[5]]
         }
     }
 
@@ -171,6 +189,12 @@ public final class EGeMAPSv02 {
             let raw = tr.rawFormants[k]
             let sel = (0..<tr.f0.count).map { t in t < raw.count && tr.f0[t] > 1e-6 ? raw[t] : 0 }
             let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(sel, converged: kc), nonZero: true)
+            let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
+            v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
+        }
+        // Harmonics: the cHarmonics level as it is (0 where F0 = 0; the amplitudes are −201 there and count).
+        for (k, name) in Self.harmonicNames.enumerated() {
+            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(tr.rawHarmonics[k], converged: kc), nonZero: true)
             let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
             v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
         }

@@ -80,11 +80,13 @@ final class EGeMAPSPitch {
     /// calls `F0finalLog` after its energy selector (0 = unvoiced).
     /// `converged` is the last frame the smoother had decided when the input ended (−1: none): openSMILE's
     /// downstream levels see frames after it only through its end-of-input flush (see `EGeMAPSv02.tracks`).
-    func analyze(_ y: [Double]) -> (hz: [Double], semitone: [Double], converged: Int) {
+    /// `magnitude` and `acf` are each frame's 513-bin spectrum and its ACF, for `EGeMAPSHarmonics`.
+    func analyze(_ y: [Double]) -> (hz: [Double], semitone: [Double], converged: Int, magnitude: [[Double]], acf: [[Double]]) {
         let T = Self.frameCount(y.count)
         var cands: [Candidates] = []
         cands.reserveCapacity(T)
         var rms: [Double] = []
+        var mags: [[Double]] = [], acfs: [[Double]] = []
         var buf = [Double](repeating: 0, count: Self.fftLength)
         var re = [Double](repeating: 0, count: Self.bins), im = re, mag = re
         let pad = (Self.fftLength - Self.frameLength) / 2
@@ -105,6 +107,8 @@ final class EGeMAPSPitch {
             }
             for k in 0..<Self.bins { mag[k] = (re[k] * re[k] + im[k] * im[k]).squareRoot() }
             cands.append(candidates(scaled(mag)))
+            mags.append(mag)
+            acfs.append(EGeMAPSHarmonics.acf(mag, fft: fft))
         }
         let (hz, converged) = Self.viterbi(cands)
         let semitone = (0..<T).map { t -> Double in
@@ -113,7 +117,7 @@ final class EGeMAPSPitch {
             if f > 29.136 { v = 12 * log(f / 27.5) / log(2) } else if f > 0 { v = 1 }
             return rms[t] > 0.001 ? Double(v) : 0
         }
-        return (hz, semitone, converged)
+        return (hz, semitone, converged, mags, acfs)
     }
 
     /// cSpecScale: enhance, smooth, spline onto the octave axis, auditory weighting (values kept as float).
