@@ -20,10 +20,9 @@ final class EGeMAPSTests: XCTestCase {
     /// different roots on some frames (up to ~1 kHz apart on near-silent ones), so means differ by up to 4 % and
     /// stddevNorm by up to 9 % on these clips. Not matched yet.
     ///
-    /// H1−H2, H1−A3 and F1–F3 amplitudeLogRelF0 (cHarmonics) are implemented to openSMILE's definition but do not
-    /// match yet (H1−H2 off by up to 170 % of the mean on these clips; H1−A3 and the amplitudes also inherit the
-    /// formant differences). HNRdBACF, from the same component, matches.
-    static let notMatchedLLDNames = EGeMAPSv02.formantNames + ["logRelF0-H1-H2_sma3nz", "logRelF0-H1-A3_sma3nz",
+    /// H1−A3 and F1–F3 amplitudeLogRelF0 (cHarmonics) pick the harmonic nearest each formant, so they inherit the
+    /// formant differences (means within ~1 %). HNRdBACF and H1−H2, from the same component, match.
+    static let notMatchedLLDNames = EGeMAPSv02.formantNames + ["logRelF0-H1-A3_sma3nz",
         "F1amplitudeLogRelF0_sma3nz", "F2amplitudeLogRelF0_sma3nz", "F3amplitudeLogRelF0_sma3nz"]
     static let notMatched: Set<String> = Set(["hammarbergIndexUV_sma3nz_amean"]
         + notMatchedLLDNames.flatMap { ["\($0)_amean", "\($0)_stddevNorm"] })

@@ -147,7 +147,8 @@ public final class EGeMAPSv02 {
         return (0..<tr.lldRows).map { t in
             let pitched = t < tr.f0Smoothed.count
             let fm = tr.formants.map { pitched ? $0[t] : 0 }
-            let h = tr.harmonics.map { pitched ? $0[t] : 0 }
+            // Past the pitch frames openSMILE's row holds the unvoiced values: 0, and −201 for the amplitudes.
+            let h = tr.harmonics.enumerated().map { k, x in pitched ? x[t] : (k >= 3 ? -201 : 0) }
             return tr.smoothedSpectral.map { $0[t] } + [pitched ? tr.f0Smoothed[t] : 0, .nan, .nan]
                 + [h[0], h[1], h[2]]
                 + [fm[0], fm[1], h[3], fm[2], fm[3], h[4], fm[4], fm[5], h[5]]

@@ -8,8 +8,10 @@
 //                (Hz axis) for the interpolated frequency and magnitude; a harmonic on the same bin as the previous
 //                one is dropped
 //   log-rel      20·log10(interpolated magnitude of harmonic h / magnitude (not interpolated) of H1), ≥ −200
-//   H1−H2        0 − log-rel(H2), clamped to ±201; H1−A3: A3 = the harmonic with the largest magnitude whose
-//                interpolated frequency is within 0.8–1.2 · F3 (−201 when none)
+//   H1−H2        log-rel(harmonic 2) − log-rel(harmonic 3), clamped to ±201: openSMILE parses "H1-H2" into 0-based
+//                indices 1 and 2, so its H1 is the 2nd harmonic (odd, kept); H1−A3: log-rel(harmonic 2) − log-rel(A3),
+//                A3 = the harmonic with the largest magnitude whose interpolated frequency is within 0.8–1.2 · F3
+//                (log-rel(harmonic 2) − 201 when none)
 //   amplitudes   F1–F3 amplitudeLogRelF0: log-rel of that formant's A harmonic, 0 when none (openSMILE writes 0,
 //                not −201, there), −201 for an unvoiced frame
 // H1−H2 and H1−A3 are 0 for an unvoiced frame.
@@ -110,7 +112,9 @@ enum EGeMAPSHarmonics {
             if bin[i] == bin[i - 1] { bin[i] = 0; fi[i] = 0; m[i] = 0; mi[i] = 0; rel[i] = -201 }
         }
         func clamp(_ v: Double) -> Double { min(max(v, -201), 201) }
-        out.h1h2 = clamp(rel[0] - rel[1])
+        // openSMILE parses "H1-H2" to harmonic indices 1 and 2 of its 0-based list (cHarmonics::
+        // parseHarmonicDifferences), so its H1−H2 is the 2nd minus the 3rd harmonic and its "H1" in H1−A3 the 2nd.
+        out.h1h2 = clamp(rel[1] - rel[2])
         // The harmonic carrying each formant: the largest magnitude within 0.8–1.2 × Fk (by interpolated frequency).
         let idx = (0..<3).map { k -> Int in
             let lo = Double(Float(0.8) * Float(formants[k])), hi = Double(Float(1.2) * Float(formants[k]))
@@ -118,7 +122,7 @@ enum EGeMAPSHarmonics {
             for h in 0..<nH where fi[h] >= lo && fi[h] <= hi && m[h] > bestMag { best = h; bestMag = m[h] }
             return best
         }
-        out.h1a3 = idx[2] >= 0 ? clamp(rel[0] - rel[idx[2]]) : clamp(rel[0] - 201)
+        out.h1a3 = idx[2] >= 0 ? clamp(rel[1] - rel[idx[2]]) : clamp(rel[1] - 201)
         out.amplitude = idx.map { $0 >= 0 ? rel[$0] : 0 }
         return out
     }
