@@ -58,11 +58,15 @@ public final class EGeMAPSv02 {
     /// Names of the functionals this implementation computes (the rest are NaN for now); NOTES-egemaps.md and the
     /// parity test say which of them match openSMILE and within what.
     public static let implementedFunctionals: Set<String> = Set(functionalNames.filter { name in
-        !voicedNames.filter { !formantNames.contains($0) && !harmonicNames.contains($0) }.contains { name.hasPrefix($0 + "_") }
+        !voicedNames.filter { !formantNames.contains($0) && !harmonicNames.contains($0) && !jitterNames.contains($0) }
+            .contains { name.hasPrefix($0 + "_") }
     })
 
     /// Names of the LLDs this implementation computes (the rest are NaN for now).
-    public static let implementedLLDs: Set<String> = Set(lldNames.prefix(11)).union(formantNames).union(harmonicNames)
+    public static let implementedLLDs: Set<String> = Set(lldNames.prefix(13)).union(formantNames).union(harmonicNames)
+
+    /// The cPitchJitter LLDs.
+    static let jitterNames = ["jitterLocal_sma3nz", "shimmerLocaldB_sma3nz"]
 
     /// The cHarmonics LLDs, in the order `EGeMAPSHarmonics.Frame` holds them.
     static let harmonicNames = ["HNRdBACF_sma3nz", "logRelF0-H1-H2_sma3nz", "logRelF0-H1-A3_sma3nz",
@@ -103,6 +107,9 @@ public final class EGeMAPSv02 {
         /// HNR, H1−H2, H1−A3, F1–F3 amplitude per 60 ms frame, unsmoothed [6][T60] and as the LLD shows them.
         var rawHarmonics: [[Double]]
         var harmonics: [[Double]]
+        /// Jitter and shimmer (dB) per 60 ms frame, unsmoothed [2][T60] and as the LLD shows them.
+        var rawJitter: [[Double]]
+        var jitter: [[Double]]
         /// openSMILE's `lld` row count: the 60 ms pitch frames + 1, at most the 20 ms frames.
         var lldRows: Int
     }
@@ -132,11 +139,15 @@ public final class EGeMAPSv02 {
             let h = EGeMAPSHarmonics.frame(magnitude: p.magnitude[t], acf: p.acf[t], f0: f0, formants: fmt)
             for (k, v) in ([h.hnr, h.h1h2, h.h1a3] + h.amplitude).enumerated() { hm[k].append(v) }
         }
+        let js = EGeMAPSJitter.analyze(y.map { Float($0) }, f0: (0..<t60).map { p.semitone[$0] > 0 ? p.hz[$0] : 0 },
+                                       converged: p.converged)
         return Tracks(rawSpectral: raw, smoothedSpectral: raw.map(SmileFunctionals.sma3), energy: s.energy,
                       f0: p.semitone, f0Smoothed: SmileFunctionals.sma3nzLagged(p.semitone, converged: p.converged),
                       converged: p.converged, rawFormants: fr,
                       formants: fr.map { SmileFunctionals.sma3nzLagged(Array($0.prefix(t60)), converged: p.converged) },
                       rawHarmonics: hm, harmonics: hm.map { SmileFunctionals.sma3nzLagged($0, converged: p.converged) },
+                      rawJitter: [js.jitter, js.shimmer],
+                      jitter: [js.jitter, js.shimmer].map { SmileFunctionals.sma3nzLagged($0, converged: p.converged) },
                       lldRows: min(t20, t60 + 1))
     }
 
@@ -149,7 +160,8 @@ public final class EGeMAPSv02 {
             let fm = tr.formants.map { pitched ? $0[t] : 0 }
             // Past the pitch frames openSMILE's row holds the unvoiced values: 0, and −201 for the amplitudes.
             let h = tr.harmonics.enumerated().map { k, x in pitched ? x[t] : (k >= 3 ? -201 : 0) }
-            return tr.smoothedSpectral.map { $0[t] } + [pitched ? tr.f0Smoothed[t] : 0, .nan, .nan]
+            let j = tr.jitter.map { pitched ? $0[t] : 0 }
+            return tr.smoothedSpectral.map { $0[t] } + [pitched ? tr.f0Smoothed[t] : 0, j[0], j[1]]
                 + [h[0], h[1], h[2]]
                 + [fm[0], fm[1], h[3], fm[2], fm[3], h[4], fm[4], fm[5], h[5]]
         }
@@ -190,6 +202,11 @@ public final class EGeMAPSv02 {
             let raw = tr.rawFormants[k]
             let sel = (0..<tr.f0.count).map { t in t < raw.count && tr.f0[t] > 1e-6 ? raw[t] : 0 }
             let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(sel, converged: kc), nonZero: true)
+            let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
+            v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
+        }
+        for (k, name) in Self.jitterNames.enumerated() {
+            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(tr.rawJitter[k], converged: kc), nonZero: true)
             let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
             v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
         }
