@@ -201,18 +201,18 @@ public final class EGeMAPSv02 {
         for (k, name) in Self.formantNames.enumerated() {
             let raw = tr.rawFormants[k]
             let sel = (0..<tr.f0.count).map { t in t < raw.count && tr.f0[t] > 1e-6 ? raw[t] : 0 }
-            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(sel, converged: kc), nonZero: true)
+            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzTruncated(sel, converged: kc), nonZero: true)
             let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
             v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
         }
         for (k, name) in Self.jitterNames.enumerated() {
-            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(tr.rawJitter[k], converged: kc), nonZero: true)
+            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzTruncated(tr.rawJitter[k], converged: kc), nonZero: true)
             let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
             v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
         }
         // Harmonics: the cHarmonics level as it is (0 where F0 = 0; the amplitudes are −201 there and count).
         for (k, name) in Self.harmonicNames.enumerated() {
-            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzForFunctionals(tr.rawHarmonics[k], converged: kc), nonZero: true)
+            let xs = SmileFunctionals.input(SmileFunctionals.sma3nzTruncated(tr.rawHarmonics[k], converged: kc), nonZero: true)
             let (a, sd) = SmileFunctionals.meanStddevNorm(xs)
             v["\(name)_amean"] = a; v["\(name)_stddevNorm"] = sd
         }

@@ -55,6 +55,14 @@ enum SmileFunctionals {
         return Array(sma3nz(x).prefix(k + 1))
     }
 
+    /// The same for openSMILE's `lldSetNoF0AndLoudnessNz` level (jitter, shimmer, the cHarmonics values and the
+    /// voiced formants): frames 0...`converged`, but smoothed as if the input ended there (frame `converged` has
+    /// no real right neighbour). Also found by matching real clips whose voicing runs to the end.
+    static func sma3nzTruncated(_ x: [Double], converged k: Int) -> [Double] {
+        guard k >= 0 else { return [] }
+        return sma3nz(Array(x.prefix(k + 1)))
+    }
+
     /// The frames a functional sees: all of them, or (nonZeroFuncts = 1) only the non-zero ones.
     static func input(_ x: [Double], nonZero: Bool) -> [Double] { nonZero ? x.filter { $0 != 0 } : x }
 
