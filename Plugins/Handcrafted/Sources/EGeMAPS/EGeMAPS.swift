@@ -10,10 +10,11 @@
 //   F0 > 0 splits the spectral LLDs into voiced (`…V_sma3nz`) and unvoiced (`…UV_sma3nz`) copies.
 //
 //   the 20 ms spectrum ──EGeMAPSFormants (11 kHz inverse DFT, LPC 11, roots)──▶ F1–F3 frequency and bandwidth
+//   the 60 ms spectrum + F0 + F1–F3 ──EGeMAPSHarmonics──▶ HNR, H1−H2, H1−A3, F1–F3 amplitude re H1
+//   samples + F0 ──EGeMAPSJitter (period-by-period waveform walk)──▶ jitter (local), shimmer (local, dB)
 //
-// The voice-quality descriptors (jitter, shimmer, HNR, H1−H2, H1−A3, F1–F3 relative amplitude) are not implemented
-// yet: they are NaN (documented in the plugin README and NOTES-egemaps.md), never a number that would pass for
-// openSMILE's.
+// Which of these match openSMILE, and within what, is in the plugin README and NOTES-egemaps.md (the formants and
+// what depends on them, and hammarbergIndexUV, do not match yet).
 
 import Foundation
 
@@ -55,14 +56,14 @@ public final class EGeMAPSv02 {
                               "F2frequency_sma3nz", "F2bandwidth_sma3nz", "F2amplitudeLogRelF0_sma3nz",
                               "F3frequency_sma3nz", "F3bandwidth_sma3nz", "F3amplitudeLogRelF0_sma3nz"]
 
-    /// Names of the functionals this implementation computes (the rest are NaN for now); NOTES-egemaps.md and the
-    /// parity test say which of them match openSMILE and within what.
+    /// Names of the functionals this implementation computes (now all 88; a descriptor added later stays NaN until
+    /// it is implemented); NOTES-egemaps.md and the parity test say which of them match openSMILE and within what.
     public static let implementedFunctionals: Set<String> = Set(functionalNames.filter { name in
         !voicedNames.filter { !formantNames.contains($0) && !harmonicNames.contains($0) && !jitterNames.contains($0) }
             .contains { name.hasPrefix($0 + "_") }
     })
 
-    /// Names of the LLDs this implementation computes (the rest are NaN for now).
+    /// Names of the LLDs this implementation computes (now all 25).
     public static let implementedLLDs: Set<String> = Set(lldNames.prefix(13)).union(formantNames).union(harmonicNames)
 
     /// The cPitchJitter LLDs.
@@ -152,7 +153,7 @@ public final class EGeMAPSv02 {
     }
 
     /// The 25 LLDs frame by frame, `[T][25]` in `lldNames` order (10 ms hop, frame t starts at sample 160·t);
-    /// descriptors not yet implemented (see `implementedLLDs`) are NaN.
+    /// rows past the pitch frames hold openSMILE's unvoiced values.
     public func lowLevelDescriptors(_ samples: [Float]) -> [[Double]] {
         let tr = tracks(Self.smileInput(samples))
         return (0..<tr.lldRows).map { t in
@@ -167,7 +168,7 @@ public final class EGeMAPSv02 {
         }
     }
 
-    /// The 88 functionals in `functionalNames` order; those not yet implemented (see `implementedFunctionals`) are NaN.
+    /// The 88 functionals in `functionalNames` order.
     public func functionals(_ samples: [Float]) -> [Double] {
         let tr = tracks(Self.smileInput(samples))
         var v = [String: Double]()

@@ -23,7 +23,7 @@ extension HandcraftedExtractor {
         var functionals: [Functional]?
         var settings = ExtractorSettings()
         static var fields: [ConfigField<Config>] {
-            [.choice("preset", \.preset, "study-a | egemaps-like | egemaps-v02 (openSMILE 3.0 eGeMAPSv02: 88 functionals with openSMILE's names, computed as openSMILE does; jitter, shimmer, HNR, H1-H2, H1-A3 and formant-amplitude functionals are NaN until implemented) | custom"),
+            [.choice("preset", \.preset, "study-a | egemaps-like | egemaps-v02 (openSMILE 3.0 eGeMAPSv02: 88 functionals with openSMILE's names, computed as openSMILE does; 67 of them match openSMILE on real clips, the formant-based 20 and hammarbergIndexUV only approximately) | custom"),
              .choices("descriptors", \.descriptors, "descriptor names for preset custom"),
              .choices("functionals", \.functionals, "mean, std, min, max, p20, p50, p80, range, slope; null = the preset's own"),
              .number("sample_rate", \.settings.sampleRate, "input sample rate (must be 16000: EmoKit clips are 16 kHz mono)"),
