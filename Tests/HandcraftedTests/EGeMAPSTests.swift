@@ -117,6 +117,32 @@ final class EGeMAPSTests: XCTestCase {
         }
     }
 
+    /// Clips shorter than one 60 ms (or one 20 ms) frame, silence and a pure tone give 88 finite values and
+    /// LLD rows of 25, without trapping; silence has no voiced segment and a zero F0 mean.
+    func testShortSilentAndTonalInputs() throws {
+        let eg = try EGeMAPSv02()
+        var rng = Support.Rng(state: 7)
+        let tone = (0..<16000).map { Float(0.3 * sin(2 * Double.pi * 220 * Double($0) / 16000)) }
+        let inputs: [(String, [Float])] = [
+            ("2 samples", [0.1, -0.1]), ("300 samples", (0..<300).map { _ in Float(0.1 * rng.next()) }),
+            ("700 samples", (0..<700).map { _ in Float(0.1 * rng.next()) }),
+            ("1 s silence", [Float](repeating: 0, count: 16000)), ("1 s 220 Hz tone", tone),
+        ]
+        let names = EGeMAPSv02.functionalNames
+        for (what, x) in inputs {
+            let v = eg.functionals(x)
+            XCTAssertEqual(v.count, 88, what)
+            for (k, value) in v.enumerated() { XCTAssertTrue(value.isFinite, "\(what): \(names[k]) = \(value)") }
+            XCTAssertTrue(eg.lowLevelDescriptors(x).allSatisfy { $0.count == 25 }, what)
+        }
+        let silence = eg.functionals([Float](repeating: 0, count: 16000))
+        XCTAssertEqual(silence[names.firstIndex(of: "F0semitoneFrom27.5Hz_sma3nz_amean") ?? 0], 0)
+        XCTAssertEqual(silence[names.firstIndex(of: "VoicedSegmentsPerSec") ?? 0], 0)
+        // The tone is voiced throughout at 220 Hz: 12·log2(220/27.5) = 36 semitones.
+        let toneF0 = eg.functionals(tone)[names.firstIndex(of: "F0semitoneFrom27.5Hz_sma3nz_amean") ?? 0]
+        XCTAssertEqual(toneF0, 36, accuracy: 0.2)
+    }
+
     func testExtractorPresetIsTheFeatureSet() throws {
         let f = try fixture()
         let ex = try HandcraftedExtractor(config: .object(["preset": "egemaps-v02"]))
