@@ -81,7 +81,12 @@ enum EGeMAPSHarmonics {
         var fi = [Double](repeating: 0, count: nH), mi = [Double](repeating: 0, count: nH)
         var lastBin = freqToBin(0.5 * f0f, 1)
         let firstBin = freqToBin(0.5 * f0f, lastBin)
+        // Only H2, H3 and the harmonics that can fall within 1.2 × F3 are ever read; a harmonic's peak lies within
+        // ±(F0/2 + 2 bins) of (i + 1)·F0 and the same-bin rule looks back one harmonic only, so the search stops
+        // there (openSMILE looks for 100).
+        let reach = max(formants.max() ?? 0, 0) * 1.2 + 2 * binHz
         for i in 0..<nH {
+            if i > 2 && (Double(i) + 0.5) * Double(f0f) > reach { break }
             let cand = freqToBin(Float(i + 1) * f0f, lastBin)
             var peak = -1
             if isPeak(mag, cand) { peak = cand } else {
