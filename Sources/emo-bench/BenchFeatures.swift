@@ -42,6 +42,9 @@ struct BenchFeatures: AsyncParsableCommand {
     @Flag(help: "Skip the librosa column.")
     var noPeer = false
 
+    @Flag(help: "Also time the egemaps-v02 preset on the same clips, single thread, beside openSMILE 3.0 (Tests/Reference/bench_egemaps.py with EMO_REFERENCE_PYTHON; skipped with --no-peer).")
+    var egemaps = false
+
     enum BenchError: Error, CustomStringConvertible {
         case noData(String)
         case decode(String)
@@ -184,6 +187,45 @@ struct BenchFeatures: AsyncParsableCommand {
                 }
             }
         }
+        // egemaps-v02 beside openSMILE, one thread each
+        if egemaps {
+            let eg = try PluginExtractor(host: host, config: .object(["preset": "egemaps-v02"]))
+            _ = try eg.features(audio[0])
+            var egVectors: [[Double]] = []
+            let cpuE = Self.cpuSeconds(), tE = Self.now()
+            for y in audio { egVectors.append(try eg.features(y)) }
+            let egSeconds = Self.now() - tE
+            report["egemaps_seconds"] = egSeconds
+            report["egemaps_cpu_seconds"] = Self.cpuSeconds() - cpuE
+            report["egemaps_ms_per_clip"] = egSeconds / Double(audio.count) * 1000
+            if !noPeer {
+                let list = FileManager.default.temporaryDirectory.appendingPathComponent("emo-bench-egemaps-\(getpid()).txt")
+                try chosen.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
+                defer { try? FileManager.default.removeItem(at: list) }
+                switch ReferencePeer.run("bench_egemaps.py", arguments: [list.path, String(maxSamples)]) {
+                case .missing(let why):
+                    report["opensmile_missing"] = why
+                case .measured(let obj):
+                    let total = obj["seconds"] as? Double ?? .nan, api = obj["smileapi_seconds"] as? Double ?? .nan
+                    report["opensmile_version"] = obj["opensmile"]
+                    report["opensmile_seconds"] = total
+                    report["opensmile_smileapi_seconds"] = api
+                    report["egemaps_speedup_vs_smileapi"] = api / egSeconds
+                    if let names = obj["names"] as? [String], let rows = obj["vectors"] as? [[Any]], names == eg.featureNames {
+                        // clips on which each functional is within 2e-4 of max(|openSMILE|, 1e-3) (the parity tolerance)
+                        var within = 0, checked = 0
+                        for (c, row) in rows.enumerated() where c < egVectors.count {
+                            for (k, v) in row.enumerated() where k < egVectors[c].count {
+                                let b = (v as? Double) ?? .nan, a = egVectors[c][k]
+                                checked += 1
+                                if abs(a - b) <= 2e-4 * max(abs(b), 1e-3) { within += 1 }
+                            }
+                        }
+                        report["egemaps_values_within_2e-4"] = "\(within)/\(checked)"
+                    }
+                }
+            }
+        }
         // whole corpus, N threads
         if threads > 0 {
             let allFiles = files
@@ -258,6 +300,9 @@ struct BenchFeatures: AsyncParsableCommand {
         print("handcrafted study-a, voice_method \(r["voice_method"] ?? "?") (\(r["features_per_clip"] ?? "?") features per clip), \(r["clips"] ?? 0) clips, \(f("audio_seconds", 1)) s of audio (≤ \(seconds) s each)")
         print("OpenBLAS core \(r["openblas_core"] ?? "?") (not used: the extractor is pure Swift, called through the plugin ABI); load average at start \(r["load_average_start"] ?? "?")")
         print("  EmoKit  (1 thread): \(f("emokit_seconds")) s wall, \(f("emokit_cpu_seconds")) s CPU, \(f("emokit_ms_per_clip", 2)) ms/clip wall")
+        if r["egemaps_seconds"] != nil {
+            print("  egemaps-v02, EmoKit (1 thread): \(f("egemaps_seconds")) s wall, \(f("egemaps_ms_per_clip", 2)) ms/clip; openSMILE \(r["opensmile_version"] ?? "-") (1 thread): \(f("opensmile_seconds")) s through PyPI opensmile, \(f("opensmile_smileapi_seconds")) s inside SMILEapi; speed-up vs SMILEapi \(f("egemaps_speedup_vs_smileapi", 2))x; values within parity tolerance \(r["egemaps_values_within_2e-4"] ?? "-")\(r["opensmile_missing"].map { " (openSMILE: \($0))" } ?? "")")
+        }
         if let why = r["librosa_missing"] { print("  librosa: missing (\(why))") } else if r["librosa_seconds"] != nil {
             let withPraat = r["peer_praat_seconds"] != nil ? " + Praat \(r["peer_praat_version"] ?? "")" : ""
             print("  librosa\(withPraat) (1 thread): \(f("librosa_seconds")) s wall, \(f("librosa_cpu_seconds")) s CPU, \(f("librosa_ms_per_clip", 2)) ms/clip wall (+ \(f("librosa_warmup_s", 1)) s numba warm-up, untimed)")

@@ -33,7 +33,7 @@ struct ExtractCommand: AsyncParsableCommand {
             help: "Component id of an extractor or encoder (see `emo plugins list --kind extractor`); --extractor and --encoder are aliases.")
     var component: String
 
-    @Option(help: "Shorthand for the config's \"preset\" (handcrafted: study-a, egemaps-like).")
+    @Option(help: "Shorthand for the config's \"preset\" (handcrafted: study-a, egemaps-like, egemaps-v02).")
     var preset: String?
 
     @Option(help: "Shorthand for the config's \"model\" (encoders: a name registered with `emo models import`).")

@@ -22,7 +22,7 @@ struct FeaturesCommand: AsyncParsableCommand {
     @Option(help: "Component id of an extractor or encoder (see `emo plugins list`).")
     var extractor: String = "handcrafted"
 
-    @Option(help: "Shorthand for the component config's \"preset\" (e.g. study-a, egemaps-like).")
+    @Option(help: "Shorthand for the component config's \"preset\" (e.g. study-a, egemaps-like, egemaps-v02).")
     var preset: String?
 
     @Option(help: "Component config as a JSON object, merged over the defaults.")

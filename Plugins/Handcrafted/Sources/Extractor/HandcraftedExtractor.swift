@@ -26,6 +26,8 @@ public final class HandcraftedExtractor: Extractor {
     /// The resolved config (what `resolvedDescription` reports).
     let resolvedConfig: JSONValue
     private let analyzer: DescriptorAnalyzer
+    /// openSMILE's eGeMAPSv02 (preset `egemaps-v02` only).
+    private let egemaps: EGeMAPSv02?
     private let lock = NSLock()
 
     /// Creates the extractor from a config (manifest defaults merged with the user's values).
@@ -38,6 +40,7 @@ public final class HandcraftedExtractor: Extractor {
         let custom = c.descriptors ?? []
         let override = c.functionals
         do { analyzer = try DescriptorAnalyzer(settings: s) } catch { throw bad(error.description) }
+        do { egemaps = p == .egemapsV02 ? try EGeMAPSv02() : nil } catch { throw bad(error.description) }
         settings = s
         preset = p
         entries = p.entries(custom: custom).map { ($0, $0.descriptor.isScalar ? [] : (override ?? $0.functionals)) }
@@ -49,7 +52,7 @@ public final class HandcraftedExtractor: Extractor {
                 for c in channels { for f in fns { names.append("\(c)_\(f.rawValue)") } }
             }
         }
-        featureNames = names
+        featureNames = p == .egemapsV02 ? EGeMAPSv02.functionalNames : names
         resolvedConfig = c.json
     }
 
@@ -75,6 +78,11 @@ public final class HandcraftedExtractor: Extractor {
         }
         guard samples.allSatisfy({ $0.isFinite }) else {
             throw ComponentError.invalidInput(component: "handcrafted", message: "clip contains NaN or infinite samples")
+        }
+        if let egemaps {
+            lock.lock()
+            defer { lock.unlock() }
+            return egemaps.functionals(samples)
         }
         let y = samples.map { Double($0) }
         let wanted = Set(entries.map { $0.0.descriptor })

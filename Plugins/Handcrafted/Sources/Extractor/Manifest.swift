@@ -5,7 +5,7 @@ extension HandcraftedExtractor {
     /// The manifest: inputs, outputs and the config schema with defaults.
     static let manifest: JSONValue = {
         .object([
-            "description": "Handcrafted acoustic features with librosa 0.11 numerics (MFCC, chroma, spectral shape, ZCR, RMS, pYIN pitch) plus formants, HNR, jitter, shimmer and speech rate; presets study-a and egemaps-like.",
+            "description": "Handcrafted acoustic features with librosa 0.11 numerics (MFCC, chroma, spectral shape, ZCR, RMS, pYIN pitch) plus formants, HNR, jitter, shimmer and speech rate; presets study-a, egemaps-like and egemaps-v02 (openSMILE 3.0's eGeMAPSv02 functionals, openSMILE's names).",
             "inputs": .array([.object(["name": "audio", "dims": .array(["S"]), "dtype": "float32",
                                        "description": "16 kHz mono samples in [-1, 1]"])]),
             "outputs": .array([.object(["name": "features", "dims": .array(["C"]), "dtype": "float32",
@@ -23,7 +23,7 @@ extension HandcraftedExtractor {
         var functionals: [Functional]?
         var settings = ExtractorSettings()
         static var fields: [ConfigField<Config>] {
-            [.choice("preset", \.preset, "study-a | egemaps-like | custom"),
+            [.choice("preset", \.preset, "study-a | egemaps-like | egemaps-v02 (openSMILE 3.0 eGeMAPSv02: 88 functionals with openSMILE's names, computed as openSMILE does; 67 of them match openSMILE on real clips, the formant-based 20 and hammarbergIndexUV only approximately) | custom"),
              .choices("descriptors", \.descriptors, "descriptor names for preset custom"),
              .choices("functionals", \.functionals, "mean, std, min, max, p20, p50, p80, range, slope; null = the preset's own"),
              .number("sample_rate", \.settings.sampleRate, "input sample rate (must be 16000: EmoKit clips are 16 kHz mono)"),
@@ -47,6 +47,9 @@ extension HandcraftedExtractor {
             if settings.pitch.fmin >= settings.pitch.fmax { return "need pitch_fmin < pitch_fmax" }
             if preset == .custom && (descriptors ?? []).isEmpty { return "preset custom needs a non-empty descriptors list" }
             if functionals?.isEmpty == true { return "'functionals' must not be empty (or null for the preset's own)" }
+            if preset == .egemapsV02 && (functionals != nil || descriptors != nil) {
+                return "preset egemaps-v02 is openSMILE's fixed set: 'descriptors' and 'functionals' must be null"
+            }
             return nil
         }
     }

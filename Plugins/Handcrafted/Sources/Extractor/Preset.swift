@@ -1,5 +1,6 @@
 // Named feature sets. `study-a` is the reference study's ~60 handcrafted features; `egemaps-like` covers the
-// descriptor families of eGeMAPS v02 (Eyben et al. 2016) that can be computed from the descriptors here.
+// descriptor families of eGeMAPS v02 (Eyben et al. 2016) that can be computed from the descriptors here;
+// `egemaps-v02` is openSMILE 3.0's eGeMAPSv02 itself (Sources/EGeMAPS), its 88 functionals with openSMILE's names.
 
 /// One preset entry: a descriptor, the functionals it gets when the config does not override them, and how many
 /// of its channels to keep (nil: all).
@@ -20,6 +21,9 @@ public enum Preset: String, CaseIterable, Sendable {
     /// eGeMAPS-like families: pitch, loudness proxy, jitter/shimmer, HNR, formants, alpha ratio, Hammarberg index,
     /// spectral flux, MFCC 1–4, temporal (voiced segment) features.
     case egemapsLike = "egemaps-like"
+    /// openSMILE 3.0's eGeMAPSv02 functionals (88, openSMILE's names and order) computed as openSMILE computes
+    /// them (`EGeMAPSv02`); not built from the descriptor catalogue, so `descriptors` and `functionals` do not apply.
+    case egemapsV02 = "egemaps-v02"
     /// Exactly the config's `descriptors` with the config's `functionals` (default mean).
     case custom
 
@@ -42,6 +46,8 @@ public enum Preset: String, CaseIterable, Sendable {
                     e(.meanUnvoicedSegment)]
         case .custom:
             return descriptors.map { e($0) }
+        case .egemapsV02:
+            return []
         }
     }
 }
