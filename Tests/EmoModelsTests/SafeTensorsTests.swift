@@ -64,6 +64,35 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    /// The in-place F32 writer (what a fine-tuned encoder's state goes through) writes the same bytes as the
+    /// entry writer, and the file reads back.
+    func testInPlaceF32WriterEqualsTheEntryWriter() throws {
+        let a: [Float] = [0, -0.0, 1, -2.5, 3.140625, 1e-3, .greatestFiniteMagnitude, -7.75]
+        let b: [Float] = (0..<37).map { Float($0) * 0.37 - 5 }
+        var w = SafeTensorsWriter()
+        w.metadata = ["format": "pt", "emokit.dropout_state": "1,2,3,4"]
+        w.add("layer.b", shape: [37], values: b)
+        w.add("layer.a", shape: [2, 4], values: a)
+        w.add("empty", shape: [0, 3], values: [])
+        let viaEntries = w.serialized()
+        let viaViews = a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                [Float]().withUnsafeBufferPointer { ep in
+                    SafeTensorsWriter.serializedF32([TensorView(name: "layer.b", shape: [37], values: bp),
+                                                     TensorView(name: "layer.a", shape: [2, 4], values: ap),
+                                                     TensorView(name: "empty", shape: [0, 3], values: ep)],
+                                                    metadata: w.metadata)
+                }
+            }
+        }
+        XCTAssertEqual(viaViews.count, viaEntries.count)
+        XCTAssertTrue(viaViews == viaEntries, "the in-place writer's bytes differ from the entry writer's")
+        let (file, state) = try EncoderState.read(viaViews)
+        XCTAssertEqual(try file.floats("layer.a"), a)
+        XCTAssertEqual(try file.floats("layer.b"), b)
+        XCTAssertEqual(state, [1, 2, 3, 4])
+    }
+
     func testMalformedHeadersAreErrorsNotCrashes() throws {
         assertMalformed(try file(header: "", headerLength: 0), "not JSON")
         assertMalformed(try file(header: "{}", headerLength: 1 << 62), "exceeds the file")

@@ -11,10 +11,22 @@ public enum EncoderState {
     /// The file's bytes for `tensors`, with the training stream's state when one is given.
     public static func serialized(_ tensors: [(name: String, shape: [Int], values: [Float])], randomState: [UInt64]? = nil) -> [UInt8] {
         var writer = SafeTensorsWriter()
-        writer.metadata = ["format": "pt"]
-        if let randomState { writer.metadata[randomStateKey] = randomState.map { String($0, radix: 16) }.joined(separator: ",") }
+        writer.metadata = metadata(randomState: randomState)
         for t in tensors { writer.add(t.name, shape: t.shape, values: t.values) }
         return writer.serialized()
+    }
+
+    /// The same file for tensors read in place (`SafeTensorsWriter.serializedF32`): a large encoder's state then
+    /// costs its size once while it is written (the weights are not copied into arrays first).
+    public static func serialized(views: [TensorView], randomState: [UInt64]? = nil) -> [UInt8] {
+        SafeTensorsWriter.serializedF32(views, metadata: metadata(randomState: randomState))
+    }
+
+    /// `format: pt`, and the training stream's state when given.
+    static func metadata(randomState: [UInt64]?) -> [String: String] {
+        var metadata = ["format": "pt"]
+        if let randomState { metadata[randomStateKey] = randomState.map { String($0, radix: 16) }.joined(separator: ",") }
+        return metadata
     }
 
     /// Reads state bytes (through a temporary file, which `SafeTensorsFile` maps) and returns the file and the saved

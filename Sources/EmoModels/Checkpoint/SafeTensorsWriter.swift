@@ -1,5 +1,23 @@
 import Foundation
 
+/// A tensor read in place by `SafeTensorsWriter.serializedF32`: a name, a shape and Float32 values at an address
+/// that stays valid while the writer runs.
+public struct TensorView {
+    /// The tensor's name in the file.
+    public let name: String
+    /// Extent of each dimension.
+    public let shape: [Int]
+    /// The values, row-major.
+    public let values: UnsafeBufferPointer<Float>
+
+    /// A view of `values` under `name` with `shape`.
+    public init(name: String, shape: [Int], values: UnsafeBufferPointer<Float>) {
+        self.name = name
+        self.shape = shape
+        self.values = values
+    }
+}
+
 /// Writes `.safetensors` files (the format `SafeTensorsFile` reads): Float32 tensors stored as F32, F16 or BF16.
 ///
 /// ```swift
@@ -40,20 +58,54 @@ public struct SafeTensorsWriter {
 
     /// The complete file contents.
     public func serialized() -> [UInt8] {
+        let layout = entries.map { (name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: $0.bytes.count) }
+        let header = Self.header(layout, metadata: metadata)
+        let dataBytes = layout.reduce(0) { $0 + $1.bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(header.count + dataBytes)
+        out.append(contentsOf: header)
+        for e in entries { out.append(contentsOf: e.bytes) }
+        return out
+    }
+
+    /// The file contents for F32 tensors read in place: one output buffer of the file's exact size, the values
+    /// copied into it once (no per-tensor byte arrays), so a model's state costs its own size once while it is
+    /// written, not three times. Same bytes as `add(…, dtype: .f32)` for each tensor and `serialized()`.
+    public static func serializedF32(_ tensors: [TensorView], metadata: [String: String] = [:]) -> [UInt8] {
+        let layout = tensors.map { (name: $0.name, dtype: SafeTensorsFile.DType.f32, shape: $0.shape, bytes: $0.values.count * 4) }
+        let header = Self.header(layout, metadata: metadata)
+        let total = header.count + layout.reduce(0) { $0 + $1.bytes }
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            guard let base = buffer.baseAddress else { initialized = 0; return }
+            base.update(from: header, count: header.count)
+            var at = header.count
+            for t in tensors {
+                let raw = UnsafeMutableRawPointer(base + at)
+                if let src = t.values.baseAddress {
+                    for i in 0..<t.values.count { raw.storeBytes(of: src[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                }
+                at += t.values.count * 4
+            }
+            initialized = total
+        }
+    }
+
+    /// The 8-byte header length, then the JSON header padded with spaces so the data starts 8-byte aligned.
+    static func header(_ layout: [(name: String, dtype: SafeTensorsFile.DType, shape: [Int], bytes: Int)],
+                       metadata: [String: String]) -> [UInt8] {
         var header: [String: Any] = [:]
         var offset = 0
-        for e in entries {
-            header[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]]
-            offset += e.bytes.count
+        for e in layout {
+            header[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes]]
+            offset += e.bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])).map { [UInt8]($0) } ?? Array("{}".utf8)
         while (8 + json.count) % 8 != 0 { json.append(0x20) }  // pad with spaces so the data is 8-byte aligned
         var out: [UInt8] = []
-        out.reserveCapacity(8 + json.count + offset)
+        out.reserveCapacity(8 + json.count)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: json)
-        for e in entries { out.append(contentsOf: e.bytes) }
         return out
     }
 

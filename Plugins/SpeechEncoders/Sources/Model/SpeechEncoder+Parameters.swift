@@ -228,7 +228,11 @@ extension SpeechEncoder {
     /// encoder and are not written).
     /// With `randomState`, the training stream's state goes into the metadata (`EncoderState`).
     public func safetensors(randomState: [UInt64]? = nil) -> [UInt8] {
-        EncoderState.serialized(huggingFaceTensors(), randomState: randomState)
+        // Read in place from the parameter store (stable addresses): no copy of the weights besides the file.
+        let views = parameterStore.tensors.map {
+            TensorView(name: checkpointPrefix + $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: $0.pointer, count: $0.count))
+        }
+        return EncoderState.serialized(views: views, randomState: randomState)
     }
 
     /// Overwrites every weight with the tensors of `archive` (a file `safetensors()` wrote, or any checkpoint of the
