@@ -122,6 +122,17 @@ final class FineTuneTests: XCTestCase {
                        try original.floats("transformer.layer.1.attention.k_lin.weight"))
     }
 
+    /// The state file written in place (`safetensors()`, the fused q|k|v read as three row blocks) is byte for byte
+    /// the file the copied tensors give, for BERT's and DistilBERT's names.
+    func testInPlaceStateEqualsTheCopiedTensors() throws {
+        for folder in [Self.tinyBert, Fixtures.folder.appendingPathComponent("tiny-distilbert").path] {
+            let model = try TextTransformer(folder: folder)
+            let inPlace = model.safetensors(randomState: [5, 6, 7, 8])
+            let copied = EncoderState.serialized(model.huggingFaceTensors(), randomState: [5, 6, 7, 8])
+            XCTAssertTrue(inPlace == copied, "\(folder): the in-place state differs from the copied tensors' file")
+        }
+    }
+
     func testRealMiniLMWeightGradientsMatchTorchAutograd() throws {
         try checkAgainstTorch("all-minilm-l6-v2", folder: try RealModels.miniLM(), tolerance: 3e-5)
     }

@@ -123,7 +123,29 @@ extension TextTransformer {
     /// prefix), so `transformers` loads a fine-tuned encoder back from it with its config.json.
     /// With `randomState`, the training stream's state goes into the metadata (`EncoderState`).
     public func safetensors(randomState: [UInt64]? = nil) -> [UInt8] {
-        EncoderState.serialized(huggingFaceTensors(), randomState: randomState)
+        EncoderState.serialized(views: huggingFaceViews(), randomState: randomState)
+    }
+
+    /// `huggingFaceTensors` read in place (the fused q|k|v's three row blocks are contiguous parts of it): what
+    /// `safetensors` writes without copying the weights first.
+    func huggingFaceViews() -> [TensorView] {
+        let c = config.hiddenSize
+        var out: [TensorView] = []
+        for p in parameters {
+            let base = p.buffer.readOnly
+            guard p.name.hasSuffix("attention.self.qkv.weight") || p.name.hasSuffix("attention.self.qkv.bias") else {
+                out.append(TensorView(name: Self.checkpointName(p.name, distil: config.distil), shape: p.shape,
+                                      values: UnsafeBufferPointer(start: base, count: p.count)))
+                continue
+            }
+            let isWeight = p.name.hasSuffix(".weight"), part = isWeight ? c * c : c
+            let stem = p.name.replacingOccurrences(of: "qkv.weight", with: "").replacingOccurrences(of: "qkv.bias", with: "")
+            for (k, role) in ["query", "key", "value"].enumerated() {
+                out.append(TensorView(name: Self.checkpointName(stem + role + (isWeight ? ".weight" : ".bias"), distil: config.distil),
+                                      shape: isWeight ? [c, c] : [c], values: UnsafeBufferPointer(start: base + k * part, count: part)))
+            }
+        }
+        return out
     }
 
     /// Overwrites every weight with the tensors of `archive` (a file `safetensors()` wrote, or any checkpoint of
