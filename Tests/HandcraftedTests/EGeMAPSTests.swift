@@ -10,7 +10,7 @@ import XCTest
 /// are NaN and are checked to be NaN, so a half-done descriptor cannot pass for openSMILE's), less `notMatched`.
 final class EGeMAPSTests: XCTestCase {
     /// Implemented functionals that do not match openSMILE on every fixture clip, left out of the parity check
-    /// (NOTES-egemaps.md): hammarbergIndexUV — on a frame holding a single non-zero sample (RAVDESS's near-silent
+    /// (docs/history.md (session 11, eGeMAPS)): hammarbergIndexUV — on a frame holding a single non-zero sample (RAVDESS's near-silent
     /// edges) the spectrum is flat, the exact index is 0 dB and is skipped as "zero", while openSMILE's float32
     /// FFT leaves ~5e-7 dB and counts the frame (7.87 vs our 7.63 on Actor_01's angry clip).
     ///

@@ -19,7 +19,7 @@ import XCTest
 /// same q·b_k to every key's score of a query leaves its softmax unchanged), so both sides hold rounding noise
 /// (torch ≤ 7.5e-8): there every value must be ≤ 1e-6 × the model's largest gradient. (Float32 on both sides; what differs is summation order, the vectorised erf/exp, and the
 /// FFT positional conv's roundings. Measured worst: see `testWeightGradientsMatchAutograd`'s printout and
-/// NOTES-speech-grads.md.)
+/// docs/history.md (session 10, speech fine-tuning).)
 final class SpeechFineTuneTests: XCTestCase {
     static let tolerance: Float = 1e-4
 

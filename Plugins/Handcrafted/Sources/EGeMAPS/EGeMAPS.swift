@@ -13,7 +13,7 @@
 //   the 60 ms spectrum + F0 + F1–F3 ──EGeMAPSHarmonics──▶ HNR, H1−H2, H1−A3, F1–F3 amplitude re H1
 //   samples + F0 ──EGeMAPSJitter (period-by-period waveform walk)──▶ jitter (local), shimmer (local, dB)
 //
-// Which of these match openSMILE, and within what, is in the plugin README and NOTES-egemaps.md (the formants and
+// Which of these match openSMILE, and within what, is in the plugin README and docs/history.md (session 11, eGeMAPS) (the formants and
 // what depends on them, and hammarbergIndexUV, do not match yet).
 
 import Foundation
@@ -57,7 +57,7 @@ public final class EGeMAPSv02 {
                               "F3frequency_sma3nz", "F3bandwidth_sma3nz", "F3amplitudeLogRelF0_sma3nz"]
 
     /// Names of the functionals this implementation computes (now all 88; a descriptor added later stays NaN until
-    /// it is implemented); NOTES-egemaps.md and the parity test say which of them match openSMILE and within what.
+    /// it is implemented); docs/history.md (session 11) and the parity test say which of them match openSMILE and within what.
     public static let implementedFunctionals: Set<String> = Set(functionalNames.filter { name in
         !voicedNames.filter { !formantNames.contains($0) && !harmonicNames.contains($0) && !jitterNames.contains($0) }
             .contains { name.hasPrefix($0 + "_") }

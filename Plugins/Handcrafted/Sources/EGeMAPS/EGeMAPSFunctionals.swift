@@ -1,6 +1,6 @@
 // openSMILE 3.0's smoothing and functionals exactly as eGeMAPS v02 configures them (cContourSmoother, cFunctionals
 // with cFunctionalMoments, cFunctionalPercentiles, cFunctionalPeaks2, cFunctionalSegments). Where openSMILE's
-// definition is unusual the code keeps it and says so; NOTES-egemaps.md collects those places.
+// definition is unusual the code keeps it and says so; docs/history.md (session 11, eGeMAPS) collects those places.
 
 import Foundation
 

@@ -12,7 +12,7 @@
 //   Viterbi     openSMILE's smoother with its weights (wLocal 2, wTvv 10, wTvvd 10 — setWeights copies tvv into tvvd —,
 //               wTvuv 10, wThr 4, wRange 1, a u→u cost of 1 because `i == j == n−1` never holds in C), 40-frame buffer
 //   gate        F0 is 0 where the RMS of the windowed 60 ms frame is ≤ 0.001
-// NOTES-egemaps.md lists the odd definitions kept here with their source lines.
+// docs/history.md (session 11, eGeMAPS) lists the odd definitions kept here with their source lines.
 
 import Foundation
 

@@ -4,7 +4,7 @@
 //   window      Hamming 0.54 − 0.46 cos(2πi/(N−1)) (smileDsp_winHam), no pre-emphasis
 //   spectrum    frame zero-padded symmetrically to 512 (96 zeros each side), |FFT| unnormalised
 //               (cFFTmagphase), bin k at k · 31.25 Hz (the FFT frame length, not the 20 ms window, sets the axis)
-// and the per-frame energy of the unwindowed frame for the equivalent sound level. NOTES-egemaps.md lists each
+// and the per-frame energy of the unwindowed frame for the equivalent sound level. docs/history.md (session 11, eGeMAPS) lists each
 // definition with its openSMILE source line.
 
 import Foundation
