@@ -76,19 +76,7 @@ extension ExtractionEngine {
     /// The padded forward and its outputs per clip, or nil when an output is not `[B, ...]` float rows.
     private func batchForward(_ clips: [Clip]) throws -> [[Value]]? {
         let b = clips.count
-        let longest = clips.map(\.samples.count).max() ?? 0
-        var padded = [Float](repeating: 0, count: b * longest)
-        padded.withUnsafeMutableBufferPointer { dst in
-            for (i, clip) in clips.enumerated() {
-                clip.samples.withUnsafeBufferPointer { src in
-                    guard let s = src.baseAddress, let d = dst.baseAddress else { return }
-                    (d + i * longest).update(from: s, count: src.count)
-                }
-            }
-        }
-        let inputs: [Value] = [.array(try NDArray(shape: [b, longest], data: padded)),
-                               .array(try NDArray(shape: [b], data: clips.map { Float($0.samples.count) })),
-                               .array(try NDArray(shape: [1], data: [1]))]
+        let inputs = try Self.paddedClipBatch(clips.map(\.samples)) + [.array(try NDArray(shape: [1], data: [1]))]
         let outputs = try component.forward(inputs)
         // Only outputs the manifest declares per clip (dims starting with B) can be split into rows.
         let declared = component.info.manifest["outputs"]?.arrayValue ?? []
@@ -104,6 +92,17 @@ extension ExtractionEngine {
             }
         }
         return rows
+    }
+
+    /// Clips `[S_b]` zero-padded to the longest into the speech encoders' batched input `[.array([B, S]),
+    /// .array([B] lengths)]` (the lengths mask the padding as Hugging Face's `attention_mask` does); shared by
+    /// clip-exact extraction batches and the trainer's fine-tuned audio groups (`TrainingChain.encoderInput`).
+    static func paddedClipBatch(_ clips: [[Float]]) throws -> [Value] {
+        let longest = clips.map(\.count).max() ?? 0
+        var padded = [Float](repeating: 0, count: clips.count * longest)
+        for (b, clip) in clips.enumerated() { padded.replaceSubrange((b * longest)..<(b * longest + clip.count), with: clip) }
+        return [.array(try NDArray(shape: [clips.count, longest], data: padded)),
+                .array(try NDArray(shape: [clips.count], data: clips.map { Float($0.count) }))]
     }
 
     /// An extractor's clips on `workers` threads, each thread with its own instance (the component and its

@@ -107,11 +107,7 @@ public struct TrainingChain {
         guard clips.count == inputs.count, clips.allSatisfy({ $0.rank == 1 }) else {
             throw TrainingError.invalidChain("a fine-tuned group's inputs must be all texts or all one-dimensional clips")
         }
-        let longest = clips.map(\.count).max() ?? 0
-        var padded = [Float](repeating: 0, count: clips.count * longest)
-        for (b, clip) in clips.enumerated() { padded.replaceSubrange((b * longest)..<(b * longest + clip.count), with: clip.data) }
-        return [.array(try NDArray(shape: [clips.count, longest], data: padded)),
-                .array(try NDArray(shape: [clips.count], data: clips.map { Float($0.count) }))]
+        return try ExtractionEngine.paddedClipBatch(clips.map(\.data))
     }
 
     /// Each component's saved state, in data order.
