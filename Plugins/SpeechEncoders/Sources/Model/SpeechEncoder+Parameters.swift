@@ -221,18 +221,22 @@ extension SpeechEncoder {
     /// `safetensors()` writes, so `transformers` (or this class) loads the trained encoder back with the original
     /// config.json.
     public func huggingFaceTensors() -> [(name: String, shape: [Int], values: [Float])] {
-        parameterStore.tensors.map { (checkpointPrefix + $0.name, $0.shape, Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count))) }
+        huggingFaceViews().map { ($0.name, $0.shape, Array($0.values)) }
+    }
+
+    /// The same tensors read in place from the parameter store (stable addresses).
+    func huggingFaceViews() -> [TensorView] {
+        parameterStore.tensors.map {
+            TensorView(name: checkpointPrefix + $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: $0.pointer, count: $0.count))
+        }
     }
 
     /// A safetensors file of every weight under the checkpoint's names (a task model's heads are not part of the
     /// encoder and are not written).
     /// With `randomState`, the training stream's state goes into the metadata (`EncoderState`).
     public func safetensors(randomState: [UInt64]? = nil) -> [UInt8] {
-        // Read in place from the parameter store (stable addresses): no copy of the weights besides the file.
-        let views = parameterStore.tensors.map {
-            TensorView(name: checkpointPrefix + $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: $0.pointer, count: $0.count))
-        }
-        return EncoderState.serialized(views: views, randomState: randomState)
+        // Read in place: no copy of the weights besides the file.
+        EncoderState.serialized(views: huggingFaceViews(), randomState: randomState)
     }
 
     /// Overwrites every weight with the tensors of `archive` (a file `safetensors()` wrote, or any checkpoint of the

@@ -99,24 +99,7 @@ extension TextTransformer {
     /// names for a DistilBERT), each with its shape and values: what `safetensors` writes for `transformers` to load
     /// back.
     public func huggingFaceTensors(prefix: String = "") -> [(name: String, shape: [Int], values: [Float])] {
-        let c = config.hiddenSize
-        var out: [(name: String, shape: [Int], values: [Float])] = []
-        func add(_ name: String, _ shape: [Int], _ values: [Float]) {
-            out.append((prefix + Self.checkpointName(name, distil: config.distil), shape, values))
-        }
-        for p in parameters {
-            let values = Array(UnsafeBufferPointer(start: p.buffer.readOnly, count: p.count))
-            guard p.name.hasSuffix("attention.self.qkv.weight") || p.name.hasSuffix("attention.self.qkv.bias") else {
-                add(p.name, p.shape, values)
-                continue
-            }
-            let isWeight = p.name.hasSuffix(".weight"), part = isWeight ? c * c : c
-            let stem = p.name.replacingOccurrences(of: "qkv.weight", with: "").replacingOccurrences(of: "qkv.bias", with: "")
-            for (k, role) in ["query", "key", "value"].enumerated() {
-                add(stem + role + (isWeight ? ".weight" : ".bias"), isWeight ? [c, c] : [c], Array(values[(k * part)..<((k + 1) * part)]))
-            }
-        }
-        return out
+        huggingFaceViews().map { (prefix + $0.name, $0.shape, Array($0.values)) }
     }
 
     /// A safetensors file of every weight under Hugging Face's names (`BertModel` / `RobertaModel` layout, no
@@ -126,8 +109,8 @@ extension TextTransformer {
         EncoderState.serialized(views: huggingFaceViews(), randomState: randomState)
     }
 
-    /// `huggingFaceTensors` read in place (the fused q|k|v's three row blocks are contiguous parts of it): what
-    /// `safetensors` writes without copying the weights first.
+    /// The weights under Hugging Face's names, read in place (the fused q|k|v's three row blocks are contiguous
+    /// parts of it): what `safetensors` writes without copying the weights first.
     func huggingFaceViews() -> [TensorView] {
         let c = config.hiddenSize
         var out: [TensorView] = []
