@@ -2,7 +2,7 @@ import EmoTestSupport
 import EmoCore
 import EmoModels
 import EmoPluginSDK
-import EmoSpeechEncoders
+@testable import EmoSpeechEncoders
 import EmoTensor
 import Foundation
 import XCTest
@@ -292,12 +292,32 @@ final class SpeechFineTuneTests: XCTestCase {
     }
 
     /// `freeze_feature_encoder` (the default of `all`): no conv weight, bias or conv norm is trained; every other
-    /// tensor is.
+    /// tensor is, with torch's gradients. The conv layers are then not taped (a quarter of a base model's tape at
+    /// 3 s): the training tape is smaller by exactly their part, and asking that tape for an input gradient is a
+    /// clear error instead of a read of stale memory.
     func testFreezeFeatureEncoderTrainsNoConvWeight() throws {
-        let (grads, _, encoder, _) = try Self.gradients("wav2vec2-large") { .all($0.config) }
-        XCTAssertFalse(grads.keys.contains { $0.hasPrefix("feature_extractor.") })
-        let others = encoder.parameters.map(\.name).filter { !$0.hasPrefix("feature_extractor.") }
-        XCTAssertEqual(Set(grads.keys), Set(others))
+        let reference = try Self.reference()
+        for name in ["wav2vec2-large", "wavlm-base"] {
+            let (grads, _, encoder, _) = try Self.gradients(name) { .all($0.config) }
+            XCTAssertFalse(grads.keys.contains { $0.hasPrefix("feature_extractor.") })
+            let others = encoder.parameters.map(\.name).filter { !$0.hasPrefix("feature_extractor.") }
+            XCTAssertEqual(Set(grads.keys), Set(others))
+            let largest = Self.largestGradient(reference[name]?["gradients"]?.objectValue ?? [:])
+            for (tensor, ours) in grads {
+                guard let ref = reference[name]?["gradients"]?[tensor] else { XCTFail("\(name) \(tensor): no reference"); continue }
+                XCTAssertLessThanOrEqual(Self.relativeError(ours, ref, tensor: tensor, largest: largest).sample, Double(Self.tolerance),
+                                         "\(name) \(tensor)")
+            }
+            let (_, _, taped, _) = try Self.gradients(name) { .all($0.config, freezeFeatureEncoder: false) }
+            let held = encoder.tapeSpace.capacity.values.reduce(0, +), heldTaped = taped.tapeSpace.capacity.values.reduce(0, +)
+            let samples = encoder.tapeShape?.samples ?? 0
+            let convPart = encoder.trainingTapeFloats(batch: 2, samples: samples) - encoder.trainingTapeFloats(batch: 2, samples: samples, convLayers: false)
+            XCTAssertGreaterThan(convPart, 0)
+            XCTAssertLessThanOrEqual(held, heldTaped - convPart, "\(name): the frozen conv layers' tape was allocated")
+            XCTAssertThrowsError(try Self.gradients(name, scope: { .all($0.config) }, inputGradient: true)) { error in
+                XCTAssertTrue("\(error)".contains("did not tape it"), "\(name): \(error)")
+            }
+        }
     }
 
     /// A training pass that also asks for the input gradient gives the inference path's (same tape, same kernels).

@@ -215,7 +215,8 @@ final class SpeechEncoderCore: @unchecked Sendable {
         let trained = encoder.parameters(in: scope).reduce(0) { $0 + $1.count }
         let (c, f, h) = (encoder.config.hiddenSize, encoder.config.intermediateSize, encoder.config.numHeads)
         func tape(_ samples: Int) -> (t: Double, floats: Double) {
-            (Double(max(1, encoder.config.frameCount(samples: samples))), Double(encoder.trainingTapeFloats(batch: 1, samples: samples)))
+            (Double(max(1, encoder.config.frameCount(samples: samples))),
+             Double(encoder.trainingTapeFloats(batch: 1, samples: samples, convLayers: scope.featureEncoder)))
         }
         let (t1, f1) = tape(maxSamples), (t2, f2) = tape(maxSamples / 2)
         let squared = t1 == t2 ? 0 : max(0, (f1 / t1 - f2 / t2) / (t1 - t2))

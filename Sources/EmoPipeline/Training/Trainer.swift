@@ -55,7 +55,6 @@ public struct Trainer {
         if let t = config.blasThreads { BLASInfo.setThreadCount(t) }
         defer { BLASInfo.setThreadCount(savedThreads) }
         let loss = CrossEntropy(labelSmoothing: Float(config.labelSmoothing), classWeights: try classWeights(trainSet))
-        let stepper = try OptimizerStep(chain: chain, config: config, optimizer: makeOptimizer)
         let n = trainSet.count, micro = config.batchSize, bs = micro * config.gradientAccumulation
         var stepsPerEpoch = (n + bs - 1) / bs
         if n > 1 && n % bs == 1 { stepsPerEpoch -= 1 }  // skip a last batch of one row
@@ -68,79 +67,84 @@ public struct Trainer {
         var stoppedEarly = false
         var finished = false
         var firstEpoch = 1
-        // Hashing the rows costs a pass over the data: only when a checkpoint is read or written.
-        let fingerprint = checkpoint == nil && onCheckpoint == nil
-            ? "" : TrainingCheckpoint.fingerprint(config: config, chain: chain, data: data, validation: validation)
-        if let c = checkpoint {
-            guard c.fingerprint == fingerprint else {
-                throw TrainingError.invalidData("the training checkpoint was saved by a run with other settings, components or rows; delete it to train from the start")
+        // The optimiser's moments (for AdamW twice the trained weights) live only in this scope: they are released
+        // before the final `saveStates`, which would otherwise hold them beside the serialised state.
+        do {
+            let stepper = try OptimizerStep(chain: chain, config: config, optimizer: makeOptimizer)
+            // Hashing the rows costs a pass over the data: only when a checkpoint is read or written.
+            let fingerprint = checkpoint == nil && onCheckpoint == nil
+                ? "" : TrainingCheckpoint.fingerprint(config: config, chain: chain, data: data, validation: validation)
+            if let c = checkpoint {
+                guard c.fingerprint == fingerprint else {
+                    throw TrainingError.invalidData("the training checkpoint was saved by a run with other settings, components or rows; delete it to train from the start")
+                }
+                try chain.loadStates(c.componentStates)
+                try stepper.restore(c.optimizerStates)
+                order = c.order
+                generator.state = c.shuffleState
+                schedule.restore(plateauFactor: c.plateauFactor, best: c.plateauBest, badEpochs: c.plateauBadEpochs)
+                stopping?.restore(best: c.stoppingBest, bestEpoch: c.stoppingBestEpoch, waited: c.stoppingWaited, bestStates: c.stoppingBestStates)
+                history = c.history
+                step = c.step
+                stoppedEarly = c.stoppedEarly
+                finished = c.finished
+                firstEpoch = c.epochsDone + 1
             }
-            try chain.loadStates(c.componentStates)
-            try stepper.restore(c.optimizerStates)
-            order = c.order
-            generator.state = c.shuffleState
-            schedule.restore(plateauFactor: c.plateauFactor, best: c.plateauBest, badEpochs: c.plateauBadEpochs)
-            stopping?.restore(best: c.stoppingBest, bestEpoch: c.stoppingBestEpoch, waited: c.stoppingWaited, bestStates: c.stoppingBestStates)
-            history = c.history
-            step = c.step
-            stoppedEarly = c.stoppedEarly
-            finished = c.finished
-            firstEpoch = c.epochsDone + 1
-        }
-        var lastCheckpoint = DispatchTime.now().uptimeNanoseconds
-        /// The state after `epoch`, for `onCheckpoint` (when the interval has passed or training has finished).
-        func save(epoch: Int) throws {
-            guard let onCheckpoint else { return }
-            let now = DispatchTime.now().uptimeNanoseconds
-            guard finished || Double(now - lastCheckpoint) / 1e9 >= checkpointInterval else { return }
-            lastCheckpoint = now
-            try onCheckpoint(TrainingCheckpoint(
-                epochsDone: epoch, step: step, finished: finished, stoppedEarly: stoppedEarly, order: order,
-                shuffleState: generator.state, plateauFactor: schedule.plateauFactor, plateauBest: schedule.best,
-                plateauBadEpochs: schedule.badEpochs, stoppingBest: stopping?.best, stoppingBestEpoch: stopping?.bestEpoch ?? 0,
-                stoppingWaited: stopping?.waited ?? 0, stoppingBestStates: stopping?.bestStates, history: history,
-                componentStates: try chain.saveStates(), optimizerStates: stepper.states(), fingerprint: fingerprint))
-        }
+            var lastCheckpoint = DispatchTime.now().uptimeNanoseconds
+            /// The state after `epoch`, for `onCheckpoint` (when the interval has passed or training has finished).
+            func save(epoch: Int) throws {
+                guard let onCheckpoint else { return }
+                let now = DispatchTime.now().uptimeNanoseconds
+                guard finished || Double(now - lastCheckpoint) / 1e9 >= checkpointInterval else { return }
+                lastCheckpoint = now
+                try onCheckpoint(TrainingCheckpoint(
+                    epochsDone: epoch, step: step, finished: finished, stoppedEarly: stoppedEarly, order: order,
+                    shuffleState: generator.state, plateauFactor: schedule.plateauFactor, plateauBest: schedule.best,
+                    plateauBadEpochs: schedule.badEpochs, stoppingBest: stopping?.best, stoppingBestEpoch: stopping?.bestEpoch ?? 0,
+                    stoppingWaited: stopping?.waited ?? 0, stoppingBestStates: stopping?.bestStates, history: history,
+                    componentStates: try chain.saveStates(), optimizerStates: stepper.states(), fingerprint: fingerprint))
+            }
 
-        for epoch in stride(from: firstEpoch, through: finished ? 0 : config.maxEpochs, by: 1) {
-            if config.shuffle { ValidationSplit.shuffle(&order, &generator) }
-            chain.setTraining(true)
-            var lossSum = 0.0, correct = 0, normSum = 0.0
-            for b in 0..<stepsPerEpoch {
-                let rows = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
-                let micros = Self.microBatches(rows.count, size: micro).map { trainSet.rows(Array(rows[$0])) }
-                let out = try stepper.run(micros, loss: loss, learningRate: schedule.rate(at: step), epoch: epoch, step: step)
-                step += 1
-                lossSum += out.loss * Double(rows.count)
-                correct += out.correct
-                normSum += out.gradientNorm ?? 0
-            }
-            let seen = Double(max(1, min(n, stepsPerEpoch * bs)))
-            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / seen, trainAccuracy: Double(correct) / seen,
-                                     validationLoss: nil, validationAccuracy: nil, validationMacroF1: nil,
-                                     learningRate: stepper.headOptimizer.learningRate,
-                                     meanGradientNorm: config.gradientClipNorm == nil ? nil : normSum / Double(max(stepsPerEpoch, 1)))
-            if let v = validationSet {
-                let logits = try chain.predict(v.groups, live: v.liveInputs, batchSize: max(micro, chain.evaluationBatchSize))
-                let out = loss.evaluate(logits: logits, labels: v.labels)
-                record.validationLoss = out.loss
-                record.validationAccuracy = Double(out.correct) / Double(max(v.count, 1))
-                record.validationMacroF1 = Self.macroF1(logits: logits, labels: v.labels, classes: v.classes)
-            }
-            history.append(record)
-            onEpoch?(record)
-            if let plateau = config.lrPlateau, let value = Self.monitored(plateau.monitor, record) {
-                _ = schedule.observe(value)
-            }
-            if let value = stopping.flatMap({ Self.monitored($0.settings.monitor, record) }),
-               try stopping?.observe(value, epoch: epoch, chain: chain) == true {
-                stoppedEarly = epoch < config.maxEpochs
-                finished = true
+            for epoch in stride(from: firstEpoch, through: finished ? 0 : config.maxEpochs, by: 1) {
+                if config.shuffle { ValidationSplit.shuffle(&order, &generator) }
+                chain.setTraining(true)
+                var lossSum = 0.0, correct = 0, normSum = 0.0
+                for b in 0..<stepsPerEpoch {
+                    let rows = Array(order[(b * bs)..<min(n, (b + 1) * bs)])
+                    let micros = Self.microBatches(rows.count, size: micro).map { trainSet.rows(Array(rows[$0])) }
+                    let out = try stepper.run(micros, loss: loss, learningRate: schedule.rate(at: step), epoch: epoch, step: step)
+                    step += 1
+                    lossSum += out.loss * Double(rows.count)
+                    correct += out.correct
+                    normSum += out.gradientNorm ?? 0
+                }
+                let seen = Double(max(1, min(n, stepsPerEpoch * bs)))
+                var record = EpochRecord(epoch: epoch, trainLoss: lossSum / seen, trainAccuracy: Double(correct) / seen,
+                                         validationLoss: nil, validationAccuracy: nil, validationMacroF1: nil,
+                                         learningRate: stepper.headOptimizer.learningRate,
+                                         meanGradientNorm: config.gradientClipNorm == nil ? nil : normSum / Double(max(stepsPerEpoch, 1)))
+                if let v = validationSet {
+                    let logits = try chain.predict(v.groups, live: v.liveInputs, batchSize: max(micro, chain.evaluationBatchSize))
+                    let out = loss.evaluate(logits: logits, labels: v.labels)
+                    record.validationLoss = out.loss
+                    record.validationAccuracy = Double(out.correct) / Double(max(v.count, 1))
+                    record.validationMacroF1 = Self.macroF1(logits: logits, labels: v.labels, classes: v.classes)
+                }
+                history.append(record)
+                onEpoch?(record)
+                if let plateau = config.lrPlateau, let value = Self.monitored(plateau.monitor, record) {
+                    _ = schedule.observe(value)
+                }
+                if let value = stopping.flatMap({ Self.monitored($0.settings.monitor, record) }),
+                   try stopping?.observe(value, epoch: epoch, chain: chain) == true {
+                    stoppedEarly = epoch < config.maxEpochs
+                    finished = true
+                    try save(epoch: epoch)
+                    break
+                }
+                finished = epoch == config.maxEpochs
                 try save(epoch: epoch)
-                break
             }
-            finished = epoch == config.maxEpochs
-            try save(epoch: epoch)
         }
         var selected = history.count
         if let tracker = stopping, let states = tracker.bestStates {

@@ -46,7 +46,11 @@ public final class Adam: Optimizer {
     public let zeroesGradients: Bool
     /// Steps taken so far.
     public private(set) var stepCount = 0
-    private let moments: [UnsafeMutablePointer<Float>]  // per parameter: [m (count), v (count)]
+    private let moments: [UnsafeMutablePointer<Float>]  // per parameter: [m (count), v (count)], inside `storage`
+    /// One block for every parameter's moments: a fine-tuned encoder's moments are twice its weights, and one
+    /// allocation of that size is mapped and unmapped whole, so releasing the optimiser returns it to the system
+    /// (thousands of per-tensor blocks below malloc's mmap threshold would stay resident in its heap).
+    private let storage: UnsafeMutablePointer<Float>
 
     /// Creates Adam (defaults of torch.optim.Adam).
     public init(parameters: [ParameterView], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
@@ -67,11 +71,15 @@ public final class Adam: Optimizer {
         self.decoupledWeightDecay = decoupledWeightDecay
         self.numerics = numerics
         self.zeroesGradients = zeroesGradients
+        let total = max(parameters.reduce(0) { $0 + 2 * $1.count }, 1)
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: total)
+        block.initialize(repeating: 0, count: total)
+        var offset = 0
         moments = parameters.map { p in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(2 * p.count, 1))
-            buffer.initialize(repeating: 0, count: max(2 * p.count, 1))
-            return buffer
+            defer { offset += 2 * p.count }
+            return block + offset
         }
+        storage = block
     }
 
     /// AdamW with torch.optim.AdamW's defaults (weight decay 0.01).
@@ -83,7 +91,7 @@ public final class Adam: Optimizer {
                  zeroesGradients: zeroesGradients)
     }
 
-    deinit { moments.forEach { $0.deallocate() } }
+    deinit { storage.deallocate() }
 
     /// The step count and both moments of every parameter.
     public func state() -> [UInt8] {

@@ -82,6 +82,9 @@ extension SpeechEncoder {
         if gradients != nil && !(shape.weightInputs && shape.depth == .full) {
             throw CheckpointError.invalidConfig(path: "backward", message: "weight gradients need a training forward (trainingForward) first")
         }
+        if inputGradient && !shape.convLayers {
+            throw CheckpointError.invalidConfig(path: "backward", message: "the last training forward froze the conv feature encoder and did not tape it, so there is no gradient to the input samples; train the feature encoder (freeze_feature_encoder: false) or run forward(..., recordTape: true)")
+        }
         if let ranges = splitRanges {
             return try backwardSplit(pooledGrad: pooledGrad, ranges: ranges, samples: shape.samples)
         }
@@ -98,7 +101,7 @@ extension SpeechEncoder {
             }
         }
         let front = frontTape(batch: batch, samples: shape.samples, frames: t, weightInputs: shape.weightInputs,
-                              dropout: shape.dropout, timeMasking: shape.timeMasked)
+                              dropout: shape.dropout, timeMasking: shape.timeMasked, convLayers: shape.convLayers)
         if config.stableLayerNorm {
             Kernels.normAffineBackward(xhat: front.encXhat, gradOutput: dH, rows: rows, features: c,
                                        gradGamma: gradients?.of(encoderNorm.weight), gradBeta: gradients?.of(encoderNorm.bias))

@@ -245,8 +245,9 @@ extension SpeechEncoder {
         let weightInputs = recordsWeightInputs && depth == .full
         let dropout = weightInputs ? dropoutRates.flatMap { $0.isActive ? $0 : nil } : nil  // training forwards only
         let timeMasking = weightInputs && usesTimeMasking
+        let convTaped = !weightInputs || tapesConvLayers
         let front = depth == .none ? nil : frontTape(batch: batch, samples: samples, frames: t, weightInputs: weightInputs,
-                                                     dropout: dropout, timeMasking: timeMasking)
+                                                     dropout: dropout, timeMasking: timeMasking, convLayers: convTaped)
         if let front, dropout != nil { drawDropoutMasks(front, rows: batch * t) }
         let skipped = dropout.map { drawLayerDrop($0) } ?? []  // LayerDrop's skipped layers (training only)
         // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
@@ -266,7 +267,7 @@ extension SpeechEncoder {
                     for b in clips {
                         guard clipExact, front == nil, let real = lengths?[b], real < samples else {
                             featureEncoder(x + b * samples, samples: samples, out: feat + b * t * cc, scratch: scratch[chunk],
-                                           tape: front, clip: b)
+                                           tape: convTaped ? front : nil, clip: b)
                             continue
                         }
                         // The clip alone: its real samples through the conv stack, the frames past them zero.
@@ -319,8 +320,8 @@ extension SpeechEncoder {
         }
         if depth != .none {
             tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
-                                  frameLengths: frameLengths, depth: depth, weightInputs: weightInputs, dropout: dropout,
-                                  timeMasked: timeMasking, skippedLayers: skipped)
+                                  frameLengths: frameLengths, depth: depth, weightInputs: weightInputs, convLayers: convTaped,
+                                  dropout: dropout, timeMasked: timeMasking, skippedLayers: skipped)
         }
         return SpeechEncoderOutput(batch: batch, frames: t, channels: c, layers: l + 1, frameLengths: frameLengths,
                                    hiddenStates: hidden, lastHiddenState: last,

@@ -34,6 +34,8 @@ extension SpeechEncoder {
         var depth: TapeDepth
         /// Whether the tape also holds what weight gradients need (a `trainingForward`).
         var weightInputs = false
+        /// Whether the conv feature encoder's layers are on the tape (not for a training forward that freezes it).
+        var convLayers = true
         /// The dropout the forward applied (its masks are on the tape), nil for none.
         var dropout: DropoutRates?
         /// Whether the forward applied SpecAugment time masking (its mask is on the tape).
@@ -68,7 +70,8 @@ extension SpeechEncoder {
 
     /// The front end's saved activations (pointers into `tapeSpace`).
     struct FrontTape {
-        /// Per conv layer `[B, T_i, C']`: the GELU input, or for normed layers the normalised value `xhat`.
+        /// Per conv layer `[B, T_i, C']`: the GELU input, or for normed layers the normalised value `xhat` (empty
+        /// when the conv layers are not taped).
         var conv: [UnsafeMutablePointer<Float>]
         /// Per normed conv layer: `rstd`, `[B, C']` (group norm) or `[B, T_i]` (layer norm).
         var convRstd: [UnsafeMutablePointer<Float>]
@@ -109,13 +112,14 @@ extension SpeechEncoder {
                          ffOutMask: (dropout?.hidden ?? 0) > 0 ? s.buffer(.layer(slot, .ffOutMask), rows * c) : nil)
     }
 
-    /// The front-end tape for `batch` clips of `samples` samples (`t` frames).
+    /// The front-end tape for `batch` clips of `samples` samples (`t` frames); without `convLayers`, nothing of the
+    /// conv feature encoder (nor the input samples its first layer's weight gradient needs).
     func frontTape(batch: Int, samples: Int, frames t: Int, weightInputs: Bool = false, dropout: DropoutRates? = nil,
-                   timeMasking: Bool = false) -> FrontTape {
+                   timeMasking: Bool = false, convLayers: Bool = true) -> FrontTape {
         let (c, cc) = (config.hiddenSize, config.convOutputDim)
         let s = tapeSpace
         var conv: [UnsafeMutablePointer<Float>] = [], rstd: [UnsafeMutablePointer<Float>] = []
-        for (i, cl) in convs.enumerated() {
+        for (i, cl) in convs.enumerated() where convLayers {
             let ti = config.frameCount(samples: samples, layers: i + 1)
             conv.append(s.buffer(.tapeConv(i), batch * ti * cl.cout))
             rstd.append(s.buffer(.tapeConvRstd(i), cl.norm == nil ? 1 : batch * (cl.groupNorm ? cl.cout : ti)))
@@ -123,7 +127,7 @@ extension SpeechEncoder {
         return FrontTape(conv: conv, convRstd: rstd, projXhat: s.buffer(.projXhat, batch * t * cc),
                          projRstd: s.buffer(.projRstd, batch * t), posPre: s.buffer(.posPre, batch * t * c),
                          encXhat: s.buffer(.encXhat, batch * t * c), encRstd: s.buffer(.encRstd, batch * t),
-                         samples: weightInputs ? s.buffer(.tapeSamples, batch * samples) : nil,
+                         samples: weightInputs && convLayers ? s.buffer(.tapeSamples, batch * samples) : nil,
                          projIn: weightInputs ? s.buffer(.projIn, batch * t * cc) : nil,
                          posIn: weightInputs ? s.buffer(.posIn, batch * t * c) : nil,
                          projMask: (dropout?.featureProjection ?? 0) > 0 ? s.buffer(.projMask, batch * t * c) : nil,
@@ -131,13 +135,14 @@ extension SpeechEncoder {
                          timeMask: timeMasking ? s.buffer(.timeMask, batch * t) : nil)
     }
 
-    /// Floats a full tape takes for `batch` clips of `samples` samples (for memory planning and reports).
-    public func tapeFloats(batch: Int, samples: Int) -> Int {
+    /// Floats a full tape takes for `batch` clips of `samples` samples (for memory planning and reports); without
+    /// `convLayers`, less the conv feature encoder's part.
+    public func tapeFloats(batch: Int, samples: Int, convLayers: Bool = true) -> Int {
         let t = config.frameCount(samples: samples)
         let (c, cc, f, nh) = (config.hiddenSize, config.convOutputDim, config.intermediateSize, config.numHeads)
         let rows = batch * t
         var n = rows * (2 * cc + 2 + 2 * c + 1)
-        for (i, cl) in convs.enumerated() {
+        for (i, cl) in convs.enumerated() where convLayers {
             let ti = config.frameCount(samples: samples, layers: i + 1)
             n += batch * ti * cl.cout + (cl.norm == nil ? 0 : batch * (cl.groupNorm ? cl.cout : ti))
         }
@@ -146,11 +151,11 @@ extension SpeechEncoder {
     }
 
     /// Floats a training forward's tape takes (`tapeFloats` plus the weight inputs) for `batch` clips of
-    /// `samples` samples.
-    public func trainingTapeFloats(batch: Int, samples: Int) -> Int {
+    /// `samples` samples; `convLayers` false when the conv feature encoder is frozen (not taped).
+    public func trainingTapeFloats(batch: Int, samples: Int, convLayers: Bool = true) -> Int {
         let t = config.frameCount(samples: samples)
         let (c, cc) = (config.hiddenSize, config.convOutputDim)
-        return tapeFloats(batch: batch, samples: samples) + batch * samples + batch * t * (cc + c)
-            + config.numLayers * 2 * batch * t * c
+        return tapeFloats(batch: batch, samples: samples, convLayers: convLayers) + (convLayers ? batch * samples : 0)
+            + batch * t * (cc + c) + config.numLayers * 2 * batch * t * c
     }
 }

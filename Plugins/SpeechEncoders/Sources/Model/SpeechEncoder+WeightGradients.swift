@@ -26,13 +26,15 @@ extension SpeechEncoder {
     /// optimiser may have stepped), the whole tape is kept with the weight inputs, and the batch runs as one pass
     /// (not split across threads). With `dropoutRates` set, the dropouts are applied with masks from
     /// `dropoutGenerator` (`SpeechEncoder+Dropout.swift`); SpecAugment and LayerDrop are not. Follow with
-    /// `weightGradientsOfLastForward`. `keepHiddenStates` as for `forward` (off by default: only
+    /// `weightGradientsOfLastForward`. When the scope freezes the conv feature encoder its layers are not taped,
+    /// so that backward cannot reach the input. `keepHiddenStates` as for `forward` (off by default: only
     /// `lastHiddenState` is returned).
     public func trainingForward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]? = nil,
                                 scope: TrainableScope, keepHiddenStates: Bool = false) throws -> SpeechEncoderOutput {
         refreshDerivedWeights(convLayers: scope.featureEncoder, positional: scope.frontEnd)
         recordsWeightInputs = true
-        defer { recordsWeightInputs = false }
+        tapesConvLayers = scope.featureEncoder
+        defer { recordsWeightInputs = false; tapesConvLayers = true }
         return try forward(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: false,
                            depth: .full, keepHiddenStates: keepHiddenStates)
     }

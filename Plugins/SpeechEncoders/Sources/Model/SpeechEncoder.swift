@@ -131,6 +131,9 @@ public final class SpeechEncoder: @unchecked Sendable {
     var maskedSpecEmbed: UnsafeMutablePointer<Float>?
     /// Whether forwards record what weight gradients need (set by `trainingForward`).
     var recordsWeightInputs = false
+    /// Whether a training forward tapes the conv feature encoder (false while it is frozen: its tape, about a quarter
+    /// of a base model's at 3 s, is needed only for its weight gradients or an input gradient, neither asked for).
+    var tapesConvLayers = true
     /// The dropout training forwards apply (nil: none; see `SpeechEncoder+Dropout.swift`).
     public var dropoutRates: DropoutRates?
     /// The stream training forwards draw their dropout masks from, in a fixed order (seed it for reproducible runs).
