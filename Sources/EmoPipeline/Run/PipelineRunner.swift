@@ -346,7 +346,10 @@ public final class PipelineRunner {
         log("group \(group): fine-tuning \(encoder.info.id) needs about \(gb(estimate)) at batch \(Int(batch)) × up to \(Int(tokens)) \(unit) (\(gb(fixed)) weights, gradients and optimiser moments)")
         if let available, estimate > available {
             let knob = unit == "frames" ? "audio.duration (or the encoder's max_seconds)" : "the encoder's max_tokens"
-            throw RunError.unsupported("fine-tuning \(encoder.info.id) (group '\(group)') needs an estimated \(gb(estimate)) at batch \(Int(batch)) × \(Int(tokens)) \(unit), more than the \(gb(available)) this machine has available: lower training.batchSize (training.gradientAccumulation keeps the effective batch) or \(knob)")
+            // An encoder that can checkpoint activations and does not yet: that keeps the batch and the length.
+            let checkpointing = encoder.resolvedDescription["config"]?["gradient_checkpointing"]?.boolValue == false
+                ? ", or set gradient_checkpointing: true in the group's config (one layer's activations kept instead of all; one more forward per step)" : ""
+            throw RunError.unsupported("fine-tuning \(encoder.info.id) (group '\(group)') needs an estimated \(gb(estimate)) at batch \(Int(batch)) × \(Int(tokens)) \(unit), more than the \(gb(available)) this machine has available: lower training.batchSize (training.gradientAccumulation keeps the effective batch) or \(knob)\(checkpointing)")
         }
     }
 

@@ -79,7 +79,7 @@ extension SpeechEncoder {
         if shape.depth == .frontEnd && hiddenStates == nil {
             throw CheckpointError.invalidConfig(path: "backward", message: "a checkpointed tape needs the forward's hidden states")
         }
-        if gradients != nil && !(shape.weightInputs && shape.depth == .full) {
+        if gradients != nil && !shape.weightInputs {
             throw CheckpointError.invalidConfig(path: "backward", message: "weight gradients need a training forward (trainingForward) first")
         }
         if inputGradient && !shape.convLayers {
@@ -118,8 +118,15 @@ extension SpeechEncoder {
             if shape.depth == .full {
                 tape = layerTape(l, batch: batch, frames: t, weightInputs: shape.weightInputs, dropout: shape.dropout)
             } else if let hs = hiddenStates {
-                // Recompute layer l from its input, recording into slot 0.
-                tape = layerTape(0, batch: batch, frames: t)
+                // Recompute layer l from its input, recording into slot 0 (a training forward's weight inputs and
+                // dropout masks too, the masks drawn again from the stream as it stood before the forward drew them).
+                tape = layerTape(0, batch: batch, frames: t, weightInputs: shape.weightInputs, dropout: shape.dropout)
+                if shape.dropout != nil, checkpointStreams.indices.contains(l) {
+                    let resume = dropoutGenerator
+                    dropoutGenerator = checkpointStreams[l]
+                    drawDropoutMasks(tape, batch: batch, frames: t)
+                    dropoutGenerator = resume
+                }
                 let h = ws.buffer(.ckH, rows * c)
                 h.update(from: hs + l * rows * c, count: rows * c)
                 transformerLayer(layers[l], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws, tape: tape)

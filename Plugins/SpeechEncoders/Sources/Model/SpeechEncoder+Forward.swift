@@ -242,7 +242,7 @@ extension SpeechEncoder {
         let t = config.frameCount(samples: samples)
         let frameLengths = lengths.map { $0.map { config.frameCount(samples: $0) } } ?? Array(repeating: t, count: batch)
         let (c, l, cc) = (config.hiddenSize, config.numLayers, config.convOutputDim)
-        let weightInputs = recordsWeightInputs && depth == .full
+        let weightInputs = recordsWeightInputs && depth != .none
         let dropout = weightInputs ? dropoutRates.flatMap { $0.isActive ? $0 : nil } : nil  // training forwards only
         let timeMasking = weightInputs && usesTimeMasking
         let convTaped = !weightInputs || tapesConvLayers
@@ -250,6 +250,7 @@ extension SpeechEncoder {
                                                      dropout: dropout, timeMasking: timeMasking, convLayers: convTaped)
         if let front, dropout != nil { drawDropoutMasks(front, rows: batch * t) }
         let skipped = dropout.map { drawLayerDrop($0) } ?? []  // LayerDrop's skipped layers (training only)
+        var streams = [SeededGenerator](repeating: dropoutGenerator, count: weightInputs && depth == .frontEnd ? l : 0)
         // Checkpointed backward re-runs layers from their inputs, so it needs every hidden state.
         let keepAll = keepHiddenStates || depth == .frontEnd
         var hidden = [Float](repeating: 0, count: (keepAll ? l + 1 : 1) * batch * t * c)  // [L+1 or 1, B, T, C]
@@ -297,7 +298,10 @@ extension SpeechEncoder {
                     let h = keepAll ? hs + (i + 1) * batch * t * c : hs
                     if keepAll { h.update(from: hs + i * batch * t * c, count: batch * t * c) }
                     if skipped.indices.contains(i) && skipped[i] { continue }
-                    let tape = depth == .full ? layerTape(i, batch: batch, frames: t, weightInputs: weightInputs, dropout: dropout) : nil
+                    // A checkpointed training forward runs every layer through slot 0, as its backward's re-run will.
+                    let tape = depth == .full || weightInputs
+                        ? layerTape(depth == .full ? i : 0, batch: batch, frames: t, weightInputs: weightInputs, dropout: dropout) : nil
+                    if weightInputs && depth == .frontEnd { streams[i] = dropoutGenerator }
                     if let tape, dropout != nil { drawDropoutMasks(tape, batch: batch, frames: t) }
                     transformerLayer(layers[i], h: h, batch: batch, frames: t, keys: keys, positionBias: bias, ws: ws,
                                      tape: tape)
@@ -318,6 +322,7 @@ extension SpeechEncoder {
             if !config.stableLayerNorm { last = hidden }
             hidden = []
         }
+        checkpointStreams = streams
         if depth != .none {
             tapeShape = TapeShape(batch: batch, samples: samples, frames: t, lengths: lengths,
                                   frameLengths: frameLengths, depth: depth, weightInputs: weightInputs, convLayers: convTaped,

@@ -139,23 +139,33 @@ extension SpeechEncoder {
     /// `convLayers`, less the conv feature encoder's part.
     public func tapeFloats(batch: Int, samples: Int, convLayers: Bool = true) -> Int {
         let t = config.frameCount(samples: samples)
-        let (c, cc, f, nh) = (config.hiddenSize, config.convOutputDim, config.intermediateSize, config.numHeads)
-        let rows = batch * t
-        var n = rows * (2 * cc + 2 + 2 * c + 1)
+        let (c, cc) = (config.hiddenSize, config.convOutputDim)
+        var n = batch * t * (2 * cc + 2 + 2 * c + 1)
         for (i, cl) in convs.enumerated() where convLayers {
             let ti = config.frameCount(samples: samples, layers: i + 1)
             n += batch * ti * cl.cout + (cl.norm == nil ? 0 : batch * (cl.groupNorm ? cl.cout : ti))
         }
-        let perLayer = rows * (3 * c + 2 * c + 2 + f) + batch * nh * t * t + (config.family == .wavlm ? 2 * rows * nh : 0)
-        return n + config.numLayers * perLayer
+        return n + config.numLayers * layerTapeFloats(batch: batch, samples: samples)
+    }
+
+    /// Floats one transformer layer's tape takes (without weight inputs or dropout masks).
+    func layerTapeFloats(batch: Int, samples: Int) -> Int {
+        let t = config.frameCount(samples: samples)
+        let (c, f, nh) = (config.hiddenSize, config.intermediateSize, config.numHeads)
+        let rows = batch * t
+        return rows * (3 * c + 2 * c + 2 + f) + batch * nh * t * t + (config.family == .wavlm ? 2 * rows * nh : 0)
     }
 
     /// Floats a training forward's tape takes (`tapeFloats` plus the weight inputs) for `batch` clips of
-    /// `samples` samples; `convLayers` false when the conv feature encoder is frozen (not taped).
-    public func trainingTapeFloats(batch: Int, samples: Int, convLayers: Bool = true) -> Int {
+    /// `samples` samples; `convLayers` false when the conv feature encoder is frozen (not taped); `checkpointed`
+    /// for activation checkpointing (one layer's tape and the `L+1` hidden states instead of every layer's tape).
+    public func trainingTapeFloats(batch: Int, samples: Int, convLayers: Bool = true, checkpointed: Bool = false) -> Int {
         let t = config.frameCount(samples: samples)
-        let (c, cc) = (config.hiddenSize, config.convOutputDim)
-        return tapeFloats(batch: batch, samples: samples, convLayers: convLayers) + (convLayers ? batch * samples : 0)
-            + batch * t * (cc + c) + config.numLayers * 2 * batch * t * c
+        let (c, cc, l) = (config.hiddenSize, config.convOutputDim, config.numLayers)
+        let full = tapeFloats(batch: batch, samples: samples, convLayers: convLayers) + (convLayers ? batch * samples : 0)
+            + batch * t * (cc + c) + l * 2 * batch * t * c
+        guard checkpointed else { return full }
+        let layer = layerTapeFloats(batch: batch, samples: samples) + 2 * batch * t * c  // with its weight inputs
+        return full - (l - 1) * layer + (l + 1) * batch * t * c
     }
 }

@@ -25,18 +25,28 @@ extension SpeechEncoder {
     /// A forward pass in training mode: the derived weights the `scope` can change are re-derived first (an
     /// optimiser may have stepped), the whole tape is kept with the weight inputs, and the batch runs as one pass
     /// (not split across threads). With `dropoutRates` set, the dropouts are applied with masks from
-    /// `dropoutGenerator` (`SpeechEncoder+Dropout.swift`); SpecAugment and LayerDrop are not. Follow with
-    /// `weightGradientsOfLastForward`. When the scope freezes the conv feature encoder its layers are not taped,
-    /// so that backward cannot reach the input. `keepHiddenStates` as for `forward` (off by default: only
-    /// `lastHiddenState` is returned).
+    /// `dropoutGenerator` (`SpeechEncoder+Dropout.swift`), and so are LayerDrop and (with `specAugment`) time
+    /// masking. Follow with `weightGradientsOfLastForward`. When the scope freezes the conv feature encoder its
+    /// layers are not taped, so that backward cannot reach the input. `keepHiddenStates` as for `forward` (off by
+    /// default: only `lastHiddenState` is returned).
+    ///
+    /// With `checkpointed` (activation checkpointing, `gradient_checkpointing` in `transformers`), only the front
+    /// end's tape and the hidden states between layers are kept: every transformer layer runs through one layer's
+    /// tape slot and is re-run from its saved input during backward, with the same dropout masks (the stream is
+    /// saved per layer). The tape then holds one layer instead of all of them, for one more forward through the
+    /// transformer; the re-run repeats the forward's arithmetic, so the gradients are the full tape's.
     public func trainingForward(_ input: [Float], batch: Int, samples: Int, lengths: [Int]? = nil,
-                                scope: TrainableScope, keepHiddenStates: Bool = false) throws -> SpeechEncoderOutput {
+                                scope: TrainableScope, keepHiddenStates: Bool = false,
+                                checkpointed: Bool = false) throws -> SpeechEncoderOutput {
         refreshDerivedWeights(convLayers: scope.featureEncoder, positional: scope.frontEnd)
         recordsWeightInputs = true
         tapesConvLayers = scope.featureEncoder
         defer { recordsWeightInputs = false; tapesConvLayers = true }
-        return try forward(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: false,
-                           depth: .full, keepHiddenStates: keepHiddenStates)
+        var out = try forward(input, batch: batch, samples: samples, lengths: lengths, keepConvFeatures: false,
+                              depth: checkpointed ? .frontEnd : .full, keepHiddenStates: keepHiddenStates || checkpointed)
+        checkpointHidden = checkpointed ? out.hiddenStates : []  // shared storage, not a copy
+        if checkpointed && !keepHiddenStates { out.hiddenStates = [] }
+        return out
     }
 
     /// Adds d(Σ_{b,c} pooledGrad[b, c] · meanPooled[b, c]) / d weight into `gradients` for the last forward, which
@@ -45,7 +55,12 @@ extension SpeechEncoder {
     @discardableResult
     public func weightGradientsOfLastForward(pooledGrad: [Float], into gradients: Gradients,
                                              inputGradient: Bool = false) throws -> [Float] {
-        try backward(pooledGrad: pooledGrad, hiddenStates: nil, gradients: gradients, inputGradient: inputGradient)
+        guard tapeShape?.depth == .frontEnd else {
+            return try backward(pooledGrad: pooledGrad, hiddenStates: nil, gradients: gradients, inputGradient: inputGradient)
+        }
+        return try checkpointHidden.withUnsafeBufferPointer { hs in
+            try backward(pooledGrad: pooledGrad, hiddenStates: hs.baseAddress, gradients: gradients, inputGradient: inputGradient)
+        }
     }
 
     /// `refreshDerivedWeights`, limited to the parts that may have changed.

@@ -131,6 +131,11 @@ public final class SpeechEncoder: @unchecked Sendable {
     var maskedSpecEmbed: UnsafeMutablePointer<Float>?
     /// Whether forwards record what weight gradients need (set by `trainingForward`).
     var recordsWeightInputs = false
+    /// A checkpointed training forward's hidden states `[L+1, B, T, C]` (each layer is re-run from its input during
+    /// backward) and, per layer, the dropout stream as it stood before that layer's masks were drawn (so the re-run
+    /// draws the same masks). Empty otherwise.
+    var checkpointHidden: [Float] = []
+    var checkpointStreams: [SeededGenerator] = []
     /// Whether a training forward tapes the conv feature encoder (false while it is frozen: its tape, about a quarter
     /// of a base model's at 3 s, is needed only for its weight gradients or an input gradient, neither asked for).
     var tapesConvLayers = true
