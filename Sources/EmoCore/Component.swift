@@ -187,6 +187,18 @@ public protocol TrainableComponent: DifferentiableComponent {
     func loadState(_ bytes: [UInt8]) throws
 }
 
+/// A trainable component that writes its state straight into memory the caller provides.
+///
+/// For states of hundreds of megabytes (a fine-tuned encoder's weights): across the plugin ABI (`state_size` +
+/// `save_state_into`, ABI 1.1) the state then exists once, in the host's buffer, instead of also as the plugin's
+/// serialised copy and its `malloc`ed hand-over.
+public protocol DirectStateSaving: TrainableComponent {
+    /// The size in bytes of the state `writeState(into:)` writes now.
+    func stateByteCount() throws -> Int
+    /// Writes exactly `saveState()`'s bytes into `buffer`, which holds `stateByteCount()` bytes.
+    func writeState(into buffer: UnsafeMutableRawBufferPointer) throws
+}
+
 /// A model an explainer attributes: batched scores, and where possible gradients of chosen scores.
 public protocol ExplainableModel {
     /// K.

@@ -9,6 +9,8 @@ final class InstanceBox {
     var describeText: UnsafeMutablePointer<CChar>?
     var paramNames: [UnsafeMutablePointer<CChar>?] = []
     var outputList = emo_tensor_list()
+    /// State serialised by `state_size` for a component that cannot write in place, until `save_state_into` takes it.
+    var pendingState: [UInt8]?
 
     init(_ component: any Component) { self.component = component }
 
@@ -170,6 +172,56 @@ enum Calls {
             }
             bytes?.pointee = buf
             length?.pointee = state.count
+            return EMO_OK
+        } catch {
+            return report(error, errOut)
+        }
+    }
+
+    /// ABI 1.1: the size of the state `saveStateInto` writes. A `DirectStateSaving` component reports it without
+    /// serialising; any other is serialised now and held until `saveStateInto` copies it out.
+    static let stateSize: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int>?,
+                                          UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> emo_status = {
+        p, length, errOut in
+        guard let box = InstanceBox.from(p), let t = box.component as? any TrainableComponent else { return EMO_ERR_UNSUPPORTED }
+        do {
+            box.pendingState = nil
+            if let direct = t as? any DirectStateSaving {
+                length?.pointee = try direct.stateByteCount()
+            } else {
+                let state = try t.saveState()
+                box.pendingState = state
+                length?.pointee = state.count
+            }
+            return EMO_OK
+        } catch {
+            return report(error, errOut)
+        }
+    }
+
+    /// ABI 1.1: writes the state into the host's buffer of `length` bytes (what `stateSize` reported).
+    static let saveStateInto: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt8>?, Int,
+                                              UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> emo_status = {
+        p, bytes, length, errOut in
+        guard let box = InstanceBox.from(p), let t = box.component as? any TrainableComponent else { return EMO_ERR_UNSUPPORTED }
+        let buffer = UnsafeMutableRawBufferPointer(start: bytes, count: bytes == nil ? 0 : length)
+        let pending = box.pendingState
+        box.pendingState = nil
+        do {
+            if let pending {
+                guard pending.count == buffer.count else {
+                    throw ComponentError.failed(component: t.info.id, message: "save_state_into: buffer of \(buffer.count) bytes for a state of \(pending.count)")
+                }
+                pending.withUnsafeBytes { if let src = $0.baseAddress, let dst = buffer.baseAddress { dst.copyMemory(from: src, byteCount: pending.count) } }
+            } else if let direct = t as? any DirectStateSaving {
+                let count = try direct.stateByteCount()
+                guard count == buffer.count else {
+                    throw ComponentError.failed(component: t.info.id, message: "save_state_into: buffer of \(buffer.count) bytes for a state of \(count) (call state_size first)")
+                }
+                try direct.writeState(into: buffer)
+            } else {
+                throw ComponentError.failed(component: t.info.id, message: "save_state_into called without state_size first")
+            }
             return EMO_OK
         } catch {
             return report(error, errOut)

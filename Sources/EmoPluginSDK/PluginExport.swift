@@ -121,6 +121,8 @@ final class DescriptorCache: @unchecked Sendable {
             c.pointee.param_at = Calls.paramAt
             c.pointee.save_state = Calls.saveState
             c.pointee.load_state = Calls.loadState
+            c.pointee.state_size = Calls.stateSize
+            c.pointee.save_state_into = Calls.saveStateInto
         }
         return c
     }

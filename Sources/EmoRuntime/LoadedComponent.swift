@@ -94,14 +94,38 @@ public final class LoadedComponent: TrainableComponent, ExplainerComponent, @unc
         _ = component.pointee.set_training?(instance, training ? 1 : 0)
     }
 
-    /// Serialises the instance's state.
+    /// Serialises the instance's state: straight into the returned array when the plugin has ABI 1.1's
+    /// `state_size` + `save_state_into`, else through `save_state`'s plugin-owned blob (one copy more).
     public func saveState() throws -> [UInt8] {
+        if let state = try saveStateInPlace() { return state }
+        return try saveStateThroughBlob()
+    }
+
+    /// `state_size` + `save_state_into` (ABI 1.1): the plugin writes into the array; nil when it has neither.
+    func saveStateInPlace() throws -> [UInt8]? {
+        guard component.pointee.abi_minor >= 1, let size = component.pointee.state_size,
+              let into = component.pointee.save_state_into else { return nil }
+        var err: UnsafeMutablePointer<CChar>?
+        var length = 0
+        let sized = size(instance, &length, &err)
+        guard sized == EMO_OK else { throw fail("state_size", err, sized) }
+        var status = EMO_OK
+        let state = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            status = into(instance, buffer.baseAddress, length, &err)
+            initialized = status == EMO_OK ? length : 0
+        }
+        guard status == EMO_OK else { throw fail("save_state_into", err, status) }
+        return state
+    }
+
+    /// `save_state` (ABI 1.0): the plugin's blob, copied, then released with `free_bytes`.
+    func saveStateThroughBlob() throws -> [UInt8] {
         guard let save = component.pointee.save_state else {
             throw ComponentError.unsupported(component: info.id, call: "save_state")
         }
+        var err: UnsafeMutablePointer<CChar>?
         var bytes: UnsafeMutablePointer<UInt8>?
         var length = 0
-        var err: UnsafeMutablePointer<CChar>?
         let status = save(instance, &bytes, &length, &err)
         guard status == EMO_OK else { throw fail("save_state", err, status) }
         defer { if let bytes { library.descriptor.pointee.free_bytes?(bytes) } }

@@ -1,5 +1,5 @@
 import EmoCore
-import EmoRuntime
+@testable import EmoRuntime
 import Foundation
 import XCTest
 
@@ -55,5 +55,29 @@ final class SpeechFineTuneABITests: XCTestCase {
         let reloaded = try XCTUnwrap(try copy.forward(inputs).first?.array)
         XCTAssertEqual(reloaded.data.count, after.data.count)
         for (a, b) in zip(reloaded.data, after.data) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    /// ABI 1.1's `state_size` + `save_state_into`: an encoder writes its state into the host's array, byte for byte
+    /// what ABI 1.0's `save_state` hands over (so bundles and checkpoints are unchanged); a trainable component that
+    /// cannot write in place (the MLP classifier) goes through the SDK's held copy and gives its blob's bytes too.
+    func testStateIsWrittenIntoTheHostsMemoryWithTheSameBytes() throws {
+        let speech = RuntimeFixtures.buildDirectory + "/libEmoPluginSpeechEncoders.so"
+        let classifiers = RuntimeFixtures.buildDirectory + "/libEmoPluginClassifiers.so"
+        for library in [speech, classifiers] where !FileManager.default.fileExists(atPath: library) {
+            throw XCTSkip("\(library) is not built beside the tests; run `swift build` first")
+        }
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let host = RuntimeFixtures.host(registries: [try RuntimeFixtures.writeRegistry(dir, [(speech, nil), (classifiers, nil)])], cacheIn: dir)
+        let model = RuntimeFixtures.repoRoot.appendingPathComponent("Tests/EmoModelsTests/Fixtures/encoders/wavlm-base").path
+        let encoder = try host.instantiate(id: "wavlm", config: ["model": .string(model), "fine_tune": "all", "seed": 7])
+        let head = try host.instantiate(id: "mlp", config: ["inputs": 4, "classes": 3, "hidden": [5], "seed": 1])
+        for component in [encoder, head] {
+            let inPlace = try XCTUnwrap(try component.saveStateInPlace(), "\(component.info.id): the in-tree SDK serves ABI 1.1")
+            let blob = try component.saveStateThroughBlob()
+            XCTAssertGreaterThan(blob.count, 0)
+            XCTAssertEqual(inPlace, blob, "\(component.info.id): the same bytes either way")
+            XCTAssertEqual(try component.saveState(), blob)
+        }
     }
 }

@@ -192,6 +192,18 @@ final class SpeechEncoderCore: @unchecked Sendable {
     /// training resumed from this state draws what the uninterrupted run would have.
     func saveState() -> [UInt8] { encoder.safetensors(randomState: scope == nil ? nil : encoder.dropoutGenerator.state) }
 
+    /// `saveState`'s file laid out for writing in place (`DirectStateSaving`).
+    func statePlan() -> SafeTensorsWriter.F32Plan {
+        encoder.safetensorsPlan(randomState: scope == nil ? nil : encoder.dropoutGenerator.state)
+    }
+
+    /// Writes `saveState`'s bytes into `buffer` (`statePlan().byteCount` bytes).
+    func writeState(into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard statePlan().write(into: buffer) else {
+            throw ComponentError.failed(component: id, message: "state buffer of \(buffer.count) bytes, the state has \(statePlan().byteCount)")
+        }
+    }
+
     /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture and storage).
     func loadState(_ bytes: [UInt8]) throws {
         lock.lock()

@@ -5,7 +5,7 @@ import EmoModels
 ///
 /// The network itself (stages, weights by checkpoint name) is `EmoModels.SpeechEncoder`; this component adds
 /// config, pooling and the plugin contract (see SpeechEncoderCore).
-public final class WavLMEncoder: EmbeddingEncoder, TrainableComponent {
+public final class WavLMEncoder: EmbeddingEncoder, DirectStateSaving {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "wavlm", version: "1.0.0", displayName: "WavLM",
@@ -36,6 +36,12 @@ public final class WavLMEncoder: EmbeddingEncoder, TrainableComponent {
 
     /// Every weight, as a safetensors file under the checkpoint's names.
     public func saveState() throws -> [UInt8] { core.saveState() }
+
+    /// The size of `saveState`'s bytes.
+    public func stateByteCount() throws -> Int { core.statePlan().byteCount }
+
+    /// Writes `saveState`'s bytes into `buffer` without an intermediate copy.
+    public func writeState(into buffer: UnsafeMutableRawBufferPointer) throws { try core.writeState(into: buffer) }
 
     /// Restores weights `saveState` wrote.
     public func loadState(_ bytes: [UInt8]) throws { try core.loadState(bytes) }

@@ -22,6 +22,11 @@ public enum EncoderState {
         SafeTensorsWriter.serializedF32(views, metadata: metadata(randomState: randomState))
     }
 
+    /// The same file laid out for writing into memory the caller owns (`DirectStateSaving`).
+    public static func plan(views: [TensorView], randomState: [UInt64]? = nil) -> SafeTensorsWriter.F32Plan {
+        SafeTensorsWriter.F32Plan(views, metadata: metadata(randomState: randomState))
+    }
+
     /// `format: pt`, and the training stream's state when given.
     static func metadata(randomState: [UInt64]?) -> [String: String] {
         var metadata = ["format": "pt"]

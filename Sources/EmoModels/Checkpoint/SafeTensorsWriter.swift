@@ -72,21 +72,45 @@ public struct SafeTensorsWriter {
     /// copied into it once (no per-tensor byte arrays), so a model's state costs its own size once while it is
     /// written, not three times. Same bytes as `add(…, dtype: .f32)` for each tensor and `serialized()`.
     public static func serializedF32(_ tensors: [TensorView], metadata: [String: String] = [:]) -> [UInt8] {
-        let layout = tensors.map { (name: $0.name, dtype: SafeTensorsFile.DType.f32, shape: $0.shape, bytes: $0.values.count * 4) }
-        let header = Self.header(layout, metadata: metadata)
-        let total = header.count + layout.reduce(0) { $0 + $1.bytes }
-        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            guard let base = buffer.baseAddress else { initialized = 0; return }
-            base.update(from: header, count: header.count)
+        let plan = F32Plan(tensors, metadata: metadata)
+        return [UInt8](unsafeUninitializedCapacity: plan.byteCount) { buffer, initialized in
+            initialized = plan.write(into: UnsafeMutableRawBufferPointer(buffer)) ? plan.byteCount : 0
+        }
+    }
+
+    /// The file `serializedF32` makes of float32 views, laid out once: its size, and a writer into memory the caller
+    /// owns (so a state of hundreds of megabytes is written once, where it will stay).
+    public struct F32Plan {
+        /// The views, in file order.
+        public let tensors: [TensorView]
+        /// The 8-byte length and the padded JSON header.
+        public let header: [UInt8]
+        /// The file's size in bytes.
+        public let byteCount: Int
+
+        /// Lays out `tensors` with `metadata`.
+        public init(_ tensors: [TensorView], metadata: [String: String] = [:]) {
+            self.tensors = tensors
+            header = SafeTensorsWriter.header(
+                tensors.map { (name: $0.name, dtype: SafeTensorsFile.DType.f32, shape: $0.shape, bytes: $0.values.count * 4) },
+                metadata: metadata)
+            byteCount = header.count + tensors.reduce(0) { $0 + $1.values.count * 4 }
+        }
+
+        /// Writes the file into `buffer`; false (nothing written) when the buffer is not exactly `byteCount` long.
+        @discardableResult
+        public func write(into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+            guard buffer.count == byteCount, let base = buffer.baseAddress else { return byteCount == 0 && buffer.count == 0 }
+            header.withUnsafeBytes { base.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(base), byteCount: header.count) }
             var at = header.count
             for t in tensors {
-                let raw = UnsafeMutableRawPointer(base + at)
+                let raw = base + at
                 if let src = t.values.baseAddress {
                     for i in 0..<t.values.count { raw.storeBytes(of: src[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
                 }
                 at += t.values.count * 4
             }
-            initialized = total
+            return true
         }
     }
 

@@ -39,6 +39,7 @@
  *     create to destroy, so the host's optimiser updates them in place.
  *   - Error strings (char **error): allocated by the plugin, released by the host with descriptor->free_string.
  *   - Byte blobs from save_state: allocated by the plugin, released with descriptor->free_bytes.
+ *   - The buffer given to save_state_into (ABI 1.1): owned by the host, borrowed for that call.
  *   - Strings returned by describe: owned by the instance, valid until the next describe or destroy.
  *
  * Threading: one instance is used by one thread at a time. Different instances may run concurrently.
@@ -57,7 +58,7 @@ extern "C" {
 #endif
 
 #define EMO_ABI_VERSION_MAJOR 1
-#define EMO_ABI_VERSION_MINOR 0
+#define EMO_ABI_VERSION_MINOR 1
 
 /** The one symbol every plugin library exports. */
 #define EMO_PLUGIN_ENTRY_SYMBOL "emo_plugin_entry"
@@ -198,7 +199,20 @@ typedef struct emo_component {
                           const emo_tensor *baseline, const int64_t *targets, emo_tensor_list *outputs,
                           char **error);
 
-    void *reserved[8];
+    /**
+     * ABI 1.1, optional (NULL, or a plugin built for 1.0: use save_state). The size of the state save_state_into
+     * writes now. The host calls it, then save_state_into with a buffer of exactly that size and no other call on
+     * the instance in between.
+     */
+    emo_status (*state_size)(emo_instance *instance, size_t *length, char **error);
+    /**
+     * ABI 1.1, optional, with state_size: writes save_state's bytes into `bytes` (`length` from state_size), memory
+     * the host owns. One copy of the state fewer than save_state + free_bytes, which matters for the hundreds of
+     * megabytes of a fine-tuned encoder.
+     */
+    emo_status (*save_state_into)(emo_instance *instance, uint8_t *bytes, size_t length, char **error);
+
+    void *reserved[6];
 } emo_component;
 
 /** What emo_plugin_entry returns: the plugin's identity and its components. */

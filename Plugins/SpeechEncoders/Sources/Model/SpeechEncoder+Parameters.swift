@@ -239,6 +239,11 @@ extension SpeechEncoder {
         EncoderState.serialized(views: huggingFaceViews(), randomState: randomState)
     }
 
+    /// `safetensors(randomState:)` laid out for writing into memory the caller owns.
+    public func safetensorsPlan(randomState: [UInt64]? = nil) -> SafeTensorsWriter.F32Plan {
+        EncoderState.plan(views: huggingFaceViews(), randomState: randomState)
+    }
+
     /// Overwrites every weight with the tensors of `archive` (a file `safetensors()` wrote, or any checkpoint of the
     /// same architecture stored the same way): names and shapes are checked, nothing changes unless all are present
     /// and finite. Derived weights are refreshed.

@@ -8,7 +8,7 @@ import EmoCore
 /// and vocab.txt (tokenizer.json, when present, sets the normaliser's options). `max_tokens` defaults to 256 (what
 /// sentence-transformers uses for all-MiniLM-L6-v2), `pooling` to `mean`; `pooling: mean` with `normalize: true`
 /// is sentence-transformers' sentence embedding for all-MiniLM-L6-v2.
-public final class BertEncoder: EmbeddingEncoder, TrainableComponent {
+public final class BertEncoder: EmbeddingEncoder, DirectStateSaving {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "bert", version: "1.0.0", displayName: "BERT / MiniLM text encoder",
@@ -44,6 +44,12 @@ public final class BertEncoder: EmbeddingEncoder, TrainableComponent {
 
     /// Every weight, as a safetensors file under Hugging Face's names.
     public func saveState() throws -> [UInt8] { core.saveState() }
+
+    /// The size of `saveState`'s bytes.
+    public func stateByteCount() throws -> Int { core.statePlan().byteCount }
+
+    /// Writes `saveState`'s bytes into `buffer` without an intermediate copy.
+    public func writeState(into buffer: UnsafeMutableRawBufferPointer) throws { try core.writeState(into: buffer) }
 
     /// Restores weights `saveState` wrote.
     public func loadState(_ bytes: [UInt8]) throws { try core.loadState(bytes) }

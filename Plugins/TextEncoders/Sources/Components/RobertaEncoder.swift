@@ -6,7 +6,7 @@ import EmoCore
 /// Inputs, outputs, backward and config are `TextEncoderCore`'s. The folder holds config.json,
 /// model.safetensors, vocab.json and merges.txt (as Hugging Face publishes roberta-base); `max_tokens` defaults to
 /// 64 as in Study B, `pooling` to `cls`.
-public final class RobertaEncoder: EmbeddingEncoder, TrainableComponent {
+public final class RobertaEncoder: EmbeddingEncoder, DirectStateSaving {
     /// Identity and manifest.
     public static let componentInfo = ComponentInfo(
         kind: .encoder, id: "roberta", version: "1.0.0", displayName: "RoBERTa text encoder",
@@ -42,6 +42,12 @@ public final class RobertaEncoder: EmbeddingEncoder, TrainableComponent {
 
     /// Every weight, as a safetensors file under Hugging Face's names.
     public func saveState() throws -> [UInt8] { core.saveState() }
+
+    /// The size of `saveState`'s bytes.
+    public func stateByteCount() throws -> Int { core.statePlan().byteCount }
+
+    /// Writes `saveState`'s bytes into `buffer` without an intermediate copy.
+    public func writeState(into buffer: UnsafeMutableRawBufferPointer) throws { try core.writeState(into: buffer) }
 
     /// Restores weights `saveState` wrote.
     public func loadState(_ bytes: [UInt8]) throws { try core.loadState(bytes) }

@@ -160,6 +160,18 @@ final class TextEncoderCore: @unchecked Sendable {
     /// run would have.
     func saveState() -> [UInt8] { model.safetensors(randomState: scope == nil ? nil : trainingTape.generator.state) }
 
+    /// `saveState`'s file laid out for writing in place (`DirectStateSaving`).
+    func statePlan() -> SafeTensorsWriter.F32Plan {
+        model.safetensorsPlan(randomState: scope == nil ? nil : trainingTape.generator.state)
+    }
+
+    /// Writes `saveState`'s bytes into `buffer` (`statePlan().byteCount` bytes).
+    func writeState(into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard statePlan().write(into: buffer) else {
+            throw ComponentError.failed(component: id, message: "state buffer of \(buffer.count) bytes, the state has \(statePlan().byteCount)")
+        }
+    }
+
     /// Restores weights `saveState` wrote (or any safetensors checkpoint of the same architecture).
     func loadState(_ bytes: [UInt8]) throws {
         do {

@@ -109,6 +109,11 @@ extension TextTransformer {
         EncoderState.serialized(views: huggingFaceViews(), randomState: randomState)
     }
 
+    /// `safetensors(randomState:)` laid out for writing into memory the caller owns.
+    public func safetensorsPlan(randomState: [UInt64]? = nil) -> SafeTensorsWriter.F32Plan {
+        EncoderState.plan(views: huggingFaceViews(), randomState: randomState)
+    }
+
     /// The weights under Hugging Face's names, read in place (the fused q|k|v's three row blocks are contiguous
     /// parts of it): what `safetensors` writes without copying the weights first.
     func huggingFaceViews() -> [TensorView] {
