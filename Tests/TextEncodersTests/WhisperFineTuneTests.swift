@@ -24,10 +24,11 @@ final class WhisperFineTuneTests: XCTestCase {
 
     /// One recorded forward of the fixture's mel and a backward of Σ mean_t(last hidden state) · R into
     /// `scope`'s gradients; returns the pooled output and the gradients under Hugging Face's names.
-    func fixtureGradients(_ model: WhisperModel, scope: WhisperModel.TrainableScope, fixture f: [String: Any]) throws
+    func fixtureGradients(_ model: WhisperModel, scope: WhisperModel.TrainableScope, fixture f: [String: Any],
+                          checkpointed: Bool = false) throws
         -> (pooled: [Float], grads: [(name: String, shape: [Int], values: [Float])]) {
         let melFrames = try XCTUnwrap(f["mel_frames"] as? Int)
-        let tape = WhisperEncoderTape()
+        let tape = WhisperEncoderTape(checkpointed: checkpointed)
         let enc = try model.encode(mel: floats(f["mel"]), melFrames: melFrames, keepHiddenStates: false, tape: tape)
         let t = enc.frames, c = enc.channels
         var pooled = [Float](repeating: 0, count: c)
@@ -38,8 +39,31 @@ final class WhisperFineTuneTests: XCTestCase {
         var gradHidden = [[Float]?](repeating: nil, count: model.encoderLayers.count + 1)
         gradHidden[model.encoderLayers.count] = dLast
         let gradients = model.makeEncoderGradients(for: scope)
+        XCTAssertEqual(tape.layers.count, checkpointed ? 0 : model.encoderLayers.count, "a checkpointed tape keeps no layer record")
         XCTAssertNil(try model.encoderBackward(tape: tape, gradHidden: gradHidden, gradients: gradients, inputGradient: false))
         return (pooled, gradients.huggingFaceTensors())
+    }
+
+    /// `gradient_checkpointing`: a tape that keeps only each layer's input, the layers re-run in backward by the
+    /// forward's own code, gives the full tape's output and every weight gradient bit for bit (the convolutions
+    /// trained too, so the pass reaches the bottom), and the component's memory estimate drops.
+    func testCheckpointedTapeGivesTheFullTapesGradients() throws {
+        let f = try Fixtures.json("whisper_finetune_gradients.json")
+        let model = try WhisperModel(folder: Self.tinyWhisper)
+        let all = WhisperModel.TrainableScope(layers: model.encoderLayers.count, convolutions: true)
+        let full = try fixtureGradients(model, scope: all, fixture: f)
+        let checkpointed = try fixtureGradients(model, scope: all, fixture: f, checkpointed: true)
+        XCTAssertEqual(checkpointed.pooled, full.pooled)
+        XCTAssertEqual(checkpointed.grads.map(\.name), full.grads.map(\.name))
+        for (a, b) in zip(checkpointed.grads, full.grads) { XCTAssertEqual(a.values, b.values, a.name) }
+        func perFrame(_ on: Bool) throws -> Double {
+            let e = try WhisperEncoder(config: ["model": .string(Self.tinyWhisper), "fine_tune": "all", "gradient_checkpointing": .bool(on)])
+            XCTAssertEqual(e.resolvedDescription["config"]?["gradient_checkpointing"], .bool(on))
+            return try XCTUnwrap(e.resolvedDescription["training_memory"]?["bytes_per_token"]?.doubleValue)
+        }
+        XCTAssertLessThan(try perFrame(true), try perFrame(false))
+        let frozen = try WhisperEncoder(config: ["model": .string(Self.tinyWhisper), "gradient_checkpointing": true])
+        XCTAssertNil(frozen.resolvedDescription["config"]?["gradient_checkpointing"], "a frozen encoder's cache key is unchanged")
     }
 
     /// Every encoder weight's gradient of the tiny random Whisper against torch.autograd: sampled entries within

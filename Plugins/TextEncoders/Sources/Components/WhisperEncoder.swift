@@ -71,7 +71,7 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
     struct Config: ComponentConfig {
         var model = "", window = Window.thirtySeconds, pooling = Pooling.mean, layer = -1
         var layerWeights: [Double]?, hiddenStates = false
-        var fineTune = "frozen", seed = 0, freezeConv = false
+        var fineTune = "frozen", seed = 0, freezeConv = false, gradientCheckpointing = false
         static var fields: [ConfigField<Config>] {
             [.string("model", \.model, required: true, "a name from `emo models list`, a CTranslate2 Whisper folder (model.bin, config.json, vocabulary.txt) or a Hugging Face one (config.json, model.safetensors)"),
              .choice("window", \.window, "30s: pad to Whisper's 30 s window (1500 frames; as Whisper, CTranslate2 and transformers run it). clip: the clip's own frames only, position table sliced (about 10x faster on 3 s clips; different values)"),
@@ -81,7 +81,8 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
              .bool("hidden_states", \.hiddenStates, "also output all hidden states [L+1, B, T, C]"),
              .string("fine_tune", \.fineTune, "what training updates: frozen (nothing; the embeddings can be cached), all (every encoder weight but the sinusoidal positions), or top-K (the top K layers and the final layer norm, e.g. top-2)"),
              .int("seed", \.seed, in: 0...Int.max, "seed of training's random draws (Whisper trains without dropout, so none are drawn yet)"),
-             .bool("freeze_conv", \.freezeConv, "with fine_tune all: keep the two convolutions frozen")]
+             .bool("freeze_conv", \.freezeConv, "with fine_tune all: keep the two convolutions frozen"),
+             .bool("gradient_checkpointing", \.gradientCheckpointing, "while fine-tuning, keep only each layer's input and re-run the layer during backward (Hugging Face's gradient_checkpointing): one layer's activations in memory instead of all of them (in the 30 s window about 70 MB per layer and clip for tiny, whose attention probabilities dominate), one more forward through the layers per step; the gradients are the same")]
         }
     }
 
@@ -107,8 +108,9 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
     public let scope: WhisperModel.TrainableScope?
     /// d loss / d weight for `scope` (nil: frozen).
     public let gradients: WhisperEncoderGradients?
-    /// The `seed`, `fine_tune` and `freeze_conv` config values (in the resolved config of a trainable encoder).
-    private let seed: Int, fineTune: String, freezeConv: Bool
+    /// The `seed`, `fine_tune`, `freeze_conv` and `gradient_checkpointing` config values (in the resolved config of a
+    /// trainable encoder).
+    private let seed: Int, fineTune: String, freezeConv: Bool, checkpointed: Bool
     /// Training mode: forwards recorded for a weight backward (only when fine-tuning).
     public private(set) var training = false
     /// The last training forward: per clip its tape, encoding and real frames (what `backward` differentiates).
@@ -148,6 +150,7 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
         seed = c.seed
         fineTune = c.fineTune
         freezeConv = c.freezeConv
+        checkpointed = c.gradientCheckpointing
         let scope = try Self.scope(c.fineTune, freezeConv: c.freezeConv, layers: model.encoderLayers.count)
         self.scope = scope
         let network = model
@@ -187,6 +190,7 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
             config["fine_tune"] = .string(fineTune)
             config["seed"] = .number(Double(seed))
             config["freeze_conv"] = .bool(freezeConv)
+            config["gradient_checkpointing"] = .bool(checkpointed)
             description["training_memory"] = trainingMemory
         }
         description["config"] = .object(config)
@@ -198,7 +202,8 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
     /// optimiser's two moments) and `bytes_per_token` per encoder frame of one clip (`max_tokens` frames: 1500, the
     /// 30 s window, also the bound in `clip` mode): its tape (per layer two norms' inputs and statistics, q|k|v, a
     /// T-long row of attention probabilities per head, the feed-forward input; the conv stack's inputs and
-    /// pre-activations), its hidden states, and the backward's scratch. Null when frozen.
+    /// pre-activations), its hidden states, and the backward's scratch; with `gradient_checkpointing`, one layer's
+    /// record and each layer's input instead of every layer's record. Null when frozen.
     var trainingMemory: JSONValue {
         guard let scope else { return .null }
         let c = model.width, h = model.heads, m = model.melCount, l = model.encoderLayers.count
@@ -207,7 +212,8 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
         let perLayer = 2 * (c + 2) + 3 * c + h * t + f
         let conv = 2 * m + 2 * c + 2 * c + c + (c + 2)
         let scratch = 2 * f + 9 * c + t + 2 * c + max(12 * m, 6 * c)
-        let perFrame = l * perLayer + conv + (l + 2) * c + scratch
+        // Checkpointed: one layer's record (the backward's re-run) and each layer's input instead of every record.
+        let perFrame = (checkpointed ? perLayer + l * c : l * perLayer) + conv + (l + 2) * c + scratch
         return ["fixed_bytes": .number(Double(4 * (model.weightCount + 3 * trained))),
                 "bytes_per_token": .number(Double(4 * perFrame)), "max_tokens": .number(Double(t))]
     }
@@ -250,7 +256,7 @@ public final class WhisperEncoder: EmbeddingEncoder, TrainableComponent, @unchec
             let melFrames = window == .clip ? 2 * Self.realFrames(samples: clip.count) : WhisperLogMel.frames
             do {
                 let mel = model.frontEnd.features(clip, frames: melFrames)
-                let tape = records ? WhisperEncoderTape() : nil
+                let tape = records ? WhisperEncoderTape(checkpointed: checkpointed) : nil
                 encodings.append(try model.encode(mel: mel, melFrames: melFrames, keepHiddenStates: keep, tape: tape))
                 if let tape { tapes.append(tape) }
             } catch {

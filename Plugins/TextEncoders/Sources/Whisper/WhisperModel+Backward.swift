@@ -61,23 +61,41 @@ final class WhisperEncoderTape {
     private(set) var conv1Out = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private(set) var conv2In = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private(set) var conv2Out = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// Per layer.
+    /// Per layer; with `checkpointed`, one record the forward fills layer after layer and drops at its end (the
+    /// backward re-runs each layer into a record of its own).
     private(set) var layers: [LayerRecord] = []
     /// encoder/layer_norm.
     private(set) var finalNorm = NormRecord(rows: 0, width: 0)
+    /// Activation checkpointing: keep each layer's input `[L, T, C]` instead of its activations (about a quarter of a
+    /// layer's record at T = 1500, where the attention probabilities `[H, T, T]` dominate).
+    let checkpointed: Bool
+    /// `[L, T, C]` each layer's input (checkpointed tapes only).
+    private var inputs = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    /// H, F of the last `begin` (what a re-run's record needs).
+    private(set) var heads = 0, ffn = 0
+
+    /// A tape; `checkpointed` keeps layer inputs only (see `checkpointed`).
+    init(checkpointed: Bool = false) { self.checkpointed = checkpointed }
 
     /// Sizes the buffers for one forward.
     func begin(melFrames f2: Int, frames t: Int, width c: Int, heads h: Int, ffn f: Int, layers count: Int) {
-        for p in [conv1Out, conv2In, conv2Out] { p.deallocate() }
+        for p in [conv1Out, conv2In, conv2Out, inputs] { p.deallocate() }
         conv1Out = .allocate(capacity: f2 * c)
         conv2In = .allocate(capacity: f2 * c)
         conv2Out = .allocate(capacity: t * c)
-        layers = (0..<count).map { _ in LayerRecord(frames: t, width: c, heads: h, ffn: f) }
+        inputs = .allocate(capacity: checkpointed ? count * t * c : 1)
+        layers = (0..<(checkpointed ? 1 : count)).map { _ in LayerRecord(frames: t, width: c, heads: h, ffn: f) }
         finalNorm = NormRecord(rows: t, width: c)
-        (melFrames, frames, width) = (f2, t, c)
+        (melFrames, frames, width, heads, ffn) = (f2, t, c, h, f)
     }
 
-    deinit { for p in [conv1Out, conv2In, conv2Out] { p.deallocate() } }
+    /// Layer `l`'s input `[T, C]` (checkpointed tapes).
+    func layerInput(_ l: Int) -> UnsafeMutablePointer<Float> { inputs + l * frames * width }
+
+    /// The forward is done: a checkpointed tape drops its one layer record.
+    func endForward() { if checkpointed { layers = [] } }
+
+    deinit { for p in [conv1Out, conv2In, conv2Out, inputs] { p.deallocate() } }
 }
 
 extension WhisperModel {
@@ -102,7 +120,7 @@ extension WhisperModel {
     func encoderBackward(tape: WhisperEncoderTape, gradHidden: [[Float]?], gradients: WhisperEncoderGradients?,
                          inputGradient: Bool) throws -> [Float]? {
         let t = tape.frames, c = width, f2 = tape.melFrames, count = encoderLayers.count
-        guard t > 0, tape.layers.count == count, gradHidden.count == count + 1 else {
+        guard t > 0, tape.checkpointed || tape.layers.count == count, gradHidden.count == count + 1 else {
             throw TextEncoderError.invalidOption(message: "encoderBackward needs a tape recorded by this model's encoder and \(count + 1) hidden-state gradients")
         }
         let trainsConv = gradients?.scope.convolutions == true
@@ -118,6 +136,16 @@ extension WhisperModel {
         let act = UnsafeMutablePointer<Float>.allocate(capacity: recomputes ? t * ff : 1)  // [T, F] GELU output, recomputed
         let input = UnsafeMutablePointer<Float>.allocate(capacity: recomputes ? t * c : 1)  // [T, C] a linear's input, recomputed
         defer { for p in [tmp, dffn, dqkv, dP, act, input] { p.deallocate() } }
+        // A checkpointed tape: each layer is re-run from its input into one record, with the forward's own code.
+        let rerun = tape.checkpointed ? WhisperEncoderTape.LayerRecord(frames: t, width: c, heads: heads, ffn: ff) : nil
+        let rerunX = UnsafeMutablePointer<Float>.allocate(capacity: rerun == nil ? 1 : t * c)
+        let rerunScratch = rerun == nil ? nil : LayerScratch(
+            normed: .allocate(capacity: t * c), qkv: .allocate(capacity: t * 3 * c), context: .allocate(capacity: t * c),
+            ffn: .allocate(capacity: t * ff), workspace: .allocate(capacity: max(t * t, 1)))
+        defer {
+            rerunX.deallocate()
+            if let s = rerunScratch { for p in [s.normed, s.qkv, s.context, s.ffn, s.workspace] { p.deallocate() } }
+        }
         let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: d, queryLength: t, keyLength: t)
         let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
         func add(_ g: [Float]?, into dx: UnsafeMutablePointer<Float>) {
@@ -137,7 +165,14 @@ extension WhisperModel {
                 }
             }
             for l in stride(from: count - 1, through: lowest, by: -1) {
-                let w = encoderLayers[l], s = tape.layers[l]
+                let w = encoderLayers[l], s: WhisperEncoderTape.LayerRecord
+                if let rerun, let rerunScratch {
+                    rerunX.update(from: tape.layerInput(l), count: t * c)
+                    encoderLayer(w, x: rerunX, frames: t, scratch: rerunScratch, saved: rerun)
+                    s = rerun
+                } else {
+                    s = tape.layers[l]
+                }
                 let g = l >= firstTrained ? gradients?.layers[l] : nil  // nil: frozen layer
                 // x2 = x1 + GELU(LN(x1) W1ᵀ + b1) W2ᵀ + b2
                 if g != nil { Kernels.gelu(x: s.ffnPreActivation, y: act, count: t * ff) }

@@ -71,33 +71,48 @@ extension WhisperModel {
         Kernels.gelu(x: x, y: x, count: t * c)
         for i in 0..<(t * c) { x[i] += encoderPositions.pointer[i] }
 
-        let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: c / heads, queryLength: t, keyLength: t)
-        let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
+        let scratch = LayerScratch(normed: normed, qkv: qkv, context: context, ffn: ffn, workspace: workspace)
         for (l, layer) in encoderLayers.enumerated() {
-            let saved = tape?.layers[l]
             if keepHiddenStates { hidden.append(contentsOf: UnsafeBufferPointer(start: x, count: t * c)) }
-            // x = x + Attention(LN(x) · Wqkvᵀ + b) · Woᵀ + bo
-            saved?.attnNorm.input.update(from: x, count: t * c)
-            layer.attnNorm(x, rows: t, width: c, into: normed, mean: saved?.attnNorm.mean, rstd: saved?.attnNorm.rstd)
-            layer.qkv(normed, rows: t, into: qkv)
-            saved?.qkv.update(from: qkv, count: t * 3 * c)
-            Kernels.attention(geometry, strides: strides, q: qkv, k: qkv + c, v: qkv + 2 * c, keyMask: nil,
-                              positionBias: nil, biasBatchStride: 0, output: context, probabilities: saved?.probabilities,
-                              workspace: workspace)
-            layer.attnOut(context, rows: t, into: x, accumulate: true)
-            // x = x + GELU(LN(x) · W1ᵀ + b1) · W2ᵀ + b2
-            saved?.ffnNorm.input.update(from: x, count: t * c)
-            layer.ffnNorm(x, rows: t, width: c, into: normed, mean: saved?.ffnNorm.mean, rstd: saved?.ffnNorm.rstd)
-            layer.ffnIn(normed, rows: t, into: ffn)
-            saved?.ffnPreActivation.update(from: ffn, count: t * ff)
-            Kernels.gelu(x: ffn, y: ffn, count: t * ff)
-            layer.ffnOut(ffn, rows: t, into: x, accumulate: true)
+            // A checkpointed tape keeps the layer's input and records the layer into its one slot (as the re-run will).
+            if let tape, tape.checkpointed { tape.layerInput(l).update(from: x, count: t * c) }
+            encoderLayer(layer, x: x, frames: t, scratch: scratch, saved: tape.map { $0.checkpointed ? $0.layers[0] : $0.layers[l] })
         }
+        tape?.endForward()
         tape?.finalNorm.input.update(from: x, count: t * c)
         encoderNorm(x, rows: t, width: c, into: normed, mean: tape?.finalNorm.mean, rstd: tape?.finalNorm.rstd)
         let last = Array(UnsafeBufferPointer(start: normed, count: t * c))
         if keepHiddenStates { hidden += last }
         return WhisperEncoding(frames: t, channels: c, lastHiddenState: last, hiddenStates: keepHiddenStates ? hidden : nil)
+    }
+
+    /// One encoder layer's scratch buffers: `normed` `[T, C]`, `qkv` `[T, 3C]`, `context` `[T, C]`, `ffn` `[T, F]`,
+    /// and the attention's `workspace` (at least `T·T`).
+    struct LayerScratch {
+        let normed, qkv, context, ffn, workspace: UnsafeMutablePointer<Float>
+    }
+
+    /// One pre-norm encoder layer over the residual stream `x` `[T, C]`, in place, recording into `saved` when given:
+    /// x = x + Attention(LN(x) · Wqkvᵀ + b) · Woᵀ + bo, then x = x + GELU(LN(x) · W1ᵀ + b1) · W2ᵀ + b2.
+    func encoderLayer(_ layer: EncoderLayer, x: UnsafeMutablePointer<Float>, frames t: Int, scratch s: LayerScratch,
+                      saved: WhisperEncoderTape.LayerRecord?) {
+        let c = width, ff = layer.ffnIn.outFeatures
+        let geometry = AttentionGeometry(batch: 1, heads: heads, headDim: c / heads, queryLength: t, keyLength: t)
+        let strides = AttentionStrides(query: 3 * c, key: 3 * c, value: 3 * c, output: c)
+        saved?.attnNorm.input.update(from: x, count: t * c)
+        layer.attnNorm(x, rows: t, width: c, into: s.normed, mean: saved?.attnNorm.mean, rstd: saved?.attnNorm.rstd)
+        layer.qkv(s.normed, rows: t, into: s.qkv)
+        saved?.qkv.update(from: s.qkv, count: t * 3 * c)
+        Kernels.attention(geometry, strides: strides, q: s.qkv, k: s.qkv + c, v: s.qkv + 2 * c, keyMask: nil,
+                          positionBias: nil, biasBatchStride: 0, output: s.context, probabilities: saved?.probabilities,
+                          workspace: s.workspace)
+        layer.attnOut(s.context, rows: t, into: x, accumulate: true)
+        saved?.ffnNorm.input.update(from: x, count: t * c)
+        layer.ffnNorm(x, rows: t, width: c, into: s.normed, mean: saved?.ffnNorm.mean, rstd: saved?.ffnNorm.rstd)
+        layer.ffnIn(s.normed, rows: t, into: s.ffn)
+        saved?.ffnPreActivation.update(from: s.ffn, count: t * ff)
+        Kernels.gelu(x: s.ffn, y: s.ffn, count: t * ff)
+        layer.ffnOut(s.ffn, rows: t, into: x, accumulate: true)
     }
 
     /// Greedy decoding from `prompt` over the encoder output `[T, C]`: at each step the most likely token that is
