@@ -24,7 +24,7 @@ PER_SPEAKER = {"method": "standard", "perSpeaker": True, "unseenSpeakers": "own-
 
 def groups(*gs):
     names = {"study-a": STUDY_A, "egemaps": EGEMAPS, "rich": RICH}
-    return [{"name": g.replace("-", "_"), "component": "handcrafted", "config": copy.deepcopy(names[g])} for g in gs]
+    return [{"name": g, "component": "handcrafted", "config": copy.deepcopy(names[g])} for g in gs]
 
 
 def logistic(spec):
@@ -36,9 +36,16 @@ def small_dropout_mlp(spec):
                                                          "l2": 0.0001}}
 
 
-def balanced_speaker_validation(spec):
+def balanced(spec):
     spec["training"]["classWeights"] = "balanced"
+
+
+def speaker_validation(spec):
     spec["split"]["validationGrouping"] = "speaker"
+
+
+def rbf_head(spec):
+    spec["classifier"] = {"component": "rbf-features", "config": {"features": 4096, "l2": 0.0001}}
 
 
 def trim(spec):
@@ -54,6 +61,12 @@ VARIANTS = {
     "egemaps-study-a-per-speaker": ("per-speaker", {"featureGroups": groups("study-a", "egemaps")}),
     "rich-per-speaker": ("per-speaker", {"featureGroups": groups("rich")}),
     "rich-egemaps-per-speaker": ("per-speaker", {"featureGroups": groups("rich", "egemaps")}),
+    "rich-egemaps-per-speaker-speaker-val": ("rich-egemaps-per-speaker", {"x": speaker_validation}),
+    "rich-egemaps-per-speaker-balanced": ("rich-egemaps-per-speaker", {"x": balanced}),
+    "rich-egemaps-per-speaker-logistic": ("rich-egemaps-per-speaker", {"x": logistic}),
+    "rich-egemaps-per-speaker-dropout": ("rich-egemaps-per-speaker", {"x": small_dropout_mlp}),
+    "rich-egemaps-per-speaker-trim": ("rich-egemaps-per-speaker", {"x": trim}),
+    "rich-egemaps-per-speaker-rbf": ("rich-egemaps-per-speaker", {"x": rbf_head}),
 }
 
 

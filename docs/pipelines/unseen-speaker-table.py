@@ -3,7 +3,7 @@
 accuracy (RAVDESS / TESS: each corpus's test items in the folds that test it), macro F1 (mean ± std, ddof 1, over
 seeds × folds) and Δ accuracy against a reference run (the best so far), seed-matched: only the seeds both runs have.
 
-usage: docs/pipelines/unseen-speaker-table.py [--ref RUN_DIR] RUN_DIR...
+usage: docs/pipelines/unseen-speaker-table.py [--ref RUN_DIR] RUN_DIR...   (RUN_DIR: a folder, or folders joined by +)
 """
 import json
 import os
@@ -19,9 +19,13 @@ def ms(values):
     return f"{m:.2f} ± {s:.2f}"
 
 
-def load(d):
-    rep = json.load(open(os.path.join(d, "metrics.json")))
-    return rep["runs"][0]
+def load(arg):
+    """One run folder, or several joined with '+' (e.g. seed 42 screened first, then seeds 123 and 2025): their
+    folds are pooled."""
+    runs = [json.load(open(os.path.join(d, "metrics.json")))["runs"][0] for d in arg.split("+")]
+    run = dict(runs[0])
+    run["folds"] = [f for r in runs for f in r["folds"]]
+    return run
 
 
 def seed_of(fold):
@@ -53,7 +57,7 @@ def main(args):
             seeds = {seed_of(f) for f in run["folds"]} & {seed_of(f) for f in ref["folds"]}
             if seeds and None not in seeds:
                 delta = f"{mean_acc(run, seeds) - mean_acc(ref, seeds):+.2f}"
-        print("| " + " | ".join([os.path.basename(os.path.normpath(d)), str(len(acc)), ms(acc),
+        print("| " + " | ".join([" + ".join(os.path.basename(os.path.normpath(x)) for x in d.split("+")), str(len(acc)), ms(acc),
                                  ms(per_corpus(run, "ravdess")), ms(per_corpus(run, "tess")), ms(f1), delta]) + " |")
 
 
