@@ -36,6 +36,13 @@ def per_corpus(run, corpus, key="accuracy"):
     return [f["perCorpus"][corpus][key] for f in run["folds"] if corpus in (f.get("perCorpus") or {})]
 
 
+def paired(run, ref):
+    """Accuracy differences fold by fold (same seed, same fold index: the same test speakers), in points."""
+    base = {(seed_of(f), f["split"]): f["metrics"]["accuracy"] for f in ref["folds"]}
+    return [100 * (f["metrics"]["accuracy"] - base[(seed_of(f), f["split"])]) for f in run["folds"]
+            if (seed_of(f), f["split"]) in base]
+
+
 def mean_acc(run, seeds=None):
     vals = [f["metrics"]["accuracy"] for f in run["folds"] if seeds is None or seed_of(f) in seeds]
     return 100 * statistics.mean(vals)
@@ -46,19 +53,24 @@ def main(args):
     if args[:1] == ["--ref"]:
         ref = load(args[1])
         args = args[2:]
-    print("| run | seeds × folds | accuracy (pooled) | RAVDESS | TESS | macro F1 | Δ accuracy vs reference (points) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| run | seeds × folds | accuracy (pooled) | RAVDESS | TESS | macro F1 | Δ accuracy vs reference (points) | "
+          "paired Δ per fold: mean ± std, folds better |")
+    print("|---|---|---|---|---|---|---|---|")
     for d in args:
         run = load(d)
         acc = [f["metrics"]["accuracy"] for f in run["folds"]]
         f1 = [f["metrics"]["macroF1"] for f in run["folds"]]
-        delta = "–"
+        delta, pair = "–", "–"
         if ref is not None:
+            d_folds = paired(run, ref)
+            if len(d_folds) > 1:
+                pair = (f"{statistics.mean(d_folds):+.2f} ± {statistics.stdev(d_folds):.2f}, "
+                        f"{sum(x > 0 for x in d_folds)}/{len(d_folds)}")
             seeds = {seed_of(f) for f in run["folds"]} & {seed_of(f) for f in ref["folds"]}
             if seeds and None not in seeds:
                 delta = f"{mean_acc(run, seeds) - mean_acc(ref, seeds):+.2f}"
         print("| " + " | ".join([" + ".join(os.path.basename(os.path.normpath(x)) for x in d.split("+")), str(len(acc)), ms(acc),
-                                 ms(per_corpus(run, "ravdess")), ms(per_corpus(run, "tess")), ms(f1), delta]) + " |")
+                                 ms(per_corpus(run, "ravdess")), ms(per_corpus(run, "tess")), ms(f1), delta, pair]) + " |")
 
 
 if __name__ == "__main__":
