@@ -25,7 +25,8 @@ rows = [
  ("13. 12 + 11's head (trimmed, MLP 512→256 BN, dropout 0.3): **best**", j("rich-egemaps-per-speaker-trim-dropout-s3"), j("rich-egemaps-per-speaker-trim-s42", "rich-egemaps-per-speaker-trim-s123-2025"), "**kept: best**"),
  ("14. 12 with the logistic head", j("rich-egemaps-per-speaker-trim-logistic-s3"), j("rich-egemaps-per-speaker-trim-dropout-s3"), "dropped"),
  ("15. 12 with the `rbf-features` head (2048 random Fourier features, γ = 1/C, lr 1e-2)", j("rich-egemaps-per-speaker-trim-rbf-s42"), j("rich-egemaps-per-speaker-trim-dropout-s3"), "dropped"),
- ("16. 13 trimmed at 20 dB instead of 30 dB", j("rich-egemaps-per-speaker-trim20-dropout-s3"), j("rich-egemaps-per-speaker-trim-dropout-s3"), "?"),
+ ("16. 13 trimmed at 20 dB instead of 30 dB", j("rich-egemaps-per-speaker-trim20-dropout-s3"), j("rich-egemaps-per-speaker-trim-dropout-s3"), "dropped"),
+ ("17. 13 trimmed at 40 dB instead of 30 dB", j("rich-egemaps-per-speaker-trim40-dropout-s3"), j("rich-egemaps-per-speaker-trim-dropout-s3"), "dropped"),
  ("ablation: 13 with global standard scaling (no per-speaker statistics)", j("rich-egemaps-trim-dropout-global-s3"), j("rich-egemaps-per-speaker-trim-dropout-s3"), "(ablation)"),
 ]
 import re
