@@ -82,6 +82,11 @@ VARIANTS = {
     "rich-egemaps-per-speaker-trim-logistic": ("rich-egemaps-per-speaker-trim", {"x": logistic}),
     "rich-egemaps-per-speaker-trim20-dropout": ("rich-egemaps-per-speaker-trim-dropout", {"x": trim20}),
     "rich-egemaps-per-speaker-trim40-dropout": ("rich-egemaps-per-speaker-trim-dropout", {"x": trim40}),
+    # the best pipeline on the cross-corpus protocols (7 classes on both sides after calm → neutral)
+    "best-ravdess2tess": ("rich-egemaps-per-speaker-trim-dropout",
+                          {"split": {"kind": "cross-corpus", "train": ["ravdess"], "test": ["tess"], "validationFraction": 0.1}}),
+    "best-tess2ravdess": ("rich-egemaps-per-speaker-trim-dropout",
+                          {"split": {"kind": "cross-corpus", "train": ["tess"], "test": ["ravdess"], "validationFraction": 0.1}}),
     # ablation of the best row: global standard scaling instead of per-speaker
     "rich-egemaps-trim-dropout-global": ("rich-egemaps-per-speaker-trim-dropout", {"scaling": {"method": "standard"}}),
     "rich-egemaps-per-speaker-trim-rbf": ("rich-egemaps-per-speaker-trim", {"x": rbf_head}),
