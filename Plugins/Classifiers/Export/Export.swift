@@ -6,5 +6,5 @@ import EmoPluginSDK
 public func emo_plugin_entry(_ hostMajor: UInt32, _ hostMinor: UInt32) -> UnsafeRawPointer? {
     PluginExport.entry(hostMajor: hostMajor, hostMinor: hostMinor,
                        plugin: "classifiers", version: "1.0.0",
-                       components: [MLPClassifier.self, LogisticClassifier.self])
+                       components: [MLPClassifier.self, LogisticClassifier.self, RandomFourierClassifier.self])
 }
