@@ -82,6 +82,67 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertEqual(second.result.folds.first?.metrics, fold.metrics)
     }
 
+    /// A bundle scaled per speaker (each unseen test speaker with its own clips' statistics) is written, checked and
+    /// deployed: one speaker's clips predicted together (`predict(clips:speaker:)`) reproduce the fold's accuracy
+    /// clip by clip; a lone clip goes through the global training statistics (what it can do without a speaker);
+    /// too few clips for an unseen speaker's own statistics is a clear error; the run's explainers scale test
+    /// items as the evaluation did.
+    func testPerSpeakerBundlePredictsASpeakersClipsAsEvaluated() throws {
+        let tess = Self.repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/tess").path
+        guard FileManager.default.fileExists(atPath: tess) else { throw XCTSkip("TESS not found at \(tess)") }
+        let dir = NSTemporaryDirectory() + "emokit-perspeaker-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let host = try host(dir)
+        let text = """
+        {"version": 1, "name": "per-speaker-test",
+         "corpus": {"sources": [{"kind": "tess", "path": "\(tess)"}], "classes": ["angry", "neutral", "sad"]},
+         "featureGroups": [{"name": "stats", "component": "template-stats"}],
+         "split": {"kind": "speaker-kfold", "folds": 2},
+         "scaling": {"method": "standard", "perSpeaker": true, "unseenSpeakers": "own-features"},
+         "fusion": {"component": "early"},
+         "classifier": {"component": "logistic"},
+         "training": {"optimizer": "adam", "learningRate": 0.05, "batchSize": 8, "maxEpochs": 40},
+         "explainers": [{"component": "integrated-gradients", "inputs": ["stats"], "samples": 4}],
+         "seeds": [7]}
+        """
+        let spec = try PipelineSpec.parse(Data(text.utf8), file: "per-speaker-test.json")
+        let runner = PipelineRunner(spec: spec, host: host, store: try FeatureStore(path: dir + "/store.sqlite"))
+        runner.maxItemsPerClass = 16
+        let run = try runner.run()
+        let fold = try XCTUnwrap(run.result.folds.first)
+        try PipelineBundle(run: run).write(to: dir + "/bundle")  // its reference prediction is one lone clip
+        let predictor = try Predictor(bundle: try PipelineBundle.load(dir + "/bundle"), host: host)
+        XCTAssertTrue(predictor.scalesPerSpeaker)
+        let split = try XCTUnwrap(try spec.split.splits(of: run.corpus.items, seed: 7).first)
+        let speakers = Set(split.test.compactMap { run.corpus.items[$0].speaker })
+        XCTAssertEqual(speakers.count, 1, "TESS's two speakers, one per fold")
+        let speaker = try XCTUnwrap(speakers.first)
+        let clips = try split.test.map { try predictor.decode(path: run.corpus.items[$0].item.path) }
+        let predictions = try predictor.predict(clips: clips, speaker: speaker)
+        var correct = 0
+        for (p, i) in zip(predictions, split.test) {
+            let best = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? -1
+            if best == run.corpus.items[i].classIndex { correct += 1 }
+        }
+        XCTAssertEqual(Double(correct) / Double(split.test.count), fold.metrics.accuracy, accuracy: 1e-12,
+                       "the speaker's clips together are scaled as the evaluation scaled them")
+        let lone = try predictor.predict(clip: clips[0]).probabilities
+        XCTAssertEqual(lone.reduce(0, +), 1, accuracy: 1e-5)
+        XCTAssertThrowsError(try predictor.predict(clips: Array(clips.prefix(3)), speaker: "someone-new")) { error in
+            XCTAssertTrue("\(error)".contains("3 clips are too few (at least 8)"), "\(error)")
+        }
+        // `emo predict --speaker`: the same rows through BatchPrediction; an undecodable file gets its own error row.
+        let inputs = split.test.map { BatchPrediction.Input(path: run.corpus.items[$0].item.path) } + [BatchPrediction.Input(path: dir + "/missing.wav")]
+        let rows = BatchPrediction.run(inputs, speaker: speaker, predictor: predictor, classes: run.corpus.classes)
+        XCTAssertEqual(rows.count, split.test.count + 1)
+        XCTAssertEqual(rows.dropLast().map(\.probabilities), predictions.map(\.probabilities))
+        XCTAssertNotNil(rows.last?.error)
+        let bundle = try PipelineBundle.load(dir + "/bundle")
+        let outputs = try SpecExplanations(run: run, bundle: bundle, host: host).write(spec.explainers, into: dir + "/explanations")
+        XCTAssertEqual(outputs.map(\.items), [4], "the test items, scaled with their speaker's statistics, are explained")
+    }
+
     func testBundleFolderErrorsNameTheMissingFile() throws {
         let dir = NSTemporaryDirectory() + "emokit-bundle-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

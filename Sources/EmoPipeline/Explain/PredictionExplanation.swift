@@ -52,7 +52,7 @@ public struct PredictionExplanation: Sendable, Equatable {
         var top: [Feature] = [], shares: [String: Float] = [:], delta: Float?
         if let ig = integratedGradients {
             let bundle = predictor.bundle
-            let scaled = try bundle.scaler.transform(prediction.features).values
+            let scaled = try predictor.singleClipScaler.transform(prediction.features).values  // as the prediction was
             let model = ChainModel(chain: predictor.chain, layout: bundle.scaler.layout, classes: bundle.manifest.classes.count)
             let attribution = try ig.explain(model: model, input: scaled, baseline: nil, targets: [target])
             delta = attribution.delta?.first

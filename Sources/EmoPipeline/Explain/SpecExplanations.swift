@@ -43,10 +43,19 @@ public struct SpecExplanations {
         guard let split = run.trainedSplits.first?.split else { return [] }
         let manifest = predictor.bundle.manifest
         let groupNames = Set(manifest.groups.map(\.name))
+        // The test rows scaled as the evaluation scaled them (a per-speaker scaler: each speaker's own statistics).
+        let scaler = predictor.bundle.scaler
+        let scaledTest = try scaler.transform(try FeatureTable(values: run.features, layout: scaler.layout), rows: split.test,
+                                              speakers: scaler.spec.perSpeaker ? run.items.map { $0.speaker ?? "" } : nil).values
+        let testPosition = Dictionary(split.test.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var outputs: [Output] = []
         for (index, spec) in explainers.enumerated() {
             let wantsFeatures = spec.inputs.contains { groupNames.contains($0) }
-            let wantsTokens = spec.inputs.contains("tokens")
+            var wantsTokens = spec.inputs.contains("tokens")
+            if wantsTokens && scaler.spec.perSpeaker {
+                log("explainers[\(index)] \(spec.component): tokens are attributed through one group of the head, which a bundle scaled per speaker cannot isolate; skipped")
+                wantsTokens = false
+            }
             for other in spec.inputs where !groupNames.contains(other) && other != "tokens" {
                 log("explainers[\(index)] \(spec.component): input '\(other)' " + (other == "waveform"
                     ? "is explained per clip with `emo explain BUNDLE CLIP --waveform`; skipped in the run"
@@ -65,7 +74,8 @@ public struct SpecExplanations {
                 let item = run.items[i]
                 let width = run.features.shape[1]
                 let row = try NDArray(shape: [1, width], data: Array(run.features.data[(i * width)..<((i + 1) * width)]))
-                let scaled = try predictor.bundle.scaler.transform(row).values      // [1, ΣC_g]
+                guard let at = testPosition[i] else { continue }
+                let scaled = try NDArray(shape: [1, width], data: Array(scaledTest.data[(at * width)..<((at + 1) * width)]))  // [1, ΣC_g]
                 let p = try predictor.probabilities(scaled: scaled).data
                 let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
                 batch.addItem(correct: predicted == item.classIndex)

@@ -22,7 +22,7 @@ extension Predictor {
     /// each text group encoded (by group index).
     public func tokenAttributions(features: NDArray, texts: [Int: String], target: Int, explainer: LoadedComponent,
                                   host: PluginHost) throws -> [Int: (tokens: ExplanationReport.Tokens, delta: Float?)] {
-        let scaled = try bundle.scaler.transform(features).values               // [1, ΣC_g]
+        let scaled = try singleClipScaler.transform(features).values            // [1, ΣC_g], as predict(clip:) scales
         var result: [Int: (tokens: ExplanationReport.Tokens, delta: Float?)] = [:]
         for (g, group) in bundle.manifest.groups.enumerated() where group.readsText {
             guard let text = texts[g] else { continue }

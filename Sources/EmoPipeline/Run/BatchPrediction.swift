@@ -202,6 +202,37 @@ public enum BatchPrediction {
         }
     }
 
+    /// Classifies every input as one speaker's recordings, scaled together (`Predictor.predict(clips:speaker:)`: a
+    /// per-speaker bundle then uses that speaker's statistics, as it was evaluated). A file that cannot be decoded
+    /// gets its error in its row and is left out of the speaker's statistics; an error of the whole group (too few
+    /// clips for the speaker's own statistics) goes into every other row. Rows in input order.
+    public static func run(_ inputs: [Input], speaker: String, predictor: Predictor, classes: [String],
+                           progress: (Int) -> Void = { _ in }) -> [Row] {
+        var rows = inputs.map { Row(path: $0.path, duration: nil, sha256: nil, predicted: nil, probabilities: [], error: nil) }
+        var clips: [Clip] = [], texts: [String?] = [], slots: [Int] = []
+        for (i, input) in inputs.enumerated() {
+            do {
+                clips.append(try predictor.decode(path: input.path))
+                texts.append(input.text)
+                slots.append(i)
+            } catch {
+                rows[i].error = "\(error)".replacingOccurrences(of: "\n", with: " ")
+            }
+            progress(i + 1)
+        }
+        do {
+            for (p, i) in zip(try predictor.predict(clips: clips, speaker: speaker, texts: texts), slots) {
+                let best = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? 0
+                rows[i] = Row(path: inputs[i].path, duration: p.clip.duration, sha256: p.clip.provenance.fileHash,
+                              predicted: classes.indices.contains(best) ? classes[best] : nil, probabilities: p.probabilities,
+                              error: nil)
+            }
+        } catch {
+            for i in slots { rows[i].error = "\(error)".replacingOccurrences(of: "\n", with: " ") }
+        }
+        return rows
+    }
+
     /// A thread-safe count of finished files; the callback runs under its lock, so calls never overlap.
     private final class DoneCounter: @unchecked Sendable {
         private var value = 0

@@ -183,10 +183,23 @@ public final class Predictor {
     /// The trained chain.
     public let chain: TrainingChain
     private let decoder: MediaDecoder
+    /// What scales a single clip: the bundle's scaler, or for a per-speaker bundle its global training statistics
+    /// (a lone clip has no speaker; `predict(clips:speaker:)` scales a speaker's clips as the bundle was evaluated).
+    public let singleClipScaler: FittedScaler
+
+    /// The fewest clips whose own statistics scale an unseen speaker (`unseenSpeakers: own-features`): fewer give
+    /// unreliable means and spreads (one clip would be scaled to all zeros).
+    public static let minimumOwnStatisticsClips = 8
+
+    /// Whether the bundle scales each speaker with that speaker's statistics. Single clips (`predict(path:)`,
+    /// `predict(clip:)`) then go through the global training statistics, a different protocol from the one the
+    /// bundle was evaluated with; `predict(clips:speaker:)` gives the evaluated one.
+    public var scalesPerSpeaker: Bool { bundle.scaler.spec.perSpeaker }
 
     /// Instantiates every component of `bundle` from `host` and restores the trained states.
     public init(bundle: PipelineBundle, host: PluginHost) throws {
         self.bundle = bundle
+        singleClipScaler = bundle.scaler.spec.perSpeaker ? bundle.scaler.globalOnly : bundle.scaler
         var extractors: [LoadedComponent] = []
         var transcribers: [LoadedComponent?] = []
         for g in bundle.manifest.groups {
@@ -288,23 +301,60 @@ public final class Predictor {
     /// with `RunError.noSpeech` instead of given a confident answer; the check sees the whole recording, before the
     /// bundle's trimming or cropping.
     public func predict(path: String, text: String? = nil) throws -> Prediction {
-        let rate = decoder.options.sampleRate
-        let clip = try decoder.decode(path: path) { whole in
-            if let why = SpeechPresence.problem(whole, sampleRate: rate) { throw RunError.noSpeech(path: path, message: why) }
-        }
-        return try predict(clip: clip, text: text)
+        try predict(clip: try decode(path: path), text: text)
     }
 
     /// Extracts, scales and classifies an already decoded clip (as given: the reference input and occluded copies
     /// of a clip come this way, so no speech check).
+    /// A per-speaker bundle scales the clip with its global training statistics (see `scalesPerSpeaker`).
     public func predict(clip: Clip, text: String? = nil) throws -> Prediction {
         let (raw, texts) = try features(of: clip, text: text)
-        let scaled = try bundle.scaler.transform(raw).values
+        let scaled = try singleClipScaler.transform(raw).values
         let p = try probabilities(scaled: scaled).data
         guard p.allSatisfy(\.isFinite) else {
             throw RunError.badOutput(component: bundle.manifest.classifier.component, message: "non-finite probabilities for \(clip.provenance.path) (its features are not finite after imputation: silent or corrupt audio?)")
         }
         return Prediction(clip: clip, features: raw, probabilities: p, texts: texts)
+    }
+
+    /// Classifies clips of one speaker together, scaled as the bundle was evaluated: a per-speaker bundle uses the
+    /// speaker's training statistics when it trained on `speaker`, else (an unseen speaker) the statistics of these
+    /// clips' features (`unseenSpeakers: own-features`, at least `minimumOwnStatisticsClips` clips) or the global
+    /// training ones (`global-train`). Other bundles scale as `predict(clip:)` does. `texts[i]` is clip i's text.
+    public func predict(clips: [Clip], speaker: String, texts: [String?]? = nil) throws -> [Prediction] {
+        guard !clips.isEmpty else { return [] }
+        let scaler = bundle.scaler
+        if scaler.spec.perSpeaker, scaler.speakers[speaker] == nil, scaler.spec.unseenSpeakers == .ownFeatures,
+           clips.count < Self.minimumOwnStatisticsClips {
+            throw RunError.unsupported("speaker '\(speaker)' is not one the bundle trained on, so it is scaled with the statistics of its own clips, and \(clips.count) clip\(clips.count == 1 ? "" : "s") are too few (at least \(Self.minimumOwnStatisticsClips)): give more of this speaker's clips, or predict them without a speaker (global training statistics)")
+        }
+        var rows: [Float] = []
+        var features: [(row: NDArray, texts: [Int: String])] = []
+        for (i, clip) in clips.enumerated() {
+            let f = try self.features(of: clip, text: texts.flatMap { $0.indices.contains(i) ? $0[i] : nil })
+            rows += f.row.data
+            features.append(f)
+        }
+        let width = rows.count / clips.count
+        let scaled = try scaler.transform(try NDArray(shape: [clips.count, width], data: rows),
+                                          speakers: scaler.spec.perSpeaker ? Array(repeating: speaker, count: clips.count) : nil).values
+        let p = try probabilities(scaled: scaled).data
+        let k = bundle.manifest.classes.count
+        return try clips.indices.map { i in
+            let row = Array(p[(i * k)..<((i + 1) * k)])
+            guard row.allSatisfy(\.isFinite) else {
+                throw RunError.badOutput(component: bundle.manifest.classifier.component, message: "non-finite probabilities for \(clips[i].provenance.path) (its features are not finite after imputation: silent or corrupt audio?)")
+            }
+            return Prediction(clip: clips[i], features: features[i].row, probabilities: row, texts: features[i].texts)
+        }
+    }
+
+    /// Decodes `path` as `predict(path:)` does (the bundle's audio options), refusing a recording without speech.
+    public func decode(path: String) throws -> Clip {
+        let rate = decoder.options.sampleRate
+        return try decoder.decode(path: path) { whole in
+            if let why = SpeechPresence.problem(whole, sampleRate: rate) { throw RunError.noSpeech(path: path, message: why) }
+        }
     }
 }
 

@@ -60,6 +60,15 @@ public struct FittedScaler: Sendable, Equatable, Codable {
         self.fitImputation = fitImputation
     }
 
+    /// This scaler with per-speaker statistics off: every row through the global training statistics (what a
+    /// per-speaker scaler can do for a clip whose speaker is not known).
+    public var globalOnly: FittedScaler {
+        var plain = spec
+        plain.perSpeaker = false
+        return FittedScaler(spec: plain, layout: layout, imputationMeans: imputationMeans, global: global, speakers: [:],
+                            fittedRows: fittedRows, fitImputation: fitImputation)
+    }
+
     /// Sorted-key JSON bytes of this scaler.
     public func jsonData() throws -> Data {
         let enc = JSONEncoder()

@@ -44,6 +44,9 @@ struct PredictCommand: AsyncParsableCommand {
     @Option(help: "occlusion: add why (the 0.1 s window whose silencing lowers the predicted class most, and the top Integrated Gradients feature attributions); costs one prediction per 0.1 s of audio.")
     var explain: String?
 
+    @Option(help: "Every input is this speaker's recording: they are classified together, and a bundle that scales per speaker uses that speaker's statistics, as it was evaluated (its training ones for a speaker it trained on, else those of these clips: at least 8). Without it, such a bundle scales each clip with its global training statistics, and says so.")
+    var speaker: String?
+
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -52,6 +55,9 @@ struct PredictCommand: AsyncParsableCommand {
             throw ValidationError("--format must be one of \(BatchPrediction.Format.allCases.map(\.rawValue).joined(separator: ", ")), not '\(format)'")
         }
         guard jobs >= 1, jobs <= 256 else { throw ValidationError("--jobs must be in 1...256, not \(jobs)") }
+        if speaker != nil && explain != nil {
+            throw ValidationError("--explain explains one clip at a time and cannot be combined with --speaker")
+        }
         if let explain, explain != "occlusion" {
             throw ValidationError("--explain must be occlusion (black-box occlusion over 0.1 s windows plus Integrated Gradients over the features), not '\(explain)'")
         }
@@ -67,9 +73,17 @@ struct PredictCommand: AsyncParsableCommand {
         let predictors = try (0..<workers).map { _ in try Predictor(bundle: loaded, host: host) }
         let explainers = explain == nil ? [] : (0..<workers).map { _ in try? host.instantiate(id: "integrated-gradients", config: ["n_steps": 32]) }
         let bar = ProgressBar(total: list.count, label: "predict", mode: quiet ? .quiet : .human)
-        let rows = BatchPrediction.run(list, predictors: predictors, classes: loaded.manifest.classes, explain: explain != nil,
+        let rows: [BatchPrediction.Row]
+        if let speaker, let predictor = predictors.first {
+            rows = BatchPrediction.run(list, speaker: speaker, predictor: predictor, classes: loaded.manifest.classes) { bar.update(done: $0) }
+        } else {
+            if loaded.scaler.spec.perSpeaker {
+                FileHandle.standardError.write(Data("note: this bundle was evaluated with each speaker's own feature statistics; without --speaker each clip is scaled with the training set's global statistics instead (a different protocol: expect lower accuracy). Give one speaker's clips with --speaker NAME for the evaluated one.\n".utf8))
+            }
+            rows = BatchPrediction.run(list, predictors: predictors, classes: loaded.manifest.classes, explain: explain != nil,
                                        integratedGradients: explainers) { done in
-            bar.update(done: done)
+                bar.update(done: done)
+            }
         }
         bar.finish()
         let rendered = BatchPrediction.render(rows, classes: loaded.manifest.classes, format: format, model: loaded.manifest.name)
