@@ -265,6 +265,57 @@ def impute_and_scale(x, train, method):
     return (x - shift) / scale, imputed
 
 
+def affine(rows, method):
+    """(shift, scale) of `method` over `rows` [n, C] (a scale below 10 eps becomes 1, as scikit-learn does)."""
+    import numpy as np
+    if method == "standard":
+        shift, scale = rows.mean(axis=0), rows.std(axis=0)
+    elif method == "min-max":
+        shift, scale = rows.min(axis=0), rows.max(axis=0) - rows.min(axis=0)
+    elif method == "robust":
+        q1, q2, q3 = np.quantile(rows, [0.25, 0.5, 0.75], axis=0)
+        shift, scale = q2, q3 - q1
+    else:
+        raise PeerUnavailable(f"scaling method '{method}' is not implemented by the peer")
+    return shift, np.where(scale < 10 * np.finfo(np.float64).eps, 1.0, scale)
+
+
+def per_speaker_scale(x, fold, speakers, method, unseen):
+    """EmoKit's per-speaker scaling (docs/evaluation.md, scaling): NaN/inf -> training-part column means; a speaker with
+    training rows is scaled with the statistics of its training rows; an unseen one with the global training statistics
+    (`global-train`) or those of its own rows within the part being scaled (`own-features`: train, validation and test
+    are scaled apart, as EmoKit's runner does). Returns the scaled matrix (every part's rows) and the imputed count."""
+    import numpy as np
+    if method == "none":
+        raise PeerUnavailable("per-speaker scaling with method 'none' is not implemented by the peer")
+    x = np.array(x, dtype=np.float64, copy=True)
+    train = np.array(fold["train"], dtype=np.int64)
+    bad = ~np.isfinite(x)
+    tr = x[train]
+    means = np.array([tr[np.isfinite(tr[:, j]), j].mean() if np.isfinite(tr[:, j]).any() else 0.0
+                      for j in range(x.shape[1])])
+    imputed = int(bad.sum())
+    x[bad] = np.take(means, np.nonzero(bad)[1])
+    global_map = affine(x[train], method)
+    seen = {}
+    for s in sorted(set(speakers[i] for i in train)):
+        seen[s] = affine(x[[i for i in train if speakers[i] == s]], method)
+    out = np.array(x, copy=True)
+    for part in (fold["train"], fold.get("validation", []), fold["test"]):
+        by_speaker = {}
+        for i in part:
+            by_speaker.setdefault(speakers[i], []).append(i)
+        for s, rows in by_speaker.items():
+            if s in seen:
+                shift, scale = seen[s]
+            elif unseen == "own-features":
+                shift, scale = affine(x[rows], method)
+            else:
+                shift, scale = global_map
+            out[rows] = (x[rows] - shift) / scale
+    return out, imputed
+
+
 def as_list(v, n, default=0.0):
     if v is None:
         return [default] * n
@@ -529,16 +580,22 @@ def main_run(args):
         features_desc = "librosa 0.11 (MFCC, chroma, centroid, roll-off, ZCR, pYIN) + Praat via parselmouth " \
                         "(formants, HNR, jitter, shimmer, speech rate)"
     scaling = protocol["scaling"]
-    if scaling.get("perSpeaker") or scaling.get("groups") or scaling.get("statistics", "per-feature") != "per-feature":
-        print(json.dumps({"missing": "the peer implements only global per-feature scaling (no per-speaker, per-group "
-                                     "or global-statistics scaling)"}))
+    if scaling.get("groups") or scaling.get("statistics", "per-feature") != "per-feature":
+        print(json.dumps({"missing": "the peer implements only per-feature scaling (global or per speaker; no per-group "
+                                     "methods or per-group statistics)"}))
         return
+    per_speaker = bool(scaling.get("perSpeaker"))
+    speakers = [it.get("speaker", "") for it in items]
     runs = []
     try:
         for fold in protocol["folds"]:
             t0 = time.time()
             tr = np.array(fold["train"], dtype=np.int64)
-            xs, imputed = impute_and_scale(x, tr, scaling.get("method", "standard"))
+            if per_speaker:
+                xs, imputed = per_speaker_scale(x, fold, speakers, scaling.get("method", "standard"),
+                                                scaling.get("unseenSpeakers", "global-train"))
+            else:
+                xs, imputed = impute_and_scale(x, tr, scaling.get("method", "standard"))
             probs, history, best_epoch = train_fold(torch, protocol, xs, labels, fold)
             te = np.array(fold["test"], dtype=np.int64)
             pred = probs.argmax(axis=1)
