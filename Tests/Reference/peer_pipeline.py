@@ -239,29 +239,24 @@ class PeerUnavailable(Exception):
     """Raised when the protocol asks for something this peer does not implement (reported as {"missing": ...})."""
 
 
-def impute_and_scale(x, train, method):
-    """NaN/inf -> training-part column means (over finite values; 0 if none), then the scaler fit on `train` rows."""
+def impute(x, train):
+    """NaN/inf -> training-part column means (over finite values; 0 if none); returns the copy and the count."""
     import numpy as np
     x = np.array(x, dtype=np.float64, copy=True)
     bad = ~np.isfinite(x)
     tr = x[train]
     means = np.array([tr[np.isfinite(tr[:, j]), j].mean() if np.isfinite(tr[:, j]).any() else 0.0
                       for j in range(x.shape[1])])
-    imputed = int(bad.sum())
     x[bad] = np.take(means, np.nonzero(bad)[1])
-    tr = x[train]
+    return x, int(bad.sum())
+
+
+def impute_and_scale(x, train, method):
+    """`impute`, then the scaler fit on `train` rows."""
+    x, imputed = impute(x, train)
     if method == "none":
         return x, imputed
-    if method == "standard":
-        shift, scale = tr.mean(axis=0), tr.std(axis=0)
-    elif method == "min-max":
-        shift, scale = tr.min(axis=0), tr.max(axis=0) - tr.min(axis=0)
-    elif method == "robust":
-        q1, q2, q3 = np.quantile(tr, [0.25, 0.5, 0.75], axis=0)
-        shift, scale = q2, q3 - q1
-    else:
-        raise PeerUnavailable(f"scaling method '{method}' is not implemented by the peer")
-    scale = np.where(scale < 10 * np.finfo(np.float64).eps, 1.0, scale)
+    shift, scale = affine(x[train], method)
     return (x - shift) / scale, imputed
 
 
@@ -288,14 +283,8 @@ def per_speaker_scale(x, fold, speakers, method, unseen):
     import numpy as np
     if method == "none":
         raise PeerUnavailable("per-speaker scaling with method 'none' is not implemented by the peer")
-    x = np.array(x, dtype=np.float64, copy=True)
     train = np.array(fold["train"], dtype=np.int64)
-    bad = ~np.isfinite(x)
-    tr = x[train]
-    means = np.array([tr[np.isfinite(tr[:, j]), j].mean() if np.isfinite(tr[:, j]).any() else 0.0
-                      for j in range(x.shape[1])])
-    imputed = int(bad.sum())
-    x[bad] = np.take(means, np.nonzero(bad)[1])
+    x, imputed = impute(x, train)
     global_map = affine(x[train], method)
     seen = {}
     for s in sorted(set(speakers[i] for i in train)):
